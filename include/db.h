@@ -1,0 +1,50 @@
+/* The storage engine's public face: connections, transactions, migrations.
+ * Nothing here mentions SQLite, so a PostgreSQL backend can sit behind the
+ * same calls. Every function that acts returns 0 or a negative DB_ code.
+ *
+ * Threading: a struct db is one connection used by one thread at a time.
+ * db_for_thread() hands each server worker its own, opened on first use;
+ * db_pool_close() closes them all once the workers have stopped. */
+#ifndef COHORTD_DB_H
+#define COHORTD_DB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum db_status {
+	DB_OK = 0,
+	DB_NOTFOUND = -1,   /* no such record */
+	DB_CONFLICT = -2,   /* a UNIQUE constraint */
+	DB_CONSTRAINT = -3, /* a CHECK, NOT NULL or foreign key constraint */
+	DB_BUSY = -4,       /* locked longer than the busy timeout */
+	DB_FULL = -5,       /* disk or database full */
+	DB_READONLY = -6,   /* the file cannot be written */
+	DB_ERROR = -7,      /* anything else: I/O error, corruption, out of memory */
+};
+
+struct db;
+
+int db_open(const char *path, struct db **out);
+void db_close(struct db *db);
+const char *db_last_error(struct db *db);
+
+/* Applies the embedded migrations not yet applied, each in its own
+ * transaction, and records the newest under PRAGMA user_version. */
+int db_migrate(struct db *db);
+int db_schema_version(struct db *db, int *version);
+int db_latest_schema_version(void);
+
+/* BEGIN IMMEDIATE: takes the write lock now, so a transaction that has read
+ * its preconditions cannot lose the lock to another writer before it writes. */
+int db_begin_write(struct db *db);
+/* BEGIN (deferred): one consistent snapshot for several reads. */
+int db_begin_read(struct db *db);
+int db_commit(struct db *db);
+void db_rollback(struct db *db);
+
+/* Per-thread connections for the server's workers. */
+int db_pool_init(const char *path);
+struct db *db_for_thread(void);
+void db_pool_close(void);
+
+#endif

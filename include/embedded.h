@@ -1,0 +1,20 @@
+/* Files compiled into the binary by tools/embed.py at build time: the
+ * migrations (applied in name order) and the OpenAPI description. */
+#ifndef COHORTD_EMBEDDED_H
+#define COHORTD_EMBEDDED_H
+
+#include <stddef.h>
+
+struct embedded_file {
+	const char *name;
+	const unsigned char *data;
+	size_t len;
+};
+
+extern const struct embedded_file embedded_migrations[];
+extern const size_t embedded_migrations_count;
+
+extern const unsigned char embedded_openapi[];
+extern const size_t embedded_openapi_len;
+
+#endif

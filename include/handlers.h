@@ -1,0 +1,21 @@
+/* Every handler the route table points at. Record handlers are generic: the
+ * route's resource (req->route->res) says which collection they serve. */
+#ifndef COHORTD_HANDLERS_H
+#define COHORTD_HANDLERS_H
+
+struct request;
+
+/* records.c: the four clinical resources */
+void records_list(struct request *req);
+void records_list_of_patient(struct request *req);
+void records_create(struct request *req);
+void records_get(struct request *req);
+void records_patch(struct request *req);
+void records_delete(struct request *req);
+
+/* ops.c: operations */
+void ops_healthz(struct request *req);
+void ops_readyz(struct request *req);
+void ops_openapi(struct request *req);
+
+#endif

@@ -1,0 +1,101 @@
+/* One HTTP exchange as the handlers see it, independent of libmicrohttpd.
+ * The glue (server/http.c, the only file that includes microhttpd.h) fills
+ * the request half, calls the dispatcher, and sends the reply half.
+ *
+ * Ownership: a struct request lives from the first callback of a connection's
+ * request to its completion callback, which frees everything hanging off it
+ * (body, parsed JSON, reply body and headers) in one place: request_free(). */
+#ifndef COHORTD_HTTP_H
+#define COHORTD_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define REQUEST_MAX_BODY (1024 * 1024)
+#define REPLY_MAX_HEADERS 8
+
+struct route;
+struct db;
+
+struct reply_header {
+	char *name;
+	char *value;
+};
+
+struct request {
+	/* filled by the glue */
+	const char *method;
+	const char *path;
+	void *conn; /* the glue's connection, for header and query lookups */
+	char *body;
+	size_t body_len;
+	bool body_too_large;
+	bool replied; /* the glue has queued the reply */
+	char request_id[40];
+
+	/* filled by the dispatcher */
+	const struct route *route;
+	int64_t ids[2]; /* the {id} segments of the path, in order */
+	int nids;
+	json_t *json; /* the parsed body of a ROUTE_JSON_BODY route */
+	struct db *db;
+
+	/* the reply */
+	unsigned status;
+	const char *content_type;
+	char *out;
+	size_t out_len;
+	bool out_static; /* out points at memory that outlives the request */
+	struct reply_header headers[REPLY_MAX_HEADERS];
+	int nheaders;
+};
+
+/* Implemented by the glue. */
+const char *request_header(struct request *req, const char *name);
+const char *request_query(struct request *req, const char *name);
+/* Calls fn for each query parameter in order; stops when fn returns non-zero
+ * and returns that value. */
+int request_query_each(struct request *req, int (*fn)(void *cls, const char *key, const char *value),
+		       void *cls);
+
+void request_free(struct request *req);
+
+/* --- replies: every answer goes through one of these ----------------- */
+
+/* Steals body. */
+void reply_json(struct request *req, unsigned status, json_t *body);
+void reply_empty(struct request *req, unsigned status);
+void reply_static(struct request *req, unsigned status, const char *content_type,
+		  const void *data, size_t len);
+void reply_header(struct request *req, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* RFC 9457 problem+json. type is a URN from the list below or NULL for
+ * about:blank; title is derived from the status. */
+void reply_problem(struct request *req, unsigned status, const char *type, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The same, with an errors[] array (stolen) naming fields or parameters. */
+void reply_problem_errors(struct request *req, unsigned status, const char *type, json_t *errors,
+			  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Maps a DB_ code to 404/409/503/507/500 with a fitting problem. */
+void reply_db_error(struct request *req, int rc);
+
+#define PROBLEM_MALFORMED_JSON "urn:cohortd:problem:malformed-json"
+#define PROBLEM_INVALID_PARAMETER "urn:cohortd:problem:invalid-parameter"
+#define PROBLEM_NOT_FOUND "urn:cohortd:problem:not-found"
+#define PROBLEM_METHOD_NOT_ALLOWED "urn:cohortd:problem:method-not-allowed"
+#define PROBLEM_DUPLICATE "urn:cohortd:problem:duplicate"
+#define PROBLEM_HAS_DEPENDANTS "urn:cohortd:problem:has-dependants"
+#define PROBLEM_PRECONDITION_FAILED "urn:cohortd:problem:precondition-failed"
+#define PROBLEM_BODY_TOO_LARGE "urn:cohortd:problem:body-too-large"
+#define PROBLEM_UNSUPPORTED_MEDIA_TYPE "urn:cohortd:problem:unsupported-media-type"
+#define PROBLEM_VALIDATION "urn:cohortd:problem:validation"
+#define PROBLEM_INTERNAL "urn:cohortd:problem:internal"
+#define PROBLEM_UNAVAILABLE "urn:cohortd:problem:unavailable"
+#define PROBLEM_STORAGE_FULL "urn:cohortd:problem:storage-full"
+
+const char *http_status_title(unsigned status);
+
+#endif

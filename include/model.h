@@ -1,0 +1,124 @@
+/* The data model as data: every resource of CONTRACT.md is a table of field
+ * descriptors, and a record is an array of values in that order. Storage binds
+ * and reads columns by walking the descriptors; the HTTP side turns bodies into
+ * records and records into JSON by walking the same descriptors. One
+ * description therefore drives validation, SQL, and the JSON shape.
+ *
+ * Ownership: a record owns the strings of its TEXT values; record_clear()
+ * frees them. Functions returning json_t * return a new reference. */
+#ifndef COHORTD_MODEL_H
+#define COHORTD_MODEL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define RECORD_MAX_FIELDS 16
+
+enum value_kind { VALUE_NULL, VALUE_INT, VALUE_REAL, VALUE_TEXT };
+
+struct value {
+	enum value_kind kind;
+	int64_t i;
+	double r;
+	char *s;
+};
+
+enum field_type {
+	FIELD_TEXT,
+	FIELD_INT,
+	FIELD_REAL, /* a JSON number; stored as recorded */
+	FIELD_BOOL, /* stored as 0/1 */
+	FIELD_DATE, /* YYYY-MM-DD, a real calendar date */
+	FIELD_ENUM,
+};
+
+enum field_flags {
+	FIELD_REQUIRED = 1 << 0,  /* must be present on create, cannot be nulled */
+	FIELD_DERIVED = 1 << 1,   /* set by the server; never accepted in a body */
+	FIELD_IMMUTABLE = 1 << 2, /* set on create; a PATCH may not change it */
+	FIELD_FILTER = 1 << 3,    /* usable as an equality filter on lists */
+};
+
+struct field {
+	const char *name;
+	enum field_type type;
+	unsigned flags;
+	const char *const *choices; /* FIELD_ENUM: NULL-terminated */
+	int64_t min, max;           /* FIELD_INT range; FIELD_TEXT length in characters */
+	const char *default_text;   /* FIELD_ENUM default, or NULL */
+	int64_t default_int;        /* FIELD_BOOL default when has_default_int */
+	bool has_default_int;
+	/* FIELD_TEXT: an extra rule on the characters, and how to say it failed */
+	bool (*text_ok)(const char *s, size_t len);
+	const char *text_rule;
+};
+
+/* A stored or proposed record of one resource; v[] follows resource->fields. */
+struct record {
+	int64_t id;
+	int64_t version;
+	char created_at[32];
+	char updated_at[32];
+	struct value v[RECORD_MAX_FIELDS];
+};
+
+struct db;
+struct field_errors;
+
+struct resource {
+	const char *name;     /* collection and table name: "patients" */
+	const char *singular; /* "patient" */
+	const struct field *fields;
+	int nfields;
+	const char *unique_field; /* named in the 409 of a UNIQUE violation */
+	/* Rules within one record (pure). */
+	void (*check_record)(const struct record *rec, struct field_errors *errs);
+	/* Rules against other records, run inside the write transaction; may set
+	 * derived fields. old is NULL on create. Returns 0 or a DB_ code. */
+	int (*check_refs)(struct db *db, struct record *rec, const struct record *old,
+			  struct field_errors *errs);
+	/* Counts records pointing at id; writes a sentence naming them. */
+	int (*dependants)(struct db *db, int64_t id, int64_t *count, char *what, size_t what_len);
+	/* Removes every dependant of id (for ?cascade=true); NULL when none can exist. */
+	int (*delete_dependants)(struct db *db, int64_t id);
+};
+
+/* Validation errors of one request, in the problem body's errors[] shape. */
+struct field_errors {
+	json_t *list; /* array of {"field", "message"} */
+};
+
+void field_errors_init(struct field_errors *errs);
+void field_errors_free(struct field_errors *errs);
+void field_error(struct field_errors *errs, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+bool field_errors_any(const struct field_errors *errs);
+
+int resource_field_index(const struct resource *res, const char *name);
+const struct value *record_get(const struct record *rec, const struct resource *res,
+			       const char *name);
+struct value *record_slot(struct record *rec, const struct resource *res, const char *name);
+
+void value_set_text(struct value *v, const char *s);
+void value_set_int(struct value *v, int64_t i);
+void value_set_null(struct value *v);
+void record_clear(struct record *rec);
+void record_copy(struct record *dst, const struct record *src, int nfields);
+bool record_fields_equal(const struct resource *res, const struct record *a,
+			 const struct record *b);
+
+/* Builds *rec from a create body (old == NULL) or by merging a JSON merge
+ * patch (RFC 7396) into *old. Checks unknown, server-managed, immutable and
+ * required fields, types, enums, ranges and dates, then res->check_record.
+ * Every problem found is added to errs; rec is complete only when none was. */
+void record_from_json(const struct resource *res, json_t *body, const struct record *old,
+		      struct record *rec, struct field_errors *errs);
+
+/* The JSON representation: id, the fields in order, version, timestamps. */
+json_t *record_to_json(const struct resource *res, const struct record *rec);
+
+/* Parses a query-string value for a filter on field f. */
+bool value_from_param(const struct field *f, const char *text, struct value *out);
+
+#endif

@@ -1,0 +1,51 @@
+/* The route table is data: each route names a method, a path pattern, the
+ * handler, the resource it serves, and flags for preconditions that the
+ * dispatcher enforces once (JSON body, writes) so handlers never re-check.
+ * Patterns are literal segments and {id}, which matches a positive integer. */
+#ifndef COHORTD_ROUTER_H
+#define COHORTD_ROUTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct request;
+struct resource;
+
+enum route_flags {
+	ROUTE_JSON_BODY = 1 << 0,   /* a JSON object body is required (POST) */
+	ROUTE_MERGE_PATCH = 1 << 1, /* a JSON merge patch body is required (PATCH) */
+	ROUTE_WRITES = 1 << 2,      /* changes data */
+};
+
+typedef void (*route_handler)(struct request *req);
+
+struct route {
+	const char *method;
+	const char *pattern;
+	route_handler handler;
+	unsigned flags;
+	const struct resource *res;
+};
+
+extern const struct route routes[];
+extern const size_t routes_count;
+
+enum route_match {
+	ROUTE_FOUND,
+	ROUTE_NOT_FOUND,    /* no pattern matches the path */
+	ROUTE_WRONG_METHOD, /* a pattern matches, not with this method */
+};
+
+/* Finds the route for method and path in table. On ROUTE_FOUND sets *found
+ * and ids; on ROUTE_WRONG_METHOD writes the methods the path allows, e.g.
+ * "GET, HEAD, POST", into allow. HEAD matches GET routes. */
+enum route_match router_match(const struct route *table, size_t count, const char *method,
+			      const char *path, const struct route **found, int64_t ids[2],
+			      int *nids, char *allow, size_t allow_len);
+
+/* Runs the request through the table: matching, the flag preconditions, the
+ * body's media type and JSON parse, then the handler. */
+void router_dispatch(struct request *req);
+
+#endif

@@ -1,0 +1,80 @@
+/* Record storage: the only place SQL for the clinical resources is written.
+ * The generic half (store.c) reads and writes any resource by walking its
+ * field descriptors; the per-resource modules (store_patients.c,
+ * store_courses.c) answer the questions the cross-record rules ask.
+ * Every function returns 0 or a negative DB_ code (db.h). Records filled in
+ * here are owned by the caller (record_clear / store_list_free). */
+#ifndef COHORTD_STORE_H
+#define COHORTD_STORE_H
+
+#include <stdint.h>
+
+#include "db.h"
+#include "model.h"
+
+/* --- any resource ------------------------------------------------------ */
+
+int store_get(struct db *db, const struct resource *res, int64_t id, struct record *out);
+/* Inserts rec (version 1, timestamps as given) and sets rec->id. */
+int store_insert(struct db *db, const struct resource *res, struct record *rec);
+/* Writes every field, version and updated_at of rec over row rec->id. */
+int store_update(struct db *db, const struct resource *res, const struct record *rec);
+int store_delete(struct db *db, const struct resource *res, int64_t id);
+int store_count(struct db *db, const struct resource *res, int64_t *count);
+
+#define STORE_MAX_FILTERS 12
+
+enum filter_op { FILTER_EQ, FILTER_GE };
+
+struct filter {
+	int field; /* index into res->fields */
+	enum filter_op op;
+	struct value value;
+};
+
+struct list_query {
+	struct filter filters[STORE_MAX_FILTERS];
+	int nfilters;
+	int64_t after; /* ids greater than this, ascending */
+	int limit;
+};
+
+/* Fills up to q->limit records into *out (an array the caller frees with
+ * store_list_free) and sets *more when at least one further record matches. */
+int store_list(struct db *db, const struct resource *res, const struct list_query *q,
+	       struct record **out, int *count, bool *more);
+void store_list_free(struct record *recs, int count);
+
+/* --- patients --------------------------------------------------------- */
+
+struct patient_facts {
+	char enrolled_on[11];
+	char died_on[11]; /* "" when alive */
+	bool adjuvant;
+};
+
+int store_patient_facts(struct db *db, int64_t patient_id, struct patient_facts *out);
+/* Earliest and latest course start of a patient ("" when it has none). */
+int store_patient_course_span(struct db *db, int64_t patient_id, char first[11], char last[11]);
+/* Outcomes of the patient with a response other than PD or NE. */
+int store_patient_count_responses(struct db *db, int64_t patient_id, int64_t *count);
+int store_patient_count_courses(struct db *db, int64_t patient_id, int64_t *count);
+int store_patient_delete_courses(struct db *db, int64_t patient_id);
+
+/* --- courses ---------------------------------------------------------- */
+
+struct course_facts {
+	int64_t patient_id;
+	char started_on[11];
+	bool adjuvant; /* of its patient */
+};
+
+int store_course_facts(struct db *db, int64_t course_id, struct course_facts *out);
+int store_course_next_number(struct db *db, int64_t patient_id, int64_t *number);
+/* The earliest assessed_on / onset_on among the course's dependants ("" if none). */
+int store_course_first_dependant_date(struct db *db, int64_t course_id, char first[11]);
+int store_course_count_dependants(struct db *db, int64_t course_id, int64_t *outcomes,
+				  int64_t *toxicities);
+int store_course_delete_dependants(struct db *db, int64_t course_id);
+
+#endif

@@ -1,0 +1,40 @@
+/* Small helpers every module uses: allocation that aborts on exhaustion
+ * (as Redis and h2o do for their own small buffers: a server that cannot get
+ * 64 bytes cannot answer anyway), a growable string buffer, and the clock. */
+#ifndef COHORTD_UTIL_H
+#define COHORTD_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t count, size_t n);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A NUL-terminated string that grows as it is appended to. */
+struct strbuf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+void strbuf_append(struct strbuf *sb, const char *s, size_t n);
+void strbuf_puts(struct strbuf *sb, const char *s);
+void strbuf_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Hands the buffer to the caller (free() it) and empties sb. */
+char *strbuf_steal(struct strbuf *sb);
+void strbuf_free(struct strbuf *sb);
+
+/* Current UTC time as RFC 3339 with milliseconds and Z: 2026-11-28T08:18:11.123Z.
+ * out must hold at least 25 bytes. */
+void utc_now_rfc3339(char out[32]);
+
+/* Parses a whole decimal string (optional leading '-') into *out; false on
+ * anything else, including overflow and leading zeros other than "0". */
+_Bool parse_int64(const char *s, int64_t *out);
+
+#endif

@@ -1,0 +1,22 @@
+/* Pure checks on single values: calendar dates, subject codes, free text.
+ * No I/O, no allocation: the unit tests exercise them directly. */
+#ifndef COHORTD_VALIDATE_H
+#define COHORTD_VALIDATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* YYYY-MM-DD naming a day that exists, years 1900-9999. */
+bool valid_date(const char *s, size_t len);
+
+/* A study subject code: 1-64 of A-Z a-z 0-9 . _ - */
+bool valid_code(const char *s, size_t len);
+
+/* Well-formed UTF-8 without control characters and not only white space;
+ * *chars receives the number of code points. */
+bool valid_text(const char *s, size_t len, size_t *chars);
+
+/* True for a string in a NULL-terminated list. */
+bool in_choices(const char *s, const char *const *choices);
+
+#endif

@@ -1,0 +1,98 @@
+/* Reads what to do and how from argv and COHORTD_* variables. Flags win
+ * over the environment, which wins over the defaults. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+void config_usage(FILE *out)
+{
+	fputs("usage: cohortd [serve] [options]      serve the registry over HTTP\n"
+	      "       cohortd migrate --db PATH      apply database migrations and exit\n"
+	      "       cohortd --help | --version\n"
+	      "\n"
+	      "options:\n"
+	      "  --db PATH          SQLite database file (env COHORTD_DB, default ./cohortd.db)\n"
+	      "  --port N           TCP port, 0 picks a free one (env COHORTD_PORT, default 8080)\n"
+	      "  --bind ADDR        IPv4 or IPv6 address (env COHORTD_BIND, default 127.0.0.1)\n"
+	      "  --threads N        worker threads (default: one per core)\n"
+	      "  --max-connections N  open connections in total (default 1024)\n"
+	      "  --max-per-ip N     open connections per client address (default 256)\n"
+	      "  --timeout S        seconds an idle or slow connection is kept (default 30)\n",
+	      out);
+}
+
+static bool parse_unsigned(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+	int64_t v;
+	if (!s || !parse_int64(s, &v) || v < min || v > max)
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
+
+int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	*cfg = (struct config){
+		.command = CMD_SERVE,
+		.db_path = getenv("COHORTD_DB") ? getenv("COHORTD_DB") : "./cohortd.db",
+		.bind = getenv("COHORTD_BIND") ? getenv("COHORTD_BIND") : "127.0.0.1",
+		.port = 8080,
+		.threads = cores > 0 ? (unsigned)cores : 1,
+		.connection_limit = 1024,
+		.per_ip_limit = 256,
+		.timeout_seconds = 30,
+	};
+	if (getenv("COHORTD_PORT") && !parse_unsigned(getenv("COHORTD_PORT"), 0, 65535, &cfg->port)) {
+		fprintf(err, "cohortd: COHORTD_PORT must be a port number (0-65535)\n");
+		return -1;
+	}
+	int i = 1;
+	if (i < argc && strcmp(argv[i], "serve") == 0) {
+		i++;
+	} else if (i < argc && strcmp(argv[i], "migrate") == 0) {
+		cfg->command = CMD_MIGRATE;
+		i++;
+	}
+	for (; i < argc; i++) {
+		const char *opt = argv[i];
+		const char *arg = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
+			cfg->command = CMD_HELP;
+			return 0;
+		}
+		if (strcmp(opt, "--version") == 0) {
+			cfg->command = CMD_VERSION;
+			return 0;
+		}
+		bool ok = arg != NULL;
+		if (strcmp(opt, "--db") == 0 && ok)
+			cfg->db_path = arg;
+		else if (strcmp(opt, "--bind") == 0 && ok)
+			cfg->bind = arg;
+		else if (strcmp(opt, "--port") == 0)
+			ok = parse_unsigned(arg, 0, 65535, &cfg->port);
+		else if (strcmp(opt, "--threads") == 0)
+			ok = parse_unsigned(arg, 1, 256, &cfg->threads);
+		else if (strcmp(opt, "--max-connections") == 0)
+			ok = parse_unsigned(arg, 1, 100000, &cfg->connection_limit);
+		else if (strcmp(opt, "--max-per-ip") == 0)
+			ok = parse_unsigned(arg, 1, 100000, &cfg->per_ip_limit);
+		else if (strcmp(opt, "--timeout") == 0)
+			ok = parse_unsigned(arg, 1, 3600, &cfg->timeout_seconds);
+		else {
+			fprintf(err, "cohortd: unknown option %s (see cohortd --help)\n", opt);
+			return -1;
+		}
+		if (!ok) {
+			fprintf(err, "cohortd: %s needs a valid value (see cohortd --help)\n", opt);
+			return -1;
+		}
+		i++;
+	}
+	return 0;
+}

@@ -1,0 +1,99 @@
+/* The course: up to two cycles of high-dose IL-2 given to one patient.
+ * Its rules: it starts within the patient's time on study (not before
+ * enrolment, not after death), ends after it starts, carries a dose only
+ * with its unit (stored as recorded, never converted), and is numbered
+ * 1, 2, ... per patient. A changed start must not pass its own records. */
+#include <stdio.h>
+#include <string.h>
+
+#include "resources.h"
+#include "store.h"
+
+static const char *const dose_units[] = {"IU/kg", "U/kg", NULL};
+static const char *const stop_reasons[] = {"completed", "toxicity", "progression",
+					   "patient_choice", "death", "other", NULL};
+
+static const struct field fields[] = {
+	{.name = "patient_id", .type = FIELD_INT,
+	 .flags = FIELD_REQUIRED | FIELD_IMMUTABLE | FIELD_FILTER, .min = 1, .max = INT64_MAX},
+	{.name = "number", .type = FIELD_INT, .min = 1, .max = 1000},
+	{.name = "started_on", .type = FIELD_DATE, .flags = FIELD_REQUIRED},
+	{.name = "ended_on", .type = FIELD_DATE},
+	{.name = "il2_dose", .type = FIELD_REAL},
+	{.name = "il2_dose_unit", .type = FIELD_ENUM, .flags = FIELD_FILTER, .choices = dose_units},
+	{.name = "doses_given", .type = FIELD_INT, .min = 0, .max = 30},
+	{.name = "stop_reason", .type = FIELD_ENUM, .flags = FIELD_FILTER, .choices = stop_reasons},
+};
+
+enum { PATIENT_ID, NUMBER, STARTED_ON, ENDED_ON, IL2_DOSE, IL2_DOSE_UNIT, DOSES_GIVEN,
+       STOP_REASON };
+
+static void check_course(const struct record *rec, struct field_errors *errs)
+{
+	const struct value *v = rec->v;
+	if (v[ENDED_ON].kind != VALUE_NULL && strcmp(v[ENDED_ON].s, v[STARTED_ON].s) < 0)
+		field_error(errs, "ended_on", "must not be before started_on (%s)", v[STARTED_ON].s);
+	if (v[IL2_DOSE].kind != VALUE_NULL && v[IL2_DOSE_UNIT].kind == VALUE_NULL)
+		field_error(errs, "il2_dose_unit", "is required when il2_dose is given");
+	if (v[IL2_DOSE].kind == VALUE_NULL && v[IL2_DOSE_UNIT].kind != VALUE_NULL)
+		field_error(errs, "il2_dose", "is required when il2_dose_unit is given");
+}
+
+static int check_course_refs(struct db *db, struct record *rec, const struct record *old,
+			     struct field_errors *errs)
+{
+	struct value *v = rec->v;
+	struct patient_facts p;
+	int rc = store_patient_facts(db, v[PATIENT_ID].i, &p);
+	if (rc == DB_NOTFOUND) {
+		field_error(errs, "patient_id", "no patient has id %lld", (long long)v[PATIENT_ID].i);
+		return DB_OK;
+	}
+	if (rc != DB_OK)
+		return rc;
+	if (strcmp(v[STARTED_ON].s, p.enrolled_on) < 0)
+		field_error(errs, "started_on", "must not be before the patient's enrolment (%s)",
+			    p.enrolled_on);
+	if (p.died_on[0] && strcmp(v[STARTED_ON].s, p.died_on) > 0)
+		field_error(errs, "started_on", "must not be after the patient's death (%s)", p.died_on);
+	if (old) {
+		char first[11] = "";
+		rc = store_course_first_dependant_date(db, rec->id, first);
+		if (rc != DB_OK)
+			return rc;
+		if (first[0] && strcmp(v[STARTED_ON].s, first) > 0)
+			field_error(errs, "started_on",
+				    "must not be after its earliest outcome or toxicity (%s)", first);
+	}
+	if (v[NUMBER].kind == VALUE_NULL) {
+		int64_t next;
+		rc = store_course_next_number(db, v[PATIENT_ID].i, &next);
+		if (rc != DB_OK)
+			return rc;
+		value_set_int(&v[NUMBER], next);
+	}
+	return DB_OK;
+}
+
+static int course_dependants(struct db *db, int64_t id, int64_t *count, char *what, size_t len)
+{
+	int64_t outcomes = 0, toxicities = 0;
+	int rc = store_course_count_dependants(db, id, &outcomes, &toxicities);
+	*count = outcomes + toxicities;
+	if (rc == DB_OK)
+		snprintf(what, len, "course %lld has %lld outcome(s) and %lld toxicity record(s)",
+			 (long long)id, (long long)outcomes, (long long)toxicities);
+	return rc;
+}
+
+const struct resource courses_resource = {
+	.name = "courses",
+	.singular = "course",
+	.fields = fields,
+	.nfields = sizeof fields / sizeof fields[0],
+	.unique_field = "number",
+	.check_record = check_course,
+	.check_refs = check_course_refs,
+	.dependants = course_dependants,
+	.delete_dependants = store_course_delete_dependants,
+};

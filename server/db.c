@@ -1,0 +1,257 @@
+/* SQLite connections, the way a threaded server must hold them: one
+ * connection per worker thread (opened NOMUTEX, since no two threads share
+ * one), WAL so readers never wait for the writer, a busy timeout so writers
+ * queue instead of failing, foreign keys on, statements prepared once per
+ * connection and reused, and migrations embedded in the binary. */
+#include "db_sqlite.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "embedded.h"
+#include "util.h"
+
+#define STMT_CACHE_SIZE 64
+#define BUSY_TIMEOUT_MS 5000
+
+struct cached_stmt {
+	char *sql;
+	sqlite3_stmt *stmt;
+	uint64_t last_used;
+};
+
+struct db {
+	sqlite3 *conn;
+	struct cached_stmt cache[STMT_CACHE_SIZE];
+	uint64_t clock;
+	struct db *next_in_pool;
+};
+
+sqlite3 *db_handle(struct db *db)
+{
+	return db->conn;
+}
+
+const char *db_last_error(struct db *db)
+{
+	return db && db->conn ? sqlite3_errmsg(db->conn) : "database not open";
+}
+
+int db_status_from(struct db *db, int rc)
+{
+	(void)db;
+	switch (rc & 0xFF) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return DB_OK;
+	case SQLITE_CONSTRAINT:
+		if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+			return DB_CONFLICT;
+		return DB_CONSTRAINT;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return DB_BUSY;
+	case SQLITE_FULL:
+		return DB_FULL;
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+		return DB_READONLY;
+	default:
+		return DB_ERROR;
+	}
+}
+
+static int exec(struct db *db, const char *sql)
+{
+	return db_status_from(db, sqlite3_exec(db->conn, sql, NULL, NULL, NULL));
+}
+
+int db_open(const char *path, struct db **out)
+{
+	struct db *db = xcalloc(1, sizeof *db);
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+	int rc = sqlite3_open_v2(path, &db->conn, flags, NULL);
+	if (rc != SQLITE_OK)
+		goto out_fail;
+	sqlite3_extended_result_codes(db->conn, 1);
+	sqlite3_busy_timeout(db->conn, BUSY_TIMEOUT_MS);
+	rc = sqlite3_exec(db->conn,
+			  "PRAGMA journal_mode=WAL;"
+			  "PRAGMA synchronous=NORMAL;"
+			  "PRAGMA foreign_keys=ON;",
+			  NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		goto out_fail;
+	*out = db;
+	return DB_OK;
+
+out_fail:
+	fprintf(stderr, "{\"level\":\"error\",\"msg\":\"cannot open database\",\"path\":\"%s\",\"error\":\"%s\"}\n",
+		path, db->conn ? sqlite3_errmsg(db->conn) : sqlite3_errstr(rc));
+	int status = db_status_from(db, rc);
+	db_close(db);
+	*out = NULL;
+	return status == DB_OK ? DB_ERROR : status;
+}
+
+void db_close(struct db *db)
+{
+	if (!db)
+		return;
+	for (int i = 0; i < STMT_CACHE_SIZE; i++) {
+		sqlite3_finalize(db->cache[i].stmt);
+		free(db->cache[i].sql);
+	}
+	sqlite3_close(db->conn);
+	free(db);
+}
+
+/* Statements are looked up by their SQL text; the least recently used one
+ * makes room when the cache is full. Lists build SQL from the filters given,
+ * so the cache holds one statement per combination actually used. */
+sqlite3_stmt *db_prepare(struct db *db, const char *sql)
+{
+	struct cached_stmt *slot = &db->cache[0];
+	for (int i = 0; i < STMT_CACHE_SIZE; i++) {
+		struct cached_stmt *c = &db->cache[i];
+		if (c->sql && strcmp(c->sql, sql) == 0) {
+			c->last_used = ++db->clock;
+			return c->stmt;
+		}
+		if (c->last_used < slot->last_used)
+			slot = c;
+	}
+	sqlite3_stmt *stmt = NULL;
+	if (sqlite3_prepare_v3(db->conn, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_finalize(slot->stmt);
+	free(slot->sql);
+	slot->sql = xstrdup(sql);
+	slot->stmt = stmt;
+	slot->last_used = ++db->clock;
+	return stmt;
+}
+
+void db_done(sqlite3_stmt *stmt)
+{
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+}
+
+int db_begin_write(struct db *db)
+{
+	return exec(db, "BEGIN IMMEDIATE");
+}
+
+int db_begin_read(struct db *db)
+{
+	return exec(db, "BEGIN");
+}
+
+int db_commit(struct db *db)
+{
+	int rc = exec(db, "COMMIT");
+	if (rc != DB_OK)
+		db_rollback(db);
+	return rc;
+}
+
+void db_rollback(struct db *db)
+{
+	if (!sqlite3_get_autocommit(db->conn))
+		sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int db_latest_schema_version(void)
+{
+	return (int)embedded_migrations_count;
+}
+
+int db_schema_version(struct db *db, int *version)
+{
+	sqlite3_stmt *stmt = db_prepare(db, "PRAGMA user_version");
+	if (!stmt)
+		return DB_ERROR;
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*version = sqlite3_column_int(stmt, 0);
+	db_done(stmt);
+	return db_status_from(db, rc);
+}
+
+/* Migration N (1-based) is embedded_migrations[N-1]; user_version holds the
+ * last one applied. Each runs with its version bump in one transaction. */
+int db_migrate(struct db *db)
+{
+	int current = 0;
+	int rc = db_schema_version(db, &current);
+	if (rc != DB_OK)
+		return rc;
+	for (size_t n = (size_t)current; n < embedded_migrations_count; n++) {
+		const struct embedded_file *m = &embedded_migrations[n];
+		char *sql = xstrndup((const char *)m->data, m->len);
+		char bump[64];
+		snprintf(bump, sizeof bump, "PRAGMA user_version=%zu", n + 1);
+		rc = db_begin_write(db);
+		if (rc == DB_OK)
+			rc = exec(db, sql);
+		if (rc == DB_OK)
+			rc = exec(db, bump);
+		if (rc == DB_OK)
+			rc = db_commit(db);
+		if (rc != DB_OK) {
+			fprintf(stderr, "{\"level\":\"error\",\"msg\":\"migration failed\",\"migration\":\"%s\",\"error\":\"%s\"}\n",
+				m->name, sqlite3_errmsg(db->conn));
+			db_rollback(db);
+		}
+		free(sql);
+		if (rc != DB_OK)
+			return rc;
+	}
+	return DB_OK;
+}
+
+/* --- one connection per worker thread -------------------------------- */
+
+static char *pool_path;
+static struct db *pool_all;
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Thread_local struct db *thread_db;
+
+int db_pool_init(const char *path)
+{
+	pool_path = xstrdup(path);
+	return DB_OK;
+}
+
+struct db *db_for_thread(void)
+{
+	if (thread_db)
+		return thread_db;
+	struct db *db;
+	if (db_open(pool_path, &db) != DB_OK)
+		return NULL;
+	pthread_mutex_lock(&pool_lock);
+	db->next_in_pool = pool_all;
+	pool_all = db;
+	pthread_mutex_unlock(&pool_lock);
+	thread_db = db;
+	return db;
+}
+
+void db_pool_close(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	while (pool_all) {
+		struct db *next = pool_all->next_in_pool;
+		db_close(pool_all);
+		pool_all = next;
+	}
+	pthread_mutex_unlock(&pool_lock);
+	free(pool_path);
+	pool_path = NULL;
+	thread_db = NULL;
+}

@@ -1,0 +1,20 @@
+/* Private to the storage layer (db.c and store*.c): the SQLite handle and the
+ * per-connection statement cache. Handlers never include this file.
+ *
+ * db_prepare() returns a statement owned by the connection's cache: the
+ * caller borrows it, binds, steps, and must hand it back with db_done()
+ * (which resets and clears bindings) on every path. */
+#ifndef COHORTD_DB_SQLITE_H
+#define COHORTD_DB_SQLITE_H
+
+#include <sqlite3.h>
+
+#include "db.h"
+
+sqlite3_stmt *db_prepare(struct db *db, const char *sql);
+void db_done(sqlite3_stmt *stmt);
+/* Maps an SQLite result code to a DB_ code (SQLITE_DONE/ROW/OK to DB_OK). */
+int db_status_from(struct db *db, int rc);
+sqlite3 *db_handle(struct db *db);
+
+#endif

@@ -1,0 +1,245 @@
+/* The libmicrohttpd glue, and the only file that includes microhttpd.h.
+ * It owns the daemon's limits (connections, per-IP, timeouts, header
+ * memory), buffers each request body up to REQUEST_MAX_BODY (refusing a
+ * larger one from its Content-Length before reading it, or as soon as a
+ * chunked one passes the limit), hands the request to the dispatcher, and
+ * sends the reply. Requests are counted so that stopping can wait for the
+ * ones in flight. */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "db.h"
+#include "http.h"
+#include "router.h"
+#include "server.h"
+#include "util.h"
+
+#define DRAIN_SECONDS 10
+
+struct server {
+	struct MHD_Daemon *daemon;
+};
+
+static atomic_int requests_in_flight;
+
+const char *request_header(struct request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *request_query(struct request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+struct query_walk {
+	int (*fn)(void *cls, const char *key, const char *value);
+	void *cls;
+	int result;
+};
+
+static enum MHD_Result query_step(void *cls, enum MHD_ValueKind kind, const char *key,
+				  const char *value)
+{
+	(void)kind;
+	struct query_walk *w = cls;
+	w->result = w->fn(w->cls, key, value);
+	return w->result == 0 ? MHD_YES : MHD_NO;
+}
+
+int request_query_each(struct request *req, int (*fn)(void *cls, const char *key, const char *value),
+		       void *cls)
+{
+	struct query_walk w = {fn, cls, 0};
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_step, &w);
+	return w.result;
+}
+
+void request_free(struct request *req)
+{
+	if (!req)
+		return;
+	free(req->body);
+	json_decref(req->json);
+	if (!req->out_static)
+		free(req->out);
+	for (int i = 0; i < req->nheaders; i++) {
+		free(req->headers[i].name);
+		free(req->headers[i].value);
+	}
+	free(req);
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *conn, struct request *req)
+{
+	struct MHD_Response *resp;
+	if (req->out_static || !req->out) {
+		resp = MHD_create_response_from_buffer(req->out_len, req->out, MHD_RESPMEM_PERSISTENT);
+	} else {
+		resp = MHD_create_response_from_buffer_with_free_callback(req->out_len, req->out, free);
+		if (resp)
+			req->out = NULL; /* the response frees it now */
+	}
+	if (!resp)
+		return MHD_NO;
+	if (req->content_type)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, req->content_type);
+	for (int i = 0; i < req->nheaders; i++)
+		MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value);
+	enum MHD_Result r = MHD_queue_response(conn, req->status, resp);
+	MHD_destroy_response(resp);
+	req->status = r == MHD_YES ? req->status : 0;
+	return r;
+}
+
+/* Too large: answer now if libmicrohttpd lets us (it then closes the
+ * connection without reading the rest), else discard the rest and answer
+ * at the end. */
+static void refuse_large_body(struct MHD_Connection *conn, struct request *req)
+{
+	req->body_too_large = true;
+	free(req->body);
+	req->body = NULL;
+	req->body_len = 0;
+	router_dispatch(req);
+	if (send_reply(conn, req) == MHD_YES)
+		req->replied = true;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **state)
+{
+	(void)cls;
+	(void)version;
+	struct request *req = *state;
+	if (!req) {
+		req = xcalloc(1, sizeof *req);
+		req->conn = conn;
+		req->method = method;
+		req->path = url;
+		*state = req;
+		atomic_fetch_add(&requests_in_flight, 1);
+		const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+								 MHD_HTTP_HEADER_CONTENT_LENGTH);
+		int64_t declared;
+		if (length && parse_int64(length, &declared) && declared > REQUEST_MAX_BODY)
+			refuse_large_body(conn, req);
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		if (req->body_too_large)
+			return MHD_YES;
+		if (req->body_len + n > REQUEST_MAX_BODY) {
+			refuse_large_body(conn, req);
+			return MHD_YES;
+		}
+		req->body = xrealloc(req->body, req->body_len + n + 1);
+		memcpy(req->body + req->body_len, upload_data, n);
+		req->body_len += n;
+		req->body[req->body_len] = '\0';
+		return MHD_YES;
+	}
+	if (req->replied)
+		return MHD_YES;
+	if (!req->body_too_large || req->status == 0)
+		router_dispatch(req);
+	req->replied = true;
+	return send_reply(conn, req);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
+			 enum MHD_RequestTerminationCode code)
+{
+	(void)cls;
+	(void)conn;
+	(void)code;
+	struct request *req = *state;
+	if (!req)
+		return;
+	request_free(req);
+	*state = NULL;
+	atomic_fetch_sub(&requests_in_flight, 1);
+}
+
+static void log_mhd(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char msg[512];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	size_t n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	json_t *line = json_pack("{s:s, s:s, s:s}", "level", "warn", "msg", "http", "detail", msg);
+	char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
+	if (text)
+		fprintf(stderr, "%s\n", text);
+	free(text);
+	json_decref(line);
+}
+
+struct server *server_start(const struct config *cfg, unsigned *port_out)
+{
+	struct sockaddr_storage addr = {0};
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&addr;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&addr;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+			 MHD_USE_ERROR_LOG;
+	if (inet_pton(AF_INET, cfg->bind, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)cfg->port);
+	} else if (inet_pton(AF_INET6, cfg->bind, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)cfg->port);
+		flags |= MHD_USE_IPv6;
+	} else {
+		fprintf(stderr, "{\"level\":\"error\",\"msg\":\"--bind is not an IPv4 or IPv6 address\"}\n");
+		return NULL;
+	}
+
+	struct server *srv = xcalloc(1, sizeof *srv);
+	srv->daemon = MHD_start_daemon(
+		flags, (uint16_t)cfg->port, NULL, NULL, on_request, NULL,
+		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->connection_limit,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->per_ip_limit,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->timeout_seconds,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+		MHD_OPTION_END);
+	if (!srv->daemon) {
+		fprintf(stderr, "{\"level\":\"error\",\"msg\":\"cannot listen\",\"bind\":\"%s\",\"port\":%u}\n",
+			cfg->bind, cfg->port);
+		free(srv);
+		return NULL;
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	*port_out = info ? info->port : cfg->port;
+	return srv;
+}
+
+/* Stop accepting, give the requests in flight up to DRAIN_SECONDS to be
+ * answered, then stop the workers. */
+void server_stop(struct server *srv)
+{
+	if (!srv)
+		return;
+	MHD_quiesce_daemon(srv->daemon);
+	struct timespec pause = {0, 10 * 1000 * 1000};
+	for (int i = 0; i < DRAIN_SECONDS * 100 && atomic_load(&requests_in_flight) > 0; i++)
+		nanosleep(&pause, NULL);
+	MHD_stop_daemon(srv->daemon);
+	free(srv);
+}

@@ -1,0 +1,97 @@
+/* cohortd's entry point: parse the command line, open and migrate the
+ * database, serve until SIGTERM or SIGINT, then drain and close. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "db.h"
+#include "server.h"
+
+#ifndef COHORTD_VERSION
+#define COHORTD_VERSION "0.0.0"
+#endif
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* Opens the database once in the main thread to apply migrations, so that
+ * workers find the schema current and a bad file fails at start, not on the
+ * first request. */
+static int prepare_database(const char *path)
+{
+	struct db *db = NULL;
+	int rc = db_open(path, &db);
+	if (rc == DB_OK)
+		rc = db_migrate(db);
+	db_close(db);
+	return rc;
+}
+
+static int serve(const struct config *cfg)
+{
+	if (prepare_database(cfg->db_path) != DB_OK)
+		return 1;
+	db_pool_init(cfg->db_path);
+
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	/* Workers inherit a mask with the stop signals blocked, so they reach
+	 * the main thread, which waits for them in sigsuspend. */
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+
+	unsigned port = 0;
+	struct server *srv = server_start(cfg, &port);
+	if (!srv) {
+		db_pool_close();
+		return 1;
+	}
+	fprintf(stderr,
+		"{\"level\":\"info\",\"msg\":\"listening\",\"version\":\"%s\",\"bind\":\"%s\",\"port\":%u,\"threads\":%u}\n",
+		COHORTD_VERSION, cfg->bind, port, cfg->threads);
+	while (!stop_requested)
+		sigsuspend(&old);
+	fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stopping\"}\n");
+	server_stop(srv);
+	db_pool_close();
+	fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stopped\"}\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg;
+	if (config_parse(&cfg, argc, argv, stderr) != 0)
+		return 2;
+	switch (cfg.command) {
+	case CMD_HELP:
+		config_usage(stdout);
+		return 0;
+	case CMD_VERSION:
+		printf("cohortd %s\n", COHORTD_VERSION);
+		return 0;
+	case CMD_MIGRATE:
+		if (prepare_database(cfg.db_path) != DB_OK)
+			return 1;
+		printf("database %s is at schema version %d\n", cfg.db_path, db_latest_schema_version());
+		return 0;
+	case CMD_SERVE:
+		return serve(&cfg);
+	}
+	return 2;
+}

@@ -1,0 +1,67 @@
+/* The outcome: one tumour-response assessment of a course. Its rules: MR
+ * exists only under WHO criteria, it is assessed no earlier than its course
+ * started, and an adjuvant patient (no evaluable disease) can only recur
+ * (PD) or be not evaluable (NE). patient_id is derived from the course. */
+#include <string.h>
+
+#include "resources.h"
+#include "store.h"
+#include "validate.h"
+
+static const char *const criteria[] = {"who", "recist_1_1", NULL};
+static const char *const responses[] = {"CR", "PR", "MR", "SD", "PD", "NE", NULL};
+
+static const struct field fields[] = {
+	{.name = "course_id", .type = FIELD_INT,
+	 .flags = FIELD_REQUIRED | FIELD_IMMUTABLE | FIELD_FILTER, .min = 1, .max = INT64_MAX},
+	{.name = "patient_id", .type = FIELD_INT, .flags = FIELD_DERIVED | FIELD_FILTER, .min = 1,
+	 .max = INT64_MAX},
+	{.name = "assessed_on", .type = FIELD_DATE, .flags = FIELD_REQUIRED},
+	{.name = "criteria", .type = FIELD_ENUM, .flags = FIELD_FILTER, .choices = criteria,
+	 .default_text = "who"},
+	{.name = "response", .type = FIELD_ENUM, .flags = FIELD_REQUIRED | FIELD_FILTER,
+	 .choices = responses},
+	{.name = "confirmed", .type = FIELD_BOOL, .flags = FIELD_FILTER, .has_default_int = true,
+	 .default_int = 0},
+};
+
+enum { COURSE_ID, PATIENT_ID, ASSESSED_ON, CRITERIA, RESPONSE, CONFIRMED };
+
+static void check_outcome(const struct record *rec, struct field_errors *errs)
+{
+	if (strcmp(rec->v[RESPONSE].s, "MR") == 0 && strcmp(rec->v[CRITERIA].s, "who") != 0)
+		field_error(errs, "response", "MR (minor response) exists only under criteria who");
+}
+
+static int check_outcome_refs(struct db *db, struct record *rec, const struct record *old,
+			      struct field_errors *errs)
+{
+	(void)old;
+	struct value *v = rec->v;
+	struct course_facts c;
+	int rc = store_course_facts(db, v[COURSE_ID].i, &c);
+	if (rc == DB_NOTFOUND) {
+		field_error(errs, "course_id", "no course has id %lld", (long long)v[COURSE_ID].i);
+		return DB_OK;
+	}
+	if (rc != DB_OK)
+		return rc;
+	value_set_int(&v[PATIENT_ID], c.patient_id);
+	if (strcmp(v[ASSESSED_ON].s, c.started_on) < 0)
+		field_error(errs, "assessed_on", "must not be before the course started (%s)",
+			    c.started_on);
+	static const char *const adjuvant_responses[] = {"PD", "NE", NULL};
+	if (c.adjuvant && !in_choices(v[RESPONSE].s, adjuvant_responses))
+		field_error(errs, "response",
+			    "an adjuvant patient has no evaluable disease: only PD (recurrence) or NE");
+	return DB_OK;
+}
+
+const struct resource outcomes_resource = {
+	.name = "outcomes",
+	.singular = "outcome",
+	.fields = fields,
+	.nfields = sizeof fields / sizeof fields[0],
+	.check_record = check_outcome,
+	.check_refs = check_outcome_refs,
+};

@@ -1,0 +1,448 @@
+/* The HTTP face of the four clinical resources: create, read, merge-patch,
+ * delete and list, written once for all of them and steered by the route's
+ * resource descriptor. Each write runs in one BEGIN IMMEDIATE transaction
+ * that reads its preconditions (version, references, dependants) and writes,
+ * so a refused request changes nothing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "handlers.h"
+#include "http.h"
+#include "resources.h"
+#include "router.h"
+#include "store.h"
+#include "util.h"
+
+#define LIST_DEFAULT_LIMIT 50
+#define LIST_MAX_LIMIT 1000
+/* filters, limit and after: more than this is not a real query */
+#define LIST_MAX_PARAMS (STORE_MAX_FILTERS - 1)
+
+/* --- entity tags -------------------------------------------------------- */
+
+/* Does an If-Match / If-None-Match list name this version? "*" names any.
+ * weak: If-None-Match compares weakly (W/"3" matches "3"); If-Match never
+ * matches a weak tag. */
+static bool etag_listed(const char *header, int64_t version, bool weak)
+{
+	char want[32];
+	snprintf(want, sizeof want, "\"%lld\"", (long long)version);
+	size_t want_len = strlen(want);
+	const char *p = header;
+	while (*p) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '*')
+			return true;
+		bool is_weak = strncmp(p, "W/", 2) == 0;
+		if (is_weak)
+			p += 2;
+		const char *end = p;
+		if (*end == '"') {
+			end = strchr(end + 1, '"');
+			end = end ? end + 1 : p + strlen(p);
+		} else {
+			while (*end && *end != ',')
+				end++;
+		}
+		if ((size_t)(end - p) == want_len && strncmp(p, want, want_len) == 0 && (weak || !is_weak))
+			return true;
+		p = end;
+	}
+	return false;
+}
+
+static void reply_record(struct request *req, unsigned status, const struct record *rec)
+{
+	json_t *body = record_to_json(req->route->res, rec);
+	if (!body) {
+		reply_problem(req, 500, PROBLEM_INTERNAL, "cannot encode the %s",
+			      req->route->res->singular);
+		return;
+	}
+	reply_header(req, "ETag", "\"%lld\"", (long long)rec->version);
+	reply_json(req, status, body);
+}
+
+static void reply_invalid(struct request *req, struct field_errors *errs)
+{
+	size_t n = json_array_size(errs->list);
+	reply_problem_errors(req, 422, PROBLEM_VALIDATION, json_incref(errs->list),
+			     "the %s is not valid: %zu problem(s), see errors", req->route->res->singular, n);
+}
+
+/* A stale If-Match leaves the record as it is; true when the request may go on. */
+static bool precondition_holds(struct request *req, const struct record *rec)
+{
+	const char *if_match = request_header(req, "If-Match");
+	if (!if_match || etag_listed(if_match, rec->version, false))
+		return true;
+	reply_header(req, "ETag", "\"%lld\"", (long long)rec->version);
+	reply_problem(req, 412, PROBLEM_PRECONDITION_FAILED,
+		      "If-Match does not name the current version (\"%lld\") of %s %lld",
+		      (long long)rec->version, req->route->res->singular, (long long)rec->id);
+	return false;
+}
+
+static void reply_duplicate(struct request *req)
+{
+	const struct resource *res = req->route->res;
+	const char *field = res->unique_field ? res->unique_field : "";
+	json_t *errors = json_pack("[{s:s, s:s}]", "field", field, "message",
+				   strcmp(field, "number") == 0
+					   ? "is already used by another course of this patient"
+					   : "is already used by another record");
+	reply_problem_errors(req, 409, PROBLEM_DUPLICATE, errors, "another %s already has this %s",
+			     res->singular, field);
+}
+
+/* --- create ------------------------------------------------------------- */
+
+void records_create(struct request *req)
+{
+	const struct resource *res = req->route->res;
+	struct record rec;
+	struct field_errors errs;
+	field_errors_init(&errs);
+
+	record_from_json(res, req->json, NULL, &rec, &errs);
+	if (field_errors_any(&errs)) {
+		reply_invalid(req, &errs);
+		goto out;
+	}
+	int rc = db_begin_write(req->db);
+	if (rc == DB_OK && res->check_refs)
+		rc = res->check_refs(req->db, &rec, NULL, &errs);
+	if (rc == DB_OK && field_errors_any(&errs)) {
+		db_rollback(req->db);
+		reply_invalid(req, &errs);
+		goto out;
+	}
+	rec.version = 1;
+	utc_now_rfc3339(rec.created_at);
+	memcpy(rec.updated_at, rec.created_at, sizeof rec.updated_at);
+	if (rc == DB_OK)
+		rc = store_insert(req->db, res, &rec);
+	if (rc == DB_OK)
+		rc = db_commit(req->db);
+	if (rc != DB_OK) {
+		db_rollback(req->db);
+		if (rc == DB_CONFLICT)
+			reply_duplicate(req);
+		else
+			reply_db_error(req, rc);
+		goto out;
+	}
+	reply_header(req, "Location", "/%s/%lld", res->name, (long long)rec.id);
+	reply_record(req, 201, &rec);
+out:
+	record_clear(&rec);
+	field_errors_free(&errs);
+}
+
+/* --- read --------------------------------------------------------------- */
+
+void records_get(struct request *req)
+{
+	struct record rec = {0};
+	int rc = store_get(req->db, req->route->res, req->ids[0], &rec);
+	if (rc != DB_OK) {
+		reply_db_error(req, rc);
+		return;
+	}
+	const char *if_none_match = request_header(req, "If-None-Match");
+	if (if_none_match && etag_listed(if_none_match, rec.version, true)) {
+		reply_header(req, "ETag", "\"%lld\"", (long long)rec.version);
+		reply_empty(req, 304);
+	} else {
+		reply_record(req, 200, &rec);
+	}
+	record_clear(&rec);
+}
+
+/* --- merge patch -------------------------------------------------------- */
+
+void records_patch(struct request *req)
+{
+	const struct resource *res = req->route->res;
+	struct record old = {0}, rec = {0};
+	struct field_errors errs;
+	field_errors_init(&errs);
+
+	int rc = db_begin_write(req->db);
+	if (rc == DB_OK)
+		rc = store_get(req->db, res, req->ids[0], &old);
+	if (rc != DB_OK)
+		goto out_db_error;
+	if (!precondition_holds(req, &old))
+		goto out_rollback;
+	record_from_json(res, req->json, &old, &rec, &errs);
+	if (!field_errors_any(&errs) && res->check_refs)
+		rc = res->check_refs(req->db, &rec, &old, &errs);
+	if (rc != DB_OK)
+		goto out_db_error;
+	if (field_errors_any(&errs)) {
+		reply_invalid(req, &errs);
+		goto out_rollback;
+	}
+	if (record_fields_equal(res, &rec, &old)) {
+		/* Nothing changes: no new version, nothing written. */
+		db_rollback(req->db);
+		reply_record(req, 200, &old);
+		goto out;
+	}
+	rec.version = old.version + 1;
+	utc_now_rfc3339(rec.updated_at);
+	rc = store_update(req->db, res, &rec);
+	if (rc == DB_OK)
+		rc = db_commit(req->db);
+	if (rc == DB_CONFLICT) {
+		db_rollback(req->db);
+		reply_duplicate(req);
+		goto out;
+	}
+	if (rc != DB_OK)
+		goto out_db_error;
+	reply_record(req, 200, &rec);
+	goto out;
+
+out_db_error:
+	reply_db_error(req, rc);
+out_rollback:
+	db_rollback(req->db);
+out:
+	record_clear(&old);
+	record_clear(&rec);
+	field_errors_free(&errs);
+}
+
+/* --- delete ------------------------------------------------------------- */
+
+void records_delete(struct request *req)
+{
+	const struct resource *res = req->route->res;
+	struct record old = {0};
+	bool cascade = false;
+	const char *cascade_param = request_query(req, "cascade");
+	if (cascade_param) {
+		if (!res->delete_dependants ||
+		    (strcmp(cascade_param, "true") != 0 && strcmp(cascade_param, "false") != 0)) {
+			json_t *errors = json_pack("[{s:s, s:s}]", "field", "cascade", "message",
+						   res->delete_dependants ? "must be true or false"
+									  : "is not a parameter of this route");
+			reply_problem_errors(req, 400, PROBLEM_INVALID_PARAMETER, errors,
+					     "the query string is not valid");
+			return;
+		}
+		cascade = strcmp(cascade_param, "true") == 0;
+	}
+
+	int rc = db_begin_write(req->db);
+	if (rc == DB_OK)
+		rc = store_get(req->db, res, req->ids[0], &old);
+	if (rc != DB_OK)
+		goto out_db_error;
+	if (!precondition_holds(req, &old))
+		goto out_rollback;
+	if (res->dependants) {
+		int64_t count = 0;
+		char what[160];
+		rc = res->dependants(req->db, old.id, &count, what, sizeof what);
+		if (rc != DB_OK)
+			goto out_db_error;
+		if (count > 0 && !cascade) {
+			reply_problem(req, 409, PROBLEM_HAS_DEPENDANTS,
+				      "%s; delete them first or use ?cascade=true", what);
+			goto out_rollback;
+		}
+		if (count > 0)
+			rc = res->delete_dependants(req->db, old.id);
+	}
+	if (rc == DB_OK)
+		rc = store_delete(req->db, res, old.id);
+	if (rc == DB_OK)
+		rc = db_commit(req->db);
+	if (rc != DB_OK)
+		goto out_db_error;
+	reply_empty(req, 204);
+	goto out;
+
+out_db_error:
+	reply_db_error(req, rc);
+out_rollback:
+	db_rollback(req->db);
+out:
+	record_clear(&old);
+}
+
+/* --- lists -------------------------------------------------------------- */
+
+struct list_params {
+	struct request *req;
+	const struct resource *res;
+	bool nested; /* under /patients/{id}: patient_id is fixed by the path */
+	struct list_query q;
+	json_t *errors;
+	struct strbuf kept; /* the query string minus after, for the next link */
+	const char *seen[LIST_MAX_PARAMS];
+	int nseen;
+};
+
+static void param_error(struct list_params *lp, const char *key, const char *message)
+{
+	json_array_append_new(lp->errors, json_pack("{s:s, s:s}", "field", key, "message", message));
+}
+
+static bool parse_bounded(const char *text, int64_t min, int64_t max, int64_t *out)
+{
+	return parse_int64(text, out) && *out >= min && *out <= max;
+}
+
+static void keep_param(struct strbuf *sb, const char *key, const char *value)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	strbuf_puts(sb, sb->len ? "&" : "");
+	strbuf_puts(sb, key);
+	strbuf_puts(sb, "=");
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+			strbuf_append(sb, (const char *)p, 1);
+		} else {
+			char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+			strbuf_append(sb, esc, 3);
+		}
+	}
+}
+
+static void add_filter(struct list_params *lp, int field, enum filter_op op, const char *key,
+		       const char *value)
+{
+	const struct field *f = &lp->res->fields[field];
+	struct filter *flt = &lp->q.filters[lp->q.nfilters];
+	if (!value_from_param(f, value, &flt->value)) {
+		param_error(lp, key, "is not a valid value for this filter");
+		return;
+	}
+	flt->field = field;
+	flt->op = op;
+	lp->q.nfilters++;
+	keep_param(&lp->kept, key, value);
+}
+
+static int take_param(void *cls, const char *key, const char *value)
+{
+	struct list_params *lp = cls;
+	int64_t n;
+	if (!value)
+		value = "";
+	for (int i = 0; i < lp->nseen; i++) {
+		if (strcmp(lp->seen[i], key) == 0) {
+			param_error(lp, key, "is given more than once");
+			return 0;
+		}
+	}
+	if (lp->nseen == LIST_MAX_PARAMS) {
+		param_error(lp, key, "too many query parameters");
+		return 1;
+	}
+	lp->seen[lp->nseen++] = key;
+
+	if (strcmp(key, "limit") == 0) {
+		if (!parse_bounded(value, 1, LIST_MAX_LIMIT, &n))
+			param_error(lp, key, "must be an integer from 1 to 1000");
+		else
+			lp->q.limit = (int)n;
+		keep_param(&lp->kept, key, value);
+		return 0;
+	}
+	if (strcmp(key, "after") == 0) {
+		if (!parse_bounded(value, 0, INT64_MAX, &n))
+			param_error(lp, key, "must be a record id (an integer >= 0)");
+		else
+			lp->q.after = n;
+		return 0;
+	}
+	int i = resource_field_index(lp->res, key);
+	if (i >= 0 && (lp->res->fields[i].flags & FIELD_FILTER) &&
+	    !(lp->nested && strcmp(key, "patient_id") == 0)) {
+		add_filter(lp, i, FILTER_EQ, key, value);
+		return 0;
+	}
+	if (strncmp(key, "min_", 4) == 0) {
+		i = resource_field_index(lp->res, key + 4);
+		if (i >= 0 && lp->res->fields[i].type == FIELD_INT &&
+		    (lp->res->fields[i].flags & FIELD_FILTER)) {
+			add_filter(lp, i, FILTER_GE, key, value);
+			return 0;
+		}
+	}
+	param_error(lp, key, "is not a parameter of this list");
+	return 0;
+}
+
+static void list_records(struct request *req, bool nested)
+{
+	const struct resource *res = req->route->res;
+	struct list_params lp = {.req = req, .res = res, .nested = nested, .errors = json_array()};
+	struct record *recs = NULL;
+	int count = 0;
+	bool more = false;
+
+	lp.q.limit = LIST_DEFAULT_LIMIT;
+	request_query_each(req, take_param, &lp);
+	if (json_array_size(lp.errors) > 0) {
+		reply_problem_errors(req, 400, PROBLEM_INVALID_PARAMETER, lp.errors,
+				     "the query string is not valid: see errors");
+		lp.errors = NULL;
+		goto out;
+	}
+	int rc = db_begin_read(req->db);
+	if (rc == DB_OK && nested) {
+		struct patient_facts p;
+		rc = store_patient_facts(req->db, req->ids[0], &p);
+		struct filter *f = &lp.q.filters[lp.q.nfilters++];
+		f->field = resource_field_index(res, "patient_id");
+		f->op = FILTER_EQ;
+		value_set_int(&f->value, req->ids[0]);
+	}
+	if (rc == DB_OK)
+		rc = store_list(req->db, res, &lp.q, &recs, &count, &more);
+	db_rollback(req->db);
+	if (rc != DB_OK) {
+		reply_db_error(req, rc);
+		goto out;
+	}
+
+	json_t *items = json_array();
+	for (int i = 0; i < count; i++)
+		json_array_append_new(items, record_to_json(res, &recs[i]));
+	json_t *next = json_null();
+	if (more) {
+		char *url = xasprintf("%s?%s%safter=%lld", req->path, lp.kept.data ? lp.kept.data : "",
+				      lp.kept.len ? "&" : "", (long long)recs[count - 1].id);
+		reply_header(req, "Link", "<%s>; rel=\"next\"", url);
+		json_decref(next);
+		next = json_string(url);
+		free(url);
+	}
+	reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next", next));
+out:
+	store_list_free(recs, count);
+	for (int i = 0; i < lp.q.nfilters; i++)
+		value_set_null(&lp.q.filters[i].value);
+	json_decref(lp.errors);
+	strbuf_free(&lp.kept);
+}
+
+void records_list(struct request *req)
+{
+	list_records(req, false);
+}
+
+void records_list_of_patient(struct request *req)
+{
+	list_records(req, true);
+}

@@ -1,0 +1,159 @@
+/* Every answer the server gives is built here: JSON bodies, empty answers,
+ * extra headers, and the one RFC 9457 problem+json envelope that every
+ * error uses. Handlers never format error JSON themselves. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "http.h"
+#include "util.h"
+
+const char *http_status_title(unsigned status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 412: return "Precondition Failed";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	case 507: return "Insufficient Storage";
+	default: return "Error";
+	}
+}
+
+static void reply_reset_body(struct request *req)
+{
+	if (!req->out_static)
+		free(req->out);
+	req->out = NULL;
+	req->out_len = 0;
+	req->out_static = false;
+}
+
+void reply_header(struct request *req, const char *name, const char *fmt, ...)
+{
+	if (req->nheaders == REPLY_MAX_HEADERS)
+		abort(); /* our own table is too small: a programming error */
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	char *value = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(value, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	req->headers[req->nheaders].name = xstrdup(name);
+	req->headers[req->nheaders].value = value;
+	req->nheaders++;
+}
+
+static void reply_body(struct request *req, unsigned status, const char *content_type, json_t *body)
+{
+	reply_reset_body(req);
+	req->status = status;
+	req->content_type = content_type;
+	req->out = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if (!req->out) {
+		static const char fallback[] =
+			"{\"type\":\"" PROBLEM_INTERNAL "\",\"title\":\"Internal Server Error\",\"status\":500}";
+		req->status = 500;
+		req->content_type = "application/problem+json";
+		req->out = (char *)fallback;
+		req->out_len = sizeof fallback - 1;
+		req->out_static = true;
+		return;
+	}
+	req->out_len = strlen(req->out);
+}
+
+void reply_json(struct request *req, unsigned status, json_t *body)
+{
+	reply_body(req, status, "application/json", body);
+}
+
+void reply_empty(struct request *req, unsigned status)
+{
+	reply_reset_body(req);
+	req->status = status;
+	req->content_type = NULL;
+}
+
+void reply_static(struct request *req, unsigned status, const char *content_type,
+		  const void *data, size_t len)
+{
+	reply_reset_body(req);
+	req->status = status;
+	req->content_type = content_type;
+	req->out = (char *)data;
+	req->out_len = len;
+	req->out_static = true;
+}
+
+static void reply_problem_v(struct request *req, unsigned status, const char *type, json_t *errors,
+			    const char *fmt, va_list ap)
+{
+	char detail[512];
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type ? type : "about:blank",
+			      "title", http_status_title(status), "status", (int)status, "detail",
+			      detail, "instance", req->path ? req->path : "/");
+	if (p && errors)
+		json_object_set_new(p, "errors", errors);
+	else
+		json_decref(errors);
+	reply_body(req, status, "application/problem+json", p);
+}
+
+void reply_problem(struct request *req, unsigned status, const char *type, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	reply_problem_v(req, status, type, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void reply_problem_errors(struct request *req, unsigned status, const char *type, json_t *errors,
+			  const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	reply_problem_v(req, status, type, errors, fmt, ap);
+	va_end(ap);
+}
+
+void reply_db_error(struct request *req, int rc)
+{
+	switch (rc) {
+	case DB_NOTFOUND:
+		reply_problem(req, 404, PROBLEM_NOT_FOUND, "no record at %s", req->path);
+		break;
+	case DB_BUSY:
+		reply_header(req, "Retry-After", "1");
+		reply_problem(req, 503, PROBLEM_UNAVAILABLE, "the database is busy; retry shortly");
+		break;
+	case DB_READONLY:
+		reply_problem(req, 503, PROBLEM_UNAVAILABLE, "the database cannot be written at the moment");
+		break;
+	case DB_FULL:
+		reply_problem(req, 507, PROBLEM_STORAGE_FULL, "the database has no space left; nothing was written");
+		break;
+	case DB_CONSTRAINT:
+		reply_problem(req, 422, PROBLEM_VALIDATION, "the record breaks a rule of the database schema");
+		break;
+	default:
+		reply_problem(req, 500, PROBLEM_INTERNAL, "the database failed; nothing was written");
+	}
+}

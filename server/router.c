@@ -1,0 +1,163 @@
+/* Matching a request to the route table, and the checks every route of a
+ * kind shares, enforced once here: the body's media type and JSON syntax
+ * for routes that take one, 404 / 405 with Allow, OPTIONS, HEAD as GET. */
+#include "router.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "db.h"
+#include "http.h"
+#include "util.h"
+
+/* Matches one path against one pattern, capturing {id} segments. */
+static bool pattern_matches(const char *pattern, const char *path, int64_t ids[2], int *nids)
+{
+	int n = 0;
+	while (*pattern && *path) {
+		if (strncmp(pattern, "{id}", 4) == 0) {
+			const char *end = path;
+			while (*end >= '0' && *end <= '9')
+				end++;
+			char digits[24];
+			size_t len = (size_t)(end - path);
+			if (len == 0 || len >= sizeof digits || n == 2)
+				return false;
+			memcpy(digits, path, len);
+			digits[len] = '\0';
+			int64_t id;
+			if (!parse_int64(digits, &id) || id < 1)
+				return false;
+			ids[n++] = id;
+			pattern += 4;
+			path = end;
+			continue;
+		}
+		if (*pattern != *path)
+			return false;
+		pattern++;
+		path++;
+	}
+	if (*pattern || *path)
+		return false;
+	*nids = n;
+	return true;
+}
+
+/* Appends method to a ", "-separated Allow list unless it is there. */
+static void allow_add(char *allow, size_t len, const char *method)
+{
+	size_t n = strlen(method);
+	for (const char *p = allow; (p = strstr(p, method)) != NULL; p += n)
+		if ((p == allow || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+			return;
+	size_t used = strlen(allow);
+	snprintf(allow + used, len - used, "%s%s", used ? ", " : "", method);
+}
+
+enum route_match router_match(const struct route *table, size_t count, const char *method,
+			      const char *path, const struct route **found, int64_t ids[2],
+			      int *nids, char *allow, size_t allow_len)
+{
+	bool path_known = false;
+	const char *want = strcmp(method, "HEAD") == 0 ? "GET" : method;
+	if (allow_len)
+		allow[0] = '\0';
+	for (size_t i = 0; i < count; i++) {
+		int64_t got[2];
+		int n = 0;
+		if (!pattern_matches(table[i].pattern, path, got, &n))
+			continue;
+		if (strcmp(table[i].method, want) == 0) {
+			*found = &table[i];
+			memcpy(ids, got, sizeof got);
+			*nids = n;
+			return ROUTE_FOUND;
+		}
+		path_known = true;
+		allow_add(allow, allow_len, table[i].method);
+		if (strcmp(table[i].method, "GET") == 0)
+			allow_add(allow, allow_len, "HEAD");
+	}
+	return path_known ? ROUTE_WRONG_METHOD : ROUTE_NOT_FOUND;
+}
+
+/* True when the Content-Type header names media type `want` (parameters
+ * such as charset=utf-8 allowed, case-insensitive). */
+static bool media_type_is(const char *header, const char *want)
+{
+	if (!header)
+		return false;
+	while (*header == ' ')
+		header++;
+	size_t n = strlen(want);
+	if (strncasecmp(header, want, n) != 0)
+		return false;
+	header += n;
+	while (*header == ' ')
+		header++;
+	return *header == '\0' || *header == ';';
+}
+
+static bool body_acceptable(struct request *req)
+{
+	const char *ct = request_header(req, "Content-Type");
+	bool ok = media_type_is(ct, "application/json");
+	if (req->route->flags & ROUTE_MERGE_PATCH)
+		ok = ok || media_type_is(ct, "application/merge-patch+json");
+	if (!ok) {
+		reply_problem(req, 415, PROBLEM_UNSUPPORTED_MEDIA_TYPE,
+			      "the body must be %s; got %s",
+			      (req->route->flags & ROUTE_MERGE_PATCH)
+				      ? "application/merge-patch+json or application/json"
+				      : "application/json",
+			      ct ? "another media type" : "no Content-Type");
+		return false;
+	}
+	json_error_t err;
+	req->json = json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
+	if (!req->json) {
+		reply_problem(req, 400, PROBLEM_MALFORMED_JSON, "the body is not valid JSON: %s (line %d, column %d)",
+			      err.text, err.line, err.column);
+		return false;
+	}
+	return true;
+}
+
+void router_dispatch(struct request *req)
+{
+	char allow[128];
+	enum route_match m = router_match(routes, routes_count, req->method, req->path, &req->route,
+					  req->ids, &req->nids, allow, sizeof allow);
+	if (m == ROUTE_WRONG_METHOD && strcmp(req->method, "OPTIONS") == 0) {
+		reply_header(req, "Allow", "%s, OPTIONS", allow);
+		reply_empty(req, 204);
+		return;
+	}
+	if (req->body_too_large) {
+		reply_problem(req, 413, PROBLEM_BODY_TOO_LARGE, "the body is larger than %d bytes",
+			      REQUEST_MAX_BODY);
+		return;
+	}
+	if (m == ROUTE_NOT_FOUND) {
+		reply_problem(req, 404, PROBLEM_NOT_FOUND, "no resource at %s", req->path);
+		return;
+	}
+	if (m == ROUTE_WRONG_METHOD) {
+		reply_header(req, "Allow", "%s", allow);
+		reply_problem(req, 405, PROBLEM_METHOD_NOT_ALLOWED, "%s is not allowed on %s; allowed: %s",
+			      req->method, req->path, allow);
+		return;
+	}
+	if ((req->route->flags & (ROUTE_JSON_BODY | ROUTE_MERGE_PATCH)) && !body_acceptable(req))
+		return;
+	req->db = db_for_thread();
+	if (!req->db) {
+		reply_problem(req, 503, PROBLEM_UNAVAILABLE, "the database cannot be opened");
+		return;
+	}
+	req->route->handler(req);
+	if (req->status == 0)
+		reply_problem(req, 500, PROBLEM_INTERNAL, "the handler gave no answer");
+}

@@ -1,0 +1,211 @@
+/* Generic record storage: SQL for any resource, built from its field
+ * descriptors (table = resource name, columns = field names, all of them
+ * trusted constants, never request text). Values are always bound. */
+#include "store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_sqlite.h"
+#include "util.h"
+
+static void bind_value(sqlite3_stmt *stmt, int col, const struct value *v)
+{
+	switch (v->kind) {
+	case VALUE_NULL:
+		sqlite3_bind_null(stmt, col);
+		break;
+	case VALUE_INT:
+		sqlite3_bind_int64(stmt, col, v->i);
+		break;
+	case VALUE_REAL:
+		sqlite3_bind_double(stmt, col, v->r);
+		break;
+	case VALUE_TEXT:
+		sqlite3_bind_text(stmt, col, v->s, -1, SQLITE_STATIC);
+		break;
+	}
+}
+
+static void read_value(sqlite3_stmt *stmt, int col, struct value *v)
+{
+	switch (sqlite3_column_type(stmt, col)) {
+	case SQLITE_INTEGER:
+		value_set_int(v, sqlite3_column_int64(stmt, col));
+		break;
+	case SQLITE_FLOAT:
+		value_set_null(v);
+		v->kind = VALUE_REAL;
+		v->r = sqlite3_column_double(stmt, col);
+		break;
+	case SQLITE_TEXT:
+		value_set_text(v, (const char *)sqlite3_column_text(stmt, col));
+		break;
+	default:
+		value_set_null(v);
+	}
+}
+
+static void copy_text(char *dst, size_t n, sqlite3_stmt *stmt, int col)
+{
+	const unsigned char *s = sqlite3_column_text(stmt, col);
+	snprintf(dst, n, "%s", s ? (const char *)s : "");
+}
+
+/* "id, f1, f2, ..., version, created_at, updated_at" */
+static void select_columns(struct strbuf *sb, const struct resource *res)
+{
+	strbuf_puts(sb, "SELECT id");
+	for (int i = 0; i < res->nfields; i++)
+		strbuf_printf(sb, ", %s", res->fields[i].name);
+	strbuf_printf(sb, ", version, created_at, updated_at FROM %s", res->name);
+}
+
+static void read_record(sqlite3_stmt *stmt, const struct resource *res, struct record *rec)
+{
+	memset(rec, 0, sizeof *rec);
+	rec->id = sqlite3_column_int64(stmt, 0);
+	for (int i = 0; i < res->nfields; i++)
+		read_value(stmt, i + 1, &rec->v[i]);
+	rec->version = sqlite3_column_int64(stmt, res->nfields + 1);
+	copy_text(rec->created_at, sizeof rec->created_at, stmt, res->nfields + 2);
+	copy_text(rec->updated_at, sizeof rec->updated_at, stmt, res->nfields + 3);
+}
+
+int store_get(struct db *db, const struct resource *res, int64_t id, struct record *out)
+{
+	struct strbuf sql = {0};
+	select_columns(&sql, res);
+	strbuf_puts(&sql, " WHERE id = ?");
+	sqlite3_stmt *stmt = db_prepare(db, sql.data);
+	strbuf_free(&sql);
+	if (!stmt)
+		return DB_ERROR;
+	sqlite3_bind_int64(stmt, 1, id);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		read_record(stmt, res, out);
+	db_done(stmt);
+	if (rc == SQLITE_DONE)
+		return DB_NOTFOUND;
+	return db_status_from(db, rc);
+}
+
+int store_insert(struct db *db, const struct resource *res, struct record *rec)
+{
+	struct strbuf sql = {0};
+	strbuf_printf(&sql, "INSERT INTO %s (", res->name);
+	for (int i = 0; i < res->nfields; i++)
+		strbuf_printf(&sql, "%s, ", res->fields[i].name);
+	strbuf_puts(&sql, "version, created_at, updated_at) VALUES (");
+	for (int i = 0; i < res->nfields + 3; i++)
+		strbuf_puts(&sql, i ? ", ?" : "?");
+	strbuf_puts(&sql, ")");
+	sqlite3_stmt *stmt = db_prepare(db, sql.data);
+	strbuf_free(&sql);
+	if (!stmt)
+		return DB_ERROR;
+	for (int i = 0; i < res->nfields; i++)
+		bind_value(stmt, i + 1, &rec->v[i]);
+	sqlite3_bind_int64(stmt, res->nfields + 1, rec->version);
+	sqlite3_bind_text(stmt, res->nfields + 2, rec->created_at, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, res->nfields + 3, rec->updated_at, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(stmt);
+	db_done(stmt);
+	if (rc == SQLITE_DONE)
+		rec->id = sqlite3_last_insert_rowid(db_handle(db));
+	return db_status_from(db, rc);
+}
+
+int store_update(struct db *db, const struct resource *res, const struct record *rec)
+{
+	struct strbuf sql = {0};
+	strbuf_printf(&sql, "UPDATE %s SET ", res->name);
+	for (int i = 0; i < res->nfields; i++)
+		strbuf_printf(&sql, "%s = ?, ", res->fields[i].name);
+	strbuf_puts(&sql, "version = ?, updated_at = ? WHERE id = ?");
+	sqlite3_stmt *stmt = db_prepare(db, sql.data);
+	strbuf_free(&sql);
+	if (!stmt)
+		return DB_ERROR;
+	for (int i = 0; i < res->nfields; i++)
+		bind_value(stmt, i + 1, &rec->v[i]);
+	sqlite3_bind_int64(stmt, res->nfields + 1, rec->version);
+	sqlite3_bind_text(stmt, res->nfields + 2, rec->updated_at, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, res->nfields + 3, rec->id);
+	int rc = sqlite3_step(stmt);
+	db_done(stmt);
+	if (rc == SQLITE_DONE && sqlite3_changes(db_handle(db)) == 0)
+		return DB_NOTFOUND;
+	return db_status_from(db, rc);
+}
+
+int store_delete(struct db *db, const struct resource *res, int64_t id)
+{
+	char sql[128];
+	snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = ?", res->name);
+	sqlite3_stmt *stmt = db_prepare(db, sql);
+	if (!stmt)
+		return DB_ERROR;
+	sqlite3_bind_int64(stmt, 1, id);
+	int rc = sqlite3_step(stmt);
+	db_done(stmt);
+	if (rc == SQLITE_DONE && sqlite3_changes(db_handle(db)) == 0)
+		return DB_NOTFOUND;
+	return db_status_from(db, rc);
+}
+
+int store_count(struct db *db, const struct resource *res, int64_t *count)
+{
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", res->name);
+	sqlite3_stmt *stmt = db_prepare(db, sql);
+	if (!stmt)
+		return DB_ERROR;
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*count = sqlite3_column_int64(stmt, 0);
+	db_done(stmt);
+	return db_status_from(db, rc);
+}
+
+int store_list(struct db *db, const struct resource *res, const struct list_query *q,
+	       struct record **out, int *count, bool *more)
+{
+	struct strbuf sql = {0};
+	select_columns(&sql, res);
+	strbuf_puts(&sql, " WHERE id > ?");
+	for (int i = 0; i < q->nfilters; i++)
+		strbuf_printf(&sql, " AND %s %s ?", res->fields[q->filters[i].field].name,
+			      q->filters[i].op == FILTER_GE ? ">=" : "=");
+	strbuf_puts(&sql, " ORDER BY id LIMIT ?");
+	sqlite3_stmt *stmt = db_prepare(db, sql.data);
+	strbuf_free(&sql);
+	if (!stmt)
+		return DB_ERROR;
+	sqlite3_bind_int64(stmt, 1, q->after);
+	for (int i = 0; i < q->nfilters; i++)
+		bind_value(stmt, i + 2, &q->filters[i].value);
+	sqlite3_bind_int(stmt, q->nfilters + 2, q->limit + 1);
+
+	struct record *recs = xcalloc((size_t)q->limit + 1, sizeof *recs);
+	int n = 0, rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < q->limit)
+		read_record(stmt, res, &recs[n++]);
+	*more = rc == SQLITE_ROW;
+	db_done(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_list_free(recs, n);
+		return db_status_from(db, rc);
+	}
+	*out = recs;
+	*count = n;
+	return DB_OK;
+}
+
+void store_list_free(struct record *recs, int count)
+{
+	for (int i = 0; i < count; i++)
+		record_clear(&recs[i]);
+	free(recs);
+}

@@ -1,0 +1,96 @@
+/* What the rules about courses ask the database: a course's start and its
+ * patient's setting, the next course number, the earliest date recorded
+ * against a course, and its dependants. */
+#include <string.h>
+
+#include "db_sqlite.h"
+#include "store.h"
+
+int store_course_facts(struct db *db, int64_t course_id, struct course_facts *out)
+{
+	sqlite3_stmt *stmt = db_prepare(db, "SELECT c.patient_id, c.started_on, p.setting = 'adjuvant' "
+					    "FROM courses c JOIN patients p ON p.id = c.patient_id "
+					    "WHERE c.id = ?");
+	if (!stmt)
+		return DB_ERROR;
+	sqlite3_bind_int64(stmt, 1, course_id);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		out->patient_id = sqlite3_column_int64(stmt, 0);
+		snprintf(out->started_on, sizeof out->started_on, "%s",
+			 (const char *)sqlite3_column_text(stmt, 1));
+		out->adjuvant = sqlite3_column_int(stmt, 2);
+	}
+	db_done(stmt);
+	if (rc == SQLITE_DONE)
+		return DB_NOTFOUND;
+	return db_status_from(db, rc);
+}
+
+int store_course_next_number(struct db *db, int64_t patient_id, int64_t *number)
+{
+	sqlite3_stmt *stmt =
+		db_prepare(db, "SELECT coalesce(max(number), 0) + 1 FROM courses WHERE patient_id = ?");
+	if (!stmt)
+		return DB_ERROR;
+	sqlite3_bind_int64(stmt, 1, patient_id);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*number = sqlite3_column_int64(stmt, 0);
+	db_done(stmt);
+	return db_status_from(db, rc);
+}
+
+int store_course_first_dependant_date(struct db *db, int64_t course_id, char first[11])
+{
+	sqlite3_stmt *stmt = db_prepare(db, "SELECT min(d) FROM ("
+					    "SELECT min(assessed_on) AS d FROM outcomes WHERE course_id = ?1 "
+					    "UNION ALL "
+					    "SELECT min(onset_on) FROM toxicities WHERE course_id = ?1)");
+	if (!stmt)
+		return DB_ERROR;
+	sqlite3_bind_int64(stmt, 1, course_id);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *s = sqlite3_column_text(stmt, 0);
+		snprintf(first, 11, "%s", s ? (const char *)s : "");
+	}
+	db_done(stmt);
+	return db_status_from(db, rc);
+}
+
+int store_course_count_dependants(struct db *db, int64_t course_id, int64_t *outcomes,
+				  int64_t *toxicities)
+{
+	sqlite3_stmt *stmt = db_prepare(db, "SELECT (SELECT count(*) FROM outcomes WHERE course_id = ?1), "
+					    "(SELECT count(*) FROM toxicities WHERE course_id = ?1)");
+	if (!stmt)
+		return DB_ERROR;
+	sqlite3_bind_int64(stmt, 1, course_id);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*outcomes = sqlite3_column_int64(stmt, 0);
+		*toxicities = sqlite3_column_int64(stmt, 1);
+	}
+	db_done(stmt);
+	return db_status_from(db, rc);
+}
+
+int store_course_delete_dependants(struct db *db, int64_t course_id)
+{
+	static const char *const steps[] = {
+		"DELETE FROM outcomes WHERE course_id = ?",
+		"DELETE FROM toxicities WHERE course_id = ?",
+	};
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		sqlite3_stmt *stmt = db_prepare(db, steps[i]);
+		if (!stmt)
+			return DB_ERROR;
+		sqlite3_bind_int64(stmt, 1, course_id);
+		int rc = sqlite3_step(stmt);
+		db_done(stmt);
+		if (rc != SQLITE_DONE)
+			return db_status_from(db, rc);
+	}
+	return DB_OK;
+}

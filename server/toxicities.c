@@ -1,0 +1,76 @@
+/* The toxicity: one adverse event of a course, graded by NCI CTCAE. Its
+ * rules: onset no earlier than the course, resolution no earlier than onset,
+ * and grade 5 (death) if and only if the outcome is fatal. patient_id is
+ * derived from the course. */
+#include <string.h>
+
+#include "resources.h"
+#include "store.h"
+
+static const char *const attributions[] = {"unrelated", "unlikely", "possible", "probable",
+					   "definite", NULL};
+static const char *const event_outcomes[] = {"recovered", "recovering", "not_recovered",
+					     "sequelae", "fatal", "unknown", NULL};
+
+static const struct field fields[] = {
+	{.name = "course_id", .type = FIELD_INT,
+	 .flags = FIELD_REQUIRED | FIELD_IMMUTABLE | FIELD_FILTER, .min = 1, .max = INT64_MAX},
+	{.name = "patient_id", .type = FIELD_INT, .flags = FIELD_DERIVED | FIELD_FILTER, .min = 1,
+	 .max = INT64_MAX},
+	{.name = "term", .type = FIELD_TEXT, .flags = FIELD_REQUIRED | FIELD_FILTER, .min = 1,
+	 .max = 100},
+	{.name = "grade", .type = FIELD_INT, .flags = FIELD_REQUIRED | FIELD_FILTER, .min = 1,
+	 .max = 5},
+	{.name = "onset_on", .type = FIELD_DATE, .flags = FIELD_REQUIRED},
+	{.name = "resolved_on", .type = FIELD_DATE},
+	{.name = "attribution", .type = FIELD_ENUM, .flags = FIELD_REQUIRED | FIELD_FILTER,
+	 .choices = attributions},
+	{.name = "serious", .type = FIELD_BOOL, .flags = FIELD_FILTER, .has_default_int = true,
+	 .default_int = 0},
+	{.name = "outcome", .type = FIELD_ENUM, .flags = FIELD_FILTER, .choices = event_outcomes,
+	 .default_text = "unknown"},
+};
+
+enum { COURSE_ID, PATIENT_ID, TERM, GRADE, ONSET_ON, RESOLVED_ON, ATTRIBUTION, SERIOUS,
+       OUTCOME };
+
+static void check_toxicity(const struct record *rec, struct field_errors *errs)
+{
+	const struct value *v = rec->v;
+	bool fatal = strcmp(v[OUTCOME].s, "fatal") == 0;
+	if (v[RESOLVED_ON].kind != VALUE_NULL && strcmp(v[RESOLVED_ON].s, v[ONSET_ON].s) < 0)
+		field_error(errs, "resolved_on", "must not be before onset_on (%s)", v[ONSET_ON].s);
+	if (v[GRADE].i == 5 && !fatal)
+		field_error(errs, "outcome", "must be fatal when grade is 5");
+	if (v[GRADE].i != 5 && fatal)
+		field_error(errs, "grade", "must be 5 when outcome is fatal");
+}
+
+static int check_toxicity_refs(struct db *db, struct record *rec, const struct record *old,
+			       struct field_errors *errs)
+{
+	(void)old;
+	struct value *v = rec->v;
+	struct course_facts c;
+	int rc = store_course_facts(db, v[COURSE_ID].i, &c);
+	if (rc == DB_NOTFOUND) {
+		field_error(errs, "course_id", "no course has id %lld", (long long)v[COURSE_ID].i);
+		return DB_OK;
+	}
+	if (rc != DB_OK)
+		return rc;
+	value_set_int(&v[PATIENT_ID], c.patient_id);
+	if (strcmp(v[ONSET_ON].s, c.started_on) < 0)
+		field_error(errs, "onset_on", "must not be before the course started (%s)",
+			    c.started_on);
+	return DB_OK;
+}
+
+const struct resource toxicities_resource = {
+	.name = "toxicities",
+	.singular = "toxicity",
+	.fields = fields,
+	.nfields = sizeof fields / sizeof fields[0],
+	.check_record = check_toxicity,
+	.check_refs = check_toxicity_refs,
+};

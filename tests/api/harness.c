@@ -1,0 +1,387 @@
+/* See harness.h. */
+#include "harness.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static pid_t server_pid;
+static char tmp_dir[256];
+static char db_path[512];
+static char base_url[64];
+
+const char *api_db_path(void) { return db_path; }
+const char *api_base_url(void) { return base_url; }
+int api_pid(void) { return server_pid; }
+
+static void die(const char *what)
+{
+	fprintf(stderr, "harness: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+void api_start(void)
+{
+	api_start_with(NULL);
+}
+
+/* Starts cohortd with --port 0 and reads the port it bound from its
+ * "listening" log line on stderr; the rest of its stderr is passed through. */
+void api_start_with(const char *const *extra_args)
+{
+	const char *bin = getenv("COHORTD_BIN");
+	if (!bin)
+		bin = "./cohortd";
+	snprintf(tmp_dir, sizeof tmp_dir, "/tmp/cohortd-test-XXXXXX");
+	if (!mkdtemp(tmp_dir))
+		die("mkdtemp");
+	snprintf(db_path, sizeof db_path, "%s/test.db", tmp_dir);
+
+	const char *argv[32] = {bin, "--db", db_path, "--port", "0", "--threads", "2"};
+	int argc = 7;
+	for (int i = 0; extra_args && extra_args[i] && argc < 31; i++)
+		argv[argc++] = extra_args[i];
+	argv[argc] = NULL;
+
+	int pipefd[2];
+	if (pipe(pipefd) != 0)
+		die("pipe");
+	server_pid = fork();
+	if (server_pid < 0)
+		die("fork");
+	if (server_pid == 0) {
+		dup2(pipefd[1], 2);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	FILE *log = fdopen(pipefd[0], "r");
+	char line[1024];
+	unsigned port = 0;
+	while (fgets(line, sizeof line, log)) {
+		fputs(line, stderr);
+		char *p = strstr(line, "\"msg\":\"listening\"");
+		if (p && (p = strstr(line, "\"port\":")) != NULL) {
+			port = (unsigned)atoi(p + 7);
+			break;
+		}
+	}
+	if (port == 0) {
+		fprintf(stderr, "harness: cohortd did not start\n");
+		exit(1);
+	}
+	/* Keep relaying the server's log so sanitizer reports reach the test log. */
+	if (fork() == 0) {
+		while (fgets(line, sizeof line, log))
+			fputs(line, stderr);
+		_exit(0);
+	}
+	fclose(log);
+	snprintf(base_url, sizeof base_url, "http://127.0.0.1:%u", port);
+	curl_global_init(CURL_GLOBAL_ALL);
+}
+
+void api_stop(void)
+{
+	int status = 0;
+	kill(server_pid, SIGTERM);
+	if (waitpid(server_pid, &status, 0) != server_pid)
+		die("waitpid");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "harness: cohortd exited badly (status %d)\n", status);
+		exit(1);
+	}
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "harness: could not remove %s\n", tmp_dir);
+}
+
+struct sink {
+	char *data;
+	size_t len;
+};
+
+static size_t sink_write(char *ptr, size_t size, size_t n, void *cls)
+{
+	struct sink *s = cls;
+	size_t add = size * n;
+	s->data = realloc(s->data, s->len + add + 1);
+	memcpy(s->data + s->len, ptr, add);
+	s->len += add;
+	s->data[s->len] = '\0';
+	return add;
+}
+
+struct resp *http(const char *method, const char *path, const char *const *headers,
+		  const char *body, size_t body_len)
+{
+	CURL *curl = curl_easy_init();
+	struct sink out = {0}, hdr = {0};
+	struct curl_slist *list = NULL;
+	char url[4096];
+	snprintf(url, sizeof url, "%s%s", base_url, path);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+	if (strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, sink_write);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, sink_write);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &hdr);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 20L);
+	list = curl_slist_append(list, "Expect:");
+	for (int i = 0; headers && headers[i]; i++)
+		list = curl_slist_append(list, headers[i]);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+	if (body) {
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+	}
+	CURLcode rc = curl_easy_perform(curl);
+	ck_assert_msg(rc == CURLE_OK, "%s %s: %s", method, path, curl_easy_strerror(rc));
+	struct resp *r = calloc(1, sizeof *r);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
+	r->body = out.data ? out.data : strdup("");
+	r->len = out.len;
+	r->headers = hdr.data ? hdr.data : strdup("");
+	r->json = json_loadb(r->body, r->len, 0, NULL);
+	curl_slist_free_all(list);
+	curl_easy_cleanup(curl);
+	return r;
+}
+
+static const char *const json_headers[] = {"Content-Type: application/json", NULL};
+
+struct resp *http_get(const char *path)
+{
+	return http("GET", path, NULL, NULL, 0);
+}
+
+struct resp *http_post_json(const char *path, const char *json)
+{
+	return http("POST", path, json_headers, json, strlen(json));
+}
+
+struct resp *http_patch_json(const char *path, const char *json)
+{
+	static const char *const merge[] = {"Content-Type: application/merge-patch+json", NULL};
+	return http("PATCH", path, merge, json, strlen(json));
+}
+
+struct resp *http_delete(const char *path)
+{
+	return http("DELETE", path, NULL, NULL, 0);
+}
+
+const char *resp_header(const struct resp *r, const char *name)
+{
+	static char value[2048];
+	size_t n = strlen(name);
+	for (const char *line = r->headers; line && *line;) {
+		const char *end = strstr(line, "\r\n");
+		if (!end)
+			end = line + strlen(line);
+		if ((size_t)(end - line) > n && strncasecmp(line, name, n) == 0 && line[n] == ':') {
+			const char *v = line + n + 1;
+			while (*v == ' ')
+				v++;
+			snprintf(value, sizeof value, "%.*s", (int)(end - v), v);
+			return value;
+		}
+		line = *end ? end + 2 : end;
+	}
+	return NULL;
+}
+
+void resp_free(struct resp *r)
+{
+	if (!r)
+		return;
+	free(r->body);
+	free(r->headers);
+	json_decref(r->json);
+	free(r);
+}
+
+const char *unique_code(const char *prefix)
+{
+	static char code[64];
+	static int n;
+	snprintf(code, sizeof code, "%s-%d-%d", prefix, (int)getpid(), ++n);
+	return code;
+}
+
+/* Posts defaults merged with extra and returns the new id. */
+static int64_t make(const char *path, json_t *defaults, const char *extra)
+{
+	if (extra) {
+		json_t *e = json_loads(extra, 0, NULL);
+		ck_assert_msg(e != NULL, "bad extra JSON in test: %s", extra);
+		json_object_update(defaults, e);
+		json_decref(e);
+	}
+	char *body = json_dumps(defaults, JSON_COMPACT);
+	struct resp *r = http_post_json(path, body);
+	ck_assert_msg(r->status == 201, "POST %s %s -> %ld %s", path, body, r->status, r->body);
+	int64_t id = json_integer_value(json_object_get(r->json, "id"));
+	free(body);
+	json_decref(defaults);
+	resp_free(r);
+	return id;
+}
+
+int64_t make_patient(const char *extra)
+{
+	return make("/patients",
+		    json_pack("{s:s, s:s, s:s, s:s, s:s}", "code", unique_code("P"), "histology",
+			      "melanoma", "setting", "metastatic", "regimen", "il2_alone",
+			      "enrolled_on", "1985-01-10"),
+		    extra);
+}
+
+int64_t make_course(int64_t patient_id, const char *extra)
+{
+	return make("/courses",
+		    json_pack("{s:I, s:s, s:f, s:s}", "patient_id", (json_int_t)patient_id, "started_on",
+			      "1985-02-01", "il2_dose", 720000.0, "il2_dose_unit", "IU/kg"),
+		    extra);
+}
+
+int64_t make_outcome(int64_t course_id, const char *extra)
+{
+	return make("/outcomes",
+		    json_pack("{s:I, s:s, s:s}", "course_id", (json_int_t)course_id, "assessed_on",
+			      "1985-04-01", "response", "PR"),
+		    extra);
+}
+
+int64_t make_toxicity(int64_t course_id, const char *extra)
+{
+	return make("/toxicities",
+		    json_pack("{s:I, s:s, s:i, s:s, s:s}", "course_id", (json_int_t)course_id, "term",
+			      "Hypotension", "grade", 3, "onset_on", "1985-02-02", "attribution",
+			      "definite"),
+		    extra);
+}
+
+static sqlite3 *open_db(void)
+{
+	sqlite3 *db;
+	ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	return db;
+}
+
+char *db_fingerprint(void)
+{
+	static const char *const tables[] = {"patients", "courses", "outcomes", "toxicities"};
+	sqlite3 *db = open_db();
+	char *out = calloc(1, 1024);
+	size_t used = 0;
+	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+		char sql[256];
+		snprintf(sql, sizeof sql,
+			 "SELECT count(*), total(version), coalesce(max(id), 0), "
+			 "coalesce(max(updated_at), '') FROM %s",
+			 tables[i]);
+		sqlite3_stmt *st;
+		ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+		used += (size_t)snprintf(out + used, 1024 - used, "%s:%lld/%.0f/%lld/%s ", tables[i],
+					 sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1),
+					 sqlite3_column_int64(st, 2), sqlite3_column_text(st, 3));
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return out;
+}
+
+int64_t db_count(const char *table)
+{
+	sqlite3 *db = open_db();
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+	sqlite3_stmt *st;
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	int64_t n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+void assert_problem(const struct resp *r, long status, const char *type)
+{
+	ck_assert_msg(r->status == status, "expected %ld, got %ld: %s", status, r->status, r->body);
+	const char *ct = resp_header(r, "Content-Type");
+	ck_assert_msg(ct && strcmp(ct, "application/problem+json") == 0, "content type %s",
+		      ct ? ct : "(none)");
+	ck_assert_msg(r->json != NULL, "problem body is not JSON: %s", r->body);
+	ck_assert_str_eq(json_string_value(json_object_get(r->json, "type")), type);
+	ck_assert_int_eq(json_integer_value(json_object_get(r->json, "status")), status);
+	ck_assert_ptr_nonnull(json_string_value(json_object_get(r->json, "title")));
+	const char *detail = json_string_value(json_object_get(r->json, "detail"));
+	ck_assert_msg(detail && *detail, "problem without detail");
+	ck_assert_ptr_nonnull(json_string_value(json_object_get(r->json, "instance")));
+}
+
+void assert_field_error(const struct resp *r, const char *field)
+{
+	json_t *errors = json_object_get(r->json, "errors");
+	ck_assert_msg(json_is_array(errors), "no errors[] in %s", r->body);
+	size_t i;
+	json_t *e;
+	json_array_foreach(errors, i, e)
+	{
+		const char *f = json_string_value(json_object_get(e, "field"));
+		const char *m = json_string_value(json_object_get(e, "message"));
+		if (f && strcmp(f, field) == 0 && m && *m)
+			return;
+	}
+	ck_abort_msg("errors[] does not name %s: %s", field, r->body);
+}
+
+void assert_refused(const char *method, const char *path, const char *const *headers,
+		    const char *body, long status, const char *type, const char *field)
+{
+	char *before = db_fingerprint();
+	struct resp *r = http(method, path, headers, body, body ? strlen(body) : 0);
+	assert_problem(r, status, type);
+	if (field)
+		assert_field_error(r, field);
+	char *after = db_fingerprint();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	resp_free(r);
+}
+
+Suite *api_suite(const char *name, TCase **tc)
+{
+	Suite *s = suite_create(name);
+	*tc = tcase_create(name);
+	tcase_add_unchecked_fixture(*tc, api_start, api_stop);
+	tcase_set_timeout(*tc, 60);
+	suite_add_tcase(s, *tc);
+	return s;
+}
+
+int run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,68 @@
+/* The API test harness: starts the real cohortd binary on a free port with a
+ * fresh database in a temporary directory, speaks HTTP to it with libcurl,
+ * and reads the database file directly to prove that a refused request
+ * changed nothing. One server per test case (an unchecked fixture, started
+ * in Check's parent process); every test makes its own records. */
+#ifndef COHORTD_TEST_HARNESS_H
+#define COHORTD_TEST_HARNESS_H
+
+#include <check.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct resp {
+	long status;
+	char *body;
+	size_t len;
+	char *headers; /* raw header block */
+	json_t *json;  /* parsed body, or NULL */
+};
+
+/* Fixture: start / stop the daemon. Extra command-line arguments may be given
+ * to api_start_with (NULL-terminated). api_stop asserts a clean exit (0). */
+void api_start(void);
+void api_start_with(const char *const *extra_args);
+void api_stop(void);
+const char *api_db_path(void);
+const char *api_base_url(void);
+int api_pid(void);
+
+/* One request. headers: NULL-terminated "Name: value" strings, or NULL. */
+struct resp *http(const char *method, const char *path, const char *const *headers,
+		  const char *body, size_t body_len);
+struct resp *http_get(const char *path);
+struct resp *http_post_json(const char *path, const char *json);
+struct resp *http_patch_json(const char *path, const char *json);
+struct resp *http_delete(const char *path);
+const char *resp_header(const struct resp *r, const char *name); /* static buffer */
+void resp_free(struct resp *r);
+
+/* A code no other test uses: PREFIX-<pid>-<n>. */
+const char *unique_code(const char *prefix);
+
+/* Creation shortcuts; each asserts a 201 and returns the new id. extra is a
+ * JSON object text merged over the defaults (or NULL). */
+int64_t make_patient(const char *extra);
+int64_t make_course(int64_t patient_id, const char *extra);
+int64_t make_outcome(int64_t course_id, const char *extra);
+int64_t make_toxicity(int64_t course_id, const char *extra);
+
+/* Row count, version total and last id of every table: equal before and
+ * after a refused request means nothing was written. Caller frees. */
+char *db_fingerprint(void);
+int64_t db_count(const char *table);
+
+/* Asserts an RFC 9457 answer: status, problem+json type, fields, title. */
+void assert_problem(const struct resp *r, long status, const char *type);
+/* Asserts errors[] names field (with a non-empty message). */
+void assert_field_error(const struct resp *r, const char *field);
+/* Asserts a request is refused with status/type and the database is unchanged. */
+void assert_refused(const char *method, const char *path, const char *const *headers,
+		    const char *body, long status, const char *type, const char *field);
+
+/* Builds a suite of one test case wrapped in the server fixture. */
+Suite *api_suite(const char *name, TCase **tc);
+int run_suite(Suite *s);
+
+#endif

@@ -116,7 +116,7 @@ static bool body_acceptable(struct request *req)
 		return false;
 	}
 	json_error_t err;
-	req->json = json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
+	req->json = json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY, &err);
 	if (!req->json) {
 		reply_problem(req, 400, PROBLEM_MALFORMED_JSON, "the body is not valid JSON: %s (line %d, column %d)",
 			      err.text, err.line, err.column);

@@ -1,16 +1,281 @@
+/* Unit tests of body-to-record conversion: defaults, unknown and
+ * server-managed members, types and ranges, merge-patch semantics, and the
+ * within-record rules of each resource. */
 #include <check.h>
 #include <stdlib.h>
-START_TEST(placeholder) { ck_assert(1); }
+#include <string.h>
+
+#include "model.h"
+#include "resources.h"
+
+static const char *valid_patient =
+	"{\"code\":\"P-1\",\"histology\":\"melanoma\",\"setting\":\"metastatic\","
+	"\"regimen\":\"il2_lak\",\"enrolled_on\":\"1985-01-10\"}";
+
+/* Parses text as a body for res (old may be NULL); returns the errors array
+ * as compact JSON text (caller frees) and leaves the record in *rec. */
+static char *convert(const struct resource *res, const char *text, const struct record *old,
+		     struct record *rec)
+{
+	json_t *body = json_loads(text, JSON_ALLOW_NUL | JSON_DECODE_ANY, NULL);
+	ck_assert_msg(body != NULL, "test JSON: %s", text);
+	struct field_errors errs;
+	field_errors_init(&errs);
+	record_from_json(res, body, old, rec, &errs);
+	char *out = json_dumps(errs.list, JSON_COMPACT);
+	field_errors_free(&errs);
+	json_decref(body);
+	return out;
+}
+
+static void expect_error(const struct resource *res, const char *text, const char *field)
+{
+	struct record rec;
+	char *errs = convert(res, text, NULL, &rec);
+	char needle[128];
+	snprintf(needle, sizeof needle, "\"field\":\"%s\"", field);
+	ck_assert_msg(strstr(errs, needle) != NULL, "%s: expected error on %s, got %s", text, field,
+		      errs);
+	free(errs);
+	record_clear(&rec);
+}
+
+START_TEST(test_defaults_fill_missing_fields)
+{
+	struct record rec;
+	char *errs = convert(&patients_resource, valid_patient, NULL, &rec);
+	ck_assert_str_eq(errs, "[]");
+	ck_assert_str_eq(record_get(&rec, &patients_resource, "sex")->s, "unknown");
+	ck_assert_str_eq(record_get(&rec, &patients_resource, "vital_status")->s, "alive");
+	ck_assert_int_eq(record_get(&rec, &patients_resource, "age")->kind, VALUE_NULL);
+	free(errs);
+	record_clear(&rec);
+}
+
+START_TEST(test_every_problem_reported_at_once)
+{
+	struct record rec;
+	char *errs = convert(&patients_resource, "{\"id\":1,\"nickname\":\"x\",\"age\":\"9\"}", NULL,
+			     &rec);
+	json_t *list = json_loads(errs, 0, NULL);
+	/* id, nickname, age, and the five required fields */
+	ck_assert_uint_eq(json_array_size(list), 8);
+	json_decref(list);
+	free(errs);
+	record_clear(&rec);
+}
+
+START_TEST(test_unknown_and_server_fields_refused)
+{
+	static const char *const fields[] = {"id", "version", "created_at", "updated_at"};
+	for (size_t i = 0; i < 4; i++) {
+		char text[256];
+		snprintf(text, sizeof text, "{\"%s\":1}", fields[i]);
+		expect_error(&patients_resource, text, fields[i]);
+	}
+	expect_error(&patients_resource, "{\"name\":\"Jane\"}", "name");
+	expect_error(&outcomes_resource, "{\"patient_id\":1}", "patient_id");
+	expect_error(&toxicities_resource, "{\"patient_id\":1}", "patient_id");
+}
 END_TEST
+
+START_TEST(test_types_checked)
+{
+	expect_error(&patients_resource, "{\"age\":30.5}", "age");
+	expect_error(&patients_resource, "{\"age\":\"30\"}", "age");
+	expect_error(&patients_resource, "{\"age\":121}", "age");
+	expect_error(&patients_resource, "{\"age\":-1}", "age");
+	expect_error(&patients_resource, "{\"code\":7}", "code");
+	expect_error(&patients_resource, "{\"sex\":\"F\"}", "sex");
+	expect_error(&patients_resource, "{\"enrolled_on\":true}", "enrolled_on");
+	expect_error(&patients_resource, "{\"enrolled_on\":\"2023-02-30\"}", "enrolled_on");
+	expect_error(&patients_resource, "{\"histology\":[\"melanoma\"]}", "histology");
+	expect_error(&outcomes_resource, "{\"confirmed\":\"true\"}", "confirmed");
+	expect_error(&outcomes_resource, "{\"confirmed\":1}", "confirmed");
+	expect_error(&courses_resource, "{\"il2_dose\":0}", "il2_dose");
+	expect_error(&courses_resource, "{\"il2_dose\":\"600000\"}", "il2_dose");
+	expect_error(&courses_resource, "{\"doses_given\":31}", "doses_given");
+	expect_error(&toxicities_resource, "{\"term\":\"a\\u0000b\"}", "term");
+	expect_error(&patients_resource, "{\"code\":\"a\\u0000b\"}", "code");
+	expect_error(&patients_resource, "{\"sex\":\"male\\u0000x\"}", "sex");
+}
+END_TEST
+
+START_TEST(test_body_must_be_object)
+{
+	expect_error(&patients_resource, "[]", "");
+	expect_error(&patients_resource, "\"x\"", "");
+}
+END_TEST
+
+START_TEST(test_dead_needs_date_and_alive_forbids_it)
+{
+	expect_error(&patients_resource,
+		     "{\"code\":\"P\",\"histology\":\"melanoma\",\"setting\":\"metastatic\","
+		     "\"regimen\":\"il2_lak\",\"enrolled_on\":\"1985-01-10\",\"vital_status\":\"dead\"}",
+		     "died_on");
+	expect_error(&patients_resource,
+		     "{\"code\":\"P\",\"histology\":\"melanoma\",\"setting\":\"metastatic\","
+		     "\"regimen\":\"il2_lak\",\"enrolled_on\":\"1985-01-10\",\"died_on\":\"1986-01-01\"}",
+		     "died_on");
+	expect_error(&patients_resource,
+		     "{\"code\":\"P\",\"histology\":\"melanoma\",\"setting\":\"metastatic\","
+		     "\"regimen\":\"il2_lak\",\"enrolled_on\":\"1985-01-10\",\"death_cause\":\"Sepsis\"}",
+		     "death_cause");
+	expect_error(&patients_resource,
+		     "{\"code\":\"P\",\"histology\":\"melanoma\",\"setting\":\"metastatic\","
+		     "\"regimen\":\"il2_lak\",\"enrolled_on\":\"1985-01-10\",\"vital_status\":\"dead\","
+		     "\"died_on\":\"1984-01-01\"}",
+		     "died_on");
+}
+END_TEST
+
+START_TEST(test_grade_five_iff_fatal)
+{
+	const char *base = "{\"course_id\":1,\"term\":\"Sepsis\",\"onset_on\":\"1985-01-10\","
+			   "\"attribution\":\"probable\",";
+	char text[256];
+	snprintf(text, sizeof text, "%s\"grade\":5}", base);
+	expect_error(&toxicities_resource, text, "outcome");
+	snprintf(text, sizeof text, "%s\"grade\":4,\"outcome\":\"fatal\"}", base);
+	expect_error(&toxicities_resource, text, "grade");
+	snprintf(text, sizeof text, "%s\"grade\":5,\"outcome\":\"fatal\"}", base);
+	struct record rec;
+	char *errs = convert(&toxicities_resource, text, NULL, &rec);
+	ck_assert_str_eq(errs, "[]");
+	free(errs);
+	record_clear(&rec);
+}
+END_TEST
+
+START_TEST(test_mr_only_under_who)
+{
+	expect_error(&outcomes_resource,
+		     "{\"course_id\":1,\"assessed_on\":\"1985-01-10\",\"criteria\":\"recist_1_1\","
+		     "\"response\":\"MR\"}",
+		     "response");
+}
+END_TEST
+
+START_TEST(test_dose_needs_unit)
+{
+	expect_error(&courses_resource,
+		     "{\"patient_id\":1,\"started_on\":\"1985-01-10\",\"il2_dose\":600000}",
+		     "il2_dose_unit");
+	expect_error(&courses_resource,
+		     "{\"patient_id\":1,\"started_on\":\"1985-01-10\",\"il2_dose_unit\":\"U/kg\"}",
+		     "il2_dose");
+}
+END_TEST
+
+START_TEST(test_merge_patch_applies_over_old)
+{
+	struct record old, rec;
+	char *errs = convert(&patients_resource, valid_patient, NULL, &old);
+	free(errs);
+	old.id = 7;
+	old.version = 3;
+	errs = convert(&patients_resource, "{\"age\":40,\"sex\":\"female\"}", &old, &rec);
+	ck_assert_str_eq(errs, "[]");
+	free(errs);
+	ck_assert_int_eq(rec.id, 7);
+	ck_assert_int_eq(record_get(&rec, &patients_resource, "age")->i, 40);
+	ck_assert_str_eq(record_get(&rec, &patients_resource, "code")->s, "P-1");
+	ck_assert(!record_fields_equal(&patients_resource, &rec, &old));
+
+	/* null resets a defaulted field and clears an optional one */
+	struct record again;
+	errs = convert(&patients_resource, "{\"sex\":null,\"age\":null}", &rec, &again);
+	ck_assert_str_eq(errs, "[]");
+	free(errs);
+	ck_assert_str_eq(record_get(&again, &patients_resource, "sex")->s, "unknown");
+	ck_assert_int_eq(record_get(&again, &patients_resource, "age")->kind, VALUE_NULL);
+	ck_assert(record_fields_equal(&patients_resource, &again, &old));
+	record_clear(&again);
+	record_clear(&rec);
+	record_clear(&old);
+}
+END_TEST
+
+START_TEST(test_merge_patch_refuses_null_required_and_immutable)
+{
+	struct record old, rec;
+	char *errs = convert(&courses_resource,
+			     "{\"patient_id\":1,\"started_on\":\"1985-01-10\"}", NULL, &old);
+	ck_assert_str_eq(errs, "[]");
+	free(errs);
+	errs = convert(&courses_resource, "{\"started_on\":null}", &old, &rec);
+	ck_assert(strstr(errs, "\"started_on\"") != NULL);
+	free(errs);
+	record_clear(&rec);
+	errs = convert(&courses_resource, "{\"patient_id\":1}", &old, &rec);
+	ck_assert(strstr(errs, "\"patient_id\"") != NULL);
+	free(errs);
+	record_clear(&rec);
+	record_clear(&old);
+}
+END_TEST
+
+START_TEST(test_record_to_json_shape)
+{
+	struct record rec;
+	char *errs = convert(&outcomes_resource,
+			     "{\"course_id\":4,\"assessed_on\":\"1985-01-10\",\"response\":\"CR\"}",
+			     NULL, &rec);
+	free(errs);
+	rec.id = 12;
+	rec.version = 2;
+	strcpy(rec.created_at, "2026-01-01T00:00:00.000Z");
+	strcpy(rec.updated_at, "2026-01-02T00:00:00.000Z");
+	json_t *j = record_to_json(&outcomes_resource, &rec);
+	char *text = json_dumps(j, JSON_COMPACT);
+	ck_assert_str_eq(text, "{\"id\":12,\"course_id\":4,\"patient_id\":null,"
+			       "\"assessed_on\":\"1985-01-10\",\"criteria\":\"who\",\"response\":\"CR\","
+			       "\"confirmed\":false,\"version\":2,"
+			       "\"created_at\":\"2026-01-01T00:00:00.000Z\","
+			       "\"updated_at\":\"2026-01-02T00:00:00.000Z\"}");
+	free(text);
+	json_decref(j);
+	record_clear(&rec);
+}
+END_TEST
+
+START_TEST(test_filter_values_parsed_by_type)
+{
+	const struct field *grade =
+		&toxicities_resource.fields[resource_field_index(&toxicities_resource, "grade")];
+	const struct field *serious =
+		&toxicities_resource.fields[resource_field_index(&toxicities_resource, "serious")];
+	struct value v;
+	ck_assert(value_from_param(grade, "3", &v) && v.i == 3);
+	ck_assert(!value_from_param(grade, "6", &v));
+	ck_assert(!value_from_param(grade, "x", &v));
+	ck_assert(value_from_param(serious, "true", &v) && v.i == 1);
+	ck_assert(!value_from_param(serious, "yes", &v));
+}
+END_TEST
+
 int main(void)
 {
-	Suite *s = suite_create("test_model");
-	TCase *tc = tcase_create("test_model");
-	tcase_add_test(tc, placeholder);
+	Suite *s = suite_create("model");
+	TCase *tc = tcase_create("model");
+	tcase_add_test(tc, test_defaults_fill_missing_fields);
+	tcase_add_test(tc, test_every_problem_reported_at_once);
+	tcase_add_test(tc, test_unknown_and_server_fields_refused);
+	tcase_add_test(tc, test_types_checked);
+	tcase_add_test(tc, test_body_must_be_object);
+	tcase_add_test(tc, test_dead_needs_date_and_alive_forbids_it);
+	tcase_add_test(tc, test_grade_five_iff_fatal);
+	tcase_add_test(tc, test_mr_only_under_who);
+	tcase_add_test(tc, test_dose_needs_unit);
+	tcase_add_test(tc, test_merge_patch_applies_over_old);
+	tcase_add_test(tc, test_merge_patch_refuses_null_required_and_immutable);
+	tcase_add_test(tc, test_record_to_json_shape);
+	tcase_add_test(tc, test_filter_values_parsed_by_type);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
-	int f = srunner_ntests_failed(sr);
+	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	return f ? EXIT_FAILURE : EXIT_SUCCESS;
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -1,16 +1,136 @@
+/* Unit tests of route matching: literal and {id} segments, 404 versus 405
+ * with the Allow list, HEAD as GET, and ids that are not positive integers. */
 #include <check.h>
 #include <stdlib.h>
-START_TEST(placeholder) { ck_assert(1); }
+#include <string.h>
+
+#include "router.h"
+
+static void h(struct request *req) { (void)req; }
+
+static const struct route table[] = {
+	{"GET", "/patients", h, 0, NULL},
+	{"POST", "/patients", h, ROUTE_JSON_BODY, NULL},
+	{"GET", "/patients/{id}", h, 0, NULL},
+	{"PATCH", "/patients/{id}", h, ROUTE_MERGE_PATCH, NULL},
+	{"DELETE", "/patients/{id}", h, 0, NULL},
+	{"GET", "/patients/{id}/courses", h, 0, NULL},
+};
+
+static enum route_match match(const char *method, const char *path, const struct route **r,
+			      int64_t ids[2], int *nids, char *allow)
+{
+	return router_match(table, sizeof table / sizeof table[0], method, path, r, ids, nids, allow,
+			    128);
+}
+
+START_TEST(test_literal_route)
+{
+	const struct route *r = NULL;
+	int64_t ids[2];
+	int nids = -1;
+	char allow[128];
+	ck_assert_int_eq(match("POST", "/patients", &r, ids, &nids, allow), ROUTE_FOUND);
+	ck_assert_ptr_eq(r, &table[1]);
+	ck_assert_int_eq(nids, 0);
+}
 END_TEST
+
+START_TEST(test_id_captured)
+{
+	const struct route *r = NULL;
+	int64_t ids[2];
+	int nids = 0;
+	char allow[128];
+	ck_assert_int_eq(match("GET", "/patients/9223372036854775807/courses", &r, ids, &nids, allow),
+			 ROUTE_FOUND);
+	ck_assert_ptr_eq(r, &table[5]);
+	ck_assert_int_eq(nids, 1);
+	ck_assert(ids[0] == INT64_MAX);
+}
+END_TEST
+
+START_TEST(test_head_matches_get)
+{
+	const struct route *r = NULL;
+	int64_t ids[2];
+	int nids;
+	char allow[128];
+	ck_assert_int_eq(match("HEAD", "/patients/3", &r, ids, &nids, allow), ROUTE_FOUND);
+	ck_assert_ptr_eq(r, &table[2]);
+	ck_assert(ids[0] == 3);
+}
+END_TEST
+
+START_TEST(test_wrong_method_lists_allow)
+{
+	const struct route *r = NULL;
+	int64_t ids[2];
+	int nids;
+	char allow[128];
+	ck_assert_int_eq(match("PUT", "/patients", &r, ids, &nids, allow), ROUTE_WRONG_METHOD);
+	ck_assert_str_eq(allow, "GET, HEAD, POST");
+	ck_assert_int_eq(match("POST", "/patients/1", &r, ids, &nids, allow), ROUTE_WRONG_METHOD);
+	ck_assert_str_eq(allow, "GET, HEAD, PATCH, DELETE");
+}
+END_TEST
+
+START_TEST(test_bad_ids_do_not_match)
+{
+	const struct route *r = NULL;
+	int64_t ids[2];
+	int nids;
+	char allow[128];
+	static const char *const paths[] = {
+		"/patients/0", "/patients/01", "/patients/-1", "/patients/abc", "/patients/1a",
+		"/patients/", "/patients//courses", "/patients/9223372036854775808",
+		"/patients/1/", "/patientsx", "/", "", "/patients/1/courses/2",
+	};
+	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+		ck_assert_msg(match("GET", paths[i], &r, ids, &nids, allow) == ROUTE_NOT_FOUND, "%s",
+			      paths[i]);
+}
+END_TEST
+
+START_TEST(test_real_table_has_no_duplicates)
+{
+	for (size_t i = 0; i < routes_count; i++)
+		for (size_t j = i + 1; j < routes_count; j++)
+			ck_assert_msg(strcmp(routes[i].method, routes[j].method) != 0 ||
+					      strcmp(routes[i].pattern, routes[j].pattern) != 0,
+				      "%s %s twice", routes[i].method, routes[i].pattern);
+}
+END_TEST
+
+START_TEST(test_real_table_writes_are_flagged)
+{
+	for (size_t i = 0; i < routes_count; i++) {
+		bool writes = strcmp(routes[i].method, "GET") != 0;
+		ck_assert_msg(writes == ((routes[i].flags & ROUTE_WRITES) != 0), "%s %s",
+			      routes[i].method, routes[i].pattern);
+		if (strcmp(routes[i].method, "POST") == 0)
+			ck_assert(routes[i].flags & ROUTE_JSON_BODY);
+		if (strcmp(routes[i].method, "PATCH") == 0)
+			ck_assert(routes[i].flags & ROUTE_MERGE_PATCH);
+	}
+}
+END_TEST
+
 int main(void)
 {
-	Suite *s = suite_create("test_router");
-	TCase *tc = tcase_create("test_router");
-	tcase_add_test(tc, placeholder);
+	Suite *s = suite_create("router");
+	TCase *tc = tcase_create("router");
+	tcase_add_test(tc, test_literal_route);
+	tcase_add_test(tc, test_id_captured);
+	tcase_add_test(tc, test_head_matches_get);
+	tcase_add_test(tc, test_wrong_method_lists_allow);
+	tcase_add_test(tc, test_bad_ids_do_not_match);
+	tcase_add_test(tc, test_real_table_has_no_duplicates);
+	tcase_add_test(tc, test_real_table_writes_are_flagged);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
-	int f = srunner_ntests_failed(sr);
+	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	return f ? EXIT_FAILURE : EXIT_SUCCESS;
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

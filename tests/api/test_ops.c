@@ -1,18 +1,328 @@
-/* Placeholder: being written. */
-#include "harness.h"
+/* Operations: liveness, readiness that tells the truth about the schema,
+ * the OpenAPI description served from the binary and matching the route
+ * table in both directions, the command line, and a clean stop that lets a
+ * request in flight finish. */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-START_TEST(test_server_answers)
+#include "harness.h"
+#include "router.h"
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *data = malloc((size_t)n + 1);
+	ck_assert_uint_eq(fread(data, 1, (size_t)n, f), (size_t)n);
+	data[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return data;
+}
+
+/* Runs the cohortd binary with args; returns its exit status and output. */
+static int run_cli(const char *const *args, char *out, size_t out_len)
+{
+	char cmd[2048];
+	size_t used = (size_t)snprintf(cmd, sizeof cmd, "'%s'", getenv("COHORTD_BIN"));
+	for (int i = 0; args[i]; i++)
+		used += (size_t)snprintf(cmd + used, sizeof cmd - used, " '%s'", args[i]);
+	snprintf(cmd + used, sizeof cmd - used, " 2>&1");
+	FILE *p = popen(cmd, "r");
+	size_t n = fread(out, 1, out_len - 1, p);
+	out[n] = '\0';
+	int status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+START_TEST(test_healthz_answers_ok)
 {
 	struct resp *r = http_get("/healthz");
 	ck_assert_int_eq(r->status, 200);
+	ck_assert_str_eq(resp_header(r, "Content-Type"), "application/json");
+	ck_assert_str_eq(r->body, "{\"status\":\"ok\"}");
 	resp_free(r);
+}
+END_TEST
+
+START_TEST(test_readyz_reports_schema_version)
+{
+	struct resp *r = http_get("/readyz");
+	ck_assert_int_eq(r->status, 200);
+	ck_assert_str_eq(r->body, "{\"status\":\"ready\",\"schema_version\":1}");
+	resp_free(r);
+}
+END_TEST
+
+static void set_user_version(int v)
+{
+	sqlite3 *db;
+	char sql[64];
+	ck_assert_int_eq(sqlite3_open(api_db_path(), &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	snprintf(sql, sizeof sql, "PRAGMA user_version=%d", v);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+START_TEST(test_readyz_503_when_schema_is_not_current)
+{
+	set_user_version(99);
+	struct resp *r = http_get("/readyz");
+	set_user_version(1);
+	assert_problem(r, 503, "urn:cohortd:problem:unavailable");
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(r->json, "detail")), "99"));
+	resp_free(r);
+	r = http_get("/readyz");
+	ck_assert_int_eq(r->status, 200);
+	resp_free(r);
+}
+END_TEST
+
+START_TEST(test_openapi_served_from_binary_equals_repository_file)
+{
+	size_t len;
+	char *file = read_file(getenv("OPENAPI_PATH"), &len);
+	struct resp *r = http_get("/openapi.yaml");
+	ck_assert_int_eq(r->status, 200);
+	ck_assert_str_eq(resp_header(r, "Content-Type"), "application/yaml");
+	ck_assert_uint_eq(r->len, len);
+	ck_assert(memcmp(r->body, file, len) == 0);
+	free(file);
+	resp_free(r);
+}
+END_TEST
+
+/* Collects "METHOD /path" for every operation of openapi.yaml. */
+static int spec_operations(char ops[][96], int max)
+{
+	size_t len;
+	char *spec = read_file(getenv("OPENAPI_PATH"), &len);
+	char path[80] = "";
+	int n = 0;
+	bool in_paths = false;
+	for (char *line = strtok(spec, "\n"); line; line = strtok(NULL, "\n")) {
+		if (line[0] != ' ' && line[0] != '#')
+			in_paths = strncmp(line, "paths:", 6) == 0;
+		if (!in_paths)
+			continue;
+		if (strncmp(line, "  /", 3) == 0 && strchr(line, ':')) {
+			snprintf(path, sizeof path, "%.*s", (int)(strchr(line, ':') - line - 2), line + 2);
+			continue;
+		}
+		static const char *const methods[] = {"get", "post", "patch", "delete", "put"};
+		for (int m = 0; m < 5; m++) {
+			char key[16];
+			snprintf(key, sizeof key, "    %s:", methods[m]);
+			if (strncmp(line, key, strlen(key)) == 0 && n < max) {
+				char upper[8];
+				for (size_t i = 0; i <= strlen(methods[m]); i++)
+					upper[i] = (char)(methods[m][i] >= 'a' ? methods[m][i] - 32 : methods[m][i]);
+				snprintf(ops[n++], 96, "%s %s", upper, path);
+			}
+		}
+	}
+	free(spec);
+	return n;
+}
+
+START_TEST(test_every_route_is_in_the_spec_and_back)
+{
+	char ops[128][96];
+	int n = spec_operations(ops, 128);
+	ck_assert_int_gt(n, 0);
+	for (size_t i = 0; i < routes_count; i++) {
+		char want[96];
+		snprintf(want, sizeof want, "%s %s", routes[i].method, routes[i].pattern);
+		bool found = false;
+		for (int j = 0; j < n && !found; j++)
+			found = strcmp(ops[j], want) == 0;
+		ck_assert_msg(found, "route %s is not in openapi.yaml", want);
+	}
+	for (int j = 0; j < n; j++) {
+		bool found = false;
+		for (size_t i = 0; i < routes_count && !found; i++) {
+			char have[96];
+			snprintf(have, sizeof have, "%s %s", routes[i].method, routes[i].pattern);
+			found = strcmp(ops[j], have) == 0;
+		}
+		ck_assert_msg(found, "openapi.yaml names %s, which the server does not serve", ops[j]);
+	}
+	ck_assert_int_eq(n, (int)routes_count);
+}
+END_TEST
+
+START_TEST(test_cli_help_and_version)
+{
+	char out[4096];
+	ck_assert_int_eq(run_cli((const char *const[]){"--help", NULL}, out, sizeof out), 0);
+	ck_assert_ptr_nonnull(strstr(out, "--db PATH"));
+	ck_assert_ptr_nonnull(strstr(out, "migrate"));
+	ck_assert_int_eq(run_cli((const char *const[]){"--version", NULL}, out, sizeof out), 0);
+	ck_assert_str_eq(out, "cohortd 0.1.0\n");
+}
+END_TEST
+
+START_TEST(test_cli_refuses_bad_options)
+{
+	char out[4096];
+	ck_assert_int_eq(run_cli((const char *const[]){"--frobnicate", NULL}, out, sizeof out), 2);
+	ck_assert_ptr_nonnull(strstr(out, "unknown option --frobnicate"));
+	ck_assert_int_eq(run_cli((const char *const[]){"--port", "70000", NULL}, out, sizeof out), 2);
+	ck_assert_int_eq(run_cli((const char *const[]){"--port", NULL}, out, sizeof out), 2);
+	ck_assert_int_eq(run_cli((const char *const[]){"--threads", "0", NULL}, out, sizeof out), 2);
+}
+END_TEST
+
+START_TEST(test_cli_migrate_creates_current_schema)
+{
+	char dir[] = "/tmp/cohortd-migrate-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char path[128], out[4096];
+	snprintf(path, sizeof path, "%s/m.db", dir);
+	ck_assert_int_eq(run_cli((const char *const[]){"migrate", "--db", path, NULL}, out, sizeof out), 0);
+	ck_assert_ptr_nonnull(strstr(out, "schema version 1"));
+	/* idempotent */
+	ck_assert_int_eq(run_cli((const char *const[]){"migrate", "--db", path, NULL}, out, sizeof out), 0);
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+			       "('patients', 'courses', 'outcomes', 'toxicities')", -1, &st, NULL);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 4);
+	sqlite3_finalize(st);
+	sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	char cmd[160];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+START_TEST(test_cli_migrate_fails_on_unwritable_path)
+{
+	char out[4096];
+	ck_assert_int_eq(run_cli((const char *const[]){"migrate", "--db", "/nonexistent/dir/x.db", NULL},
+				 out, sizeof out),
+			 1);
+	ck_assert_ptr_nonnull(strstr(out, "cannot open database"));
+}
+END_TEST
+
+START_TEST(test_environment_sets_port_and_database)
+{
+	char dir[] = "/tmp/cohortd-env-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof path, "%s/env.db", dir);
+	/* Find a free port, then hand it to cohortd through COHORTD_PORT. */
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof a;
+	ck_assert_int_eq(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+	getsockname(s, (struct sockaddr *)&a, &alen);
+	unsigned port = ntohs(a.sin_port);
+	close(s);
+	char port_text[16];
+	snprintf(port_text, sizeof port_text, "%u", port);
+	pid_t pid = fork();
+	if (pid == 0) {
+		setenv("COHORTD_PORT", port_text, 1);
+		setenv("COHORTD_DB", path, 1);
+		setenv("COHORTD_BIND", "127.0.0.1", 1);
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, 2);
+		execl(getenv("COHORTD_BIN"), "cohortd", (char *)NULL);
+		_exit(127);
+	}
+	char cmd[256], out[256] = "";
+	snprintf(cmd, sizeof cmd,
+		 "for i in $(seq 50); do curl -sf http://127.0.0.1:%u/readyz && exit 0; sleep 0.1; done",
+		 port);
+	FILE *p = popen(cmd, "r");
+	size_t n = fread(out, 1, sizeof out - 1, p);
+	out[n] = '\0';
+	pclose(p);
+	kill(pid, SIGTERM);
+	int status;
+	waitpid(pid, &status, 0);
+	ck_assert_str_eq(out, "{\"status\":\"ready\",\"schema_version\":1}");
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+/* A POST whose body is still arriving when SIGTERM comes is answered
+ * before the server exits; new connections are refused meanwhile. */
+START_TEST(test_sigterm_lets_request_in_flight_finish)
+{
+	api_start();
+	unsigned port = (unsigned)atoi(strrchr(api_base_url(), ':') + 1);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	const char *body = "{\"code\":\"INFLIGHT-1\",\"histology\":\"melanoma\",\"setting\":"
+			   "\"metastatic\",\"regimen\":\"il2_alone\",\"enrolled_on\":\"1985-01-10\"}";
+	char head[256];
+	int hn = snprintf(head, sizeof head,
+			  "POST /patients HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+			  "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+			  strlen(body));
+	ck_assert_int_eq(write(fd, head, (size_t)hn), hn);
+	ck_assert_int_eq(write(fd, body, 10), 10);
+	usleep(200 * 1000);
+	kill(api_pid(), SIGTERM);
+	usleep(300 * 1000);
+	ssize_t rest = (ssize_t)strlen(body) - 10;
+	ck_assert_int_eq(write(fd, body + 10, (size_t)rest), rest);
+	char reply[4096] = "";
+	size_t got = 0;
+	ssize_t n;
+	while ((n = read(fd, reply + got, sizeof reply - 1 - got)) > 0)
+		got += (size_t)n;
+	reply[got] = '\0';
+	close(fd);
+	ck_assert_msg(strncmp(reply, "HTTP/1.1 201", 12) == 0, "got: %s", reply);
+	api_stop(); /* asserts exit status 0 */
 }
 END_TEST
 
 int main(void)
 {
 	TCase *tc;
-	Suite *s = api_suite("test_ops", &tc);
-	tcase_add_test(tc, test_server_answers);
+	Suite *s = api_suite("ops", &tc);
+	tcase_add_test(tc, test_healthz_answers_ok);
+	tcase_add_test(tc, test_readyz_reports_schema_version);
+	tcase_add_test(tc, test_readyz_503_when_schema_is_not_current);
+	tcase_add_test(tc, test_openapi_served_from_binary_equals_repository_file);
+	tcase_add_test(tc, test_every_route_is_in_the_spec_and_back);
+	TCase *cli = tcase_create("cli");
+	tcase_set_timeout(cli, 60);
+	tcase_add_test(cli, test_cli_help_and_version);
+	tcase_add_test(cli, test_cli_refuses_bad_options);
+	tcase_add_test(cli, test_cli_migrate_creates_current_schema);
+	tcase_add_test(cli, test_cli_migrate_fails_on_unwritable_path);
+	tcase_add_test(cli, test_environment_sets_port_and_database);
+	tcase_add_test(cli, test_sigterm_lets_request_in_flight_finish);
+	suite_add_tcase(s, cli);
 	return run_suite(s);
 }

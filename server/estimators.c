@@ -1,0 +1,128 @@
+/* Confidence intervals for proportions and the Kaplan-Meier estimator.
+ * Every formula here is the textbook one that R and SciPy implement, so a
+ * biostatistician can reproduce each figure: Clopper-Pearson from GSL's beta
+ * quantile, Wilson from GSL's normal quantile, Greenwood's variance and
+ * R survival's log(-log) transform and median rule. */
+#include "estimators.h"
+
+#include <gsl/gsl_cdf.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "util.h"
+
+struct proportion proportion_ci(int64_t k, int64_t n, enum ci_method method, double level)
+{
+	struct proportion p = {.count = k, .total = n};
+	if (n <= 0 || k < 0 || k > n)
+		return p;
+	double alpha = 1 - level;
+	double kd = (double)k, nd = (double)n;
+	p.defined = true;
+	p.rate = kd / nd;
+	if (method == CI_EXACT) {
+		p.lower = k == 0 ? 0 : gsl_cdf_beta_Pinv(alpha / 2, kd, nd - kd + 1);
+		p.upper = k == n ? 1 : gsl_cdf_beta_Qinv(alpha / 2, kd + 1, nd - kd);
+	} else {
+		double z = gsl_cdf_ugaussian_Qinv(alpha / 2);
+		double z2 = z * z;
+		double centre = (p.rate + z2 / (2 * nd)) / (1 + z2 / nd);
+		double half = z / (1 + z2 / nd) * sqrt(p.rate * (1 - p.rate) / nd + z2 / (4 * nd * nd));
+		p.lower = k == 0 ? 0 : centre - half;
+		p.upper = k == n ? 1 : centre + half;
+	}
+	return p;
+}
+
+static int by_time(const void *a, const void *b)
+{
+	const struct km_subject *x = a, *y = b;
+	return (x->time > y->time) - (x->time < y->time);
+}
+
+/* R's rule for a quantile of a step function: the first time the curve is
+ * at or below p; where it sits exactly at p, the midpoint to the next time
+ * it drops below. */
+static bool km_quantile(const struct km_point *pts, size_t n, const double *curve, double p,
+			double *out)
+{
+	const double tol = 1e-8;
+	for (size_t i = 0; i < n; i++) {
+		if (curve[i] > p + tol)
+			continue;
+		*out = pts[i].time;
+		if (fabs(curve[i] - p) < tol) {
+			for (size_t j = i + 1; j < n; j++) {
+				if (curve[j] < p - tol) {
+					*out = (pts[i].time + pts[j].time) / 2;
+					break;
+				}
+			}
+		}
+		return true;
+	}
+	return false;
+}
+
+int km_estimate(struct km_subject *subjects, size_t n, double level, struct km_fit *fit)
+{
+	*fit = (struct km_fit){.n = (int64_t)n};
+	if (!(level > 0 && level < 1))
+		return -1;
+	qsort(subjects, n, sizeof *subjects, by_time);
+	double z = gsl_cdf_ugaussian_Qinv((1 - level) / 2);
+	fit->points = xcalloc(n ? n : 1, sizeof *fit->points);
+	double survival = 1, greenwood = 0;
+	int64_t at_risk = (int64_t)n;
+	for (size_t i = 0; i < n;) {
+		struct km_point *pt = &fit->points[fit->npoints++];
+		pt->time = subjects[i].time;
+		pt->n_risk = at_risk;
+		while (i < n && subjects[i].time == pt->time) {
+			if (subjects[i].event)
+				pt->n_event++;
+			else
+				pt->n_censor++;
+			i++;
+		}
+		double d = (double)pt->n_event, r = (double)pt->n_risk;
+		if (pt->n_event > 0) {
+			survival *= 1 - d / r;
+			if (r > d)
+				greenwood += d / (r * (r - d));
+		}
+		fit->events += pt->n_event;
+		at_risk -= pt->n_event + pt->n_censor;
+		pt->survival = survival;
+		if (survival == 1) {
+			pt->ci_defined = true;
+			pt->lower = pt->upper = 1;
+		} else if (survival > 0) {
+			double se = sqrt(greenwood), ll = log(-log(survival)), ls = log(survival);
+			pt->ci_defined = true;
+			pt->lower = exp(-exp(ll - z * se / ls));
+			pt->upper = exp(-exp(ll + z * se / ls));
+		}
+	}
+
+	double *curve = xcalloc(fit->npoints ? fit->npoints : 1, sizeof *curve);
+	struct km_median *m = &fit->median;
+	for (size_t i = 0; i < fit->npoints; i++)
+		curve[i] = fit->points[i].survival;
+	m->reached = km_quantile(fit->points, fit->npoints, curve, 0.5, &m->time);
+	for (size_t i = 0; i < fit->npoints; i++)
+		curve[i] = fit->points[i].ci_defined ? fit->points[i].lower : 0;
+	m->lower_reached = km_quantile(fit->points, fit->npoints, curve, 0.5, &m->lower);
+	for (size_t i = 0; i < fit->npoints; i++)
+		curve[i] = fit->points[i].ci_defined ? fit->points[i].upper : 0;
+	m->upper_reached = km_quantile(fit->points, fit->npoints, curve, 0.5, &m->upper);
+	free(curve);
+	return 0;
+}
+
+void km_fit_free(struct km_fit *fit)
+{
+	free(fit->points);
+	fit->points = NULL;
+	fit->npoints = 0;
+}

@@ -1,11 +1,495 @@
-/* Placeholder: being written. */
+/* Outcomes (tumour-response assessments) through the API: create with its
+ * defaults and derived patient_id, every required field, the MR-only-under-WHO
+ * rule, the adjuvant PD/NE rule, assessment dates against the course, the
+ * server-managed patient_id and immutable course_id, types, merge patch,
+ * read and delete. Every refused write is shown to change nothing. */
 #include "harness.h"
 
-START_TEST(test_server_answers)
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VALIDATION        "urn:cohortd:problem:validation"
+#define NOT_FOUND         "urn:cohortd:problem:not-found"
+#define INVALID_PARAMETER "urn:cohortd:problem:invalid-parameter"
+
+static const char *const JSON[] = {"Content-Type: application/json", NULL};
+static const char *const MERGE[] = {"Content-Type: application/merge-patch+json", NULL};
+
+/* A metastatic patient with one course started 1985-02-01; returns the course id. */
+static int64_t fresh_course(int64_t *patient_id, const char *patient_extra)
 {
-	struct resp *r = http_get("/healthz");
-	ck_assert_int_eq(r->status, 200);
+	int64_t p = make_patient(patient_extra);
+	if (patient_id)
+		*patient_id = p;
+	return make_course(p, NULL);
+}
+
+static struct resp *get_ok(const char *path)
+{
+	struct resp *r = http_get(path);
+	ck_assert_msg(r->status == 200, "GET %s -> %ld %s", path, r->status, r->body);
+	ck_assert_ptr_nonnull(r->json);
+	return r;
+}
+
+static const char *str_of(const struct resp *r, const char *key)
+{
+	return json_string_value(json_object_get(r->json, key));
+}
+
+static json_int_t int_of(const struct resp *r, const char *key)
+{
+	json_t *v = json_object_get(r->json, key);
+	ck_assert_msg(json_is_integer(v), "%s is not an integer in %s", key, r->body);
+	return json_integer_value(v);
+}
+
+static void refuse_post(const char *body, const char *field)
+{
+	assert_refused("POST", "/outcomes", JSON, body, 422, VALIDATION, field);
+}
+
+static void refuse_patch(int64_t id, const char *body, const char *field)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/outcomes/%lld", (long long)id);
+	assert_refused("PATCH", path, MERGE, body, 422, VALIDATION, field);
+}
+
+START_TEST(test_outcome_create_is_201_with_location_etag_and_defaults)
+{
+	int64_t patient;
+	int64_t course = fresh_course(&patient, NULL);
+	char body[256];
+	snprintf(body, sizeof body,
+	         "{\"course_id\": %lld, \"assessed_on\": \"1985-04-01\", \"response\": \"PR\"}",
+	         (long long)course);
+	struct resp *r = http_post_json("/outcomes", body);
+	ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+	json_int_t id = int_of(r, "id");
+	char want[64];
+	snprintf(want, sizeof want, "/outcomes/%lld", (long long)id);
+	ck_assert_str_eq(resp_header(r, "Location"), want);
+	ck_assert_str_eq(resp_header(r, "ETag"), "\"1\"");
+	ck_assert_int_eq(int_of(r, "course_id"), course);
+	ck_assert_int_eq(int_of(r, "patient_id"), patient);
+	ck_assert_str_eq(str_of(r, "assessed_on"), "1985-04-01");
+	ck_assert_str_eq(str_of(r, "criteria"), "who");
+	ck_assert_str_eq(str_of(r, "response"), "PR");
+	ck_assert(json_is_false(json_object_get(r->json, "confirmed")));
+	ck_assert_int_eq(int_of(r, "version"), 1);
+	ck_assert_ptr_nonnull(str_of(r, "created_at"));
+	ck_assert_str_eq(str_of(r, "created_at"), str_of(r, "updated_at"));
+
+	/* The keys, in contract order. */
+	static const char *const keys[] = {"id",         "course_id", "patient_id", "assessed_on",
+	                                   "criteria",   "response",  "confirmed",  "version",
+	                                   "created_at", "updated_at"};
+	void *it = json_object_iter(r->json);
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0];
+	     i++, it = json_object_iter_next(r->json, it)) {
+		ck_assert_ptr_nonnull(it);
+		ck_assert_str_eq(json_object_iter_key(it), keys[i]);
+	}
+	ck_assert_ptr_null(it);
+
+	struct resp *g = get_ok(want);
+	ck_assert_str_eq(resp_header(g, "ETag"), "\"1\"");
+	ck_assert(json_equal(g->json, r->json));
+	resp_free(g);
 	resp_free(r);
+}
+END_TEST
+
+START_TEST(test_outcome_stores_given_criteria_and_confirmed)
+{
+	int64_t course = fresh_course(NULL, NULL);
+	char body[256];
+	snprintf(body, sizeof body,
+	         "{\"course_id\": %lld, \"assessed_on\": \"1985-05-02\", \"response\": \"CR\", "
+	         "\"criteria\": \"recist_1_1\", \"confirmed\": true}",
+	         (long long)course);
+	struct resp *r = http_post_json("/outcomes", body);
+	ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+	char path[64];
+	snprintf(path, sizeof path, "/outcomes/%lld", (long long)int_of(r, "id"));
+	struct resp *g = get_ok(path);
+	ck_assert_str_eq(str_of(g, "criteria"), "recist_1_1");
+	ck_assert_str_eq(str_of(g, "response"), "CR");
+	ck_assert(json_is_true(json_object_get(g->json, "confirmed")));
+	resp_free(g);
+	resp_free(r);
+}
+END_TEST
+
+START_TEST(test_outcome_without_course_id_is_422)
+{
+	refuse_post("{\"assessed_on\": \"1985-04-01\", \"response\": \"PR\"}", "course_id");
+}
+END_TEST
+
+START_TEST(test_outcome_without_assessed_on_is_422)
+{
+	int64_t course = fresh_course(NULL, NULL);
+	char body[128];
+	snprintf(body, sizeof body, "{\"course_id\": %lld, \"response\": \"PR\"}",
+	         (long long)course);
+	refuse_post(body, "assessed_on");
+}
+END_TEST
+
+START_TEST(test_outcome_without_response_is_422)
+{
+	int64_t course = fresh_course(NULL, NULL);
+	char body[128];
+	snprintf(body, sizeof body, "{\"course_id\": %lld, \"assessed_on\": \"1985-04-01\"}",
+	         (long long)course);
+	refuse_post(body, "response");
+}
+END_TEST
+
+START_TEST(test_outcome_empty_object_names_every_required_field)
+{
+	char *before = db_fingerprint();
+	struct resp *r = http_post_json("/outcomes", "{}");
+	assert_problem(r, 422, VALIDATION);
+	assert_field_error(r, "course_id");
+	assert_field_error(r, "assessed_on");
+	assert_field_error(r, "response");
+	char *after = db_fingerprint();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	resp_free(r);
+}
+END_TEST
+
+START_TEST(test_outcome_mr_under_recist_is_422)
+{
+	int64_t course = fresh_course(NULL, NULL);
+	char body[200];
+	snprintf(body, sizeof body,
+	         "{\"course_id\": %lld, \"assessed_on\": \"1985-04-01\", \"response\": \"MR\", "
+	         "\"criteria\": \"recist_1_1\"}",
+	         (long long)course);
+	refuse_post(body, "response");
+}
+END_TEST
+
+START_TEST(test_outcome_mr_under_who_is_201)
+{
+	int64_t course = fresh_course(NULL, NULL);
+	int64_t implicit = make_outcome(course, "{\"response\": \"MR\"}");
+	int64_t explicit_who =
+	    make_outcome(course, "{\"response\": \"MR\", \"criteria\": \"who\"}");
+	char path[64];
+	snprintf(path, sizeof path, "/outcomes/%lld", (long long)implicit);
+	struct resp *g = get_ok(path);
+	ck_assert_str_eq(str_of(g, "response"), "MR");
+	ck_assert_str_eq(str_of(g, "criteria"), "who");
+	resp_free(g);
+	snprintf(path, sizeof path, "/outcomes/%lld", (long long)explicit_who);
+	g = get_ok(path);
+	ck_assert_str_eq(str_of(g, "response"), "MR");
+	resp_free(g);
+}
+END_TEST
+
+START_TEST(test_outcome_adjuvant_patient_cr_pr_sd_mr_are_422)
+{
+	int64_t course = fresh_course(NULL, "{\"setting\": \"adjuvant\"}");
+	static const char *const refused[] = {"CR", "PR", "SD", "MR"};
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		char body[200];
+		snprintf(
+		    body, sizeof body,
+		    "{\"course_id\": %lld, \"assessed_on\": \"1985-04-01\", \"response\": \"%s\"}",
+		    (long long)course, refused[i]);
+		refuse_post(body, "response");
+	}
+}
+END_TEST
+
+START_TEST(test_outcome_adjuvant_patient_pd_ne_are_201)
+{
+	int64_t patient;
+	int64_t course = fresh_course(&patient, "{\"setting\": \"adjuvant\"}");
+	int64_t pd = make_outcome(course, "{\"response\": \"PD\"}");
+	int64_t ne = make_outcome(course, "{\"response\": \"NE\", \"criteria\": \"recist_1_1\"}");
+	char path[64];
+	snprintf(path, sizeof path, "/outcomes/%lld", (long long)pd);
+	struct resp *g = get_ok(path);
+	ck_assert_str_eq(str_of(g, "response"), "PD");
+	ck_assert_int_eq(int_of(g, "patient_id"), patient);
+	resp_free(g);
+	snprintf(path, sizeof path, "/outcomes/%lld", (long long)ne);
+	g = get_ok(path);
+	ck_assert_str_eq(str_of(g, "response"), "NE");
+	resp_free(g);
+}
+END_TEST
+
+START_TEST(test_outcome_assessed_before_course_start_is_422)
+{
+	int64_t course = fresh_course(NULL, NULL); /* started 1985-02-01 */
+	char body[200];
+	snprintf(body, sizeof body,
+	         "{\"course_id\": %lld, \"assessed_on\": \"1985-01-31\", \"response\": \"SD\"}",
+	         (long long)course);
+	refuse_post(body, "assessed_on");
+}
+END_TEST
+
+START_TEST(test_outcome_assessed_on_course_start_day_is_201)
+{
+	int64_t course = fresh_course(NULL, NULL);
+	int64_t id = make_outcome(course, "{\"assessed_on\": \"1985-02-01\"}");
+	char path[64];
+	snprintf(path, sizeof path, "/outcomes/%lld", (long long)id);
+	struct resp *g = get_ok(path);
+	ck_assert_str_eq(str_of(g, "assessed_on"), "1985-02-01");
+	resp_free(g);
+}
+END_TEST
+
+START_TEST(test_outcome_invalid_assessed_on_date_is_422)
+{
+	int64_t course = fresh_course(NULL, NULL);
+	static const char *const dates[] = {"1985-02-30", "1985-13-01", "1985-4-01", "04/01/1985"};
+	for (size_t i = 0; i < sizeof dates / sizeof dates[0]; i++) {
+		char body[200];
+		snprintf(body, sizeof body,
+		         "{\"course_id\": %lld, \"assessed_on\": \"%s\", \"response\": \"SD\"}",
+		         (long long)course, dates[i]);
+		refuse_post(body, "assessed_on");
+	}
+}
+END_TEST
+
+START_TEST(test_outcome_for_missing_course_is_422)
+{
+	refuse_post(
+	    "{\"course_id\": 999999999, \"assessed_on\": \"1985-04-01\", \"response\": \"PR\"}",
+	    "course_id");
+}
+END_TEST
+
+START_TEST(test_outcome_patient_id_in_body_is_422_server_managed)
+{
+	int64_t patient;
+	int64_t course = fresh_course(&patient, NULL);
+	char body[256];
+	/* Even the right patient_id is refused: the server derives it. */
+	snprintf(body, sizeof body,
+	         "{\"course_id\": %lld, \"patient_id\": %lld, \"assessed_on\": \"1985-04-01\", "
+	         "\"response\": \"PR\"}",
+	         (long long)course, (long long)patient);
+	char *before = db_fingerprint();
+	struct resp *r = http_post_json("/outcomes", body);
+	assert_problem(r, 422, VALIDATION);
+	assert_field_error(r, "patient_id");
+	ck_assert_ptr_nonnull(strstr(r->body, "is set by the server"));
+	char *after = db_fingerprint();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	resp_free(r);
+
+	int64_t id = make_outcome(course, NULL);
+	snprintf(body, sizeof body, "{\"patient_id\": %lld}", (long long)patient);
+	refuse_patch(id, body, "patient_id");
+}
+END_TEST
+
+START_TEST(test_outcome_course_id_in_patch_is_422_even_unchanged)
+{
+	int64_t course = fresh_course(NULL, NULL);
+	int64_t other = fresh_course(NULL, NULL);
+	int64_t id = make_outcome(course, NULL);
+	char body[64];
+	snprintf(body, sizeof body, "{\"course_id\": %lld}", (long long)other);
+	refuse_patch(id, body, "course_id");
+	snprintf(body, sizeof body, "{\"course_id\": %lld}", (long long)course);
+	refuse_patch(id, body, "course_id");
+}
+END_TEST
+
+START_TEST(test_outcome_confirmed_wrong_type_is_422)
+{
+	int64_t course = fresh_course(NULL, NULL);
+	static const char *const values[] = {"\"true\"", "1", "0", "\"yes\""};
+	for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+		char body[256];
+		snprintf(
+		    body, sizeof body,
+		    "{\"course_id\": %lld, \"assessed_on\": \"1985-04-01\", \"response\": \"PR\", "
+		    "\"confirmed\": %s}",
+		    (long long)course, values[i]);
+		refuse_post(body, "confirmed");
+	}
+}
+END_TEST
+
+START_TEST(test_outcome_enum_values_outside_the_set_are_422)
+{
+	int64_t course = fresh_course(NULL, NULL);
+	char body[256];
+	snprintf(body, sizeof body,
+	         "{\"course_id\": %lld, \"assessed_on\": \"1985-04-01\", \"response\": \"cr\"}",
+	         (long long)course);
+	refuse_post(body, "response");
+	snprintf(body, sizeof body,
+	         "{\"course_id\": %lld, \"assessed_on\": \"1985-04-01\", \"response\": \"PR\", "
+	         "\"criteria\": \"recist\"}",
+	         (long long)course);
+	refuse_post(body, "criteria");
+	snprintf(body, sizeof body,
+	         "{\"course_id\": \"%lld\", \"assessed_on\": \"1985-04-01\", \"response\": \"PR\"}",
+	         (long long)course);
+	refuse_post(body, "course_id");
+}
+END_TEST
+
+START_TEST(test_outcome_patch_changes_fields_and_bumps_version)
+{
+	int64_t course = fresh_course(NULL, NULL);
+	int64_t id = make_outcome(course, NULL);
+	char path[64];
+	snprintf(path, sizeof path, "/outcomes/%lld", (long long)id);
+	struct resp *r = http_patch_json(path, "{\"response\": \"CR\", \"confirmed\": true, "
+	                                       "\"assessed_on\": \"1985-06-15\"}");
+	ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+	ck_assert_str_eq(resp_header(r, "ETag"), "\"2\"");
+	ck_assert_int_eq(int_of(r, "version"), 2);
+	resp_free(r);
+
+	struct resp *g = get_ok(path);
+	ck_assert_str_eq(str_of(g, "response"), "CR");
+	ck_assert(json_is_true(json_object_get(g->json, "confirmed")));
+	ck_assert_str_eq(str_of(g, "assessed_on"), "1985-06-15");
+	ck_assert_str_eq(str_of(g, "criteria"), "who");
+	ck_assert_int_eq(int_of(g, "course_id"), course);
+	ck_assert_int_eq(int_of(g, "version"), 2);
+	resp_free(g);
+}
+END_TEST
+
+START_TEST(test_outcome_patch_that_changes_nothing_keeps_version)
+{
+	int64_t id = make_outcome(fresh_course(NULL, NULL), "{\"response\": \"SD\"}");
+	char path[64];
+	snprintf(path, sizeof path, "/outcomes/%lld", (long long)id);
+	char *before = db_fingerprint();
+	struct resp *r = http_patch_json(path, "{\"response\": \"SD\", \"criteria\": \"who\"}");
+	ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+	ck_assert_int_eq(int_of(r, "version"), 1);
+	ck_assert_str_eq(resp_header(r, "ETag"), "\"1\"");
+	char *after = db_fingerprint();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	resp_free(r);
+}
+END_TEST
+
+START_TEST(test_outcome_patch_null_resets_criteria_and_confirmed)
+{
+	int64_t id = make_outcome(fresh_course(NULL, NULL),
+	                          "{\"criteria\": \"recist_1_1\", \"confirmed\": true}");
+	char path[64];
+	snprintf(path, sizeof path, "/outcomes/%lld", (long long)id);
+	struct resp *r = http_patch_json(path, "{\"criteria\": null, \"confirmed\": null}");
+	ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+	resp_free(r);
+	struct resp *g = get_ok(path);
+	ck_assert_str_eq(str_of(g, "criteria"), "who");
+	ck_assert(json_is_false(json_object_get(g->json, "confirmed")));
+	ck_assert_int_eq(int_of(g, "version"), 2);
+	resp_free(g);
+}
+END_TEST
+
+START_TEST(test_outcome_patch_null_required_field_is_422)
+{
+	int64_t id = make_outcome(fresh_course(NULL, NULL), NULL);
+	refuse_patch(id, "{\"response\": null}", "response");
+	refuse_patch(id, "{\"assessed_on\": null}", "assessed_on");
+}
+END_TEST
+
+START_TEST(test_outcome_patch_recist_on_mr_is_422)
+{
+	int64_t id = make_outcome(fresh_course(NULL, NULL), "{\"response\": \"MR\"}");
+	refuse_patch(id, "{\"criteria\": \"recist_1_1\"}", "response");
+	/* Changing both together is fine. */
+	char path[64];
+	snprintf(path, sizeof path, "/outcomes/%lld", (long long)id);
+	struct resp *r =
+	    http_patch_json(path, "{\"criteria\": \"recist_1_1\", \"response\": \"PR\"}");
+	ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+	ck_assert_str_eq(str_of(r, "criteria"), "recist_1_1");
+	resp_free(r);
+}
+END_TEST
+
+START_TEST(test_outcome_patch_adjuvant_response_to_cr_is_422)
+{
+	int64_t id = make_outcome(fresh_course(NULL, "{\"setting\": \"adjuvant\"}"),
+	                          "{\"response\": \"PD\"}");
+	refuse_patch(id, "{\"response\": \"CR\"}", "response");
+}
+END_TEST
+
+START_TEST(test_outcome_patch_assessed_before_course_start_is_422)
+{
+	int64_t id = make_outcome(fresh_course(NULL, NULL), NULL);
+	refuse_patch(id, "{\"assessed_on\": \"1985-01-15\"}", "assessed_on");
+}
+END_TEST
+
+START_TEST(test_outcome_get_unknown_id_is_404)
+{
+	struct resp *r = http_get("/outcomes/987654321");
+	assert_problem(r, 404, NOT_FOUND);
+	resp_free(r);
+	r = http_patch_json("/outcomes/987654321", "{\"response\": \"SD\"}");
+	assert_problem(r, 404, NOT_FOUND);
+	resp_free(r);
+}
+END_TEST
+
+START_TEST(test_outcome_delete_is_204_then_404)
+{
+	int64_t course = fresh_course(NULL, NULL);
+	int64_t id = make_outcome(course, NULL);
+	char path[64];
+	snprintf(path, sizeof path, "/outcomes/%lld", (long long)id);
+	int64_t n = db_count("outcomes");
+	struct resp *r = http_delete(path);
+	ck_assert_int_eq(r->status, 204);
+	ck_assert_uint_eq(r->len, 0);
+	resp_free(r);
+	ck_assert_int_eq(db_count("outcomes"), n - 1);
+	r = http_get(path);
+	assert_problem(r, 404, NOT_FOUND);
+	resp_free(r);
+	r = http_delete(path);
+	assert_problem(r, 404, NOT_FOUND);
+	resp_free(r);
+	/* The course is still there. */
+	snprintf(path, sizeof path, "/courses/%lld", (long long)course);
+	r = get_ok(path);
+	resp_free(r);
+}
+END_TEST
+
+START_TEST(test_outcome_delete_with_cascade_is_400)
+{
+	int64_t id = make_outcome(fresh_course(NULL, NULL), NULL);
+	char path[80];
+	snprintf(path, sizeof path, "/outcomes/%lld?cascade=true", (long long)id);
+	assert_refused("DELETE", path, NULL, NULL, 400, INVALID_PARAMETER, "cascade");
 }
 END_TEST
 
@@ -13,6 +497,33 @@ int main(void)
 {
 	TCase *tc;
 	Suite *s = api_suite("test_outcomes", &tc);
-	tcase_add_test(tc, test_server_answers);
+	tcase_add_test(tc, test_outcome_create_is_201_with_location_etag_and_defaults);
+	tcase_add_test(tc, test_outcome_stores_given_criteria_and_confirmed);
+	tcase_add_test(tc, test_outcome_without_course_id_is_422);
+	tcase_add_test(tc, test_outcome_without_assessed_on_is_422);
+	tcase_add_test(tc, test_outcome_without_response_is_422);
+	tcase_add_test(tc, test_outcome_empty_object_names_every_required_field);
+	tcase_add_test(tc, test_outcome_mr_under_recist_is_422);
+	tcase_add_test(tc, test_outcome_mr_under_who_is_201);
+	tcase_add_test(tc, test_outcome_adjuvant_patient_cr_pr_sd_mr_are_422);
+	tcase_add_test(tc, test_outcome_adjuvant_patient_pd_ne_are_201);
+	tcase_add_test(tc, test_outcome_assessed_before_course_start_is_422);
+	tcase_add_test(tc, test_outcome_assessed_on_course_start_day_is_201);
+	tcase_add_test(tc, test_outcome_invalid_assessed_on_date_is_422);
+	tcase_add_test(tc, test_outcome_for_missing_course_is_422);
+	tcase_add_test(tc, test_outcome_patient_id_in_body_is_422_server_managed);
+	tcase_add_test(tc, test_outcome_course_id_in_patch_is_422_even_unchanged);
+	tcase_add_test(tc, test_outcome_confirmed_wrong_type_is_422);
+	tcase_add_test(tc, test_outcome_enum_values_outside_the_set_are_422);
+	tcase_add_test(tc, test_outcome_patch_changes_fields_and_bumps_version);
+	tcase_add_test(tc, test_outcome_patch_that_changes_nothing_keeps_version);
+	tcase_add_test(tc, test_outcome_patch_null_resets_criteria_and_confirmed);
+	tcase_add_test(tc, test_outcome_patch_null_required_field_is_422);
+	tcase_add_test(tc, test_outcome_patch_recist_on_mr_is_422);
+	tcase_add_test(tc, test_outcome_patch_adjuvant_response_to_cr_is_422);
+	tcase_add_test(tc, test_outcome_patch_assessed_before_course_start_is_422);
+	tcase_add_test(tc, test_outcome_get_unknown_id_is_404);
+	tcase_add_test(tc, test_outcome_delete_is_204_then_404);
+	tcase_add_test(tc, test_outcome_delete_with_cascade_is_400);
 	return run_suite(s);
 }

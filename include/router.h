@@ -16,6 +16,7 @@ enum route_flags {
 	ROUTE_JSON_BODY = 1 << 0,   /* a JSON object body is required (POST) */
 	ROUTE_MERGE_PATCH = 1 << 1, /* a JSON merge patch body is required (PATCH) */
 	ROUTE_WRITES = 1 << 2,      /* changes data */
+	ROUTE_QUERY = 1 << 3,       /* takes query parameters; elsewhere any is a 400 */
 };
 
 typedef void (*route_handler)(struct request *req);

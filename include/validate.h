@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* YYYY-MM-DD naming a day that exists, years 1900-9999. */
 bool valid_date(const char *s, size_t len);
@@ -15,6 +16,9 @@ bool valid_code(const char *s, size_t len);
 /* Well-formed UTF-8 without control characters and not only white space;
  * *chars receives the number of code points. */
 bool valid_text(const char *s, size_t len, size_t *chars);
+
+/* Days from 1970-01-01 to a date already checked by valid_date(). */
+int64_t date_days(const char *s);
 
 /* True for a string in a NULL-terminated list. */
 bool in_choices(const char *s, const char *const *choices);

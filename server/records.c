@@ -10,6 +10,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
+#include "query.h"
 #include "resources.h"
 #include "router.h"
 #include "store.h"
@@ -17,8 +18,6 @@
 
 #define LIST_DEFAULT_LIMIT 50
 #define LIST_MAX_LIMIT 1000
-/* filters, limit and after: more than this is not a real query */
-#define LIST_MAX_PARAMS (STORE_MAX_FILTERS - 1)
 
 /* --- entity tags -------------------------------------------------------- */
 
@@ -224,20 +223,17 @@ void records_delete(struct request *req)
 {
 	const struct resource *res = req->route->res;
 	struct record old = {0};
-	bool cascade = false;
-	const char *cascade_param = request_query(req, "cascade");
-	if (cascade_param) {
-		if (!res->delete_dependants ||
-		    (strcmp(cascade_param, "true") != 0 && strcmp(cascade_param, "false") != 0)) {
-			json_t *errors = json_pack("[{s:s, s:s}]", "field", "cascade", "message",
-						   res->delete_dependants ? "must be true or false"
-									  : "is not a parameter of this route");
-			reply_problem_errors(req, 400, PROBLEM_INVALID_PARAMETER, errors,
-					     "the query string is not valid");
-			return;
-		}
-		cascade = strcmp(cascade_param, "true") == 0;
-	}
+	struct query qs;
+	query_parse(req, &qs);
+	const char *cascade_param = res->delete_dependants ? query_take(&qs, "cascade") : NULL;
+	bool cascade = cascade_param && strcmp(cascade_param, "true") == 0;
+	if (cascade_param && !cascade && strcmp(cascade_param, "false") != 0)
+		query_error(&qs, "cascade", "must be true or false");
+	query_refuse_unused(&qs, "is not a parameter of this route");
+	bool refused = query_reply_errors(req, &qs);
+	query_free(&qs);
+	if (refused)
+		return;
 
 	int rc = db_begin_write(req->db);
 	if (rc == DB_OK)
@@ -279,27 +275,12 @@ out:
 
 /* --- lists -------------------------------------------------------------- */
 
-struct list_params {
-	struct request *req;
-	const struct resource *res;
-	bool nested; /* under /patients/{id}: patient_id is fixed by the path */
-	struct list_query q;
-	json_t *errors;
-	struct strbuf kept; /* the query string minus after, for the next link */
-	const char *seen[LIST_MAX_PARAMS];
-	int nseen;
-};
-
-static void param_error(struct list_params *lp, const char *key, const char *message)
-{
-	json_array_append_new(lp->errors, json_pack("{s:s, s:s}", "field", key, "message", message));
-}
-
 static bool parse_bounded(const char *text, int64_t min, int64_t max, int64_t *out)
 {
 	return parse_int64(text, out) && *out >= min && *out <= max;
 }
 
+/* Appends key=value, percent-encoded, to the query string of a next link. */
 static void keep_param(struct strbuf *sb, const char *key, const char *value)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -317,99 +298,89 @@ static void keep_param(struct strbuf *sb, const char *key, const char *value)
 	}
 }
 
-static void add_filter(struct list_params *lp, int field, enum filter_op op, const char *key,
-		       const char *value)
+/* The filter a list parameter names: an equality filter on a FIELD_FILTER
+ * field, or min_<field> (>=) on an integer one; -1 when it names none. */
+static int filter_field(const struct resource *res, const char *key, bool nested,
+			enum filter_op *op)
 {
-	const struct field *f = &lp->res->fields[field];
-	struct filter *flt = &lp->q.filters[lp->q.nfilters];
-	if (!value_from_param(f, value, &flt->value)) {
-		param_error(lp, key, "is not a valid value for this filter");
-		return;
+	*op = FILTER_EQ;
+	if (nested && strcmp(key, "patient_id") == 0)
+		return -1;
+	int i = resource_field_index(res, key);
+	if (i < 0 && strncmp(key, "min_", 4) == 0) {
+		i = resource_field_index(res, key + 4);
+		if (i >= 0 && res->fields[i].type != FIELD_INT)
+			i = -1;
+		*op = FILTER_GE;
 	}
-	flt->field = field;
-	flt->op = op;
-	lp->q.nfilters++;
-	keep_param(&lp->kept, key, value);
+	return i >= 0 && (res->fields[i].flags & FIELD_FILTER) ? i : -1;
 }
 
-static int take_param(void *cls, const char *key, const char *value)
+/* Reads limit, after and the filters into q, and the parameters a next link
+ * must repeat into kept, in the order given. */
+static void parse_list_query(const struct resource *res, bool nested, struct query *qs,
+			     struct list_query *q, struct strbuf *kept)
 {
-	struct list_params *lp = cls;
 	int64_t n;
-	if (!value)
-		value = "";
-	for (int i = 0; i < lp->nseen; i++) {
-		if (strcmp(lp->seen[i], key) == 0) {
-			param_error(lp, key, "is given more than once");
-			return 0;
+	for (int i = 0; i < qs->n; i++) {
+		struct query_param *p = &qs->params[i];
+		enum filter_op op;
+		int field;
+		p->used = true;
+		if (strcmp(p->key, "limit") == 0) {
+			if (!parse_bounded(p->value, 1, LIST_MAX_LIMIT, &n))
+				query_error(qs, p->key, "must be an integer from 1 to 1000");
+			else
+				q->limit = (int)n;
+			keep_param(kept, p->key, p->value);
+		} else if (strcmp(p->key, "after") == 0) {
+			if (!parse_bounded(p->value, 0, INT64_MAX, &n))
+				query_error(qs, p->key, "must be a record id (an integer >= 0)");
+			else
+				q->after = n;
+		} else if ((field = filter_field(res, p->key, nested, &op)) >= 0 &&
+			   q->nfilters < STORE_MAX_FILTERS - 1) {
+			struct filter *f = &q->filters[q->nfilters];
+			if (!value_from_param(&res->fields[field], p->value, &f->value)) {
+				query_error(qs, p->key, "is not a valid value for this filter");
+				continue;
+			}
+			f->field = field;
+			f->op = op;
+			q->nfilters++;
+			keep_param(kept, p->key, p->value);
+		} else {
+			p->used = false;
 		}
 	}
-	if (lp->nseen == LIST_MAX_PARAMS) {
-		param_error(lp, key, "too many query parameters");
-		return 1;
-	}
-	lp->seen[lp->nseen++] = key;
-
-	if (strcmp(key, "limit") == 0) {
-		if (!parse_bounded(value, 1, LIST_MAX_LIMIT, &n))
-			param_error(lp, key, "must be an integer from 1 to 1000");
-		else
-			lp->q.limit = (int)n;
-		keep_param(&lp->kept, key, value);
-		return 0;
-	}
-	if (strcmp(key, "after") == 0) {
-		if (!parse_bounded(value, 0, INT64_MAX, &n))
-			param_error(lp, key, "must be a record id (an integer >= 0)");
-		else
-			lp->q.after = n;
-		return 0;
-	}
-	int i = resource_field_index(lp->res, key);
-	if (i >= 0 && (lp->res->fields[i].flags & FIELD_FILTER) &&
-	    !(lp->nested && strcmp(key, "patient_id") == 0)) {
-		add_filter(lp, i, FILTER_EQ, key, value);
-		return 0;
-	}
-	if (strncmp(key, "min_", 4) == 0) {
-		i = resource_field_index(lp->res, key + 4);
-		if (i >= 0 && lp->res->fields[i].type == FIELD_INT &&
-		    (lp->res->fields[i].flags & FIELD_FILTER)) {
-			add_filter(lp, i, FILTER_GE, key, value);
-			return 0;
-		}
-	}
-	param_error(lp, key, "is not a parameter of this list");
-	return 0;
+	query_refuse_unused(qs, "is not a parameter of this list");
 }
 
 static void list_records(struct request *req, bool nested)
 {
 	const struct resource *res = req->route->res;
-	struct list_params lp = {.req = req, .res = res, .nested = nested, .errors = json_array()};
+	struct query qs;
+	struct list_query q = {.limit = LIST_DEFAULT_LIMIT};
+	struct strbuf kept = {0};
 	struct record *recs = NULL;
 	int count = 0;
 	bool more = false;
 
-	lp.q.limit = LIST_DEFAULT_LIMIT;
-	request_query_each(req, take_param, &lp);
-	if (json_array_size(lp.errors) > 0) {
-		reply_problem_errors(req, 400, PROBLEM_INVALID_PARAMETER, lp.errors,
-				     "the query string is not valid: see errors");
-		lp.errors = NULL;
+	query_parse(req, &qs);
+	parse_list_query(res, nested, &qs, &q, &kept);
+	if (query_reply_errors(req, &qs))
 		goto out;
-	}
 	int rc = db_begin_read(req->db);
 	if (rc == DB_OK && nested) {
 		struct patient_facts p;
 		rc = store_patient_facts(req->db, req->ids[0], &p);
-		struct filter *f = &lp.q.filters[lp.q.nfilters++];
+		struct filter *f = &q.filters[q.nfilters++];
 		f->field = resource_field_index(res, "patient_id");
 		f->op = FILTER_EQ;
 		value_set_int(&f->value, req->ids[0]);
 	}
 	if (rc == DB_OK)
-		rc = store_list(req->db, res, &lp.q, &recs, &count, &more);
+		rc = store_list(req->db, res, &q, &recs, &count, &more);
 	db_rollback(req->db);
 	if (rc != DB_OK) {
 		reply_db_error(req, rc);
@@ -421,8 +392,8 @@ static void list_records(struct request *req, bool nested)
 		json_array_append_new(items, record_to_json(res, &recs[i]));
 	json_t *next = json_null();
 	if (more) {
-		char *url = xasprintf("%s?%s%safter=%lld", req->path, lp.kept.data ? lp.kept.data : "",
-				      lp.kept.len ? "&" : "", (long long)recs[count - 1].id);
+		char *url = xasprintf("%s?%s%safter=%lld", req->path, kept.data ? kept.data : "",
+				      kept.len ? "&" : "", (long long)recs[count - 1].id);
 		reply_header(req, "Link", "<%s>; rel=\"next\"", url);
 		json_decref(next);
 		next = json_string(url);
@@ -431,10 +402,10 @@ static void list_records(struct request *req, bool nested)
 	reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next", next));
 out:
 	store_list_free(recs, count);
-	for (int i = 0; i < lp.q.nfilters; i++)
-		value_set_null(&lp.q.filters[i].value);
-	json_decref(lp.errors);
-	strbuf_free(&lp.kept);
+	for (int i = 0; i < q.nfilters; i++)
+		value_set_null(&q.filters[i].value);
+	query_free(&qs);
+	strbuf_free(&kept);
 }
 
 void records_list(struct request *req)

@@ -9,6 +9,7 @@
 
 #include "db.h"
 #include "http.h"
+#include "query.h"
 #include "util.h"
 
 /* Matches one path against one pattern, capturing {id} segments. */
@@ -125,6 +126,18 @@ static bool body_acceptable(struct request *req)
 	return true;
 }
 
+/* A route that takes no parameters refuses any, rather than ignoring a
+ * filter the client believes applies. */
+static bool query_absent(struct request *req)
+{
+	struct query q;
+	query_parse(req, &q);
+	query_refuse_unused(&q, "is not a parameter of this route");
+	bool refused = query_reply_errors(req, &q);
+	query_free(&q);
+	return !refused;
+}
+
 void router_dispatch(struct request *req)
 {
 	char allow[128];
@@ -150,6 +163,8 @@ void router_dispatch(struct request *req)
 			      req->method, req->path, allow);
 		return;
 	}
+	if (!(req->route->flags & ROUTE_QUERY) && !query_absent(req))
+		return;
 	if ((req->route->flags & (ROUTE_JSON_BODY | ROUTE_MERGE_PATCH)) && !body_acceptable(req))
 		return;
 	req->db = db_for_thread();

@@ -105,3 +105,17 @@ bool in_choices(const char *s, const char *const *choices)
 			return true;
 	return false;
 }
+
+/* Howard Hinnant's days_from_civil: exact for the proleptic Gregorian calendar. */
+int64_t date_days(const char *s)
+{
+	int64_t y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+	int64_t m = (s[5] - '0') * 10 + (s[6] - '0');
+	int64_t d = (s[8] - '0') * 10 + (s[9] - '0');
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}

@@ -1,0 +1,75 @@
+/* Query strings: collected once per request, with the rules every route
+ * shares (no repeated parameter, a bounded number of them, unknown ones
+ * named) enforced here rather than in each handler. */
+#include "query.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+
+static int collect(void *cls, const char *key, const char *value)
+{
+	struct query *q = cls;
+	for (int i = 0; i < q->n; i++) {
+		if (strcmp(q->params[i].key, key) == 0) {
+			query_error(q, key, "is given more than once");
+			return 0;
+		}
+	}
+	if (q->n == QUERY_MAX_PARAMS) {
+		query_error(q, key, "is one query parameter too many");
+		return 1;
+	}
+	q->params[q->n++] = (struct query_param){.key = key, .value = value ? value : ""};
+	return 0;
+}
+
+void query_parse(struct request *req, struct query *q)
+{
+	memset(q, 0, sizeof *q);
+	q->errors = json_array();
+	if (!q->errors)
+		abort();
+	request_query_each(req, collect, q);
+}
+
+const char *query_take(struct query *q, const char *key)
+{
+	for (int i = 0; i < q->n; i++) {
+		if (strcmp(q->params[i].key, key) == 0) {
+			q->params[i].used = true;
+			return q->params[i].value;
+		}
+	}
+	return NULL;
+}
+
+void query_error(struct query *q, const char *key, const char *message)
+{
+	json_t *e = json_pack("{s:s, s:s}", "field", key, "message", message);
+	if (!e || json_array_append_new(q->errors, e) != 0)
+		abort();
+}
+
+void query_refuse_unused(struct query *q, const char *why)
+{
+	for (int i = 0; i < q->n; i++)
+		if (!q->params[i].used)
+			query_error(q, q->params[i].key, why);
+}
+
+bool query_reply_errors(struct request *req, struct query *q)
+{
+	if (json_array_size(q->errors) == 0)
+		return false;
+	reply_problem_errors(req, 400, PROBLEM_INVALID_PARAMETER, json_incref(q->errors),
+			     "the query string is not valid: see errors");
+	return true;
+}
+
+void query_free(struct query *q)
+{
+	json_decref(q->errors);
+	q->errors = NULL;
+}

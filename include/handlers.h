@@ -13,6 +13,14 @@ void records_get(struct request *req);
 void records_patch(struct request *req);
 void records_delete(struct request *req);
 
+/* stats.c: the statistics of CONTRACT.md */
+void stats_summary(struct request *req);
+void stats_response(struct request *req);
+void stats_mortality(struct request *req);
+void stats_toxicity(struct request *req);
+void stats_survival(struct request *req);
+void stats_durable_response(struct request *req);
+
 /* ops.c: operations */
 void ops_healthz(struct request *req);
 void ops_readyz(struct request *req);

@@ -69,6 +69,9 @@ void reply_json(struct request *req, unsigned status, json_t *body);
 void reply_empty(struct request *req, unsigned status);
 void reply_static(struct request *req, unsigned status, const char *content_type,
 		  const void *data, size_t len);
+/* Steals data (malloc'd). */
+void reply_owned(struct request *req, unsigned status, const char *content_type, char *data,
+		 size_t len);
 void reply_header(struct request *req, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -64,7 +64,7 @@ static void reply_body(struct request *req, unsigned status, const char *content
 	reply_reset_body(req);
 	req->status = status;
 	req->content_type = content_type;
-	req->out = json_dumps(body, JSON_COMPACT);
+	req->out = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	json_decref(body);
 	if (!req->out) {
 		static const char fallback[] =
@@ -100,6 +100,16 @@ void reply_static(struct request *req, unsigned status, const char *content_type
 	req->out = (char *)data;
 	req->out_len = len;
 	req->out_static = true;
+}
+
+void reply_owned(struct request *req, unsigned status, const char *content_type, char *data,
+		 size_t len)
+{
+	reply_reset_body(req);
+	req->status = status;
+	req->content_type = content_type;
+	req->out = data;
+	req->out_len = len;
 }
 
 static void reply_problem_v(struct request *req, unsigned status, const char *type, json_t *errors,

@@ -1,0 +1,783 @@
+/* The statistics clinicians publish, computed from the registry exactly as
+ * CONTRACT.md defines them: best overall response, response rates,
+ * treatment-related mortality, toxicity by worst grade, Kaplan-Meier
+ * survival and durable complete responses. Each answer has the same frame:
+ * definitions, the data version it was computed at (as_of), overall, and
+ * groups when asked. The CSV form is written from the JSON answer, so the
+ * two always agree. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cohort.h"
+#include "db.h"
+#include "estimators.h"
+#include "handlers.h"
+#include "http.h"
+#include "query.h"
+#include "resources.h"
+#include "router.h"
+#include "stats_csv.h"
+#include "util.h"
+#include "validate.h"
+
+#define MAX_SLOTS 9 /* overall + the largest grouping (8 histologies) */
+#define DAYS_PER_MONTH 30.4375
+
+/* The patient fields a population can be filtered and grouped by. */
+static const char *const groupings[] = {"regimen", "histology", "setting", NULL};
+enum { NGROUPINGS = 3 };
+
+/* Which parameters a statistic takes beyond the filters, group_by, format. */
+enum stats_params {
+	PARAM_CI = 1 << 0, /* ci and level */
+	PARAM_LEVEL = 1 << 1,
+	PARAM_POPULATION = 1 << 2,
+	PARAM_CONFIRMED_ONLY = 1 << 3,
+	PARAM_UNIT = 1 << 4,
+	PARAM_MIN_GRADE = 1 << 5,
+	PARAM_MIN_MONTHS = 1 << 6,
+};
+
+struct stats_query {
+	int group_by; /* index into groupings, or -1 */
+	const char *filter[NGROUPINGS];
+	enum ci_method ci;
+	double level;
+	bool evaluable;
+	bool confirmed_only;
+	bool by_course;
+	int min_grade;
+	double min_months;
+	bool csv;
+};
+
+/* --- parameters --------------------------------------------------------- */
+
+static const char *const *grouping_choices(int g)
+{
+	const struct resource *res = &patients_resource;
+	return res->fields[resource_field_index(res, groupings[g])].choices;
+}
+
+static bool parse_number(const char *text, double min, double max, double *out)
+{
+	char *end;
+	double v = strtod(text, &end);
+	if (!*text || *end || !isfinite(v) || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static void take_choice(struct query *qs, const char *key, const char *const *choices,
+			const char *message, int *out)
+{
+	const char *v = query_take(qs, key);
+	if (!v)
+		return;
+	for (int i = 0; choices[i]; i++) {
+		if (strcmp(v, choices[i]) == 0) {
+			*out = i;
+			return;
+		}
+	}
+	query_error(qs, key, message);
+}
+
+static bool parse_query(struct request *req, unsigned allowed, struct stats_query *q)
+{
+	static const char *const formats[] = {"json", "csv", NULL};
+	static const char *const ci_methods[] = {"exact", "wilson", NULL};
+	static const char *const populations[] = {"all", "evaluable", NULL};
+	static const char *const booleans[] = {"false", "true", NULL};
+	static const char *const units[] = {"patient", "course", NULL};
+	struct query qs;
+	double d;
+	int choice;
+
+	*q = (struct stats_query){.group_by = -1, .ci = CI_EXACT, .level = 0.95, .min_grade = 3,
+				  .min_months = 18};
+	const char *accept = request_header(req, "Accept");
+	q->csv = accept && strstr(accept, "text/csv") && !strstr(accept, "application/json");
+
+	query_parse(req, &qs);
+	choice = q->csv;
+	take_choice(&qs, "format", formats, "must be json or csv", &choice);
+	q->csv = choice == 1;
+	take_choice(&qs, "group_by", groupings, "must be one of: regimen, histology, setting",
+		    &q->group_by);
+	for (int g = 0; g < NGROUPINGS; g++) {
+		choice = -1;
+		take_choice(&qs, groupings[g], grouping_choices(g), "is not a valid value for this filter",
+			    &choice);
+		q->filter[g] = choice >= 0 ? grouping_choices(g)[choice] : NULL;
+	}
+	if (allowed & PARAM_CI) {
+		choice = 0;
+		take_choice(&qs, "ci", ci_methods, "must be exact or wilson", &choice);
+		q->ci = choice == 0 ? CI_EXACT : CI_WILSON;
+	}
+	const char *v;
+	if ((allowed & PARAM_LEVEL) && (v = query_take(&qs, "level")) != NULL) {
+		if (!parse_number(v, 0, 1, &d) || d <= 0 || d >= 1)
+			query_error(&qs, "level", "must be a number between 0 and 1, e.g. 0.95");
+		else
+			q->level = d;
+	}
+	if (allowed & PARAM_POPULATION) {
+		choice = 0;
+		take_choice(&qs, "population", populations, "must be all or evaluable", &choice);
+		q->evaluable = choice == 1;
+	}
+	if (allowed & PARAM_CONFIRMED_ONLY) {
+		choice = 0;
+		take_choice(&qs, "confirmed_only", booleans, "must be true or false", &choice);
+		q->confirmed_only = choice == 1;
+	}
+	if (allowed & PARAM_UNIT) {
+		choice = 0;
+		take_choice(&qs, "unit", units, "must be patient or course", &choice);
+		q->by_course = choice == 1;
+	}
+	if ((allowed & PARAM_MIN_GRADE) && (v = query_take(&qs, "min_grade")) != NULL) {
+		if (!parse_number(v, 1, 5, &d) || d != floor(d))
+			query_error(&qs, "min_grade", "must be an integer from 1 to 5");
+		else
+			q->min_grade = (int)d;
+	}
+	if ((allowed & PARAM_MIN_MONTHS) && (v = query_take(&qs, "min_months")) != NULL) {
+		if (!parse_number(v, 0, 1200, &d))
+			query_error(&qs, "min_months", "must be a number of months from 0 to 1200");
+		else
+			q->min_months = d;
+	}
+	query_refuse_unused(&qs, "is not a parameter of this statistic");
+	bool refused = query_reply_errors(req, &qs);
+	query_free(&qs);
+	return !refused;
+}
+
+/* --- populations and groups --------------------------------------------- */
+
+static const char *patient_value(const struct cohort_patient *p, int g)
+{
+	return g == 0 ? p->regimen : g == 1 ? p->histology : p->setting;
+}
+
+static int slot_count(const struct stats_query *q)
+{
+	int n = 1;
+	if (q->group_by >= 0)
+		for (const char *const *c = grouping_choices(q->group_by); *c; c++)
+			n++;
+	return n;
+}
+
+/* The group slot (1..n) of a patient, 0 when not grouping, -1 when the
+ * filters leave it out. Slot 0 always holds the overall figures. */
+static int patient_slot(const struct stats_query *q, const struct cohort_patient *p)
+{
+	for (int g = 0; g < NGROUPINGS; g++)
+		if (q->filter[g] && strcmp(q->filter[g], patient_value(p, g)) != 0)
+			return -1;
+	if (q->group_by < 0)
+		return 0;
+	const char *const *choices = grouping_choices(q->group_by);
+	for (int i = 0; choices[i]; i++)
+		if (strcmp(choices[i], patient_value(p, q->group_by)) == 0)
+			return i + 1;
+	return -1;
+}
+
+/* Visits the slots a patient's figures go to: overall (0), then its own
+ * group's slot when grouping (slot > 0). */
+#define FOR_SLOTS(slot, s) for (int s = 0; s <= (slot); s += (slot) > 0 ? (slot) : 1)
+
+static size_t find_patient(const struct cohort *c, int64_t id)
+{
+	size_t lo = 0, hi = c->npatients;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->patients[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < c->npatients && c->patients[lo].id == id ? lo : SIZE_MAX;
+}
+
+static bool treated(const struct cohort_patient *p)
+{
+	return p->courses > 0;
+}
+
+/* --- JSON pieces --------------------------------------------------------- */
+
+static const char *ci_name(enum ci_method m)
+{
+	return m == CI_EXACT ? "exact" : "wilson";
+}
+
+static json_t *real_or_null(bool defined, double v)
+{
+	return defined ? json_real(v) : json_null();
+}
+
+static json_t *proportion_json(int64_t k, int64_t n, const struct stats_query *q)
+{
+	struct proportion p = proportion_ci(k, n, q->ci, q->level);
+	return json_pack("{s:I, s:I, s:o, s:{s:o, s:o, s:s, s:f}}", "count", (json_int_t)k, "total",
+			 (json_int_t)n, "rate", real_or_null(p.defined, p.rate), "ci", "lower",
+			 real_or_null(p.defined, p.lower), "upper", real_or_null(p.defined, p.upper),
+			 "method", ci_name(q->ci), "level", q->level);
+}
+
+static json_t *ci_definition(const struct stats_query *q)
+{
+	return json_pack("{s:s, s:f}", "method",
+			 q->ci == CI_EXACT ? "exact (Clopper-Pearson, from the beta quantile)"
+					   : "wilson (score interval, from the normal quantile)",
+			 "level", q->level);
+}
+
+static json_t *filters_definition(const struct stats_query *q)
+{
+	json_t *f = json_object();
+	for (int g = 0; g < NGROUPINGS; g++)
+		if (q->filter[g])
+			json_object_set_new(f, groupings[g], json_string(q->filter[g]));
+	return f;
+}
+
+/* Wraps per-slot figures into the common frame and replies (JSON or CSV). */
+static void reply_stats(struct request *req, const struct stats_query *q, int64_t as_of,
+			json_t *definitions, json_t *slots[MAX_SLOTS], enum stats_kind kind)
+{
+	json_object_set_new(definitions, "filters", filters_definition(q));
+	json_object_set_new(definitions, "group_by",
+			    q->group_by >= 0 ? json_string(groupings[q->group_by]) : json_null());
+	json_t *body = json_pack("{s:o, s:I, s:o}", "definitions", definitions, "as_of",
+				 (json_int_t)as_of, "overall", slots[0]);
+	if (q->group_by >= 0) {
+		json_t *groups = json_array();
+		const char *const *choices = grouping_choices(q->group_by);
+		for (int s = 1; s < slot_count(q); s++) {
+			json_t *g = json_pack("{s:s}", "key", choices[s - 1]);
+			json_object_update(g, slots[s]);
+			json_decref(slots[s]);
+			json_array_append_new(groups, g);
+		}
+		json_object_set_new(body, "groups", groups);
+	}
+	if (!q->csv) {
+		reply_json(req, 200, body);
+		return;
+	}
+	char *csv = stats_csv(kind, body);
+	json_decref(body);
+	reply_owned(req, 200, "text/csv; charset=utf-8; header=present", csv, strlen(csv));
+}
+
+/* --- /stats/summary ------------------------------------------------------ */
+
+static json_t *count_object(const char *const *choices, const int64_t *counts)
+{
+	json_t *o = json_object();
+	for (int i = 0; choices[i]; i++)
+		json_object_set_new(o, choices[i], json_integer(counts[i]));
+	return o;
+}
+
+static void summary(struct request *req, const struct stats_query *q, const struct cohort *c)
+{
+	int64_t patients[MAX_SLOTS] = {0}, treated_n[MAX_SLOTS] = {0}, courses[MAX_SLOTS] = {0};
+	int64_t by[MAX_SLOTS][NGROUPINGS][8] = {{{0}}};
+	for (size_t i = 0; i < c->npatients; i++) {
+		const struct cohort_patient *p = &c->patients[i];
+		int slot = patient_slot(q, p);
+		if (slot < 0)
+			continue;
+		FOR_SLOTS(slot, s)
+		{
+			patients[s]++;
+			treated_n[s] += treated(p);
+			courses[s] += p->courses;
+			for (int g = 0; g < NGROUPINGS; g++) {
+				const char *const *choices = grouping_choices(g);
+				for (int k = 0; choices[k]; k++)
+					if (strcmp(choices[k], patient_value(p, g)) == 0)
+						by[s][g][k]++;
+			}
+		}
+	}
+	json_t *slots[MAX_SLOTS];
+	for (int s = 0; s < slot_count(q); s++)
+		slots[s] = json_pack("{s:I, s:I, s:I, s:o, s:o, s:o}", "patients",
+				     (json_int_t)patients[s], "treated", (json_int_t)treated_n[s],
+				     "courses", (json_int_t)courses[s], "by_setting",
+				     count_object(grouping_choices(2), by[s][2]), "by_regimen",
+				     count_object(grouping_choices(0), by[s][0]), "by_histology",
+				     count_object(grouping_choices(1), by[s][1]));
+	json_t *defs = json_pack(
+		"{s:s, s:s, s:s}", "population", "every patient (filters applied)", "treated",
+		"patients with at least one course", "courses", "every course of those patients");
+	reply_stats(req, q, c->as_of, defs, slots, STATS_COUNTS);
+}
+
+/* --- best overall response ---------------------------------------------- */
+
+static const char *const responses[] = {"CR", "PR", "MR", "SD", "PD", "NE", NULL};
+enum { CR, PR, MR, SD, PD, NE };
+
+static int response_rank(const struct cohort_outcome *o, bool confirmed_only)
+{
+	for (int r = CR; r <= NE; r++) {
+		if (strcmp(responses[r], o->response) == 0) {
+			if (confirmed_only && (r == CR || r == PR) && !o->confirmed)
+				return SD;
+			return r;
+		}
+	}
+	return NE;
+}
+
+/* The best overall response of every patient (NE when it has no outcome),
+ * as an array parallel to c->patients; caller frees. */
+static int *best_responses(const struct cohort *c, bool confirmed_only)
+{
+	int *bor = xmalloc((c->npatients ? c->npatients : 1) * sizeof *bor);
+	for (size_t i = 0; i < c->npatients; i++)
+		bor[i] = NE;
+	for (size_t j = 0; j < c->noutcomes; j++) {
+		size_t i = find_patient(c, c->outcomes[j].patient_id);
+		int r = response_rank(&c->outcomes[j], confirmed_only);
+		if (i != SIZE_MAX && r < bor[i])
+			bor[i] = r;
+	}
+	return bor;
+}
+
+static void response(struct request *req, const struct stats_query *q, const struct cohort *c)
+{
+	int64_t counts[MAX_SLOTS][6] = {{0}}, n[MAX_SLOTS] = {0};
+	int *bor = best_responses(c, q->confirmed_only);
+	for (size_t i = 0; i < c->npatients; i++) {
+		const struct cohort_patient *p = &c->patients[i];
+		int slot = patient_slot(q, p);
+		if (slot < 0 || !treated(p) || strcmp(p->setting, "metastatic") != 0 ||
+		    (q->evaluable && bor[i] == NE))
+			continue;
+		FOR_SLOTS(slot, s)
+		{
+			counts[s][bor[i]]++;
+			n[s]++;
+		}
+	}
+	free(bor);
+	json_t *slots[MAX_SLOTS];
+	for (int s = 0; s < slot_count(q); s++) {
+		json_t *best = json_object();
+		for (int r = CR; r <= NE; r++)
+			json_object_set_new(best, responses[r], json_integer(counts[s][r]));
+		slots[s] = json_pack("{s:I, s:o, s:o, s:o}", "patients", (json_int_t)n[s],
+				     "best_response", best, "objective_response",
+				     proportion_json(counts[s][CR] + counts[s][PR], n[s], q),
+				     "complete_response", proportion_json(counts[s][CR], n[s], q));
+	}
+	json_t *defs = json_pack(
+		"{s:s, s:s, s:s, s:s, s:s, s:b, s:o}", "population",
+		q->evaluable ? "treated metastatic patients whose best overall response is not NE"
+			     : "treated metastatic patients (adjuvant patients never count)",
+		"best_response",
+		"the best response over all of a patient's outcomes, CR > PR > MR > SD > PD > NE; "
+		"NE when it has none",
+		"objective_response", "patients whose best overall response is CR or PR / population",
+		"complete_response", "patients whose best overall response is CR / population",
+		"confirmed_only_rule", "with confirmed_only=true an unconfirmed CR or PR counts as SD",
+		"confirmed_only", q->confirmed_only, "ci", ci_definition(q));
+	reply_stats(req, q, c->as_of, defs, slots, STATS_PROPORTIONS);
+}
+
+/* --- /stats/mortality ---------------------------------------------------- */
+
+struct term_count {
+	const char *term;
+	int64_t count;
+};
+
+static int by_count_then_term(const void *a, const void *b)
+{
+	const struct term_count *x = a, *y = b;
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return strcmp(x->term, y->term);
+}
+
+static void mortality(struct request *req, const struct stats_query *q, const struct cohort *c)
+{
+	int64_t courses[MAX_SLOTS] = {0}, treated_n[MAX_SLOTS] = {0};
+	int64_t death_courses[MAX_SLOTS] = {0}, death_patients[MAX_SLOTS] = {0};
+	struct term_count *causes[MAX_SLOTS];
+	size_t ncauses[MAX_SLOTS] = {0};
+	for (int s = 0; s < MAX_SLOTS; s++)
+		causes[s] = xcalloc(c->nevents + 1, sizeof **causes);
+
+	for (size_t i = 0; i < c->npatients; i++) {
+		const struct cohort_patient *p = &c->patients[i];
+		int slot = patient_slot(q, p);
+		if (slot < 0 || !treated(p))
+			continue;
+		FOR_SLOTS(slot, s)
+		{
+			treated_n[s]++;
+			courses[s] += p->courses;
+		}
+	}
+	/* Events come ordered by patient and course: count each course and each
+	 * patient once, and each term once per patient. */
+	for (size_t e = 0; e < c->nevents; e++) {
+		const struct cohort_event *ev = &c->events[e];
+		size_t i = find_patient(c, ev->patient_id);
+		int slot = i == SIZE_MAX ? -1 : patient_slot(q, &c->patients[i]);
+		if (slot < 0)
+			continue;
+		bool new_patient = e == 0 || c->events[e - 1].patient_id != ev->patient_id;
+		bool new_course = new_patient || c->events[e - 1].course_id != ev->course_id;
+		bool new_term = true;
+		for (size_t k = e; k-- > 0 && c->events[k].patient_id == ev->patient_id;)
+			if (strcmp(c->events[k].term, ev->term) == 0)
+				new_term = false;
+		FOR_SLOTS(slot, s)
+		{
+			death_patients[s] += new_patient;
+			death_courses[s] += new_course;
+			if (!new_term)
+				continue;
+			size_t k = 0;
+			while (k < ncauses[s] && strcmp(causes[s][k].term, ev->term) != 0)
+				k++;
+			if (k == ncauses[s])
+				causes[s][ncauses[s]++].term = ev->term;
+			causes[s][k].count++;
+		}
+	}
+	json_t *slots[MAX_SLOTS];
+	for (int s = 0; s < slot_count(q); s++) {
+		qsort(causes[s], ncauses[s], sizeof **causes, by_count_then_term);
+		json_t *list = json_array();
+		for (size_t k = 0; k < ncauses[s]; k++)
+			json_array_append_new(list, json_pack("{s:s, s:I}", "term", causes[s][k].term,
+							      "count", (json_int_t)causes[s][k].count));
+		slots[s] = json_pack("{s:o, s:o, s:o}", "per_course",
+				     proportion_json(death_courses[s], courses[s], q), "per_patient",
+				     proportion_json(death_patients[s], treated_n[s], q), "causes", list);
+	}
+	for (int s = 0; s < MAX_SLOTS; s++)
+		free(causes[s]);
+	json_t *defs = json_pack(
+		"{s:s, s:s, s:s, s:s, s:o}", "treatment_related_death",
+		"a grade-5 toxicity with attribution possible, probable or definite",
+		"per_course", "courses with at least one treatment-related death / all courses of the "
+			      "population's patients",
+		"per_patient", "patients with at least one treatment-related death / treated patients",
+		"causes", "per term, patients with a treatment-related death of that term; most first",
+		"ci", ci_definition(q));
+	reply_stats(req, q, c->as_of, defs, slots, STATS_PROPORTIONS);
+}
+
+/* --- /stats/toxicity ----------------------------------------------------- */
+
+struct term_grades {
+	const char *term;
+	int64_t by_grade[5];
+	int64_t at_or_above;
+};
+
+static int by_at_or_above_then_term(const void *a, const void *b)
+{
+	const struct term_grades *x = a, *y = b;
+	if (x->at_or_above != y->at_or_above)
+		return x->at_or_above < y->at_or_above ? 1 : -1;
+	return strcmp(x->term, y->term);
+}
+
+static void toxicity(struct request *req, const struct stats_query *q, const struct cohort *c)
+{
+	int64_t units[MAX_SLOTS] = {0};
+	struct term_grades *terms[MAX_SLOTS];
+	size_t nterms[MAX_SLOTS] = {0};
+	for (int s = 0; s < MAX_SLOTS; s++)
+		terms[s] = xcalloc(c->nevents + 1, sizeof **terms);
+
+	for (size_t i = 0; i < c->npatients; i++) {
+		const struct cohort_patient *p = &c->patients[i];
+		int slot = patient_slot(q, p);
+		if (slot < 0 || !treated(p))
+			continue;
+		FOR_SLOTS(slot, s)
+		units[s] += q->by_course ? p->courses : 1;
+	}
+	/* Each event is one unit's worst grade for one term (SQL grouped them). */
+	for (size_t e = 0; e < c->nevents; e++) {
+		const struct cohort_event *ev = &c->events[e];
+		size_t i = find_patient(c, ev->patient_id);
+		int slot = i == SIZE_MAX ? -1 : patient_slot(q, &c->patients[i]);
+		if (slot < 0 || ev->grade < 1 || ev->grade > 5)
+			continue;
+		FOR_SLOTS(slot, s)
+		{
+			size_t k = 0;
+			while (k < nterms[s] && strcmp(terms[s][k].term, ev->term) != 0)
+				k++;
+			if (k == nterms[s])
+				terms[s][nterms[s]++].term = ev->term;
+			terms[s][k].by_grade[ev->grade - 1]++;
+			terms[s][k].at_or_above += ev->grade >= q->min_grade;
+		}
+	}
+	json_t *slots[MAX_SLOTS];
+	for (int s = 0; s < slot_count(q); s++) {
+		qsort(terms[s], nterms[s], sizeof **terms, by_at_or_above_then_term);
+		json_t *list = json_array();
+		for (size_t k = 0; k < nterms[s]; k++) {
+			const struct term_grades *t = &terms[s][k];
+			json_array_append_new(
+				list, json_pack("{s:s, s:[I,I,I,I,I], s:o}", "term", t->term, "by_grade",
+						(json_int_t)t->by_grade[0], (json_int_t)t->by_grade[1],
+						(json_int_t)t->by_grade[2], (json_int_t)t->by_grade[3],
+						(json_int_t)t->by_grade[4], "at_or_above",
+						proportion_json(t->at_or_above, units[s], q)));
+		}
+		slots[s] = json_pack("{s:I, s:o}", "units", (json_int_t)units[s], "terms", list);
+	}
+	for (int s = 0; s < MAX_SLOTS; s++)
+		free(terms[s]);
+	json_t *defs = json_pack(
+		"{s:s, s:s, s:s, s:i, s:s, s:o}", "unit", q->by_course ? "course" : "patient", "units",
+		q->by_course ? "every course of the population's patients" : "treated patients",
+		"counting", "each unit counted once per term, at its worst grade for that term",
+		"min_grade", q->min_grade, "at_or_above",
+		"units whose worst grade for the term is >= min_grade / units; terms ordered by it, "
+		"most first",
+		"ci", ci_definition(q));
+	reply_stats(req, q, c->as_of, defs, slots, STATS_TOXICITY);
+}
+
+/* --- /stats/survival ----------------------------------------------------- */
+
+/* Days are whole except for a median taken between two times. */
+static json_t *days_or_null(bool defined, double days)
+{
+	if (!defined)
+		return json_null();
+	return days == floor(days) ? json_integer((json_int_t)days) : json_real(days);
+}
+
+static json_t *median_json(const struct km_median *m)
+{
+	return json_pack("{s:o, s:o, s:o}", "time_days", days_or_null(m->reached, m->time), "lower",
+			 days_or_null(m->lower_reached, m->lower), "upper",
+			 days_or_null(m->upper_reached, m->upper));
+}
+
+static json_t *survival_slot(struct km_subject *subjects, size_t n, const struct stats_query *q)
+{
+	struct km_fit fit;
+	km_estimate(subjects, n, q->level, &fit);
+	json_t *curve = json_array();
+	for (size_t i = 0; i < fit.npoints; i++) {
+		const struct km_point *pt = &fit.points[i];
+		json_array_append_new(
+			curve, json_pack("{s:o, s:I, s:I, s:I, s:f, s:o, s:o}", "time_days",
+					 days_or_null(true, pt->time),
+					 "n_risk", (json_int_t)pt->n_risk, "n_event",
+					 (json_int_t)pt->n_event, "n_censor", (json_int_t)pt->n_censor,
+					 "survival", pt->survival, "lower",
+					 real_or_null(pt->ci_defined, pt->lower), "upper",
+					 real_or_null(pt->ci_defined, pt->upper)));
+	}
+	json_t *out = json_pack("{s:I, s:I, s:o, s:o}", "n", (json_int_t)fit.n, "events",
+				(json_int_t)fit.events, "median", median_json(&fit.median), "curve",
+				curve);
+	km_fit_free(&fit);
+	return out;
+}
+
+static void survival(struct request *req, const struct stats_query *q, const struct cohort *c)
+{
+	struct km_subject *subjects[MAX_SLOTS];
+	size_t n[MAX_SLOTS] = {0};
+	for (int s = 0; s < MAX_SLOTS; s++)
+		subjects[s] = xmalloc((c->npatients + 1) * sizeof **subjects);
+	for (size_t i = 0; i < c->npatients; i++) {
+		const struct cohort_patient *p = &c->patients[i];
+		int slot = patient_slot(q, p);
+		if (slot < 0 || !treated(p))
+			continue;
+		bool event = p->dead && p->died_on[0];
+		const char *end = event ? p->died_on : p->latest;
+		struct km_subject subject = {
+			.time = (double)(date_days(end) - date_days(p->first_start)),
+			.event = event,
+		};
+		FOR_SLOTS(slot, s)
+		subjects[s][n[s]++] = subject;
+	}
+	json_t *slots[MAX_SLOTS];
+	for (int s = 0; s < slot_count(q); s++)
+		slots[s] = survival_slot(subjects[s], n[s], q);
+	for (int s = 0; s < MAX_SLOTS; s++)
+		free(subjects[s]);
+	json_t *defs = json_pack(
+		"{s:s, s:s, s:s, s:s, s:s, s:s, s:f}", "population", "treated patients", "time_zero",
+		"the patient's first course's started_on", "event", "death (died_on)", "censoring",
+		"at the patient's latest date on record: the latest of last_contact_on, died_on and "
+		"every date on its courses, outcomes and toxicities",
+		"estimator", "Kaplan-Meier; Greenwood variance; log(-log) pointwise intervals",
+		"median", "R survival's rule: first time S(t) <= 0.5 (midpoint where S(t) = 0.5 over "
+			  "an interval); its interval from the same rule on the bounds; null when not "
+			  "reached",
+		"level", q->level);
+	reply_stats(req, q, c->as_of, defs, slots, STATS_SURVIVAL);
+}
+
+/* --- /stats/durable-response --------------------------------------------- */
+
+static void durable_response(struct request *req, const struct stats_query *q,
+			     const struct cohort *c)
+{
+	json_t *lists[MAX_SLOTS];
+	int64_t responders[MAX_SLOTS] = {0}, durable_n[MAX_SLOTS] = {0}, recurred_n[MAX_SLOTS] = {0};
+	for (int s = 0; s < MAX_SLOTS; s++)
+		lists[s] = json_array();
+	int *bor = best_responses(c, q->confirmed_only);
+	size_t j = 0; /* outcomes are ordered by patient, then date */
+	for (size_t i = 0; i < c->npatients; i++) {
+		const struct cohort_patient *p = &c->patients[i];
+		while (j < c->noutcomes && c->outcomes[j].patient_id < p->id)
+			j++;
+		int slot = patient_slot(q, p);
+		if (slot < 0 || bor[i] != CR)
+			continue;
+		const char *first_cr = NULL;
+		bool recurred = false;
+		for (size_t k = j; k < c->noutcomes && c->outcomes[k].patient_id == p->id; k++) {
+			const struct cohort_outcome *o = &c->outcomes[k];
+			if (!first_cr && response_rank(o, q->confirmed_only) == CR)
+				first_cr = o->assessed_on;
+			else if (first_cr && strcmp(o->response, "PD") == 0 &&
+				 strcmp(o->assessed_on, first_cr) > 0)
+				recurred = true;
+		}
+		double months = (double)(date_days(p->latest) - date_days(first_cr)) / DAYS_PER_MONTH;
+		bool durable = !recurred && months >= q->min_months;
+		FOR_SLOTS(slot, s)
+		{
+			responders[s]++;
+			durable_n[s] += durable;
+			recurred_n[s] += recurred;
+			json_array_append_new(lists[s],
+					      json_pack("{s:I, s:s, s:f, s:b, s:b}", "patient_id",
+							(json_int_t)p->id, "first_cr_on", first_cr,
+							"months_followed", months, "recurred", recurred,
+							"durable", durable));
+		}
+	}
+	free(bor);
+	json_t *slots[MAX_SLOTS];
+	for (int s = 0; s < slot_count(q); s++)
+		slots[s] = json_pack("{s:I, s:I, s:I, s:o}", "complete_responders",
+				     (json_int_t)responders[s], "durable", (json_int_t)durable_n[s],
+				     "recurred", (json_int_t)recurred_n[s], "patients", lists[s]);
+	for (int s = slot_count(q); s < MAX_SLOTS; s++)
+		json_decref(lists[s]);
+	json_t *defs = json_pack(
+		"{s:s, s:s, s:s, s:s, s:f, s:f, s:b}", "population",
+		"patients whose best overall response is CR", "first_cr_on",
+		"the earliest outcome with response CR", "recurred",
+		"a PD assessed after the first CR", "durable",
+		"no PD after the first CR, and at least min_months from the first CR to the latest "
+		"date on record",
+		"min_months", q->min_months, "days_per_month", DAYS_PER_MONTH, "confirmed_only",
+		q->confirmed_only);
+	reply_stats(req, q, c->as_of, defs, slots, STATS_DURABLE);
+}
+
+/* --- the routes ---------------------------------------------------------- */
+
+typedef void (*stats_fn)(struct request *, const struct stats_query *, const struct cohort *);
+
+/* Parses, answers 304 when the client holds the current answer, loads the
+ * cohort parts the statistic needs, computes, replies with an ETag made of
+ * the data version and the query. */
+static void serve_stats(struct request *req, unsigned allowed, unsigned parts, stats_fn fn)
+{
+	struct stats_query q;
+	if (!parse_query(req, allowed, &q))
+		return;
+	struct cohort c;
+	int rc = store_cohort_load(req->db, parts, &c);
+	if (rc != DB_OK) {
+		reply_db_error(req, rc);
+		return;
+	}
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a of the parsed query */
+	const char *parts_text[] = {req->path, q.csv ? "csv" : "json"};
+	for (int i = 0; i < 2; i++)
+		for (const char *p = parts_text[i]; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h = (h ^ (uint64_t)q.group_by) * 1099511628211ULL;
+	for (int g = 0; g < NGROUPINGS; g++)
+		for (const char *p = q.filter[g] ? q.filter[g] : "-"; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	double numbers[] = {q.ci, q.level, q.evaluable, q.confirmed_only, q.by_course,
+			    q.min_grade, q.min_months};
+	for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
+		h = (h ^ (uint64_t)(numbers[i] * 1e6)) * 1099511628211ULL;
+	char etag[64];
+	snprintf(etag, sizeof etag, "\"%lld-%016llx\"", (long long)c.as_of, (unsigned long long)h);
+	reply_header(req, "ETag", "%s", etag);
+	reply_header(req, "Vary", "Accept");
+	const char *inm = request_header(req, "If-None-Match");
+	if (inm && (strstr(inm, etag) || strcmp(inm, "*") == 0))
+		reply_empty(req, 304);
+	else
+		fn(req, &q, &c);
+	cohort_free(&c);
+}
+
+void stats_summary(struct request *req)
+{
+	serve_stats(req, 0, 0, summary);
+}
+
+void stats_response(struct request *req)
+{
+	serve_stats(req, PARAM_CI | PARAM_LEVEL | PARAM_POPULATION | PARAM_CONFIRMED_ONLY,
+		    COHORT_OUTCOMES, response);
+}
+
+void stats_mortality(struct request *req)
+{
+	serve_stats(req, PARAM_CI | PARAM_LEVEL, COHORT_DEATHS, mortality);
+}
+
+void stats_toxicity(struct request *req)
+{
+	const char *unit = request_query(req, "unit");
+	bool by_course = unit && strcmp(unit, "course") == 0;
+	serve_stats(req, PARAM_CI | PARAM_LEVEL | PARAM_UNIT | PARAM_MIN_GRADE,
+		    by_course ? COHORT_WORST_BY_COURSE : COHORT_WORST_BY_PATIENT, toxicity);
+}
+
+void stats_survival(struct request *req)
+{
+	serve_stats(req, PARAM_LEVEL, 0, survival);
+}
+
+void stats_durable_response(struct request *req)
+{
+	serve_stats(req, PARAM_CONFIRMED_ONLY | PARAM_MIN_MONTHS, COHORT_OUTCOMES, durable_response);
+}

@@ -1,10 +1,13 @@
 /* The libmicrohttpd glue, and the only file that includes microhttpd.h.
  * It owns the daemon's limits (connections, per-IP, timeouts, header
- * memory), buffers each request body up to REQUEST_MAX_BODY (refusing a
- * larger one from its Content-Length before reading it, or as soon as a
- * chunked one passes the limit), hands the request to the dispatcher, and
- * sends the reply. Requests are counted so that stopping can wait for the
- * ones in flight. */
+ * memory), buffers each request body up to REQUEST_MAX_BODY, hands the
+ * request to the dispatcher, and sends the reply. A larger body is refused
+ * (413) without being stored: from its Content-Length before any of it is
+ * read when the client waits on Expect: 100-continue or declares more than
+ * DRAIN_MAX_BODY (the connection is then closed); otherwise, and for chunked
+ * bodies, it is discarded as it arrives, up to DRAIN_MAX_BODY, so that a
+ * client still sending reads the 413 instead of a reset connection.
+ * Requests are counted so that stopping can wait for the ones in flight. */
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -22,6 +25,8 @@
 #include "util.h"
 
 #define DRAIN_SECONDS 10
+/* how much of a too-large body is read (and dropped) before answering */
+#define DRAIN_MAX_BODY ((size_t)16 * REQUEST_MAX_BODY)
 
 struct server {
 	struct MHD_Daemon *daemon;
@@ -99,15 +104,19 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct request *r
 	return r;
 }
 
-/* Too large: answer now if libmicrohttpd lets us (it then closes the
- * connection without reading the rest), else discard the rest and answer
- * at the end. */
-static void refuse_large_body(struct MHD_Connection *conn, struct request *req)
+/* Too large: from now on the body is counted (in body_len) and dropped. */
+static void drop_body(struct request *req)
 {
 	req->body_too_large = true;
 	free(req->body);
 	req->body = NULL;
-	req->body_len = 0;
+}
+
+/* Too large and still coming past DRAIN_MAX_BODY: answer now if
+ * libmicrohttpd lets us (it then closes the connection without reading the
+ * rest), else go on discarding and answer at the end. */
+static void refuse_large_body(struct MHD_Connection *conn, struct request *req)
+{
 	router_dispatch(req);
 	if (send_reply(conn, req) == MHD_YES)
 		req->replied = true;
@@ -130,17 +139,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 								 MHD_HTTP_HEADER_CONTENT_LENGTH);
 		int64_t declared;
-		if (length && parse_int64(length, &declared) && declared > REQUEST_MAX_BODY)
-			refuse_large_body(conn, req);
+		if (length && parse_int64(length, &declared) && declared > REQUEST_MAX_BODY) {
+			/* Decided from the header, before any of the body is read: a
+			 * client waiting on Expect: 100-continue never sends it. */
+			const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+									 MHD_HTTP_HEADER_EXPECT);
+			drop_body(req);
+			if (expect || (uint64_t)declared > DRAIN_MAX_BODY)
+				refuse_large_body(conn, req);
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
-		if (req->body_too_large)
-			return MHD_YES;
-		if (req->body_len + n > REQUEST_MAX_BODY) {
-			refuse_large_body(conn, req);
+		if (!req->body_too_large && req->body_len + n > REQUEST_MAX_BODY)
+			drop_body(req);
+		if (req->body_too_large) {
+			bool crossing = req->body_len <= DRAIN_MAX_BODY &&
+					req->body_len + n > DRAIN_MAX_BODY;
+			req->body_len += n;
+			if (crossing && !req->replied)
+				refuse_large_body(conn, req);
 			return MHD_YES;
 		}
 		req->body = xrealloc(req->body, req->body_len + n + 1);

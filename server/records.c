@@ -11,6 +11,7 @@
 #include "handlers.h"
 #include "http.h"
 #include "query.h"
+#include "records.h"
 #include "resources.h"
 #include "router.h"
 #include "store.h"
@@ -99,44 +100,45 @@ static void reply_duplicate(struct request *req)
 
 /* --- create ------------------------------------------------------------- */
 
+int records_insert(struct db *db, const struct resource *res, json_t *body, struct record *rec,
+		   struct field_errors *errs)
+{
+	record_from_json(res, body, NULL, rec, errs);
+	if (field_errors_any(errs))
+		return DB_OK;
+	int rc = res->check_refs ? res->check_refs(db, rec, NULL, errs) : DB_OK;
+	if (rc != DB_OK || field_errors_any(errs))
+		return rc;
+	rec->version = 1;
+	utc_now_rfc3339(rec->created_at);
+	memcpy(rec->updated_at, rec->created_at, sizeof rec->updated_at);
+	return store_insert(db, res, rec);
+}
+
 void records_create(struct request *req)
 {
 	const struct resource *res = req->route->res;
-	struct record rec;
+	struct record rec = {0};
 	struct field_errors errs;
 	field_errors_init(&errs);
 
-	record_from_json(res, req->json, NULL, &rec, &errs);
-	if (field_errors_any(&errs)) {
-		reply_invalid(req, &errs);
-		goto out;
-	}
 	int rc = db_begin_write(req->db);
-	if (rc == DB_OK && res->check_refs)
-		rc = res->check_refs(req->db, &rec, NULL, &errs);
-	if (rc == DB_OK && field_errors_any(&errs)) {
-		db_rollback(req->db);
-		reply_invalid(req, &errs);
-		goto out;
-	}
-	rec.version = 1;
-	utc_now_rfc3339(rec.created_at);
-	memcpy(rec.updated_at, rec.created_at, sizeof rec.updated_at);
 	if (rc == DB_OK)
-		rc = store_insert(req->db, res, &rec);
-	if (rc == DB_OK)
+		rc = records_insert(req->db, res, req->json, &rec, &errs);
+	if (rc == DB_OK && !field_errors_any(&errs))
 		rc = db_commit(req->db);
-	if (rc != DB_OK) {
+	else
 		db_rollback(req->db);
-		if (rc == DB_CONFLICT)
-			reply_duplicate(req);
-		else
-			reply_db_error(req, rc);
-		goto out;
+	if (rc == DB_CONFLICT)
+		reply_duplicate(req);
+	else if (rc != DB_OK)
+		reply_db_error(req, rc);
+	else if (field_errors_any(&errs))
+		reply_invalid(req, &errs);
+	else {
+		reply_header(req, "Location", "/%s/%lld", res->name, (long long)rec.id);
+		reply_record(req, 201, &rec);
 	}
-	reply_header(req, "Location", "/%s/%lld", res->name, (long long)rec.id);
-	reply_record(req, 201, &rec);
-out:
 	record_clear(&rec);
 	field_errors_free(&errs);
 }

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-enum config_command { CMD_SERVE, CMD_MIGRATE, CMD_HELP, CMD_VERSION };
+enum config_command { CMD_SERVE, CMD_MIGRATE, CMD_DEMO, CMD_HELP, CMD_VERSION };
 
 struct config {
 	enum config_command command;

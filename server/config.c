@@ -12,6 +12,8 @@ void config_usage(FILE *out)
 {
 	fputs("usage: cohortd [serve] [options]      serve the registry over HTTP\n"
 	      "       cohortd migrate --db PATH      apply database migrations and exit\n"
+	      "       cohortd demo --db PATH         write the demo cohort (the 1989 IL-2 series)\n"
+	      "                                      into an empty database and exit\n"
 	      "       cohortd --help | --version\n"
 	      "\n"
 	      "options:\n"
@@ -56,6 +58,9 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 		i++;
 	} else if (i < argc && strcmp(argv[i], "migrate") == 0) {
 		cfg->command = CMD_MIGRATE;
+		i++;
+	} else if (i < argc && strcmp(argv[i], "demo") == 0) {
+		cfg->command = CMD_DEMO;
 		i++;
 	}
 	for (; i < argc; i++) {

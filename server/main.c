@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "demo.h"
 #include "server.h"
 
 #ifndef COHORTD_VERSION
@@ -33,6 +34,25 @@ static int prepare_database(const char *path)
 		rc = db_migrate(db);
 	db_close(db);
 	return rc;
+}
+
+static int load_demo(const char *path)
+{
+	struct db *db = NULL;
+	struct demo_counts n;
+	int rc = db_open(path, &db);
+	if (rc == DB_OK)
+		rc = db_migrate(db);
+	if (rc == DB_OK)
+		rc = demo_load(db, &n);
+	db_close(db);
+	if (rc != DB_OK)
+		return 1;
+	printf("demo cohort written to %s: %lld patients, %lld courses, %lld outcomes, "
+	       "%lld toxicities\n",
+	       path, (long long)n.patients, (long long)n.courses, (long long)n.outcomes,
+	       (long long)n.toxicities);
+	return 0;
 }
 
 static int serve(const struct config *cfg)
@@ -90,6 +110,8 @@ int main(int argc, char **argv)
 			return 1;
 		printf("database %s is at schema version %d\n", cfg.db_path, db_latest_schema_version());
 		return 0;
+	case CMD_DEMO:
+		return load_demo(cfg.db_path);
 	case CMD_SERVE:
 		return serve(&cfg);
 	}

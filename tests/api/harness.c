@@ -33,6 +33,15 @@ void api_start(void)
 	api_start_with(NULL);
 }
 
+static bool with_demo;
+
+void api_start_demo(void)
+{
+	with_demo = true;
+	api_start_with(NULL);
+	with_demo = false;
+}
+
 /* Starts cohortd with --port 0 and reads the port it bound from its
  * "listening" log line on stderr; the rest of its stderr is passed through. */
 void api_start_with(const char *const *extra_args)
@@ -44,6 +53,14 @@ void api_start_with(const char *const *extra_args)
 	if (!mkdtemp(tmp_dir))
 		die("mkdtemp");
 	snprintf(db_path, sizeof db_path, "%s/test.db", tmp_dir);
+	if (with_demo) {
+		char cmd[1200];
+		snprintf(cmd, sizeof cmd, "'%s' demo --db '%s' >&2", bin, db_path);
+		if (system(cmd) != 0) {
+			fprintf(stderr, "harness: cohortd demo failed\n");
+			exit(1);
+		}
+	}
 
 	const char *argv[32] = {bin, "--db", db_path, "--port", "0", "--threads", "2"};
 	int argc = 7;

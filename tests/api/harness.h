@@ -23,6 +23,8 @@ struct resp {
  * to api_start_with (NULL-terminated). api_stop asserts a clean exit (0). */
 void api_start(void);
 void api_start_with(const char *const *extra_args);
+/* The same, on a database holding the demo cohort (cohortd demo). */
+void api_start_demo(void);
 void api_stop(void);
 const char *api_db_path(void);
 const char *api_base_url(void);

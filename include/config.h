@@ -6,7 +6,18 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-enum config_command { CMD_SERVE, CMD_MIGRATE, CMD_DEMO, CMD_HELP, CMD_VERSION };
+enum config_command {
+	CMD_SERVE,
+	CMD_MIGRATE,
+	CMD_DEMO,
+	CMD_TOKEN_CREATE,
+	CMD_TOKEN_LIST,
+	CMD_TOKEN_REVOKE,
+	CMD_HELP,
+	CMD_VERSION,
+};
+
+#define CONFIG_MAX_ORIGINS 16
 
 struct config {
 	enum config_command command;
@@ -17,6 +28,11 @@ struct config {
 	unsigned connection_limit;
 	unsigned per_ip_limit;
 	unsigned timeout_seconds;
+	int anonymous_role; /* enum role; ROLE_NONE: a token is always needed */
+	const char *cors_origins[CONFIG_MAX_ORIGINS];
+	int ncors_origins;
+	const char *token_name; /* token create / revoke */
+	int token_role;         /* token create */
 };
 
 /* Returns 0, or -1 after writing a one-line reason to err. */

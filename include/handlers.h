@@ -21,6 +21,11 @@ void stats_toxicity(struct request *req);
 void stats_survival(struct request *req);
 void stats_durable_response(struct request *req);
 
+/* audit_api.c: the audit trail over HTTP */
+void audit_list(struct request *req);
+void audit_check_chain(struct request *req);
+void audit_history(struct request *req);
+
 /* ops.c: operations */
 void ops_healthz(struct request *req);
 void ops_readyz(struct request *req);

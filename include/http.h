@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define REQUEST_MAX_BODY (1024 * 1024)
-#define REPLY_MAX_HEADERS 8
+#define REPLY_MAX_HEADERS 16
 
 struct route;
 struct db;
@@ -33,7 +33,7 @@ struct request {
 	size_t body_len;
 	bool body_too_large;
 	bool replied; /* the glue has queued the reply */
-	char request_id[40];
+	char request_id[129]; /* the client's X-Request-ID when sane, else a UUID */
 
 	/* filled by the dispatcher */
 	const struct route *route;
@@ -41,6 +41,9 @@ struct request {
 	int nids;
 	json_t *json; /* the parsed body of a ROUTE_JSON_BODY route */
 	struct db *db;
+	char actor[65];     /* the token's name, or "anonymous" */
+	int role;           /* enum role (auth.h) */
+	const char *reason; /* the Change-Reason header, checked */
 
 	/* the reply */
 	unsigned status;
@@ -98,6 +101,10 @@ void reply_db_error(struct request *req, int rc);
 #define PROBLEM_INTERNAL "urn:cohortd:problem:internal"
 #define PROBLEM_UNAVAILABLE "urn:cohortd:problem:unavailable"
 #define PROBLEM_STORAGE_FULL "urn:cohortd:problem:storage-full"
+#define PROBLEM_UNAUTHORIZED "urn:cohortd:problem:unauthorized"
+#define PROBLEM_FORBIDDEN "urn:cohortd:problem:forbidden"
+#define PROBLEM_IDEMPOTENCY_IN_FLIGHT "urn:cohortd:problem:idempotency-key-in-flight"
+#define PROBLEM_IDEMPOTENCY_MISMATCH "urn:cohortd:problem:idempotency-key-reused"
 
 const char *http_status_title(unsigned status);
 

@@ -65,6 +65,7 @@ struct record {
 
 struct db;
 struct field_errors;
+struct child;
 
 struct resource {
 	const char *name;     /* collection and table name: "patients" */
@@ -78,10 +79,15 @@ struct resource {
 	 * derived fields. old is NULL on create. Returns 0 or a DB_ code. */
 	int (*check_refs)(struct db *db, struct record *rec, const struct record *old,
 			  struct field_errors *errs);
-	/* Counts records pointing at id; writes a sentence naming them. */
-	int (*dependants)(struct db *db, int64_t id, int64_t *count, char *what, size_t what_len);
-	/* Removes every dependant of id (for ?cascade=true); NULL when none can exist. */
-	int (*delete_dependants)(struct db *db, int64_t id);
+	/* The resources whose records point at this one, and by which field:
+	 * a record with dependants is not deleted, unless ?cascade=true. */
+	const struct child *children;
+	int nchildren;
+};
+
+struct child {
+	const struct resource *res;
+	const char *field;
 };
 
 /* Validation errors of one request, in the problem body's errors[] shape. */

@@ -1,8 +1,8 @@
 /* The one write path for a new clinical record, shared by POST handlers and
  * by the loaders that write many records at once (the demo cohort; bulk
  * import): a JSON body is validated exactly as a POST validates it, its
- * references checked, and the record inserted. The caller holds the write
- * transaction. */
+ * references checked, the record inserted and its audit row appended. The
+ * caller holds the write transaction. */
 #ifndef COHORTD_RECORDS_H
 #define COHORTD_RECORDS_H
 
@@ -11,11 +11,12 @@
 #include "model.h"
 
 struct db;
+struct audit_context;
 
 /* Returns DB_OK with *rec filled (rec->id set) when inserted; DB_OK with
  * problems in errs when the body is invalid (nothing written); or a DB_
  * code (DB_CONFLICT for a duplicate). *rec is the caller's to record_clear. */
-int records_insert(struct db *db, const struct resource *res, json_t *body, struct record *rec,
-		   struct field_errors *errs);
+int records_insert(struct db *db, const struct audit_context *ctx, const struct resource *res,
+		   json_t *body, struct record *rec, struct field_errors *errs);
 
 #endif

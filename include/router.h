@@ -17,6 +17,7 @@ enum route_flags {
 	ROUTE_MERGE_PATCH = 1 << 1, /* a JSON merge patch body is required (PATCH) */
 	ROUTE_WRITES = 1 << 2,      /* changes data */
 	ROUTE_QUERY = 1 << 3,       /* takes query parameters; elsewhere any is a 400 */
+	ROUTE_REASON = 1 << 4,      /* needs a Change-Reason header (audited change) */
 };
 
 typedef void (*route_handler)(struct request *req);
@@ -27,6 +28,7 @@ struct route {
 	route_handler handler;
 	unsigned flags;
 	const struct resource *res;
+	int role; /* the least enum role (auth.h) that may call it; ROLE_NONE: anyone */
 };
 
 extern const struct route routes[];
@@ -45,8 +47,13 @@ enum route_match router_match(const struct route *table, size_t count, const cha
 			      const char *path, const struct route **found, int64_t ids[2],
 			      int *nids, char *allow, size_t allow_len);
 
-/* Runs the request through the table: matching, the flag preconditions, the
- * body's media type and JSON parse, then the handler. */
+/* Runs the request through the table: matching, CORS, authentication and
+ * role, the flag preconditions, the body's media type and JSON parse, then
+ * the handler. */
 void router_dispatch(struct request *req);
+
+/* Set once at start: the role of a request without a token (ROLE_NONE:
+ * such requests get 401), and the origins allowed to call from browsers. */
+void router_configure(int anonymous_role, const char *const *cors_origins, int ncors);
 
 #endif

@@ -21,6 +21,12 @@ int store_insert(struct db *db, const struct resource *res, struct record *rec);
 int store_update(struct db *db, const struct resource *res, const struct record *rec);
 int store_delete(struct db *db, const struct resource *res, int64_t id);
 int store_count(struct db *db, const struct resource *res, int64_t *count);
+/* Records of res whose integer field equals value: how many, and their ids
+ * (ascending; free *ids). */
+int store_count_where(struct db *db, const struct resource *res, const char *field, int64_t value,
+		      int64_t *count);
+int store_ids_where(struct db *db, const struct resource *res, const char *field, int64_t value,
+		    int64_t **ids, size_t *count);
 
 #define STORE_MAX_FILTERS 12
 
@@ -58,8 +64,6 @@ int store_patient_facts(struct db *db, int64_t patient_id, struct patient_facts 
 int store_patient_course_span(struct db *db, int64_t patient_id, char first[11], char last[11]);
 /* Outcomes of the patient with a response other than PD or NE. */
 int store_patient_count_responses(struct db *db, int64_t patient_id, int64_t *count);
-int store_patient_count_courses(struct db *db, int64_t patient_id, int64_t *count);
-int store_patient_delete_courses(struct db *db, int64_t patient_id);
 
 /* --- courses ---------------------------------------------------------- */
 
@@ -73,8 +77,5 @@ int store_course_facts(struct db *db, int64_t course_id, struct course_facts *ou
 int store_course_next_number(struct db *db, int64_t patient_id, int64_t *number);
 /* The earliest assessed_on / onset_on among the course's dependants ("" if none). */
 int store_course_first_dependant_date(struct db *db, int64_t course_id, char first[11]);
-int store_course_count_dependants(struct db *db, int64_t course_id, int64_t *outcomes,
-				  int64_t *toxicities);
-int store_course_delete_dependants(struct db *db, int64_t course_id);
 
 #endif

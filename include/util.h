@@ -32,6 +32,8 @@ void strbuf_free(struct strbuf *sb);
 /* Current UTC time as RFC 3339 with milliseconds and Z: 2026-11-28T08:18:11.123Z.
  * out must hold at least 25 bytes. */
 void utc_now_rfc3339(char out[32]);
+/* The RFC 3339 time seconds after (or before, when negative) at. */
+void utc_shift_rfc3339(const char *at, long seconds, char out[32]);
 
 /* Parses a whole decimal string (optional leading '-') into *out; false on
  * anything else, including overflow and leading zeros other than "0". */

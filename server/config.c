@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "util.h"
 
 void config_usage(FILE *out)
@@ -14,6 +15,9 @@ void config_usage(FILE *out)
 	      "       cohortd migrate --db PATH      apply database migrations and exit\n"
 	      "       cohortd demo --db PATH         write the demo cohort (the 1989 IL-2 series)\n"
 	      "                                      into an empty database and exit\n"
+	      "       cohortd token create --role reader|editor|admin --name NAME [--db PATH]\n"
+	      "                                      make a token; it is printed once, last\n"
+	      "       cohortd token list [--db PATH] | cohortd token revoke NAME [--db PATH]\n"
 	      "       cohortd --help | --version\n"
 	      "\n"
 	      "options:\n"
@@ -23,7 +27,10 @@ void config_usage(FILE *out)
 	      "  --threads N        worker threads (default: one per core)\n"
 	      "  --max-connections N  open connections in total (default 1024)\n"
 	      "  --max-per-ip N     open connections per client address (default 256)\n"
-	      "  --timeout S        seconds an idle or slow connection is kept (default 30)\n",
+	      "  --timeout S        seconds an idle or slow connection is kept (default 30)\n"
+	      "  --anonymous ROLE   serve requests without a token with this role (reader,\n"
+	      "                     editor or admin); default: a token is always needed\n"
+	      "  --cors-origin URL  let browser scripts from this origin call (repeatable)\n",
 	      out);
 }
 
@@ -62,6 +69,20 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 	} else if (i < argc && strcmp(argv[i], "demo") == 0) {
 		cfg->command = CMD_DEMO;
 		i++;
+	} else if (i + 1 < argc && strcmp(argv[i], "token") == 0) {
+		const char *verb = argv[i + 1];
+		i += 2;
+		if (strcmp(verb, "create") == 0) {
+			cfg->command = CMD_TOKEN_CREATE;
+		} else if (strcmp(verb, "list") == 0) {
+			cfg->command = CMD_TOKEN_LIST;
+		} else if (strcmp(verb, "revoke") == 0 && i < argc && argv[i][0] != '-') {
+			cfg->command = CMD_TOKEN_REVOKE;
+			cfg->token_name = argv[i++];
+		} else {
+			fprintf(err, "cohortd: token create|list|revoke NAME (see cohortd --help)\n");
+			return -1;
+		}
 	}
 	for (; i < argc; i++) {
 		const char *opt = argv[i];
@@ -89,6 +110,21 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 			ok = parse_unsigned(arg, 1, 100000, &cfg->per_ip_limit);
 		else if (strcmp(opt, "--timeout") == 0)
 			ok = parse_unsigned(arg, 1, 3600, &cfg->timeout_seconds);
+		else if (strcmp(opt, "--anonymous") == 0) {
+			enum role role;
+			ok = arg && role_parse(arg, &role);
+			cfg->anonymous_role = ok ? (int)role : ROLE_NONE;
+		} else if (strcmp(opt, "--cors-origin") == 0) {
+			ok = arg && cfg->ncors_origins < CONFIG_MAX_ORIGINS &&
+			     (strncmp(arg, "http://", 7) == 0 || strncmp(arg, "https://", 8) == 0);
+			if (ok)
+				cfg->cors_origins[cfg->ncors_origins++] = arg;
+		} else if (strcmp(opt, "--role") == 0 && cfg->command == CMD_TOKEN_CREATE) {
+			enum role role;
+			ok = arg && role_parse(arg, &role);
+			cfg->token_role = ok ? (int)role : ROLE_NONE;
+		} else if (strcmp(opt, "--name") == 0 && cfg->command == CMD_TOKEN_CREATE && ok)
+			cfg->token_name = arg;
 		else {
 			fprintf(err, "cohortd: unknown option %s (see cohortd --help)\n", opt);
 			return -1;
@@ -98,6 +134,10 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 			return -1;
 		}
 		i++;
+	}
+	if (cfg->command == CMD_TOKEN_CREATE && (!cfg->token_name || cfg->token_role == ROLE_NONE)) {
+		fprintf(err, "cohortd: token create needs --role reader|editor|admin and --name NAME\n");
+		return -1;
 	}
 	return 0;
 }

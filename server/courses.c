@@ -75,16 +75,8 @@ static int check_course_refs(struct db *db, struct record *rec, const struct rec
 	return DB_OK;
 }
 
-static int course_dependants(struct db *db, int64_t id, int64_t *count, char *what, size_t len)
-{
-	int64_t outcomes = 0, toxicities = 0;
-	int rc = store_course_count_dependants(db, id, &outcomes, &toxicities);
-	*count = outcomes + toxicities;
-	if (rc == DB_OK)
-		snprintf(what, len, "course %lld has %lld outcome(s) and %lld toxicity record(s)",
-			 (long long)id, (long long)outcomes, (long long)toxicities);
-	return rc;
-}
+static const struct child children[] = {{&outcomes_resource, "course_id"},
+					{&toxicities_resource, "course_id"}};
 
 const struct resource courses_resource = {
 	.name = "courses",
@@ -94,6 +86,6 @@ const struct resource courses_resource = {
 	.unique_field = "number",
 	.check_record = check_course,
 	.check_refs = check_course_refs,
-	.dependants = course_dependants,
-	.delete_dependants = store_course_delete_dependants,
+	.children = children,
+	.nchildren = 2,
 };

@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "db.h"
+#include "digest.h"
 #include "records.h"
 #include "resources.h"
 #include "store.h"
@@ -236,6 +238,7 @@ static void make_plans(struct plan *plans)
 
 struct loader {
 	struct db *db;
+	struct audit_context audit;
 	struct demo_counts *counts;
 	int64_t cutoff;
 };
@@ -246,7 +249,7 @@ static int64_t insert(struct loader *ld, const struct resource *res, json_t *bod
 	struct record rec = {0};
 	struct field_errors errs;
 	field_errors_init(&errs);
-	int rc = records_insert(ld->db, res, body, &rec, &errs);
+	int rc = records_insert(ld->db, &ld->audit, res, body, &rec, &errs);
 	int64_t id = rec.id;
 	if (rc != DB_OK || field_errors_any(&errs)) {
 		char *b = json_dumps(body, JSON_COMPACT), *e = json_dumps(errs.list, JSON_COMPACT);
@@ -560,7 +563,12 @@ int demo_load(struct db *db, struct demo_counts *counts)
 	rng_state = 19890801; /* fixed: the same cohort on every machine */
 	struct plan *plans = xcalloc(PATIENTS, sizeof *plans);
 	make_plans(plans);
-	struct loader ld = {.db = db, .counts = counts, .cutoff = date_days(CUTOFF)};
+	char request_id[37];
+	random_uuid(request_id);
+	struct loader ld = {.db = db,
+			    .audit = {"cohortd demo", "demo cohort loaded", request_id},
+			    .counts = counts,
+			    .cutoff = date_days(CUTOFF)};
 	rc = db_begin_write(db);
 	for (int i = 0; i < PATIENTS && rc == DB_OK; i++)
 		if (write_patient(&ld, i, &plans[i]) != 0)

@@ -6,10 +6,46 @@
 #include "estimators.h"
 
 #include <gsl/gsl_cdf.h>
+#include <gsl/gsl_errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "util.h"
+
+static pthread_once_t gsl_quiet = PTHREAD_ONCE_INIT;
+
+/* GSL's default error handler aborts the process; a failed inversion must
+ * instead be caught and retried below. */
+static void gsl_errors_off(void)
+{
+	gsl_set_error_handler_off();
+}
+
+/* The x with P(X <= x) = p (upper: P(X > x) = p) for X ~ Beta(a, b). GSL's
+ * inverse fails to converge for some (a, b), e.g. 2 of 260 at 95%: then the
+ * answer is found by bisection on GSL's own CDF, which is robust, to the
+ * last representable digit. */
+static double beta_quantile(double p, double a, double b, bool upper)
+{
+	pthread_once(&gsl_quiet, gsl_errors_off);
+	double x = upper ? gsl_cdf_beta_Qinv(p, a, b) : gsl_cdf_beta_Pinv(p, a, b);
+	double back = upper ? gsl_cdf_beta_Q(x, a, b) : gsl_cdf_beta_P(x, a, b);
+	if (isfinite(x) && x >= 0 && x <= 1 && fabs(back - p) <= 1e-12 * fmax(p, 1e-300))
+		return x;
+	double lo = 0, hi = 1;
+	for (int i = 0; i < 200 && hi - lo > 0; i++) {
+		double mid = lo + (hi - lo) / 2;
+		if (mid <= lo || mid >= hi)
+			break;
+		bool below = upper ? gsl_cdf_beta_Q(mid, a, b) > p : gsl_cdf_beta_P(mid, a, b) < p;
+		if (below)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo + (hi - lo) / 2;
+}
 
 struct proportion proportion_ci(int64_t k, int64_t n, enum ci_method method, double level)
 {
@@ -21,9 +57,10 @@ struct proportion proportion_ci(int64_t k, int64_t n, enum ci_method method, dou
 	p.defined = true;
 	p.rate = kd / nd;
 	if (method == CI_EXACT) {
-		p.lower = k == 0 ? 0 : gsl_cdf_beta_Pinv(alpha / 2, kd, nd - kd + 1);
-		p.upper = k == n ? 1 : gsl_cdf_beta_Qinv(alpha / 2, kd + 1, nd - kd);
+		p.lower = k == 0 ? 0 : beta_quantile(alpha / 2, kd, nd - kd + 1, false);
+		p.upper = k == n ? 1 : beta_quantile(alpha / 2, kd + 1, nd - kd, true);
 	} else {
+		pthread_once(&gsl_quiet, gsl_errors_off);
 		double z = gsl_cdf_ugaussian_Qinv(alpha / 2);
 		double z2 = z * z;
 		double centre = (p.rate + z2 / (2 * nd)) / (1 + z2 / nd);
@@ -70,6 +107,7 @@ int km_estimate(struct km_subject *subjects, size_t n, double level, struct km_f
 	if (!(level > 0 && level < 1))
 		return -1;
 	qsort(subjects, n, sizeof *subjects, by_time);
+	pthread_once(&gsl_quiet, gsl_errors_off);
 	double z = gsl_cdf_ugaussian_Qinv((1 - level) / 2);
 	fit->points = xcalloc(n ? n : 1, sizeof *fit->points);
 	double survival = 1, greenwood = 0;
@@ -110,11 +148,13 @@ int km_estimate(struct km_subject *subjects, size_t n, double level, struct km_f
 	for (size_t i = 0; i < fit->npoints; i++)
 		curve[i] = fit->points[i].survival;
 	m->reached = km_quantile(fit->points, fit->npoints, curve, 0.5, &m->time);
+	/* Where a bound is undefined (survival 0: R's NA) it can never be the
+	 * quantile, as print.survfit drops NA bounds: INFINITY never qualifies. */
 	for (size_t i = 0; i < fit->npoints; i++)
-		curve[i] = fit->points[i].ci_defined ? fit->points[i].lower : 0;
+		curve[i] = fit->points[i].ci_defined ? fit->points[i].lower : INFINITY;
 	m->lower_reached = km_quantile(fit->points, fit->npoints, curve, 0.5, &m->lower);
 	for (size_t i = 0; i < fit->npoints; i++)
-		curve[i] = fit->points[i].ci_defined ? fit->points[i].upper : 0;
+		curve[i] = fit->points[i].ci_defined ? fit->points[i].upper : INFINITY;
 	m->upper_reached = km_quantile(fit->points, fit->npoints, curve, 0.5, &m->upper);
 	free(curve);
 	return 0;

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "db.h"
+#include "digest.h"
 #include "http.h"
 #include "router.h"
 #include "server.h"
@@ -98,6 +99,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct request *r
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, req->content_type);
 	for (int i = 0; i < req->nheaders; i++)
 		MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value);
+	MHD_add_response_header(resp, "X-Request-ID", req->request_id);
 	enum MHD_Result r = MHD_queue_response(conn, req->status, resp);
 	MHD_destroy_response(resp);
 	req->status = r == MHD_YES ? req->status : 0;
@@ -122,6 +124,22 @@ static void refuse_large_body(struct MHD_Connection *conn, struct request *req)
 		req->replied = true;
 }
 
+/* The client's X-Request-ID when it is 1-128 of A-Z a-z 0-9 . _ : -,
+ * else a fresh UUID: every answer carries it, as do audit rows and problems. */
+static void assign_request_id(struct MHD_Connection *conn, struct request *req)
+{
+	const char *id = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-ID");
+	size_t n = id ? strlen(id) : 0;
+	bool sane = n >= 1 && n <= 128;
+	for (size_t i = 0; sane && i < n; i++)
+		sane = (id[i] >= 'A' && id[i] <= 'Z') || (id[i] >= 'a' && id[i] <= 'z') ||
+		       (id[i] >= '0' && id[i] <= '9') || strchr("._:-", id[i]);
+	if (sane)
+		memcpy(req->request_id, id, n + 1);
+	else
+		random_uuid(req->request_id);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **state)
@@ -135,6 +153,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		req->method = method;
 		req->path = url;
 		*state = req;
+		assign_request_id(conn, req);
 		atomic_fetch_add(&requests_in_flight, 1);
 		const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 								 MHD_HTTP_HEADER_CONTENT_LENGTH);

@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "config.h"
 #include "db.h"
 #include "demo.h"
+#include "router.h"
 #include "server.h"
 
 #ifndef COHORTD_VERSION
@@ -55,11 +57,52 @@ static int load_demo(const char *path)
 	return 0;
 }
 
+/* cohortd token create|list|revoke: the token is printed once, as the last
+ * word, and never stored. */
+static int tokens(const struct config *cfg)
+{
+	struct db *db = NULL;
+	char token[TOKEN_TEXT_LEN + 1];
+	int rc = db_open(cfg->db_path, &db);
+	if (rc == DB_OK)
+		rc = db_migrate(db);
+	if (rc == DB_OK) {
+		switch (cfg->command) {
+		case CMD_TOKEN_CREATE:
+			rc = token_create(db, cfg->token_name, cfg->token_role, token);
+			if (rc == DB_OK)
+				printf("token %s (%s), shown once: %s\n", cfg->token_name,
+				       role_name(cfg->token_role), token);
+			else if (rc == DB_CONFLICT)
+				fprintf(stderr, "cohortd: a token named %s exists already\n",
+					cfg->token_name);
+			else if (rc == DB_CONSTRAINT)
+				fprintf(stderr, "cohortd: a token name is 1-64 of A-Z a-z 0-9 . _ -\n");
+			break;
+		case CMD_TOKEN_REVOKE:
+			rc = token_revoke(db, cfg->token_name);
+			if (rc == DB_OK)
+				printf("token %s revoked\n", cfg->token_name);
+			else if (rc == DB_NOTFOUND)
+				fprintf(stderr, "cohortd: no live token named %s\n", cfg->token_name);
+			break;
+		default:
+			rc = token_list(db, stdout);
+		}
+	}
+	db_close(db);
+	return rc == DB_OK ? 0 : 1;
+}
+
 static int serve(const struct config *cfg)
 {
 	if (prepare_database(cfg->db_path) != DB_OK)
 		return 1;
 	db_pool_init(cfg->db_path);
+	router_configure(cfg->anonymous_role, cfg->cors_origins, cfg->ncors_origins);
+	if (cfg->anonymous_role != ROLE_NONE)
+		fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"anonymous access is on\",\"role\":\"%s\"}\n",
+			role_name(cfg->anonymous_role));
 
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;
@@ -112,6 +155,10 @@ int main(int argc, char **argv)
 		return 0;
 	case CMD_DEMO:
 		return load_demo(cfg.db_path);
+	case CMD_TOKEN_CREATE:
+	case CMD_TOKEN_LIST:
+	case CMD_TOKEN_REVOKE:
+		return tokens(&cfg);
 	case CMD_SERVE:
 		return serve(&cfg);
 	}

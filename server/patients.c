@@ -94,13 +94,7 @@ static int check_patient_refs(struct db *db, struct record *rec, const struct re
 	return DB_OK;
 }
 
-static int patient_dependants(struct db *db, int64_t id, int64_t *count, char *what, size_t len)
-{
-	int rc = store_patient_count_courses(db, id, count);
-	if (rc == DB_OK)
-		snprintf(what, len, "patient %lld has %lld course(s)", (long long)id, (long long)*count);
-	return rc;
-}
+static const struct child children[] = {{&courses_resource, "patient_id"}};
 
 const struct resource patients_resource = {
 	.name = "patients",
@@ -110,6 +104,6 @@ const struct resource patients_resource = {
 	.unique_field = "code",
 	.check_record = check_patient,
 	.check_refs = check_patient_refs,
-	.dependants = patient_dependants,
-	.delete_dependants = store_patient_delete_courses,
+	.children = children,
+	.nchildren = 1,
 };

@@ -1,20 +1,24 @@
 /* The HTTP face of the four clinical resources: create, read, merge-patch,
  * delete and list, written once for all of them and steered by the route's
  * resource descriptor. Each write runs in one BEGIN IMMEDIATE transaction
- * that reads its preconditions (version, references, dependants) and writes,
- * so a refused request changes nothing. */
+ * that reads its preconditions (version, references, dependants), writes,
+ * and appends the audit row of every record it changes, so a refused
+ * request changes nothing and an accepted one is always audited. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
+#include "idempotency.h"
 #include "query.h"
 #include "records.h"
 #include "resources.h"
 #include "router.h"
 #include "store.h"
+#include "store_trust.h"
 #include "util.h"
 
 #define LIST_DEFAULT_LIMIT 50
@@ -100,8 +104,13 @@ static void reply_duplicate(struct request *req)
 
 /* --- create ------------------------------------------------------------- */
 
-int records_insert(struct db *db, const struct resource *res, json_t *body, struct record *rec,
-		   struct field_errors *errs)
+static struct audit_context audit_context_of(const struct request *req)
+{
+	return (struct audit_context){req->actor, req->reason, req->request_id};
+}
+
+int records_insert(struct db *db, const struct audit_context *ctx, const struct resource *res,
+		   json_t *body, struct record *rec, struct field_errors *errs)
 {
 	record_from_json(res, body, NULL, rec, errs);
 	if (field_errors_any(errs))
@@ -112,23 +121,79 @@ int records_insert(struct db *db, const struct resource *res, json_t *body, stru
 	rec->version = 1;
 	utc_now_rfc3339(rec->created_at);
 	memcpy(rec->updated_at, rec->created_at, sizeof rec->updated_at);
-	return store_insert(db, res, rec);
+	rc = store_insert(db, res, rec);
+	if (rc != DB_OK)
+		return rc;
+	json_t *after = record_to_json(res, rec);
+	rc = after ? audit_append(db, ctx, "create", res, rec->id, NULL, after) : DB_ERROR;
+	json_decref(after);
+	return rc;
 }
 
-void records_create(struct request *req)
+/* Replays the stored first answer to this key, or refuses a different
+ * request under it; false when there is none and the request goes on. */
+static bool replayed(struct request *req, const char *key, const char *hash)
+{
+	struct idempotent_answer a = {0};
+	int rc = store_idempotency_get(req->db, req->actor, key, &a);
+	if (rc == DB_NOTFOUND)
+		return false;
+	if (rc != DB_OK) {
+		reply_db_error(req, rc);
+	} else if (strcmp(a.request_hash, hash) != 0) {
+		json_t *errors = json_pack("[{s:s, s:s}]", "field", "Idempotency-Key", "message",
+					   "was first used with a different request");
+		reply_problem_errors(req, 422, PROBLEM_IDEMPOTENCY_MISMATCH, errors,
+				     "this Idempotency-Key was first used with a different request");
+	} else {
+		if (a.location)
+			reply_header(req, "Location", "%s", a.location);
+		reply_header(req, "Idempotent-Replayed", "true");
+		reply_owned(req, (unsigned)a.status, "application/json", a.body, strlen(a.body));
+		a.body = NULL;
+	}
+	idempotent_answer_clear(&a);
+	return true;
+}
+
+static void create_in_transaction(struct request *req, const char *key, const char *hash)
 {
 	const struct resource *res = req->route->res;
+	struct audit_context ctx = audit_context_of(req);
 	struct record rec = {0};
 	struct field_errors errs;
+	char *body = NULL, location[64];
 	field_errors_init(&errs);
 
 	int rc = db_begin_write(req->db);
+	if (rc == DB_OK && key && replayed(req, key, hash)) {
+		db_rollback(req->db);
+		goto out;
+	}
 	if (rc == DB_OK)
-		rc = records_insert(req->db, res, req->json, &rec, &errs);
-	if (rc == DB_OK && !field_errors_any(&errs))
+		rc = records_insert(req->db, &ctx, res, req->json, &rec, &errs);
+	if (rc == DB_OK && !field_errors_any(&errs)) {
+		json_t *j = record_to_json(res, &rec);
+		body = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+		json_decref(j);
+		rc = body ? DB_OK : DB_ERROR;
+	}
+	snprintf(location, sizeof location, "/%s/%lld", res->name, (long long)rec.id);
+	if (rc == DB_OK && body && key) {
+		struct idempotent_answer a = {.status = 201, .location = location, .body = body};
+		char now[32], day_ago[32];
+		memcpy(a.request_hash, hash, sizeof a.request_hash);
+		utc_now_rfc3339(now);
+		utc_shift_rfc3339(now, -48 * 3600, day_ago);
+		rc = store_idempotency_put(req->db, req->actor, key, &a, now);
+		if (rc == DB_OK)
+			rc = store_idempotency_purge(req->db, day_ago);
+	}
+	if (rc == DB_OK && body)
 		rc = db_commit(req->db);
 	else
 		db_rollback(req->db);
+
 	if (rc == DB_CONFLICT)
 		reply_duplicate(req);
 	else if (rc != DB_OK)
@@ -136,11 +201,40 @@ void records_create(struct request *req)
 	else if (field_errors_any(&errs))
 		reply_invalid(req, &errs);
 	else {
-		reply_header(req, "Location", "/%s/%lld", res->name, (long long)rec.id);
-		reply_record(req, 201, &rec);
+		reply_header(req, "Location", "%s", location);
+		reply_header(req, "ETag", "\"%lld\"", (long long)rec.version);
+		reply_owned(req, 201, "application/json", body, strlen(body));
+		body = NULL;
 	}
+out:
+	free(body);
 	record_clear(&rec);
 	field_errors_free(&errs);
+}
+
+void records_create(struct request *req)
+{
+	const char *key = request_header(req, "Idempotency-Key");
+	if (!key) {
+		create_in_transaction(req, NULL, NULL);
+		return;
+	}
+	if (!idempotency_key_valid(key)) {
+		json_t *errors = json_pack("[{s:s, s:s}]", "field", "Idempotency-Key", "message",
+					   "must be 1 to 255 printable ASCII characters");
+		reply_problem_errors(req, 400, PROBLEM_INVALID_PARAMETER, errors,
+				     "the Idempotency-Key header is not valid");
+		return;
+	}
+	if (!idempotency_claim(req->actor, key)) {
+		reply_problem(req, 409, PROBLEM_IDEMPOTENCY_IN_FLIGHT,
+			      "a request with this Idempotency-Key is still being processed");
+		return;
+	}
+	char hash[65];
+	idempotency_request_hash(req->method, req->path, req->body, req->body_len, hash);
+	create_in_transaction(req, key, hash);
+	idempotency_release(req->actor, key);
 }
 
 /* --- read --------------------------------------------------------------- */
@@ -197,6 +291,14 @@ void records_patch(struct request *req)
 	rec.version = old.version + 1;
 	utc_now_rfc3339(rec.updated_at);
 	rc = store_update(req->db, res, &rec);
+	if (rc == DB_OK) {
+		struct audit_context ctx = audit_context_of(req);
+		json_t *before = record_to_json(res, &old), *after = record_to_json(res, &rec);
+		rc = before && after ? audit_append(req->db, &ctx, "update", res, rec.id, before, after)
+				     : DB_ERROR;
+		json_decref(before);
+		json_decref(after);
+	}
 	if (rc == DB_OK)
 		rc = db_commit(req->db);
 	if (rc == DB_CONFLICT) {
@@ -221,13 +323,60 @@ out:
 
 /* --- delete ------------------------------------------------------------- */
 
+/* Removes a record after its dependants, depth first, auditing each. */
+static int delete_tree(struct db *db, const struct audit_context *ctx,
+		       const struct resource *res, const struct record *rec)
+{
+	int rc = DB_OK;
+	for (int c = 0; c < res->nchildren && rc == DB_OK; c++) {
+		const struct child *child = &res->children[c];
+		int64_t *ids = NULL;
+		size_t n = 0;
+		rc = store_ids_where(db, child->res, child->field, rec->id, &ids, &n);
+		for (size_t i = 0; i < n && rc == DB_OK; i++) {
+			struct record dependant = {0};
+			rc = store_get(db, child->res, ids[i], &dependant);
+			if (rc == DB_OK)
+				rc = delete_tree(db, ctx, child->res, &dependant);
+			record_clear(&dependant);
+		}
+		free(ids);
+	}
+	if (rc != DB_OK)
+		return rc;
+	json_t *before = record_to_json(res, rec);
+	rc = before ? audit_append(db, ctx, "delete", res, rec->id, before, NULL) : DB_ERROR;
+	json_decref(before);
+	return rc == DB_OK ? store_delete(db, res, rec->id) : rc;
+}
+
+/* Counts the records pointing at rec and names them in what. */
+static int count_dependants(struct db *db, const struct resource *res, const struct record *rec,
+			    int64_t *total, struct strbuf *what)
+{
+	*total = 0;
+	for (int c = 0; c < res->nchildren; c++) {
+		int64_t n = 0;
+		int rc = store_count_where(db, res->children[c].res, res->children[c].field, rec->id,
+					   &n);
+		if (rc != DB_OK)
+			return rc;
+		if (n > 0)
+			strbuf_printf(what, "%s%lld %s", *total ? " and " : "", (long long)n,
+				      res->children[c].res->name);
+		*total += n;
+	}
+	return DB_OK;
+}
+
 void records_delete(struct request *req)
 {
 	const struct resource *res = req->route->res;
 	struct record old = {0};
+	struct strbuf what = {0};
 	struct query qs;
 	query_parse(req, &qs);
-	const char *cascade_param = res->delete_dependants ? query_take(&qs, "cascade") : NULL;
+	const char *cascade_param = res->nchildren ? query_take(&qs, "cascade") : NULL;
 	bool cascade = cascade_param && strcmp(cascade_param, "true") == 0;
 	if (cascade_param && !cascade && strcmp(cascade_param, "false") != 0)
 		query_error(&qs, "cascade", "must be true or false");
@@ -237,6 +386,8 @@ void records_delete(struct request *req)
 	if (refused)
 		return;
 
+	struct audit_context ctx = audit_context_of(req);
+	int64_t dependants = 0;
 	int rc = db_begin_write(req->db);
 	if (rc == DB_OK)
 		rc = store_get(req->db, res, req->ids[0], &old);
@@ -244,22 +395,16 @@ void records_delete(struct request *req)
 		goto out_db_error;
 	if (!precondition_holds(req, &old))
 		goto out_rollback;
-	if (res->dependants) {
-		int64_t count = 0;
-		char what[160];
-		rc = res->dependants(req->db, old.id, &count, what, sizeof what);
-		if (rc != DB_OK)
-			goto out_db_error;
-		if (count > 0 && !cascade) {
-			reply_problem(req, 409, PROBLEM_HAS_DEPENDANTS,
-				      "%s; delete them first or use ?cascade=true", what);
-			goto out_rollback;
-		}
-		if (count > 0)
-			rc = res->delete_dependants(req->db, old.id);
+	rc = count_dependants(req->db, res, &old, &dependants, &what);
+	if (rc != DB_OK)
+		goto out_db_error;
+	if (dependants > 0 && !cascade) {
+		reply_problem(req, 409, PROBLEM_HAS_DEPENDANTS,
+			      "%s %lld is referenced by %s; delete them first or use ?cascade=true",
+			      res->singular, (long long)old.id, what.data);
+		goto out_rollback;
 	}
-	if (rc == DB_OK)
-		rc = store_delete(req->db, res, old.id);
+	rc = delete_tree(req->db, &ctx, res, &old);
 	if (rc == DB_OK)
 		rc = db_commit(req->db);
 	if (rc != DB_OK)
@@ -273,6 +418,7 @@ out_rollback:
 	db_rollback(req->db);
 out:
 	record_clear(&old);
+	strbuf_free(&what);
 }
 
 /* --- lists -------------------------------------------------------------- */

@@ -117,9 +117,11 @@ static void reply_problem_v(struct request *req, unsigned status, const char *ty
 {
 	char detail[512];
 	vsnprintf(detail, sizeof detail, fmt, ap);
-	json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type ? type : "about:blank",
+	char instance[160];
+	snprintf(instance, sizeof instance, "urn:cohortd:request:%s", req->request_id);
+	json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "type", type ? type : "about:blank",
 			      "title", http_status_title(status), "status", (int)status, "detail",
-			      detail, "instance", req->path ? req->path : "/");
+			      detail, "instance", instance, "request_id", req->request_id);
 	if (p && errors)
 		json_object_set_new(p, "errors", errors);
 	else

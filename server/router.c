@@ -1,16 +1,20 @@
 /* Matching a request to the route table, and the checks every route of a
  * kind shares, enforced once here: the body's media type and JSON syntax
- * for routes that take one, 404 / 405 with Allow, OPTIONS, HEAD as GET. */
+ * for routes that take one, 404 / 405 with Allow, OPTIONS, HEAD as GET,
+ * CORS, authentication and roles, and the reason an audited change needs. */
 #include "router.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "auth.h"
+#include "cors.h"
 #include "db.h"
 #include "http.h"
 #include "query.h"
 #include "util.h"
+#include "validate.h"
 
 /* Matches one path against one pattern, capturing {id} segments. */
 static bool pattern_matches(const char *pattern, const char *path, int64_t ids[2], int *nids)
@@ -138,13 +142,83 @@ static bool query_absent(struct request *req)
 	return !refused;
 }
 
-void router_dispatch(struct request *req)
+static int anonymous_role = ROLE_NONE;
+
+void router_configure(int anon, const char *const *cors_origins, int ncors)
+{
+	anonymous_role = anon;
+	cors_configure(cors_origins, ncors);
+}
+
+/* Who is asking, and may they? 401 without a valid token (unless anonymous
+ * access is on), 403 when the token's role is below the route's. */
+static bool authorised(struct request *req)
+{
+	const char *authorization = request_header(req, "Authorization");
+	if (!authorization && anonymous_role != ROLE_NONE) {
+		snprintf(req->actor, sizeof req->actor, "anonymous");
+		req->role = anonymous_role;
+	} else {
+		enum role role = ROLE_NONE;
+		int rc = auth_lookup(req->db, authorization, req->actor, &role);
+		if (rc == DB_NOTFOUND) {
+			reply_header(req, "WWW-Authenticate", authorization
+								  ? "Bearer realm=\"cohortd\", error=\"invalid_token\""
+								  : "Bearer realm=\"cohortd\"");
+			reply_problem(req, 401, PROBLEM_UNAUTHORIZED, "%s",
+				      authorization ? "the bearer token is not valid (unknown or revoked)"
+						    : "this route needs Authorization: Bearer <token>");
+			return false;
+		}
+		if (rc != DB_OK) {
+			reply_db_error(req, rc);
+			return false;
+		}
+		req->role = role;
+	}
+	if (req->role < req->route->role) {
+		reply_problem(req, 403, PROBLEM_FORBIDDEN, "%s needs the %s role; %s has %s",
+			      req->route->pattern, role_name(req->route->role), req->actor,
+			      role_name(req->role));
+		return false;
+	}
+	return true;
+}
+
+/* The reason for an audited change: required where the route says so,
+ * optional elsewhere, and always visible text of at most 500 characters. */
+static bool reason_acceptable(struct request *req)
+{
+	const char *reason = request_header(req, "Change-Reason");
+	size_t chars = 0;
+	const char *problem = NULL;
+	if (!reason || !*reason)
+		problem = (req->route->flags & ROUTE_REASON) ? "is required for this change" : NULL;
+	else if (!valid_text(reason, strlen(reason), &chars) || chars > 500)
+		problem = "must be 1 to 500 characters of visible text";
+	if (problem) {
+		json_t *errors = json_pack("[{s:s, s:s}]", "field", "Change-Reason", "message", problem);
+		reply_problem_errors(req, 422, PROBLEM_VALIDATION, errors,
+				     "the Change-Reason header %s", problem);
+		return false;
+	}
+	req->reason = reason && *reason ? reason : NULL;
+	return true;
+}
+
+static void dispatch(struct request *req)
 {
 	char allow[128];
 	enum route_match m = router_match(routes, routes_count, req->method, req->path, &req->route,
 					  req->ids, &req->nids, allow, sizeof allow);
 	if (m == ROUTE_WRONG_METHOD && strcmp(req->method, "OPTIONS") == 0) {
-		reply_header(req, "Allow", "%s, OPTIONS", allow);
+		char with_options[160];
+		snprintf(with_options, sizeof with_options, "%s, OPTIONS", allow);
+		if (cors_is_preflight(req)) {
+			cors_preflight(req, with_options);
+			return;
+		}
+		reply_header(req, "Allow", "%s", with_options);
 		reply_empty(req, 204);
 		return;
 	}
@@ -163,16 +237,26 @@ void router_dispatch(struct request *req)
 			      req->method, req->path, allow);
 		return;
 	}
-	if (!(req->route->flags & ROUTE_QUERY) && !query_absent(req))
-		return;
-	if ((req->route->flags & (ROUTE_JSON_BODY | ROUTE_MERGE_PATCH)) && !body_acceptable(req))
-		return;
 	req->db = db_for_thread();
 	if (!req->db) {
 		reply_problem(req, 503, PROBLEM_UNAVAILABLE, "the database cannot be opened");
 		return;
 	}
+	if (req->route->role != ROLE_NONE && !authorised(req))
+		return;
+	if (!(req->route->flags & ROUTE_QUERY) && !query_absent(req))
+		return;
+	if ((req->route->flags & ROUTE_WRITES) && !reason_acceptable(req))
+		return;
+	if ((req->route->flags & (ROUTE_JSON_BODY | ROUTE_MERGE_PATCH)) && !body_acceptable(req))
+		return;
 	req->route->handler(req);
 	if (req->status == 0)
 		reply_problem(req, 500, PROBLEM_INTERNAL, "the handler gave no answer");
+}
+
+void router_dispatch(struct request *req)
+{
+	dispatch(req);
+	cors_decorate(req);
 }

@@ -734,8 +734,14 @@ static void serve_stats(struct request *req, unsigned allowed, unsigned parts, s
 			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
 	double numbers[] = {q.ci, q.level, q.evaluable, q.confirmed_only, q.by_course,
 			    q.min_grade, q.min_months};
-	for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
-		h = (h ^ (uint64_t)(numbers[i] * 1e6)) * 1099511628211ULL;
+	/* every bit of each number, so that queries whose answers differ never
+	 * share a tag (truncated to millionths, min_months=7.5236139 and
+	 * 7.5236139999 did) */
+	for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+		uint64_t bits;
+		memcpy(&bits, &numbers[i], sizeof bits);
+		h = (h ^ bits) * 1099511628211ULL;
+	}
 	char etag[64];
 	snprintf(etag, sizeof etag, "\"%lld-%016llx\"", (long long)c.as_of, (unsigned long long)h);
 	reply_header(req, "ETag", "%s", etag);

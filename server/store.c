@@ -209,3 +209,42 @@ void store_list_free(struct record *recs, int count)
 		record_clear(&recs[i]);
 	free(recs);
 }
+
+int store_count_where(struct db *db, const struct resource *res, const char *field, int64_t value,
+		      int64_t *count)
+{
+	char sql[160];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE %s = ?", res->name, field);
+	sqlite3_stmt *stmt = db_prepare(db, sql);
+	if (!stmt)
+		return DB_ERROR;
+	sqlite3_bind_int64(stmt, 1, value);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*count = sqlite3_column_int64(stmt, 0);
+	db_done(stmt);
+	return db_status_from(db, rc);
+}
+
+int store_ids_where(struct db *db, const struct resource *res, const char *field, int64_t value,
+		    int64_t **ids, size_t *count)
+{
+	char sql[160];
+	snprintf(sql, sizeof sql, "SELECT id FROM %s WHERE %s = ? ORDER BY id", res->name, field);
+	sqlite3_stmt *stmt = db_prepare(db, sql);
+	if (!stmt)
+		return DB_ERROR;
+	sqlite3_bind_int64(stmt, 1, value);
+	size_t n = 0, cap = 16;
+	int64_t *out = xmalloc(cap * sizeof *out);
+	int rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (n == cap)
+			out = xrealloc(out, (cap *= 2) * sizeof *out);
+		out[n++] = sqlite3_column_int64(stmt, 0);
+	}
+	db_done(stmt);
+	*ids = out;
+	*count = n;
+	return db_status_from(db, rc);
+}

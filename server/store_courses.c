@@ -1,6 +1,6 @@
 /* What the rules about courses ask the database: a course's start and its
  * patient's setting, the next course number, the earliest date recorded
- * against a course, and its dependants. */
+ * against a course. */
 #include <string.h>
 
 #include "db_sqlite.h"
@@ -57,40 +57,4 @@ int store_course_first_dependant_date(struct db *db, int64_t course_id, char fir
 	}
 	db_done(stmt);
 	return db_status_from(db, rc);
-}
-
-int store_course_count_dependants(struct db *db, int64_t course_id, int64_t *outcomes,
-				  int64_t *toxicities)
-{
-	sqlite3_stmt *stmt = db_prepare(db, "SELECT (SELECT count(*) FROM outcomes WHERE course_id = ?1), "
-					    "(SELECT count(*) FROM toxicities WHERE course_id = ?1)");
-	if (!stmt)
-		return DB_ERROR;
-	sqlite3_bind_int64(stmt, 1, course_id);
-	int rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		*outcomes = sqlite3_column_int64(stmt, 0);
-		*toxicities = sqlite3_column_int64(stmt, 1);
-	}
-	db_done(stmt);
-	return db_status_from(db, rc);
-}
-
-int store_course_delete_dependants(struct db *db, int64_t course_id)
-{
-	static const char *const steps[] = {
-		"DELETE FROM outcomes WHERE course_id = ?",
-		"DELETE FROM toxicities WHERE course_id = ?",
-	};
-	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-		sqlite3_stmt *stmt = db_prepare(db, steps[i]);
-		if (!stmt)
-			return DB_ERROR;
-		sqlite3_bind_int64(stmt, 1, course_id);
-		int rc = sqlite3_step(stmt);
-		db_done(stmt);
-		if (rc != SQLITE_DONE)
-			return db_status_from(db, rc);
-	}
-	return DB_OK;
 }

@@ -1,6 +1,6 @@
 /* What the rules about patients ask the database: the dates a course must
  * fall between, the span of a patient's courses, whether an adjuvant patient
- * has responses that only metastatic disease can show, and its dependants. */
+ * has responses that only metastatic disease can show. */
 #include <string.h>
 
 #include "db_sqlite.h"
@@ -67,30 +67,4 @@ int store_patient_count_responses(struct db *db, int64_t patient_id, int64_t *co
 			  "SELECT count(*) FROM outcomes WHERE patient_id = ? "
 			  "AND response NOT IN ('PD', 'NE')",
 			  patient_id, count);
-}
-
-int store_patient_count_courses(struct db *db, int64_t patient_id, int64_t *count)
-{
-	return scalar_int(db, "SELECT count(*) FROM courses WHERE patient_id = ?", patient_id,
-			  count);
-}
-
-int store_patient_delete_courses(struct db *db, int64_t patient_id)
-{
-	static const char *const steps[] = {
-		"DELETE FROM outcomes WHERE patient_id = ?",
-		"DELETE FROM toxicities WHERE patient_id = ?",
-		"DELETE FROM courses WHERE patient_id = ?",
-	};
-	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-		sqlite3_stmt *stmt = db_prepare(db, steps[i]);
-		if (!stmt)
-			return DB_ERROR;
-		sqlite3_bind_int64(stmt, 1, patient_id);
-		int rc = sqlite3_step(stmt);
-		db_done(stmt);
-		if (rc != SQLITE_DONE)
-			return db_status_from(db, rc);
-	}
-	return DB_OK;
 }

@@ -127,6 +127,16 @@ void utc_now_rfc3339(char out[32])
 	snprintf(out + n, 32 - n, ".%03dZ", (int)(ts.tv_nsec / 1000000) % 1000);
 }
 
+void utc_shift_rfc3339(const char *at, long seconds, char out[32])
+{
+	struct tm tm = {0};
+	const char *rest = strptime(at, "%Y-%m-%dT%H:%M:%S", &tm);
+	time_t t = timegm(&tm) + seconds;
+	gmtime_r(&t, &tm);
+	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 32 - n, "%s", rest && *rest == '.' ? rest : "Z");
+}
+
 bool parse_int64(const char *s, int64_t *out)
 {
 	const char *p = s;

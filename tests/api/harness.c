@@ -16,9 +16,13 @@
 static pid_t server_pid;
 static char tmp_dir[256];
 static char db_path[512];
+static char log_path[512];
 static char base_url[64];
+static char admin_token[128];
 
 const char *api_db_path(void) { return db_path; }
+const char *api_log_path(void) { return log_path; }
+const char *api_admin_token(void) { return admin_token; }
 const char *api_base_url(void) { return base_url; }
 int api_pid(void) { return server_pid; }
 
@@ -53,6 +57,7 @@ void api_start_with(const char *const *extra_args)
 	if (!mkdtemp(tmp_dir))
 		die("mkdtemp");
 	snprintf(db_path, sizeof db_path, "%s/test.db", tmp_dir);
+	snprintf(log_path, sizeof log_path, "%s/server.log", tmp_dir);
 	if (with_demo) {
 		char cmd[1200];
 		snprintf(cmd, sizeof cmd, "'%s' demo --db '%s' >&2", bin, db_path);
@@ -61,6 +66,12 @@ void api_start_with(const char *const *extra_args)
 			exit(1);
 		}
 	}
+
+	/* Every request of the suites carries this admin token unless a test
+	 * sends its own Authorization header. */
+	char *token = api_token_create("admin", "test-admin");
+	snprintf(admin_token, sizeof admin_token, "%s", token);
+	free(token);
 
 	const char *argv[32] = {bin, "--db", db_path, "--port", "0", "--threads", "2"};
 	int argc = 7;
@@ -97,10 +108,17 @@ void api_start_with(const char *const *extra_args)
 		fprintf(stderr, "harness: cohortd did not start\n");
 		exit(1);
 	}
-	/* Keep relaying the server's log so sanitizer reports reach the test log. */
+	/* Keep relaying the server's log so sanitizer reports reach the test log,
+	 * and keep a copy that tests can read. */
 	if (fork() == 0) {
-		while (fgets(line, sizeof line, log))
+		FILE *copy = fopen(log_path, "a");
+		while (fgets(line, sizeof line, log)) {
 			fputs(line, stderr);
+			if (copy) {
+				fputs(line, copy);
+				fflush(copy);
+			}
+		}
 		_exit(0);
 	}
 	fclose(log);
@@ -158,8 +176,18 @@ struct resp *http(const char *method, const char *path, const char *const *heade
 	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &hdr);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 20L);
 	list = curl_slist_append(list, "Expect:");
-	for (int i = 0; headers && headers[i]; i++)
+	bool has_auth = false, has_reason = false;
+	for (int i = 0; headers && headers[i]; i++) {
 		list = curl_slist_append(list, headers[i]);
+		has_auth |= strncasecmp(headers[i], "Authorization:", 14) == 0;
+		has_reason |= strncasecmp(headers[i], "Change-Reason:", 14) == 0;
+	}
+	char auth[200];
+	snprintf(auth, sizeof auth, "Authorization: Bearer %s", admin_token);
+	if (!has_auth && admin_token[0])
+		list = curl_slist_append(list, auth);
+	if (!has_reason && (strcmp(method, "PATCH") == 0 || strcmp(method, "DELETE") == 0))
+		list = curl_slist_append(list, "Change-Reason: test suite");
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
 	if (body) {
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
@@ -229,6 +257,24 @@ void resp_free(struct resp *r)
 	free(r->headers);
 	json_decref(r->json);
 	free(r);
+}
+
+char *api_token_create(const char *role, const char *name)
+{
+	const char *bin = getenv("COHORTD_BIN");
+	char cmd[1200];
+	snprintf(cmd, sizeof cmd, "'%s' token create --role %s --name '%s' --db '%s'",
+		 bin ? bin : "./cohortd", role, name, db_path);
+	FILE *p = popen(cmd, "r");
+	char line[512] = "";
+	if (!p || !fgets(line, sizeof line, p)) {
+		fprintf(stderr, "harness: token create failed\n");
+		exit(1);
+	}
+	pclose(p);
+	line[strcspn(line, "\n")] = '\0';
+	char *last = strrchr(line, ' ');
+	return strdup(last ? last + 1 : line);
 }
 
 const char *unique_code(const char *prefix)
@@ -350,7 +396,13 @@ void assert_problem(const struct resp *r, long status, const char *type)
 	ck_assert_ptr_nonnull(json_string_value(json_object_get(r->json, "title")));
 	const char *detail = json_string_value(json_object_get(r->json, "detail"));
 	ck_assert_msg(detail && *detail, "problem without detail");
-	ck_assert_ptr_nonnull(json_string_value(json_object_get(r->json, "instance")));
+	/* the instance names this request, as its X-Request-ID header does */
+	const char *id = resp_header(r, "X-Request-ID");
+	ck_assert_msg(id && *id, "no X-Request-ID on a problem answer");
+	char want[200];
+	snprintf(want, sizeof want, "urn:cohortd:request:%s", id);
+	ck_assert_str_eq(json_string_value(json_object_get(r->json, "instance")), want);
+	ck_assert_str_eq(json_string_value(json_object_get(r->json, "request_id")), id);
 }
 
 void assert_field_error(const struct resp *r, const char *field)

@@ -27,10 +27,17 @@ void api_start_with(const char *const *extra_args);
 void api_start_demo(void);
 void api_stop(void);
 const char *api_db_path(void);
+const char *api_log_path(void); /* the server's log so far */
+const char *api_admin_token(void);
+/* Runs cohortd token create on the test database; returns the token (free it). */
+char *api_token_create(const char *role, const char *name);
 const char *api_base_url(void);
 int api_pid(void);
 
-/* One request. headers: NULL-terminated "Name: value" strings, or NULL. */
+/* One request. headers: NULL-terminated "Name: value" strings, or NULL.
+ * Unless given, "Authorization: Bearer <admin token>" is added, and PATCH
+ * and DELETE get "Change-Reason: test suite"; a header given with no value
+ * ("Authorization:") is not sent at all. */
 struct resp *http(const char *method, const char *path, const char *const *headers,
 		  const char *body, size_t body_len);
 struct resp *http_get(const char *path);

@@ -61,7 +61,7 @@ START_TEST(test_readyz_reports_schema_version)
 {
 	struct resp *r = http_get("/readyz");
 	ck_assert_int_eq(r->status, 200);
-	ck_assert_str_eq(r->body, "{\"status\":\"ready\",\"schema_version\":2}");
+	ck_assert_str_eq(r->body, "{\"status\":\"ready\",\"schema_version\":3}");
 	resp_free(r);
 }
 END_TEST
@@ -81,7 +81,7 @@ START_TEST(test_readyz_503_when_schema_is_not_current)
 {
 	set_user_version(99);
 	struct resp *r = http_get("/readyz");
-	set_user_version(2);
+	set_user_version(3);
 	assert_problem(r, 503, "urn:cohortd:problem:unavailable");
 	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(r->json, "detail")), "99"));
 	resp_free(r);
@@ -193,7 +193,7 @@ START_TEST(test_cli_migrate_creates_current_schema)
 	char path[128], out[4096];
 	snprintf(path, sizeof path, "%s/m.db", dir);
 	ck_assert_int_eq(run_cli((const char *const[]){"migrate", "--db", path, NULL}, out, sizeof out), 0);
-	ck_assert_ptr_nonnull(strstr(out, "schema version 2"));
+	ck_assert_ptr_nonnull(strstr(out, "schema version 3"));
 	/* idempotent */
 	ck_assert_int_eq(run_cli((const char *const[]){"migrate", "--db", path, NULL}, out, sizeof out), 0);
 	sqlite3 *db;
@@ -262,7 +262,7 @@ START_TEST(test_environment_sets_port_and_database)
 	kill(pid, SIGTERM);
 	int status;
 	waitpid(pid, &status, 0);
-	ck_assert_str_eq(out, "{\"status\":\"ready\",\"schema_version\":2}");
+	ck_assert_str_eq(out, "{\"status\":\"ready\",\"schema_version\":3}");
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	ck_assert_int_eq(access(path, F_OK), 0);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
@@ -282,11 +282,12 @@ START_TEST(test_sigterm_lets_request_in_flight_finish)
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
 	const char *body = "{\"code\":\"INFLIGHT-1\",\"histology\":\"melanoma\",\"setting\":"
 			   "\"metastatic\",\"regimen\":\"il2_alone\",\"enrolled_on\":\"1985-01-10\"}";
-	char head[256];
+	char head[512];
 	int hn = snprintf(head, sizeof head,
 			  "POST /patients HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+			  "Authorization: Bearer %s\r\n"
 			  "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-			  strlen(body));
+			  api_admin_token(), strlen(body));
 	ck_assert_int_eq(write(fd, head, (size_t)hn), hn);
 	ck_assert_int_eq(write(fd, body, 10), 10);
 	usleep(200 * 1000);

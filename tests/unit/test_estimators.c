@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_cdf.h>
+
 #include "estimators.h"
 
 #define EPS 1e-9
@@ -40,6 +42,35 @@ START_TEST(test_exact_edges_k_zero_and_k_n)
 	ck_assert(p.lower == 0.0 && p.rate == 0.0);
 	p = proportion_ci(56, 56, CI_EXACT, 0.95);
 	ck_assert(p.upper == 1.0 && p.rate == 1.0);
+}
+END_TEST
+
+/* GSL's beta inverse does not converge for some counts (2 of 260 at 95%
+ * among them); every interval must still satisfy its definition. */
+START_TEST(test_exact_interval_defined_for_every_count_up_to_300)
+{
+	static const double levels[] = {0.95, 0.90};
+	for (int l = 0; l < 2; l++) {
+		double a2 = (1 - levels[l]) / 2;
+		for (int64_t n = 1; n <= 300; n++) {
+			for (int64_t k = 0; k <= n; k++) {
+				struct proportion p = proportion_ci(k, n, CI_EXACT, levels[l]);
+				ck_assert_msg(isfinite(p.lower) && isfinite(p.upper) &&
+						      p.lower <= p.rate && p.rate <= p.upper,
+					      "%lld/%lld at %g", (long long)k, (long long)n, levels[l]);
+				if (k > 0)
+					ck_assert_msg(fabs(gsl_cdf_beta_P(p.lower, (double)k,
+									  (double)(n - k + 1)) -
+							   a2) < 1e-9,
+						      "lower %lld/%lld", (long long)k, (long long)n);
+				if (k < n)
+					ck_assert_msg(fabs(gsl_cdf_beta_Q(p.upper, (double)(k + 1),
+									  (double)(n - k)) -
+							   a2) < 1e-9,
+						      "upper %lld/%lld", (long long)k, (long long)n);
+			}
+		}
+	}
 }
 END_TEST
 
@@ -193,8 +224,10 @@ int main(void)
 {
 	Suite *s = suite_create("estimators");
 	TCase *tc = tcase_create("estimators");
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_exact_intervals_match_scipy);
 	tcase_add_test(tc, test_exact_edges_k_zero_and_k_n);
+	tcase_add_test(tc, test_exact_interval_defined_for_every_count_up_to_300);
 	tcase_add_test(tc, test_wilson_intervals_match_scipy);
 	tcase_add_test(tc, test_empty_denominator_is_undefined);
 	tcase_add_test(tc, test_km_matches_r_on_gehan);

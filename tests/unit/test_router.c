@@ -4,17 +4,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "router.h"
 
 static void h(struct request *req) { (void)req; }
 
 static const struct route table[] = {
-	{"GET", "/patients", h, 0, NULL},
-	{"POST", "/patients", h, ROUTE_JSON_BODY, NULL},
-	{"GET", "/patients/{id}", h, 0, NULL},
-	{"PATCH", "/patients/{id}", h, ROUTE_MERGE_PATCH, NULL},
-	{"DELETE", "/patients/{id}", h, 0, NULL},
-	{"GET", "/patients/{id}/courses", h, 0, NULL},
+	{"GET", "/patients", h, 0, NULL, 0},
+	{"POST", "/patients", h, ROUTE_JSON_BODY, NULL, 0},
+	{"GET", "/patients/{id}", h, 0, NULL, 0},
+	{"PATCH", "/patients/{id}", h, ROUTE_MERGE_PATCH, NULL, 0},
+	{"DELETE", "/patients/{id}", h, 0, NULL, 0},
+	{"GET", "/patients/{id}/courses", h, 0, NULL, 0},
 };
 
 static enum route_match match(const char *method, const char *path, const struct route **r,
@@ -106,6 +107,12 @@ START_TEST(test_real_table_writes_are_flagged)
 {
 	for (size_t i = 0; i < routes_count; i++) {
 		bool writes = strcmp(routes[i].method, "GET") != 0;
+		/* writes need an editor and a reason where they change a record */
+		if (writes)
+			ck_assert_msg(routes[i].role >= ROLE_EDITOR, "%s %s", routes[i].method,
+				      routes[i].pattern);
+		if (strcmp(routes[i].method, "PATCH") == 0 || strcmp(routes[i].method, "DELETE") == 0)
+			ck_assert(routes[i].flags & ROUTE_REASON);
 		ck_assert_msg(writes == ((routes[i].flags & ROUTE_WRITES) != 0), "%s %s",
 			      routes[i].method, routes[i].pattern);
 		if (strcmp(routes[i].method, "POST") == 0)

@@ -1,0 +1,35 @@
+/* Who is asking: bearer tokens and roles. A token is 256 bits from the OS
+ * generator (OpenSSL's RAND_bytes), shown once, and stored only as its
+ * SHA-256; a request's token is hashed and looked up by that hash, so the
+ * lookup's timing says nothing about the token, and the final comparison
+ * is constant-time. Roles are ordered: reader < editor < admin. */
+#ifndef COHORTD_AUTH_H
+#define COHORTD_AUTH_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+struct db;
+
+enum role { ROLE_NONE = 0, ROLE_READER, ROLE_EDITOR, ROLE_ADMIN };
+
+#define TOKEN_NAME_MAX 64
+#define TOKEN_TEXT_LEN 72 /* "cohortd_" + 64 hex digits */
+
+const char *role_name(enum role role);
+bool role_parse(const char *text, enum role *role);
+
+/* Creates a token; writes its text (TOKEN_TEXT_LEN + 1 bytes) to out.
+ * Returns 0, DB_CONFLICT for a name in use, or another DB_ code. */
+int token_create(struct db *db, const char *name, enum role role, char *out);
+/* Returns 0 or DB_NOTFOUND when no live token has that name. */
+int token_revoke(struct db *db, const char *name);
+int token_list(struct db *db, FILE *out);
+
+/* Resolves an Authorization header value ("Bearer <token>") to the token's
+ * name and role. Returns 0, DB_NOTFOUND for a malformed, unknown or revoked
+ * token, or another DB_ code. */
+int auth_lookup(struct db *db, const char *authorization, char name[TOKEN_NAME_MAX + 1],
+		enum role *role);
+
+#endif

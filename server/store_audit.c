@@ -1,0 +1,148 @@
+/* Audit rows: appended, listed and walked; never updated or deleted (the
+ * schema's triggers refuse both). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_sqlite.h"
+#include "store_trust.h"
+#include "util.h"
+
+static char *text_or_null(sqlite3_stmt *stmt, int col)
+{
+	const unsigned char *s = sqlite3_column_text(stmt, col);
+	return s ? xstrdup((const char *)s) : NULL;
+}
+
+void audit_row_clear(struct audit_row *row)
+{
+	free(row->actor);
+	free(row->action);
+	free(row->entity);
+	free(row->before);
+	free(row->after);
+	free(row->reason);
+	free(row->request_id);
+	memset(row, 0, sizeof *row);
+}
+
+#define AUDIT_COLUMNS                                                                          \
+	"seq, at, actor, action, entity, entity_id, before, after, reason, request_id, prev_hash, " \
+	"hash"
+
+static void read_row(sqlite3_stmt *stmt, struct audit_row *row)
+{
+	memset(row, 0, sizeof *row);
+	row->seq = sqlite3_column_int64(stmt, 0);
+	snprintf(row->at, sizeof row->at, "%s", (const char *)sqlite3_column_text(stmt, 1));
+	row->actor = text_or_null(stmt, 2);
+	row->action = text_or_null(stmt, 3);
+	row->entity = text_or_null(stmt, 4);
+	row->entity_id = sqlite3_column_int64(stmt, 5);
+	row->before = text_or_null(stmt, 6);
+	row->after = text_or_null(stmt, 7);
+	row->reason = text_or_null(stmt, 8);
+	row->request_id = text_or_null(stmt, 9);
+	snprintf(row->prev_hash, sizeof row->prev_hash, "%s",
+		 (const char *)sqlite3_column_text(stmt, 10));
+	snprintf(row->hash, sizeof row->hash, "%s", (const char *)sqlite3_column_text(stmt, 11));
+}
+
+int store_audit_head(struct db *db, int64_t *seq, char hash[65])
+{
+	sqlite3_stmt *stmt = db_prepare(db, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+	if (!stmt)
+		return DB_ERROR;
+	*seq = 0;
+	hash[0] = '\0';
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*seq = sqlite3_column_int64(stmt, 0);
+		snprintf(hash, 65, "%s", (const char *)sqlite3_column_text(stmt, 1));
+	}
+	db_done(stmt);
+	return db_status_from(db, rc);
+}
+
+int store_audit_insert(struct db *db, const struct audit_row *row)
+{
+	sqlite3_stmt *stmt = db_prepare(db, "INSERT INTO audit (" AUDIT_COLUMNS ") "
+					    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	if (!stmt)
+		return DB_ERROR;
+	sqlite3_bind_int64(stmt, 1, row->seq);
+	sqlite3_bind_text(stmt, 2, row->at, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, row->actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 4, row->action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 5, row->entity, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 6, row->entity_id);
+	sqlite3_bind_text(stmt, 7, row->before, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 8, row->after, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 9, row->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 10, row->request_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 11, row->prev_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 12, row->hash, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(stmt);
+	db_done(stmt);
+	return db_status_from(db, rc);
+}
+
+int store_audit_list(struct db *db, const struct audit_filter *f, struct audit_row **rows,
+		     int *count, bool *more)
+{
+	/* Absent filters bind NULL and match everything; one statement serves all. */
+	sqlite3_stmt *stmt = db_prepare(db, "SELECT " AUDIT_COLUMNS " FROM audit WHERE seq > ?1 "
+					    "AND (?2 IS NULL OR entity = ?2) "
+					    "AND (?3 = 0 OR entity_id = ?3) "
+					    "AND (?4 IS NULL OR actor = ?4) "
+					    "AND (?5 IS NULL OR at >= ?5) "
+					    "AND (?6 IS NULL OR at < ?6) "
+					    "ORDER BY seq LIMIT ?7");
+	if (!stmt)
+		return DB_ERROR;
+	sqlite3_bind_int64(stmt, 1, f->after);
+	sqlite3_bind_text(stmt, 2, f->entity, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, f->entity_id);
+	sqlite3_bind_text(stmt, 4, f->actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 5, f->from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 6, f->to, -1, SQLITE_STATIC);
+	sqlite3_bind_int(stmt, 7, f->limit + 1);
+	struct audit_row *out = xcalloc((size_t)f->limit + 1, sizeof *out);
+	int n = 0, rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < f->limit)
+		read_row(stmt, &out[n++]);
+	*more = rc == SQLITE_ROW;
+	db_done(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_audit_list_free(out, n);
+		return db_status_from(db, rc);
+	}
+	*rows = out;
+	*count = n;
+	return DB_OK;
+}
+
+void store_audit_list_free(struct audit_row *rows, int count)
+{
+	for (int i = 0; i < count; i++)
+		audit_row_clear(&rows[i]);
+	free(rows);
+}
+
+int store_audit_walk(struct db *db, int (*fn)(void *cls, const struct audit_row *row), void *cls)
+{
+	sqlite3_stmt *stmt = db_prepare(db, "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq");
+	if (!stmt)
+		return DB_ERROR;
+	int rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct audit_row row;
+		read_row(stmt, &row);
+		int stop = fn(cls, &row);
+		audit_row_clear(&row);
+		if (stop)
+			break;
+	}
+	db_done(stmt);
+	return rc == SQLITE_ROW ? DB_OK : db_status_from(db, rc);
+}

@@ -31,7 +31,7 @@ struct km_point {
 	double time;
 	int64_t n_risk, n_event, n_censor;
 	double survival;
-	bool ci_defined; /* false where R prints NA (survival 0) */
+	bool ci_defined; /* false where R prints NA (survival 1 or 0) */
 	double lower, upper;
 };
 

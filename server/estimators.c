@@ -132,10 +132,8 @@ int km_estimate(struct km_subject *subjects, size_t n, double level, struct km_f
 		fit->events += pt->n_event;
 		at_risk -= pt->n_event + pt->n_censor;
 		pt->survival = survival;
-		if (survival == 1) {
-			pt->ci_defined = true;
-			pt->lower = pt->upper = 1;
-		} else if (survival > 0) {
+		/* R's survfit (survival >= 3) prints NA bounds where S is 1 or 0. */
+		if (survival > 0 && survival < 1) {
 			double se = sqrt(greenwood), ll = log(-log(survival)), ls = log(survival);
 			pt->ci_defined = true;
 			pt->lower = exp(-exp(ll - z * se / ls));
@@ -148,8 +146,8 @@ int km_estimate(struct km_subject *subjects, size_t n, double level, struct km_f
 	for (size_t i = 0; i < fit->npoints; i++)
 		curve[i] = fit->points[i].survival;
 	m->reached = km_quantile(fit->points, fit->npoints, curve, 0.5, &m->time);
-	/* Where a bound is undefined (survival 0: R's NA) it can never be the
-	 * quantile, as print.survfit drops NA bounds: INFINITY never qualifies. */
+	/* Where a bound is undefined (R's NA) it can never be the quantile, as
+	 * print.survfit drops NA bounds: INFINITY never qualifies. */
 	for (size_t i = 0; i < fit->npoints; i++)
 		curve[i] = fit->points[i].ci_defined ? fit->points[i].lower : INFINITY;
 	m->lower_reached = km_quantile(fit->points, fit->npoints, curve, 0.5, &m->lower);

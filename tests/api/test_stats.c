@@ -1242,7 +1242,7 @@ START_TEST(test_survival_group_by_histology)
 {
 	/* melanoma: P8 censored first (S = 1: bounds 1), P5 censored at P2's death */
 	static const struct km_ref melanoma[] = {
-	    {275, 5, 0, 1, 1, 1, 1},
+	    {275, 5, 0, 1, 1, NA, NA},
 	    {365, 4, 1, 1, 0.75, 0.127946917595146, 0.960548642285078},
 	    {700, 2, 1, 0, 0.375, 0.0109711215748446, 0.808001072481343},
 	    {850, 1, 0, 1, 0.375, 0.0109711215748446, 0.808001072481343},
@@ -1294,7 +1294,7 @@ START_TEST(test_survival_median_bounds_are_null_where_r_prints_na)
 	    {181, 2, 1, 0, 0.5, 0.00598308763914576, 0.910410084836737},
 	    {400, 1, 0, 1, 0.5, 0.00598308763914576, 0.910410084836737},
 	};
-	static const struct km_ref ifn[] = {{365, 1, 0, 1, 1, 1, 1}};
+	static const struct km_ref ifn[] = {{365, 1, 0, 1, 1, NA, NA}};
 	static const struct km_ref tnf[] = {{127, 1, 1, 0, 0, NA, NA}};
 	struct resp *r = cohort_stats("/stats/survival?group_by=regimen");
 	json_t *j = r->json;
@@ -1331,7 +1331,7 @@ START_TEST(test_survival_excludes_untreated_and_censors_at_latest_date_on_record
 	expect_median(at(r->json, "overall"), 244, 4, NA);
 	resp_free(r);
 
-	static const struct km_ref adjuvant[] = {{275, 1, 0, 1, 1, 1, 1}};
+	static const struct km_ref adjuvant[] = {{275, 1, 0, 1, 1, NA, NA}};
 	r = cohort_stats("/stats/survival?setting=adjuvant");
 	EXPECT_CURVE(at(r->json, "overall"), 1, 0, adjuvant);
 	expect_median(at(r->json, "overall"), NA, NA, NA);
@@ -1918,7 +1918,7 @@ START_TEST(test_survival_follows_a_death_recorded_by_patch)
 	/* this test owns histology "lung" on this server */
 	int64_t p = make_patient("{\"histology\": \"lung\", \"last_contact_on\": \"1985-12-01\"}");
 	make_course(p, "{\"started_on\": \"1985-02-01\"}");
-	static const struct km_ref censored[] = {{303, 1, 0, 1, 1, 1, 1}}; /* to 1985-12-01 */
+	static const struct km_ref censored[] = {{303, 1, 0, 1, 1, NA, NA}}; /* to 1985-12-01 */
 	struct resp *r = stats("/stats/survival?histology=lung");
 	EXPECT_CURVE(at(r->json, "overall"), 1, 0, censored);
 	expect_median(at(r->json, "overall"), NA, NA, NA);

@@ -10,6 +10,7 @@ enum config_command {
 	CMD_SERVE,
 	CMD_MIGRATE,
 	CMD_DEMO,
+	CMD_IMPORT,
 	CMD_TOKEN_CREATE,
 	CMD_TOKEN_LIST,
 	CMD_TOKEN_REVOKE,
@@ -31,6 +32,8 @@ struct config {
 	int anonymous_role; /* enum role; ROLE_NONE: a token is always needed */
 	const char *cors_origins[CONFIG_MAX_ORIGINS];
 	int ncors_origins;
+	size_t max_import;      /* bytes of an NDJSON import body */
+	const char *import_file; /* cohortd import */
 	const char *token_name; /* token create / revoke */
 	int token_role;         /* token create */
 };

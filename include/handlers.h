@@ -26,6 +26,9 @@ void audit_list(struct request *req);
 void audit_check_chain(struct request *req);
 void audit_history(struct request *req);
 
+/* import_api.c: bulk import */
+void import_ndjson(struct request *req);
+
 /* ops.c: operations */
 void ops_healthz(struct request *req);
 void ops_readyz(struct request *req);

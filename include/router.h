@@ -18,6 +18,7 @@ enum route_flags {
 	ROUTE_WRITES = 1 << 2,      /* changes data */
 	ROUTE_QUERY = 1 << 3,       /* takes query parameters; elsewhere any is a 400 */
 	ROUTE_REASON = 1 << 4,      /* needs a Change-Reason header (audited change) */
+	ROUTE_NDJSON = 1 << 5,      /* an application/x-ndjson body, up to the import limit */
 };
 
 typedef void (*route_handler)(struct request *req);
@@ -54,6 +55,11 @@ void router_dispatch(struct request *req);
 
 /* Set once at start: the role of a request without a token (ROLE_NONE:
  * such requests get 401), and the origins allowed to call from browsers. */
-void router_configure(int anonymous_role, const char *const *cors_origins, int ncors);
+void router_configure(int anonymous_role, const char *const *cors_origins, int ncors,
+		      size_t max_import);
+
+/* The largest body the route for method and path accepts: the import limit
+ * for NDJSON routes, REQUEST_MAX_BODY elsewhere. */
+size_t router_body_limit(const char *method, const char *path);
 
 #endif

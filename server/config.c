@@ -15,6 +15,8 @@ void config_usage(FILE *out)
 	      "       cohortd migrate --db PATH      apply database migrations and exit\n"
 	      "       cohortd demo --db PATH         write the demo cohort (the 1989 IL-2 series)\n"
 	      "                                      into an empty database and exit\n"
+	      "       cohortd import --db PATH FILE  import NDJSON (one patient a line, nested)\n"
+	      "                                      in one transaction, audited, and exit\n"
 	      "       cohortd token create --role reader|editor|admin --name NAME [--db PATH]\n"
 	      "                                      make a token; it is printed once, last\n"
 	      "       cohortd token list [--db PATH] | cohortd token revoke NAME [--db PATH]\n"
@@ -28,6 +30,7 @@ void config_usage(FILE *out)
 	      "  --max-connections N  open connections in total (default 1024)\n"
 	      "  --max-per-ip N     open connections per client address (default 256)\n"
 	      "  --timeout S        seconds an idle or slow connection is kept (default 30)\n"
+	      "  --max-import MIB   largest POST /import body in MiB (default 32)\n"
 	      "  --anonymous ROLE   serve requests without a token with this role (reader,\n"
 	      "                     editor or admin); default: a token is always needed\n"
 	      "  --cors-origin URL  let browser scripts from this origin call (repeatable)\n",
@@ -55,6 +58,7 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 		.connection_limit = 1024,
 		.per_ip_limit = 256,
 		.timeout_seconds = 30,
+		.max_import = 32 * 1024 * 1024,
 	};
 	if (getenv("COHORTD_PORT") && !parse_unsigned(getenv("COHORTD_PORT"), 0, 65535, &cfg->port)) {
 		fprintf(err, "cohortd: COHORTD_PORT must be a port number (0-65535)\n");
@@ -68,6 +72,9 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 		i++;
 	} else if (i < argc && strcmp(argv[i], "demo") == 0) {
 		cfg->command = CMD_DEMO;
+		i++;
+	} else if (i < argc && strcmp(argv[i], "import") == 0) {
+		cfg->command = CMD_IMPORT;
 		i++;
 	} else if (i + 1 < argc && strcmp(argv[i], "token") == 0) {
 		const char *verb = argv[i + 1];
@@ -110,7 +117,14 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 			ok = parse_unsigned(arg, 1, 100000, &cfg->per_ip_limit);
 		else if (strcmp(opt, "--timeout") == 0)
 			ok = parse_unsigned(arg, 1, 3600, &cfg->timeout_seconds);
-		else if (strcmp(opt, "--anonymous") == 0) {
+		else if (strcmp(opt, "--max-import") == 0) {
+			unsigned mib = 0;
+			ok = parse_unsigned(arg, 1, 65536, &mib);
+			cfg->max_import = (size_t)mib * 1024 * 1024;
+		} else if (cfg->command == CMD_IMPORT && !cfg->import_file && opt[0] != '-') {
+			cfg->import_file = opt;
+			continue;
+		} else if (strcmp(opt, "--anonymous") == 0) {
 			enum role role;
 			ok = arg && role_parse(arg, &role);
 			cfg->anonymous_role = ok ? (int)role : ROLE_NONE;
@@ -134,6 +148,10 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 			return -1;
 		}
 		i++;
+	}
+	if (cfg->command == CMD_IMPORT && !cfg->import_file) {
+		fprintf(err, "cohortd: import needs a file: cohortd import --db PATH FILE\n");
+		return -1;
 	}
 	if (cfg->command == CMD_TOKEN_CREATE && (!cfg->token_name || cfg->token_role == ROLE_NONE)) {
 		fprintf(err, "cohortd: token create needs --role reader|editor|admin and --name NAME\n");

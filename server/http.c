@@ -1,11 +1,12 @@
 /* The libmicrohttpd glue, and the only file that includes microhttpd.h.
  * It owns the daemon's limits (connections, per-IP, timeouts, header
- * memory), buffers each request body up to REQUEST_MAX_BODY, hands the
+ * memory), buffers each request body up to its route's limit
+ * (REQUEST_MAX_BODY, or --max-import for NDJSON imports), hands the
  * request to the dispatcher, and sends the reply. A larger body is refused
  * (413) without being stored: from its Content-Length before any of it is
  * read when the client waits on Expect: 100-continue or declares more than
- * DRAIN_MAX_BODY (the connection is then closed); otherwise, and for chunked
- * bodies, it is discarded as it arrives, up to DRAIN_MAX_BODY, so that a
+ * DRAIN_MAX_BODY past the limit (the connection is then closed); otherwise,
+ * and for chunked bodies, it is discarded as it arrives, up to that, so that a
  * client still sending reads the 413 instead of a reset connection.
  * Requests are counted so that stopping can wait for the ones in flight. */
 #include <arpa/inet.h>
@@ -158,13 +159,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 								 MHD_HTTP_HEADER_CONTENT_LENGTH);
 		int64_t declared;
-		if (length && parse_int64(length, &declared) && declared > REQUEST_MAX_BODY) {
+		req->body_limit = router_body_limit(method, url);
+		if (length && parse_int64(length, &declared) && (uint64_t)declared > req->body_limit) {
 			/* Decided from the header, before any of the body is read: a
 			 * client waiting on Expect: 100-continue never sends it. */
 			const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 									 MHD_HTTP_HEADER_EXPECT);
 			drop_body(req);
-			if (expect || (uint64_t)declared > DRAIN_MAX_BODY)
+			if (expect || (uint64_t)declared > req->body_limit + DRAIN_MAX_BODY)
 				refuse_large_body(conn, req);
 		}
 		return MHD_YES;
@@ -172,11 +174,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
-		if (!req->body_too_large && req->body_len + n > REQUEST_MAX_BODY)
+		if (!req->body_too_large && req->body_len + n > req->body_limit)
 			drop_body(req);
 		if (req->body_too_large) {
-			bool crossing = req->body_len <= DRAIN_MAX_BODY &&
-					req->body_len + n > DRAIN_MAX_BODY;
+			size_t drain = req->body_limit + DRAIN_MAX_BODY;
+			bool crossing = req->body_len <= drain && req->body_len + n > drain;
 			req->body_len += n;
 			if (crossing && !req->replied)
 				refuse_large_body(conn, req);

@@ -1,6 +1,7 @@
 /* cohortd's entry point: parse the command line, open and migrate the
  * database, serve until SIGTERM or SIGINT, then drain and close. */
 #include <pthread.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +9,10 @@
 
 #include "auth.h"
 #include "config.h"
+#include "audit.h"
 #include "db.h"
+#include "digest.h"
+#include "import.h"
 #include "demo.h"
 #include "router.h"
 #include "server.h"
@@ -57,6 +61,54 @@ static int load_demo(const char *path)
 	return 0;
 }
 
+/* cohortd import --db PATH FILE: the same import as POST /import, read
+ * from a file line by line, so the file may be larger than memory. */
+static int import_file(const struct config *cfg)
+{
+	FILE *in = strcmp(cfg->import_file, "-") == 0 ? stdin : fopen(cfg->import_file, "r");
+	if (!in) {
+		fprintf(stderr, "cohortd: cannot read %s\n", cfg->import_file);
+		return 1;
+	}
+	struct db *db = NULL;
+	char request_id[37];
+	random_uuid(request_id);
+	struct audit_context ctx = {"cohortd import", "bulk import from a file", request_id};
+	struct import_session s = {0};
+	int rc = db_open(cfg->db_path, &db);
+	if (rc == DB_OK)
+		rc = db_migrate(db);
+	if (rc == DB_OK)
+		rc = import_begin(&s, db, &ctx);
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	bool started = rc == DB_OK;
+	while (rc == DB_OK && (len = getline(&line, &cap, in)) >= 0)
+		rc = import_line(&s, line, (size_t)len - (len > 0 && line[len - 1] == '\n'));
+	free(line);
+	if (rc == 1) {
+		char *errors = json_dumps(s.errors, JSON_INDENT(2));
+		fprintf(stderr, "cohortd: line %lld refused, nothing imported:\n%s\n",
+			(long long)s.counts.lines, errors ? errors : "");
+		free(errors);
+	}
+	if (started) {
+		int end = import_end(&s, rc == DB_OK);
+		if (rc == DB_OK)
+			rc = end;
+	}
+	db_close(db);
+	if (in != stdin)
+		fclose(in);
+	if (rc != DB_OK)
+		return 1;
+	printf("imported %lld patients, %lld courses, %lld outcomes, %lld toxicities\n",
+	       (long long)s.counts.patients, (long long)s.counts.courses,
+	       (long long)s.counts.outcomes, (long long)s.counts.toxicities);
+	return 0;
+}
+
 /* cohortd token create|list|revoke: the token is printed once, as the last
  * word, and never stored. */
 static int tokens(const struct config *cfg)
@@ -99,7 +151,7 @@ static int serve(const struct config *cfg)
 	if (prepare_database(cfg->db_path) != DB_OK)
 		return 1;
 	db_pool_init(cfg->db_path);
-	router_configure(cfg->anonymous_role, cfg->cors_origins, cfg->ncors_origins);
+	router_configure(cfg->anonymous_role, cfg->cors_origins, cfg->ncors_origins, cfg->max_import);
 	if (cfg->anonymous_role != ROLE_NONE)
 		fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"anonymous access is on\",\"role\":\"%s\"}\n",
 			role_name(cfg->anonymous_role));
@@ -155,6 +207,8 @@ int main(int argc, char **argv)
 		return 0;
 	case CMD_DEMO:
 		return load_demo(cfg.db_path);
+	case CMD_IMPORT:
+		return import_file(&cfg);
 	case CMD_TOKEN_CREATE:
 	case CMD_TOKEN_LIST:
 	case CMD_TOKEN_REVOKE:

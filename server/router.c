@@ -143,11 +143,26 @@ static bool query_absent(struct request *req)
 }
 
 static int anonymous_role = ROLE_NONE;
+static size_t import_limit = 32 * 1024 * 1024;
 
-void router_configure(int anon, const char *const *cors_origins, int ncors)
+void router_configure(int anon, const char *const *cors_origins, int ncors, size_t max_import)
 {
 	anonymous_role = anon;
+	import_limit = max_import;
 	cors_configure(cors_origins, ncors);
+}
+
+size_t router_body_limit(const char *method, const char *path)
+{
+	const struct route *route = NULL;
+	int64_t ids[2];
+	int nids;
+	char allow[128];
+	if (router_match(routes, routes_count, method, path, &route, ids, &nids, allow,
+			 sizeof allow) == ROUTE_FOUND &&
+	    (route->flags & ROUTE_NDJSON))
+		return import_limit;
+	return REQUEST_MAX_BODY;
 }
 
 /* Who is asking, and may they? 401 without a valid token (unless anonymous
@@ -223,8 +238,8 @@ static void dispatch(struct request *req)
 		return;
 	}
 	if (req->body_too_large) {
-		reply_problem(req, 413, PROBLEM_BODY_TOO_LARGE, "the body is larger than %d bytes",
-			      REQUEST_MAX_BODY);
+		reply_problem(req, 413, PROBLEM_BODY_TOO_LARGE, "the body is larger than %zu bytes",
+			      router_body_limit(req->method, req->path));
 		return;
 	}
 	if (m == ROUTE_NOT_FOUND) {
@@ -250,6 +265,12 @@ static void dispatch(struct request *req)
 		return;
 	if ((req->route->flags & (ROUTE_JSON_BODY | ROUTE_MERGE_PATCH)) && !body_acceptable(req))
 		return;
+	if ((req->route->flags & ROUTE_NDJSON) &&
+	    !media_type_is(request_header(req, "Content-Type"), "application/x-ndjson")) {
+		reply_problem(req, 415, PROBLEM_UNSUPPORTED_MEDIA_TYPE,
+			      "the body must be application/x-ndjson: one patient a line");
+		return;
+	}
 	req->route->handler(req);
 	if (req->status == 0)
 		reply_problem(req, 500, PROBLEM_INTERNAL, "the handler gave no answer");

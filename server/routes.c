@@ -34,6 +34,7 @@ const struct route routes[] = {
 	{"GET", "/stats/toxicity", stats_toxicity, ROUTE_QUERY, NULL, ROLE_READER},
 	{"GET", "/stats/survival", stats_survival, ROUTE_QUERY, NULL, ROLE_READER},
 	{"GET", "/stats/durable-response", stats_durable_response, ROUTE_QUERY, NULL, ROLE_READER},
+	{"POST", "/import", import_ndjson, ROUTE_NDJSON | ROUTE_WRITES, NULL, ROLE_EDITOR},
 	{"GET", "/audit", audit_list, ROUTE_QUERY, NULL, ROLE_ADMIN},
 	{"GET", "/audit/verify", audit_check_chain, 0, NULL, ROLE_ADMIN},
 	{"GET", "/openapi.yaml", ops_openapi, 0, NULL, ROLE_NONE},

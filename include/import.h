@@ -1,0 +1,36 @@
+/* Bulk import: NDJSON, one patient a line with its courses nested, and
+ * each course's outcomes and toxicities nested in it. Every record goes
+ * through records_insert() (the validation and audit of a POST); the whole
+ * import is one transaction, so a bad line leaves nothing written. Used by
+ * POST /import and by `cohortd import --db PATH FILE`. */
+#ifndef COHORTD_IMPORT_H
+#define COHORTD_IMPORT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+struct audit_context;
+
+struct import_counts {
+	int64_t lines, patients, courses, outcomes, toxicities;
+};
+
+struct import_session {
+	struct db *db;
+	const struct audit_context *audit;
+	struct import_counts counts;
+	json_t *errors; /* [{"line", "field", "message"}] of the first bad line */
+	int status;     /* 0, or the HTTP status of the first bad line (409, 422) */
+};
+
+/* Starts the transaction. Returns 0 or a DB_ code. */
+int import_begin(struct import_session *s, struct db *db, const struct audit_context *audit);
+/* Imports one line (blank lines are skipped). Returns 0; or a DB_ code for
+ * a storage failure; or 1 when the line was refused (s->status, s->errors). */
+int import_line(struct import_session *s, const char *line, size_t len);
+/* Commits when commit is true and nothing was refused, else rolls back. */
+int import_end(struct import_session *s, int commit);
+
+#endif

@@ -1,0 +1,54 @@
+/* POST /import: an NDJSON body, imported line by line in one transaction
+ * (import.c). Answers the counts, or the first bad line's problems with
+ * nothing written. */
+#include <string.h>
+
+#include "audit.h"
+#include "db.h"
+#include "handlers.h"
+#include "http.h"
+#include "import.h"
+
+void import_ndjson(struct request *req)
+{
+	struct audit_context ctx = {req->actor, req->reason ? req->reason : "bulk import",
+				    req->request_id};
+	struct import_session s;
+	int rc = import_begin(&s, req->db, &ctx);
+	const char *p = req->body ? req->body : "", *end = p + req->body_len;
+	while (rc == DB_OK && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		rc = import_line(&s, p, len);
+		p += len + 1;
+	}
+	if (rc == DB_OK && s.counts.patients == 0 && !s.status) {
+		json_array_append_new(s.errors, json_pack("{s:i, s:s, s:s}", "line", 0, "field", "",
+							  "message", "the body holds no patient"));
+		s.status = 422;
+	}
+	if (rc == 1 || s.status) {
+		reply_problem_errors(req, (unsigned)s.status,
+				     s.status == 409 ? PROBLEM_DUPLICATE : PROBLEM_VALIDATION,
+				     json_incref(s.errors),
+				     "line %lld was refused; nothing was imported",
+				     (long long)s.counts.lines);
+		import_end(&s, 0);
+		return;
+	}
+	if (rc == DB_OK)
+		rc = import_end(&s, 1);
+	else
+		import_end(&s, 0);
+	if (rc != DB_OK) {
+		reply_db_error(req, rc);
+		return;
+	}
+	reply_json(req, 200,
+		   json_pack("{s:I, s:{s:I, s:I, s:I, s:I}, s:I}", "lines", (json_int_t)s.counts.lines,
+			     "imported", "patients", (json_int_t)s.counts.patients, "courses",
+			     (json_int_t)s.counts.courses, "outcomes", (json_int_t)s.counts.outcomes,
+			     "toxicities", (json_int_t)s.counts.toxicities, "records",
+			     (json_int_t)(s.counts.patients + s.counts.courses + s.counts.outcomes +
+					  s.counts.toxicities)));
+}

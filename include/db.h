@@ -41,6 +41,8 @@ int db_begin_write(struct db *db);
 int db_begin_read(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
+/* A number that changes with every transaction begun on this connection. */
+uint64_t db_transaction_id(struct db *db);
 
 /* Per-thread connections for the server's workers. */
 int db_pool_init(const char *path);

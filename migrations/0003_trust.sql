@@ -6,7 +6,7 @@ CREATE TABLE tokens (
   id         INTEGER PRIMARY KEY AUTOINCREMENT,
   name       TEXT NOT NULL UNIQUE
              CHECK (length(name) BETWEEN 1 AND 64 AND name NOT GLOB '*[^A-Za-z0-9._-]*'),
-  role       TEXT NOT NULL CHECK (role IN ('reader', 'editor', 'admin')),
+  role       TEXT NOT NULL CHECK ((role = 'reader' OR role = 'editor' OR role = 'admin')),
   hash       TEXT NOT NULL UNIQUE CHECK (length(hash) = 64),
   created_at TEXT NOT NULL,
   revoked_at TEXT
@@ -19,8 +19,8 @@ CREATE TABLE audit (
   seq        INTEGER PRIMARY KEY CHECK (seq >= 1),
   at         TEXT NOT NULL,
   actor      TEXT NOT NULL,
-  action     TEXT NOT NULL CHECK (action IN ('create', 'update', 'delete')),
-  entity     TEXT NOT NULL CHECK (entity IN ('patients', 'courses', 'outcomes', 'toxicities')),
+  action     TEXT NOT NULL CHECK ((action = 'create' OR action = 'update' OR action = 'delete')),
+  entity     TEXT NOT NULL CHECK ((entity = 'patients' OR entity = 'courses' OR entity = 'outcomes' OR entity = 'toxicities')),
   entity_id  INTEGER NOT NULL,
   before     TEXT,
   after      TEXT,

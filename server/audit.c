@@ -1,9 +1,9 @@
 /* Appending to and verifying the hash-chained audit trail. A row's hash is
- * SHA-256 over the previous row's hash, a newline, and the row's canonical
- * JSON (keys sorted, no spaces): seq, at, actor, action, entity, entity_id,
- * before, after, reason, request_id. The first row's previous hash is 64
- * zeros. Records are kept as canonical JSON text, so the hash covers the
- * exact bytes stored. */
+ * SHA-256 over its fields as netstrings, in this order: prev_hash, seq, at,
+ * actor, action, entity, entity_id, before, after, reason, request_id
+ * ("<length>:<bytes>," each, "-," for null). The first row's previous hash
+ * is 64 zeros. Records are kept as canonical JSON text (keys sorted), so
+ * the hash covers the exact bytes stored. */
 #include "audit.h"
 
 #include <stdlib.h>
@@ -22,34 +22,61 @@ static char *canonical(json_t *j)
 	return j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17)) : NULL;
 }
 
+/* Each field as a netstring ("<length>:<bytes>,"; "-," for null), so no
+ * two different rows can produce the same input. */
+static void field(struct strbuf *sb, const char *text)
+{
+	if (!text) {
+		strbuf_puts(sb, "-,");
+		return;
+	}
+	size_t n = strlen(text);
+	strbuf_printf(sb, "%zu:", n);
+	strbuf_append(sb, text, n);
+	strbuf_puts(sb, ",");
+}
+
 static int row_hash(const struct audit_row *row, char out[65])
 {
-	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:s?, s:s?, s:s?, s:s}", "seq",
-			      (json_int_t)row->seq, "at", row->at, "actor", row->actor, "action",
-			      row->action, "entity", row->entity, "entity_id",
-			      (json_int_t)row->entity_id, "before", row->before, "after", row->after,
-			      "reason", row->reason, "request_id", row->request_id);
-	char *text = canonical(o);
-	json_decref(o);
-	if (!text)
-		return DB_ERROR;
-	char *input = xasprintf("%s\n%s", row->prev_hash, text);
-	sha256_hex(input, strlen(input), out);
-	free(input);
-	free(text);
+	struct strbuf sb = {0};
+	char seq[24], id[24];
+	snprintf(seq, sizeof seq, "%lld", (long long)row->seq);
+	snprintf(id, sizeof id, "%lld", (long long)row->entity_id);
+	const char *fields[] = {row->prev_hash, seq, row->at, row->actor, row->action, row->entity,
+				id, row->before, row->after, row->reason, row->request_id};
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+		field(&sb, fields[i]);
+	sha256_hex(sb.data, sb.len, out);
+	strbuf_free(&sb);
 	return DB_OK;
 }
+
+/* The chain's head, remembered for the rest of the writing transaction (no
+ * other writer can append meanwhile), so a bulk write does not read it back
+ * for every row. */
+static _Thread_local struct {
+	struct db *db;
+	uint64_t transaction;
+	int64_t seq;
+	char hash[65];
+} head;
 
 int audit_append(struct db *db, const struct audit_context *ctx, const char *action,
 		 const struct resource *res, int64_t id, json_t *before, json_t *after)
 {
 	struct audit_row row = {0};
 	int64_t last = 0;
-	int rc = store_audit_head(db, &last, row.prev_hash);
-	if (rc != DB_OK)
-		return rc;
-	if (!row.prev_hash[0])
-		memcpy(row.prev_hash, genesis, sizeof genesis);
+	int rc = DB_OK;
+	if (head.db == db && head.transaction == db_transaction_id(db)) {
+		last = head.seq;
+		memcpy(row.prev_hash, head.hash, sizeof row.prev_hash);
+	} else {
+		rc = store_audit_head(db, &last, row.prev_hash);
+		if (rc != DB_OK)
+			return rc;
+		if (!row.prev_hash[0])
+			memcpy(row.prev_hash, genesis, sizeof genesis);
+	}
 	row.seq = last + 1;
 	utc_now_rfc3339(row.at);
 	row.actor = (char *)ctx->actor;
@@ -63,6 +90,14 @@ int audit_append(struct db *db, const struct audit_context *ctx, const char *act
 	rc = row_hash(&row, row.hash);
 	if (rc == DB_OK)
 		rc = store_audit_insert(db, &row);
+	if (rc == DB_OK) {
+		head.db = db;
+		head.transaction = db_transaction_id(db);
+		head.seq = row.seq;
+		memcpy(head.hash, row.hash, sizeof head.hash);
+	} else {
+		head.db = NULL;
+	}
 	free(row.before);
 	free(row.after);
 	return rc;

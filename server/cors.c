@@ -4,6 +4,7 @@
 #include "cors.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "http.h"
 
@@ -54,6 +55,11 @@ void cors_decorate(struct request *req)
 	const char *origin = allowed_origin(req);
 	if (!origin)
 		return;
+	/* A preflight answered by cors_preflight has its headers already; a
+	 * second Access-Control-Allow-Origin would make browsers refuse it. */
+	for (int i = 0; i < req->nheaders; i++)
+		if (strcasecmp(req->headers[i].name, "Access-Control-Allow-Origin") == 0)
+			return;
 	reply_header(req, "Access-Control-Allow-Origin", "%s", origin);
 	reply_header(req, "Access-Control-Expose-Headers",
 		     "ETag, Location, Link, X-Request-ID, Retry-After, Idempotent-Replayed");

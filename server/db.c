@@ -26,6 +26,7 @@ struct db {
 	sqlite3 *conn;
 	struct cached_stmt cache[STMT_CACHE_SIZE];
 	uint64_t clock;
+	uint64_t transactions;
 	struct db *next_in_pool;
 };
 
@@ -143,12 +144,19 @@ void db_done(sqlite3_stmt *stmt)
 
 int db_begin_write(struct db *db)
 {
+	db->transactions++;
 	return exec(db, "BEGIN IMMEDIATE");
 }
 
 int db_begin_read(struct db *db)
 {
+	db->transactions++;
 	return exec(db, "BEGIN");
+}
+
+uint64_t db_transaction_id(struct db *db)
+{
+	return db->transactions;
 }
 
 int db_commit(struct db *db)

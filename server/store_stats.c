@@ -18,7 +18,8 @@ static void text_into(char *dst, size_t n, sqlite3_stmt *stmt, int col)
 
 int store_data_version(struct db *db, int64_t *version)
 {
-	sqlite3_stmt *stmt = db_prepare(db, "SELECT n FROM data_version WHERE id = 1");
+	/* every change appends an audit row: the last seq is the data version */
+	sqlite3_stmt *stmt = db_prepare(db, "SELECT coalesce(max(seq), 0) FROM audit");
 	if (!stmt)
 		return DB_ERROR;
 	int rc = sqlite3_step(stmt);

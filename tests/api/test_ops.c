@@ -61,7 +61,7 @@ START_TEST(test_readyz_reports_schema_version)
 {
 	struct resp *r = http_get("/readyz");
 	ck_assert_int_eq(r->status, 200);
-	ck_assert_str_eq(r->body, "{\"status\":\"ready\",\"schema_version\":3}");
+	ck_assert_str_eq(r->body, "{\"status\":\"ready\",\"schema_version\":4}");
 	resp_free(r);
 }
 END_TEST
@@ -81,7 +81,7 @@ START_TEST(test_readyz_503_when_schema_is_not_current)
 {
 	set_user_version(99);
 	struct resp *r = http_get("/readyz");
-	set_user_version(3);
+	set_user_version(4);
 	assert_problem(r, 503, "urn:cohortd:problem:unavailable");
 	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(r->json, "detail")), "99"));
 	resp_free(r);
@@ -193,7 +193,7 @@ START_TEST(test_cli_migrate_creates_current_schema)
 	char path[128], out[4096];
 	snprintf(path, sizeof path, "%s/m.db", dir);
 	ck_assert_int_eq(run_cli((const char *const[]){"migrate", "--db", path, NULL}, out, sizeof out), 0);
-	ck_assert_ptr_nonnull(strstr(out, "schema version 3"));
+	ck_assert_ptr_nonnull(strstr(out, "schema version 4"));
 	/* idempotent */
 	ck_assert_int_eq(run_cli((const char *const[]){"migrate", "--db", path, NULL}, out, sizeof out), 0);
 	sqlite3 *db;
@@ -262,7 +262,7 @@ START_TEST(test_environment_sets_port_and_database)
 	kill(pid, SIGTERM);
 	int status;
 	waitpid(pid, &status, 0);
-	ck_assert_str_eq(out, "{\"status\":\"ready\",\"schema_version\":3}");
+	ck_assert_str_eq(out, "{\"status\":\"ready\",\"schema_version\":4}");
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	ck_assert_int_eq(access(path, F_OK), 0);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

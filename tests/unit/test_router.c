@@ -116,7 +116,7 @@ START_TEST(test_real_table_writes_are_flagged)
 		ck_assert_msg(writes == ((routes[i].flags & ROUTE_WRITES) != 0), "%s %s",
 			      routes[i].method, routes[i].pattern);
 		if (strcmp(routes[i].method, "POST") == 0)
-			ck_assert(routes[i].flags & ROUTE_JSON_BODY);
+			ck_assert(routes[i].flags & (ROUTE_JSON_BODY | ROUTE_NDJSON));
 		if (strcmp(routes[i].method, "PATCH") == 0)
 			ck_assert(routes[i].flags & ROUTE_MERGE_PATCH);
 	}

@@ -17,6 +17,7 @@
 #define BUSY_TIMEOUT_MS 5000
 
 struct cached_stmt {
+	const char *key; /* the caller's pointer: a hit without comparing text */
 	char *sql;
 	sqlite3_stmt *stmt;
 	uint64_t last_used;
@@ -113,13 +114,15 @@ void db_close(struct db *db)
 /* Statements are looked up by their SQL text; the least recently used one
  * makes room when the cache is full. Lists build SQL from the filters given,
  * so the cache holds one statement per combination actually used. */
-sqlite3_stmt *db_prepare(struct db *db, const char *sql)
+static sqlite3_stmt *prepare(struct db *db, const char *sql, const char *key)
 {
 	struct cached_stmt *slot = &db->cache[0];
 	for (int i = 0; i < STMT_CACHE_SIZE; i++) {
 		struct cached_stmt *c = &db->cache[i];
 		if (c->sql && strcmp(c->sql, sql) == 0) {
 			c->last_used = ++db->clock;
+			if (key)
+				c->key = key;
 			return c->stmt;
 		}
 		if (c->last_used < slot->last_used)
@@ -131,9 +134,28 @@ sqlite3_stmt *db_prepare(struct db *db, const char *sql)
 	sqlite3_finalize(slot->stmt);
 	free(slot->sql);
 	slot->sql = xstrdup(sql);
+	slot->key = key;
 	slot->stmt = stmt;
 	slot->last_used = ++db->clock;
 	return stmt;
+}
+
+sqlite3_stmt *db_prepare(struct db *db, const char *sql)
+{
+	return prepare(db, sql, NULL);
+}
+
+/* For SQL text that lives as long as the process (literals, store.c's
+ * per-resource statements): found by its address, without comparing text. */
+sqlite3_stmt *db_prepare_static(struct db *db, const char *sql)
+{
+	for (int i = 0; i < STMT_CACHE_SIZE; i++) {
+		if (db->cache[i].key == sql) {
+			db->cache[i].last_used = ++db->clock;
+			return db->cache[i].stmt;
+		}
+	}
+	return prepare(db, sql, sql);
 }
 
 void db_done(sqlite3_stmt *stmt)

@@ -12,6 +12,8 @@
 #include "db.h"
 
 sqlite3_stmt *db_prepare(struct db *db, const char *sql);
+/* The same for text that is never freed, found by address: faster. */
+sqlite3_stmt *db_prepare_static(struct db *db, const char *sql);
 void db_done(sqlite3_stmt *stmt);
 /* Maps an SQLite result code to a DB_ code (SQLITE_DONE/ROW/OK to DB_OK). */
 int db_status_from(struct db *db, int rc);

@@ -3,6 +3,8 @@
  * trusted constants, never request text). Values are always bound. */
 #include "store.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +63,50 @@ static void select_columns(struct strbuf *sb, const struct resource *res)
 	strbuf_printf(sb, ", version, created_at, updated_at FROM %s", res->name);
 }
 
+/* The SQL of get, insert and update for each resource, built once. */
+struct resource_sql {
+	const struct resource *res;
+	char *get, *insert, *update;
+};
+
+static struct resource_sql sql_cache[8];
+static pthread_mutex_t sql_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const struct resource_sql *sql_of(const struct resource *res)
+{
+	struct resource_sql *r = NULL;
+	pthread_mutex_lock(&sql_lock);
+	for (size_t i = 0; i < sizeof sql_cache / sizeof sql_cache[0] && !r; i++) {
+		if (sql_cache[i].res == res) {
+			r = &sql_cache[i];
+		} else if (!sql_cache[i].res) {
+			struct strbuf sb = {0};
+			r = &sql_cache[i];
+			select_columns(&sb, res);
+			strbuf_puts(&sb, " WHERE id = ?");
+			r->get = strbuf_steal(&sb);
+			strbuf_printf(&sb, "INSERT INTO %s (", res->name);
+			for (int f = 0; f < res->nfields; f++)
+				strbuf_printf(&sb, "%s, ", res->fields[f].name);
+			strbuf_puts(&sb, "version, created_at, updated_at) VALUES (");
+			for (int f = 0; f < res->nfields + 3; f++)
+				strbuf_puts(&sb, f ? ", ?" : "?");
+			strbuf_puts(&sb, ")");
+			r->insert = strbuf_steal(&sb);
+			strbuf_printf(&sb, "UPDATE %s SET ", res->name);
+			for (int f = 0; f < res->nfields; f++)
+				strbuf_printf(&sb, "%s = ?, ", res->fields[f].name);
+			strbuf_puts(&sb, "version = ?, updated_at = ? WHERE id = ?");
+			r->update = strbuf_steal(&sb);
+			r->res = res;
+		}
+	}
+	pthread_mutex_unlock(&sql_lock);
+	if (!r)
+		abort(); /* more resources than slots: a programming error */
+	return r;
+}
+
 static void read_record(sqlite3_stmt *stmt, const struct resource *res, struct record *rec)
 {
 	memset(rec, 0, sizeof *rec);
@@ -74,11 +120,7 @@ static void read_record(sqlite3_stmt *stmt, const struct resource *res, struct r
 
 int store_get(struct db *db, const struct resource *res, int64_t id, struct record *out)
 {
-	struct strbuf sql = {0};
-	select_columns(&sql, res);
-	strbuf_puts(&sql, " WHERE id = ?");
-	sqlite3_stmt *stmt = db_prepare(db, sql.data);
-	strbuf_free(&sql);
+	sqlite3_stmt *stmt = db_prepare_static(db, sql_of(res)->get);
 	if (!stmt)
 		return DB_ERROR;
 	sqlite3_bind_int64(stmt, 1, id);
@@ -93,16 +135,7 @@ int store_get(struct db *db, const struct resource *res, int64_t id, struct reco
 
 int store_insert(struct db *db, const struct resource *res, struct record *rec)
 {
-	struct strbuf sql = {0};
-	strbuf_printf(&sql, "INSERT INTO %s (", res->name);
-	for (int i = 0; i < res->nfields; i++)
-		strbuf_printf(&sql, "%s, ", res->fields[i].name);
-	strbuf_puts(&sql, "version, created_at, updated_at) VALUES (");
-	for (int i = 0; i < res->nfields + 3; i++)
-		strbuf_puts(&sql, i ? ", ?" : "?");
-	strbuf_puts(&sql, ")");
-	sqlite3_stmt *stmt = db_prepare(db, sql.data);
-	strbuf_free(&sql);
+	sqlite3_stmt *stmt = db_prepare_static(db, sql_of(res)->insert);
 	if (!stmt)
 		return DB_ERROR;
 	for (int i = 0; i < res->nfields; i++)
@@ -119,13 +152,7 @@ int store_insert(struct db *db, const struct resource *res, struct record *rec)
 
 int store_update(struct db *db, const struct resource *res, const struct record *rec)
 {
-	struct strbuf sql = {0};
-	strbuf_printf(&sql, "UPDATE %s SET ", res->name);
-	for (int i = 0; i < res->nfields; i++)
-		strbuf_printf(&sql, "%s = ?, ", res->fields[i].name);
-	strbuf_puts(&sql, "version = ?, updated_at = ? WHERE id = ?");
-	sqlite3_stmt *stmt = db_prepare(db, sql.data);
-	strbuf_free(&sql);
+	sqlite3_stmt *stmt = db_prepare_static(db, sql_of(res)->update);
 	if (!stmt)
 		return DB_ERROR;
 	for (int i = 0; i < res->nfields; i++)

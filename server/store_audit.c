@@ -50,7 +50,7 @@ static void read_row(sqlite3_stmt *stmt, struct audit_row *row)
 
 int store_audit_head(struct db *db, int64_t *seq, char hash[65])
 {
-	sqlite3_stmt *stmt = db_prepare(db, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+	sqlite3_stmt *stmt = db_prepare_static(db, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
 	if (!stmt)
 		return DB_ERROR;
 	*seq = 0;
@@ -66,7 +66,7 @@ int store_audit_head(struct db *db, int64_t *seq, char hash[65])
 
 int store_audit_insert(struct db *db, const struct audit_row *row)
 {
-	sqlite3_stmt *stmt = db_prepare(db, "INSERT INTO audit (" AUDIT_COLUMNS ") "
+	sqlite3_stmt *stmt = db_prepare_static(db, "INSERT INTO audit (" AUDIT_COLUMNS ") "
 					    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (!stmt)
 		return DB_ERROR;
@@ -91,7 +91,7 @@ int store_audit_list(struct db *db, const struct audit_filter *f, struct audit_r
 		     int *count, bool *more)
 {
 	/* Absent filters bind NULL and match everything; one statement serves all. */
-	sqlite3_stmt *stmt = db_prepare(db, "SELECT " AUDIT_COLUMNS " FROM audit WHERE seq > ?1 "
+	sqlite3_stmt *stmt = db_prepare_static(db, "SELECT " AUDIT_COLUMNS " FROM audit WHERE seq > ?1 "
 					    "AND (?2 IS NULL OR entity = ?2) "
 					    "AND (?3 = 0 OR entity_id = ?3) "
 					    "AND (?4 IS NULL OR actor = ?4) "
@@ -131,7 +131,7 @@ void store_audit_list_free(struct audit_row *rows, int count)
 
 int store_audit_walk(struct db *db, int (*fn)(void *cls, const struct audit_row *row), void *cls)
 {
-	sqlite3_stmt *stmt = db_prepare(db, "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq");
+	sqlite3_stmt *stmt = db_prepare_static(db, "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq");
 	if (!stmt)
 		return DB_ERROR;
 	int rc;

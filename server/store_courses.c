@@ -8,7 +8,7 @@
 
 int store_course_facts(struct db *db, int64_t course_id, struct course_facts *out)
 {
-	sqlite3_stmt *stmt = db_prepare(db, "SELECT c.patient_id, c.started_on, p.setting = 'adjuvant' "
+	sqlite3_stmt *stmt = db_prepare_static(db, "SELECT c.patient_id, c.started_on, p.setting = 'adjuvant' "
 					    "FROM courses c JOIN patients p ON p.id = c.patient_id "
 					    "WHERE c.id = ?");
 	if (!stmt)
@@ -30,7 +30,7 @@ int store_course_facts(struct db *db, int64_t course_id, struct course_facts *ou
 int store_course_next_number(struct db *db, int64_t patient_id, int64_t *number)
 {
 	sqlite3_stmt *stmt =
-		db_prepare(db, "SELECT coalesce(max(number), 0) + 1 FROM courses WHERE patient_id = ?");
+		db_prepare_static(db, "SELECT coalesce(max(number), 0) + 1 FROM courses WHERE patient_id = ?");
 	if (!stmt)
 		return DB_ERROR;
 	sqlite3_bind_int64(stmt, 1, patient_id);
@@ -43,7 +43,7 @@ int store_course_next_number(struct db *db, int64_t patient_id, int64_t *number)
 
 int store_course_first_dependant_date(struct db *db, int64_t course_id, char first[11])
 {
-	sqlite3_stmt *stmt = db_prepare(db, "SELECT min(d) FROM ("
+	sqlite3_stmt *stmt = db_prepare_static(db, "SELECT min(d) FROM ("
 					    "SELECT min(assessed_on) AS d FROM outcomes WHERE course_id = ?1 "
 					    "UNION ALL "
 					    "SELECT min(onset_on) FROM toxicities WHERE course_id = ?1)");

@@ -18,7 +18,7 @@ void idempotent_answer_clear(struct idempotent_answer *a)
 int store_idempotency_get(struct db *db, const char *actor, const char *key,
 			  struct idempotent_answer *out)
 {
-	sqlite3_stmt *stmt = db_prepare(db, "SELECT request_hash, status, location, body "
+	sqlite3_stmt *stmt = db_prepare_static(db, "SELECT request_hash, status, location, body "
 					    "FROM idempotency WHERE actor = ? AND key = ?");
 	if (!stmt)
 		return DB_ERROR;
@@ -42,7 +42,7 @@ int store_idempotency_get(struct db *db, const char *actor, const char *key,
 int store_idempotency_put(struct db *db, const char *actor, const char *key,
 			  const struct idempotent_answer *a, const char *created_at)
 {
-	sqlite3_stmt *stmt = db_prepare(db, "INSERT INTO idempotency (actor, key, request_hash, "
+	sqlite3_stmt *stmt = db_prepare_static(db, "INSERT INTO idempotency (actor, key, request_hash, "
 					    "status, location, body, created_at) "
 					    "VALUES (?, ?, ?, ?, ?, ?, ?)");
 	if (!stmt)
@@ -61,7 +61,7 @@ int store_idempotency_put(struct db *db, const char *actor, const char *key,
 
 int store_idempotency_purge(struct db *db, const char *before)
 {
-	sqlite3_stmt *stmt = db_prepare(db, "DELETE FROM idempotency WHERE created_at < ?");
+	sqlite3_stmt *stmt = db_prepare_static(db, "DELETE FROM idempotency WHERE created_at < ?");
 	if (!stmt)
 		return DB_ERROR;
 	sqlite3_bind_text(stmt, 1, before, -1, SQLITE_STATIC);

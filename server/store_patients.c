@@ -29,7 +29,7 @@ static int scalar_int(struct db *db, const char *sql, int64_t arg, int64_t *out)
 int store_patient_facts(struct db *db, int64_t patient_id, struct patient_facts *out)
 {
 	sqlite3_stmt *stmt =
-		db_prepare(db, "SELECT enrolled_on, died_on, setting = 'adjuvant' FROM patients WHERE id = ?");
+		db_prepare_static(db, "SELECT enrolled_on, died_on, setting = 'adjuvant' FROM patients WHERE id = ?");
 	if (!stmt)
 		return DB_ERROR;
 	sqlite3_bind_int64(stmt, 1, patient_id);

@@ -19,7 +19,7 @@ static void text_into(char *dst, size_t n, sqlite3_stmt *stmt, int col)
 int store_data_version(struct db *db, int64_t *version)
 {
 	/* every change appends an audit row: the last seq is the data version */
-	sqlite3_stmt *stmt = db_prepare(db, "SELECT coalesce(max(seq), 0) FROM audit");
+	sqlite3_stmt *stmt = db_prepare_static(db, "SELECT coalesce(max(seq), 0) FROM audit");
 	if (!stmt)
 		return DB_ERROR;
 	int rc = sqlite3_step(stmt);
@@ -49,7 +49,7 @@ static const char patients_sql[] =
 
 static int load_patients(struct db *db, struct cohort *c)
 {
-	sqlite3_stmt *stmt = db_prepare(db, patients_sql);
+	sqlite3_stmt *stmt = db_prepare_static(db, patients_sql);
 	if (!stmt)
 		return DB_ERROR;
 	size_t cap = 256;
@@ -77,7 +77,7 @@ static int load_patients(struct db *db, struct cohort *c)
 
 static int load_outcomes(struct db *db, struct cohort *c)
 {
-	sqlite3_stmt *stmt = db_prepare(db, "SELECT patient_id, assessed_on, response, confirmed "
+	sqlite3_stmt *stmt = db_prepare_static(db, "SELECT patient_id, assessed_on, response, confirmed "
 					    "FROM outcomes ORDER BY patient_id, assessed_on, id");
 	if (!stmt)
 		return DB_ERROR;

@@ -61,7 +61,7 @@ int store_token_walk(struct db *db,
 		     void *cls)
 {
 	sqlite3_stmt *stmt =
-		db_prepare(db, "SELECT name, role, created_at, revoked_at FROM tokens ORDER BY id");
+		db_prepare_static(db, "SELECT name, role, created_at, revoked_at FROM tokens ORDER BY id");
 	if (!stmt)
 		return DB_ERROR;
 	int rc;

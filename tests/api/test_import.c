@@ -1,0 +1,252 @@
+/* POST /import: NDJSON, one patient a line with its records nested, all in
+ * one transaction or none of it, every record validated and audited like a
+ * POST; and the size limit that --max-import raises. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define PROBLEM_VALIDATION "urn:cohortd:problem:validation"
+
+static const char *const ndjson[] = {"Content-Type: application/x-ndjson", NULL};
+
+/* One patient line with a course, an outcome and two toxicities. */
+static char *line(const char *code, const char *patch)
+{
+	char *out = malloc(1024);
+	snprintf(out, 1024,
+		 "{\"code\":\"%s\",\"histology\":\"melanoma\",\"setting\":\"metastatic\","
+		 "\"regimen\":\"il2_lak\",\"enrolled_on\":\"1985-01-10\"%s,\"courses\":[{"
+		 "\"started_on\":\"1985-02-01\",\"il2_dose\":100000,\"il2_dose_unit\":\"U/kg\","
+		 "\"outcomes\":[{\"assessed_on\":\"1985-04-01\",\"response\":\"PR\"}],"
+		 "\"toxicities\":[{\"term\":\"Hypotension\",\"grade\":3,\"onset_on\":\"1985-02-02\","
+		 "\"attribution\":\"definite\"},{\"term\":\"Chills\",\"grade\":1,"
+		 "\"onset_on\":\"1985-02-01\",\"attribution\":\"definite\"}]}]}",
+		 code, patch ? patch : "");
+	return out;
+}
+
+static struct resp *import(const char *body)
+{
+	return http("POST", "/import", ndjson, body, strlen(body));
+}
+
+static int64_t audit_rows(void)
+{
+	return db_count("audit");
+}
+
+START_TEST(test_import_writes_every_record_and_audits_each)
+{
+	char code1[64], code2[64];
+	snprintf(code1, sizeof code1, "%s", unique_code("IMP"));
+	snprintf(code2, sizeof code2, "%s", unique_code("IMP"));
+	char *a = line(code1, NULL), *b = line(code2, ",\"sex\":\"female\"");
+	char *body = malloc(4096);
+	snprintf(body, 4096, "%s\n\n%s\n", a, b);
+	int64_t patients = db_count("patients"), toxicities = db_count("toxicities");
+	int64_t audit = audit_rows();
+	struct resp *r = import(body);
+	ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+	ck_assert_str_eq(r->body, "{\"lines\":3,\"imported\":{\"patients\":2,\"courses\":2,"
+				  "\"outcomes\":2,\"toxicities\":4},\"records\":10}");
+	ck_assert_int_eq(db_count("patients"), patients + 2);
+	ck_assert_int_eq(db_count("toxicities"), toxicities + 4);
+	ck_assert_int_eq(audit_rows(), audit + 10);
+	resp_free(r);
+	/* the nested records point at their parents */
+	char path[128];
+	snprintf(path, sizeof path, "/patients?code=%s", code2);
+	r = http_get(path);
+	json_t *p = json_array_get(json_object_get(r->json, "items"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(p, "sex")), "female");
+	snprintf(path, sizeof path, "/patients/%lld/toxicities",
+		 (long long)json_integer_value(json_object_get(p, "id")));
+	resp_free(r);
+	r = http_get(path);
+	ck_assert_uint_eq(json_array_size(json_object_get(r->json, "items")), 2);
+	resp_free(r);
+	free(a);
+	free(b);
+	free(body);
+}
+END_TEST
+
+START_TEST(test_bad_line_in_the_middle_writes_nothing_and_names_line_and_field)
+{
+	char *a = line(unique_code("IMP"), NULL);
+	char *b = line(unique_code("IMP"), NULL);
+	char *c = line(unique_code("IMP"), NULL);
+	/* line 2: the second toxicity of its first course is grade 5 but not fatal */
+	char *bad = strstr(b, "\"grade\":1");
+	memcpy(bad, "\"grade\":5", 9);
+	char *body = malloc(8192);
+	snprintf(body, 8192, "%s\n%s\n%s\n", a, b, c);
+	char *before = db_fingerprint();
+	int64_t audit = audit_rows();
+	struct resp *r = import(body);
+	assert_problem(r, 422, PROBLEM_VALIDATION);
+	json_t *e = json_array_get(json_object_get(r->json, "errors"), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(e, "line")), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "field")),
+			 "courses[0].toxicities[1].outcome");
+	char *after = db_fingerprint();
+	ck_assert_str_eq(before, after);
+	ck_assert_int_eq(audit_rows(), audit);
+	resp_free(r);
+	free(before);
+	free(after);
+	free(a);
+	free(b);
+	free(c);
+	free(body);
+}
+END_TEST
+
+START_TEST(test_malformed_line_and_nested_ids_are_refused)
+{
+	char *before = db_fingerprint();
+	struct resp *r = import("{\"code\":\"X1\",\n");
+	assert_problem(r, 422, PROBLEM_VALIDATION);
+	json_t *e = json_array_get(json_object_get(r->json, "errors"), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(e, "line")), 1);
+	resp_free(r);
+	char *a = line(unique_code("IMP"), NULL);
+	char *with_parent = malloc(2048);
+	/* a nested course may not name its patient: the import does */
+	char *courses = strstr(a, "\"courses\":[{");
+	snprintf(with_parent, 2048, "%.*s\"courses\":[{\"patient_id\":1,%s",
+		 (int)(courses - a), a, courses + strlen("\"courses\":[{"));
+	r = import(with_parent);
+	assert_problem(r, 422, PROBLEM_VALIDATION);
+	assert_field_error(r, "courses[0].patient_id");
+	resp_free(r);
+	r = import("[1,2]\n");
+	assert_problem(r, 422, PROBLEM_VALIDATION);
+	resp_free(r);
+	char *after = db_fingerprint();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	free(a);
+	free(with_parent);
+}
+END_TEST
+
+START_TEST(test_duplicate_code_is_409_and_writes_nothing)
+{
+	char code[64];
+	snprintf(code, sizeof code, "%s", unique_code("IMP"));
+	char *a = line(code, NULL), *b = line(unique_code("IMP"), NULL), *dup = line(code, NULL);
+	char *body = malloc(8192);
+	snprintf(body, 8192, "%s\n%s\n%s\n", a, b, dup);
+	char *before = db_fingerprint();
+	struct resp *r = import(body);
+	assert_problem(r, 409, "urn:cohortd:problem:duplicate");
+	json_t *e = json_array_get(json_object_get(r->json, "errors"), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(e, "line")), 3);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "field")), "code");
+	char *after = db_fingerprint();
+	ck_assert_str_eq(before, after);
+	resp_free(r);
+	free(before);
+	free(after);
+	free(a);
+	free(b);
+	free(dup);
+	free(body);
+}
+END_TEST
+
+START_TEST(test_empty_body_is_422_and_wrong_media_type_is_415)
+{
+	assert_refused("POST", "/import", ndjson, "", 422, PROBLEM_VALIDATION, "");
+	assert_refused("POST", "/import", ndjson, "\n\n", 422, PROBLEM_VALIDATION, "");
+	static const char *const json_ct[] = {"Content-Type: application/json", NULL};
+	assert_refused("POST", "/import", json_ct, "{}", 415,
+		       "urn:cohortd:problem:unsupported-media-type", NULL);
+}
+END_TEST
+
+START_TEST(test_import_needs_an_editor)
+{
+	char *token = api_token_create("reader", "import-reader");
+	char auth[200];
+	snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+	const char *headers[] = {"Content-Type: application/x-ndjson", auth, NULL};
+	char *a = line(unique_code("IMP"), NULL);
+	assert_refused("POST", "/import", headers, a, 403, "urn:cohortd:problem:forbidden", NULL);
+	free(a);
+	free(token);
+}
+END_TEST
+
+/* A body of n bytes: NDJSON lines of padding that would be refused anyway. */
+static char *big_body(size_t n)
+{
+	char *body = malloc(n + 1);
+	memset(body, ' ', n);
+	for (size_t i = 1023; i < n; i += 1024)
+		body[i] = '\n';
+	body[n] = '\0';
+	return body;
+}
+
+START_TEST(test_fifty_megabytes_is_413_by_default)
+{
+	char *body = big_body((size_t)50 * 1000 * 1000);
+	char *before = db_fingerprint();
+	struct resp *r = http("POST", "/import", ndjson, body, strlen(body));
+	assert_problem(r, 413, "urn:cohortd:problem:body-too-large");
+	char *after = db_fingerprint();
+	ck_assert_str_eq(before, after);
+	resp_free(r);
+	free(before);
+	free(after);
+	free(body);
+}
+END_TEST
+
+/* Run against a server started with --max-import 64: the same body is read. */
+START_TEST(test_max_import_raises_the_limit)
+{
+	char *body = big_body((size_t)50 * 1000 * 1000);
+	char *a = line(unique_code("IMP"), NULL);
+	memcpy(body, a, strlen(a));
+	body[strlen(a)] = '\n';
+	struct resp *r = http("POST", "/import", ndjson, body, strlen(body));
+	ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r->json, "imported"),
+							    "patients")),
+			 1);
+	resp_free(r);
+	free(a);
+	free(body);
+}
+END_TEST
+
+static void start_with_big_imports(void)
+{
+	static const char *const args[] = {"--max-import", "64", NULL};
+	api_start_with(args);
+}
+
+int main(void)
+{
+	TCase *tc;
+	Suite *s = api_suite("import", &tc);
+	tcase_add_test(tc, test_import_writes_every_record_and_audits_each);
+	tcase_add_test(tc, test_bad_line_in_the_middle_writes_nothing_and_names_line_and_field);
+	tcase_add_test(tc, test_malformed_line_and_nested_ids_are_refused);
+	tcase_add_test(tc, test_duplicate_code_is_409_and_writes_nothing);
+	tcase_add_test(tc, test_empty_body_is_422_and_wrong_media_type_is_415);
+	tcase_add_test(tc, test_import_needs_an_editor);
+	tcase_add_test(tc, test_fifty_megabytes_is_413_by_default);
+	TCase *big = tcase_create("import-limit");
+	tcase_add_unchecked_fixture(big, start_with_big_imports, api_stop);
+	tcase_set_timeout(big, 120);
+	tcase_add_test(big, test_max_import_raises_the_limit);
+	suite_add_tcase(s, big);
+	return run_suite(s);
+}

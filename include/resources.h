@@ -10,4 +10,14 @@ extern const struct resource courses_resource;
 extern const struct resource outcomes_resource;
 extern const struct resource toxicities_resource;
 
+struct db;
+struct course_facts;
+
+/* For a record that belongs to a course (outcome, toxicity): looks up the
+ * course named by its course_id field, sets its derived patient_id field,
+ * and fills *course. Returns DB_OK with *found false (and an error on
+ * course_id) when there is no such course, or a DB_ code. */
+int courses_resolve(struct db *db, struct record *rec, int course_field, int patient_field,
+		    struct course_facts *course, bool *found, struct field_errors *errs);
+
 #endif

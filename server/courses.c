@@ -78,6 +78,21 @@ static int check_course_refs(struct db *db, struct record *rec, const struct rec
 static const struct child children[] = {{&outcomes_resource, "course_id"},
 					{&toxicities_resource, "course_id"}};
 
+int courses_resolve(struct db *db, struct record *rec, int course_field, int patient_field,
+		    struct course_facts *course, bool *found, struct field_errors *errs)
+{
+	int64_t id = rec->v[course_field].i;
+	int rc = store_course_facts(db, id, course);
+	*found = rc == DB_OK;
+	if (rc == DB_NOTFOUND) {
+		field_error(errs, "course_id", "no course has id %lld", (long long)id);
+		return DB_OK;
+	}
+	if (rc == DB_OK)
+		value_set_int(&rec->v[patient_field], course->patient_id);
+	return rc;
+}
+
 const struct resource courses_resource = {
 	.name = "courses",
 	.singular = "course",

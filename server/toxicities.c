@@ -52,14 +52,10 @@ static int check_toxicity_refs(struct db *db, struct record *rec, const struct r
 	(void)old;
 	struct value *v = rec->v;
 	struct course_facts c;
-	int rc = store_course_facts(db, v[COURSE_ID].i, &c);
-	if (rc == DB_NOTFOUND) {
-		field_error(errs, "course_id", "no course has id %lld", (long long)v[COURSE_ID].i);
-		return DB_OK;
-	}
-	if (rc != DB_OK)
+	bool found;
+	int rc = courses_resolve(db, rec, COURSE_ID, PATIENT_ID, &c, &found, errs);
+	if (rc != DB_OK || !found)
 		return rc;
-	value_set_int(&v[PATIENT_ID], c.patient_id);
 	if (strcmp(v[ONSET_ON].s, c.started_on) < 0)
 		field_error(errs, "onset_on", "must not be before the course started (%s)",
 			    c.started_on);

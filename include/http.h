@@ -31,6 +31,7 @@ struct request {
 	void *conn; /* the glue's connection, for header and query lookups */
 	char *body;
 	size_t body_len;
+	size_t body_cap;
 	size_t body_limit; /* REQUEST_MAX_BODY, or the import limit */
 	bool body_too_large;
 	bool replied; /* the glue has queued the reply */

@@ -33,19 +33,37 @@ static json_t *row_json(const struct audit_row *row)
 			 row->prev_hash, "hash", row->hash);
 }
 
-/* An RFC 3339 UTC time as the audit stores it (a date alone is midnight). */
-static bool time_param(const char *text)
+/* Reads a UTC time (2026-01-31T12:00:00Z, with or without milliseconds,
+ * or a date alone: midnight) into the form the audit stores, so that text
+ * comparison is time comparison: 2026-01-31T12:00:00.000Z. */
+static bool time_param(const char *text, char out[32])
 {
 	size_t n = strlen(text);
-	if (n == 10)
-		return valid_date(text, n);
-	return n >= 20 && n <= 24 && valid_date(text, 10) && text[10] == 'T' && text[n - 1] == 'Z';
+	if (n == 10 && valid_date(text, n)) {
+		snprintf(out, 32, "%sT00:00:00.000Z", text);
+		return true;
+	}
+	bool digits = n >= 20;
+	for (size_t i = 11; digits && i < 19; i++)
+		digits = (i == 13 || i == 16) ? text[i] == ':' : (text[i] >= '0' && text[i] <= '9');
+	if (!digits || !valid_date(text, 10) || text[10] != 'T')
+		return false;
+	if (n == 20 && text[19] == 'Z') {
+		snprintf(out, 32, "%.19s.000Z", text);
+		return true;
+	}
+	if (n == 24 && text[19] == '.' && text[23] == 'Z') {
+		snprintf(out, 32, "%s", text);
+		return true;
+	}
+	return false;
 }
 
 void audit_list(struct request *req)
 {
 	static const char *const entities[] = {"patients", "courses", "outcomes", "toxicities", NULL};
 	struct audit_filter f = {.limit = AUDIT_DEFAULT_LIMIT};
+	char from[32], to[32];
 	struct query qs;
 	struct strbuf kept = {0};
 	int64_t n;
@@ -78,12 +96,13 @@ void audit_list(struct request *req)
 		} else if (strcmp(p->key, "actor") == 0) {
 			f.actor = p->value;
 		} else if (strcmp(p->key, "from") == 0 || strcmp(p->key, "to") == 0) {
-			if (!time_param(p->value))
+			bool is_from = p->key[0] == 'f';
+			if (!time_param(p->value, is_from ? from : to))
 				query_error(&qs, p->key, "must be a UTC time (2026-01-31T12:00:00Z) or a date");
-			else if (p->key[0] == 'f')
-				f.from = p->value;
+			else if (is_from)
+				f.from = from;
 			else
-				f.to = p->value;
+				f.to = to;
 		} else {
 			p->used = false;
 			continue;
@@ -126,34 +145,39 @@ out:
 void audit_history(struct request *req)
 {
 	const struct resource *res = req->route->res;
-	struct audit_filter f = {.entity = res->name, .entity_id = req->ids[0], .limit = 10000};
-	struct audit_row *rows = NULL;
-	int count = 0;
-	bool more = false;
-	int rc = store_audit_list(req->db, &f, &rows, &count, &more);
-	if (rc != DB_OK) {
-		reply_db_error(req, rc);
-		return;
+	struct audit_filter f = {.entity = res->name, .entity_id = req->ids[0], .limit = 200};
+	json_t *versions = json_array();
+	bool more = true;
+	while (more) {
+		struct audit_row *rows = NULL;
+		int count = 0;
+		int rc = store_audit_list(req->db, &f, &rows, &count, &more);
+		if (rc != DB_OK) {
+			json_decref(versions);
+			reply_db_error(req, rc);
+			return;
+		}
+		for (int i = 0; i < count; i++) {
+			const struct audit_row *row = &rows[i];
+			bool deleted = strcmp(row->action, "delete") == 0;
+			json_t *record = parsed_or_null(deleted ? row->before : row->after);
+			json_t *version = json_object_get(record, "version");
+			json_array_append_new(
+				versions, json_pack("{s:O, s:s, s:s, s:s, s:s?, s:s, s:I, s:o}", "version",
+						    version ? version : json_null(), "action",
+						    row->action, "at", row->at, "actor", row->actor,
+						    "reason", row->reason, "request_id", row->request_id,
+						    "seq", (json_int_t)row->seq, "record", record));
+			f.after = row->seq;
+		}
+		store_audit_list_free(rows, count);
 	}
-	if (count == 0) {
+	if (json_array_size(versions) == 0) {
+		json_decref(versions);
 		reply_problem(req, 404, PROBLEM_NOT_FOUND, "no %s %lld has ever existed", res->singular,
 			      (long long)req->ids[0]);
 		return;
 	}
-	json_t *versions = json_array();
-	for (int i = 0; i < count; i++) {
-		const struct audit_row *row = &rows[i];
-		json_t *record = parsed_or_null(strcmp(row->action, "delete") == 0 ? row->before
-										    : row->after);
-		json_t *version = json_object_get(record, "version");
-		json_array_append_new(versions,
-				      json_pack("{s:O, s:s, s:s, s:s, s:s?, s:s, s:I, s:o}", "version",
-						version ? version : json_null(), "action", row->action,
-						"at", row->at, "actor", row->actor, "reason",
-						row->reason, "request_id", row->request_id, "seq",
-						(json_int_t)row->seq, "record", record));
-	}
-	store_audit_list_free(rows, count);
 	reply_json(req, 200, json_pack("{s:s, s:I, s:o}", "entity", res->name, "id",
 				       (json_int_t)req->ids[0], "versions", versions));
 }

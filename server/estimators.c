@@ -106,7 +106,8 @@ int km_estimate(struct km_subject *subjects, size_t n, double level, struct km_f
 	*fit = (struct km_fit){.n = (int64_t)n};
 	if (!(level > 0 && level < 1))
 		return -1;
-	qsort(subjects, n, sizeof *subjects, by_time);
+	if (n > 0)
+		qsort(subjects, n, sizeof *subjects, by_time);
 	pthread_once(&gsl_quiet, gsl_errors_off);
 	double z = gsl_cdf_ugaussian_Qinv((1 - level) / 2);
 	fit->points = xcalloc(n ? n : 1, sizeof *fit->points);

@@ -184,7 +184,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				refuse_large_body(conn, req);
 			return MHD_YES;
 		}
-		req->body = xrealloc(req->body, req->body_len + n + 1);
+		if (req->body_len + n + 1 > req->body_cap) {
+			size_t cap = req->body_cap ? req->body_cap : 4096;
+			while (cap < req->body_len + n + 1)
+				cap *= 2;
+			req->body = xrealloc(req->body, cap);
+			req->body_cap = cap;
+		}
 		memcpy(req->body + req->body_len, upload_data, n);
 		req->body_len += n;
 		req->body[req->body_len] = '\0';

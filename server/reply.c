@@ -67,14 +67,13 @@ static void reply_body(struct request *req, unsigned status, const char *content
 	req->out = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	json_decref(body);
 	if (!req->out) {
-		static const char fallback[] =
-			"{\"type\":\"" PROBLEM_INTERNAL "\",\"title\":\"Internal Server Error\",\"status\":500}";
+		/* Jansson could not allocate: the envelope by hand, still complete. */
 		req->status = 500;
 		req->content_type = "application/problem+json";
-		req->out = (char *)fallback;
-		req->out_len = sizeof fallback - 1;
-		req->out_static = true;
-		return;
+		req->out = xasprintf("{\"type\":\"%s\",\"title\":\"Internal Server Error\","
+				     "\"status\":500,\"detail\":\"the answer could not be encoded\","
+				     "\"instance\":\"urn:cohortd:request:%s\",\"request_id\":\"%s\"}",
+				     PROBLEM_INTERNAL, req->request_id, req->request_id);
 	}
 	req->out_len = strlen(req->out);
 }

@@ -214,8 +214,9 @@ START_TEST(test_km_level_changes_interval_only)
 	ck_assert(a.points[0].survival == b.points[0].survival);
 	ck_assert(b.points[0].lower > a.points[0].lower);
 	ck_assert(b.points[0].upper < a.points[0].upper);
-	ck_assert_int_eq(km_estimate(copy, 21, 1.5, &b), -1);
 	km_fit_free(&a);
+	km_fit_free(&b);
+	ck_assert_int_eq(km_estimate(copy, 21, 1.5, &b), -1);
 	km_fit_free(&b);
 }
 END_TEST

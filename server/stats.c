@@ -6,6 +6,7 @@
  * groups when asked. The CSV form is written from the JSON answer, so the
  * two always agree. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -709,49 +710,129 @@ static void durable_response(struct request *req, const struct stats_query *q,
 
 typedef void (*stats_fn)(struct request *, const struct stats_query *, const struct cohort *);
 
-/* Parses, answers 304 when the client holds the current answer, loads the
- * cohort parts the statistic needs, computes, replies with an ETag made of
- * the data version and the query. */
-static void serve_stats(struct request *req, unsigned allowed, unsigned parts, stats_fn fn)
+/* Computed answers, reused while the data version they were computed at is
+ * still current: a dashboard polling the same figures costs one indexed
+ * read, not a recomputation. A write moves the version on, and the next
+ * request computes afresh, so an answer is never stale. */
+#define ANSWER_CACHE_SIZE 64
+
+struct cached_answer {
+	uint64_t key;
+	char path[32];
+	int64_t as_of;
+	char *body;
+	size_t len;
+	const char *content_type;
+	uint64_t used;
+};
+
+static struct cached_answer answers[ANSWER_CACHE_SIZE];
+static uint64_t answers_clock;
+static pthread_mutex_t answers_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool answer_cached(struct request *req, uint64_t key, int64_t as_of)
 {
-	struct stats_query q;
-	if (!parse_query(req, allowed, &q))
-		return;
-	struct cohort c;
-	int rc = store_cohort_load(req->db, parts, &c);
-	if (rc != DB_OK) {
-		reply_db_error(req, rc);
-		return;
+	bool hit = false;
+	pthread_mutex_lock(&answers_lock);
+	for (int i = 0; i < ANSWER_CACHE_SIZE && !hit; i++) {
+		struct cached_answer *a = &answers[i];
+		if (a->body && a->key == key && a->as_of == as_of && strcmp(a->path, req->path) == 0) {
+			a->used = ++answers_clock;
+			char *copy = xmalloc(a->len + 1);
+			memcpy(copy, a->body, a->len + 1);
+			reply_owned(req, 200, a->content_type, copy, a->len);
+			hit = true;
+		}
 	}
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a of the parsed query */
-	const char *parts_text[] = {req->path, q.csv ? "csv" : "json"};
+	pthread_mutex_unlock(&answers_lock);
+	return hit;
+}
+
+static void answer_keep(const struct request *req, uint64_t key, int64_t as_of)
+{
+	if (req->status != 200 || !req->out || strlen(req->path) >= sizeof answers[0].path)
+		return;
+	char *copy = xmalloc(req->out_len + 1);
+	memcpy(copy, req->out, req->out_len);
+	copy[req->out_len] = '\0';
+	pthread_mutex_lock(&answers_lock);
+	struct cached_answer *slot = &answers[0];
+	for (int i = 0; i < ANSWER_CACHE_SIZE; i++)
+		if (answers[i].used < slot->used)
+			slot = &answers[i];
+	free(slot->body);
+	*slot = (struct cached_answer){.key = key, .as_of = as_of, .body = copy,
+				       .len = req->out_len, .content_type = req->content_type,
+				       .used = ++answers_clock};
+	snprintf(slot->path, sizeof slot->path, "%s", req->path);
+	pthread_mutex_unlock(&answers_lock);
+}
+
+/* FNV-1a over the route and the parsed query (every bit of each number,
+ * so queries whose answers differ never share a tag or a cached answer). */
+static uint64_t query_key(const struct request *req, const struct stats_query *q)
+{
+	uint64_t h = 1469598103934665603ULL;
+	const char *texts[] = {req->path, q->csv ? "csv" : "json"};
 	for (int i = 0; i < 2; i++)
-		for (const char *p = parts_text[i]; *p; p++)
+		for (const char *p = texts[i]; *p; p++)
 			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	h = (h ^ (uint64_t)q.group_by) * 1099511628211ULL;
+	h = (h ^ (uint64_t)q->group_by) * 1099511628211ULL;
 	for (int g = 0; g < NGROUPINGS; g++)
-		for (const char *p = q.filter[g] ? q.filter[g] : "-"; *p; p++)
+		for (const char *p = q->filter[g] ? q->filter[g] : "-"; *p; p++)
 			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	double numbers[] = {q.ci, q.level, q.evaluable, q.confirmed_only, q.by_course,
-			    q.min_grade, q.min_months};
-	/* every bit of each number, so that queries whose answers differ never
-	 * share a tag (truncated to millionths, min_months=7.5236139 and
-	 * 7.5236139999 did) */
+	double numbers[] = {q->ci, q->level, q->evaluable, q->confirmed_only, q->by_course,
+			    q->min_grade, q->min_months};
 	for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
 		uint64_t bits;
 		memcpy(&bits, &numbers[i], sizeof bits);
 		h = (h ^ bits) * 1099511628211ULL;
 	}
+	return h;
+}
+
+/* Parses; reads the data version; answers 304 when the client holds the
+ * current answer, the cached answer when there is one, else loads the
+ * cohort parts the statistic needs and computes. The ETag is made of the
+ * data version and the query. */
+static void serve_stats(struct request *req, unsigned allowed, unsigned parts, stats_fn fn)
+{
+	struct stats_query q;
+	if (!parse_query(req, allowed, &q))
+		return;
+	uint64_t key = query_key(req, &q);
+	int64_t as_of = 0;
+	int rc = store_data_version(req->db, &as_of);
+	if (rc != DB_OK) {
+		reply_db_error(req, rc);
+		return;
+	}
 	char etag[64];
-	snprintf(etag, sizeof etag, "\"%lld-%016llx\"", (long long)c.as_of, (unsigned long long)h);
+	snprintf(etag, sizeof etag, "\"%lld-%016llx\"", (long long)as_of, (unsigned long long)key);
+	const char *inm = request_header(req, "If-None-Match");
+	if (inm && (strstr(inm, etag) || strcmp(inm, "*") == 0)) {
+		reply_header(req, "ETag", "%s", etag);
+		reply_header(req, "Vary", "Accept");
+		reply_empty(req, 304);
+		return;
+	}
+	if (!answer_cached(req, key, as_of)) {
+		struct cohort c;
+		rc = store_cohort_load(req->db, parts, &c);
+		if (rc != DB_OK) {
+			reply_db_error(req, rc);
+			return;
+		}
+		/* the snapshot may be newer than the version read above */
+		as_of = c.as_of;
+		snprintf(etag, sizeof etag, "\"%lld-%016llx\"", (long long)as_of,
+			 (unsigned long long)key);
+		fn(req, &q, &c);
+		cohort_free(&c);
+		answer_keep(req, key, as_of);
+	}
 	reply_header(req, "ETag", "%s", etag);
 	reply_header(req, "Vary", "Accept");
-	const char *inm = request_header(req, "If-None-Match");
-	if (inm && (strstr(inm, etag) || strcmp(inm, "*") == 0))
-		reply_empty(req, 304);
-	else
-		fn(req, &q, &c);
-	cohort_free(&c);
 }
 
 void stats_summary(struct request *req)

@@ -20,9 +20,13 @@ struct audit_context {
 	const char *request_id;
 };
 
-/* Appends one row; before/after are records as JSON (NULL where none). */
+struct record;
+
+/* Appends one row; before/after are the record's states (NULL where none),
+ * kept as canonical JSON. */
 int audit_append(struct db *db, const struct audit_context *ctx, const char *action,
-		 const struct resource *res, int64_t id, json_t *before, json_t *after);
+		 const struct resource *res, int64_t id, const struct record *before,
+		 const struct record *after);
 
 struct audit_check {
 	int64_t rows;

@@ -124,6 +124,19 @@ void record_from_json(const struct resource *res, json_t *body, const struct rec
 /* The JSON representation: id, the fields in order, version, timestamps. */
 json_t *record_to_json(const struct resource *res, const struct record *rec);
 
+struct strbuf;
+
+enum record_json_form {
+	RECORD_JSON_API,       /* key order as above, reals to 15 digits: answers */
+	RECORD_JSON_CANONICAL, /* keys sorted, reals to 17 digits: the audit */
+};
+
+/* Appends the same JSON as json_dumps(record_to_json(...)) with the
+ * matching flags, written straight from the record: a list of a thousand
+ * records would otherwise build and free a thousand Jansson objects. */
+void record_write_json(struct strbuf *sb, const struct resource *res, const struct record *rec,
+		       enum record_json_form form);
+
 /* Parses a query-string value for a filter on field f. */
 bool value_from_param(const struct field *f, const char *text, struct value *out);
 

@@ -17,9 +17,13 @@
 
 static const char genesis[65] = "0000000000000000000000000000000000000000000000000000000000000000";
 
-static char *canonical(json_t *j)
+static char *canonical(const struct resource *res, const struct record *rec)
 {
-	return j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17)) : NULL;
+	if (!rec)
+		return NULL;
+	struct strbuf sb = {0};
+	record_write_json(&sb, res, rec, RECORD_JSON_CANONICAL);
+	return strbuf_steal(&sb);
 }
 
 /* Each field as a netstring ("<length>:<bytes>,"; "-," for null), so no
@@ -62,7 +66,8 @@ static _Thread_local struct {
 } head;
 
 int audit_append(struct db *db, const struct audit_context *ctx, const char *action,
-		 const struct resource *res, int64_t id, json_t *before, json_t *after)
+		 const struct resource *res, int64_t id, const struct record *before,
+		 const struct record *after)
 {
 	struct audit_row row = {0};
 	int64_t last = 0;
@@ -83,8 +88,8 @@ int audit_append(struct db *db, const struct audit_context *ctx, const char *act
 	row.action = (char *)action;
 	row.entity = (char *)res->name;
 	row.entity_id = id;
-	row.before = canonical(before);
-	row.after = canonical(after);
+	row.before = canonical(res, before);
+	row.after = canonical(res, after);
 	row.reason = (char *)ctx->reason;
 	row.request_id = (char *)ctx->request_id;
 	rc = row_hash(&row, row.hash);

@@ -6,6 +6,7 @@
 #include "model.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,6 +331,167 @@ json_t *record_to_json(const struct resource *res, const struct record *rec)
 		return NULL;
 	}
 	return o;
+}
+
+/* As Jansson dumps a string: quotes, backslash and control characters
+ * escaped, everything else (UTF-8 included) as it is. */
+static void write_string(struct strbuf *sb, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	strbuf_append(sb, "\"", 1);
+	const char *run = s;
+	for (const char *p = s; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		strbuf_append(sb, run, (size_t)(p - run));
+		run = p + 1;
+		char esc[7] = {'\\', (char)c, 0};
+		switch (c) {
+		case '"': case '\\': break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+		}
+		strbuf_puts(sb, esc);
+	}
+	strbuf_append(sb, run, strlen(run));
+	strbuf_append(sb, "\"", 1);
+}
+
+/* As Jansson dumps a real: %.<precision>g, the exponent without "+" or
+ * leading zeros (1e20, 3e-7), and ".0" added when that reads as an integer. */
+static void write_real(struct strbuf *sb, double d, int precision)
+{
+	char buf[40];
+	snprintf(buf, sizeof buf, "%.*g", precision, d);
+	char *e = strchr(buf, 'e');
+	if (e) {
+		char *from = e + 1, *to = e + 1;
+		if (*from == '-')
+			*to++ = *from++;
+		else if (*from == '+')
+			from++;
+		while (*from == '0' && from[1])
+			from++;
+		memmove(to, from, strlen(from) + 1);
+	}
+	strbuf_puts(sb, buf);
+	if (!strpbrk(buf, ".eE") && strcmp(buf, "inf") != 0 && strcmp(buf, "nan") != 0)
+		strbuf_puts(sb, ".0");
+}
+
+static void write_value(struct strbuf *sb, const struct field *f, const struct value *v,
+			int precision)
+{
+	char buf[32];
+	switch (v->kind) {
+	case VALUE_INT:
+		if (f->type == FIELD_BOOL) {
+			strbuf_puts(sb, v->i ? "true" : "false");
+		} else {
+			snprintf(buf, sizeof buf, "%lld", (long long)v->i);
+			strbuf_puts(sb, buf);
+		}
+		break;
+	case VALUE_REAL:
+		write_real(sb, v->r, precision);
+		break;
+	case VALUE_TEXT:
+		write_string(sb, v->s);
+		break;
+	default:
+		strbuf_puts(sb, "null");
+	}
+}
+
+/* Member i of a record in its API order: id, fields, version, timestamps. */
+static const char *member_name(const struct resource *res, int i)
+{
+	if (i == 0)
+		return "id";
+	if (i <= res->nfields)
+		return res->fields[i - 1].name;
+	static const char *const tail[] = {"version", "created_at", "updated_at"};
+	return tail[i - res->nfields - 1];
+}
+
+static void write_member(struct strbuf *sb, const struct resource *res, const struct record *rec,
+			 int i, int precision)
+{
+	char buf[32];
+	strbuf_append(sb, "\"", 1);
+	strbuf_puts(sb, member_name(res, i));
+	strbuf_append(sb, "\":", 2);
+	if (i == 0 || i == res->nfields + 1) {
+		snprintf(buf, sizeof buf, "%lld", (long long)(i == 0 ? rec->id : rec->version));
+		strbuf_puts(sb, buf);
+	} else if (i > res->nfields + 1) {
+		write_string(sb, i == res->nfields + 2 ? rec->created_at : rec->updated_at);
+	} else {
+		write_value(sb, &res->fields[i - 1], &rec->v[i - 1], precision);
+	}
+}
+
+#define RECORD_MEMBERS (RECORD_MAX_FIELDS + 4)
+
+struct sorted_members {
+	const struct resource *res;
+	int order[RECORD_MEMBERS];
+};
+
+static struct sorted_members sorted_cache[8];
+static pthread_mutex_t sorted_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The members of res in byte order of their names, as JSON_SORT_KEYS. */
+static const int *sorted_order(const struct resource *res)
+{
+	struct sorted_members *found = NULL;
+	pthread_mutex_lock(&sorted_lock);
+	for (size_t i = 0; i < sizeof sorted_cache / sizeof sorted_cache[0] && !found; i++) {
+		struct sorted_members *m = &sorted_cache[i];
+		if (m->res == res) {
+			found = m;
+		} else if (!m->res) {
+			int n = res->nfields + 4;
+			for (int k = 0; k < n; k++)
+				m->order[k] = k;
+			for (int a = 1; a < n; a++)
+				for (int b = a; b > 0 && strcmp(member_name(res, m->order[b - 1]),
+							       member_name(res, m->order[b])) > 0;
+				     b--) {
+					int t = m->order[b];
+					m->order[b] = m->order[b - 1];
+					m->order[b - 1] = t;
+				}
+			m->res = res;
+			found = m;
+		}
+	}
+	pthread_mutex_unlock(&sorted_lock);
+	if (!found)
+		abort(); /* more resources than slots: a programming error */
+	return found->order;
+}
+
+void record_write_json(struct strbuf *sb, const struct resource *res, const struct record *rec,
+		       enum record_json_form form)
+{
+	const int *order = form == RECORD_JSON_CANONICAL ? sorted_order(res) : NULL;
+	int precision = form == RECORD_JSON_CANONICAL ? 17 : 15;
+	strbuf_append(sb, "{", 1);
+	for (int k = 0; k < res->nfields + 4; k++) {
+		if (k)
+			strbuf_append(sb, ",", 1);
+		write_member(sb, res, rec, order ? order[k] : k, precision);
+	}
+	strbuf_append(sb, "}", 1);
 }
 
 bool value_from_param(const struct field *f, const char *text, struct value *out)

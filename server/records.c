@@ -60,14 +60,11 @@ static bool etag_listed(const char *header, int64_t version, bool weak)
 
 static void reply_record(struct request *req, unsigned status, const struct record *rec)
 {
-	json_t *body = record_to_json(req->route->res, rec);
-	if (!body) {
-		reply_problem(req, 500, PROBLEM_INTERNAL, "cannot encode the %s",
-			      req->route->res->singular);
-		return;
-	}
+	struct strbuf sb = {0};
+	record_write_json(&sb, req->route->res, rec, RECORD_JSON_API);
 	reply_header(req, "ETag", "\"%lld\"", (long long)rec->version);
-	reply_json(req, status, body);
+	size_t len = sb.len;
+	reply_owned(req, status, "application/json", strbuf_steal(&sb), len);
 }
 
 static void reply_invalid(struct request *req, struct field_errors *errs)
@@ -122,12 +119,7 @@ int records_insert(struct db *db, const struct audit_context *ctx, const struct 
 	utc_now_rfc3339(rec->created_at);
 	memcpy(rec->updated_at, rec->created_at, sizeof rec->updated_at);
 	rc = store_insert(db, res, rec);
-	if (rc != DB_OK)
-		return rc;
-	json_t *after = record_to_json(res, rec);
-	rc = after ? audit_append(db, ctx, "create", res, rec->id, NULL, after) : DB_ERROR;
-	json_decref(after);
-	return rc;
+	return rc == DB_OK ? audit_append(db, ctx, "create", res, rec->id, NULL, rec) : rc;
 }
 
 /* Replays the stored first answer to this key, or refuses a different
@@ -173,10 +165,9 @@ static void create_in_transaction(struct request *req, const char *key, const ch
 	if (rc == DB_OK)
 		rc = records_insert(req->db, &ctx, res, req->json, &rec, &errs);
 	if (rc == DB_OK && !field_errors_any(&errs)) {
-		json_t *j = record_to_json(res, &rec);
-		body = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
-		json_decref(j);
-		rc = body ? DB_OK : DB_ERROR;
+		struct strbuf sb = {0};
+		record_write_json(&sb, res, &rec, RECORD_JSON_API);
+		body = strbuf_steal(&sb);
 	}
 	snprintf(location, sizeof location, "/%s/%lld", res->name, (long long)rec.id);
 	if (rc == DB_OK && body && key) {
@@ -293,11 +284,7 @@ void records_patch(struct request *req)
 	rc = store_update(req->db, res, &rec);
 	if (rc == DB_OK) {
 		struct audit_context ctx = audit_context_of(req);
-		json_t *before = record_to_json(res, &old), *after = record_to_json(res, &rec);
-		rc = before && after ? audit_append(req->db, &ctx, "update", res, rec.id, before, after)
-				     : DB_ERROR;
-		json_decref(before);
-		json_decref(after);
+		rc = audit_append(req->db, &ctx, "update", res, rec.id, &old, &rec);
 	}
 	if (rc == DB_OK)
 		rc = db_commit(req->db);
@@ -344,9 +331,7 @@ static int delete_tree(struct db *db, const struct audit_context *ctx,
 	}
 	if (rc != DB_OK)
 		return rc;
-	json_t *before = record_to_json(res, rec);
-	rc = before ? audit_append(db, ctx, "delete", res, rec->id, before, NULL) : DB_ERROR;
-	json_decref(before);
+	rc = audit_append(db, ctx, "delete", res, rec->id, rec, NULL);
 	return rc == DB_OK ? store_delete(db, res, rec->id) : rc;
 }
 
@@ -535,19 +520,28 @@ static void list_records(struct request *req, bool nested)
 		goto out;
 	}
 
-	json_t *items = json_array();
-	for (int i = 0; i < count; i++)
-		json_array_append_new(items, record_to_json(res, &recs[i]));
-	json_t *next = json_null();
+	struct strbuf sb = {0};
+	strbuf_puts(&sb, "{\"items\":[");
+	for (int i = 0; i < count; i++) {
+		if (i)
+			strbuf_append(&sb, ",", 1);
+		record_write_json(&sb, res, &recs[i], RECORD_JSON_API);
+	}
+	strbuf_puts(&sb, "],\"next\":");
 	if (more) {
+		/* the link holds only the path and percent-encoded parameters: no
+		 * character of it needs escaping in a JSON string */
 		char *url = xasprintf("%s?%s%safter=%lld", req->path, kept.data ? kept.data : "",
 				      kept.len ? "&" : "", (long long)recs[count - 1].id);
 		reply_header(req, "Link", "<%s>; rel=\"next\"", url);
-		json_decref(next);
-		next = json_string(url);
+		strbuf_printf(&sb, "\"%s\"", url);
 		free(url);
+	} else {
+		strbuf_puts(&sb, "null");
 	}
-	reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next", next));
+	strbuf_puts(&sb, "}");
+	size_t len = sb.len;
+	reply_owned(req, 200, "application/json", strbuf_steal(&sb), len);
 out:
 	store_list_free(recs, count);
 	for (int i = 0; i < q.nfilters; i++)

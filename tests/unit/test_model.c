@@ -7,6 +7,7 @@
 
 #include "model.h"
 #include "resources.h"
+#include "util.h"
 
 static const char *valid_patient =
 	"{\"code\":\"P-1\",\"histology\":\"melanoma\",\"setting\":\"metastatic\","
@@ -240,6 +241,60 @@ START_TEST(test_record_to_json_shape)
 }
 END_TEST
 
+/* The direct writer must say exactly what Jansson says, in both forms. */
+static void expect_writer_matches_jansson(const struct resource *res, struct record *rec)
+{
+	json_t *j = record_to_json(res, rec);
+	static const size_t flags[] = {JSON_COMPACT | JSON_REAL_PRECISION(15),
+				       JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17)};
+	static const enum record_json_form forms[] = {RECORD_JSON_API, RECORD_JSON_CANONICAL};
+	for (int i = 0; i < 2; i++) {
+		char *want = json_dumps(j, flags[i]);
+		struct strbuf sb = {0};
+		record_write_json(&sb, res, rec, forms[i]);
+		ck_assert_str_eq(sb.data, want);
+		free(want);
+		strbuf_free(&sb);
+	}
+	json_decref(j);
+}
+
+START_TEST(test_record_writer_equals_jansson)
+{
+	struct record rec = {0};
+	rec.id = 9;
+	rec.version = 12;
+	strcpy(rec.created_at, "2026-01-01T00:00:00.000Z");
+	strcpy(rec.updated_at, "2026-01-02T00:00:00.000Z");
+	/* strings that need escaping, UTF-8, a null, a boolean */
+	const struct resource *res = &toxicities_resource;
+	value_set_int(&rec.v[0], 4);
+	value_set_int(&rec.v[1], 2);
+	value_set_text(&rec.v[2], "Quote \" back\\slash \x01 ctl \t tab \xc3\xa9 / \xe2\x80\xa8");
+	value_set_int(&rec.v[3], 5);
+	value_set_text(&rec.v[4], "1985-02-02");
+	value_set_int(&rec.v[6], 0);
+	value_set_text(&rec.v[6], "definite");
+	value_set_int(&rec.v[7], 1);
+	value_set_text(&rec.v[8], "fatal");
+	expect_writer_matches_jansson(res, &rec);
+	record_clear(&rec);
+	/* reals as Jansson prints them, at both precisions */
+	static const double doses[] = {720000, 0.1, 1e20, 123456.789012345678, 3e-7};
+	for (size_t i = 0; i < sizeof doses / sizeof doses[0]; i++) {
+		struct record c = {.id = 1, .version = 1};
+		value_set_int(&c.v[0], 1);
+		value_set_int(&c.v[1], 1);
+		value_set_text(&c.v[2], "1985-02-01");
+		c.v[4].kind = VALUE_REAL;
+		c.v[4].r = doses[i];
+		value_set_text(&c.v[5], "IU/kg");
+		expect_writer_matches_jansson(&courses_resource, &c);
+		record_clear(&c);
+	}
+}
+END_TEST
+
 START_TEST(test_filter_values_parsed_by_type)
 {
 	const struct field *grade =
@@ -271,6 +326,7 @@ int main(void)
 	tcase_add_test(tc, test_merge_patch_applies_over_old);
 	tcase_add_test(tc, test_merge_patch_refuses_null_required_and_immutable);
 	tcase_add_test(tc, test_record_to_json_shape);
+	tcase_add_test(tc, test_record_writer_equals_jansson);
 	tcase_add_test(tc, test_filter_values_parsed_by_type);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

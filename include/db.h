@@ -44,9 +44,14 @@ void db_rollback(struct db *db);
 /* A number that changes with every transaction begun on this connection. */
 uint64_t db_transaction_id(struct db *db);
 
-/* Per-thread connections for the server's workers. */
+/* Per-thread connections for the server's workers' reads, and one shared
+ * connection for every write: writes are serialised anyway, and a single
+ * writer keeps its page cache warm, where several would invalidate each
+ * other's after every commit. The writer may only be used between
+ * db_begin_write and db_commit / db_rollback, which hold its lock. */
 int db_pool_init(const char *path);
 struct db *db_for_thread(void);
+struct db *db_writer(void);
 void db_pool_close(void);
 
 #endif

@@ -6,6 +6,7 @@
 #include "db_sqlite.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ struct db {
 	struct cached_stmt cache[STMT_CACHE_SIZE];
 	uint64_t clock;
 	uint64_t transactions;
+	bool shared; /* the pool's writer: used only by the thread holding writer_lock */
 	struct db *next_in_pool;
 };
 
@@ -170,10 +172,32 @@ void db_done(sqlite3_stmt *stmt)
 	sqlite3_clear_bindings(stmt);
 }
 
+/* Writers of this process queue here rather than in SQLite's busy handler,
+ * which sleeps and polls (1, 2, 5, ... ms): a waiting writer is woken the
+ * moment the lock is free. Other processes (the CLI) still meet the busy
+ * timeout. */
+static pthread_mutex_t writer_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Thread_local bool holding_writer;
+
 int db_begin_write(struct db *db)
 {
+	pthread_mutex_lock(&writer_lock);
+	holding_writer = true;
 	db->transactions++;
-	return exec(db, "BEGIN IMMEDIATE");
+	int rc = exec(db, "BEGIN IMMEDIATE");
+	if (rc != DB_OK) {
+		holding_writer = false;
+		pthread_mutex_unlock(&writer_lock);
+	}
+	return rc;
+}
+
+static void end_write(void)
+{
+	if (holding_writer) {
+		holding_writer = false;
+		pthread_mutex_unlock(&writer_lock);
+	}
 }
 
 int db_begin_read(struct db *db)
@@ -192,13 +216,18 @@ int db_commit(struct db *db)
 	int rc = exec(db, "COMMIT");
 	if (rc != DB_OK)
 		db_rollback(db);
+	end_write();
 	return rc;
 }
 
 void db_rollback(struct db *db)
 {
+	/* the shared writer is another thread's unless this one holds the lock */
+	if (db->shared && !holding_writer)
+		return;
 	if (!sqlite3_get_autocommit(db->conn))
 		sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+	end_write();
 }
 
 int db_latest_schema_version(void)
@@ -254,6 +283,7 @@ int db_migrate(struct db *db)
 
 static char *pool_path;
 static struct db *pool_all;
+static struct db *pool_writer;
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Thread_local struct db *thread_db;
 
@@ -278,9 +308,23 @@ struct db *db_for_thread(void)
 	return db;
 }
 
+struct db *db_writer(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	if (!pool_writer && db_open(pool_path, &pool_writer) != DB_OK)
+		pool_writer = NULL;
+	if (pool_writer)
+		pool_writer->shared = true;
+	struct db *db = pool_writer;
+	pthread_mutex_unlock(&pool_lock);
+	return db;
+}
+
 void db_pool_close(void)
 {
 	pthread_mutex_lock(&pool_lock);
+	db_close(pool_writer);
+	pool_writer = NULL;
 	while (pool_all) {
 		struct db *next = pool_all->next_in_pool;
 		db_close(pool_all);

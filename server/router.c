@@ -271,6 +271,10 @@ static void dispatch(struct request *req)
 			      "the body must be application/x-ndjson: one patient a line");
 		return;
 	}
+	if ((req->route->flags & ROUTE_WRITES) && !(req->db = db_writer())) {
+		reply_problem(req, 503, PROBLEM_UNAVAILABLE, "the database cannot be opened");
+		return;
+	}
 	req->route->handler(req);
 	if (req->status == 0)
 		reply_problem(req, 500, PROBLEM_INTERNAL, "the handler gave no answer");

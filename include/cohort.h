@@ -22,11 +22,12 @@ struct cohort_patient {
 	char died_on[11];     /* "" unless dead */
 	int64_t courses;
 	char first_start[11]; /* "" when untreated */
-	char latest[11];      /* latest date on record, "" when none */
+	char latest[11];      /* latest date on record ("" unless COHORT_LATEST) */
 };
 
 struct cohort_outcome {
 	int64_t patient_id;
+	int64_t id;
 	char assessed_on[11];
 	char response[3];
 	bool confirmed;
@@ -46,6 +47,7 @@ enum cohort_parts {
 	COHORT_DEATHS = 1 << 1,       /* treatment-related deaths */
 	COHORT_WORST_BY_PATIENT = 1 << 2, /* worst grade per patient and term */
 	COHORT_WORST_BY_COURSE = 1 << 3,  /* worst grade per course and term */
+	COHORT_LATEST = 1 << 4,           /* each patient's latest date on record */
 };
 
 struct cohort {

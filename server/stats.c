@@ -861,10 +861,11 @@ void stats_toxicity(struct request *req)
 
 void stats_survival(struct request *req)
 {
-	serve_stats(req, PARAM_LEVEL, 0, survival);
+	serve_stats(req, PARAM_LEVEL, COHORT_LATEST, survival);
 }
 
 void stats_durable_response(struct request *req)
 {
-	serve_stats(req, PARAM_CONFIRMED_ONLY | PARAM_MIN_MONTHS, COHORT_OUTCOMES, durable_response);
+	serve_stats(req, PARAM_CONFIRMED_ONLY | PARAM_MIN_MONTHS, COHORT_OUTCOMES | COHORT_LATEST,
+		    durable_response);
 }

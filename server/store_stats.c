@@ -1,7 +1,7 @@
-/* The reads behind the statistics. Aggregation that SQL does well (counts,
- * first and latest dates, worst grade per unit and term) happens here, in
- * one read transaction, so the statistics code receives few rows and one
- * consistent data version. */
+/* The reads behind the statistics, in one read transaction so that every
+ * figure comes from one consistent data version. Worst grade per unit and
+ * term is SQL's GROUP BY; per-patient counts and dates are folded from table
+ * scans (see load_patients). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +12,20 @@
 
 static void text_into(char *dst, size_t n, sqlite3_stmt *stmt, int col)
 {
-	const unsigned char *s = sqlite3_column_text(stmt, col);
-	snprintf(dst, n, "%s", s ? (const char *)s : "");
+	const char *s = (const char *)sqlite3_column_text(stmt, col);
+	size_t len = s ? (size_t)sqlite3_column_bytes(stmt, col) : 0;
+	if (len >= n)
+		len = n - 1;
+	memcpy(dst, s ? s : "", len);
+	dst[len] = '\0';
+}
+
+/* Keeps the later of two YYYY-MM-DD dates in dst ("" is earliest). */
+static void later_into(char dst[11], sqlite3_stmt *stmt, int col)
+{
+	const char *s = (const char *)sqlite3_column_text(stmt, col);
+	if (s && sqlite3_column_bytes(stmt, col) == 10 && strcmp(s, dst) > 0)
+		memcpy(dst, s, 11);
 }
 
 int store_data_version(struct db *db, int64_t *version)
@@ -29,27 +41,31 @@ int store_data_version(struct db *db, int64_t *version)
 	return rc == SQLITE_ROW ? DB_OK : db_status_from(db, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
 }
 
-/* Latest date on record: last contact, death, and every date of the
- * patient's courses, outcomes and toxicities (max() over text dates is
- * chronological for YYYY-MM-DD; NULLs become ''). */
-static const char patients_sql[] =
-	"SELECT p.id, p.histology, p.setting, p.regimen, p.vital_status = 'dead', p.died_on, "
-	"coalesce(c.n, 0), c.first_start, "
-	"max(coalesce(p.last_contact_on, ''), coalesce(p.died_on, ''), coalesce(c.last, ''), "
-	"    coalesce(o.last, ''), coalesce(t.last, '')) "
-	"FROM patients p "
-	"LEFT JOIN (SELECT patient_id, count(*) AS n, min(started_on) AS first_start, "
-	"           max(max(started_on), coalesce(max(ended_on), '')) AS last "
-	"           FROM courses GROUP BY patient_id) c ON c.patient_id = p.id "
-	"LEFT JOIN (SELECT patient_id, max(assessed_on) AS last "
-	"           FROM outcomes GROUP BY patient_id) o ON o.patient_id = p.id "
-	"LEFT JOIN (SELECT patient_id, max(max(onset_on), coalesce(max(resolved_on), '')) AS last "
-	"           FROM toxicities GROUP BY patient_id) t ON t.patient_id = p.id "
-	"ORDER BY p.id";
-
-static int load_patients(struct db *db, struct cohort *c)
+/* The patients, then their courses, outcomes and toxicities read as plain
+ * table scans and folded into each patient here: with 100,000 patients a
+ * scan and a lookup by id in a sorted array take a fraction of what SQL's
+ * GROUP BY over the indexes (a table lookup per row) does, and a cold
+ * answer must come back within a second. Latest date on record: last
+ * contact, death, and every date of the patient's courses, outcomes and
+ * toxicities; only survival and durable response need it. */
+static struct cohort_patient *patient_by_id(struct cohort *c, int64_t id)
 {
-	sqlite3_stmt *stmt = db_prepare_static(db, patients_sql);
+	size_t lo = 0, hi = c->npatients;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->patients[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < c->npatients && c->patients[lo].id == id ? &c->patients[lo] : NULL;
+}
+
+static int load_patients(struct db *db, struct cohort *c, bool latest)
+{
+	sqlite3_stmt *stmt = db_prepare_static(
+		db, "SELECT id, histology, setting, regimen, vital_status = 'dead', died_on, "
+		    "last_contact_on FROM patients ORDER BY id");
 	if (!stmt)
 		return DB_ERROR;
 	size_t cap = 256;
@@ -61,24 +77,81 @@ static int load_patients(struct db *db, struct cohort *c)
 			c->patients = xrealloc(c->patients, cap * sizeof *c->patients);
 		}
 		struct cohort_patient *p = &c->patients[c->npatients++];
+		memset(p, 0, sizeof *p);
 		p->id = sqlite3_column_int64(stmt, 0);
 		text_into(p->histology, sizeof p->histology, stmt, 1);
 		text_into(p->setting, sizeof p->setting, stmt, 2);
 		text_into(p->regimen, sizeof p->regimen, stmt, 3);
 		p->dead = sqlite3_column_int(stmt, 4);
 		text_into(p->died_on, sizeof p->died_on, stmt, 5);
-		p->courses = sqlite3_column_int64(stmt, 6);
-		text_into(p->first_start, sizeof p->first_start, stmt, 7);
-		text_into(p->latest, sizeof p->latest, stmt, 8);
+		if (latest) {
+			later_into(p->latest, stmt, 5);
+			later_into(p->latest, stmt, 6);
+		}
 	}
 	db_done(stmt);
-	return db_status_from(db, rc);
+	if (rc != SQLITE_DONE)
+		return db_status_from(db, rc);
+
+	stmt = db_prepare_static(db, "SELECT patient_id, started_on, ended_on FROM courses");
+	if (!stmt)
+		return DB_ERROR;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct cohort_patient *p = patient_by_id(c, sqlite3_column_int64(stmt, 0));
+		if (!p)
+			continue;
+		const char *start = (const char *)sqlite3_column_text(stmt, 1);
+		p->courses++;
+		if (start && (!p->first_start[0] || strcmp(start, p->first_start) < 0))
+			text_into(p->first_start, sizeof p->first_start, stmt, 1);
+		if (latest) {
+			later_into(p->latest, stmt, 1);
+			later_into(p->latest, stmt, 2);
+		}
+	}
+	db_done(stmt);
+	if (rc != SQLITE_DONE || !latest)
+		return db_status_from(db, rc);
+
+	static const char *const dated[] = {
+		"SELECT patient_id, assessed_on, NULL FROM outcomes",
+		"SELECT patient_id, onset_on, resolved_on FROM toxicities",
+	};
+	for (size_t t = 0; t < 2; t++) {
+		stmt = db_prepare_static(db, dated[t]);
+		if (!stmt)
+			return DB_ERROR;
+		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+			struct cohort_patient *p = patient_by_id(c, sqlite3_column_int64(stmt, 0));
+			if (p) {
+				later_into(p->latest, stmt, 1);
+				later_into(p->latest, stmt, 2);
+			}
+		}
+		db_done(stmt);
+		if (rc != SQLITE_DONE)
+			return db_status_from(db, rc);
+	}
+	return DB_OK;
+}
+
+/* Outcomes by patient, then date, then id (the order durable response
+ * walks them in), sorted here rather than by SQL over the whole table. */
+static int by_patient_date(const void *a, const void *b)
+{
+	const struct cohort_outcome *x = a, *y = b;
+	if (x->patient_id != y->patient_id)
+		return x->patient_id < y->patient_id ? -1 : 1;
+	int d = strcmp(x->assessed_on, y->assessed_on);
+	if (d)
+		return d;
+	return (x->id > y->id) - (x->id < y->id);
 }
 
 static int load_outcomes(struct db *db, struct cohort *c)
 {
-	sqlite3_stmt *stmt = db_prepare_static(db, "SELECT patient_id, assessed_on, response, confirmed "
-					    "FROM outcomes ORDER BY patient_id, assessed_on, id");
+	sqlite3_stmt *stmt = db_prepare_static(
+		db, "SELECT patient_id, assessed_on, response, confirmed, id FROM outcomes");
 	if (!stmt)
 		return DB_ERROR;
 	size_t cap = 256;
@@ -94,8 +167,11 @@ static int load_outcomes(struct db *db, struct cohort *c)
 		text_into(o->assessed_on, sizeof o->assessed_on, stmt, 1);
 		text_into(o->response, sizeof o->response, stmt, 2);
 		o->confirmed = sqlite3_column_int(stmt, 3);
+		o->id = sqlite3_column_int64(stmt, 4);
 	}
 	db_done(stmt);
+	if (rc == SQLITE_DONE)
+		qsort(c->outcomes, c->noutcomes, sizeof *c->outcomes, by_patient_date);
 	return db_status_from(db, rc);
 }
 
@@ -129,7 +205,7 @@ int store_cohort_load(struct db *db, unsigned parts, struct cohort *out)
 	if (rc == DB_OK)
 		rc = store_data_version(db, &out->as_of);
 	if (rc == DB_OK)
-		rc = load_patients(db, out);
+		rc = load_patients(db, out, parts & COHORT_LATEST);
 	if (rc == DB_OK && (parts & COHORT_OUTCOMES))
 		rc = load_outcomes(db, out);
 	if (rc == DB_OK && (parts & COHORT_DEATHS))

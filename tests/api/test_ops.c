@@ -307,6 +307,25 @@ START_TEST(test_sigterm_lets_request_in_flight_finish)
 }
 END_TEST
 
+/* SIGINT stops the server as cleanly as SIGTERM: exit status 0. */
+START_TEST(test_sigint_stops_cleanly)
+{
+	api_start();
+	struct resp *r = http_get("/healthz");
+	ck_assert_int_eq(r->status, 200);
+	resp_free(r);
+	pid_t pid = api_pid();
+	kill(pid, SIGINT);
+	int status = -1;
+	for (int i = 0; i < 100 && waitpid(pid, &status, WNOHANG) == 0; i++)
+		usleep(50 * 1000);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf \"$(dirname '%s')\"", api_db_path());
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void)
 {
 	TCase *tc;
@@ -324,6 +343,7 @@ int main(void)
 	tcase_add_test(cli, test_cli_migrate_fails_on_unwritable_path);
 	tcase_add_test(cli, test_environment_sets_port_and_database);
 	tcase_add_test(cli, test_sigterm_lets_request_in_flight_finish);
+	tcase_add_test(cli, test_sigint_stops_cleanly);
 	suite_add_tcase(s, cli);
 	return run_suite(s);
 }

@@ -96,12 +96,15 @@ int db_open(const char *path, struct db **out)
 			  "PRAGMA journal_mode=WAL;"
 			  "PRAGMA synchronous=NORMAL;"
 			  "PRAGMA foreign_keys=ON;"
-			  /* reads through a memory map and a larger page cache spare a
-			   * read() per page; checkpoints every ~40 MiB of WAL write each
-			   * hot page (indexes, sqlite_sequence) once instead of often */
-			  "PRAGMA mmap_size=268435456;"
+			  /* a larger page cache spares a read() per page; checkpoints
+			   * every ~40 MiB of WAL write each hot page (indexes,
+			   * sqlite_sequence) once instead of often. (A memory map was
+			   * measured slower: remapping as the file grows costs TLB
+			   * shootdowns on every core.) */
 			  "PRAGMA cache_size=-16384;"
-			  "PRAGMA wal_autocheckpoint=10000;",
+			  "PRAGMA wal_autocheckpoint=10000;"
+			  /* savepoint journals (group commit) in memory */
+			  "PRAGMA temp_store=MEMORY;",
 			  NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		goto out_fail;
@@ -185,29 +188,124 @@ void db_done(sqlite3_stmt *stmt)
 /* Writers of this process queue here rather than in SQLite's busy handler,
  * which sleeps and polls (1, 2, 5, ... ms): a waiting writer is woken the
  * moment the lock is free. Other processes (the CLI) still meet the busy
- * timeout. */
+ * timeout.
+ *
+ * Group commit. On the pool's shared writer, each writer's work is a
+ * savepoint inside one open transaction; a writer that finishes while
+ * others wait leaves the transaction open for them and waits for its
+ * COMMIT; the last one commits for all and tells each the outcome. A COMMIT
+ * costs a WAL append and several locks whatever it holds, so under load
+ * many writes share one, and none is answered before it is durable. A
+ * writer whose work fails rolls back to its savepoint: the others' work is
+ * untouched. */
+#define GROUP_MAX 64
+
 static pthread_mutex_t writer_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Thread_local bool holding_writer;
 
-int db_begin_write(struct db *db)
+static pthread_mutex_t group_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t group_done = PTHREAD_COND_INITIALIZER;
+static int group_waiting;       /* writers blocked on writer_lock */
+static bool group_open;         /* the shared writer's transaction is open */
+static int group_members;       /* writers whose work it holds */
+static uint64_t group_number;   /* the open (or last) group */
+static uint64_t group_finished; /* the last group committed or rolled back */
+static int group_result;        /* and its outcome */
+
+static void take_writer(void)
 {
+	pthread_mutex_lock(&group_lock);
+	group_waiting++;
+	pthread_mutex_unlock(&group_lock);
 	pthread_mutex_lock(&writer_lock);
+	pthread_mutex_lock(&group_lock);
+	group_waiting--;
+	pthread_mutex_unlock(&group_lock);
 	holding_writer = true;
-	db->transactions++;
-	int rc = exec(db, "BEGIN IMMEDIATE");
-	if (rc != DB_OK) {
-		holding_writer = false;
-		pthread_mutex_unlock(&writer_lock);
-	}
-	return rc;
 }
 
-static void end_write(void)
+static void give_writer(void)
 {
 	if (holding_writer) {
 		holding_writer = false;
 		pthread_mutex_unlock(&writer_lock);
 	}
+}
+
+int db_begin_write(struct db *db)
+{
+	take_writer();
+	db->transactions++;
+	if (!db->shared) {
+		int rc = exec(db, "BEGIN IMMEDIATE");
+		if (rc != DB_OK)
+			give_writer();
+		return rc;
+	}
+	if (!group_open) {
+		int rc = exec(db, "BEGIN IMMEDIATE");
+		if (rc != DB_OK) {
+			give_writer();
+			return rc;
+		}
+		pthread_mutex_lock(&group_lock);
+		group_open = true;
+		group_number++;
+		pthread_mutex_unlock(&group_lock);
+	}
+	int rc = exec(db, "SAVEPOINT writer");
+	if (rc != DB_OK)
+		db_rollback(db);
+	return rc;
+}
+
+/* Ends one writer on the shared connection: keeps or discards its work,
+ * then hands the open transaction to a waiting writer or commits the
+ * group. Returns the outcome for this writer's work. */
+static int leave_group(struct db *db, bool keep)
+{
+	int rc = DB_OK;
+	if (keep && (rc = exec(db, "RELEASE writer")) != DB_OK)
+		keep = false;
+	if (!keep) {
+		exec(db, "ROLLBACK TO writer");
+		exec(db, "RELEASE writer");
+	}
+	pthread_mutex_lock(&group_lock);
+	group_members += keep;
+	uint64_t mine = group_number;
+	bool hand_over = group_waiting > 0 && group_members < GROUP_MAX;
+	pthread_mutex_unlock(&group_lock);
+	if (hand_over) {
+		give_writer();
+		if (!keep)
+			return rc;
+		pthread_mutex_lock(&group_lock);
+		while (group_finished < mine)
+			pthread_cond_wait(&group_done, &group_lock);
+		rc = group_result;
+		pthread_mutex_unlock(&group_lock);
+		return rc;
+	}
+	int outcome = DB_OK;
+	if (group_members > 0)
+		outcome = exec(db, "COMMIT");
+	if (group_members == 0 || outcome != DB_OK)
+		sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_lock(&group_lock);
+	group_open = false;
+	group_members = 0;
+	group_finished = mine;
+	group_result = outcome;
+	pthread_cond_broadcast(&group_done);
+	pthread_mutex_unlock(&group_lock);
+	give_writer();
+	return keep ? outcome : rc;
+}
+
+static void end_write(void)
+{
+	give_writer();
 }
 
 int db_begin_read(struct db *db)
@@ -223,6 +321,8 @@ uint64_t db_transaction_id(struct db *db)
 
 int db_commit(struct db *db)
 {
+	if (db->shared)
+		return holding_writer ? leave_group(db, true) : DB_ERROR;
 	int rc = exec(db, "COMMIT");
 	if (rc != DB_OK)
 		db_rollback(db);
@@ -235,6 +335,10 @@ void db_rollback(struct db *db)
 	/* the shared writer is another thread's unless this one holds the lock */
 	if (db->shared && !holding_writer)
 		return;
+	if (db->shared) {
+		leave_group(db, false);
+		return;
+	}
 	if (!sqlite3_get_autocommit(db->conn))
 		sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
 	end_write();

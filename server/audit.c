@@ -35,9 +35,16 @@ static void field(struct strbuf *sb, const char *text)
 		return;
 	}
 	size_t n = strlen(text);
-	strbuf_printf(sb, "%zu:", n);
+	char digits[24];
+	int at = (int)sizeof digits;
+	digits[--at] = ':';
+	size_t v = n;
+	do
+		digits[--at] = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	strbuf_append(sb, digits + at, sizeof digits - (size_t)at);
 	strbuf_append(sb, text, n);
-	strbuf_puts(sb, ",");
+	strbuf_append(sb, ",", 1);
 }
 
 static int row_hash(const struct audit_row *row, char out[65])

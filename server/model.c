@@ -296,43 +296,6 @@ void record_from_json(const struct resource *res, json_t *body, const struct rec
 		res->check_record(rec, errs);
 }
 
-json_t *record_to_json(const struct resource *res, const struct record *rec)
-{
-	json_t *o = json_object();
-	if (!o)
-		return NULL;
-	int rc = json_object_set_new(o, "id", json_integer(rec->id));
-	for (int i = 0; i < res->nfields && rc == 0; i++) {
-		const struct value *v = &rec->v[i];
-		json_t *j;
-		switch (v->kind) {
-		case VALUE_INT:
-			j = res->fields[i].type == FIELD_BOOL ? json_boolean(v->i) : json_integer(v->i);
-			break;
-		case VALUE_REAL:
-			j = json_real(v->r);
-			break;
-		case VALUE_TEXT:
-			j = json_string(v->s);
-			break;
-		default:
-			j = json_null();
-		}
-		rc = json_object_set_new(o, res->fields[i].name, j);
-	}
-	if (rc == 0)
-		rc = json_object_set_new(o, "version", json_integer(rec->version));
-	if (rc == 0)
-		rc = json_object_set_new(o, "created_at", json_string(rec->created_at));
-	if (rc == 0)
-		rc = json_object_set_new(o, "updated_at", json_string(rec->updated_at));
-	if (rc != 0) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
 /* As Jansson dumps a string: quotes, backslash and control characters
  * escaped, everything else (UTF-8 included) as it is. */
 static void write_string(struct strbuf *sb, const char *s)

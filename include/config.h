@@ -33,6 +33,7 @@ struct config {
 	const char *cors_origins[CONFIG_MAX_ORIGINS];
 	int ncors_origins;
 	size_t max_import;      /* bytes of an NDJSON import body */
+	int log_level;          /* enum log_level (log.h) */
 	const char *import_file; /* cohortd import */
 	const char *token_name; /* token create / revoke */
 	int token_role;         /* token create */

@@ -27,6 +27,8 @@ struct db;
 int db_open(const char *path, struct db **out);
 void db_close(struct db *db);
 const char *db_last_error(struct db *db);
+/* Bytes of the database file and of its write-ahead log (0 when none). */
+int db_file_sizes(struct db *db, int64_t *db_bytes, int64_t *wal_bytes);
 
 /* Applies the embedded migrations not yet applied, each in its own
  * transaction, and records the newest under PRAGMA user_version. */

@@ -29,6 +29,9 @@ void audit_history(struct request *req);
 /* import_api.c: bulk import */
 void import_ndjson(struct request *req);
 
+/* metrics.c: Prometheus metrics */
+void metrics_scrape(struct request *req);
+
 /* ops.c: operations */
 void ops_healthz(struct request *req);
 void ops_readyz(struct request *req);

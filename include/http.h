@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define REQUEST_MAX_BODY (1024 * 1024)
 #define REPLY_MAX_HEADERS 16
@@ -36,6 +37,7 @@ struct request {
 	bool body_too_large;
 	bool replied; /* the glue has queued the reply */
 	char request_id[129]; /* the client's X-Request-ID when sane, else a UUID */
+	struct timespec started;
 
 	/* filled by the dispatcher */
 	const struct route *route;

@@ -11,5 +11,7 @@ struct server;
  * port 0). Returns NULL after logging why. */
 struct server *server_start(const struct config *cfg, unsigned *port_out);
 void server_stop(struct server *srv);
+/* Requests received and not yet completed. */
+int server_requests_in_flight(void);
 
 #endif

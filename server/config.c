@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "log.h"
 #include "util.h"
 
 void config_usage(FILE *out)
@@ -31,6 +32,7 @@ void config_usage(FILE *out)
 	      "  --max-per-ip N     open connections per client address (default 256)\n"
 	      "  --timeout S        seconds an idle or slow connection is kept (default 30)\n"
 	      "  --max-import MIB   largest POST /import body in MiB (default 32)\n"
+	      "  --log-level LEVEL  debug, info (default: a line per request), warn or error\n"
 	      "  --anonymous ROLE   serve requests without a token with this role (reader,\n"
 	      "                     editor or admin); default: a token is always needed\n"
 	      "  --cors-origin URL  let browser scripts from this origin call (repeatable)\n",
@@ -59,6 +61,7 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 		.per_ip_limit = 256,
 		.timeout_seconds = 30,
 		.max_import = 32 * 1024 * 1024,
+		.log_level = LOG_INFO,
 	};
 	if (getenv("COHORTD_PORT") && !parse_unsigned(getenv("COHORTD_PORT"), 0, 65535, &cfg->port)) {
 		fprintf(err, "cohortd: COHORTD_PORT must be a port number (0-65535)\n");
@@ -117,7 +120,11 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 			ok = parse_unsigned(arg, 1, 100000, &cfg->per_ip_limit);
 		else if (strcmp(opt, "--timeout") == 0)
 			ok = parse_unsigned(arg, 1, 3600, &cfg->timeout_seconds);
-		else if (strcmp(opt, "--max-import") == 0) {
+		else if (strcmp(opt, "--log-level") == 0) {
+			enum log_level level = LOG_INFO;
+			ok = arg && log_level_parse(arg, &level);
+			cfg->log_level = (int)level;
+		} else if (strcmp(opt, "--max-import") == 0) {
 			unsigned mib = 0;
 			ok = parse_unsigned(arg, 1, 65536, &mib);
 			cfg->max_import = (size_t)mib * 1024 * 1024;

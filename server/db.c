@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "embedded.h"
+#include "log.h"
 #include "util.h"
 
 #define STMT_CACHE_SIZE 64
@@ -68,6 +70,19 @@ int db_status_from(struct db *db, int rc)
 	}
 }
 
+int db_file_sizes(struct db *db, int64_t *db_bytes, int64_t *wal_bytes)
+{
+	const char *path = sqlite3_db_filename(db->conn, "main");
+	struct stat st;
+	if (!path || stat(path, &st) != 0)
+		return DB_ERROR;
+	*db_bytes = st.st_size;
+	char *wal = xasprintf("%s-wal", path);
+	*wal_bytes = stat(wal, &st) == 0 ? st.st_size : 0;
+	free(wal);
+	return DB_OK;
+}
+
 static int exec(struct db *db, const char *sql)
 {
 	return db_status_from(db, sqlite3_exec(db->conn, sql, NULL, NULL, NULL));
@@ -112,8 +127,9 @@ int db_open(const char *path, struct db **out)
 	return DB_OK;
 
 out_fail:
-	fprintf(stderr, "{\"level\":\"error\",\"msg\":\"cannot open database\",\"path\":\"%s\",\"error\":\"%s\"}\n",
-		path, db->conn ? sqlite3_errmsg(db->conn) : sqlite3_errstr(rc));
+	log_write(LOG_ERROR, "cannot open database",
+		  json_pack("{s:s, s:s}", "path", path,
+			    "error", db->conn ? sqlite3_errmsg(db->conn) : sqlite3_errstr(rc)));
 	int status = db_status_from(db, rc);
 	db_close(db);
 	*out = NULL;
@@ -382,8 +398,9 @@ int db_migrate(struct db *db)
 		if (rc == DB_OK)
 			rc = db_commit(db);
 		if (rc != DB_OK) {
-			fprintf(stderr, "{\"level\":\"error\",\"msg\":\"migration failed\",\"migration\":\"%s\",\"error\":\"%s\"}\n",
-				m->name, sqlite3_errmsg(db->conn));
+			log_write(LOG_ERROR, "migration failed",
+				  json_pack("{s:s, s:s}", "migration", m->name, "error",
+					    sqlite3_errmsg(db->conn)));
 			db_rollback(db);
 		}
 		free(sql);

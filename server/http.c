@@ -22,6 +22,8 @@
 #include "db.h"
 #include "digest.h"
 #include "http.h"
+#include "log.h"
+#include "metrics.h"
 #include "router.h"
 #include "server.h"
 #include "util.h"
@@ -38,6 +40,11 @@ struct server {
 };
 
 static atomic_int requests_in_flight;
+
+int server_requests_in_flight(void)
+{
+	return atomic_load(&requests_in_flight);
+}
 
 const char *request_header(struct request *req, const char *name)
 {
@@ -156,6 +163,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		req->conn = conn;
 		req->method = method;
 		req->path = url;
+		clock_gettime(CLOCK_MONOTONIC, &req->started);
 		*state = req;
 		assign_request_id(conn, req);
 		atomic_fetch_add(&requests_in_flight, 1);
@@ -212,10 +220,19 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
 {
 	(void)cls;
 	(void)conn;
-	(void)code;
 	struct request *req = *state;
 	if (!req)
 		return;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double seconds = (double)(now.tv_sec - req->started.tv_sec) +
+			 (double)(now.tv_nsec - req->started.tv_nsec) / 1e9;
+	metrics_observe(req->route, req->method, req->status, seconds);
+	/* what was asked and answered: never a token, a body, or a raw path
+	 * (the route template names what was served) */
+	log_request(req->request_id, req->method, req->route ? req->route->pattern : NULL,
+		    req->status, req->out_len, (long long)(seconds * 1e6),
+		    req->actor[0] ? req->actor : NULL, code != MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	request_free(req);
 	*state = NULL;
 	atomic_fetch_sub(&requests_in_flight, 1);
@@ -229,12 +246,7 @@ static void log_mhd(void *cls, const char *fmt, va_list ap)
 	size_t n = strlen(msg);
 	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
-	json_t *line = json_pack("{s:s, s:s, s:s}", "level", "warn", "msg", "http", "detail", msg);
-	char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
-	if (text)
-		fprintf(stderr, "%s\n", text);
-	free(text);
-	json_decref(line);
+	log_write(LOG_WARN, "http", json_pack("{s:s}", "detail", msg));
 }
 
 struct server *server_start(const struct config *cfg, unsigned *port_out)
@@ -252,7 +264,8 @@ struct server *server_start(const struct config *cfg, unsigned *port_out)
 		v6->sin6_port = htons((uint16_t)cfg->port);
 		flags |= MHD_USE_IPv6;
 	} else {
-		fprintf(stderr, "{\"level\":\"error\",\"msg\":\"--bind is not an IPv4 or IPv6 address\"}\n");
+		log_write(LOG_ERROR, "--bind is not an IPv4 or IPv6 address",
+			  json_pack("{s:s}", "bind", cfg->bind));
 		return NULL;
 	}
 
@@ -270,8 +283,8 @@ struct server *server_start(const struct config *cfg, unsigned *port_out)
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 		MHD_OPTION_END);
 	if (!srv->daemon) {
-		fprintf(stderr, "{\"level\":\"error\",\"msg\":\"cannot listen\",\"bind\":\"%s\",\"port\":%u}\n",
-			cfg->bind, cfg->port);
+		log_write(LOG_ERROR, "cannot listen",
+			  json_pack("{s:s, s:i}", "bind", cfg->bind, "port", (int)cfg->port));
 		free(srv);
 		return NULL;
 	}

@@ -13,6 +13,7 @@
 #include "db.h"
 #include "digest.h"
 #include "import.h"
+#include "log.h"
 #include "demo.h"
 #include "router.h"
 #include "server.h"
@@ -153,8 +154,8 @@ static int serve(const struct config *cfg)
 	db_pool_init(cfg->db_path);
 	router_configure(cfg->anonymous_role, cfg->cors_origins, cfg->ncors_origins, cfg->max_import);
 	if (cfg->anonymous_role != ROLE_NONE)
-		fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"anonymous access is on\",\"role\":\"%s\"}\n",
-			role_name(cfg->anonymous_role));
+		log_write(LOG_WARN, "anonymous access is on",
+			  json_pack("{s:s}", "role", role_name(cfg->anonymous_role)));
 
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;
@@ -176,15 +177,15 @@ static int serve(const struct config *cfg)
 		db_pool_close();
 		return 1;
 	}
-	fprintf(stderr,
-		"{\"level\":\"info\",\"msg\":\"listening\",\"version\":\"%s\",\"bind\":\"%s\",\"port\":%u,\"threads\":%u}\n",
-		COHORTD_VERSION, cfg->bind, port, cfg->threads);
+	log_write(LOG_INFO, "listening",
+		  json_pack("{s:s, s:s, s:i, s:i, s:s}", "version", COHORTD_VERSION, "bind", cfg->bind,
+			    "port", (int)port, "threads", (int)cfg->threads, "db", cfg->db_path));
 	while (!stop_requested)
 		sigsuspend(&old);
-	fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stopping\"}\n");
+	log_write(LOG_INFO, "stopping", NULL);
 	server_stop(srv);
 	db_pool_close();
-	fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stopped\"}\n");
+	log_write(LOG_INFO, "stopped", NULL);
 	return 0;
 }
 
@@ -214,6 +215,7 @@ int main(int argc, char **argv)
 	case CMD_TOKEN_REVOKE:
 		return tokens(&cfg);
 	case CMD_SERVE:
+		log_set_level(cfg.log_level);
 		return serve(&cfg);
 	}
 	return 2;

@@ -37,6 +37,7 @@ const struct route routes[] = {
 	{"POST", "/import", import_ndjson, ROUTE_NDJSON | ROUTE_WRITES, NULL, ROLE_EDITOR},
 	{"GET", "/audit", audit_list, ROUTE_QUERY, NULL, ROLE_ADMIN},
 	{"GET", "/audit/verify", audit_check_chain, 0, NULL, ROLE_ADMIN},
+	{"GET", "/metrics", metrics_scrape, 0, NULL, ROLE_READER},
 	{"GET", "/openapi.yaml", ops_openapi, 0, NULL, ROLE_NONE},
 	{"GET", "/healthz", ops_healthz, 0, NULL, ROLE_NONE},
 	{"GET", "/readyz", ops_readyz, 0, NULL, ROLE_NONE},

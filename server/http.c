@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "compress.h"
 #include "db.h"
 #include "digest.h"
 #include "http.h"
@@ -94,9 +95,56 @@ void request_free(struct request *req)
 	free(req);
 }
 
+/* The ETag headers of the reply, in their "-gz" form. */
+static void etags_to_gzip_form(struct request *req)
+{
+	for (int i = 0; i < req->nheaders; i++) {
+		char *v = req->headers[i].value;
+		size_t n = strlen(v);
+		if (strcmp(req->headers[i].name, "ETag") == 0 && n >= 2 && v[n - 1] == '"') {
+			req->headers[i].value = xasprintf("%.*s-gz\"", (int)(n - 1), v);
+			free(v);
+		}
+	}
+}
+
+/* gzip when the client accepts it and the answer is text worth it; Vary
+ * tells caches that the encoding depends on Accept-Encoding. */
+static void maybe_compress(struct request *req)
+{
+	const char *accept = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+							 MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	if (req->status == 304) {
+		const char *inm = request_header(req, "If-None-Match");
+		if (gzip_accepted(accept) && inm && strstr(inm, "-gz\""))
+			etags_to_gzip_form(req);
+		return;
+	}
+	if (!compressible_type(req->content_type))
+		return;
+	reply_header(req, "Vary", "Accept-Encoding");
+	if (req->out_len < COMPRESS_MIN_BYTES || !gzip_accepted(accept) ||
+	    strcmp(req->method, "HEAD") == 0)
+		return;
+	size_t len = 0;
+	char *gz = gzip_bytes(req->out, req->out_len, &len);
+	if (!gz || len >= req->out_len) {
+		free(gz);
+		return;
+	}
+	if (!req->out_static)
+		free(req->out);
+	req->out = gz;
+	req->out_len = len;
+	req->out_static = false;
+	reply_header(req, "Content-Encoding", "gzip");
+	etags_to_gzip_form(req);
+}
+
 static enum MHD_Result send_reply(struct MHD_Connection *conn, struct request *req)
 {
 	struct MHD_Response *resp;
+	maybe_compress(req);
 	if (req->out_static || !req->out) {
 		resp = MHD_create_response_from_buffer(req->out_len, req->out, MHD_RESPMEM_PERSISTENT);
 	} else {

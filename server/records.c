@@ -51,7 +51,11 @@ static bool etag_listed(const char *header, int64_t version, bool weak)
 			while (*end && *end != ',')
 				end++;
 		}
-		if ((size_t)(end - p) == want_len && strncmp(p, want, want_len) == 0 && (weak || !is_weak))
+		/* "3" or its compressed form "3-gz": the same version */
+		bool same = ((size_t)(end - p) == want_len && strncmp(p, want, want_len) == 0) ||
+			    ((size_t)(end - p) == want_len + 3 &&
+			     strncmp(p, want, want_len - 1) == 0 && strncmp(p + want_len - 1, "-gz\"", 4) == 0);
+		if (same && (weak || !is_weak))
 			return true;
 		p = end;
 	}

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cohort.h"
+#include "compress.h"
 #include "db.h"
 #include "estimators.h"
 #include "handlers.h"
@@ -810,7 +811,7 @@ static void serve_stats(struct request *req, unsigned allowed, unsigned parts, s
 	char etag[64];
 	snprintf(etag, sizeof etag, "\"%lld-%016llx\"", (long long)as_of, (unsigned long long)key);
 	const char *inm = request_header(req, "If-None-Match");
-	if (inm && (strstr(inm, etag) || strcmp(inm, "*") == 0)) {
+	if (etag_in_list(inm, etag)) {
 		reply_header(req, "ETag", "%s", etag);
 		reply_header(req, "Vary", "Accept");
 		reply_empty(req, 304);

@@ -20,6 +20,12 @@
 struct route;
 struct db;
 
+/* A streamed body's source: fills buf with up to max bytes and returns how
+ * many, or REPLY_STREAM_END, or REPLY_STREAM_ERROR. */
+#define REPLY_STREAM_END (-1)
+#define REPLY_STREAM_ERROR (-2)
+typedef long (*reply_stream_fn)(void *cls, char *buf, size_t max);
+
 struct reply_header {
 	char *name;
 	char *value;
@@ -57,6 +63,9 @@ struct request {
 	bool out_static; /* out points at memory that outlives the request */
 	struct reply_header headers[REPLY_MAX_HEADERS];
 	int nheaders;
+	reply_stream_fn stream; /* a streamed body instead of out */
+	void *stream_cls;
+	void (*stream_done)(void *cls);
 };
 
 /* Implemented by the glue. */
@@ -76,6 +85,12 @@ void reply_json(struct request *req, unsigned status, json_t *body);
 void reply_empty(struct request *req, unsigned status);
 void reply_static(struct request *req, unsigned status, const char *content_type,
 		  const void *data, size_t len);
+/* A body written as it is sent: fn fills buf with up to max bytes and
+ * returns how many, or REPLY_STREAM_END when done, or REPLY_STREAM_ERROR
+ * (the connection is then closed). done frees cls once the answer is over. */
+void reply_stream(struct request *req, unsigned status, const char *content_type,
+		  reply_stream_fn fn, void *cls, void (*done)(void *cls));
+
 /* Steals data (malloc'd). */
 void reply_owned(struct request *req, unsigned status, const char *content_type, char *data,
 		 size_t len);

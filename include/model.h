@@ -136,6 +136,11 @@ enum record_json_form {
 void record_write_json(struct strbuf *sb, const struct resource *res, const struct record *rec,
 		       enum record_json_form form);
 
+/* CSV (RFC 4180): a header row of the member names in JSON order, and a
+ * row per record (empty cells for nulls, true/false, ISO dates). */
+void record_write_csv_header(struct strbuf *sb, const struct resource *res);
+void record_write_csv(struct strbuf *sb, const struct resource *res, const struct record *rec);
+
 /* Parses a query-string value for a filter on field f. */
 bool value_from_param(const struct field *f, const char *text, struct value *out);
 

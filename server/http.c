@@ -84,6 +84,8 @@ void request_free(struct request *req)
 {
 	if (!req)
 		return;
+	if (req->stream_done)
+		req->stream_done(req->stream_cls);
 	free(req->body);
 	json_decref(req->json);
 	if (!req->out_static)
@@ -120,7 +122,7 @@ static void maybe_compress(struct request *req)
 			etags_to_gzip_form(req);
 		return;
 	}
-	if (!compressible_type(req->content_type))
+	if (!compressible_type(req->content_type) || req->stream)
 		return;
 	reply_header(req, "Vary", "Accept-Encoding");
 	if (req->out_len < COMPRESS_MIN_BYTES || !gzip_accepted(accept) ||
@@ -141,11 +143,28 @@ static void maybe_compress(struct request *req)
 	etags_to_gzip_form(req);
 }
 
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)pos;
+	struct request *req = cls;
+	long n = req->stream(req->stream_cls, buf, max);
+	if (n == REPLY_STREAM_END)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (n < 0)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	req->out_len += (size_t)n;
+	return (ssize_t)n;
+}
+
 static enum MHD_Result send_reply(struct MHD_Connection *conn, struct request *req)
 {
 	struct MHD_Response *resp;
 	maybe_compress(req);
-	if (req->out_static || !req->out) {
+	if (req->stream) {
+		/* the request lives until the completion callback, after the last read */
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, req,
+							 NULL);
+	} else if (req->out_static || !req->out) {
 		resp = MHD_create_response_from_buffer(req->out_len, req->out, MHD_RESPMEM_PERSISTENT);
 	} else {
 		resp = MHD_create_response_from_buffer_with_free_callback(req->out_len, req->out, free);

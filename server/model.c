@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csv.h"
 #include "util.h"
 #include "validate.h"
 
@@ -455,6 +456,41 @@ void record_write_json(struct strbuf *sb, const struct resource *res, const stru
 		write_member(sb, res, rec, order ? order[k] : k, precision);
 	}
 	strbuf_append(sb, "}", 1);
+}
+
+void record_write_csv_header(struct strbuf *sb, const struct resource *res)
+{
+	for (int k = 0; k < res->nfields + 4; k++)
+		csv_cell(sb, member_name(res, k), k == 0);
+	csv_end_row(sb);
+}
+
+void record_write_csv(struct strbuf *sb, const struct resource *res, const struct record *rec)
+{
+	char buf[40];
+	snprintf(buf, sizeof buf, "%lld", (long long)rec->id);
+	csv_cell(sb, buf, true);
+	for (int i = 0; i < res->nfields; i++) {
+		const struct value *v = &rec->v[i];
+		const char *text = NULL;
+		if (v->kind == VALUE_INT && res->fields[i].type == FIELD_BOOL) {
+			text = v->i ? "true" : "false";
+		} else if (v->kind == VALUE_INT) {
+			snprintf(buf, sizeof buf, "%lld", (long long)v->i);
+			text = buf;
+		} else if (v->kind == VALUE_REAL) {
+			snprintf(buf, sizeof buf, "%.15g", v->r);
+			text = buf;
+		} else if (v->kind == VALUE_TEXT) {
+			text = v->s;
+		}
+		csv_cell(sb, text, false);
+	}
+	snprintf(buf, sizeof buf, "%lld", (long long)rec->version);
+	csv_cell(sb, buf, false);
+	csv_cell(sb, rec->created_at, false);
+	csv_cell(sb, rec->updated_at, false);
+	csv_end_row(sb);
 }
 
 bool value_from_param(const struct field *f, const char *text, struct value *out)

@@ -453,10 +453,16 @@ static int filter_field(const struct resource *res, const char *key, bool nested
 	return i >= 0 && (res->fields[i].flags & FIELD_FILTER) ? i : -1;
 }
 
-/* Reads limit, after and the filters into q, and the parameters a next link
- * must repeat into kept, in the order given. */
+/* How a list is answered: a page or the whole collection, JSON or CSV. */
+struct list_form {
+	bool all; /* limit=all: every match, streamed, no next */
+	bool csv;
+};
+
+/* Reads limit, after, format and the filters into q and form, and the
+ * parameters a next link must repeat into kept, in the order given. */
 static void parse_list_query(const struct resource *res, bool nested, struct query *qs,
-			     struct list_query *q, struct strbuf *kept)
+			     struct list_query *q, struct list_form *form, struct strbuf *kept)
 {
 	int64_t n;
 	for (int i = 0; i < qs->n; i++) {
@@ -464,9 +470,17 @@ static void parse_list_query(const struct resource *res, bool nested, struct que
 		enum filter_op op;
 		int field;
 		p->used = true;
-		if (strcmp(p->key, "limit") == 0) {
-			if (!parse_bounded(p->value, 1, LIST_MAX_LIMIT, &n))
-				query_error(qs, p->key, "must be an integer from 1 to 1000");
+		if (strcmp(p->key, "format") == 0) {
+			if (strcmp(p->value, "csv") != 0 && strcmp(p->value, "json") != 0)
+				query_error(qs, p->key, "must be json or csv");
+			else
+				form->csv = strcmp(p->value, "csv") == 0;
+			keep_param(kept, p->key, p->value);
+		} else if (strcmp(p->key, "limit") == 0) {
+			if (strcmp(p->value, "all") == 0)
+				form->all = true;
+			else if (!parse_bounded(p->value, 1, LIST_MAX_LIMIT, &n))
+				query_error(qs, p->key, "must be an integer from 1 to 1000, or all");
 			else
 				q->limit = (int)n;
 			keep_param(kept, p->key, p->value);
@@ -493,18 +507,102 @@ static void parse_list_query(const struct resource *res, bool nested, struct que
 	query_refuse_unused(qs, "is not a parameter of this list");
 }
 
+/* One page of records as the body's rows (or items after the first). */
+static void write_rows(struct strbuf *sb, const struct resource *res, const struct record *recs,
+		       int count, bool csv, bool *first)
+{
+	for (int i = 0; i < count; i++) {
+		if (csv) {
+			record_write_csv(sb, res, &recs[i]);
+			continue;
+		}
+		if (!*first)
+			strbuf_append(sb, ",", 1);
+		record_write_json(sb, res, &recs[i], RECORD_JSON_API);
+		*first = false;
+	}
+}
+
+/* limit=all: the collection streamed in pages of EXPORT_PAGE read as the
+ * answer goes out (each page its own short read on the worker's
+ * connection, resuming after the last id sent), so a whole resource is
+ * exported in one request in bounded memory. Not one snapshot: a record
+ * written meanwhile beyond the cursor is included. */
+#define EXPORT_PAGE 500
+
+struct export {
+	const struct resource *res;
+	struct list_query q;
+	bool csv, started, finished, first;
+	struct strbuf pending;
+	size_t sent;
+};
+
+static long export_read(void *cls, char *buf, size_t max)
+{
+	struct export *e = cls;
+	while (e->sent == e->pending.len) {
+		e->pending.len = 0;
+		e->sent = 0;
+		if (e->finished)
+			return REPLY_STREAM_END;
+		if (!e->started) {
+			if (e->csv)
+				record_write_csv_header(&e->pending, e->res);
+			else
+				strbuf_puts(&e->pending, "{\"items\":[");
+			e->started = true;
+		}
+		struct db *db = db_for_thread();
+		struct record *recs = NULL;
+		int count = 0;
+		bool more = false;
+		if (!db || store_list(db, e->res, &e->q, &recs, &count, &more) != DB_OK)
+			return REPLY_STREAM_ERROR;
+		write_rows(&e->pending, e->res, recs, count, e->csv, &e->first);
+		if (count > 0)
+			e->q.after = recs[count - 1].id;
+		store_list_free(recs, count);
+		if (!more) {
+			if (!e->csv)
+				strbuf_puts(&e->pending, "],\"next\":null}");
+			e->finished = true;
+		}
+	}
+	size_t n = e->pending.len - e->sent;
+	if (n > max)
+		n = max;
+	memcpy(buf, e->pending.data + e->sent, n);
+	e->sent += n;
+	return (long)n;
+}
+
+static void export_done(void *cls)
+{
+	struct export *e = cls;
+	for (int i = 0; i < e->q.nfilters; i++)
+		value_set_null(&e->q.filters[i].value);
+	strbuf_free(&e->pending);
+	free(e);
+}
+
+static const char *const csv_type = "text/csv; charset=utf-8; header=present";
+
 static void list_records(struct request *req, bool nested)
 {
 	const struct resource *res = req->route->res;
 	struct query qs;
 	struct list_query q = {.limit = LIST_DEFAULT_LIMIT};
+	struct list_form form = {0};
 	struct strbuf kept = {0};
 	struct record *recs = NULL;
 	int count = 0;
 	bool more = false;
 
+	const char *accept = request_header(req, "Accept");
+	form.csv = accept && strstr(accept, "text/csv") && !strstr(accept, "application/json");
 	query_parse(req, &qs);
-	parse_list_query(res, nested, &qs, &q, &kept);
+	parse_list_query(res, nested, &qs, &q, &form, &kept);
 	if (query_reply_errors(req, &qs))
 		goto out;
 	int rc = db_begin_read(req->db);
@@ -516,6 +614,16 @@ static void list_records(struct request *req, bool nested)
 		f->op = FILTER_EQ;
 		value_set_int(&f->value, req->ids[0]);
 	}
+	if (rc == DB_OK && form.all) {
+		db_rollback(req->db);
+		struct export *e = xcalloc(1, sizeof *e);
+		*e = (struct export){.res = res, .q = q, .csv = form.csv, .first = true};
+		e->q.limit = EXPORT_PAGE;
+		q.nfilters = 0; /* the export owns the filter values now */
+		reply_stream(req, 200, form.csv ? csv_type : "application/json", export_read, e,
+			     export_done);
+		goto out;
+	}
 	if (rc == DB_OK)
 		rc = store_list(req->db, res, &q, &recs, &count, &more);
 	db_rollback(req->db);
@@ -525,27 +633,31 @@ static void list_records(struct request *req, bool nested)
 	}
 
 	struct strbuf sb = {0};
-	strbuf_puts(&sb, "{\"items\":[");
-	for (int i = 0; i < count; i++) {
-		if (i)
-			strbuf_append(&sb, ",", 1);
-		record_write_json(&sb, res, &recs[i], RECORD_JSON_API);
-	}
-	strbuf_puts(&sb, "],\"next\":");
+	bool first = true;
+	if (form.csv)
+		record_write_csv_header(&sb, res);
+	else
+		strbuf_puts(&sb, "{\"items\":[");
+	write_rows(&sb, res, recs, count, form.csv, &first);
+	char *url = NULL;
 	if (more) {
+		url = xasprintf("%s?%s%safter=%lld", req->path, kept.data ? kept.data : "",
+				kept.len ? "&" : "", (long long)recs[count - 1].id);
+		reply_header(req, "Link", "<%s>; rel=\"next\"", url);
+	}
+	if (!form.csv) {
 		/* the link holds only the path and percent-encoded parameters: no
 		 * character of it needs escaping in a JSON string */
-		char *url = xasprintf("%s?%s%safter=%lld", req->path, kept.data ? kept.data : "",
-				      kept.len ? "&" : "", (long long)recs[count - 1].id);
-		reply_header(req, "Link", "<%s>; rel=\"next\"", url);
-		strbuf_printf(&sb, "\"%s\"", url);
-		free(url);
-	} else {
-		strbuf_puts(&sb, "null");
+		strbuf_puts(&sb, "],\"next\":");
+		if (url)
+			strbuf_printf(&sb, "\"%s\"", url);
+		else
+			strbuf_puts(&sb, "null");
+		strbuf_puts(&sb, "}");
 	}
-	strbuf_puts(&sb, "}");
+	free(url);
 	size_t len = sb.len;
-	reply_owned(req, 200, "application/json", strbuf_steal(&sb), len);
+	reply_owned(req, 200, form.csv ? csv_type : "application/json", strbuf_steal(&sb), len);
 out:
 	store_list_free(recs, count);
 	for (int i = 0; i < q.nfilters; i++)

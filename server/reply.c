@@ -101,6 +101,17 @@ void reply_static(struct request *req, unsigned status, const char *content_type
 	req->out_static = true;
 }
 
+void reply_stream(struct request *req, unsigned status, const char *content_type,
+		  reply_stream_fn fn, void *cls, void (*done)(void *cls))
+{
+	reply_reset_body(req);
+	req->status = status;
+	req->content_type = content_type;
+	req->stream = fn;
+	req->stream_cls = cls;
+	req->stream_done = done;
+}
+
 void reply_owned(struct request *req, unsigned status, const char *content_type, char *data,
 		 size_t len)
 {

@@ -6,23 +6,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "csv.h"
 #include "util.h"
-
-static void cell_text(struct strbuf *sb, const char *s, bool first)
-{
-	if (!first)
-		strbuf_puts(sb, ",");
-	if (!s)
-		return;
-	if (!strpbrk(s, ",\"\r\n")) {
-		strbuf_puts(sb, s);
-		return;
-	}
-	strbuf_puts(sb, "\"");
-	for (const char *p = s; *p; p++)
-		strbuf_append(sb, *p == '"' ? "\"\"" : p, *p == '"' ? 2 : 1);
-	strbuf_puts(sb, "\"");
-}
 
 /* A JSON scalar as a cell: integers plainly, reals to 15 significant digits (as in JSON),
  * booleans as true/false, null as empty. */
@@ -36,16 +21,11 @@ static void cell(struct strbuf *sb, json_t *v)
 	else if (json_is_boolean(v))
 		snprintf(buf, sizeof buf, "%s", json_is_true(v) ? "true" : "false");
 	else if (json_is_string(v)) {
-		cell_text(sb, json_string_value(v), false);
+		csv_cell(sb, json_string_value(v), false);
 		return;
 	} else
 		buf[0] = '\0';
-	cell_text(sb, buf, false);
-}
-
-static void end_row(struct strbuf *sb)
-{
-	strbuf_puts(sb, "\r\n");
+	csv_cell(sb, buf, false);
 }
 
 static void proportion_cells(struct strbuf *sb, json_t *p)
@@ -70,27 +50,27 @@ static void figure_rows(struct strbuf *sb, const char *group, json_t *figures)
 		if (strcmp(name, "key") == 0)
 			continue;
 		if (json_is_integer(v)) {
-			cell_text(sb, group, true);
-			cell_text(sb, name, false);
+			csv_cell(sb, group, true);
+			csv_cell(sb, name, false);
 			cell(sb, v);
 			strbuf_puts(sb, ",,,,,,");
-			end_row(sb);
+			csv_end_row(sb);
 		} else if (json_is_object(v) && json_object_get(v, "ci")) {
-			cell_text(sb, group, true);
-			cell_text(sb, name, false);
+			csv_cell(sb, group, true);
+			csv_cell(sb, name, false);
 			proportion_cells(sb, v);
-			end_row(sb);
+			csv_end_row(sb);
 		} else if (json_is_object(v)) {
 			const char *k;
 			json_t *count;
 			json_object_foreach(v, k, count)
 			{
 				char *figure = xasprintf("%s.%s", name, k);
-				cell_text(sb, group, true);
-				cell_text(sb, figure, false);
+				csv_cell(sb, group, true);
+				csv_cell(sb, figure, false);
 				cell(sb, count);
 				strbuf_puts(sb, ",,,,,,");
-				end_row(sb);
+				csv_end_row(sb);
 				free(figure);
 			}
 		} else if (json_is_array(v)) {
@@ -100,11 +80,11 @@ static void figure_rows(struct strbuf *sb, const char *group, json_t *figures)
 			{
 				char *figure = xasprintf(
 					"%s.%s", name, json_string_value(json_object_get(item, "term")));
-				cell_text(sb, group, true);
-				cell_text(sb, figure, false);
+				csv_cell(sb, group, true);
+				csv_cell(sb, figure, false);
 				cell(sb, json_object_get(item, "count"));
 				strbuf_puts(sb, ",,,,,,");
-				end_row(sb);
+				csv_end_row(sb);
 				free(figure);
 			}
 		}
@@ -118,13 +98,13 @@ static void toxicity_rows(struct strbuf *sb, const char *group, json_t *figures)
 	json_t *term;
 	json_array_foreach(json_object_get(figures, "terms"), i, term)
 	{
-		cell_text(sb, group, true);
+		csv_cell(sb, group, true);
 		cell(sb, json_object_get(term, "term"));
 		cell(sb, json_object_get(figures, "units"));
 		for (size_t g = 0; g < 5; g++)
 			cell(sb, json_array_get(json_object_get(term, "by_grade"), g));
 		proportion_cells(sb, json_object_get(term, "at_or_above"));
-		end_row(sb);
+		csv_end_row(sb);
 	}
 }
 
@@ -133,26 +113,26 @@ static void toxicity_rows(struct strbuf *sb, const char *group, json_t *figures)
 static void survival_rows(struct strbuf *sb, const char *group, json_t *figures)
 {
 	json_t *median = json_object_get(figures, "median");
-	cell_text(sb, group, true);
-	cell_text(sb, "median", false);
+	csv_cell(sb, group, true);
+	csv_cell(sb, "median", false);
 	cell(sb, json_object_get(median, "time_days"));
 	cell(sb, json_object_get(figures, "n"));
 	cell(sb, json_object_get(figures, "events"));
 	strbuf_puts(sb, ",,");
 	cell(sb, json_object_get(median, "lower"));
 	cell(sb, json_object_get(median, "upper"));
-	end_row(sb);
+	csv_end_row(sb);
 	size_t i;
 	json_t *pt;
 	json_array_foreach(json_object_get(figures, "curve"), i, pt)
 	{
 		static const char *const cols[] = {"time_days", "n_risk",   "n_event", "n_censor",
 						   "survival",  "lower",    "upper"};
-		cell_text(sb, group, true);
-		cell_text(sb, "curve", false);
+		csv_cell(sb, group, true);
+		csv_cell(sb, "curve", false);
 		for (size_t c = 0; c < 7; c++)
 			cell(sb, json_object_get(pt, cols[c]));
-		end_row(sb);
+		csv_end_row(sb);
 	}
 }
 
@@ -165,10 +145,10 @@ static void durable_rows(struct strbuf *sb, const char *group, json_t *figures)
 	{
 		static const char *const cols[] = {"patient_id", "first_cr_on", "months_followed",
 						   "recurred", "durable"};
-		cell_text(sb, group, true);
+		csv_cell(sb, group, true);
 		for (size_t c = 0; c < 5; c++)
 			cell(sb, json_object_get(p, cols[c]));
-		end_row(sb);
+		csv_end_row(sb);
 	}
 }
 
@@ -189,7 +169,7 @@ char *stats_csv(enum stats_kind kind, json_t *body)
 					 : figure_rows;
 	struct strbuf sb = {0};
 	strbuf_puts(&sb, headers[kind]);
-	end_row(&sb);
+	csv_end_row(&sb);
 	rows(&sb, "overall", json_object_get(body, "overall"));
 	size_t i;
 	json_t *g;

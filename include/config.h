@@ -34,6 +34,7 @@ struct config {
 	int ncors_origins;
 	size_t max_import;      /* bytes of an NDJSON import body */
 	int log_level;          /* enum log_level (log.h) */
+	int durability;         /* enum db_durability (db.h) */
 	const char *import_file; /* cohortd import */
 	const char *token_name; /* token create / revoke */
 	int token_role;         /* token create */

@@ -25,6 +25,14 @@ enum db_status {
 struct db;
 
 int db_open(const char *path, struct db **out);
+
+/* What a commit promises, for every connection opened afterwards:
+ * DB_DURABLE_NORMAL (synchronous=NORMAL in WAL): a committed write survives
+ * the process being killed; the last commits may be lost if the machine
+ * loses power. DB_DURABLE_FULL (synchronous=FULL): the WAL is synced at
+ * every commit, so they survive power loss too, at a cost per write. */
+enum db_durability { DB_DURABLE_NORMAL, DB_DURABLE_FULL };
+void db_set_durability(enum db_durability d);
 void db_close(struct db *db);
 const char *db_last_error(struct db *db);
 /* Bytes of the database file and of its write-ahead log (0 when none). */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "db.h"
 #include "log.h"
 #include "util.h"
 
@@ -32,6 +33,8 @@ void config_usage(FILE *out)
 	      "  --max-per-ip N     open connections per client address (default 256)\n"
 	      "  --timeout S        seconds an idle or slow connection is kept (default 30)\n"
 	      "  --max-import MIB   largest POST /import body in MiB (default 32)\n"
+	      "  --durability MODE  normal (default: survives a killed process) or full (also\n"
+	      "                     survives power loss: the log is synced at every commit)\n"
 	      "  --log-level LEVEL  debug, info (default: a line per request), warn or error\n"
 	      "  --anonymous ROLE   serve requests without a token with this role (reader,\n"
 	      "                     editor or admin); default: a token is always needed\n"
@@ -120,7 +123,11 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 			ok = parse_unsigned(arg, 1, 100000, &cfg->per_ip_limit);
 		else if (strcmp(opt, "--timeout") == 0)
 			ok = parse_unsigned(arg, 1, 3600, &cfg->timeout_seconds);
-		else if (strcmp(opt, "--log-level") == 0) {
+		else if (strcmp(opt, "--durability") == 0) {
+			ok = arg && (strcmp(arg, "normal") == 0 || strcmp(arg, "full") == 0);
+			cfg->durability = ok && strcmp(arg, "full") == 0 ? DB_DURABLE_FULL
+									 : DB_DURABLE_NORMAL;
+		} else if (strcmp(opt, "--log-level") == 0) {
 			enum log_level level = LOG_INFO;
 			ok = arg && log_level_parse(arg, &level);
 			cfg->log_level = (int)level;

@@ -97,6 +97,13 @@ static void sqlite_configure(void)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+static enum db_durability durability = DB_DURABLE_NORMAL;
+
+void db_set_durability(enum db_durability d)
+{
+	durability = d;
+}
+
 int db_open(const char *path, struct db **out)
 {
 	pthread_once(&sqlite_setup, sqlite_configure);
@@ -121,6 +128,8 @@ int db_open(const char *path, struct db **out)
 			  /* savepoint journals (group commit) in memory */
 			  "PRAGMA temp_store=MEMORY;",
 			  NULL, NULL, NULL);
+	if (rc == SQLITE_OK && durability == DB_DURABLE_FULL)
+		rc = sqlite3_exec(db->conn, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		goto out_fail;
 	*out = db;

@@ -216,6 +216,7 @@ int main(int argc, char **argv)
 		return tokens(&cfg);
 	case CMD_SERVE:
 		log_set_level(cfg.log_level);
+		db_set_durability(cfg.durability);
 		return serve(&cfg);
 	}
 	return 2;

@@ -183,6 +183,9 @@ START_TEST(test_cli_refuses_bad_options)
 	ck_assert_int_eq(run_cli((const char *const[]){"--port", "70000", NULL}, out, sizeof out), 2);
 	ck_assert_int_eq(run_cli((const char *const[]){"--port", NULL}, out, sizeof out), 2);
 	ck_assert_int_eq(run_cli((const char *const[]){"--threads", "0", NULL}, out, sizeof out), 2);
+	ck_assert_int_eq(run_cli((const char *const[]){"--durability", "sometimes", NULL}, out, sizeof out),
+			 2);
+	ck_assert_int_eq(run_cli((const char *const[]){"--log-level", "loud", NULL}, out, sizeof out), 2);
 }
 END_TEST
 
@@ -307,6 +310,17 @@ START_TEST(test_sigterm_lets_request_in_flight_finish)
 }
 END_TEST
 
+/* --durability full serves and writes as normal (every commit synced). */
+START_TEST(test_full_durability_serves_writes)
+{
+	static const char *const args[] = {"--durability", "full", NULL};
+	api_start_with(args);
+	int64_t id = make_patient(NULL);
+	ck_assert_int_gt(id, 0);
+	api_stop();
+}
+END_TEST
+
 /* SIGINT stops the server as cleanly as SIGTERM: exit status 0. */
 START_TEST(test_sigint_stops_cleanly)
 {
@@ -344,6 +358,7 @@ int main(void)
 	tcase_add_test(cli, test_environment_sets_port_and_database);
 	tcase_add_test(cli, test_sigterm_lets_request_in_flight_finish);
 	tcase_add_test(cli, test_sigint_stops_cleanly);
+	tcase_add_test(cli, test_full_durability_serves_writes);
 	suite_add_tcase(s, cli);
 	return run_suite(s);
 }

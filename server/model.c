@@ -252,6 +252,14 @@ void record_from_json(const struct resource *res, json_t *body, const struct rec
 		field_error(errs, "", "the body must be a JSON object");
 		return;
 	}
+	/* A body of a hundred thousand unknown members would otherwise earn an
+	 * answer naming each one. */
+	size_t members = json_object_size(body), most = (size_t)res->nfields + 8;
+	if (members > most) {
+		field_error(errs, "", "has %zu members; a %s has %d fields", members, res->singular,
+			    res->nfields);
+		return;
+	}
 	json_object_keylen_foreach(body, key, key_len, member)
 	{
 		int i = strlen(key) == key_len ? resource_field_index(res, key) : -1;

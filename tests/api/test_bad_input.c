@@ -1076,6 +1076,31 @@ START_TEST(test_patch_accepts_json_and_merge_patch_with_charset)
 }
 END_TEST
 
+/* A body with far more members than a record has fields is refused as a
+ * whole, not member by member. */
+START_TEST(test_body_with_thousands_of_members_is_one_422)
+{
+	char *body = malloc(200000);
+	size_t len = (size_t)sprintf(body, "{");
+	for (int i = 0; i < 10000; i++)
+		len += (size_t)sprintf(body + len, "%s\"m%d\":1", i ? "," : "", i);
+	sprintf(body + len, "}");
+	static const char *const ct[] = {"Content-Type: application/json", NULL};
+	char *before = db_fingerprint();
+	struct resp *r = http("POST", "/patients", ct, body, strlen(body));
+	assert_problem(r, 422, "urn:cohortd:problem:validation");
+	ck_assert_uint_eq(json_array_size(json_object_get(r->json, "errors")), 1);
+	assert_field_error(r, "");
+	ck_assert_uint_lt(r->len, 1024);
+	char *after = db_fingerprint();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	resp_free(r);
+	free(body);
+}
+END_TEST
+
 int main(void)
 {
 	TCase *tc;
@@ -1090,6 +1115,7 @@ int main(void)
 	tcase_add_test(tc, test_malformed_json_is_400_on_every_collection);
 	tcase_add_test(tc, test_two_mib_body_with_content_length_is_413);
 	tcase_add_test(tc, test_two_mib_chunked_body_is_413);
+	tcase_add_test(tc, test_body_with_thousands_of_members_is_one_422);
 	tcase_add_test(tc, test_declared_oversize_is_refused_before_the_body_is_sent);
 	tcase_add_test(tc, test_chunked_body_within_limit_is_accepted);
 	tcase_add_test(tc, test_body_of_exactly_one_mib_is_read_and_one_byte_more_is_413);

@@ -29,6 +29,22 @@ static double series(const char *text, const char *name)
 	return 0;
 }
 
+/* Metrics are recorded as each request completes, just after its answer is
+ * sent: a scrape right after may precede it, so wait for the series to
+ * reach at least want (or time out). Returns the last scrape. */
+static char *metrics_when(const char *name, double want)
+{
+	char *text = NULL;
+	for (int attempt = 0; attempt < 50; attempt++) {
+		free(text);
+		text = metrics();
+		if (series(text, name) >= want)
+			break;
+		usleep(20 * 1000);
+	}
+	return text;
+}
+
 START_TEST(test_request_counter_moves_by_route_template_and_status)
 {
 	int64_t id = make_patient(NULL);
@@ -41,7 +57,9 @@ START_TEST(test_request_counter_moves_by_route_template_and_status)
 	for (int i = 0; i < 3; i++)
 		resp_free(http_get(path));
 	resp_free(http_get("/patients/999999999"));
-	char *after = metrics();
+	char *after = metrics_when(missing, series(before, missing) + 1);
+	free(after);
+	after = metrics_when(ok, series(before, ok) + 3);
 	ck_assert(series(after, ok) == series(before, ok) + 3);
 	ck_assert(series(after, missing) == series(before, missing) + 1);
 	/* labels are templates: no raw id appears */
@@ -55,10 +73,10 @@ END_TEST
 START_TEST(test_latency_histogram_is_consistent)
 {
 	resp_free(http_get("/patients?limit=1"));
-	char *text = metrics();
 	const char *labels = "{route=\"/patients\",method=\"GET\"";
 	char name[256];
 	snprintf(name, sizeof name, "cohortd_request_duration_seconds_count%s}", labels);
+	char *text = metrics_when(name, 1);
 	double count = series(text, name);
 	ck_assert(count >= 1);
 	snprintf(name, sizeof name, "cohortd_request_duration_seconds_bucket%s,le=\"+Inf\"}", labels);

@@ -157,8 +157,8 @@ char *stats_csv(enum stats_kind kind, json_t *body)
 	static const char *const headers[] = {
 		[STATS_COUNTS] = "group,figure,count,total,rate,ci_lower,ci_upper,ci_method,ci_level",
 		[STATS_PROPORTIONS] = "group,figure,count,total,rate,ci_lower,ci_upper,ci_method,ci_level",
-		[STATS_TOXICITY] = "group,term,units,grade_1,grade_2,grade_3,grade_4,grade_5,count,total,"
-				   "rate,ci_lower,ci_upper,ci_method,ci_level",
+		[STATS_TOXICITY] = ("group,term,units,grade_1,grade_2,grade_3,grade_4,grade_5,count,total,"
+				    "rate,ci_lower,ci_upper,ci_method,ci_level"),
 		[STATS_SURVIVAL] = "group,figure,time_days,n_risk,n_event,n_censor,survival,lower,upper",
 		[STATS_DURABLE] = "group,patient_id,first_cr_on,months_followed,recurred,durable",
 	};

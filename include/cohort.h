@@ -66,5 +66,7 @@ int store_cohort_load(struct db *db, unsigned parts, struct cohort *out);
 /* Just the data version (cheap: for cache checks). */
 int store_data_version(struct db *db, int64_t *version);
 void cohort_free(struct cohort *c);
+/* The index of the patient with this id in c->patients, or SIZE_MAX. */
+size_t cohort_find_patient(const struct cohort *c, int64_t id);
 
 #endif

@@ -197,19 +197,6 @@ static int patient_slot(const struct stats_query *q, const struct cohort_patient
  * group's slot when grouping (slot > 0). */
 #define FOR_SLOTS(slot, s) for (int s = 0; s <= (slot); s += (slot) > 0 ? (slot) : 1)
 
-static size_t find_patient(const struct cohort *c, int64_t id)
-{
-	size_t lo = 0, hi = c->npatients;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (c->patients[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < c->npatients && c->patients[lo].id == id ? lo : SIZE_MAX;
-}
-
 static bool treated(const struct cohort_patient *p)
 {
 	return p->courses > 0;
@@ -353,7 +340,7 @@ static int *best_responses(const struct cohort *c, bool confirmed_only)
 	for (size_t i = 0; i < c->npatients; i++)
 		bor[i] = NE;
 	for (size_t j = 0; j < c->noutcomes; j++) {
-		size_t i = find_patient(c, c->outcomes[j].patient_id);
+		size_t i = cohort_find_patient(c, c->outcomes[j].patient_id);
 		int r = response_rank(&c->outcomes[j], confirmed_only);
 		if (i != SIZE_MAX && r < bor[i])
 			bor[i] = r;
@@ -441,7 +428,7 @@ static void mortality(struct request *req, const struct stats_query *q, const st
 	 * patient once, and each term once per patient. */
 	for (size_t e = 0; e < c->nevents; e++) {
 		const struct cohort_event *ev = &c->events[e];
-		size_t i = find_patient(c, ev->patient_id);
+		size_t i = cohort_find_patient(c, ev->patient_id);
 		int slot = i == SIZE_MAX ? -1 : patient_slot(q, &c->patients[i]);
 		if (slot < 0)
 			continue;
@@ -524,7 +511,7 @@ static void toxicity(struct request *req, const struct stats_query *q, const str
 	/* Each event is one unit's worst grade for one term (SQL grouped them). */
 	for (size_t e = 0; e < c->nevents; e++) {
 		const struct cohort_event *ev = &c->events[e];
-		size_t i = find_patient(c, ev->patient_id);
+		size_t i = cohort_find_patient(c, ev->patient_id);
 		int slot = i == SIZE_MAX ? -1 : patient_slot(q, &c->patients[i]);
 		if (slot < 0 || ev->grade < 1 || ev->grade > 5)
 			continue;

@@ -2,6 +2,7 @@
  * figure comes from one consistent data version. Worst grade per unit and
  * term is SQL's GROUP BY; per-patient counts and dates are folded from table
  * scans (see load_patients). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +49,7 @@ int store_data_version(struct db *db, int64_t *version)
  * answer must come back within a second. Latest date on record: last
  * contact, death, and every date of the patient's courses, outcomes and
  * toxicities; only survival and durable response need it. */
-static struct cohort_patient *patient_by_id(struct cohort *c, int64_t id)
+size_t cohort_find_patient(const struct cohort *c, int64_t id)
 {
 	size_t lo = 0, hi = c->npatients;
 	while (lo < hi) {
@@ -58,7 +59,13 @@ static struct cohort_patient *patient_by_id(struct cohort *c, int64_t id)
 		else
 			hi = mid;
 	}
-	return lo < c->npatients && c->patients[lo].id == id ? &c->patients[lo] : NULL;
+	return lo < c->npatients && c->patients[lo].id == id ? lo : SIZE_MAX;
+}
+
+static struct cohort_patient *patient_by_id(struct cohort *c, int64_t id)
+{
+	size_t i = cohort_find_patient(c, id);
+	return i == SIZE_MAX ? NULL : &c->patients[i];
 }
 
 static int load_patients(struct db *db, struct cohort *c, bool latest)

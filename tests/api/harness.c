@@ -142,12 +142,7 @@ void api_stop(void)
 		fprintf(stderr, "harness: could not remove %s\n", tmp_dir);
 }
 
-struct sink {
-	char *data;
-	size_t len;
-};
-
-static size_t sink_write(char *ptr, size_t size, size_t n, void *cls)
+size_t sink_write(char *ptr, size_t size, size_t n, void *cls)
 {
 	struct sink *s = cls;
 	size_t add = size * n;

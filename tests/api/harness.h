@@ -47,6 +47,14 @@ struct resp *http_delete(const char *path);
 const char *resp_header(const struct resp *r, const char *name); /* static buffer */
 void resp_free(struct resp *r);
 
+/* A libcurl write callback collecting a body (for tests that drive curl
+ * handles of their own); free data when done. */
+struct sink {
+	char *data;
+	size_t len;
+};
+size_t sink_write(char *ptr, size_t size, size_t n, void *cls);
+
 /* A code no other test uses: PREFIX-<pid>-<n>. */
 const char *unique_code(const char *prefix);
 

@@ -554,22 +554,6 @@ START_TEST(test_two_mib_body_to_unknown_route_is_refused_and_server_lives)
 }
 END_TEST
 
-struct sink {
-	char *data;
-	size_t len;
-};
-
-static size_t sink_write(char *ptr, size_t size, size_t n, void *cls)
-{
-	struct sink *s = cls;
-	size_t add = size * n;
-	s->data = realloc(s->data, s->len + add + 1);
-	memcpy(s->data + s->len, ptr, add);
-	s->len += add;
-	s->data[s->len] = '\0';
-	return add;
-}
-
 START_TEST(test_many_requests_on_one_keep_alive_connection)
 {
 	CURL *curl = curl_easy_init();

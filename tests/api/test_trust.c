@@ -1352,22 +1352,6 @@ START_TEST(test_idempotency_keys_are_per_token)
 }
 END_TEST
 
-struct sink {
-	char *data;
-	size_t len;
-};
-
-static size_t sink_write(char *ptr, size_t size, size_t n, void *cls)
-{
-	struct sink *s = cls;
-	size_t add = size * n;
-	s->data = realloc(s->data, s->len + add + 1);
-	memcpy(s->data + s->len, ptr, add);
-	s->len += add;
-	s->data[s->len] = '\0';
-	return add;
-}
-
 /* A child: waits for the start signal, POSTs once, reports
  * "status replayed id type" on out_fd. */
 static void keyed_child(int go_fd, int out_fd, const char *key, const char *body)

@@ -73,9 +73,21 @@ void api_start_with(const char *const *extra_args)
 	snprintf(admin_token, sizeof admin_token, "%s", token);
 	free(token);
 
-	const char *argv[32] = {bin, "--db", db_path, "--port", "0", "--threads", "2"};
-	int argc = 7;
-	for (int i = 0; extra_args && extra_args[i] && argc < 31; i++)
+	/* COHORTD_VALGRIND=1: the server runs under valgrind memcheck, and any
+	 * error or leak makes it exit non-zero, which api_stop reports. */
+	const char *argv[40];
+	int argc = 0;
+	if (getenv("COHORTD_VALGRIND")) {
+		argv[argc++] = "valgrind";
+		argv[argc++] = "-q";
+		argv[argc++] = "--error-exitcode=99";
+		argv[argc++] = "--leak-check=full";
+		argv[argc++] = "--errors-for-leak-kinds=definite,indirect";
+	}
+	const char *base[] = {bin, "--db", db_path, "--port", "0", "--threads", "2"};
+	for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
+		argv[argc++] = base[i];
+	for (int i = 0; extra_args && extra_args[i] && argc < 39; i++)
 		argv[argc++] = extra_args[i];
 	argv[argc] = NULL;
 
@@ -89,7 +101,7 @@ void api_start_with(const char *const *extra_args)
 		dup2(pipefd[1], 2);
 		close(pipefd[0]);
 		close(pipefd[1]);
-		execv(bin, (char *const *)argv);
+		execvp(argv[0], (char *const *)argv);
 		_exit(127);
 	}
 	close(pipefd[1]);

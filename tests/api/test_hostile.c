@@ -78,8 +78,10 @@ START_TEST(test_slow_connections_do_not_starve_a_normal_client)
 	for (int i = 0; i < SLOW; i++)
 		close(fds[i]);
 	ck_assert_msg(worst < 0.5, "a normal request took %.3f s beside %d slow ones", worst, SLOW);
-	ck_assert_msg(rss > 0 && rss < 64 * 1024, "server RSS %ld KiB with %d slow connections",
-		      rss, SLOW);
+	/* (under valgrind the process's size is valgrind's) */
+	if (!getenv("COHORTD_VALGRIND"))
+		ck_assert_msg(rss > 0 && rss < 64 * 1024, "server RSS %ld KiB with %d slow connections",
+			      rss, SLOW);
 }
 END_TEST
 

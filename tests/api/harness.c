@@ -236,6 +236,15 @@ struct resp *http_delete(const char *path)
 	return http("DELETE", path, NULL, NULL, 0);
 }
 
+json_t *get_json(const char *path)
+{
+	struct resp *r = http_get(path);
+	ck_assert_msg(r->status == 200, "GET %s -> %ld %s", path, r->status, r->body);
+	json_t *j = json_incref(r->json);
+	resp_free(r);
+	return j;
+}
+
 const char *resp_header(const struct resp *r, const char *name)
 {
 	static char value[2048];

@@ -55,6 +55,9 @@ struct sink {
 };
 size_t sink_write(char *ptr, size_t size, size_t n, void *cls);
 
+/* GETs path, asserts 200, returns the body's JSON (a new reference). */
+json_t *get_json(const char *path);
+
 /* A code no other test uses: PREFIX-<pid>-<n>. */
 const char *unique_code(const char *prefix);
 

@@ -136,16 +136,6 @@ static void patient_refused(const char *extra, const char *field)
 	free(body);
 }
 
-/* GET path and return its JSON (new reference), asserting 200. */
-static json_t *get_json(const char *path)
-{
-	struct resp *r = http_get(path);
-	ck_assert_msg(r->status == 200, "GET %s -> %ld %s", path, r->status, r->body);
-	json_t *j = json_incref(r->json);
-	resp_free(r);
-	return j;
-}
-
 static int64_t get_version(const char *path)
 {
 	json_t *j = get_json(path);

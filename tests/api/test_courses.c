@@ -53,18 +53,9 @@ static char *path_of(const char *collection, int64_t id)
 	return path;
 }
 
-static json_t *get_record(const char *path)
-{
-	struct resp *r = http_get(path);
-	ck_assert_msg(r->status == 200, "GET %s -> %ld %s", path, r->status, r->body);
-	json_t *j = json_incref(r->json);
-	resp_free(r);
-	return j;
-}
-
 static json_t *get_course(int64_t id)
 {
-	return get_record(path_of("courses", id));
+	return get_json(path_of("courses", id));
 }
 
 static void assert_gone(const char *collection, int64_t id)
@@ -583,7 +574,7 @@ START_TEST(test_delete_course_is_204_then_404)
 	assert_refused("DELETE", path_of("courses", c), NULL, NULL, 404, NOT_FOUND, NULL);
 	assert_refused("PATCH", path_of("courses", c), MERGE_CT, "{\"doses_given\": 1}", 404,
 	               NOT_FOUND, NULL);
-	json_decref(get_record(path_of("patients", pid)));
+	json_decref(get_json(path_of("patients", pid)));
 	/* the patient has no course left and can go now */
 	r = http_delete(path_of("patients", pid));
 	ck_assert_int_eq(r->status, 204);
@@ -638,10 +629,10 @@ START_TEST(test_delete_course_with_cascade_removes_outcomes_and_toxicities)
 	assert_gone("outcomes", o1);
 	assert_gone("outcomes", o2);
 	assert_gone("toxicities", t1);
-	json_decref(get_record(path_of("patients", pid)));
+	json_decref(get_json(path_of("patients", pid)));
 	json_decref(get_course(sibling));
-	json_decref(get_record(path_of("outcomes", so)));
-	json_decref(get_record(path_of("toxicities", st)));
+	json_decref(get_json(path_of("outcomes", so)));
+	json_decref(get_json(path_of("toxicities", st)));
 }
 END_TEST
 

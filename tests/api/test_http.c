@@ -28,15 +28,6 @@ static struct resp *get_with(const char *path, const char *header)
 	return http("GET", path, headers, NULL, 0);
 }
 
-static json_t *get_json(const char *path)
-{
-	struct resp *r = http_get(path);
-	ck_assert_msg(r->status == 200, "GET %s -> %ld %s", path, r->status, r->body);
-	json_t *j = json_incref(r->json);
-	resp_free(r);
-	return j;
-}
-
 static void patient_path(char *out, size_t len, int64_t id)
 {
 	snprintf(out, len, "/patients/%lld", (long long)id);

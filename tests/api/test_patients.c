@@ -55,19 +55,9 @@ static char *path_of(const char *collection, int64_t id)
 	return path;
 }
 
-/* GETs a record (asserting 200) and returns its JSON; caller decrefs. */
-static json_t *get_record(const char *path)
-{
-	struct resp *r = http_get(path);
-	ck_assert_msg(r->status == 200, "GET %s -> %ld %s", path, r->status, r->body);
-	json_t *j = json_incref(r->json);
-	resp_free(r);
-	return j;
-}
-
 static json_t *get_patient(int64_t id)
 {
-	return get_record(path_of("patients", id));
+	return get_json(path_of("patients", id));
 }
 
 static const char *str_of(json_t *o, const char *key)
@@ -783,7 +773,7 @@ START_TEST(test_delete_patient_with_courses_is_409)
 	char path[96];
 	snprintf(path, sizeof path, "/patients/%lld?cascade=false", (long long)id);
 	assert_refused("DELETE", path, NULL, NULL, 409, HAS_DEPENDANTS, NULL);
-	json_t *c = get_record(path_of("courses", course));
+	json_t *c = get_json(path_of("courses", course));
 	json_decref(c);
 	json_t *p = get_patient(id);
 	json_decref(p);
@@ -827,9 +817,9 @@ START_TEST(test_delete_patient_with_cascade_removes_courses_outcomes_toxicities)
 		resp_free(r);
 	}
 	json_decref(get_patient(keep));
-	json_decref(get_record(path_of("courses", keep_c)));
-	json_decref(get_record(path_of("outcomes", keep_o)));
-	json_decref(get_record(path_of("toxicities", keep_t)));
+	json_decref(get_json(path_of("courses", keep_c)));
+	json_decref(get_json(path_of("outcomes", keep_o)));
+	json_decref(get_json(path_of("toxicities", keep_t)));
 }
 END_TEST
 

@@ -107,15 +107,6 @@ static void cors_start(void)
 	api_start_with((const char *[]){"--cors-origin", ORIGIN, NULL});
 }
 
-static json_t *get_json(const char *path)
-{
-	struct resp *r = http_get(path);
-	ck_assert_msg(r->status == 200, "GET %s -> %ld %s", path, r->status, r->body);
-	json_t *j = json_incref(r->json);
-	resp_free(r);
-	return j;
-}
-
 static json_t *get_record(const char *entity, int64_t id)
 {
 	char path[96];

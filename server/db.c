@@ -328,11 +328,6 @@ static int leave_group(struct db *db, bool keep)
 	return keep ? outcome : rc;
 }
 
-static void end_write(void)
-{
-	give_writer();
-}
-
 int db_begin_read(struct db *db)
 {
 	db->transactions++;
@@ -351,7 +346,7 @@ int db_commit(struct db *db)
 	int rc = exec(db, "COMMIT");
 	if (rc != DB_OK)
 		db_rollback(db);
-	end_write();
+	give_writer();
 	return rc;
 }
 
@@ -366,7 +361,7 @@ void db_rollback(struct db *db)
 	}
 	if (!sqlite3_get_autocommit(db->conn))
 		sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
-	end_write();
+	give_writer();
 }
 
 int db_latest_schema_version(void)

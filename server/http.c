@@ -192,9 +192,10 @@ static void drop_body(struct request *req)
 	req->body = NULL;
 }
 
-/* Too large and still coming past DRAIN_MAX_BODY: answer now if
- * libmicrohttpd lets us (it then closes the connection without reading the
- * rest), else go on discarding and answer at the end. */
+/* Too large, and not to be drained (Expect: 100-continue, a declared size
+ * past the limit plus DRAIN_MAX_BODY, or a body still coming past that):
+ * answer now if libmicrohttpd lets us (it then closes the connection without
+ * reading the rest), else go on discarding and answer at the end. */
 static void refuse_large_body(struct MHD_Connection *conn, struct request *req)
 {
 	router_dispatch(req);

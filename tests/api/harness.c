@@ -302,20 +302,29 @@ const char *unique_code(const char *prefix)
 }
 
 /* Posts defaults merged with extra and returns the new id. */
-static int64_t make(const char *path, json_t *defaults, const char *extra)
+char *json_merged(json_t *base, const char *extra, const char *drop)
 {
 	if (extra) {
-		json_t *e = json_loads(extra, 0, NULL);
-		ck_assert_msg(e != NULL, "bad extra JSON in test: %s", extra);
-		json_object_update(defaults, e);
+		json_error_t err;
+		json_t *e = json_loads(extra, JSON_ALLOW_NUL, &err);
+		ck_assert_msg(e != NULL, "bad extra JSON in test: %s (%s)", extra, err.text);
+		json_object_update(base, e);
 		json_decref(e);
 	}
-	char *body = json_dumps(defaults, JSON_COMPACT);
+	if (drop)
+		json_object_del(base, drop);
+	char *out = json_dumps(base, JSON_COMPACT);
+	json_decref(base);
+	return out;
+}
+
+static int64_t make(const char *path, json_t *defaults, const char *extra)
+{
+	char *body = json_merged(defaults, extra, NULL);
 	struct resp *r = http_post_json(path, body);
 	ck_assert_msg(r->status == 201, "POST %s %s -> %ld %s", path, body, r->status, r->body);
 	int64_t id = json_integer_value(json_object_get(r->json, "id"));
 	free(body);
-	json_decref(defaults);
 	resp_free(r);
 	return id;
 }

@@ -55,6 +55,11 @@ struct sink {
 };
 size_t sink_write(char *ptr, size_t size, size_t n, void *cls);
 
+/* base (stolen) with extra (JSON object text, NUL escapes allowed, or NULL)
+ * merged over it and the member drop (or NULL) removed, as compact JSON.
+ * Caller frees. */
+char *json_merged(json_t *base, const char *extra, const char *drop);
+
 /* GETs path, asserts 200, returns the body's JSON (a new reference). */
 json_t *get_json(const char *path);
 

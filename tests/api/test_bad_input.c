@@ -28,52 +28,37 @@ static const char *const merge_ct[] = {"Content-Type: application/merge-patch+js
 
 /* --- helpers -------------------------------------------------------------- */
 
-/* base (a JSON object text) with extra (an object text, or NULL) merged over
- * it, as compact JSON. Caller frees. */
-static char *merged(json_t *base, const char *extra)
-{
-	if (extra) {
-		json_error_t err;
-		json_t *e = json_loads(extra, JSON_ALLOW_NUL, &err);
-		ck_assert_msg(e != NULL, "bad extra JSON in test: %s (%s)", extra, err.text);
-		json_object_update(base, e);
-		json_decref(e);
-	}
-	char *out = json_dumps(base, JSON_COMPACT);
-	json_decref(base);
-	return out;
-}
 
 /* A valid create body for each resource, with extra merged over it. */
 static char *patient_body(const char *extra)
 {
-	return merged(json_pack("{s:s, s:s, s:s, s:s, s:s}", "code", unique_code("BAD"),
+	return json_merged(json_pack("{s:s, s:s, s:s, s:s, s:s}", "code", unique_code("BAD"),
 				"histology", "melanoma", "setting", "metastatic", "regimen",
 				"il2_alone", "enrolled_on", "1985-01-10"),
-		      extra);
+		      extra, NULL);
 }
 
 static char *course_body(int64_t patient_id, const char *extra)
 {
-	return merged(json_pack("{s:I, s:s, s:f, s:s}", "patient_id", (json_int_t)patient_id,
+	return json_merged(json_pack("{s:I, s:s, s:f, s:s}", "patient_id", (json_int_t)patient_id,
 				"started_on", "1985-02-01", "il2_dose", 720000.0, "il2_dose_unit",
 				"IU/kg"),
-		      extra);
+		      extra, NULL);
 }
 
 static char *outcome_body(int64_t course_id, const char *extra)
 {
-	return merged(json_pack("{s:I, s:s, s:s}", "course_id", (json_int_t)course_id,
+	return json_merged(json_pack("{s:I, s:s, s:s}", "course_id", (json_int_t)course_id,
 				"assessed_on", "1985-04-01", "response", "PR"),
-		      extra);
+		      extra, NULL);
 }
 
 static char *toxicity_body(int64_t course_id, const char *extra)
 {
-	return merged(json_pack("{s:I, s:s, s:i, s:s, s:s}", "course_id", (json_int_t)course_id,
+	return json_merged(json_pack("{s:I, s:s, s:i, s:s, s:s}", "course_id", (json_int_t)course_id,
 				"term", "Hypotension", "grade", 3, "onset_on", "1985-02-02",
 				"attribution", "definite"),
-		      extra);
+		      extra, NULL);
 }
 
 /* Sends body_len bytes (NULs allowed) and asserts the refusal and that the

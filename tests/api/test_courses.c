@@ -33,17 +33,7 @@ static char *course_body(int64_t patient_id, const char *extra, const char *drop
 {
 	json_t *o = json_pack("{s:I, s:s}", "patient_id", (json_int_t)patient_id, "started_on",
 	                      "1985-02-01");
-	if (extra) {
-		json_t *e = json_loads(extra, 0, NULL);
-		ck_assert_msg(e != NULL, "bad extra JSON in test: %s", extra);
-		json_object_update(o, e);
-		json_decref(e);
-	}
-	if (drop)
-		json_object_del(o, drop);
-	char *body = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return body;
+	return json_merged(o, extra, drop);
 }
 
 static char *path_of(const char *collection, int64_t id)

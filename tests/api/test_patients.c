@@ -35,17 +35,7 @@ static char *patient_body(const char *extra, const char *drop)
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "code", unique_code("PT"), "histology",
 	                      "melanoma", "setting", "metastatic", "regimen", "il2_alone",
 	                      "enrolled_on", "1985-01-10");
-	if (extra) {
-		json_t *e = json_loads(extra, JSON_ALLOW_NUL, NULL);
-		ck_assert_msg(e != NULL, "bad extra JSON in test: %s", extra);
-		json_object_update(o, e);
-		json_decref(e);
-	}
-	if (drop)
-		json_object_del(o, drop);
-	char *body = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return body;
+	return json_merged(o, extra, drop);
 }
 
 static char *path_of(const char *collection, int64_t id)

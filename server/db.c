@@ -88,6 +88,26 @@ static int exec(struct db *db, const char *sql)
 	return db_status_from(db, sqlite3_exec(db->conn, sql, NULL, NULL, NULL));
 }
 
+/* Transaction control runs on every write, several times: prepared once
+ * per connection (db_prepare_static keys on these addresses) instead of
+ * parsed by sqlite3_exec each time. */
+static const char sql_begin[] = "BEGIN";
+static const char sql_begin_immediate[] = "BEGIN IMMEDIATE";
+static const char sql_savepoint[] = "SAVEPOINT writer";
+static const char sql_release[] = "RELEASE writer";
+static const char sql_rollback_to[] = "ROLLBACK TO writer";
+static const char sql_commit[] = "COMMIT";
+
+static int run(struct db *db, const char *sql)
+{
+	sqlite3_stmt *stmt = db_prepare_static(db, sql);
+	if (!stmt)
+		return DB_ERROR;
+	int rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	return db_status_from(db, rc);
+}
+
 /* SQLite counts its allocations behind a global mutex unless told not to;
  * nothing here reads the counts. Must precede SQLite's initialisation. */
 static pthread_once_t sqlite_setup = PTHREAD_ONCE_INIT;
@@ -262,13 +282,13 @@ int db_begin_write(struct db *db)
 	take_writer();
 	db->transactions++;
 	if (!db->shared) {
-		int rc = exec(db, "BEGIN IMMEDIATE");
+		int rc = run(db, sql_begin_immediate);
 		if (rc != DB_OK)
 			give_writer();
 		return rc;
 	}
 	if (!group_open) {
-		int rc = exec(db, "BEGIN IMMEDIATE");
+		int rc = run(db, sql_begin_immediate);
 		if (rc != DB_OK) {
 			give_writer();
 			return rc;
@@ -278,7 +298,7 @@ int db_begin_write(struct db *db)
 		group_number++;
 		pthread_mutex_unlock(&group_lock);
 	}
-	int rc = exec(db, "SAVEPOINT writer");
+	int rc = run(db, sql_savepoint);
 	if (rc != DB_OK)
 		db_rollback(db);
 	return rc;
@@ -290,11 +310,11 @@ int db_begin_write(struct db *db)
 static int leave_group(struct db *db, bool keep)
 {
 	int rc = DB_OK;
-	if (keep && (rc = exec(db, "RELEASE writer")) != DB_OK)
+	if (keep && (rc = run(db, sql_release)) != DB_OK)
 		keep = false;
 	if (!keep) {
-		exec(db, "ROLLBACK TO writer");
-		exec(db, "RELEASE writer");
+		run(db, sql_rollback_to);
+		run(db, sql_release);
 	}
 	pthread_mutex_lock(&group_lock);
 	group_members += keep;
@@ -314,7 +334,7 @@ static int leave_group(struct db *db, bool keep)
 	}
 	int outcome = DB_OK;
 	if (group_members > 0)
-		outcome = exec(db, "COMMIT");
+		outcome = run(db, sql_commit);
 	if (group_members == 0 || outcome != DB_OK)
 		sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
 	pthread_mutex_lock(&group_lock);
@@ -331,7 +351,7 @@ static int leave_group(struct db *db, bool keep)
 int db_begin_read(struct db *db)
 {
 	db->transactions++;
-	return exec(db, "BEGIN");
+	return run(db, sql_begin);
 }
 
 uint64_t db_transaction_id(struct db *db)
@@ -343,7 +363,7 @@ int db_commit(struct db *db)
 {
 	if (db->shared)
 		return holding_writer ? leave_group(db, true) : DB_ERROR;
-	int rc = exec(db, "COMMIT");
+	int rc = run(db, sql_commit);
 	if (rc != DB_OK)
 		db_rollback(db);
 	give_writer();

@@ -18,5 +18,8 @@ void db_done(sqlite3_stmt *stmt);
 /* Maps an SQLite result code to a DB_ code (SQLITE_DONE/ROW/OK to DB_OK). */
 int db_status_from(struct db *db, int rc);
 sqlite3 *db_handle(struct db *db);
+/* Drops what store_courses.c remembers of the last course looked up:
+ * called by every update and delete. */
+void store_forget_course_facts(void);
 
 #endif

@@ -152,6 +152,7 @@ int store_insert(struct db *db, const struct resource *res, struct record *rec)
 
 int store_update(struct db *db, const struct resource *res, const struct record *rec)
 {
+	store_forget_course_facts();
 	sqlite3_stmt *stmt = db_prepare_static(db, sql_of(res)->update);
 	if (!stmt)
 		return DB_ERROR;
@@ -169,6 +170,7 @@ int store_update(struct db *db, const struct resource *res, const struct record 
 
 int store_delete(struct db *db, const struct resource *res, int64_t id)
 {
+	store_forget_course_facts();
 	char sql[128];
 	snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = ?", res->name);
 	sqlite3_stmt *stmt = db_prepare(db, sql);

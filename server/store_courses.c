@@ -1,13 +1,38 @@
 /* What the rules about courses ask the database: a course's start and its
  * patient's setting, the next course number, the earliest date recorded
  * against a course. */
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "db_sqlite.h"
 #include "store.h"
 
+/* The facts of the course last looked up inside this thread's current
+ * transaction: a bulk import checks every outcome and toxicity of a course
+ * against the course it has just inserted. Only inside an explicit
+ * transaction (its id then names it), and forgotten on any update or
+ * delete. */
+static _Thread_local struct {
+	struct db *db;
+	uint64_t transaction;
+	int64_t course_id;
+	struct course_facts facts;
+} last_course;
+
+void store_forget_course_facts(void)
+{
+	last_course.db = NULL;
+}
+
 int store_course_facts(struct db *db, int64_t course_id, struct course_facts *out)
 {
+	bool in_transaction = !sqlite3_get_autocommit(db_handle(db));
+	if (in_transaction && last_course.db == db &&
+	    last_course.transaction == db_transaction_id(db) && last_course.course_id == course_id) {
+		*out = last_course.facts;
+		return DB_OK;
+	}
 	sqlite3_stmt *stmt = db_prepare_static(db, "SELECT c.patient_id, c.started_on, p.setting = 'adjuvant' "
 					    "FROM courses c JOIN patients p ON p.id = c.patient_id "
 					    "WHERE c.id = ?");
@@ -24,6 +49,12 @@ int store_course_facts(struct db *db, int64_t course_id, struct course_facts *ou
 	db_done(stmt);
 	if (rc == SQLITE_DONE)
 		return DB_NOTFOUND;
+	if (rc == SQLITE_ROW && in_transaction) {
+		last_course.db = db;
+		last_course.transaction = db_transaction_id(db);
+		last_course.course_id = course_id;
+		last_course.facts = *out;
+	}
 	return db_status_from(db, rc);
 }
 

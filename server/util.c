@@ -71,7 +71,7 @@ static void strbuf_reserve(struct strbuf *sb, size_t extra)
 {
 	if (sb->len + extra + 1 <= sb->cap)
 		return;
-	size_t cap = sb->cap ? sb->cap : 64;
+	size_t cap = sb->cap ? sb->cap : 256;
 	while (cap < sb->len + extra + 1)
 		cap *= 2;
 	sb->data = xrealloc(sb->data, cap);
@@ -117,14 +117,26 @@ void strbuf_free(struct strbuf *sb)
 	*sb = (struct strbuf){0};
 }
 
+/* Every record and audit row is stamped, many within one millisecond during
+ * a bulk import: each thread keeps its last text and reformats only when
+ * the millisecond changes. */
 void utc_now_rfc3339(char out[32])
 {
+	static _Thread_local struct {
+		int64_t ms;
+		char text[32];
+	} last = {-1, ""};
 	struct timespec ts;
-	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 32 - n, ".%03dZ", (int)(ts.tv_nsec / 1000000) % 1000);
+	int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (ms != last.ms) {
+		struct tm tm;
+		gmtime_r(&ts.tv_sec, &tm);
+		size_t n = strftime(last.text, sizeof last.text, "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(last.text + n, sizeof last.text - n, ".%03dZ", (int)(ms % 1000));
+		last.ms = ms;
+	}
+	memcpy(out, last.text, sizeof last.text);
 }
 
 void utc_shift_rfc3339(const char *at, long seconds, char out[32])

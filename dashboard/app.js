@@ -170,6 +170,7 @@
             backgroundColor: colour,
             borderColor: edge,
             borderWidth: 1,
+            maxBarThickness: 90,
             order: 2,
           },
           {

@@ -333,7 +333,6 @@
         ],
       },
       options: {
-        parsing: true,
         scales: {
           x: {
             type: 'linear',

@@ -4,7 +4,8 @@
 FROM debian:bookworm-slim AS build
 WORKDIR /src
 COPY . .
-# The same set-up and build as tools/serve.
+# The same set-up and build as tools/serve (setup-debian also installs Node.js and npm
+# and runs npm ci in dashboard/: Chart.js is compiled into the binary).
 RUN tools/setup-debian \
  && meson setup build/release --buildtype=release \
  && ninja -C build/release cohortd

@@ -1,5 +1,6 @@
 /* Files compiled into the binary by tools/embed.py at build time: the
- * migrations (applied in name order) and the OpenAPI description. */
+ * migrations (applied in name order), the OpenAPI description, and the
+ * dashboard's page, script, style and Chart.js (found by file name). */
 #ifndef COHORTD_EMBEDDED_H
 #define COHORTD_EMBEDDED_H
 
@@ -16,5 +17,8 @@ extern const size_t embedded_migrations_count;
 
 extern const unsigned char embedded_openapi[];
 extern const size_t embedded_openapi_len;
+
+extern const struct embedded_file embedded_dashboard[];
+extern const size_t embedded_dashboard_count;
 
 #endif

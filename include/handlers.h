@@ -37,4 +37,10 @@ void ops_healthz(struct request *req);
 void ops_readyz(struct request *req);
 void ops_openapi(struct request *req);
 
+/* dashboard.c: the dashboard page and its files, from the binary */
+void dashboard_page(struct request *req);
+void dashboard_script(struct request *req);
+void dashboard_style(struct request *req);
+void dashboard_chartjs(struct request *req);
+
 #endif

@@ -35,7 +35,8 @@ bool gzip_accepted(const char *header)
 bool compressible_type(const char *type)
 {
 	static const char *const types[] = {"application/json", "application/problem+json",
-					    "text/csv", "application/yaml", "text/plain", NULL};
+					    "text/csv", "application/yaml", "text/plain", "text/html",
+					    "text/javascript", "text/css", NULL};
 	if (!type)
 		return false;
 	for (const char *const *t = types; *t; t++)

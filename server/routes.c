@@ -41,6 +41,10 @@ const struct route routes[] = {
 	{"GET", "/openapi.yaml", ops_openapi, 0, NULL, ROLE_NONE},
 	{"GET", "/healthz", ops_healthz, 0, NULL, ROLE_NONE},
 	{"GET", "/readyz", ops_readyz, 0, NULL, ROLE_NONE},
+	{"GET", "/", dashboard_page, 0, NULL, ROLE_NONE},
+	{"GET", "/dashboard/app.js", dashboard_script, 0, NULL, ROLE_NONE},
+	{"GET", "/dashboard/style.css", dashboard_style, 0, NULL, ROLE_NONE},
+	{"GET", "/dashboard/chart.js", dashboard_chartjs, 0, NULL, ROLE_NONE},
 };
 
 const size_t routes_count = sizeof routes / sizeof routes[0];

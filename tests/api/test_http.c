@@ -74,7 +74,9 @@ static void assert_etag(const struct resp *r, int64_t version)
 START_TEST(test_unknown_path_is_404)
 {
 	assert_no_route("GET", "/nope");
-	assert_no_route("GET", "/");
+	assert_no_route("GET", "/dashboard"); /* "/" is the dashboard (test_dashboard.c) */
+	assert_no_route("GET", "/dashboard/");
+	assert_no_route("GET", "//");
 	assert_no_route("GET", "/patient");
 	assert_no_route("GET", "/PATIENTS");
 	assert_no_route("GET", "/patients/1/nope");

@@ -1,0 +1,393 @@
+// The dashboard in a real browser: Debian's chromium, headless, driven by
+// playwright-core. On a fresh demo cohort it loads GET /, waits for the
+// charts, and checks that every section shows what the API answers (the
+// same /stats/* routes fetched from here: the charts' own data through
+// Chart.getChart, and the figures the page writes beside them), changes a
+// filter and checks again, and saves screenshots into the artifacts folder.
+// A second case runs the server with anonymous reads off: the page asks for
+// a token, and works once one is entered.
+//
+//   COHORTD_BIN=build/test-plain/cohortd node tests/browser/dashboard.test.mjs
+//   (ARTIFACTS, default build/artifacts; CHROMIUM, default /usr/bin/chromium)
+//
+// Prints one line per case and "browser: N passed, N failed"; exits non-zero
+// on any failure.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const bin = resolve(process.env.COHORTD_BIN ?? join(root, 'build/test-plain/cohortd'));
+const artifacts = resolve(process.env.ARTIFACTS ?? join(root, 'build/artifacts'));
+const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const TIMEOUT = 20000;
+
+mkdirSync(artifacts, { recursive: true });
+const work = mkdtempSync(join(tmpdir(), 'cohortd-browser-'));
+
+/* ---- the server ---------------------------------------------------------- */
+
+function demoDb(name) {
+  const db = join(work, `${name}.db`);
+  execFileSync(bin, ['demo', '--db', db], { stdio: 'ignore' });
+  return db;
+}
+
+/* Starts cohortd on a free port (--port 0) and reads the port from its
+ * "listening" log line. */
+function startServer(db, extra = []) {
+  return new Promise((ok, fail) => {
+    const child = spawn(bin, ['--db', db, '--port', '0', ...extra], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let log = '';
+    let started = false;
+    const timer = setTimeout(() => fail(new Error(`cohortd did not start:\n${log}`)), 10000);
+    child.stderr.on('data', (chunk) => {
+      if (started) return; /* the request lines that follow are not needed */
+      log += chunk;
+      const m = log.match(/"msg":"listening".*?"port":(\d+)/);
+      if (m) {
+        started = true;
+        clearTimeout(timer);
+        ok({ child, base: `http://127.0.0.1:${m[1]}` });
+      }
+    });
+    child.on('exit', (code) => fail(new Error(`cohortd exited (${code}):\n${log}`)));
+  });
+}
+
+async function stopServer(s) {
+  if (!s) return;
+  await new Promise((ok) => {
+    if (s.child.exitCode !== null) return ok();
+    s.child.once('exit', ok);
+    s.child.kill('SIGTERM');
+  });
+}
+
+/* ---- the API, as the page asks it ----------------------------------------- */
+
+async function apiGet(base, path, params = {}, token = null) {
+  const q = new URLSearchParams(params).toString();
+  const r = await fetch(`${base}${path}${q ? `?${q}` : ''}`, {
+    headers: token ? { Authorization: `Bearer ${token}` } : {},
+  });
+  assert.equal(r.status, 200, `${path}?${q} answered ${r.status}`);
+  return r.json();
+}
+
+const pctText = (rate, digits) => (rate == null ? '–' : `${(rate * 100).toFixed(digits)}%`);
+const close = (a, b, what) =>
+  assert.ok(
+    (a == null && b == null) || Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)),
+    `${what}: page ${a}, API ${b}`,
+  );
+/* a proportion as the page's data-* attributes: unformatted, none when null */
+const proportionAttrs = (p) =>
+  Object.fromEntries(
+    Object.entries({ count: p.count, total: p.total, rate: p.rate, lower: p.ci.lower, upper: p.ci.upper })
+      .filter(([, v]) => v != null)
+      .map(([k, v]) => [k, String(v)]),
+  );
+
+/* What the page shows, read from its DOM and its Chart.js charts. */
+function readPage(page) {
+  return page.evaluate(() => {
+    const rows = (sel) => [...document.querySelectorAll(`${sel} tbody tr`)];
+    const attrs = (e) => ({ ...e.dataset });
+    const chart = (id) => {
+      const c = Chart.getChart(id);
+      return {
+        labels: c.data.labels,
+        datasets: c.data.datasets.map((d) => d.data),
+        width: c.width,
+        height: c.height,
+      };
+    };
+    return {
+      state: document.body.dataset.state,
+      query: document.body.dataset.query,
+      table1: rows('#table1').map((r) => ({
+        key: r.dataset.key,
+        cells: Object.fromEntries([...r.querySelectorAll('td')].map((td) => [td.dataset.col, td.textContent])),
+      })),
+      response: Object.fromEntries(
+        ['regimen', 'histology'].map((w) => [
+          w,
+          {
+            rows: rows(`#fig-response-${w}`).map((r) => ({
+              ...attrs(r),
+              text: r.querySelector('[data-field=rate]').textContent,
+            })),
+            chart: chart(`chart-response-${w}`),
+          },
+        ]),
+      ),
+      mortality: Object.fromEntries(
+        ['course', 'patient'].map((w) => {
+          const t = document.getElementById(`tile-mortality-${w}`);
+          return [w, { ...attrs(t), text: t.querySelector('[data-field=rate]').textContent }];
+        }),
+      ),
+      causes: rows('#mortality-causes').map(attrs),
+      toxicity: {
+        rows: rows('#fig-toxicity').map((r) => ({ ...attrs(r), text: r.querySelector('[data-field=rate]').textContent })),
+        chart: chart('chart-toxicity'),
+      },
+      survival: { ...attrs(document.getElementById('survival-summary')), chart: chart('chart-survival') },
+      durable: { ...attrs(document.getElementById('durable-summary')), rows: rows('#durable').map(attrs) },
+    };
+  });
+}
+
+/* Every section of the page against the API's answers for the same filters. */
+async function checkAgainstApi(page, base, filters, token = null) {
+  const get = (path, extra = {}) => apiGet(base, path, { ...filters, ...extra }, token);
+  const [summary, byRegimen, byHistology, mortality, toxicity, survival, durable] = await Promise.all([
+    get('/stats/summary', { group_by: 'regimen' }),
+    get('/stats/response', { group_by: 'regimen' }),
+    get('/stats/response', { group_by: 'histology' }),
+    get('/stats/mortality'),
+    get('/stats/toxicity'),
+    get('/stats/survival'),
+    get('/stats/durable-response'),
+  ]);
+  const shown = await readPage(page);
+  assert.equal(shown.state, 'ready');
+  assert.equal(shown.query, new URLSearchParams(filters).toString());
+
+  // Table 1: a row per regimen with patients, and the total
+  const o = summary.overall;
+  const histologies = Object.keys(o.by_histology).filter((h) => o.by_histology[h] > 0);
+  const expectRow = (key, g) => ({
+    key,
+    cells: Object.fromEntries([
+      ['patients', String(g.patients)],
+      ['treated', String(g.treated)],
+      ['courses', String(g.courses)],
+      ...Object.keys(o.by_setting).map((s) => [`setting:${s}`, String(g.by_setting[s])]),
+      ...histologies.map((h) => [`histology:${h}`, String(g.by_histology[h])]),
+    ]),
+  });
+  assert.deepEqual(shown.table1, [
+    ...summary.groups.filter((g) => g.patients > 0).map((g) => expectRow(g.key, g)),
+    expectRow('overall', o),
+  ]);
+
+  // objective response, by regimen and by histology: table and chart
+  for (const [which, answer] of [['regimen', byRegimen], ['histology', byHistology]]) {
+    const groups = answer.groups.filter((g) => g.objective_response.total > 0);
+    const s = shown.response[which];
+    assert.deepEqual(
+      s.rows,
+      [...groups.map((g) => [g.key, g.objective_response]), ['overall', answer.overall.objective_response]].map(
+        ([key, p]) => ({ key, ...proportionAttrs(p), text: pctText(p.rate, 1) }),
+      ),
+      `response by ${which}`,
+    );
+    assert.equal(s.chart.labels.length, groups.length, `response chart by ${which}: bars`);
+    assert.ok(s.chart.width > 100 && s.chart.height > 100, `response chart by ${which} is drawn`);
+    groups.forEach((g, i) => {
+      const p = g.objective_response;
+      close(s.chart.datasets[0][i], p.rate * 100, `${which} ${g.key} bar`);
+      close(s.chart.datasets[1][i][0], p.ci.lower * 100, `${which} ${g.key} CI lower`);
+      close(s.chart.datasets[1][i][1], p.ci.upper * 100, `${which} ${g.key} CI upper`);
+    });
+  }
+
+  // mortality tiles and causes
+  for (const [which, p] of [['course', mortality.overall.per_course], ['patient', mortality.overall.per_patient]])
+    assert.deepEqual(shown.mortality[which], { ...proportionAttrs(p), text: pctText(p.rate, 2) }, `mortality per ${which}`);
+  assert.deepEqual(
+    shown.causes,
+    mortality.overall.causes.map((c) => ({ term: c.term, count: String(c.count) })),
+  );
+
+  // grade >= 3 toxicity by term: table and chart, in the API's order
+  const terms = toxicity.overall.terms.filter((t) => t.at_or_above.count > 0);
+  assert.deepEqual(
+    shown.toxicity.rows,
+    terms.map((t) => ({ term: t.term, ...proportionAttrs(t.at_or_above), text: pctText(t.at_or_above.rate, 1) })),
+  );
+  assert.deepEqual(shown.toxicity.chart.labels, terms.map((t) => t.term));
+  terms.forEach((t, i) => close(shown.toxicity.chart.datasets[0][i], t.at_or_above.rate * 100, `toxicity ${t.term}`));
+
+  // Kaplan-Meier: the three stepped series are the API's curve, from S(0) = 1
+  const so = survival.overall;
+  assert.deepEqual(
+    { n: shown.survival.n, events: shown.survival.events, median: shown.survival.median },
+    { n: String(so.n), events: String(so.events), median: so.median.time_days == null ? undefined : String(so.median.time_days) },
+  );
+  const [lower, upper, estimate] = shown.survival.chart.datasets;
+  assert.equal(estimate.length, so.curve.length + 1, 'survival curve points');
+  assert.deepEqual(estimate[0], { x: 0, y: 1 });
+  so.curve.forEach((p, i) => {
+    assert.equal(estimate[i + 1].x, p.time_days);
+    close(estimate[i + 1].y, p.survival, `S(${p.time_days})`);
+    close(lower[i + 1].y, p.lower, `lower(${p.time_days})`);
+    close(upper[i + 1].y, p.upper, `upper(${p.time_days})`);
+  });
+  assert.ok(shown.survival.chart.width > 100, 'survival chart is drawn');
+
+  // durable complete responses
+  const d = durable.overall;
+  assert.deepEqual(
+    { c: shown.durable.completeResponders, d: shown.durable.durable, r: shown.durable.recurred },
+    { c: String(d.complete_responders), d: String(d.durable), r: String(d.recurred) },
+  );
+  assert.deepEqual(
+    shown.durable.rows,
+    d.patients.map((p) => ({
+      patientId: String(p.patient_id),
+      firstCrOn: p.first_cr_on,
+      monthsFollowed: String(p.months_followed),
+      recurred: String(p.recurred),
+      durable: String(p.durable),
+    })),
+  );
+  return { shown, summary, mortality };
+}
+
+/* ---- the browser ---------------------------------------------------------- */
+
+async function openPage(browser, problems) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' || /Content Security Policy/i.test(m.text())) problems.push(`console ${m.type()}: ${m.text()}`);
+  });
+  return { context, page };
+}
+
+const waitReady = (page, query) =>
+  page.waitForSelector(`body[data-state="ready"][data-query="${query}"]`, { state: 'attached' });
+
+async function caseAnonymousReads(browser) {
+  const server = await startServer(demoDb('anonymous'), ['--anonymous', 'reader']);
+  const problems = [];
+  const { context, page } = await openPage(browser, problems);
+  try {
+    const r = await page.goto(`${server.base}/`);
+    assert.equal(r.status(), 200);
+    assert.match(r.headers()['content-security-policy'], /script-src 'self'/);
+    await waitReady(page, '');
+    const all = await checkAgainstApi(page, server.base, {});
+    // the demo cohort's figures, as the paper has them
+    assert.equal(all.shown.mortality.course.text, '0.96%');
+    assert.equal(all.shown.mortality.patient.text, '1.53%');
+    assert.equal(all.shown.durable.durable, '10');
+    await page.screenshot({ path: join(artifacts, 'dashboard.png'), fullPage: true });
+
+    // a filter re-queries the API and the figures follow
+    await page.selectOption('#f-histology', 'melanoma');
+    await waitReady(page, 'histology=melanoma');
+    const melanoma = await checkAgainstApi(page, server.base, { histology: 'melanoma' });
+    assert.notEqual(melanoma.summary.overall.patients, all.summary.overall.patients);
+    assert.notEqual(melanoma.shown.table1.at(-1).cells.patients, all.shown.table1.at(-1).cells.patients);
+    assert.notDeepEqual(melanoma.shown.response.regimen.rows, all.shown.response.regimen.rows);
+    assert.match(page.url(), /#histology=melanoma$/);
+
+    // two filters at once
+    await page.selectOption('#f-regimen', 'il2_lak');
+    await waitReady(page, 'regimen=il2_lak&histology=melanoma');
+    await checkAgainstApi(page, server.base, { regimen: 'il2_lak', histology: 'melanoma' });
+    await page.screenshot({ path: join(artifacts, 'dashboard-filtered.png'), fullPage: true });
+
+    // a reload keeps the filters (they live in the URL's fragment)
+    await page.reload();
+    await waitReady(page, 'regimen=il2_lak&histology=melanoma');
+    assert.equal(await page.inputValue('#f-histology'), 'melanoma');
+    assert.deepEqual(problems, [], 'no script error, no CSP violation');
+  } finally {
+    await context.close();
+    await stopServer(server);
+  }
+}
+
+async function caseTokenNeeded(browser) {
+  const db = demoDb('token');
+  const out = execFileSync(bin, ['token', 'create', '--role', 'reader', '--name', 'browser', '--db', db]).toString();
+  const token = out.trim().split(/\s+/).at(-1);
+  assert.match(token, /^cohortd_[0-9a-f]{64}$/);
+  const server = await startServer(db);
+  const problems = [];
+  const { context, page } = await openPage(browser, problems);
+  try {
+    await page.goto(`${server.base}/`);
+    await page.waitForSelector('body[data-state="needs-token"]', { state: 'attached' });
+    assert.match(await page.textContent('#status'), /needs a token.*\(401\)/);
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'token');
+    await page.screenshot({ path: join(artifacts, 'dashboard-token.png') });
+
+    // a wrong token is refused, and the page says so
+    await page.fill('#token', `cohortd_${'0'.repeat(64)}`);
+    await page.click('#token-form button[type=submit]');
+    await page.waitForFunction(() => /refused this token/.test(document.getElementById('status').textContent));
+    assert.equal(await page.evaluate(() => document.body.dataset.state), 'needs-token');
+
+    await page.fill('#token', token);
+    await page.click('#token-form button[type=submit]');
+    await waitReady(page, '');
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('cohortd.token')), token);
+    assert.equal(await page.inputValue('#token'), '', 'the field does not keep the token on show');
+    const all = await checkAgainstApi(page, server.base, {}, token);
+    assert.equal(all.shown.mortality.course.text, '0.96%');
+    await page.selectOption('#f-setting', 'adjuvant');
+    await waitReady(page, 'setting=adjuvant');
+    await checkAgainstApi(page, server.base, { setting: 'adjuvant' }, token);
+    const csp = problems.filter((p) => /Content Security Policy|page error/i.test(p));
+    assert.deepEqual(csp, [], 'no script error, no CSP violation');
+  } finally {
+    await context.close();
+    await stopServer(server);
+  }
+}
+
+/* ---- main ----------------------------------------------------------------- */
+
+const cases = [
+  ['the dashboard shows what the API answers, and follows its filters', caseAnonymousReads],
+  ['with anonymous reads off the dashboard asks for a token and works with one', caseTokenNeeded],
+];
+let passed = 0;
+let failed = 0;
+let browser;
+try {
+  browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS, timeout: 30000 });
+  for (const [name, fn] of cases) {
+    try {
+      await fn(browser);
+      passed++;
+      console.log(`ok - ${name}`);
+    } catch (e) {
+      failed++;
+      console.log(`not ok - ${name}\n${e.stack ?? e}`);
+    }
+  }
+} catch (e) {
+  failed = cases.length - passed;
+  console.log(`not ok - the browser did not start: ${e.stack ?? e}`);
+} finally {
+  await browser?.close();
+  rmSync(work, { recursive: true, force: true });
+}
+console.log(`screenshots in ${artifacts}`);
+console.log(`browser: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

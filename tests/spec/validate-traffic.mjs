@@ -79,9 +79,15 @@ const fallback = {
 };
 const options = {
   operationId: '(OPTIONS)',
-  responses: { 204: { headers: { Allow: { required: true, schema: { type: 'string' } } } } },
+  responses: {
+    204: { headers: { Allow: { schema: { type: 'string' } }, 'X-Request-ID': components.headers.XRequestId } },
+  },
 };
 const methods = ['get', 'put', 'post', 'delete', 'patch'];
+// The headers the API itself sets per answer: each must be declared on the
+// response that carries it. (Date, Content-*, Vary: Accept-Encoding and the
+// CORS headers are described once for every answer.)
+const apiHeaders = ['etag', 'location', 'link', 'allow', 'www-authenticate', 'idempotent-replayed', 'retry-after', 'x-request-id'];
 
 // method as sent: methods are case-sensitive, so "get" is no GET.
 function findOperation(method, pathname) {
@@ -118,6 +124,10 @@ function check(x) {
   const headers = x.headers || {};
   for (const [name, h] of Object.entries(res.headers || {})) {
     if (h.required && headers[name.toLowerCase()] === undefined) errors.push(`header ${name} is required but absent`);
+  }
+  const declared = new Set(Object.keys(res.headers || {}).map((n) => n.toLowerCase()));
+  for (const name of apiHeaders) {
+    if (headers[name] !== undefined && !declared.has(name)) errors.push(`header ${name} is sent but not declared`);
   }
   if (op.operationId && !op.operationId.startsWith('(')) {
     const v = api.validateResponseHeaders(headers, op, { statusCode: x.status });

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -234,6 +235,7 @@ void traffic_record(const char *method, const char *path, const char *const *req
 	char file[600];
 	snprintf(file, sizeof file, "%s/%s-%d.ndjson", dir, program_invocation_short_name,
 		 (int)getpid());
+	mkdir(dir, 0755); /* made by the first test that records; EEXIST after */
 	FILE *f = fopen(file, "a");
 	char *text_line = json_dumps(line, JSON_COMPACT);
 	ck_assert_msg(f && text_line, "cannot record traffic in %s", file);

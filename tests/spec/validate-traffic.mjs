@@ -9,8 +9,9 @@
 // Content-Type must be one the response lists (no body where it lists none),
 // every header it declares must match its schema and every required one be
 // present, and a JSON body must validate against the schema (Ajv, JSON
-// Schema 2020-12 as OpenAPI 3.1 uses). Other bodies (CSV, YAML, text) are
-// checked for their content type only. A request no operation matches
+// Schema 2020-12 as OpenAPI 3.1 uses). A list's CSV must have the header row
+// of its JSON items' members; other bodies (stats CSV, YAML, text) are checked
+// for their content type only. A request no operation matches
 // answers the problem the description's Errors section gives it: 404 for an
 // unknown path, 405 (with Allow) for a method the path does not take, or 413
 // for a body over the limit. HEAD is checked as GET without a body, OPTIONS
@@ -150,7 +151,16 @@ function check(x) {
     errors.push(`content type ${mt} is not one of ${Object.keys(res.content).join(', ')}`);
     return { where, errors };
   }
-  if (noBody || !isJson(mt)) return { where, errors };
+  if (noBody) return { where, errors };
+  if (mt === 'text/csv') {
+    // A list's CSV has a header row of its JSON items' members, in order.
+    const items = res.content['application/json']?.schema?.properties?.items?.items?.properties;
+    const header = body.toString('utf8').split(/\r?\n/)[0];
+    if (items && header !== Object.keys(items).join(',')) {
+      errors.push(`CSV header row "${header}" is not "${Object.keys(items).join(',')}"`);
+    }
+  }
+  if (!isJson(mt)) return { where, errors };
   let data;
   try {
     data = JSON.parse(body.toString('utf8'));

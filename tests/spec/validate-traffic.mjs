@@ -168,6 +168,10 @@ function check(x) {
     errors.push(`the ${mt} body is not JSON: ${e.message}`);
     return { where, errors };
   }
+  // RFC 9457: a problem's status is the answer's.
+  if (mt === 'application/problem+json' && data && data.status !== x.status) {
+    errors.push(`problem status ${data.status} is not the answer's ${x.status}`);
+  }
   const schema = res.content[key].schema;
   if (schema) {
     const validate = bodyValidator(`${where} ${x.status} ${key}`, schema);

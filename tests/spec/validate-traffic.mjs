@@ -8,14 +8,16 @@
 // the status must be documented for it (exactly, as NXX or as `default`), the
 // Content-Type must be one the response lists (no body where it lists none),
 // every header it declares must match its schema and every required one be
-// present, and a JSON body must validate against the schema (Ajv, JSON
-// Schema 2020-12 as OpenAPI 3.1 uses). A list's CSV must have the header row
-// of its JSON items' members; other bodies (stats CSV, YAML, text) are checked
-// for their content type only. A request no operation matches
-// answers the problem the description's Errors section gives it: 404 for an
-// unknown path, 405 (with Allow) for a method the path does not take, or 413
-// for a body over the limit. HEAD is checked as GET without a body, OPTIONS
-// as 204 without a body.
+// present, and none of the headers the API sets per answer (ETag, Location,
+// Link, Allow, ...) may be sent where the response does not declare it. A
+// JSON body must validate against the schema (Ajv, JSON Schema 2020-12 as
+// OpenAPI 3.1 uses), and a problem's status be the answer's. A list's CSV
+// must have the header row of its JSON items' members; other bodies (stats
+// CSV, YAML, text) are checked for their content type only. A request no
+// operation matches answers the problem the description's Errors section
+// gives it: 404 for an unknown path, 405 (with Allow) for a method the path
+// does not take, or 413 for a body over the limit. HEAD is checked as GET
+// without a body, OPTIONS as 204 without a body.
 //
 // Prints each mismatch, then "spec: N responses checked, M mismatches", and
 // exits 1 when there is any.
@@ -130,9 +132,17 @@ function check(x) {
   for (const name of apiHeaders) {
     if (headers[name] !== undefined && !declared.has(name)) errors.push(`header ${name} is sent but not declared`);
   }
-  if (op.operationId && !op.operationId.startsWith('(')) {
+  if (!op.operationId.startsWith('(')) {
     const v = api.validateResponseHeaders(headers, op, { statusCode: x.status });
     for (const e of v.errors || []) errors.push(`header ${e.instancePath.replace('/headers/', '')} ${e.message}`);
+  } else {
+    // the answers above that are no operation of the document
+    for (const [name, h] of Object.entries(res.headers || {})) {
+      const value = headers[name.toLowerCase()];
+      if (value === undefined || !h.schema) continue;
+      const validate = bodyValidator(`${where} ${x.status} header ${name}`, h.schema);
+      if (!validate(value)) errors.push(`header ${name.toLowerCase()} ${validate.errors[0].message}`);
+    }
   }
 
   const body = decodeBody(x);

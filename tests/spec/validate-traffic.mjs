@@ -19,8 +19,9 @@
 // does not take, or 413 for a body over the limit. HEAD is checked as GET
 // without a body, OPTIONS as 204 without a body.
 //
-// Prints each mismatch, then "spec: N responses checked, M mismatches", and
-// exits 1 when there is any.
+// Prints each mismatch, how many of the documented operation + status pairs
+// the traffic holds (--unseen lists the others), then "spec: N responses
+// checked, M mismatches", and exits 1 when there is any mismatch.
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -28,9 +29,11 @@ import { OpenAPIBackend } from 'openapi-backend';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 
-const [specPath, ...inputs] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const listUnseen = args[0] === '--unseen' && args.shift();
+const [specPath, ...inputs] = args;
 if (!specPath || inputs.length === 0) {
-  console.error('usage: validate-traffic.mjs OPENAPI.yaml DIR|FILE.ndjson...');
+  console.error('usage: validate-traffic.mjs [--unseen] OPENAPI.yaml DIR|FILE.ndjson...');
   process.exit(2);
 }
 
@@ -123,6 +126,7 @@ function check(x) {
   const where = op.operationId;
   const res = findResponse(op, x.status);
   if (!res) return { where, errors: [`status ${x.status} is not documented`] };
+  seen.add(`${where} ${x.status}`);
 
   const headers = x.headers || {};
   for (const [name, h] of Object.entries(res.headers || {})) {
@@ -197,6 +201,7 @@ const files = inputs.flatMap((p) =>
     ? fs.readdirSync(p).filter((f) => f.endsWith('.ndjson')).sort().map((f) => path.join(p, f))
     : [p],
 );
+const seen = new Set();
 let checked = 0;
 let mismatches = 0;
 const kinds = new Map();
@@ -223,5 +228,10 @@ if (kinds.size) {
   console.log('mismatches by kind:');
   for (const [kind, n] of [...kinds].sort((a, b) => b[1] - a[1])) console.log(`  ${n}x ${kind}`);
 }
+// How much of the document the traffic proves: operation + status pairs seen.
+const documented = api.getOperations().flatMap((op) => Object.keys(op.responses || {}).map((st) => `${op.operationId} ${st}`));
+const unseen = documented.filter((d) => !seen.has(d));
+console.log(`spec: ${documented.length - unseen.length} of ${documented.length} documented responses seen`);
+if (listUnseen) for (const u of unseen) console.log(`  unseen: ${u}`);
 console.log(`spec: ${checked} responses checked, ${mismatches} mismatches`);
 process.exit(mismatches || checked === 0 ? 1 : 0);

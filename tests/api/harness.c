@@ -3,13 +3,16 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <ctype.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -165,6 +168,104 @@ size_t sink_write(char *ptr, size_t size, size_t n, void *cls)
 	return add;
 }
 
+/* The final header block of a raw one (after any 1xx answer) as an object of
+ * lower-case names; a repeated header's values are joined with ", ". */
+static json_t *headers_object(const char *raw)
+{
+	json_t *out = json_object();
+	for (const char *line = raw; line && *line;) {
+		const char *end = strstr(line, "\r\n");
+		if (!end)
+			end = line + strlen(line);
+		const char *colon = memchr(line, ':', (size_t)(end - line));
+		if (strncmp(line, "HTTP/", 5) == 0) {
+			json_object_clear(out);
+		} else if (colon) {
+			char name[256];
+			size_t n = (size_t)(colon - line);
+			if (n >= sizeof name)
+				n = sizeof name - 1;
+			for (size_t i = 0; i < n; i++)
+				name[i] = (char)tolower((unsigned char)line[i]);
+			name[n] = '\0';
+			const char *v = colon + 1;
+			while (v < end && (*v == ' ' || *v == '\t'))
+				v++;
+			json_t *old = json_object_get(out, name);
+			char *joined;
+			if (asprintf(&joined, "%s%s%.*s", old ? json_string_value(old) : "",
+				     old ? ", " : "", (int)(end - v), v) < 0)
+				die("asprintf");
+			json_object_set_new(out, name, json_string(joined));
+			free(joined);
+		}
+		line = *end ? end + 2 : end;
+	}
+	return out;
+}
+
+void traffic_record(const char *method, const char *path, const char *const *req_headers,
+		    long status, const char *resp_headers, const char *body, size_t len)
+{
+	const char *dir = getenv("COHORTD_TRAFFIC_LOG");
+	if (!dir || !*dir)
+		return;
+	static unsigned seq;
+	const char *req_ct = NULL;
+	for (int i = 0; req_headers && req_headers[i]; i++)
+		if (strncasecmp(req_headers[i], "Content-Type:", 13) == 0)
+			req_ct = req_headers[i] + 13 + strspn(req_headers[i] + 13, " ");
+	json_t *headers = headers_object(resp_headers);
+	json_t *line = json_pack("{s:s, s:I, s:s, s:s, s:s?, s:i, s:o}", "test",
+				 program_invocation_short_name, "seq", (json_int_t)++seq, "method",
+				 method, "path", path, "request_content_type", req_ct, "status",
+				 (int)status, "headers", headers);
+	/* A body that is compressed or not UTF-8 goes as base64. */
+	json_t *text = NULL;
+	if (!json_object_get(headers, "content-encoding"))
+		text = json_stringn(body ? body : "", body ? len : 0);
+	if (text) {
+		json_object_set_new(line, "body", text);
+	} else {
+		unsigned char *b64 = malloc(4 * ((len + 2) / 3) + 1);
+		EVP_EncodeBlock(b64, (const unsigned char *)body, (int)len);
+		json_object_set_new(line, "body_base64", json_string((char *)b64));
+		free(b64);
+	}
+	char file[600];
+	snprintf(file, sizeof file, "%s/%s-%d.ndjson", dir, program_invocation_short_name,
+		 (int)getpid());
+	mkdir(dir, 0755); /* made by the first test that records; EEXIST after */
+	FILE *f = fopen(file, "a");
+	char *text_line = json_dumps(line, JSON_COMPACT);
+	ck_assert_msg(f && text_line, "cannot record traffic in %s", file);
+	fprintf(f, "%s\n", text_line);
+	fclose(f);
+	free(text_line);
+	json_decref(line);
+}
+
+void traffic_record_raw(const char *request, const char *reply, size_t reply_len)
+{
+	char method[16], path[2048];
+	int status = 0;
+	if (sscanf(request, "%15s %2047s", method, path) != 2 ||
+	    sscanf(reply, "HTTP/1.%*d %d", &status) != 1)
+		return;
+	const char *ct = strcasestr(request, "\r\nContent-Type:");
+	char ct_header[256] = "";
+	if (ct && ct < strstr(request, "\r\n\r\n"))
+		snprintf(ct_header, sizeof ct_header, "%.*s", (int)strcspn(ct + 2, "\r"), ct + 2);
+	const char *const req_headers[] = {ct_header, NULL};
+	const char *end = strstr(reply, "\r\n\r\n");
+	size_t head_len = end ? (size_t)(end - reply) + 2 : reply_len;
+	char *head = strndup(reply, head_len);
+	const char *body = end ? end + 4 : reply + reply_len;
+	traffic_record(method, path, req_headers, status, head, body,
+		       reply_len - (size_t)(body - reply));
+	free(head);
+}
+
 struct resp *http(const char *method, const char *path, const char *const *headers,
 		  const char *body, size_t body_len)
 {
@@ -208,6 +309,7 @@ struct resp *http(const char *method, const char *path, const char *const *heade
 	r->len = out.len;
 	r->headers = hdr.data ? hdr.data : strdup("");
 	r->json = json_loadb(r->body, r->len, 0, NULL);
+	traffic_record(method, path, headers, r->status, r->headers, r->body, r->len);
 	curl_slist_free_all(list);
 	curl_easy_cleanup(curl);
 	return r;

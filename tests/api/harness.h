@@ -55,6 +55,17 @@ struct sink {
 };
 size_t sink_write(char *ptr, size_t size, size_t n, void *cls);
 
+/* With COHORTD_TRAFFIC_LOG=<dir> set, appends one exchange as a JSON line to
+ * <dir>/<test program>-<pid>.ndjson, for tests/spec/validate-traffic.mjs to
+ * check against openapi.yaml; otherwise does nothing. http() records every
+ * exchange itself; tests that drive curl handles of their own call this.
+ * req_headers as for http(); resp_headers is the raw header block. */
+void traffic_record(const char *method, const char *path, const char *const *req_headers,
+		    long status, const char *resp_headers, const char *body, size_t len);
+/* The same for an exchange on a raw socket: the request's bytes (its head at
+ * least) and the whole reply as received (status line, headers, body). */
+void traffic_record_raw(const char *request, const char *reply, size_t reply_len);
+
 /* base (stolen) with extra (JSON object text, NUL escapes allowed, or NULL)
  * merged over it and the member drop (or NULL) removed, as compact JSON.
  * Caller frees. */

@@ -347,6 +347,7 @@ static char *answer_to_head(const char *head)
 	while (got < 4095 && (n = read(fd, reply + got, 4095 - got)) > 0)
 		got += (size_t)n;
 	close(fd);
+	traffic_record_raw(head, reply, got);
 	return reply;
 }
 

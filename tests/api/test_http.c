@@ -557,11 +557,14 @@ START_TEST(test_many_requests_on_one_keep_alive_connection)
 	long connects = 0;
 	int created = 0;
 	char url[256];
+	static const char *const json_ct[] = {"Content-Type: application/json", NULL};
 	for (int i = 0; i < 60; i++) {
-		struct sink out = {0};
+		struct sink out = {0}, hdr = {0};
 		curl_easy_reset(curl);
 		curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, sink_write);
 		curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out);
+		curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, sink_write);
+		curl_easy_setopt(curl, CURLOPT_HEADERDATA, &hdr);
 		curl_easy_setopt(curl, CURLOPT_TIMEOUT, 20L);
 		long want;
 		char *body = NULL;
@@ -601,9 +604,13 @@ START_TEST(test_many_requests_on_one_keep_alive_connection)
 		curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &n);
 		ck_assert_msg(status == want, "request %d: %ld, wanted %ld: %s", i, status, want,
 			      out.data ? out.data : "");
+		bool post = i % 4 == 1 || i % 4 == 3;
+		traffic_record(post ? "POST" : "GET", url + strlen(api_base_url()),
+			       post ? json_ct : NULL, status, hdr.data, out.data, out.len);
 		connects += n;
 		created += status == 201;
 		free(out.data);
+		free(hdr.data);
 		free(body);
 	}
 	ck_assert_int_eq(connects, 1);
@@ -623,7 +630,7 @@ static void concurrent_child(int go_fd, int out_fd, const char *code)
 	if (read(go_fd, &one, 1) < 0)
 		_exit(2);
 	CURL *curl = curl_easy_init();
-	struct sink out = {0};
+	struct sink out = {0}, hdr = {0};
 	struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
 	char auth[200];
 	snprintf(auth, sizeof auth, "Authorization: Bearer %s", api_admin_token());
@@ -639,12 +646,16 @@ static void concurrent_child(int go_fd, int out_fd, const char *code)
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, sink_write);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, sink_write);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &hdr);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
 	curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
 	long status = 0;
 	long long id = 0;
 	if (curl_easy_perform(curl) == CURLE_OK) {
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+		static const char *const json_ct[] = {"Content-Type: application/json", NULL};
+		traffic_record("POST", "/patients", json_ct, status, hdr.data, out.data, out.len);
 		json_t *j = out.data ? json_loads(out.data, 0, NULL) : NULL;
 		id = j ? (long long)json_integer_value(json_object_get(j, "id")) : 0;
 		json_decref(j);

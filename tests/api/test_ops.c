@@ -309,6 +309,7 @@ START_TEST(test_sigterm_lets_request_in_flight_finish)
 		got += (size_t)n;
 	reply[got] = '\0';
 	close(fd);
+	traffic_record_raw(head, reply, got);
 	ck_assert_msg(strncmp(reply, "HTTP/1.1 201", 12) == 0, "got: %s", reply);
 	api_stop(); /* asserts exit status 0 */
 }

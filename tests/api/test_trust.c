@@ -1375,6 +1375,8 @@ static void keyed_child(int go_fd, int out_fd, const char *key, const char *body
 	char type[100] = "-";
 	if (curl_easy_perform(curl) == CURLE_OK) {
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+		static const char *const json_ct[] = {"Content-Type: application/json", NULL};
+		traffic_record("POST", "/patients", json_ct, status, hdr.data, out.data, out.len);
 		json_t *j = out.data ? json_loads(out.data, 0, NULL) : NULL;
 		id = j ? (long long)json_integer_value(json_object_get(j, "id")) : 0;
 		const char *t = j ? json_string_value(json_object_get(j, "type")) : NULL;

@@ -1,0 +1,152 @@
+/* API tests of the answers openapi.yaml documents alike for the four record
+ * resources, on each of them: 304 on revalidation, 400 for a query where the
+ * route takes none, 412 for a stale If-Match, 413 for a body over 1 MiB, 415
+ * for a body that is not JSON, 422 without a Change-Reason and 404 for a
+ * missing record; and 400 for a query on the import and system routes. The
+ * other suites show most of these on one resource; this one makes the
+ * traffic the spec lane checks hold each answer of every operation. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define VALIDATION          "urn:cohortd:problem:validation"
+#define NOT_FOUND           "urn:cohortd:problem:not-found"
+#define PRECONDITION_FAILED "urn:cohortd:problem:precondition-failed"
+#define INVALID_PARAMETER   "urn:cohortd:problem:invalid-parameter"
+#define TOO_LARGE           "urn:cohortd:problem:body-too-large"
+#define UNSUPPORTED         "urn:cohortd:problem:unsupported-media-type"
+
+static const char *const RESOURCES[] = {"/patients", "/courses", "/outcomes", "/toxicities"};
+#define N_RESOURCES 4
+
+/* One record of each resource (a patient, its course, and an outcome and a
+ * toxicity of that course); paths[i] is "/<resource>/<id>". */
+static void make_one_of_each(char paths[N_RESOURCES][64])
+{
+	int64_t p = make_patient(NULL);
+	int64_t c = make_course(p, NULL);
+	int64_t ids[N_RESOURCES] = {p, c, make_outcome(c, NULL), make_toxicity(c, NULL)};
+	for (int i = 0; i < N_RESOURCES; i++)
+		snprintf(paths[i], 64, "%s/%lld", RESOURCES[i], (long long)ids[i]);
+}
+
+START_TEST(test_get_with_the_current_etag_is_304_on_every_resource)
+{
+	char paths[N_RESOURCES][64];
+	make_one_of_each(paths);
+	static const char *const current[] = {"If-None-Match: \"1\"", NULL};
+	for (int i = 0; i < N_RESOURCES; i++) {
+		struct resp *r = http("GET", paths[i], current, NULL, 0);
+		ck_assert_msg(r->status == 304, "%s: %ld", paths[i], r->status);
+		ck_assert_uint_eq(r->len, 0);
+		ck_assert_str_eq(resp_header(r, "ETag"), "\"1\"");
+		resp_free(r);
+	}
+}
+END_TEST
+
+START_TEST(test_a_query_is_400_where_the_route_takes_none)
+{
+	char paths[N_RESOURCES][64];
+	make_one_of_each(paths);
+	for (int i = 0; i < N_RESOURCES; i++) {
+		char path[320];
+		snprintf(path, sizeof path, "%s?x=1", paths[i]);
+		assert_refused("GET", path, NULL, NULL, 400, INVALID_PARAMETER, "x");
+		snprintf(path, sizeof path, "%s/history?x=1", paths[i]);
+		assert_refused("GET", path, NULL, NULL, 400, INVALID_PARAMETER, "x");
+	}
+	static const char *const system[] = {"/metrics?x=1", "/openapi.yaml?x=1", "/healthz?x=1",
+	                                     "/readyz?x=1", "/audit/verify?x=1"};
+	for (size_t i = 0; i < sizeof system / sizeof system[0]; i++)
+		assert_refused("GET", system[i], NULL, NULL, 400, INVALID_PARAMETER, "x");
+	static const char *const ndjson[] = {"Content-Type: application/x-ndjson", NULL};
+	assert_refused("POST", "/import?x=1", ndjson, "\n", 400, INVALID_PARAMETER, "x");
+}
+END_TEST
+
+START_TEST(test_a_stale_if_match_is_412_on_patch_and_delete_of_every_resource)
+{
+	char paths[N_RESOURCES][64];
+	make_one_of_each(paths);
+	static const char *const stale_patch[] = {"Content-Type: application/merge-patch+json",
+	                                          "If-Match: \"2\"", NULL};
+	static const char *const stale_delete[] = {"If-Match: \"2\"", NULL};
+	for (int i = 0; i < N_RESOURCES; i++) {
+		assert_refused("PATCH", paths[i], stale_patch, "{}", 412, PRECONDITION_FAILED,
+		               NULL);
+		assert_refused("DELETE", paths[i], stale_delete, NULL, 412, PRECONDITION_FAILED,
+		               NULL);
+	}
+}
+END_TEST
+
+START_TEST(test_bodies_over_1_mib_or_not_json_are_413_and_415_on_every_write)
+{
+	char paths[N_RESOURCES][64];
+	make_one_of_each(paths);
+	size_t big_len = 1048576 + 1;
+	char *big = malloc(big_len + 1);
+	memset(big, ' ', big_len);
+	big[0] = '{';
+	big[big_len - 1] = '}';
+	big[big_len] = '\0';
+	static const char *const json[] = {"Content-Type: application/json", NULL};
+	static const char *const merge[] = {"Content-Type: application/merge-patch+json", NULL};
+	static const char *const text[] = {"Content-Type: text/plain", NULL};
+	for (int i = 0; i < N_RESOURCES; i++) {
+		char *before = db_fingerprint();
+		struct resp *r = http("POST", RESOURCES[i], json, big, big_len);
+		assert_problem(r, 413, TOO_LARGE);
+		resp_free(r);
+		r = http("PATCH", paths[i], merge, big, big_len);
+		assert_problem(r, 413, TOO_LARGE);
+		resp_free(r);
+		char *after = db_fingerprint();
+		ck_assert_str_eq(before, after);
+		free(before);
+		free(after);
+		assert_refused("POST", RESOURCES[i], text, "{}", 415, UNSUPPORTED, NULL);
+		assert_refused("PATCH", paths[i], text, "{}", 415, UNSUPPORTED, NULL);
+	}
+	free(big);
+}
+END_TEST
+
+START_TEST(test_delete_without_change_reason_is_422_on_every_resource)
+{
+	char paths[N_RESOURCES][64];
+	make_one_of_each(paths);
+	static const char *const no_reason[] = {"Change-Reason:", NULL};
+	for (int i = 0; i < N_RESOURCES; i++)
+		assert_refused("DELETE", paths[i], no_reason, NULL, 422, VALIDATION,
+		               "Change-Reason");
+}
+END_TEST
+
+START_TEST(test_patch_of_a_missing_record_is_404_on_every_resource)
+{
+	for (int i = 0; i < N_RESOURCES; i++) {
+		char path[64];
+		snprintf(path, sizeof path, "%s/999999", RESOURCES[i]);
+		static const char *const merge[] = {"Content-Type: application/merge-patch+json",
+		                                    NULL};
+		assert_refused("PATCH", path, merge, "{}", 404, NOT_FOUND, NULL);
+	}
+}
+END_TEST
+
+int main(void)
+{
+	TCase *tc;
+	Suite *s = api_suite("test_every_resource", &tc);
+	tcase_add_test(tc, test_get_with_the_current_etag_is_304_on_every_resource);
+	tcase_add_test(tc, test_a_query_is_400_where_the_route_takes_none);
+	tcase_add_test(tc, test_a_stale_if_match_is_412_on_patch_and_delete_of_every_resource);
+	tcase_add_test(tc, test_bodies_over_1_mib_or_not_json_are_413_and_415_on_every_write);
+	tcase_add_test(tc, test_delete_without_change_reason_is_422_on_every_resource);
+	tcase_add_test(tc, test_patch_of_a_missing_record_is_404_on_every_resource);
+	return run_suite(s);
+}

@@ -7,6 +7,7 @@
 #define COHORTD_IMPORT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,14 @@ int import_begin(struct import_session *s, struct db *db, const struct audit_con
 /* Imports one line (blank lines are skipped). Returns 0; or a DB_ code for
  * a storage failure; or 1 when the line was refused (s->status, s->errors). */
 int import_line(struct import_session *s, const char *line, size_t len);
+/* Gives the next line (without its newline) and true, or false at the end.
+ * A line need only stay valid until the next call. */
+typedef bool (*import_next_line)(void *cls, const char **line, size_t *len);
+/* Imports every line next gives, as import_line would one after another,
+ * but parses and validates them on a second thread (next is called there)
+ * while this one writes. Returns as import_line does for the line that
+ * stopped it, or 0. */
+int import_stream(struct import_session *s, import_next_line next, void *cls);
 /* Commits when commit is true and nothing was refused, else rolls back. */
 int import_end(struct import_session *s, int commit);
 

@@ -18,5 +18,9 @@ struct audit_context;
  * code (DB_CONFLICT for a duplicate). *rec is the caller's to record_clear. */
 int records_insert(struct db *db, const struct audit_context *ctx, const struct resource *res,
 		   json_t *body, struct record *rec, struct field_errors *errs);
+/* The same from *rec already built by record_from_json with no problem (a
+ * bulk import validates on another thread): references, insert, audit. */
+int records_insert_valid(struct db *db, const struct audit_context *ctx,
+			 const struct resource *res, struct record *rec, struct field_errors *errs);
 
 #endif

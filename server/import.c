@@ -2,9 +2,21 @@
  * and each record inserted exactly as a POST would insert it, with the
  * parent's id filled in. The first refused line stops the import; its
  * problems name the line and the path of the field inside it, e.g.
- * line 17, courses[0].outcomes[1].response. */
+ * line 17, courses[0].outcomes[1].response.
+ *
+ * A line is handled in two steps. Staging parses it and validates every
+ * record in it (record_from_json: no database), leaving a list of steps in
+ * the order a sequential import meets them: a record to insert, or the
+ * refusal that ends the line. Applying walks the steps on the writing
+ * connection: references, insert, audit. import_stream() stages on a
+ * second thread while the caller's thread applies, so parsing and
+ * validation (a third of the work) run beside the writes; the answer is
+ * the one a line-by-line import would give, as applying stops at the first
+ * refusal in the same order. */
 #include "import.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +24,188 @@
 #include "db.h"
 #include "records.h"
 #include "resources.h"
+#include "util.h"
+
+/* One step of a staged line: a validated record (res set) or a refusal. */
+struct step {
+	const struct resource *res; /* NULL for a refusal */
+	int parent;                 /* index of the enclosing record's step, or -1 */
+	int parent_slot;            /* the field that takes the parent's id */
+	char *path;                 /* where the record sits in the line ("" for the patient) */
+	struct record rec;
+	struct field_errors errs; /* what record_from_json found */
+	int status;               /* a refusal: 422, with field and message */
+	char *field, *message;
+};
+
+struct staged_line {
+	struct step *steps;
+	int n, cap;
+};
+
+static struct step *add_step(struct staged_line *l)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 16;
+		l->steps = xrealloc(l->steps, (size_t)l->cap * sizeof *l->steps);
+	}
+	struct step *st = &l->steps[l->n++];
+	memset(st, 0, sizeof *st);
+	st->parent = -1;
+	st->parent_slot = -1;
+	return st;
+}
+
+static void refuse(struct staged_line *l, const char *field, const char *message)
+{
+	struct step *st = add_step(l);
+	st->status = 422;
+	st->field = xstrdup(field);
+	st->message = xstrdup(message);
+}
+
+static void staged_line_free(struct staged_line *l)
+{
+	if (!l)
+		return;
+	for (int i = 0; i < l->n; i++) {
+		struct step *st = &l->steps[i];
+		free(st->path);
+		free(st->field);
+		free(st->message);
+		if (st->res) {
+			record_clear(&st->rec);
+			field_errors_free(&st->errs);
+		}
+	}
+	free(l->steps);
+	free(l);
+}
+
+static char *joined(const char *prefix, const char *name)
+{
+	return xasprintf("%s%s%s", prefix, *prefix && *name ? "." : "", name);
+}
+
+/* Takes the nested array key out of obj, checking it is an array; sets
+ * *out to it (a new reference) or NULL when absent. False after a refusal. */
+static bool take_array(struct staged_line *l, json_t *obj, const char *key, const char *prefix,
+		       json_t **out)
+{
+	json_t *v = json_object_get(obj, key);
+	*out = NULL;
+	if (!v)
+		return true;
+	if (!json_is_array(v)) {
+		char *path = joined(prefix, key);
+		refuse(l, path, "must be an array");
+		free(path);
+		return false;
+	}
+	*out = json_incref(v);
+	json_object_del(obj, key);
+	return true;
+}
+
+/* Stages one record of res from obj, under the step parent (whose id goes
+ * in parent_field). Returns its step's index, or -1 when the line ends here
+ * (a refusal, or problems that applying will report). */
+static int stage_record(struct staged_line *l, const struct resource *res, json_t *obj,
+			const char *parent_field, int parent, const char *prefix)
+{
+	if (!json_is_object(obj)) {
+		refuse(l, prefix, "must be a JSON object");
+		return -1;
+	}
+	if (parent_field) {
+		if (json_object_get(obj, parent_field)) {
+			char *path = xasprintf("%s.%s", prefix, parent_field);
+			refuse(l, path, "is set by the import from the enclosing record");
+			free(path);
+			return -1;
+		}
+		/* a stand-in id, valid wherever an id is; applying sets the real one */
+		json_object_set_new(obj, parent_field, json_integer(1));
+	}
+	struct step *st = add_step(l);
+	int index = l->n - 1;
+	st->res = res;
+	st->parent = parent;
+	st->parent_slot = parent_field ? resource_field_index(res, parent_field) : -1;
+	st->path = xstrdup(prefix);
+	field_errors_init(&st->errs);
+	record_from_json(res, obj, NULL, &st->rec, &st->errs);
+	return field_errors_any(&st->errs) ? -1 : index;
+}
+
+static bool stage_course(struct staged_line *l, json_t *course, int patient, const char *prefix)
+{
+	json_t *outcomes = NULL, *toxicities = NULL;
+	if (!json_is_object(course)) {
+		refuse(l, prefix, "must be a JSON object");
+		return false;
+	}
+	bool ok = take_array(l, course, "outcomes", prefix, &outcomes) &&
+		  take_array(l, course, "toxicities", prefix, &toxicities);
+	int me = ok ? stage_record(l, &courses_resource, course, "patient_id", patient, prefix) : -1;
+	ok = me >= 0;
+	json_t *lists[2] = {outcomes, toxicities};
+	const struct resource *kinds[2] = {&outcomes_resource, &toxicities_resource};
+	for (int k = 0; k < 2 && ok; k++) {
+		size_t i;
+		json_t *item;
+		json_array_foreach(lists[k], i, item)
+		{
+			char *path = xasprintf("%s.%s[%zu]", prefix, kinds[k]->name, i);
+			ok = stage_record(l, kinds[k], item, "course_id", me, path) >= 0;
+			free(path);
+			if (!ok)
+				break;
+		}
+	}
+	json_decref(outcomes);
+	json_decref(toxicities);
+	return ok;
+}
+
+/* Parses and validates one line; never touches the database. */
+static struct staged_line *stage_line(const char *line, size_t len)
+{
+	struct staged_line *l = xcalloc(1, sizeof *l);
+	size_t start = 0;
+	while (start < len && (line[start] == ' ' || line[start] == '\t' || line[start] == '\r'))
+		start++;
+	if (start == len)
+		return l;
+	json_error_t err;
+	json_t *patient = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
+	if (!patient) {
+		char msg[256];
+		snprintf(msg, sizeof msg, "is not valid JSON: %s (column %d)", err.text, err.column);
+		refuse(l, "", msg);
+		return l;
+	}
+	json_t *courses = NULL;
+	int me = -1;
+	if (!json_is_object(patient))
+		refuse(l, "", "a line must be a JSON object: one patient");
+	else if (take_array(l, patient, "courses", "", &courses))
+		me = stage_record(l, &patients_resource, patient, NULL, -1, "");
+	size_t i;
+	json_t *course;
+	json_array_foreach(courses, i, course)
+	{
+		if (me < 0)
+			break;
+		char path[64];
+		snprintf(path, sizeof path, "courses[%zu]", i);
+		if (!stage_course(l, course, me, path))
+			break;
+	}
+	json_decref(courses);
+	json_decref(patient);
+	return l;
+}
 
 static void line_error(struct import_session *s, int status, const char *field, const char *msg)
 {
@@ -29,109 +223,59 @@ static void nested_errors(struct import_session *s, const char *prefix, struct f
 	json_t *e;
 	json_array_foreach(errs->list, i, e)
 	{
-		const char *field = json_string_value(json_object_get(e, "field"));
-		char path[256];
-		snprintf(path, sizeof path, "%s%s%s", prefix, *prefix && *field ? "." : "", field);
+		char *path = joined(prefix, json_string_value(json_object_get(e, "field")));
 		line_error(s, 422, path, json_string_value(json_object_get(e, "message")));
+		free(path);
 	}
 }
 
-/* Takes the nested array key out of obj (a copy the caller owns), checking
- * it is an array; sets *out to it (a new reference) or NULL when absent. */
-static int take_array(struct import_session *s, json_t *obj, const char *key, const char *prefix,
-		      json_t **out)
+static void count(struct import_session *s, const struct resource *res)
 {
-	json_t *v = json_object_get(obj, key);
-	*out = NULL;
-	if (!v)
-		return 0;
-	if (!json_is_array(v)) {
-		char path[256];
-		snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", key);
-		line_error(s, 422, path, "must be an array");
-		return 1;
-	}
-	*out = json_incref(v);
-	json_object_del(obj, key);
-	return 0;
+	if (res == &patients_resource)
+		s->counts.patients++;
+	else if (res == &courses_resource)
+		s->counts.courses++;
+	else if (res == &outcomes_resource)
+		s->counts.outcomes++;
+	else
+		s->counts.toxicities++;
 }
 
-/* Inserts one record of res from obj under parent (field = parent id). */
-static int insert_one(struct import_session *s, const struct resource *res, json_t *obj,
-		      const char *parent_field, int64_t parent_id, const char *prefix,
-		      int64_t *id)
+/* Writes a staged line's records in order, stopping at the first refusal.
+ * Returns 0, 1 when the line was refused, or a DB_ code. */
+static int apply_line(struct import_session *s, struct staged_line *l)
 {
-	if (!json_is_object(obj)) {
-		line_error(s, 422, prefix, "must be a JSON object");
-		return 1;
-	}
-	if (parent_field) {
-		if (json_object_get(obj, parent_field)) {
-			char path[256];
-			snprintf(path, sizeof path, "%s.%s", prefix, parent_field);
-			line_error(s, 422, path, "is set by the import from the enclosing record");
+	s->counts.lines++;
+	for (int i = 0; i < l->n; i++) {
+		struct step *st = &l->steps[i];
+		if (!st->res) {
+			line_error(s, st->status, st->field, st->message);
 			return 1;
 		}
-		json_object_set_new(obj, parent_field, json_integer(parent_id));
-	}
-	struct record rec = {0};
-	struct field_errors errs;
-	field_errors_init(&errs);
-	int rc = records_insert(s->db, s->audit, res, obj, &rec, &errs);
-	*id = rec.id;
-	record_clear(&rec);
-	if (rc == DB_CONFLICT) {
-		char path[256];
-		snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", res->unique_field);
-		line_error(s, 409, path, "is already used by another record");
-		rc = 1;
-	} else if (rc == DB_OK && field_errors_any(&errs)) {
-		nested_errors(s, prefix, &errs);
-		rc = 1;
-	}
-	field_errors_free(&errs);
-	return rc;
-}
-
-static int import_course(struct import_session *s, json_t *course, int64_t patient_id,
-			 const char *prefix)
-{
-	json_t *outcomes = NULL, *toxicities = NULL;
-	int64_t course_id = 0;
-	int rc = json_is_object(course) ? 0 : 1;
-	if (rc)
-		line_error(s, 422, prefix, "must be a JSON object");
-	if (!rc)
-		rc = take_array(s, course, "outcomes", prefix, &outcomes);
-	if (!rc)
-		rc = take_array(s, course, "toxicities", prefix, &toxicities);
-	if (!rc)
-		rc = insert_one(s, &courses_resource, course, "patient_id", patient_id, prefix,
-				&course_id);
-	if (!rc)
-		s->counts.courses++;
-	json_t *lists[2] = {outcomes, toxicities};
-	const struct resource *kinds[2] = {&outcomes_resource, &toxicities_resource};
-	for (int k = 0; k < 2 && !rc; k++) {
-		size_t i;
-		json_t *item;
-		json_array_foreach(lists[k], i, item)
-		{
-			char path[256];
-			int64_t id;
-			snprintf(path, sizeof path, "%s.%s[%zu]", prefix, kinds[k]->name, i);
-			rc = insert_one(s, kinds[k], item, "course_id", course_id, path, &id);
-			if (rc)
-				break;
-			if (k == 0)
-				s->counts.outcomes++;
-			else
-				s->counts.toxicities++;
+		if (field_errors_any(&st->errs)) {
+			nested_errors(s, st->path, &st->errs);
+			return 1;
 		}
+		if (st->parent >= 0)
+			value_set_int(&st->rec.v[st->parent_slot], l->steps[st->parent].rec.id);
+		struct field_errors errs;
+		field_errors_init(&errs);
+		int rc = records_insert_valid(s->db, s->audit, st->res, &st->rec, &errs);
+		if (rc == DB_CONFLICT) {
+			char *path = joined(st->path, st->res->unique_field);
+			line_error(s, 409, path, "is already used by another record");
+			free(path);
+			rc = 1;
+		} else if (rc == DB_OK && field_errors_any(&errs)) {
+			nested_errors(s, st->path, &errs);
+			rc = 1;
+		}
+		field_errors_free(&errs);
+		if (rc != DB_OK)
+			return rc;
+		count(s, st->res);
 	}
-	json_decref(outcomes);
-	json_decref(toxicities);
-	return rc;
+	return 0;
 }
 
 int import_begin(struct import_session *s, struct db *db, const struct audit_context *audit)
@@ -145,43 +289,101 @@ int import_begin(struct import_session *s, struct db *db, const struct audit_con
 
 int import_line(struct import_session *s, const char *line, size_t len)
 {
-	s->counts.lines++;
-	size_t start = 0;
-	while (start < len && (line[start] == ' ' || line[start] == '\t' || line[start] == '\r'))
-		start++;
-	if (start == len)
-		return 0;
-	json_error_t err;
-	json_t *patient = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
-	if (!patient) {
-		char msg[256];
-		snprintf(msg, sizeof msg, "is not valid JSON: %s (column %d)", err.text, err.column);
-		line_error(s, 422, "", msg);
-		return 1;
-	}
-	json_t *courses = NULL;
-	int64_t patient_id = 0;
-	int rc = json_is_object(patient) ? 0 : 1;
-	if (rc)
-		line_error(s, 422, "", "a line must be a JSON object: one patient");
-	if (!rc)
-		rc = take_array(s, patient, "courses", "", &courses);
-	if (!rc)
-		rc = insert_one(s, &patients_resource, patient, NULL, 0, "", &patient_id);
-	if (!rc)
-		s->counts.patients++;
-	size_t i;
-	json_t *course;
-	json_array_foreach(courses, i, course)
-	{
-		if (rc)
+	struct staged_line *l = stage_line(line, len);
+	int rc = apply_line(s, l);
+	staged_line_free(l);
+	return rc;
+}
+
+/* --- staging on a second thread ----------------------------------------- */
+
+#define STAGED_AHEAD 256
+
+struct pipeline {
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	struct staged_line *ring[STAGED_AHEAD];
+	size_t taken, put; /* lines taken by the writer, and put by the stager */
+	bool done;         /* the stager has put its last line */
+	bool stop;         /* the writer wants no more */
+	import_next_line next;
+	void *cls;
+};
+
+static void *stager(void *arg)
+{
+	struct pipeline *p = arg;
+	const char *line;
+	size_t len;
+	while (p->next(p->cls, &line, &len)) {
+		struct staged_line *l = stage_line(line, len);
+		pthread_mutex_lock(&p->lock);
+		while (p->put - p->taken == STAGED_AHEAD && !p->stop)
+			pthread_cond_wait(&p->changed, &p->lock);
+		bool stop = p->stop;
+		if (!stop) {
+			p->ring[p->put % STAGED_AHEAD] = l;
+			p->put++;
+			pthread_cond_broadcast(&p->changed);
+		}
+		pthread_mutex_unlock(&p->lock);
+		if (stop) {
+			staged_line_free(l);
 			break;
-		char path[64];
-		snprintf(path, sizeof path, "courses[%zu]", i);
-		rc = import_course(s, course, patient_id, path);
+		}
 	}
-	json_decref(courses);
-	json_decref(patient);
+	pthread_mutex_lock(&p->lock);
+	p->done = true;
+	pthread_cond_broadcast(&p->changed);
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+static struct staged_line *take(struct pipeline *p)
+{
+	struct staged_line *l = NULL;
+	pthread_mutex_lock(&p->lock);
+	while (p->taken == p->put && !p->done)
+		pthread_cond_wait(&p->changed, &p->lock);
+	if (p->taken < p->put) {
+		l = p->ring[p->taken % STAGED_AHEAD];
+		p->taken++;
+		pthread_cond_broadcast(&p->changed);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return l;
+}
+
+int import_stream(struct import_session *s, import_next_line next, void *cls)
+{
+	struct pipeline p = {.next = next, .cls = cls};
+	pthread_t thread;
+	pthread_mutex_init(&p.lock, NULL);
+	pthread_cond_init(&p.changed, NULL);
+	int rc = 0;
+	if (pthread_create(&thread, NULL, stager, &p) != 0) {
+		/* no second thread to be had: the same work, one line at a time */
+		const char *line;
+		size_t len;
+		while (rc == 0 && next(cls, &line, &len))
+			rc = import_line(s, line, len);
+		goto out;
+	}
+	struct staged_line *l;
+	while (rc == 0 && (l = take(&p))) {
+		rc = apply_line(s, l);
+		staged_line_free(l);
+	}
+	pthread_mutex_lock(&p.lock);
+	p.stop = true;
+	pthread_cond_broadcast(&p.changed);
+	pthread_mutex_unlock(&p.lock);
+	pthread_join(thread, NULL);
+	while (p.taken < p.put)
+		staged_line_free(p.ring[p.taken++ % STAGED_AHEAD]);
+out:
+	pthread_cond_destroy(&p.changed);
+	pthread_mutex_destroy(&p.lock);
 	return rc;
 }
 

@@ -1,6 +1,7 @@
 /* POST /import: an NDJSON body, imported line by line in one transaction
  * (import.c). Answers the counts, or the first bad line's problems with
  * nothing written. */
+#include <stdbool.h>
 #include <string.h>
 
 #include "audit.h"
@@ -9,19 +10,32 @@
 #include "http.h"
 #include "import.h"
 
+/* The request body, line by line. */
+struct body_lines {
+	const char *at, *end;
+};
+
+static bool next_body_line(void *cls, const char **line, size_t *len)
+{
+	struct body_lines *b = cls;
+	if (b->at >= b->end)
+		return false;
+	const char *nl = memchr(b->at, '\n', (size_t)(b->end - b->at));
+	*line = b->at;
+	*len = nl ? (size_t)(nl - b->at) : (size_t)(b->end - b->at);
+	b->at += *len + 1;
+	return true;
+}
+
 void import_ndjson(struct request *req)
 {
 	struct audit_context ctx = {req->actor, req->reason ? req->reason : "bulk import",
 				    req->request_id};
 	struct import_session s;
 	int rc = import_begin(&s, req->db, &ctx);
-	const char *p = req->body ? req->body : "", *end = p + req->body_len;
-	while (rc == DB_OK && p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		rc = import_line(&s, p, len);
-		p += len + 1;
-	}
+	struct body_lines lines = {req->body ? req->body : "", req->body ? req->body + req->body_len : ""};
+	if (rc == DB_OK)
+		rc = import_stream(&s, next_body_line, &lines);
 	if (rc == DB_OK && s.counts.patients == 0 && !s.status) {
 		json_array_append_new(s.errors, json_pack("{s:i, s:s, s:s}", "line", 0, "field", "",
 							  "message", "the body holds no patient"));

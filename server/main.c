@@ -62,6 +62,24 @@ static int load_demo(const char *path)
 	return 0;
 }
 
+/* A file, line by line. */
+struct file_lines {
+	FILE *in;
+	char *buf;
+	size_t cap;
+};
+
+static bool next_file_line(void *cls, const char **line, size_t *len)
+{
+	struct file_lines *f = cls;
+	ssize_t n = getline(&f->buf, &f->cap, f->in);
+	if (n < 0)
+		return false;
+	*line = f->buf;
+	*len = (size_t)n - (n > 0 && f->buf[n - 1] == '\n');
+	return true;
+}
+
 /* cohortd import --db PATH FILE: the same import as POST /import, read
  * from a file line by line, so the file may be larger than memory. */
 static int import_file(const struct config *cfg)
@@ -81,13 +99,11 @@ static int import_file(const struct config *cfg)
 		rc = db_migrate(db);
 	if (rc == DB_OK)
 		rc = import_begin(&s, db, &ctx);
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
+	struct file_lines lines = {in, NULL, 0};
 	bool started = rc == DB_OK;
-	while (rc == DB_OK && (len = getline(&line, &cap, in)) >= 0)
-		rc = import_line(&s, line, (size_t)len - (len > 0 && line[len - 1] == '\n'));
-	free(line);
+	if (rc == DB_OK)
+		rc = import_stream(&s, next_file_line, &lines);
+	free(lines.buf);
 	if (rc == 1) {
 		char *errors = json_dumps(s.errors, JSON_INDENT(2));
 		fprintf(stderr, "cohortd: line %lld refused, nothing imported:\n%s\n",

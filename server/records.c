@@ -116,6 +116,12 @@ int records_insert(struct db *db, const struct audit_context *ctx, const struct 
 	record_from_json(res, body, NULL, rec, errs);
 	if (field_errors_any(errs))
 		return DB_OK;
+	return records_insert_valid(db, ctx, res, rec, errs);
+}
+
+int records_insert_valid(struct db *db, const struct audit_context *ctx,
+			 const struct resource *res, struct record *rec, struct field_errors *errs)
+{
 	int rc = res->check_refs ? res->check_refs(db, rec, NULL, errs) : DB_OK;
 	if (rc != DB_OK || field_errors_any(errs))
 		return rc;

@@ -40,6 +40,13 @@ static int prepare_database(const char *path)
 	if (rc == DB_OK)
 		rc = db_migrate(db);
 	db_close(db);
+	if (rc == DB_READONLY && db_opened_read_only())
+		log_write(LOG_ERROR, "the database is read-only and older than this build: "
+				     "migrate it where it can be written",
+			  json_pack("{s:s}", "path", path));
+	else if (rc == DB_OK && db_opened_read_only())
+		log_write(LOG_WARN, "the database is read-only: reads are served, writes answer 503",
+			  json_pack("{s:s}", "path", path));
 	return rc;
 }
 

@@ -29,6 +29,7 @@ struct config {
 	unsigned connection_limit;
 	unsigned per_ip_limit;
 	unsigned timeout_seconds;
+	unsigned request_timeout_seconds; /* a whole request must arrive within it */
 	int anonymous_role; /* enum role; ROLE_NONE: a token is always needed */
 	const char *cors_origins[CONFIG_MAX_ORIGINS];
 	int ncors_origins;

@@ -32,6 +32,9 @@ void config_usage(FILE *out)
 	      "  --max-connections N  open connections in total (default 1024)\n"
 	      "  --max-per-ip N     open connections per client address (default 256)\n"
 	      "  --timeout S        seconds an idle or slow connection is kept (default 30)\n"
+	      "  --request-timeout S  seconds a request's headers and body have to arrive\n"
+	      "                     whole, however steadily they trickle, else the connection\n"
+	      "                     is closed (default 30)\n"
 	      "  --max-import MIB   largest POST /import body in MiB (default 32)\n"
 	      "  --durability MODE  normal (default: survives a killed process) or full (also\n"
 	      "                     survives power loss: the log is synced at every commit)\n"
@@ -63,6 +66,7 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 		.connection_limit = 1024,
 		.per_ip_limit = 256,
 		.timeout_seconds = 30,
+		.request_timeout_seconds = 30,
 		.max_import = 32 * 1024 * 1024,
 		.log_level = LOG_INFO,
 	};
@@ -123,6 +127,8 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 			ok = parse_unsigned(arg, 1, 100000, &cfg->per_ip_limit);
 		else if (strcmp(opt, "--timeout") == 0)
 			ok = parse_unsigned(arg, 1, 3600, &cfg->timeout_seconds);
+		else if (strcmp(opt, "--request-timeout") == 0)
+			ok = parse_unsigned(arg, 1, 3600, &cfg->request_timeout_seconds);
 		else if (strcmp(opt, "--durability") == 0) {
 			ok = arg && (strcmp(arg, "normal") == 0 || strcmp(arg, "full") == 0);
 			cfg->durability = ok && strcmp(arg, "full") == 0 ? DB_DURABLE_FULL

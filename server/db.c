@@ -70,6 +70,24 @@ static void note_write_health(int status)
 	atomic_store(&write_health_at, monotonic_seconds());
 }
 
+/* The errno behind the last I/O error: SQLite's own record of it when it
+ * kept one (it reads errno after the fact, which later calls may have
+ * cleared), else what the failing file, the WAL or the main file, last met. */
+static int os_errno(struct db *db)
+{
+	if (!db || !db->conn)
+		return 0;
+	int err = sqlite3_system_errno(db->conn);
+	sqlite3_file *wal = NULL;
+	if (err == 0 &&
+	    sqlite3_file_control(db->conn, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) == SQLITE_OK &&
+	    wal && wal->pMethods)
+		wal->pMethods->xFileControl(wal, SQLITE_FCNTL_LAST_ERRNO, &err);
+	if (err == 0)
+		sqlite3_file_control(db->conn, "main", SQLITE_FCNTL_LAST_ERRNO, &err);
+	return err;
+}
+
 /* A full disk shows as SQLITE_FULL when a write() comes up short, but as
  * an SQLITE_IOERR_* when fallocate, ftruncate or the WAL index cannot grow;
  * the errno behind it tells the two apart. A filesystem the kernel turned
@@ -98,7 +116,7 @@ int db_status_from(struct db *db, int rc)
 		status = DB_READONLY;
 		break;
 	case SQLITE_IOERR: {
-		int err = db && db->conn ? sqlite3_system_errno(db->conn) : 0;
+		int err = os_errno(db);
 		if (err == ENOSPC || err == EDQUOT)
 			status = DB_FULL;
 		else if (err == EROFS)

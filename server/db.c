@@ -243,8 +243,14 @@ int db_open(const char *path, struct db **out)
 	int rc = sqlite3_open_v2(path, &db->conn, flags, NULL);
 	if (rc == SQLITE_OK)
 		rc = configure(db);
-	if (rc != SQLITE_OK && db->conn && sqlite3_db_readonly(db->conn, "main") == 1 &&
-	    wal_is_empty(path)) {
+	if (rc != SQLITE_OK && db->conn && sqlite3_db_readonly(db->conn, "main") == 1) {
+		if (!wal_is_empty(path)) {
+			log_write(LOG_ERROR, "the database is read-only and its write-ahead log holds "
+					     "commits without the -shm index to read them by: open it "
+					     "once where it can be written",
+				  json_pack("{s:s}", "path", path));
+			goto out_fail;
+		}
 		sqlite3_close(db->conn);
 		db->conn = NULL;
 		rc = open_immutable(db, path);

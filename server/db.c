@@ -79,9 +79,9 @@ static int os_errno(struct db *db)
 		return 0;
 	int err = sqlite3_system_errno(db->conn);
 	sqlite3_file *wal = NULL;
-	if (err == 0 &&
-	    sqlite3_file_control(db->conn, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) == SQLITE_OK &&
-	    wal && wal->pMethods)
+	if (err == 0)
+		sqlite3_file_control(db->conn, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
+	if (err == 0 && wal && wal->pMethods)
 		wal->pMethods->xFileControl(wal, SQLITE_FCNTL_LAST_ERRNO, &err);
 	if (err == 0)
 		sqlite3_file_control(db->conn, "main", SQLITE_FCNTL_LAST_ERRNO, &err);
@@ -245,9 +245,10 @@ int db_open(const char *path, struct db **out)
 		rc = configure(db);
 	if (rc != SQLITE_OK && db->conn && sqlite3_db_readonly(db->conn, "main") == 1) {
 		if (!wal_is_empty(path)) {
-			log_write(LOG_ERROR, "the database is read-only and its write-ahead log holds "
-					     "commits without the -shm index to read them by: open it "
-					     "once where it can be written",
+			log_write(LOG_ERROR,
+				  "the database is read-only and its write-ahead log holds commits "
+				  "without the -shm index to read them by: open it once where it "
+				  "can be written",
 				  json_pack("{s:s}", "path", path));
 			goto out_fail;
 		}
@@ -552,7 +553,8 @@ int db_migrate(struct db *db)
 int db_checkpoint(struct db *db)
 {
 	int frames = 0, done = 0;
-	int rc = sqlite3_wal_checkpoint_v2(db->conn, NULL, SQLITE_CHECKPOINT_TRUNCATE, &frames, &done);
+	int rc = sqlite3_wal_checkpoint_v2(db->conn, NULL, SQLITE_CHECKPOINT_TRUNCATE, &frames,
+					   &done);
 	return db_status_from(db, rc);
 }
 
@@ -649,7 +651,8 @@ void db_pool_close(void)
 		if (rc == DB_OK)
 			log_write(LOG_INFO, "write-ahead log checkpointed", NULL);
 		else
-			log_write(LOG_WARN, "the write-ahead log could not be checkpointed; it is kept",
+			log_write(LOG_WARN,
+				  "the write-ahead log could not be checkpointed; it is kept",
 				  json_pack("{s:s}", "error", sqlite3_errmsg(any->conn)));
 	}
 	db_close(pool_writer);

@@ -41,11 +41,10 @@ void ops_readyz(struct request *req)
 			: writable == DB_READONLY
 				? "the database cannot be written: writes answer 503"
 				: "a test write failed: writes may answer 503 or 500";
+		bool full = writable == DB_FULL;
 		json_object_set_new(body, "write_refusal",
-				    json_pack("{s:i, s:s, s:s}", "status", writable == DB_FULL ? 507 : 503,
-					      "type",
-					      writable == DB_FULL ? PROBLEM_STORAGE_FULL
-								  : PROBLEM_UNAVAILABLE,
+				    json_pack("{s:i, s:s, s:s}", "status", full ? 507 : 503, "type",
+					      full ? PROBLEM_STORAGE_FULL : PROBLEM_UNAVAILABLE,
 					      "detail", detail));
 	}
 	reply_json(req, 200, body);

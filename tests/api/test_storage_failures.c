@@ -186,7 +186,8 @@ static void assert_ready(bool writable, long refusal_status, const char *refusal
 	if (writable) {
 		ck_assert_ptr_null(refusal);
 	} else {
-		ck_assert_int_eq(json_integer_value(json_object_get(refusal, "status")), refusal_status);
+		json_t *status = json_object_get(refusal, "status");
+		ck_assert_int_eq(json_integer_value(status), refusal_status);
 		ck_assert_str_eq(json_string_value(json_object_get(refusal, "type")), refusal_type);
 		const char *detail = json_string_value(json_object_get(refusal, "detail"));
 		ck_assert_msg(detail && *detail, "write_refusal without detail");
@@ -337,7 +338,7 @@ static void stop_and_unmount_ext4(void)
 	unlink(image);
 }
 
-START_TEST(test_a_filesystem_turned_read_only_refuses_writes_with_503_and_serves_reads)
+START_TEST(test_a_kernel_read_only_filesystem_refuses_writes_with_503)
 {
 	struct family f = make_family();
 	assert_ready(true, 0, NULL);
@@ -444,8 +445,7 @@ int main(void)
 		tcase_add_test(ro, test_a_read_only_database_is_served_read_only);
 		suite_add_tcase(s, ro);
 		TCase *ext4 = storage_case("ext4_error", start_on_ext4, stop_and_unmount_ext4);
-		tcase_add_test(ext4,
-			       test_a_filesystem_turned_read_only_refuses_writes_with_503_and_serves_reads);
+		tcase_add_test(ext4, test_a_kernel_read_only_filesystem_refuses_writes_with_503);
 		suite_add_tcase(s, ext4);
 	}
 	return run_suite(s);

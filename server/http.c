@@ -13,7 +13,8 @@
  * libmicrohttpd's connection timeout (--timeout) measures inactivity only,
  * so a client sending a byte every few seconds would hold a request open
  * for ever. A request must therefore arrive whole within --request-timeout
- * of its connection's opening (or of the previous answer on it), else its
+ * of its connection's opening (or of the previous answer on it), plus a
+ * second per BODY_MIN_RATE bytes of body received, else its
  * connection is closed: by the access handler when a piece of body comes
  * late (libmicrohttpd cannot queue an answer before the body is in, so no
  * 408 can be sent), by a sweeper thread that looks twice a second while
@@ -47,6 +48,8 @@
 #define CONNECTION_MEMORY (16 * 1024)
 /* how much of a too-large body is read (and dropped) before answering */
 #define DRAIN_MAX_BODY ((size_t)16 * REQUEST_MAX_BODY)
+/* bytes of body that earn a request one more second past --request-timeout */
+#define BODY_MIN_RATE ((size_t)64 * 1024)
 
 struct server {
 	struct MHD_Daemon *daemon;
@@ -264,10 +267,14 @@ static struct conn_clock *clock_of(struct MHD_Connection *conn)
 	return info ? info->socket_context : NULL;
 }
 
-static bool past_deadline(struct MHD_Connection *conn)
+/* The body earns time as it comes, like mod_reqtimeout's MinRate, so that
+ * a large import over a slow link is not cut off; a body is capped in size,
+ * so its time is too. */
+static bool past_deadline(struct MHD_Connection *conn, const struct request *req)
 {
 	struct conn_clock *c = clock_of(conn);
-	return c && now_ms() - atomic_load(&c->since_ms) > request_timeout_ms;
+	long long allowed = request_timeout_ms + (long long)(req->body_len / BODY_MIN_RATE) * 1000;
+	return c && now_ms() - atomic_load(&c->since_ms) > allowed;
 }
 
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
@@ -360,7 +367,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		/* past the deadline with the body still coming: closed, since
 		 * libmicrohttpd cannot queue an answer before the body is in */
-		if (past_deadline(conn))
+		if (past_deadline(conn, req))
 			return MHD_NO;
 		if (!req->body_too_large && req->body_len + n > req->body_limit)
 			drop_body(req);

@@ -265,7 +265,7 @@ START_TEST(test_environment_sets_port_and_database)
 	kill(pid, SIGTERM);
 	int status;
 	waitpid(pid, &status, 0);
-	ck_assert_str_eq(out, "{\"status\":\"ready\",\"schema_version\":4}");
+	ck_assert_str_eq(out, "{\"status\":\"ready\",\"schema_version\":4,\"writable\":true}");
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	ck_assert_int_eq(access(path, F_OK), 0);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

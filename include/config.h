@@ -36,6 +36,7 @@ struct config {
 	size_t max_import;      /* bytes of an NDJSON import body */
 	int log_level;          /* enum log_level (log.h) */
 	int durability;         /* enum db_durability (db.h) */
+	long long max_db_bytes; /* a quota on the database file; 0: none */
 	const char *import_file; /* cohortd import */
 	const char *token_name; /* token create / revoke */
 	int token_role;         /* token create */

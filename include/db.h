@@ -33,6 +33,10 @@ int db_open(const char *path, struct db **out);
  * every commit, so they survive power loss too, at a cost per write. */
 enum db_durability { DB_DURABLE_NORMAL, DB_DURABLE_FULL };
 void db_set_durability(enum db_durability d);
+/* A quota for every connection opened afterwards (PRAGMA max_page_count):
+ * a write that would grow the database file past bytes fails with DB_FULL.
+ * The write-ahead log is not counted. 0: no quota. */
+void db_set_max_size(long long bytes);
 void db_close(struct db *db);
 const char *db_last_error(struct db *db);
 /* Bytes of the database file and of its write-ahead log (0 when none). */

@@ -38,6 +38,8 @@ void config_usage(FILE *out)
 	      "  --max-import MIB   largest POST /import body in MiB (default 32)\n"
 	      "  --durability MODE  normal (default: survives a killed process) or full (also\n"
 	      "                     survives power loss: the log is synced at every commit)\n"
+	      "  --max-db-size MIB  a quota on the database file: writes that would grow it past\n"
+	      "                     MIB MiB answer 507 (default: none; the disk is the limit)\n"
 	      "  --log-level LEVEL  debug, info (default: a line per request), warn or error\n"
 	      "  --anonymous ROLE   serve requests without a token with this role (reader,\n"
 	      "                     editor or admin); default: a token is always needed\n"
@@ -141,6 +143,10 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 			unsigned mib = 0;
 			ok = parse_unsigned(arg, 1, 65536, &mib);
 			cfg->max_import = (size_t)mib * 1024 * 1024;
+		} else if (strcmp(opt, "--max-db-size") == 0) {
+			unsigned mib = 0;
+			ok = parse_unsigned(arg, 1, 1024 * 1024, &mib);
+			cfg->max_db_bytes = (long long)mib * 1024 * 1024;
 		} else if (cfg->command == CMD_IMPORT && !cfg->import_file && opt[0] != '-') {
 			cfg->import_file = opt;
 			continue;

@@ -176,6 +176,51 @@ void db_set_durability(enum db_durability d)
 	durability = d;
 }
 
+static long long max_size;
+
+void db_set_max_size(long long bytes)
+{
+	max_size = bytes;
+}
+
+/* Reads one integer PRAGMA into *out. */
+static int pragma_int(struct db *db, const char *sql, long long *out)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = sqlite3_prepare_v2(db->conn, sql, -1, &stmt, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		*out = sqlite3_column_int64(stmt, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+static int apply_max_size(struct db *db)
+{
+	long long page_size = 0;
+	int rc = pragma_int(db, "PRAGMA page_size", &page_size);
+	if (rc != SQLITE_OK || page_size <= 0)
+		return rc == SQLITE_OK ? SQLITE_ERROR : rc;
+	char sql[64];
+	snprintf(sql, sizeof sql, "PRAGMA max_page_count=%lld", max_size / page_size);
+	return sqlite3_exec(db->conn, sql, NULL, NULL, NULL);
+}
+
+/* Within QUOTA_MARGIN_PAGES of the quota with no free page left: a write
+ * that adds a record needs a new page in each of several b-trees (the
+ * table, its indexes, the audit trail) once theirs are full, so the next
+ * ones will fail, whatever a write that fits in pages it touches does. */
+#define QUOTA_MARGIN_PAGES 16
+static bool at_quota(struct db *db)
+{
+	long long pages = 0, limit = 0, free_pages = 0;
+	return max_size > 0 && pragma_int(db, "PRAGMA page_count", &pages) == SQLITE_OK &&
+	       pragma_int(db, "PRAGMA max_page_count", &limit) == SQLITE_OK &&
+	       pragma_int(db, "PRAGMA freelist_count", &free_pages) == SQLITE_OK &&
+	       pages + QUOTA_MARGIN_PAGES >= limit && free_pages == 0;
+}
+
 static int configure(struct db *db)
 {
 	sqlite3_extended_result_codes(db->conn, 1);
@@ -196,6 +241,8 @@ static int configure(struct db *db)
 			      NULL, NULL, NULL);
 	if (rc == SQLITE_OK && durability == DB_DURABLE_FULL)
 		rc = sqlite3_exec(db->conn, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	if (rc == SQLITE_OK && max_size > 0)
+		rc = apply_max_size(db);
 	return rc;
 }
 
@@ -579,6 +626,10 @@ static int probe_write(void)
 		char same[64];
 		snprintf(same, sizeof same, "PRAGMA user_version=%d", version);
 		rc = exec(db, same);
+	}
+	if (rc == DB_OK && at_quota(db)) {
+		note_write_health(DB_FULL);
+		rc = DB_FULL;
 	}
 	if (rc == DB_OK)
 		return db_commit(db);

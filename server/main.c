@@ -224,6 +224,7 @@ int main(int argc, char **argv)
 	case CMD_SERVE:
 		log_set_level(cfg.log_level);
 		db_set_durability(cfg.durability);
+		db_set_max_size(cfg.max_db_bytes);
 		return serve(&cfg);
 	}
 	return 2;

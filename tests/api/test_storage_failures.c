@@ -4,12 +4,13 @@
  * read-only after an error (ext4 on a loop device, errors=remount-ro).
  * Writes are refused with a problem and change nothing, reads go on,
  * /readyz says whether writes get through, and a full disk recovers by
- * itself once space returns. And a clean stop leaves no write-ahead log.
+ * itself once space returns. A quota (--max-db-size) refuses writes past it
+ * the same way. And a clean stop leaves no write-ahead log.
  *
  * The mounts are made in a private mount namespace of this process (which
  * the server, its child, shares), so nothing shows on the host and nothing
  * outlives the test. They need root; without it those cases are skipped
- * with a message (the stop case still runs). */
+ * with a message (the quota and stop cases still run). */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -265,6 +266,68 @@ START_TEST(test_a_full_disk_refuses_every_write_with_507_and_serves_reads)
 }
 END_TEST
 
+/* --- a quota: --max-db-size --------------------------------------------- */
+
+/* Imports batches of n patients until one is refused; returns it. */
+static struct resp *import_until_refused(int n)
+{
+	size_t cap = (size_t)n * 512;
+	char *body = malloc(cap);
+	for (int batch = 0; batch < 10000 / n; batch++) {
+		size_t used = 0;
+		for (int i = 0; i < n; i++) {
+			char *p = patient_json();
+			used += (size_t)snprintf(body + used, cap - used, "%s\n", p);
+			free(p);
+		}
+		struct resp *r = http("POST", "/import", ndjson, body, used);
+		if (r->status != 200) {
+			free(body);
+			return r;
+		}
+		resp_free(r);
+	}
+	free(body);
+	ck_abort_msg("10,000 patients fit in a 1 MiB quota");
+	return NULL;
+}
+
+START_TEST(test_a_quota_refuses_writes_past_it_with_507)
+{
+	static const char *const quota[] = {"--max-db-size", "1", NULL};
+	api_start_with(quota);
+	struct family f = make_family();
+	/* filled to the brim: by the hundred, then one at a time */
+	struct resp *r = import_until_refused(100);
+	assert_problem(r, 507, STORAGE_FULL);
+	resp_free(r);
+	r = import_until_refused(1);
+	assert_problem(r, 507, STORAGE_FULL);
+	resp_free(r);
+	/* the file is within the quota (its log is not counted) */
+	struct stat st;
+	ck_assert_int_eq(stat(api_db_path(), &st), 0);
+	ck_assert_int_le(st.st_size, 1024 * 1024);
+	char *before = db_fingerprint();
+	assert_every_write_refused(&f, 507, STORAGE_FULL);
+	char *after = db_fingerprint();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	assert_reads_served(&f);
+	assert_ready(false, 507, STORAGE_FULL);
+	/* a larger quota, after a restart, makes room */
+	api_shutdown();
+	static const char *const larger[] = {"--max-db-size", "4", NULL};
+	api_launch(larger);
+	assert_ready(true, 0, NULL);
+	char *patient = patient_json();
+	assert_status(http_post_json("/patients", patient), 201, NULL);
+	free(patient);
+	api_stop();
+}
+END_TEST
+
 /* --- a database that cannot be written from the start ------------------- */
 
 static void start_on_read_only_mount(void)
@@ -433,10 +496,12 @@ static TCase *storage_case(const char *name, void (*setup)(void), void (*teardow
 int main(void)
 {
 	Suite *s = suite_create("storage_failures");
-	TCase *stop = tcase_create("stop");
-	tcase_set_timeout(stop, 120);
-	tcase_add_test(stop, test_sigterm_checkpoints_the_wal_into_the_database_file);
-	suite_add_tcase(s, stop);
+	/* these start and stop their own server, to restart or inspect it */
+	TCase *own = tcase_create("own_server");
+	tcase_set_timeout(own, 120);
+	tcase_add_test(own, test_sigterm_checkpoints_the_wal_into_the_database_file);
+	tcase_add_test(own, test_a_quota_refuses_writes_past_it_with_507);
+	suite_add_tcase(s, own);
 	if (private_mounts()) {
 		TCase *full = storage_case("full", start_on_small_tmpfs, stop_and_unmount);
 		tcase_add_test(full, test_a_full_disk_refuses_every_write_with_507_and_serves_reads);

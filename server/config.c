@@ -31,7 +31,7 @@ void config_usage(FILE *out)
 	      "  --threads N        worker threads (default: one per core)\n"
 	      "  --max-connections N  open connections in total (default 1024)\n"
 	      "  --max-per-ip N     open connections per client address (default 256)\n"
-	      "  --timeout S        seconds an idle or slow connection is kept (default 30)\n"
+	      "  --timeout S        seconds an idle connection is kept (default 30)\n"
 	      "  --request-timeout S  seconds a request's headers and body have to arrive\n"
 	      "                     whole, however steadily they trickle, plus 1 s per 64 KiB\n"
 	      "                     of body; else the connection is closed (default 30)\n"

@@ -14,12 +14,11 @@
  * so a client sending a byte every few seconds would hold a request open
  * for ever. A request must therefore arrive whole within --request-timeout
  * of its connection's opening (or of the previous answer on it), plus a
- * second per BODY_MIN_RATE bytes of body received, else its
- * connection is closed: by the access handler when a piece of body comes
- * late (libmicrohttpd cannot queue an answer before the body is in, so no
- * 408 can be sent), by a sweeper thread that looks twice a second while
- * the headers are still coming. (Apache's mod_reqtimeout counts the same
- * way.) */
+ * second per BODY_MIN_RATE bytes of body received, else its connection is
+ * closed: by the access handler when a piece of body comes late
+ * (libmicrohttpd cannot queue an answer before the body is in, so no 408
+ * can be sent), by a sweeper thread that looks twice a second while the
+ * headers are still coming. (Apache's mod_reqtimeout counts the same way.) */
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -30,7 +29,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "compress.h"
 #include "db.h"

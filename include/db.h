@@ -49,8 +49,6 @@ int db_file_sizes(struct db *db, int64_t *db_bytes, int64_t *wal_bytes);
  * are failing) a test write that changes nothing is committed, so the answer
  * turns back to DB_OK as soon as space or write access returns. */
 int db_check_writable(void);
-/* The outcome of the last write, without trying one. */
-int db_write_health(void);
 /* The database file could not be opened for writing at all (db_open fell
  * back to read-only); writes answer DB_READONLY until a restart. */
 bool db_opened_read_only(void);

@@ -132,11 +132,6 @@ int db_status_from(struct db *db, int rc)
 	return status;
 }
 
-int db_write_health(void)
-{
-	return atomic_load(&opened_read_only) ? DB_READONLY : atomic_load(&write_health);
-}
-
 bool db_opened_read_only(void)
 {
 	return atomic_load(&opened_read_only);

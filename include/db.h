@@ -33,10 +33,27 @@ int db_open(const char *path, struct db **out);
  * every commit, so they survive power loss too, at a cost per write. */
 enum db_durability { DB_DURABLE_NORMAL, DB_DURABLE_FULL };
 void db_set_durability(enum db_durability d);
+/* A quota for every connection opened afterwards (PRAGMA max_page_count):
+ * a write that would grow the database file past bytes fails with DB_FULL.
+ * The write-ahead log is not counted. 0: no quota. */
+void db_set_max_size(long long bytes);
 void db_close(struct db *db);
 const char *db_last_error(struct db *db);
 /* Bytes of the database file and of its write-ahead log (0 when none). */
 int db_file_sizes(struct db *db, int64_t *db_bytes, int64_t *wal_bytes);
+
+/* Whether writes get through: DB_OK, DB_FULL (no space left), DB_READONLY
+ * (the file or its filesystem cannot be written, or it was opened
+ * read-only), or another DB_ code a test write met. A write that succeeded
+ * in the last 10 seconds vouches for it; otherwise (and always while writes
+ * are failing) a test write that changes nothing is committed, so the answer
+ * turns back to DB_OK as soon as space or write access returns. */
+int db_check_writable(void);
+/* The database file could not be opened for writing at all (db_open fell
+ * back to read-only); writes answer DB_READONLY until a restart. */
+bool db_opened_read_only(void);
+/* Folds the write-ahead log into the main file and empties it. */
+int db_checkpoint(struct db *db);
 
 /* Applies the embedded migrations not yet applied, each in its own
  * transaction, and records the newest under PRAGMA user_version. */

@@ -31,10 +31,15 @@ void config_usage(FILE *out)
 	      "  --threads N        worker threads (default: one per core)\n"
 	      "  --max-connections N  open connections in total (default 1024)\n"
 	      "  --max-per-ip N     open connections per client address (default 256)\n"
-	      "  --timeout S        seconds an idle or slow connection is kept (default 30)\n"
+	      "  --timeout S        seconds an idle connection is kept (default 30)\n"
+	      "  --request-timeout S  seconds a request's headers and body have to arrive\n"
+	      "                     whole, however steadily they trickle, plus 1 s per 64 KiB\n"
+	      "                     of body; else the connection is closed (default 30)\n"
 	      "  --max-import MIB   largest POST /import body in MiB (default 32)\n"
 	      "  --durability MODE  normal (default: survives a killed process) or full (also\n"
 	      "                     survives power loss: the log is synced at every commit)\n"
+	      "  --max-db-size MIB  a quota on the database file: writes that would grow it past\n"
+	      "                     MIB MiB answer 507 (default: none; the disk is the limit)\n"
 	      "  --log-level LEVEL  debug, info (default: a line per request), warn or error\n"
 	      "  --anonymous ROLE   serve requests without a token with this role (reader,\n"
 	      "                     editor or admin); default: a token is always needed\n"
@@ -63,6 +68,7 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 		.connection_limit = 1024,
 		.per_ip_limit = 256,
 		.timeout_seconds = 30,
+		.request_timeout_seconds = 30,
 		.max_import = 32 * 1024 * 1024,
 		.log_level = LOG_INFO,
 	};
@@ -123,6 +129,8 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 			ok = parse_unsigned(arg, 1, 100000, &cfg->per_ip_limit);
 		else if (strcmp(opt, "--timeout") == 0)
 			ok = parse_unsigned(arg, 1, 3600, &cfg->timeout_seconds);
+		else if (strcmp(opt, "--request-timeout") == 0)
+			ok = parse_unsigned(arg, 1, 3600, &cfg->request_timeout_seconds);
 		else if (strcmp(opt, "--durability") == 0) {
 			ok = arg && (strcmp(arg, "normal") == 0 || strcmp(arg, "full") == 0);
 			cfg->durability = ok && strcmp(arg, "full") == 0 ? DB_DURABLE_FULL
@@ -135,6 +143,10 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 			unsigned mib = 0;
 			ok = parse_unsigned(arg, 1, 65536, &mib);
 			cfg->max_import = (size_t)mib * 1024 * 1024;
+		} else if (strcmp(opt, "--max-db-size") == 0) {
+			unsigned mib = 0;
+			ok = parse_unsigned(arg, 1, 1024 * 1024, &mib);
+			cfg->max_db_bytes = (long long)mib * 1024 * 1024;
 		} else if (cfg->command == CMD_IMPORT && !cfg->import_file && opt[0] != '-') {
 			cfg->import_file = opt;
 			continue;

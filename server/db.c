@@ -5,12 +5,16 @@
  * connection and reused, and migrations embedded in the binary. */
 #include "db_sqlite.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "embedded.h"
 #include "log.h"
@@ -18,6 +22,8 @@
 
 #define STMT_CACHE_SIZE 64
 #define BUSY_TIMEOUT_MS 5000
+/* how long a good write vouches for the next: see db_check_writable */
+#define WRITE_HEALTH_FRESH_SECONDS 10
 
 struct cached_stmt {
 	const char *key; /* the caller's pointer: a hit without comparing text */
@@ -45,9 +51,51 @@ const char *db_last_error(struct db *db)
 	return db && db->conn ? sqlite3_errmsg(db->conn) : "database not open";
 }
 
+/* Whether writes are getting through: set by every write that fails for
+ * want of space or of write access, cleared by every commit that writes. */
+static atomic_int write_health = DB_OK;
+static atomic_llong write_health_at; /* CLOCK_MONOTONIC seconds of the last change */
+static atomic_bool opened_read_only; /* for the process's life: see db_open */
+
+static long long monotonic_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec;
+}
+
+static void note_write_health(int status)
+{
+	atomic_store(&write_health, status);
+	atomic_store(&write_health_at, monotonic_seconds());
+}
+
+/* The errno behind the last I/O error: SQLite's own record of it when it
+ * kept one (it reads errno after the fact, which later calls may have
+ * cleared), else what the failing file, the WAL or the main file, last met. */
+static int os_errno(struct db *db)
+{
+	if (!db || !db->conn)
+		return 0;
+	int err = sqlite3_system_errno(db->conn);
+	sqlite3_file *wal = NULL;
+	if (err == 0)
+		sqlite3_file_control(db->conn, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
+	if (err == 0 && wal && wal->pMethods)
+		wal->pMethods->xFileControl(wal, SQLITE_FCNTL_LAST_ERRNO, &err);
+	if (err == 0)
+		sqlite3_file_control(db->conn, "main", SQLITE_FCNTL_LAST_ERRNO, &err);
+	return err;
+}
+
+/* A full disk shows as SQLITE_FULL when a write() comes up short, but as
+ * an SQLITE_IOERR_* when fallocate, ftruncate or the WAL index cannot grow;
+ * the errno behind it tells the two apart. A filesystem the kernel turned
+ * read-only (after an I/O error) answers EROFS to writes on files already
+ * open, which SQLite reports as SQLITE_IOERR_WRITE. */
 int db_status_from(struct db *db, int rc)
 {
-	(void)db;
+	int status;
 	switch (rc & 0xFF) {
 	case SQLITE_OK:
 	case SQLITE_ROW:
@@ -61,13 +109,32 @@ int db_status_from(struct db *db, int rc)
 	case SQLITE_LOCKED:
 		return DB_BUSY;
 	case SQLITE_FULL:
-		return DB_FULL;
+		status = DB_FULL;
+		break;
 	case SQLITE_READONLY:
 	case SQLITE_CANTOPEN:
-		return DB_READONLY;
+		status = DB_READONLY;
+		break;
+	case SQLITE_IOERR: {
+		int err = os_errno(db);
+		if (err == ENOSPC || err == EDQUOT)
+			status = DB_FULL;
+		else if (err == EROFS)
+			status = DB_READONLY;
+		else
+			return DB_ERROR;
+		break;
+	}
 	default:
 		return DB_ERROR;
 	}
+	note_write_health(status);
+	return status;
+}
+
+bool db_opened_read_only(void)
+{
+	return atomic_load(&opened_read_only);
 }
 
 int db_file_sizes(struct db *db, int64_t *db_bytes, int64_t *wal_bytes)
@@ -124,34 +191,137 @@ void db_set_durability(enum db_durability d)
 	durability = d;
 }
 
+static long long max_size;
+
+void db_set_max_size(long long bytes)
+{
+	max_size = bytes;
+}
+
+/* Reads one integer PRAGMA into *out. */
+static int pragma_int(struct db *db, const char *sql, long long *out)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = sqlite3_prepare_v2(db->conn, sql, -1, &stmt, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		*out = sqlite3_column_int64(stmt, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+static int apply_max_size(struct db *db)
+{
+	long long page_size = 0;
+	int rc = pragma_int(db, "PRAGMA page_size", &page_size);
+	if (rc != SQLITE_OK || page_size <= 0)
+		return rc == SQLITE_OK ? SQLITE_ERROR : rc;
+	char sql[64];
+	snprintf(sql, sizeof sql, "PRAGMA max_page_count=%lld", max_size / page_size);
+	return sqlite3_exec(db->conn, sql, NULL, NULL, NULL);
+}
+
+/* Within QUOTA_MARGIN_PAGES of the quota with no free page left: a write
+ * that adds a record needs a new page in each of several b-trees (the
+ * table, its indexes, the audit trail) once theirs are full, so the next
+ * ones will fail, whatever a write that fits in pages it touches does. */
+#define QUOTA_MARGIN_PAGES 16
+static bool at_quota(struct db *db)
+{
+	long long pages = 0, limit = 0, free_pages = 0;
+	return max_size > 0 && pragma_int(db, "PRAGMA page_count", &pages) == SQLITE_OK &&
+	       pragma_int(db, "PRAGMA max_page_count", &limit) == SQLITE_OK &&
+	       pragma_int(db, "PRAGMA freelist_count", &free_pages) == SQLITE_OK &&
+	       pages + QUOTA_MARGIN_PAGES >= limit && free_pages == 0;
+}
+
+static int configure(struct db *db)
+{
+	sqlite3_extended_result_codes(db->conn, 1);
+	sqlite3_busy_timeout(db->conn, BUSY_TIMEOUT_MS);
+	int rc = sqlite3_exec(db->conn,
+			      "PRAGMA journal_mode=WAL;"
+			      "PRAGMA synchronous=NORMAL;"
+			      "PRAGMA foreign_keys=ON;"
+			      /* a larger page cache spares a read() per page; checkpoints
+			       * every ~40 MiB of WAL write each hot page (indexes,
+			       * sqlite_sequence) once instead of often. (A memory map was
+			       * measured slower: remapping as the file grows costs TLB
+			       * shootdowns on every core.) */
+			      "PRAGMA cache_size=-16384;"
+			      "PRAGMA wal_autocheckpoint=10000;"
+			      /* savepoint journals (group commit) in memory */
+			      "PRAGMA temp_store=MEMORY;",
+			      NULL, NULL, NULL);
+	if (rc == SQLITE_OK && durability == DB_DURABLE_FULL)
+		rc = sqlite3_exec(db->conn, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	if (rc == SQLITE_OK && max_size > 0)
+		rc = apply_max_size(db);
+	return rc;
+}
+
+/* True when path's write-ahead log is absent or empty: every commit is in
+ * the main file. */
+static bool wal_is_empty(const char *path)
+{
+	char *wal = xasprintf("%s-wal", path);
+	struct stat st;
+	bool empty = stat(wal, &st) != 0 || st.st_size == 0;
+	free(wal);
+	return empty;
+}
+
+/* The database as an immutable file: what a WAL database on a read-only
+ * filesystem needs when its -shm file is not there and cannot be made. */
+static int open_immutable(struct db *db, const char *path)
+{
+	struct strbuf uri = {0};
+	strbuf_printf(&uri, "file:");
+	for (const char *p = path; *p; p++) {
+		if (*p == '%' || *p == '?' || *p == '#')
+			strbuf_printf(&uri, "%%%02x", (unsigned char)*p);
+		else
+			strbuf_append(&uri, p, 1);
+	}
+	strbuf_printf(&uri, "?immutable=1");
+	int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX;
+	int rc = sqlite3_open_v2(uri.data, &db->conn, flags, NULL);
+	strbuf_free(&uri);
+	return rc == SQLITE_OK ? configure(db) : rc;
+}
+
+/* A file that cannot be written (a read-only mount, a replica, a copy kept
+ * for forensics) is opened read-only: reads are served and every write
+ * answers DB_READONLY until the process is restarted on a writable file.
+ * SQLite falls back to read-only by itself; when the WAL index cannot be
+ * made either, the file is opened immutable, provided its WAL holds nothing
+ * (else those commits would be silently missing). */
 int db_open(const char *path, struct db **out)
 {
 	pthread_once(&sqlite_setup, sqlite_configure);
 	struct db *db = xcalloc(1, sizeof *db);
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
 	int rc = sqlite3_open_v2(path, &db->conn, flags, NULL);
+	if (rc == SQLITE_OK)
+		rc = configure(db);
+	if (rc != SQLITE_OK && db->conn && sqlite3_db_readonly(db->conn, "main") == 1) {
+		if (!wal_is_empty(path)) {
+			log_write(LOG_ERROR,
+				  "the database is read-only and its write-ahead log holds commits "
+				  "without the -shm index to read them by: open it once where it "
+				  "can be written",
+				  json_pack("{s:s}", "path", path));
+			goto out_fail;
+		}
+		sqlite3_close(db->conn);
+		db->conn = NULL;
+		rc = open_immutable(db, path);
+	}
 	if (rc != SQLITE_OK)
 		goto out_fail;
-	sqlite3_extended_result_codes(db->conn, 1);
-	sqlite3_busy_timeout(db->conn, BUSY_TIMEOUT_MS);
-	rc = sqlite3_exec(db->conn,
-			  "PRAGMA journal_mode=WAL;"
-			  "PRAGMA synchronous=NORMAL;"
-			  "PRAGMA foreign_keys=ON;"
-			  /* a larger page cache spares a read() per page; checkpoints
-			   * every ~40 MiB of WAL write each hot page (indexes,
-			   * sqlite_sequence) once instead of often. (A memory map was
-			   * measured slower: remapping as the file grows costs TLB
-			   * shootdowns on every core.) */
-			  "PRAGMA cache_size=-16384;"
-			  "PRAGMA wal_autocheckpoint=10000;"
-			  /* savepoint journals (group commit) in memory */
-			  "PRAGMA temp_store=MEMORY;",
-			  NULL, NULL, NULL);
-	if (rc == SQLITE_OK && durability == DB_DURABLE_FULL)
-		rc = sqlite3_exec(db->conn, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
-	if (rc != SQLITE_OK)
-		goto out_fail;
+	if (sqlite3_db_readonly(db->conn, "main") == 1)
+		atomic_store(&opened_read_only, true);
 	*out = db;
 	return DB_OK;
 
@@ -277,9 +447,9 @@ static void give_writer(void)
 	}
 }
 
-int db_begin_write(struct db *db)
+/* db_begin_write once writer_lock is held. */
+static int begin_held_write(struct db *db)
 {
-	take_writer();
 	db->transactions++;
 	if (!db->shared) {
 		int rc = run(db, sql_begin_immediate);
@@ -302,6 +472,12 @@ int db_begin_write(struct db *db)
 	if (rc != DB_OK)
 		db_rollback(db);
 	return rc;
+}
+
+int db_begin_write(struct db *db)
+{
+	take_writer();
+	return begin_held_write(db);
 }
 
 /* Ends one writer on the shared connection: keeps or discards its work,
@@ -333,8 +509,8 @@ static int leave_group(struct db *db, bool keep)
 		return rc;
 	}
 	int outcome = DB_OK;
-	if (group_members > 0)
-		outcome = run(db, sql_commit);
+	if (group_members > 0 && (outcome = run(db, sql_commit)) == DB_OK)
+		note_write_health(DB_OK);
 	if (group_members == 0 || outcome != DB_OK)
 		sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
 	pthread_mutex_lock(&group_lock);
@@ -366,6 +542,8 @@ int db_commit(struct db *db)
 	int rc = run(db, sql_commit);
 	if (rc != DB_OK)
 		db_rollback(db);
+	else
+		note_write_health(DB_OK);
 	give_writer();
 	return rc;
 }
@@ -434,6 +612,57 @@ int db_migrate(struct db *db)
 	return DB_OK;
 }
 
+int db_checkpoint(struct db *db)
+{
+	int frames = 0, done = 0;
+	int rc = sqlite3_wal_checkpoint_v2(db->conn, NULL, SQLITE_CHECKPOINT_TRUNCATE, &frames,
+					   &done);
+	return db_status_from(db, rc);
+}
+
+/* A write that changes nothing: the schema version written back over
+ * itself, which dirties page 1 and so needs a WAL frame at commit like any
+ * other write. */
+static int probe_write(void)
+{
+	struct db *db = db_writer();
+	if (!db)
+		return DB_READONLY;
+	/* a write under way (an import, say) will tell; the probe never waits */
+	if (pthread_mutex_trylock(&writer_lock) != 0)
+		return atomic_load(&write_health);
+	holding_writer = true;
+	int rc = begin_held_write(db);
+	if (rc != DB_OK)
+		return rc;
+	int version = 0;
+	rc = db_schema_version(db, &version);
+	if (rc == DB_OK) {
+		char same[64];
+		snprintf(same, sizeof same, "PRAGMA user_version=%d", version);
+		rc = exec(db, same);
+	}
+	if (rc == DB_OK && at_quota(db)) {
+		note_write_health(DB_FULL);
+		rc = DB_FULL;
+	}
+	if (rc == DB_OK)
+		return db_commit(db);
+	db_rollback(db);
+	return rc;
+}
+
+int db_check_writable(void)
+{
+	if (atomic_load(&opened_read_only))
+		return DB_READONLY;
+	if (atomic_load(&write_health) == DB_OK &&
+	    monotonic_seconds() - atomic_load(&write_health_at) < WRITE_HEALTH_FRESH_SECONDS &&
+	    atomic_load(&write_health_at) > 0)
+		return DB_OK;
+	return probe_write();
+}
+
 /* --- one connection per worker thread -------------------------------- */
 
 static char *pool_path;
@@ -475,9 +704,23 @@ struct db *db_writer(void)
 	return db;
 }
 
+/* Called once the workers have stopped: the WAL is folded into the main
+ * file first, so that a stopped server leaves one self-contained file (a
+ * copy of it alone is a complete backup). When that fails (no space, a
+ * read-only filesystem) the WAL is kept and replayed on the next open. */
 void db_pool_close(void)
 {
 	pthread_mutex_lock(&pool_lock);
+	struct db *any = pool_writer ? pool_writer : pool_all;
+	if (any && !atomic_load(&opened_read_only)) {
+		int rc = db_checkpoint(any);
+		if (rc == DB_OK)
+			log_write(LOG_INFO, "write-ahead log checkpointed", NULL);
+		else
+			log_write(LOG_WARN,
+				  "the write-ahead log could not be checkpointed; it is kept",
+				  json_pack("{s:s}", "error", sqlite3_errmsg(any->conn)));
+	}
 	db_close(pool_writer);
 	pool_writer = NULL;
 	while (pool_all) {

@@ -8,10 +8,21 @@
  * DRAIN_MAX_BODY past the limit (the connection is then closed); otherwise,
  * and for chunked bodies, it is discarded as it arrives, up to that, so that a
  * client still sending reads the 413 instead of a reset connection.
- * Requests are counted so that stopping can wait for the ones in flight. */
+ * Requests are counted so that stopping can wait for the ones in flight.
+ *
+ * libmicrohttpd's connection timeout (--timeout) measures inactivity only,
+ * so a client sending a byte every few seconds would hold a request open
+ * for ever. A request must therefore arrive whole within --request-timeout
+ * of its connection's opening (or of the previous answer on it), plus a
+ * second per BODY_MIN_RATE bytes of body received, else its connection is
+ * closed: by the access handler when a piece of body comes late
+ * (libmicrohttpd cannot queue an answer before the body is in, so no 408
+ * can be sent), by a sweeper thread that looks twice a second while the
+ * headers are still coming. (Apache's mod_reqtimeout counts the same way.) */
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,10 +46,31 @@
 #define CONNECTION_MEMORY (16 * 1024)
 /* how much of a too-large body is read (and dropped) before answering */
 #define DRAIN_MAX_BODY ((size_t)16 * REQUEST_MAX_BODY)
+/* bytes of body that earn a request one more second past --request-timeout */
+#define BODY_MIN_RATE ((size_t)64 * 1024)
 
 struct server {
 	struct MHD_Daemon *daemon;
+	pthread_t sweeper;
 };
+
+/* Per connection (its socket context): since when its current request is
+ * being received, and whether the access handler has seen it yet (then
+ * its headers are in). Listed so that the sweeper can find the ones whose
+ * headers are late; a connection leaves the list before its socket is
+ * closed, so the sweeper never touches a socket number reused since. */
+struct conn_clock {
+	struct conn_clock *prev, *next;
+	int fd;
+	atomic_llong since_ms;
+	atomic_bool awaiting_headers;
+	bool cut;
+};
+
+static pthread_mutex_t clocks_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct conn_clock clocks = {&clocks, &clocks, -1, 0, false, false};
+static long long request_timeout_ms = 30 * 1000;
+static atomic_bool sweeping;
 
 static atomic_int requests_in_flight;
 
@@ -219,6 +251,81 @@ static void assign_request_id(struct MHD_Connection *conn, struct request *req)
 		request_uuid(req->request_id);
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct conn_clock *clock_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return info ? info->socket_context : NULL;
+}
+
+/* The body earns time as it comes, like mod_reqtimeout's MinRate, so that
+ * a large import over a slow link is not cut off; a body is capped in size,
+ * so its time is too. */
+static bool past_deadline(struct MHD_Connection *conn, const struct request *req)
+{
+	struct conn_clock *c = clock_of(conn);
+	long long allowed = request_timeout_ms + (long long)(req->body_len / BODY_MIN_RATE) * 1000;
+	return c && now_ms() - atomic_load(&c->since_ms) > allowed;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	(void)cls;
+	struct conn_clock *c = *socket_context;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *info =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		c = xcalloc(1, sizeof *c);
+		c->fd = info ? info->connect_fd : -1;
+		atomic_store(&c->since_ms, now_ms());
+		atomic_store(&c->awaiting_headers, true);
+		pthread_mutex_lock(&clocks_lock);
+		c->next = clocks.next;
+		c->prev = &clocks;
+		clocks.next->prev = c;
+		clocks.next = c;
+		pthread_mutex_unlock(&clocks_lock);
+		*socket_context = c;
+	} else if (c) {
+		pthread_mutex_lock(&clocks_lock);
+		c->prev->next = c->next;
+		c->next->prev = c->prev;
+		pthread_mutex_unlock(&clocks_lock);
+		free(c);
+		*socket_context = NULL;
+	}
+}
+
+/* Shuts down the connections whose request headers are not all in by the
+ * deadline; libmicrohttpd then sees the socket fail and closes it. */
+static void *sweep(void *cls)
+{
+	(void)cls;
+	struct timespec pause = {0, 500 * 1000 * 1000};
+	while (atomic_load(&sweeping)) {
+		nanosleep(&pause, NULL);
+		long long now = now_ms();
+		pthread_mutex_lock(&clocks_lock);
+		for (struct conn_clock *c = clocks.next; c != &clocks; c = c->next) {
+			if (!c->cut && c->fd >= 0 && atomic_load(&c->awaiting_headers) &&
+			    now - atomic_load(&c->since_ms) > request_timeout_ms) {
+				shutdown(c->fd, SHUT_RDWR);
+				c->cut = true;
+			}
+		}
+		pthread_mutex_unlock(&clocks_lock);
+	}
+	return NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **state)
@@ -233,6 +340,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		req->path = url;
 		clock_gettime(CLOCK_MONOTONIC, &req->started);
 		*state = req;
+		struct conn_clock *c = clock_of(conn);
+		if (c)
+			atomic_store(&c->awaiting_headers, false);
 		assign_request_id(conn, req);
 		atomic_fetch_add(&requests_in_flight, 1);
 		const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -253,6 +363,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
+		/* past the deadline with the body still coming: closed, since
+		 * libmicrohttpd cannot queue an answer before the body is in */
+		if (past_deadline(conn, req))
+			return MHD_NO;
 		if (!req->body_too_large && req->body_len + n > req->body_limit)
 			drop_body(req);
 		if (req->body_too_large) {
@@ -287,7 +401,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
 			 enum MHD_RequestTerminationCode code)
 {
 	(void)cls;
-	(void)conn;
+	struct conn_clock *c = clock_of(conn);
+	if (c) {
+		/* the next request on this connection starts its clock now */
+		atomic_store(&c->since_ms, now_ms());
+		atomic_store(&c->awaiting_headers, true);
+	}
 	struct request *req = *state;
 	if (!req)
 		return;
@@ -338,6 +457,7 @@ struct server *server_start(const struct config *cfg, unsigned *port_out)
 	}
 
 	struct server *srv = xcalloc(1, sizeof *srv);
+	request_timeout_ms = (long long)cfg->request_timeout_seconds * 1000;
 	srv->daemon = MHD_start_daemon(
 		flags, (uint16_t)cfg->port, NULL, NULL, on_request, NULL,
 		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
@@ -349,6 +469,7 @@ struct server *server_start(const struct config *cfg, unsigned *port_out)
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 		MHD_OPTION_END);
 	if (!srv->daemon) {
 		log_write(LOG_ERROR, "cannot listen",
@@ -356,6 +477,9 @@ struct server *server_start(const struct config *cfg, unsigned *port_out)
 		free(srv);
 		return NULL;
 	}
+	atomic_store(&sweeping, true);
+	if (pthread_create(&srv->sweeper, NULL, sweep, NULL) != 0)
+		abort();
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	*port_out = info ? info->port : cfg->port;
 	return srv;
@@ -372,5 +496,7 @@ void server_stop(struct server *srv)
 	for (int i = 0; i < DRAIN_SECONDS * 100 && atomic_load(&requests_in_flight) > 0; i++)
 		nanosleep(&pause, NULL);
 	MHD_stop_daemon(srv->daemon);
+	atomic_store(&sweeping, false);
+	pthread_join(srv->sweeper, NULL);
 	free(srv);
 }

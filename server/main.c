@@ -40,6 +40,13 @@ static int prepare_database(const char *path)
 	if (rc == DB_OK)
 		rc = db_migrate(db);
 	db_close(db);
+	if (rc == DB_READONLY && db_opened_read_only())
+		log_write(LOG_ERROR, "the database is read-only and older than this build: "
+				     "migrate it where it can be written",
+			  json_pack("{s:s}", "path", path));
+	else if (rc == DB_OK && db_opened_read_only())
+		log_write(LOG_WARN, "the database is read-only: reads are served, writes answer 503",
+			  json_pack("{s:s}", "path", path));
 	return rc;
 }
 
@@ -233,6 +240,7 @@ int main(int argc, char **argv)
 	case CMD_SERVE:
 		log_set_level(cfg.log_level);
 		db_set_durability(cfg.durability);
+		db_set_max_size(cfg.max_db_bytes);
 		return serve(&cfg);
 	}
 	return 2;

@@ -10,6 +10,11 @@ void ops_healthz(struct request *req)
 	reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
 }
 
+/* Ready means reads are served. Whether writes get through is told apart,
+ * in "writable" and, when false, the refusal a write would meet now: a
+ * full disk or a read-only file takes writes away but not reads, and an
+ * orchestrator that took the instance out of service for it would lose the
+ * reads too without winning anything back (a restart frees no space). */
 void ops_readyz(struct request *req)
 {
 	int version = -1;
@@ -23,7 +28,26 @@ void ops_readyz(struct request *req)
 			      db_latest_schema_version());
 		return;
 	}
-	reply_json(req, 200, json_pack("{s:s, s:i}", "status", "ready", "schema_version", version));
+	json_t *body = json_pack("{s:s, s:i}", "status", "ready", "schema_version", version);
+	int writable = db_check_writable();
+	json_object_set_new(body, "writable", json_boolean(writable == DB_OK));
+	if (writable != DB_OK) {
+		const char *detail =
+			writable == DB_FULL
+				? "the storage is full: writes answer 507 until space returns"
+			: db_opened_read_only()
+				? "the database was opened read-only: writes answer 503 until "
+				  "cohortd is restarted on a writable file"
+			: writable == DB_READONLY
+				? "the database cannot be written: writes answer 503"
+				: "a test write failed: writes may answer 503 or 500";
+		bool full = writable == DB_FULL;
+		json_object_set_new(body, "write_refusal",
+				    json_pack("{s:i, s:s, s:s}", "status", full ? 507 : 503, "type",
+					      full ? PROBLEM_STORAGE_FULL : PROBLEM_UNAVAILABLE,
+					      "detail", detail));
+	}
+	reply_json(req, 200, body);
 }
 
 void ops_openapi(struct request *req)

@@ -271,6 +271,12 @@ static void dispatch(struct request *req)
 			      "the body must be application/x-ndjson: one patient a line");
 		return;
 	}
+	if ((req->route->flags & ROUTE_WRITES) && db_opened_read_only()) {
+		reply_problem(req, 503, PROBLEM_UNAVAILABLE,
+			      "the database was opened read-only; nothing can be written until "
+			      "cohortd is restarted on a writable file");
+		return;
+	}
 	if ((req->route->flags & ROUTE_WRITES) && !(req->db = db_writer())) {
 		reply_problem(req, 503, PROBLEM_UNAVAILABLE, "the database cannot be opened");
 		return;

@@ -49,17 +49,32 @@ void api_start_demo(void)
 	with_demo = false;
 }
 
-/* Starts cohortd with --port 0 and reads the port it bound from its
- * "listening" log line on stderr; the rest of its stderr is passed through. */
+static const char *db_dir; /* NULL: tmp_dir */
+
+void api_use_db_dir(const char *dir)
+{
+	db_dir = dir;
+}
+
 void api_start_with(const char *const *extra_args)
 {
+	api_prepare();
+	api_launch(extra_args);
+}
+
+static const char *cohortd_bin(void)
+{
 	const char *bin = getenv("COHORTD_BIN");
-	if (!bin)
-		bin = "./cohortd";
+	return bin ? bin : "./cohortd";
+}
+
+void api_prepare(void)
+{
+	const char *bin = cohortd_bin();
 	snprintf(tmp_dir, sizeof tmp_dir, "/tmp/cohortd-test-XXXXXX");
 	if (!mkdtemp(tmp_dir))
 		die("mkdtemp");
-	snprintf(db_path, sizeof db_path, "%s/test.db", tmp_dir);
+	snprintf(db_path, sizeof db_path, "%s/test.db", db_dir ? db_dir : tmp_dir);
 	snprintf(log_path, sizeof log_path, "%s/server.log", tmp_dir);
 	if (with_demo) {
 		char cmd[1200];
@@ -75,6 +90,13 @@ void api_start_with(const char *const *extra_args)
 	char *token = api_token_create("admin", "test-admin");
 	snprintf(admin_token, sizeof admin_token, "%s", token);
 	free(token);
+}
+
+/* Starts cohortd with --port 0 and reads the port it bound from its
+ * "listening" log line on stderr; the rest of its stderr is passed through. */
+void api_launch(const char *const *extra_args)
+{
+	const char *bin = cohortd_bin();
 
 	/* COHORTD_VALGRIND=1: the server runs under valgrind memcheck, and any
 	 * error or leak makes it exit non-zero, which api_stop reports. */
@@ -141,7 +163,7 @@ void api_start_with(const char *const *extra_args)
 	curl_global_init(CURL_GLOBAL_ALL);
 }
 
-void api_stop(void)
+void api_shutdown(void)
 {
 	int status = 0;
 	kill(server_pid, SIGTERM);
@@ -151,6 +173,16 @@ void api_stop(void)
 		fprintf(stderr, "harness: cohortd exited badly (status %d)\n", status);
 		exit(1);
 	}
+}
+
+void api_stop(void)
+{
+	api_shutdown();
+	api_remove_files();
+}
+
+void api_remove_files(void)
+{
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
 	if (system(cmd) != 0)

@@ -26,6 +26,18 @@ void api_start_with(const char *const *extra_args);
 /* The same, on a database holding the demo cohort (cohortd demo). */
 void api_start_demo(void);
 void api_stop(void);
+/* api_start_with in two steps: api_prepare makes the database (with the
+ * admin token), api_launch starts the server on it, so a test can change
+ * the database's storage in between. */
+void api_prepare(void);
+void api_launch(const char *const *extra_args);
+/* api_stop in two steps: stop the server (asserting a clean exit), then
+ * remove its temporary directory. */
+void api_shutdown(void);
+void api_remove_files(void);
+/* Where the next start puts the database (NULL: a fresh temporary
+ * directory, the default); the server's log stays in the latter. */
+void api_use_db_dir(const char *dir);
 const char *api_db_path(void);
 const char *api_log_path(void); /* the server's log so far */
 const char *api_admin_token(void);

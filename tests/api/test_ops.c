@@ -61,7 +61,7 @@ START_TEST(test_readyz_reports_schema_version)
 {
 	struct resp *r = http_get("/readyz");
 	ck_assert_int_eq(r->status, 200);
-	ck_assert_str_eq(r->body, "{\"status\":\"ready\",\"schema_version\":4}");
+	ck_assert_str_eq(r->body, "{\"status\":\"ready\",\"schema_version\":4,\"writable\":true}");
 	resp_free(r);
 }
 END_TEST
@@ -265,7 +265,7 @@ START_TEST(test_environment_sets_port_and_database)
 	kill(pid, SIGTERM);
 	int status;
 	waitpid(pid, &status, 0);
-	ck_assert_str_eq(out, "{\"status\":\"ready\",\"schema_version\":4}");
+	ck_assert_str_eq(out, "{\"status\":\"ready\",\"schema_version\":4,\"writable\":true}");
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	ck_assert_int_eq(access(path, F_OK), 0);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

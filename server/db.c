@@ -251,6 +251,9 @@ static int configure(struct db *db)
 			       * shootdowns on every core.) */
 			      "PRAGMA cache_size=-16384;"
 			      "PRAGMA wal_autocheckpoint=10000;"
+			      /* a WAL grown by a bulk import is cut back to 64 MiB
+			       * when it starts over, not kept at its largest */
+			      "PRAGMA journal_size_limit=67108864;"
 			      /* savepoint journals (group commit) in memory */
 			      "PRAGMA temp_store=MEMORY;",
 			      NULL, NULL, NULL);
@@ -692,11 +695,89 @@ struct db *db_for_thread(void)
 	return db;
 }
 
+/* Checkpoints in the background. The shared writer does not checkpoint
+ * at commit (SQLite's default makes the commit that crosses the threshold
+ * copy ~40 MiB of WAL into the database before its request is answered;
+ * after a bulk import, the whole import). A thread of its own, on its own
+ * connection, runs a PASSIVE checkpoint whenever the WAL has grown by
+ * CHECKPOINT_PAGES: it copies committed pages while readers and writers go
+ * on, and SQLite starts the WAL over once it has all been copied. */
+#define CHECKPOINT_PAGES 10000
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_t thread;
+	bool started, wanted, stopping;
+} checkpointer = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+static void *checkpoint_loop(void *unused)
+{
+	(void)unused;
+	struct db *db = NULL;
+	pthread_mutex_lock(&checkpointer.lock);
+	for (;;) {
+		while (!checkpointer.wanted && !checkpointer.stopping)
+			pthread_cond_wait(&checkpointer.wake, &checkpointer.lock);
+		if (checkpointer.stopping)
+			break;
+		checkpointer.wanted = false;
+		pthread_mutex_unlock(&checkpointer.lock);
+		if (db || db_open(pool_path, &db) == DB_OK) {
+			int rc = sqlite3_wal_checkpoint_v2(db->conn, NULL, SQLITE_CHECKPOINT_PASSIVE,
+							   NULL, NULL);
+			if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+				log_write(LOG_WARN, "background checkpoint failed",
+					  json_pack("{s:s}", "error", sqlite3_errmsg(db->conn)));
+		}
+		pthread_mutex_lock(&checkpointer.lock);
+	}
+	pthread_mutex_unlock(&checkpointer.lock);
+	db_close(db);
+	return NULL;
+}
+
+/* SQLite's hook after each commit on the shared writer: pages is the WAL's
+ * length in pages. */
+static int wal_grew(void *unused, sqlite3 *conn, const char *name, int pages)
+{
+	(void)unused, (void)conn, (void)name;
+	if (pages < CHECKPOINT_PAGES)
+		return SQLITE_OK;
+	pthread_mutex_lock(&checkpointer.lock);
+	if (!checkpointer.started && !checkpointer.stopping)
+		checkpointer.started =
+			pthread_create(&checkpointer.thread, NULL, checkpoint_loop, NULL) == 0;
+	checkpointer.wanted = true;
+	bool started = checkpointer.started;
+	pthread_cond_signal(&checkpointer.wake);
+	pthread_mutex_unlock(&checkpointer.lock);
+	if (!started) /* no thread to be had: checkpoint here, as SQLite would */
+		sqlite3_wal_checkpoint_v2(conn, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return SQLITE_OK;
+}
+
+static void checkpointer_stop(void)
+{
+	pthread_mutex_lock(&checkpointer.lock);
+	checkpointer.stopping = true;
+	bool started = checkpointer.started;
+	pthread_cond_signal(&checkpointer.wake);
+	pthread_mutex_unlock(&checkpointer.lock);
+	if (started)
+		pthread_join(checkpointer.thread, NULL);
+	checkpointer.started = checkpointer.wanted = checkpointer.stopping = false;
+}
+
 struct db *db_writer(void)
 {
 	pthread_mutex_lock(&pool_lock);
-	if (!pool_writer && db_open(pool_path, &pool_writer) != DB_OK)
+	if (!pool_writer && db_open(pool_path, &pool_writer) == DB_OK) {
+		sqlite3_exec(pool_writer->conn, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL);
+		sqlite3_wal_hook(pool_writer->conn, wal_grew, NULL);
+	} else if (!pool_writer) {
 		pool_writer = NULL;
+	}
 	if (pool_writer)
 		pool_writer->shared = true;
 	struct db *db = pool_writer;
@@ -710,6 +791,7 @@ struct db *db_writer(void)
  * read-only filesystem) the WAL is kept and replayed on the next open. */
 void db_pool_close(void)
 {
+	checkpointer_stop();
 	pthread_mutex_lock(&pool_lock);
 	struct db *any = pool_writer ? pool_writer : pool_all;
 	if (any && !atomic_load(&opened_read_only)) {

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
 
@@ -226,6 +227,93 @@ START_TEST(test_max_import_raises_the_limit)
 }
 END_TEST
 
+/* n lines of new patients; line bad_at (1-based, 0 for none) gets the
+ * toxicity grade 5 that is not fatal, and line dup_at the code of line 1. */
+static char *many_lines(int n, int bad_at, int dup_at)
+{
+	size_t cap = (size_t)n * 1024, len = 0;
+	char *body = malloc(cap), first[64];
+	snprintf(first, sizeof first, "%s", unique_code("BIG"));
+	for (int i = 1; i <= n; i++) {
+		char *l = line(i == 1 || i == dup_at ? first : unique_code("BIG"), NULL);
+		if (i == bad_at)
+			memcpy(strstr(l, "\"grade\":1"), "\"grade\":5", 9);
+		len += (size_t)snprintf(body + len, cap - len, "%s\n", l);
+		free(l);
+	}
+	return body;
+}
+
+/* Lines are parsed and validated ahead of the writes (on a second thread):
+ * a refusal far past that window still names its own line, and nothing of
+ * the lines before it stays. */
+START_TEST(test_refusal_deep_into_a_long_import_writes_nothing)
+{
+	char *before = db_fingerprint();
+	char *body = many_lines(3000, 2500, 0);
+	struct resp *r = import(body);
+	assert_problem(r, 422, PROBLEM_VALIDATION);
+	json_t *e = json_array_get(json_object_get(r->json, "errors"), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(e, "line")), 2500);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "field")),
+			 "courses[0].toxicities[1].outcome");
+	resp_free(r);
+	free(body);
+	/* a duplicate is found only by the write itself */
+	body = many_lines(3000, 0, 2999);
+	r = import(body);
+	assert_problem(r, 409, "urn:cohortd:problem:duplicate");
+	e = json_array_get(json_object_get(r->json, "errors"), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(e, "line")), 2999);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "field")), "code");
+	resp_free(r);
+	free(body);
+	char *after = db_fingerprint();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+}
+END_TEST
+
+static long long file_size(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	fseek(f, 0, SEEK_END);
+	long long n = ftell(f);
+	fclose(f);
+	return n;
+}
+
+/* The writer does not checkpoint at commit: a thread of its own copies the
+ * WAL into the database file once it has grown by 10,000 pages, while the
+ * server goes on answering. An import of 60,000 records (about 60 MB of
+ * WAL) must end up in the main file with the server still running. */
+START_TEST(test_large_import_is_checkpointed_in_the_background)
+{
+	int64_t patients = db_count("patients");
+	char *body = many_lines(12000, 0, 0);
+	struct resp *r = import(body);
+	ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+	ck_assert_str_eq(r->body, "{\"lines\":12000,\"imported\":{\"patients\":12000,"
+				  "\"courses\":12000,\"outcomes\":12000,\"toxicities\":24000},"
+				  "\"records\":60000}");
+	resp_free(r);
+	free(body);
+	long long size = 0;
+	for (int i = 0; i < 1200 && (size = file_size(api_db_path())) < 40LL << 20; i++) {
+		struct timespec pause = {0, 100 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
+	ck_assert_msg(size >= 40LL << 20, "the database file holds %lld bytes", size);
+	ck_assert_int_eq(db_count("patients"), patients + 12000);
+	r = http_get("/readyz");
+	ck_assert_int_eq(r->status, 200);
+	resp_free(r);
+}
+END_TEST
+
 static void start_with_big_imports(void)
 {
 	static const char *const args[] = {"--max-import", "64", NULL};
@@ -245,8 +333,10 @@ int main(void)
 	tcase_add_test(tc, test_fifty_megabytes_is_413_by_default);
 	TCase *big = tcase_create("import-limit");
 	tcase_add_unchecked_fixture(big, start_with_big_imports, api_stop);
-	tcase_set_timeout(big, 120);
+	tcase_set_timeout(big, 300);
 	tcase_add_test(big, test_max_import_raises_the_limit);
+	tcase_add_test(big, test_refusal_deep_into_a_long_import_writes_nothing);
+	tcase_add_test(big, test_large_import_is_checkpointed_in_the_background);
 	suite_add_tcase(s, big);
 	return run_suite(s);
 }

@@ -26,6 +26,7 @@ struct config {
 	const char *bind;
 	unsigned port;
 	unsigned threads;
+	unsigned write_threads; /* the write pool (writers.h); 0: writes on the HTTP workers */
 	unsigned connection_limit;
 	unsigned per_ip_limit;
 	unsigned timeout_seconds;

@@ -42,6 +42,7 @@ struct request {
 	size_t body_limit; /* REQUEST_MAX_BODY, or the import limit */
 	bool body_too_large;
 	bool replied; /* the glue has queued the reply */
+	bool in_pool; /* handed to the write pool; the connection waits, suspended */
 	char request_id[129]; /* the client's X-Request-ID when sane, else a UUID */
 	struct timespec started;
 

@@ -39,6 +39,7 @@
 #include "router.h"
 #include "server.h"
 #include "util.h"
+#include "writers.h"
 
 #define DRAIN_SECONDS 10
 /* Per connection: request line, headers and reply headers (bodies are ours).
@@ -73,6 +74,7 @@ static long long request_timeout_ms = 30 * 1000;
 static atomic_bool sweeping;
 
 static atomic_int requests_in_flight;
+static bool write_pool; /* writes go to the pool (writers.h), set at start */
 
 int server_requests_in_flight(void)
 {
@@ -391,10 +393,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (req->replied)
 		return MHD_YES;
+	if (req->in_pool) {
+		/* called again once the write pool has resumed the connection */
+		req->in_pool = false;
+		req->replied = true;
+		return send_reply(conn, req);
+	}
+	if (write_pool && !req->body_too_large && router_writes(req->method, req->path)) {
+		/* suspended before it is handed over, so that the pool's resume
+		 * always finds it suspended */
+		req->in_pool = true;
+		MHD_suspend_connection(conn);
+		writers_submit(req);
+		return MHD_YES;
+	}
 	if (!req->body_too_large || req->status == 0)
 		router_dispatch(req);
 	req->replied = true;
 	return send_reply(conn, req);
+}
+
+/* The write pool is done with req: its connection goes back to the HTTP
+ * worker that owns it, which sends the reply (on_request, above). */
+static void write_done(struct request *req)
+{
+	MHD_resume_connection(req->conn);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
@@ -442,7 +465,7 @@ struct server *server_start(const struct config *cfg, unsigned *port_out)
 	struct sockaddr_in *v4 = (struct sockaddr_in *)&addr;
 	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&addr;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+			 MHD_USE_ERROR_LOG | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
 	if (inet_pton(AF_INET, cfg->bind, &v4->sin_addr) == 1) {
 		v4->sin_family = AF_INET;
 		v4->sin_port = htons((uint16_t)cfg->port);
@@ -477,6 +500,7 @@ struct server *server_start(const struct config *cfg, unsigned *port_out)
 		free(srv);
 		return NULL;
 	}
+	write_pool = cfg->write_threads > 0 && writers_start(cfg->write_threads, write_done);
 	atomic_store(&sweeping, true);
 	if (pthread_create(&srv->sweeper, NULL, sweep, NULL) != 0)
 		abort();
@@ -495,6 +519,11 @@ void server_stop(struct server *srv)
 	struct timespec pause = {0, 10 * 1000 * 1000};
 	for (int i = 0; i < DRAIN_SECONDS * 100 && atomic_load(&requests_in_flight) > 0; i++)
 		nanosleep(&pause, NULL);
+	/* every handed-over write answered and its connection resumed: the
+	 * daemon must not be stopped with a connection suspended */
+	if (write_pool)
+		writers_stop();
+	write_pool = false;
 	MHD_stop_daemon(srv->daemon);
 	atomic_store(&sweeping, false);
 	pthread_join(srv->sweeper, NULL);

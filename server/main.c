@@ -201,8 +201,9 @@ static int serve(const struct config *cfg)
 		return 1;
 	}
 	log_write(LOG_INFO, "listening",
-		  json_pack("{s:s, s:s, s:i, s:i, s:s}", "version", COHORTD_VERSION, "bind", cfg->bind,
-			    "port", (int)port, "threads", (int)cfg->threads, "db", cfg->db_path));
+		  json_pack("{s:s, s:s, s:i, s:i, s:i, s:s}", "version", COHORTD_VERSION, "bind",
+			    cfg->bind, "port", (int)port, "threads", (int)cfg->threads,
+			    "write_threads", (int)cfg->write_threads, "db", cfg->db_path));
 	while (!stop_requested)
 		sigsuspend(&old);
 	log_write(LOG_INFO, "stopping", NULL);

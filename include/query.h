@@ -25,6 +25,10 @@ struct query {
 };
 
 void query_parse(struct request *req, struct query *q);
+/* The same built by hand (the fuzzer): an empty query, then each parameter
+ * in order, under the same rules. */
+void query_init(struct query *q);
+void query_add(struct query *q, const char *key, const char *value);
 /* The value of key (marking it used), or NULL. */
 const char *query_take(struct query *q, const char *key);
 void query_error(struct query *q, const char *key, const char *message);

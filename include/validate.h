@@ -16,6 +16,10 @@ bool valid_code(const char *s, size_t len);
 /* Well-formed UTF-8 without control characters and not only white space;
  * *chars receives the number of code points. */
 bool valid_text(const char *s, size_t len, size_t *chars);
+/* Copies in to out (size bytes, NUL included) with every byte that is not
+ * part of valid UTF-8 replaced by U+FFFD, cut at a character: request text
+ * (a path, a query key) quoted in an answer, which JSON must hold. */
+void utf8_sanitize(const char *in, char *out, size_t size);
 
 /* Days from 1970-01-01 to a date already checked by valid_date(). */
 int64_t date_days(const char *s);

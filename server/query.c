@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "validate.h"
 
 static int collect(void *cls, const char *key, const char *value)
 {
@@ -25,12 +26,22 @@ static int collect(void *cls, const char *key, const char *value)
 	return 0;
 }
 
-void query_parse(struct request *req, struct query *q)
+void query_init(struct query *q)
 {
 	memset(q, 0, sizeof *q);
 	q->errors = json_array();
 	if (!q->errors)
 		abort();
+}
+
+void query_add(struct query *q, const char *key, const char *value)
+{
+	collect(q, key, value);
+}
+
+void query_parse(struct request *req, struct query *q)
+{
+	query_init(q);
 	request_query_each(req, collect, q);
 }
 
@@ -47,7 +58,9 @@ const char *query_take(struct query *q, const char *key)
 
 void query_error(struct query *q, const char *key, const char *message)
 {
-	json_t *e = json_pack("{s:s, s:s}", "field", key, "message", message);
+	char field[256];
+	utf8_sanitize(key, field, sizeof field); /* a key is the client's bytes */
+	json_t *e = json_pack("{s:s, s:s}", "field", field, "message", message);
 	if (!e || json_array_append_new(q->errors, e) != 0)
 		abort();
 }

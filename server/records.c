@@ -459,16 +459,8 @@ static int filter_field(const struct resource *res, const char *key, bool nested
 	return i >= 0 && (res->fields[i].flags & FIELD_FILTER) ? i : -1;
 }
 
-/* How a list is answered: a page or the whole collection, JSON or CSV. */
-struct list_form {
-	bool all; /* limit=all: every match, streamed, no next */
-	bool csv;
-};
-
-/* Reads limit, after, format and the filters into q and form, and the
- * parameters a next link must repeat into kept, in the order given. */
-static void parse_list_query(const struct resource *res, bool nested, struct query *qs,
-			     struct list_query *q, struct list_form *form, struct strbuf *kept)
+void records_parse_list_query(const struct resource *res, bool nested, struct query *qs,
+			      struct list_query *q, struct list_form *form, struct strbuf *kept)
 {
 	int64_t n;
 	for (int i = 0; i < qs->n; i++) {
@@ -608,7 +600,7 @@ static void list_records(struct request *req, bool nested)
 	const char *accept = request_header(req, "Accept");
 	form.csv = accept && strstr(accept, "text/csv") && !strstr(accept, "application/json");
 	query_parse(req, &qs);
-	parse_list_query(res, nested, &qs, &q, &form, &kept);
+	records_parse_list_query(res, nested, &qs, &q, &form, &kept);
 	if (query_reply_errors(req, &qs))
 		goto out;
 	int rc = db_begin_read(req->db);

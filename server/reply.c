@@ -7,6 +7,7 @@
 
 #include "db.h"
 #include "http.h"
+#include "validate.h"
 #include "util.h"
 
 const char *http_status_title(unsigned status)
@@ -125,8 +126,9 @@ void reply_owned(struct request *req, unsigned status, const char *content_type,
 static void reply_problem_v(struct request *req, unsigned status, const char *type, json_t *errors,
 			    const char *fmt, va_list ap)
 {
-	char detail[512];
-	vsnprintf(detail, sizeof detail, fmt, ap);
+	char raw[512], detail[512];
+	vsnprintf(raw, sizeof raw, fmt, ap);
+	utf8_sanitize(raw, detail, sizeof detail);
 	char instance[160];
 	snprintf(instance, sizeof instance, "urn:cohortd:request:%s", req->request_id);
 	json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "type", type ? type : "about:blank",

@@ -98,6 +98,26 @@ bool valid_text(const char *s, size_t len, size_t *chars)
 	return visible;
 }
 
+void utf8_sanitize(const char *in, char *out, size_t size)
+{
+	static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
+	const unsigned char *p = (const unsigned char *)in;
+	size_t len = strlen(in), o = 0;
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t n = utf8_next(p + i, len - i, &cp);
+		const char *from = n ? in + i : replacement;
+		size_t k = n ? n : 3;
+		if (o + k + 1 > size)
+			break;
+		memcpy(out + o, from, k);
+		o += k;
+		i += n ? n : 1;
+	}
+	if (size)
+		out[o] = '\0';
+}
+
 bool in_choices(const char *s, const char *const *choices)
 {
 	for (; *choices; choices++)

@@ -795,6 +795,33 @@ START_TEST(test_invalid_utf8_is_400)
 }
 END_TEST
 
+/* Bytes that are not UTF-8 in a path or a query key are quoted back with
+ * U+FFFD in their place: the answer is still JSON, and the server lives on.
+ * (Found by fuzz/fuzz_query: a key of "afte\x82" aborted the server.) */
+START_TEST(test_invalid_utf8_in_path_and_query_key_is_quoted_safely)
+{
+	struct resp *r = http_get("/patients?afte%82=3");
+	assert_problem(r, 400, "urn:cohortd:problem:invalid-parameter");
+	json_t *e = json_array_get(json_object_get(r->json, "errors"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "field")), "afte\xEF\xBF\xBD");
+	resp_free(r);
+	r = http_get("/stats/response?%82%C3=1");
+	assert_problem(r, 400, "urn:cohortd:problem:invalid-parameter");
+	e = json_array_get(json_object_get(r->json, "errors"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "field")),
+			 "\xEF\xBF\xBD\xEF\xBF\xBD");
+	resp_free(r);
+	r = http_get("/patients%82");
+	assert_problem(r, 404, "urn:cohortd:problem:not-found");
+	ck_assert_str_eq(json_string_value(json_object_get(r->json, "detail")),
+			 "no resource at /patients\xEF\xBF\xBD");
+	resp_free(r);
+	r = http_get("/healthz");
+	ck_assert_int_eq(r->status, 200);
+	resp_free(r);
+}
+END_TEST
+
 START_TEST(test_valid_utf8_text_is_stored_verbatim)
 {
 	int64_t c = make_course(make_patient(NULL), NULL);
@@ -1110,6 +1137,7 @@ int main(void)
 	tcase_add_test(tc, test_escaped_nul_in_a_key_is_400);
 	tcase_add_test(tc, test_raw_nul_byte_in_body_is_400);
 	tcase_add_test(tc, test_invalid_utf8_is_400);
+	tcase_add_test(tc, test_invalid_utf8_in_path_and_query_key_is_quoted_safely);
 	tcase_add_test(tc, test_valid_utf8_text_is_stored_verbatim);
 	tcase_add_test(tc, test_sql_text_in_code_is_422);
 	tcase_add_test(tc, test_sql_text_in_free_text_is_stored_verbatim);

@@ -76,6 +76,14 @@ uint64_t db_transaction_id(struct db *db);
  * writer keeps its page cache warm, where several would invalidate each
  * other's after every commit. The writer may only be used between
  * db_begin_write and db_commit / db_rollback, which hold its lock. */
+/* A batch: the calling thread takes the shared writer once and runs several
+ * writes one after another (the write pool, writers.h). Each write's own
+ * begin and commit work as usual, but their work is committed together by
+ * db_batch_end, which returns the outcome for every write kept: until then
+ * none of them is durable, and none may be answered. */
+int db_batch_begin(struct db *writer);
+int db_batch_end(struct db *writer);
+
 int db_pool_init(const char *path);
 struct db *db_for_thread(void);
 struct db *db_writer(void);

@@ -84,6 +84,9 @@ void request_free(struct request *req);
 /* Steals body. */
 void reply_json(struct request *req, unsigned status, json_t *body);
 void reply_empty(struct request *req, unsigned status);
+/* Forgets the reply made so far, body and headers: a write whose batch
+ * could not be committed is answered anew (writers.c). */
+void reply_discard(struct request *req);
 void reply_static(struct request *req, unsigned status, const char *content_type,
 		  const void *data, size_t len);
 /* A body written as it is sent: fn fills buf with up to max bytes and

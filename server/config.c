@@ -29,9 +29,10 @@ void config_usage(FILE *out)
 	      "  --port N           TCP port, 0 picks a free one (env COHORTD_PORT, default 8080)\n"
 	      "  --bind ADDR        IPv4 or IPv6 address (env COHORTD_BIND, default 127.0.0.1)\n"
 	      "  --threads N        HTTP worker threads (default: one per core)\n"
-	      "  --write-threads N  threads that carry out writes, so that many share a\n"
-	      "                     commit while the workers serve reads (default 32;\n"
-	      "                     0 runs writes on the HTTP workers)\n"
+	      "  --write-threads N  threads that carry out writes, each taking every write\n"
+	      "                     queued as one batch with one commit, while the HTTP\n"
+	      "                     workers serve reads (default 2; 0 runs writes on the\n"
+	      "                     HTTP workers, one commit each unless they overlap)\n"
 	      "  --max-connections N  open connections in total (default 1024)\n"
 	      "  --max-per-ip N     open connections per client address (default 256)\n"
 	      "  --timeout S        seconds an idle connection is kept (default 30)\n"
@@ -68,7 +69,7 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 		.bind = getenv("COHORTD_BIND") ? getenv("COHORTD_BIND") : "127.0.0.1",
 		.port = 8080,
 		.threads = cores > 0 ? (unsigned)cores : 1,
-		.write_threads = 32,
+		.write_threads = 2,
 		.connection_limit = 1024,
 		.per_ip_limit = 256,
 		.timeout_seconds = 30,

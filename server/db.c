@@ -420,6 +420,9 @@ void db_done(sqlite3_stmt *stmt)
 
 static pthread_mutex_t writer_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Thread_local bool holding_writer;
+/* This thread holds the writer for a batch (db_batch_begin): its writes
+ * keep the group open, and db_batch_end commits them. */
+static _Thread_local bool batching;
 
 static pthread_mutex_t group_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t group_done = PTHREAD_COND_INITIALIZER;
@@ -444,7 +447,7 @@ static void take_writer(void)
 
 static void give_writer(void)
 {
-	if (holding_writer) {
+	if (holding_writer && !batching) {
 		holding_writer = false;
 		pthread_mutex_unlock(&writer_lock);
 	}
@@ -479,9 +482,12 @@ static int begin_held_write(struct db *db)
 
 int db_begin_write(struct db *db)
 {
-	take_writer();
+	if (!(batching && db->shared))
+		take_writer();
 	return begin_held_write(db);
 }
+
+static int end_group(struct db *db, uint64_t mine);
 
 /* Ends one writer on the shared connection: keeps or discards its work,
  * then hands the open transaction to a waiting writer or commits the
@@ -500,6 +506,8 @@ static int leave_group(struct db *db, bool keep)
 	uint64_t mine = group_number;
 	bool hand_over = group_waiting > 0 && group_members < GROUP_MAX;
 	pthread_mutex_unlock(&group_lock);
+	if (batching) /* kept for db_batch_end to commit */
+		return rc;
 	if (hand_over) {
 		give_writer();
 		if (!keep)
@@ -511,6 +519,15 @@ static int leave_group(struct db *db, bool keep)
 		pthread_mutex_unlock(&group_lock);
 		return rc;
 	}
+	int outcome = end_group(db, mine);
+	give_writer();
+	return keep ? outcome : rc;
+}
+
+/* Commits the open group (or rolls it back when it holds nothing) and tells
+ * its waiting writers the outcome. */
+static int end_group(struct db *db, uint64_t mine)
+{
 	int outcome = DB_OK;
 	if (group_members > 0 && (outcome = run(db, sql_commit)) == DB_OK)
 		note_write_health(DB_OK);
@@ -523,8 +540,30 @@ static int leave_group(struct db *db, bool keep)
 	group_result = outcome;
 	pthread_cond_broadcast(&group_done);
 	pthread_mutex_unlock(&group_lock);
+	return outcome;
+}
+
+int db_batch_begin(struct db *db)
+{
+	if (!db->shared)
+		return DB_ERROR;
+	take_writer();
+	batching = true;
+	return DB_OK;
+}
+
+int db_batch_end(struct db *db)
+{
+	batching = false;
+	int outcome = DB_OK;
+	if (group_open) {
+		pthread_mutex_lock(&group_lock);
+		uint64_t mine = group_number;
+		pthread_mutex_unlock(&group_lock);
+		outcome = end_group(db, mine);
+	}
 	give_writer();
-	return keep ? outcome : rc;
+	return outcome;
 }
 
 int db_begin_read(struct db *db)
@@ -738,12 +777,21 @@ static void *checkpoint_loop(void *unused)
 }
 
 /* SQLite's hook after each commit on the shared writer: pages is the WAL's
- * length in pages. */
+ * length in pages. The WAL starts over only once a checkpoint has copied
+ * all of it and no reader still needs it, which under steady reads may be
+ * long after it first passed the mark; a checkpoint is asked for each time
+ * it has grown by CHECKPOINT_PAGES since the last one was asked for, not
+ * after every commit (each checkpoint syncs the WAL and the database). */
+static int checkpoint_asked_at; /* the WAL's length then; only the writer's holder */
+
 static int wal_grew(void *unused, sqlite3 *conn, const char *name, int pages)
 {
 	(void)unused, (void)conn, (void)name;
-	if (pages < CHECKPOINT_PAGES)
+	if (pages < checkpoint_asked_at)
+		checkpoint_asked_at = 0; /* the WAL has started over */
+	if (pages - checkpoint_asked_at < CHECKPOINT_PAGES)
 		return SQLITE_OK;
+	checkpoint_asked_at = pages;
 	pthread_mutex_lock(&checkpointer.lock);
 	if (!checkpointer.started && !checkpointer.stopping)
 		checkpointer.started =

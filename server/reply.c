@@ -84,6 +84,18 @@ void reply_json(struct request *req, unsigned status, json_t *body)
 	reply_body(req, status, "application/json", body);
 }
 
+void reply_discard(struct request *req)
+{
+	reply_reset_body(req);
+	for (int i = 0; i < req->nheaders; i++) {
+		free(req->headers[i].name);
+		free(req->headers[i].value);
+	}
+	req->nheaders = 0;
+	req->status = 0;
+	req->content_type = NULL;
+}
+
 void reply_empty(struct request *req, unsigned status)
 {
 	reply_reset_body(req);

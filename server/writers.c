@@ -2,17 +2,27 @@
  * dispatch them. A write spends most of its time waiting for the single
  * writer connection or for its group's COMMIT; here it waits on a pool
  * thread, not on one of the HTTP workers that every other connection of
- * that worker needs. */
+ * that worker needs.
+ *
+ * A pool thread takes every write queued (up to BATCH_MAX) and runs them
+ * as one batch on the writer (db_batch_begin): each its own savepoint, one
+ * COMMIT for all, and only then are they answered. A write refused on its
+ * own merits is answered as it would be alone; when the COMMIT fails, every
+ * write the batch kept is answered with that failure instead, as nothing
+ * of it was written. */
 #include "writers.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "cors.h"
+#include "db.h"
 #include "http.h"
 #include "router.h"
 #include "util.h"
 
 #define WRITERS_MAX 256
+#define BATCH_MAX 64
 
 struct job {
 	struct request *req;
@@ -29,23 +39,45 @@ static struct {
 	void (*done)(struct request *req);
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER};
 
+/* Runs jobs[0..n) as one batch and answers them. */
+static void run_batch(struct job **jobs, int n)
+{
+	struct db *writer = db_writer();
+	bool batched = writer && db_batch_begin(writer) == DB_OK;
+	for (int i = 0; i < n; i++)
+		router_dispatch(jobs[i]->req);
+	int rc = batched ? db_batch_end(writer) : DB_OK;
+	for (int i = 0; i < n; i++) {
+		struct request *req = jobs[i]->req;
+		if (rc != DB_OK && req->status >= 200 && req->status < 300) {
+			reply_discard(req);
+			reply_db_error(req, rc);
+			cors_decorate(req);
+		}
+		pool.done(req);
+		free(jobs[i]);
+	}
+}
+
 static void *writer_loop(void *unused)
 {
 	(void)unused;
+	struct job *jobs[BATCH_MAX];
 	pthread_mutex_lock(&pool.lock);
 	for (;;) {
 		while (!pool.head && !pool.stopping)
 			pthread_cond_wait(&pool.work, &pool.lock);
-		struct job *job = pool.head;
-		if (!job)
+		if (!pool.head)
 			break; /* stopping, and nothing left */
-		pool.head = job->next;
+		int n = 0;
+		while (pool.head && n < BATCH_MAX) {
+			jobs[n++] = pool.head;
+			pool.head = pool.head->next;
+		}
 		if (!pool.head)
 			pool.tail = &pool.head;
 		pthread_mutex_unlock(&pool.lock);
-		router_dispatch(job->req);
-		pool.done(job->req);
-		free(job);
+		run_batch(jobs, n);
 		pthread_mutex_lock(&pool.lock);
 	}
 	pthread_mutex_unlock(&pool.lock);

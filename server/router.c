@@ -263,7 +263,9 @@ static void dispatch(struct request *req)
 			      req->method, req->path, allow);
 		return;
 	}
-	req->db = db_for_thread();
+	/* a write in a batch reads (its token, say) on the writer it holds: no
+	 * read transaction of its own, and the writer's pages are warm */
+	req->db = (req->route->flags & ROUTE_WRITES) && db_in_batch() ? db_writer() : db_for_thread();
 	if (!req->db) {
 		reply_problem(req, 503, PROBLEM_UNAVAILABLE, "the database cannot be opened");
 		return;

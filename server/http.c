@@ -324,6 +324,7 @@ static void *sweep(void *cls)
 			}
 		}
 		pthread_mutex_unlock(&clocks_lock);
+		log_flush(); /* request lines wait at most this long */
 	}
 	return NULL;
 }
@@ -525,6 +526,7 @@ void server_stop(struct server *srv)
 		writers_stop();
 	write_pool = false;
 	MHD_stop_daemon(srv->daemon);
+	log_flush();
 	atomic_store(&sweeping, false);
 	pthread_join(srv->sweeper, NULL);
 	free(srv);

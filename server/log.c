@@ -1,6 +1,11 @@
-/* JSON lines on stderr (see log.h). */
+/* JSON lines on stderr (see log.h). Request lines are gathered in one
+ * buffer and written when it fills or, at the latest, at the next
+ * log_flush (the server calls it twice a second): a write() per request
+ * costs a system call and the file's lock on every answer. Every other
+ * line is written at once, after the request lines before it. */
 #include "log.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,6 +14,56 @@
 
 static const char *const names[] = {"debug", "info", "warn", "error", NULL};
 static enum log_level threshold = LOG_INFO;
+
+#define LOG_BUFFER 32768
+
+static struct {
+	pthread_mutex_t lock;
+	size_t len;
+	char data[LOG_BUFFER];
+} pending = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void write_all(const char *text, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(STDERR_FILENO, text, n);
+		if (w <= 0)
+			return; /* nowhere to log to: the line is dropped */
+		text += w;
+		n -= (size_t)w;
+	}
+}
+
+static void flush_locked(void)
+{
+	write_all(pending.data, pending.len);
+	pending.len = 0;
+}
+
+/* Queues a whole line (with its newline), or writes it now with what is
+ * queued before it. */
+static void emit(const char *line, size_t n, bool now)
+{
+	pthread_mutex_lock(&pending.lock);
+	if (pending.len + n > sizeof pending.data)
+		flush_locked();
+	if (n > sizeof pending.data) {
+		write_all(line, n);
+	} else {
+		memcpy(pending.data + pending.len, line, n);
+		pending.len += n;
+	}
+	if (now)
+		flush_locked();
+	pthread_mutex_unlock(&pending.lock);
+}
+
+void log_flush(void)
+{
+	pthread_mutex_lock(&pending.lock);
+	flush_locked();
+	pthread_mutex_unlock(&pending.lock);
+}
 
 bool log_level_parse(const char *text, enum log_level *level)
 {
@@ -51,8 +106,7 @@ void log_write(enum log_level level, const char *msg, json_t *fields)
 	text = xrealloc(text, n + 2);
 	text[n] = '\n';
 	text[n + 1] = '\0';
-	ssize_t written = write(STDERR_FILENO, text, n + 1);
-	(void)written;
+	emit(text, n + 1, true);
 	free(text);
 }
 
@@ -88,8 +142,6 @@ void log_request(const char *request_id, const char *method, const char *route, 
 			 now, request_id, method, route ? "\"" : "", route ? route : "null",
 			 route ? "\"" : "", status, bytes, micros, actor ? "\"" : "",
 			 actor ? actor : "null", actor ? "\"" : "", terminated ? ",\"terminated\":true" : "");
-	if (n > 0 && (size_t)n < sizeof line) {
-		ssize_t written = write(STDERR_FILENO, line, (size_t)n);
-		(void)written;
-	}
+	if (n > 0 && (size_t)n < sizeof line)
+		emit(line, (size_t)n, false);
 }

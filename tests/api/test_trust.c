@@ -712,8 +712,19 @@ START_TEST(test_token_never_in_server_log)
 		resp_free(http("GET", "/audit", headers, NULL, 0));
 		resp_free(http("POST", "/patients", headers, "{", 1));
 	}
-	size_t len;
-	char *log = slurp(api_log_path(), &len);
+	/* request lines are written in blocks: wait for a last one, after all these */
+	const char *const marker[] = {"X-Request-ID: trust-log-marker", NULL};
+	resp_free(http("GET", "/healthz", marker, NULL, 0));
+	size_t len = 0;
+	char *log = NULL;
+	for (int attempt = 0; attempt < 100; attempt++) {
+		free(log);
+		log = slurp(api_log_path(), &len);
+		if (contains_bytes(log, len, "trust-log-marker"))
+			break;
+		usleep(50 * 1000);
+	}
+	ck_assert_msg(contains_bytes(log, len, "trust-log-marker"), "no log line for the marker");
 	const char *tokens[] = {api_admin_token(), reader_token, editor_token, revoked_token,
 	                        BAD_TOKEN};
 	for (int i = 0; i < 5; i++)

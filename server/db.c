@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "embedded.h"
+#include "fault.h"
 #include "log.h"
 #include "util.h"
 
@@ -78,6 +79,8 @@ int db_file_sizes(struct db *db, int64_t *db_bytes, int64_t *wal_bytes)
 		return DB_ERROR;
 	*db_bytes = st.st_size;
 	char *wal = xasprintf("%s-wal", path);
+	if (!wal)
+		return DB_ERROR;
 	*wal_bytes = stat(wal, &st) == 0 ? st.st_size : 0;
 	free(wal);
 	return DB_OK;
@@ -97,6 +100,43 @@ static void sqlite_configure(void)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* SQLite's own allocator, wrapped: each allocation takes its turn at the
+ * failure injector, and a failure is noted in the thread's flag (util.h),
+ * so that one SQLite absorbed (a NULL column, a smaller page cache) still
+ * ends the request in a 503 rather than a silently wrong answer. */
+static sqlite3_mem_methods sqlite_memory;
+
+static void *sqlite_malloc(int n)
+{
+	if (fault_injected())
+		return NULL;
+	void *p = sqlite_memory.xMalloc(n);
+	if (!p)
+		alloc_failure_note();
+	return p;
+}
+
+static void *sqlite_realloc(void *p, int n)
+{
+	if (fault_injected())
+		return NULL;
+	void *q = sqlite_memory.xRealloc(p, n);
+	if (!q)
+		alloc_failure_note();
+	return q;
+}
+
+int db_set_allocator(void)
+{
+	sqlite3_mem_methods m;
+	if (sqlite3_config(SQLITE_CONFIG_GETMALLOC, &sqlite_memory) != SQLITE_OK)
+		return DB_ERROR;
+	m = sqlite_memory;
+	m.xMalloc = sqlite_malloc;
+	m.xRealloc = sqlite_realloc;
+	return sqlite3_config(SQLITE_CONFIG_MALLOC, &m) == SQLITE_OK ? DB_OK : DB_ERROR;
+}
+
 static enum db_durability durability = DB_DURABLE_NORMAL;
 
 void db_set_durability(enum db_durability d)
@@ -108,6 +148,10 @@ int db_open(const char *path, struct db **out)
 {
 	pthread_once(&sqlite_setup, sqlite_configure);
 	struct db *db = xcalloc(1, sizeof *db);
+	if (!db) {
+		*out = NULL;
+		return DB_ERROR;
+	}
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
 	int rc = sqlite3_open_v2(path, &db->conn, flags, NULL);
 	if (rc != SQLITE_OK)
@@ -177,9 +221,14 @@ static sqlite3_stmt *prepare(struct db *db, const char *sql, const char *key)
 	sqlite3_stmt *stmt = NULL;
 	if (sqlite3_prepare_v3(db->conn, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK)
 		return NULL;
+	char *copy = xstrdup(sql);
+	if (!copy) {
+		sqlite3_finalize(stmt);
+		return NULL;
+	}
 	sqlite3_finalize(slot->stmt);
 	free(slot->sql);
-	slot->sql = xstrdup(sql);
+	slot->sql = copy;
 	slot->key = key;
 	slot->stmt = stmt;
 	slot->last_used = ++db->clock;
@@ -257,17 +306,30 @@ static void give_writer(void)
 	}
 }
 
+/* A transaction that a failed ROLLBACK left open (it too can run out of
+ * memory) holds no one's work: it is rolled back before the next begins. */
+static void roll_back_leftover(struct db *db)
+{
+	if (!sqlite3_get_autocommit(db->conn))
+		sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+}
+
+enum leave { LEAVE_KEEP, LEAVE_DISCARD, LEAVE_NO_SAVEPOINT };
+static int leave_group(struct db *db, enum leave how);
+
 int db_begin_write(struct db *db)
 {
 	take_writer();
 	db->transactions++;
 	if (!db->shared) {
+		roll_back_leftover(db);
 		int rc = exec(db, "BEGIN IMMEDIATE");
 		if (rc != DB_OK)
 			give_writer();
 		return rc;
 	}
 	if (!group_open) {
+		roll_back_leftover(db);
 		int rc = exec(db, "BEGIN IMMEDIATE");
 		if (rc != DB_OK) {
 			give_writer();
@@ -280,26 +342,38 @@ int db_begin_write(struct db *db)
 	}
 	int rc = exec(db, "SAVEPOINT writer");
 	if (rc != DB_OK)
-		db_rollback(db);
+		leave_group(db, LEAVE_NO_SAVEPOINT);
 	return rc;
 }
 
 /* Ends one writer on the shared connection: keeps or discards its work,
  * then hands the open transaction to a waiting writer or commits the
- * group. Returns the outcome for this writer's work. */
-static int leave_group(struct db *db, bool keep)
+ * group. Returns the outcome for this writer's work.
+ *
+ * After some errors (SQLITE_NOMEM, _FULL, _IOERR, _BUSY) SQLite may roll
+ * the whole transaction back by itself, and a savepoint that cannot be
+ * rolled back (ROLLBACK TO failing for memory) must not be released into
+ * the group: either way the group's transaction is lost, and it ends at
+ * once, failed for every writer in it, so that none is told its work is
+ * kept and none finds another's half-done work in its own. */
+static int leave_group(struct db *db, enum leave how)
 {
 	int rc = DB_OK;
+	bool keep = how == LEAVE_KEEP;
+	bool lost = sqlite3_get_autocommit(db->conn);
+	if (lost)
+		keep = false, rc = DB_ERROR;
 	if (keep && (rc = exec(db, "RELEASE writer")) != DB_OK)
 		keep = false;
-	if (!keep) {
-		exec(db, "ROLLBACK TO writer");
-		exec(db, "RELEASE writer");
-	}
+	if (!keep && !lost && how != LEAVE_NO_SAVEPOINT &&
+	    (exec(db, "ROLLBACK TO writer") != DB_OK || exec(db, "RELEASE writer") != DB_OK))
+		lost = true;
+	if (!lost)
+		lost = sqlite3_get_autocommit(db->conn);
 	pthread_mutex_lock(&group_lock);
 	group_members += keep;
 	uint64_t mine = group_number;
-	bool hand_over = group_waiting > 0 && group_members < GROUP_MAX;
+	bool hand_over = !lost && group_waiting > 0 && group_members < GROUP_MAX;
 	pthread_mutex_unlock(&group_lock);
 	if (hand_over) {
 		give_writer();
@@ -312,11 +386,11 @@ static int leave_group(struct db *db, bool keep)
 		pthread_mutex_unlock(&group_lock);
 		return rc;
 	}
-	int outcome = DB_OK;
-	if (group_members > 0)
+	int outcome = lost ? DB_ERROR : DB_OK;
+	if (!lost && group_members > 0)
 		outcome = exec(db, "COMMIT");
 	if (group_members == 0 || outcome != DB_OK)
-		sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+		roll_back_leftover(db);
 	pthread_mutex_lock(&group_lock);
 	group_open = false;
 	group_members = 0;
@@ -339,14 +413,27 @@ uint64_t db_transaction_id(struct db *db)
 	return db->transactions;
 }
 
+/* Work done while an allocation failed (util.h) may be incomplete in ways
+ * no return code told: it is rolled back, never committed. */
 int db_commit(struct db *db)
 {
-	if (db->shared)
-		return holding_writer ? leave_group(db, true) : DB_ERROR;
-	int rc = exec(db, "COMMIT");
-	if (rc != DB_OK)
+	if (db->shared && !holding_writer)
+		return DB_ERROR;
+	if (alloc_failure_seen()) {
 		db_rollback(db);
-	give_writer();
+		return DB_ERROR;
+	}
+	int rc;
+	if (db->shared) {
+		rc = leave_group(db, LEAVE_KEEP);
+	} else {
+		rc = exec(db, "COMMIT");
+		if (rc != DB_OK)
+			db_rollback(db);
+		give_writer();
+	}
+	if (rc == DB_OK)
+		alloc_commit_note();
 	return rc;
 }
 
@@ -356,7 +443,7 @@ void db_rollback(struct db *db)
 	if (db->shared && !holding_writer)
 		return;
 	if (db->shared) {
-		leave_group(db, false);
+		leave_group(db, LEAVE_DISCARD);
 		return;
 	}
 	if (!sqlite3_get_autocommit(db->conn))
@@ -392,6 +479,8 @@ int db_migrate(struct db *db)
 	for (size_t n = (size_t)current; n < embedded_migrations_count; n++) {
 		const struct embedded_file *m = &embedded_migrations[n];
 		char *sql = xstrndup((const char *)m->data, m->len);
+		if (!sql)
+			return DB_ERROR;
 		char bump[64];
 		snprintf(bump, sizeof bump, "PRAGMA user_version=%zu", n + 1);
 		rc = db_begin_write(db);
@@ -425,13 +514,17 @@ static _Thread_local struct db *thread_db;
 int db_pool_init(const char *path)
 {
 	pool_path = xstrdup(path);
-	return DB_OK;
+	return pool_path ? DB_OK : DB_ERROR;
 }
 
+/* A request starts with no transaction open on its connection: one left by a
+ * ROLLBACK that failed for memory would pin an old snapshot. */
 struct db *db_for_thread(void)
 {
-	if (thread_db)
+	if (thread_db) {
+		roll_back_leftover(thread_db);
 		return thread_db;
+	}
 	struct db *db;
 	if (db_open(pool_path, &db) != DB_OK)
 		return NULL;

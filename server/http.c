@@ -8,7 +8,9 @@
  * DRAIN_MAX_BODY past the limit (the connection is then closed); otherwise,
  * and for chunked bodies, it is discarded as it arrives, up to that, so that a
  * client still sending reads the 413 instead of a reset connection.
- * Requests are counted so that stopping can wait for the ones in flight. */
+ * Requests are counted so that stopping can wait for the ones in flight.
+ * The thread's allocation-failure flag (util.h) is cleared before each
+ * dispatch and checked just before the answer is queued. */
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -90,10 +92,7 @@ void request_free(struct request *req)
 	json_decref(req->json);
 	if (!req->out_static)
 		free(req->out);
-	for (int i = 0; i < req->nheaders; i++) {
-		free(req->headers[i].name);
-		free(req->headers[i].value);
-	}
+	reply_headers_truncate(req, 0);
 	free(req);
 }
 
@@ -103,10 +102,8 @@ static void etags_to_gzip_form(struct request *req)
 	for (int i = 0; i < req->nheaders; i++) {
 		char *v = req->headers[i].value;
 		size_t n = strlen(v);
-		if (strcmp(req->headers[i].name, "ETag") == 0 && n >= 2 && v[n - 1] == '"') {
-			req->headers[i].value = xasprintf("%.*s-gz\"", (int)(n - 1), v);
-			free(v);
-		}
+		if (strcmp(req->headers[i].name, "ETag") == 0 && n >= 2 && v[n - 1] == '"')
+			reply_header_set(req, i, "%.*s-gz\"", (int)(n - 1), v);
 	}
 }
 
@@ -160,6 +157,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct request *r
 {
 	struct MHD_Response *resp;
 	maybe_compress(req);
+	reply_check_memory(req);
 	if (req->stream) {
 		/* the request lives until the completion callback, after the last read */
 		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, req,
@@ -198,6 +196,7 @@ static void drop_body(struct request *req)
  * reading the rest), else go on discarding and answer at the end. */
 static void refuse_large_body(struct MHD_Connection *conn, struct request *req)
 {
+	alloc_failure_clear();
 	router_dispatch(req);
 	if (send_reply(conn, req) == MHD_YES)
 		req->replied = true;
@@ -228,6 +227,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct request *req = *state;
 	if (!req) {
 		req = xcalloc(1, sizeof *req);
+		if (!req)
+			return MHD_NO; /* libmicrohttpd closes the connection */
 		req->conn = conn;
 		req->method = method;
 		req->path = url;
@@ -255,6 +256,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		if (!req->body_too_large && req->body_len + n > req->body_limit)
 			drop_body(req);
+		if (req->body_lost)
+			return MHD_YES;
 		if (req->body_too_large) {
 			size_t drain = req->body_limit + DRAIN_MAX_BODY;
 			bool crossing = req->body_len <= drain && req->body_len + n > drain;
@@ -267,7 +270,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			size_t cap = req->body_cap ? req->body_cap : 4096;
 			while (cap < req->body_len + n + 1)
 				cap *= 2;
-			req->body = xrealloc(req->body, cap);
+			char *body = xrealloc(req->body, cap);
+			if (!body) {
+				/* the rest is read and dropped; the answer is a 503 */
+				free(req->body);
+				req->body = NULL;
+				req->body_lost = true;
+				return MHD_YES;
+			}
+			req->body = body;
 			req->body_cap = cap;
 		}
 		memcpy(req->body + req->body_len, upload_data, n);
@@ -277,7 +288,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (req->replied)
 		return MHD_YES;
-	if (!req->body_too_large || req->status == 0)
+	alloc_failure_clear();
+	if (req->body_lost)
+		reply_out_of_memory(req);
+	else if (!req->body_too_large || req->status == 0)
 		router_dispatch(req);
 	req->replied = true;
 	return send_reply(conn, req);

@@ -28,9 +28,7 @@ static int collect(void *cls, const char *key, const char *value)
 void query_parse(struct request *req, struct query *q)
 {
 	memset(q, 0, sizeof *q);
-	q->errors = json_array();
-	if (!q->errors)
-		abort();
+	q->errors = json_array(); /* NULL when out of memory (noted: util.h) */
 	request_query_each(req, collect, q);
 }
 
@@ -47,9 +45,7 @@ const char *query_take(struct query *q, const char *key)
 
 void query_error(struct query *q, const char *key, const char *message)
 {
-	json_t *e = json_pack("{s:s, s:s}", "field", key, "message", message);
-	if (!e || json_array_append_new(q->errors, e) != 0)
-		abort();
+	json_array_append_new(q->errors, json_pack("{s:s, s:s}", "field", key, "message", message));
 }
 
 void query_refuse_unused(struct query *q, const char *why)

@@ -108,6 +108,10 @@ int store_audit_list(struct db *db, const struct audit_filter *f, struct audit_r
 	sqlite3_bind_text(stmt, 6, f->to, -1, SQLITE_STATIC);
 	sqlite3_bind_int(stmt, 7, f->limit + 1);
 	struct audit_row *out = xcalloc((size_t)f->limit + 1, sizeof *out);
+	if (!out) {
+		db_done(stmt);
+		return DB_ERROR;
+	}
 	int n = 0, rc;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < f->limit)
 		read_row(stmt, &out[n++]);

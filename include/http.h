@@ -112,6 +112,8 @@ void reply_headers_truncate(struct request *req, int n);
 /* The static 503 problem of a request that ran out of memory, made without
  * allocating: no headers but Retry-After, no stream. */
 void reply_out_of_memory(struct request *req);
+/* Its body, for the glue when not even a struct request can be had. */
+const char *reply_out_of_memory_body(size_t *len);
 /* Called by the glue just before the answer is sent: when an allocation
  * failed during the request (util.h) and no write was committed, the answer
  * may be incomplete, and reply_out_of_memory replaces it. */

@@ -218,17 +218,41 @@ static void assign_request_id(struct MHD_Connection *conn, struct request *req)
 		request_uuid(req->request_id);
 }
 
+/* The state of a connection whose request could not even be given its
+ * struct request: answered at once with the static 503, its body dropped. */
+static char no_memory;
+
+static enum MHD_Result refuse_for_memory(struct MHD_Connection *conn, void **state)
+{
+	*state = &no_memory;
+	size_t len;
+	const char *body = reply_out_of_memory_body(&len);
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
+	MHD_add_response_header(resp, "Retry-After", "1");
+	enum MHD_Result r = MHD_queue_response(conn, 503, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **state)
 {
 	(void)cls;
 	(void)version;
+	if (*state == &no_memory) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
 	struct request *req = *state;
 	if (!req) {
 		req = xcalloc(1, sizeof *req);
 		if (!req)
-			return MHD_NO; /* libmicrohttpd closes the connection */
+			return refuse_for_memory(conn, state);
 		req->conn = conn;
 		req->method = method;
 		req->path = url;
@@ -303,7 +327,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
 	(void)cls;
 	(void)conn;
 	struct request *req = *state;
-	if (!req)
+	*state = NULL;
+	if (!req || req == (void *)&no_memory)
 		return;
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -316,7 +341,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
 		    req->status, req->out_len, (long long)(seconds * 1e6),
 		    req->actor[0] ? req->actor : NULL, code != MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	request_free(req);
-	*state = NULL;
 	atomic_fetch_sub(&requests_in_flight, 1);
 }
 

@@ -124,7 +124,7 @@ static void reply_body(struct request *req, unsigned status, const char *content
 	req->out_len = strlen(req->out);
 }
 
-static const char out_of_memory_body[] =
+static const char out_of_memory[] =
 	"{\"type\":\"" PROBLEM_UNAVAILABLE "\",\"title\":\"Service Unavailable\",\"status\":503,"
 	"\"detail\":\"the server ran short of memory while answering; nothing was written; "
 	"retry shortly\"}";
@@ -139,8 +139,13 @@ void reply_out_of_memory(struct request *req)
 	req->stream_done = NULL;
 	reply_headers_truncate(req, 0);
 	reply_header(req, "Retry-After", "1");
-	reply_static(req, 503, "application/problem+json", out_of_memory_body,
-		     sizeof out_of_memory_body - 1);
+	reply_static(req, 503, "application/problem+json", out_of_memory, sizeof out_of_memory - 1);
+}
+
+const char *reply_out_of_memory_body(size_t *len)
+{
+	*len = sizeof out_of_memory - 1;
+	return out_of_memory;
 }
 
 void reply_check_memory(struct request *req)

@@ -793,6 +793,16 @@ static void answer_keep(const struct request *req, uint64_t key, int64_t as_of)
 	pthread_mutex_unlock(&answers_lock);
 }
 
+void stats_cache_clear(void)
+{
+	pthread_mutex_lock(&answers_lock);
+	for (int i = 0; i < ANSWER_CACHE_SIZE; i++) {
+		free(answers[i].body);
+		answers[i] = (struct cached_answer){0};
+	}
+	pthread_mutex_unlock(&answers_lock);
+}
+
 /* FNV-1a over the route and the parsed query (every bit of each number,
  * so queries whose answers differ never share a tag or a cached answer). */
 static uint64_t query_key(const struct request *req, const struct stats_query *q)

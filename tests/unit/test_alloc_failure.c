@@ -133,9 +133,9 @@ static struct answer ask(const char *method, const char *path, const char *body)
 static json_t *ask_json(const char *method, const char *path, const char *body, long status)
 {
 	struct answer a = ask(method, path, body);
-	ck_assert_msg(a.status == status, "%s %s: %ld %s", method, path, a.status, a.body);
+	ck_assert_msg(a.status == status, "%s %s: %ld %.400s", method, path, a.status, a.body);
 	json_t *j = json_loads(a.body, 0, NULL);
-	ck_assert_msg(j != NULL, "%s %s: not JSON: %s", method, path, a.body);
+	ck_assert_msg(j != NULL, "%s %s: not JSON: %.400s", method, path, a.body);
 	free(a.body);
 	return j;
 }
@@ -207,7 +207,7 @@ static void audit_records(const char *table, const char *record)
 	ck_assert_ptr_nonnull(answered);
 	ck_assert_int_eq(sqlite3_column_int64(stmt, 2),
 			 json_integer_value(json_object_get(answered, "id")));
-	ck_assert_msg(json_equal(stored, answered), "the audit holds %s for %s", after, record);
+	ck_assert_msg(json_equal(stored, answered), "the audit holds %.400s for %.400s", after, record);
 	json_decref(stored);
 	json_decref(answered);
 	sqlite3_finalize(stmt);
@@ -225,12 +225,12 @@ static void audit_intact(int64_t rows)
 /* A failed attempt's answer: 500 or 503, an RFC 9457 body. */
 static void assert_clean_failure(const struct answer *a, long n)
 {
-	ck_assert_msg(a->status == 500 || a->status == 503, "N=%ld: status %ld: %s", n, a->status,
+	ck_assert_msg(a->status == 500 || a->status == 503, "N=%ld: status %ld: %.400s", n, a->status,
 		      a->body);
 	ck_assert_msg(strncmp(a->type, "application/problem+json", 24) == 0, "N=%ld: %s", n,
 		      a->type);
 	json_t *p = json_loads(a->body, 0, NULL);
-	ck_assert_msg(p != NULL, "N=%ld: not JSON: %s", n, a->body);
+	ck_assert_msg(p != NULL, "N=%ld: not JSON: %.400s", n, a->body);
 	ck_assert(json_is_string(json_object_get(p, "type")));
 	ck_assert(json_is_string(json_object_get(p, "title")));
 	ck_assert_int_eq(json_integer_value(json_object_get(p, "status")), a->status);
@@ -340,7 +340,7 @@ static long drive_read(bool persistent, const char *path, bool stats)
 		bool hit;
 		struct answer a = attempt(n, persistent, "GET", path, NULL, &hit);
 		if (a.status == 200)
-			ck_assert_msg(strcmp(a.body, want.body) == 0, "N=%ld: a different answer:\n%s\n%s",
+			ck_assert_msg(strcmp(a.body, want.body) == 0, "N=%ld: a different answer:\n%.400s\n%.400s",
 				      n, a.body, want.body);
 		else
 			assert_clean_failure(&a, n);

@@ -8,7 +8,7 @@
  * Injection: fault_arm(n, persistent) makes the nth allocation from now
  * fail (counting every thread), and with persistent every one after it
  * too, as SQLite's own malloc tests do; fault_disarm() stops. Unarmed, the
- * cost is one relaxed atomic load per allocation. libmicrohttpd's, libcurl's
+ * cost is one atomic load per allocation. libmicrohttpd's, libcurl's
  * and OpenSSL's allocations are theirs and are never counted. */
 #ifndef COHORTD_FAULT_H
 #define COHORTD_FAULT_H
@@ -29,8 +29,9 @@ long fault_failures(void);
 /* One allocation's turn: true when it is to fail (counted and noted). */
 bool fault_injected(void);
 
-/* malloc and realloc through the injector; NULL (noted) on failure. */
+/* malloc, calloc and realloc through the injector; NULL (noted) on failure. */
 void *fault_malloc(size_t n);
+void *fault_calloc(size_t count, size_t n);
 void *fault_realloc(void *p, size_t n);
 
 #endif

@@ -44,7 +44,7 @@ long fault_failures(void)
 
 bool fault_injected(void)
 {
-	if (!atomic_load_explicit(&armed, memory_order_relaxed))
+	if (!atomic_load_explicit(&armed, memory_order_acquire))
 		return false;
 	long n = atomic_fetch_add(&counted, 1) + 1;
 	if (n != fail_at && !(fail_after && n > fail_at))
@@ -59,6 +59,16 @@ void *fault_malloc(size_t n)
 	if (fault_injected())
 		return NULL;
 	void *p = malloc(n);
+	if (!p)
+		alloc_failure_note();
+	return p;
+}
+
+void *fault_calloc(size_t count, size_t n)
+{
+	if (fault_injected())
+		return NULL;
+	void *p = calloc(count, n);
 	if (!p)
 		alloc_failure_note();
 	return p;

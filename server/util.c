@@ -48,16 +48,7 @@ void *xmalloc(size_t n)
 
 void *xcalloc(size_t count, size_t n)
 {
-	count = count ? count : 1;
-	n = n ? n : 1;
-	if (n > SIZE_MAX / count) {
-		alloc_failure_note();
-		return NULL;
-	}
-	void *p = fault_malloc(count * n);
-	if (p)
-		memset(p, 0, count * n);
-	return p;
+	return fault_calloc(count ? count : 1, n ? n : 1);
 }
 
 void *xrealloc(void *p, size_t n)

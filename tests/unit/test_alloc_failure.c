@@ -56,8 +56,8 @@ static void server_up(void)
 	db_close(db);
 	snprintf(auth_header, sizeof auth_header, "Authorization: Bearer %s", token);
 
-	char *argv[] = {"cohortd", "--db", db_path, "--port", "0", "--threads", "1",
-			"--bind", "127.0.0.1", NULL};
+	char *argv[] = {"cohortd",   "--db", db_path,  "--port",    "0",
+	                "--threads", "1",    "--bind", "127.0.0.1", NULL};
 	struct config cfg;
 	ck_assert_int_eq(config_parse(&cfg, 9, argv, stderr), 0);
 	log_set_level(LOG_ERROR);
@@ -174,7 +174,7 @@ static struct counts file_state(const char *table)
 	ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	sqlite3_stmt *stmt = NULL;
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, NULL),
-			 SQLITE_OK);
+	                 SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(stmt), SQLITE_ROW);
 	ck_assert_str_eq((const char *)sqlite3_column_text(stmt, 0), "ok");
 	sqlite3_finalize(stmt);
@@ -190,11 +190,12 @@ static void audit_records(const char *table, const char *record)
 	sqlite3 *db = NULL;
 	ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	sqlite3_stmt *stmt = NULL;
-	ck_assert_int_eq(sqlite3_prepare_v2(db,
-					    "SELECT action, entity, entity_id, before, after, actor "
-					    "FROM audit ORDER BY seq DESC LIMIT 1",
-					    -1, &stmt, NULL),
-			 SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_prepare_v2(db,
+	                       "SELECT action, entity, entity_id, before, after, actor "
+	                       "FROM audit ORDER BY seq DESC LIMIT 1",
+	                       -1, &stmt, NULL),
+	    SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(stmt), SQLITE_ROW);
 	ck_assert_str_eq((const char *)sqlite3_column_text(stmt, 0), "create");
 	ck_assert_str_eq((const char *)sqlite3_column_text(stmt, 1), table);
@@ -206,8 +207,9 @@ static void audit_records(const char *table, const char *record)
 	ck_assert_ptr_nonnull(stored);
 	ck_assert_ptr_nonnull(answered);
 	ck_assert_int_eq(sqlite3_column_int64(stmt, 2),
-			 json_integer_value(json_object_get(answered, "id")));
-	ck_assert_msg(json_equal(stored, answered), "the audit holds %.400s for %.400s", after, record);
+	                 json_integer_value(json_object_get(answered, "id")));
+	ck_assert_msg(json_equal(stored, answered), "the audit holds %.400s for %.400s", after,
+	              record);
 	json_decref(stored);
 	json_decref(answered);
 	sqlite3_finalize(stmt);
@@ -225,10 +227,10 @@ static void audit_intact(int64_t rows)
 /* A failed attempt's answer: 500 or 503, an RFC 9457 body. */
 static void assert_clean_failure(const struct answer *a, long n)
 {
-	ck_assert_msg(a->status == 500 || a->status == 503, "N=%ld: status %ld: %.400s", n, a->status,
-		      a->body);
+	ck_assert_msg(a->status == 500 || a->status == 503, "N=%ld: status %ld: %.400s", n,
+	              a->status, a->body);
 	ck_assert_msg(strncmp(a->type, "application/problem+json", 24) == 0, "N=%ld: %s", n,
-		      a->type);
+	              a->type);
 	json_t *p = json_loads(a->body, 0, NULL);
 	ck_assert_msg(p != NULL, "N=%ld: not JSON: %.400s", n, a->body);
 	ck_assert(json_is_string(json_object_get(p, "type")));
@@ -240,7 +242,7 @@ static void assert_clean_failure(const struct answer *a, long n)
 /* One attempt: the nth allocation from now fails (and every later one when
  * persistent). *hit tells whether any injected failure happened. */
 static struct answer attempt(long n, bool persistent, const char *method, const char *path,
-			     const char *body, bool *hit)
+                             const char *body, bool *hit)
 {
 	fault_arm(n, persistent);
 	struct answer a = ask(method, path, body);
@@ -260,18 +262,18 @@ static void cohort(void)
 	for (int i = 0; i < 12; i++) {
 		char body[512];
 		snprintf(body, sizeof body,
-			 "{\"code\":\"A-%d\",\"histology\":\"melanoma\",\"setting\":\"metastatic\","
-			 "\"regimen\":\"%s\",\"enrolled_on\":\"1985-01-10\"}",
-			 i, regimens[i % 3]);
+		         "{\"code\":\"A-%d\",\"histology\":\"melanoma\",\"setting\":\"metastatic\","
+		         "\"regimen\":\"%s\",\"enrolled_on\":\"1985-01-10\"}",
+		         i, regimens[i % 3]);
 		int64_t patient = create("/patients", body);
 		snprintf(body, sizeof body,
-			 "{\"patient_id\":%lld,\"started_on\":\"1985-02-01\",\"il2_dose\":720000,"
-			 "\"il2_dose_unit\":\"IU/kg\"}",
-			 (long long)patient);
+		         "{\"patient_id\":%lld,\"started_on\":\"1985-02-01\",\"il2_dose\":720000,"
+		         "\"il2_dose_unit\":\"IU/kg\"}",
+		         (long long)patient);
 		course_id = create("/courses", body);
 		snprintf(body, sizeof body,
-			 "{\"course_id\":%lld,\"assessed_on\":\"1985-04-01\",\"response\":\"%s\"}",
-			 (long long)course_id, responses[i % 4]);
+		         "{\"course_id\":%lld,\"assessed_on\":\"1985-04-01\",\"response\":\"%s\"}",
+		         (long long)course_id, responses[i % 4]);
 		create("/outcomes", body);
 	}
 }
@@ -282,9 +284,9 @@ static long drive_create(bool persistent)
 {
 	char body[256];
 	snprintf(body, sizeof body,
-		 "{\"course_id\":%lld,\"term\":\"Hypotension\",\"grade\":3,"
-		 "\"onset_on\":\"1985-02-02\",\"attribution\":\"definite\"}",
-		 (long long)course_id);
+	         "{\"course_id\":%lld,\"term\":\"Hypotension\",\"grade\":3,"
+	         "\"onset_on\":\"1985-02-02\",\"attribution\":\"definite\"}",
+	         (long long)course_id);
 	struct counts before = file_state("toxicities");
 	for (long n = 1; n <= MAX_ATTEMPTS; n++) {
 		bool hit;
@@ -295,11 +297,13 @@ static long drive_create(bool persistent)
 			ck_assert_int_eq(after.audit, before.audit + 1);
 			json_t *made = json_loads(a.body, 0, NULL);
 			ck_assert_ptr_nonnull(made);
-			ck_assert_str_eq(json_string_value(json_object_get(made, "term")), "Hypotension");
-			ck_assert_int_eq(json_integer_value(json_object_get(made, "course_id")), course_id);
+			ck_assert_str_eq(json_string_value(json_object_get(made, "term")),
+			                 "Hypotension");
+			ck_assert_int_eq(json_integer_value(json_object_get(made, "course_id")),
+			                 course_id);
 			char path[64];
 			snprintf(path, sizeof path, "/toxicities/%lld",
-				 (long long)json_integer_value(json_object_get(made, "id")));
+			         (long long)json_integer_value(json_object_get(made, "id")));
 			json_decref(made);
 			struct answer back = ask("GET", path, NULL);
 			ck_assert_int_eq(back.status, 200);
@@ -308,16 +312,18 @@ static long drive_create(bool persistent)
 			audit_records("toxicities", a.body);
 		} else {
 			assert_clean_failure(&a, n);
-			ck_assert_msg(after.records == before.records && after.audit == before.audit,
-				      "N=%ld: a failed create wrote %lld record(s), %lld audit row(s)", n,
-				      (long long)(after.records - before.records),
-				      (long long)(after.audit - before.audit));
+			ck_assert_msg(
+			    after.records == before.records && after.audit == before.audit,
+			    "N=%ld: a failed create wrote %lld record(s), %lld audit row(s)", n,
+			    (long long)(after.records - before.records),
+			    (long long)(after.audit - before.audit));
 		}
 		audit_intact(after.audit);
 		free(a.body);
 		before = after;
 		if (!hit) {
-			ck_assert_msg(a.status == 201, "N=%ld: no failure injected, yet %ld", n, a.status);
+			ck_assert_msg(a.status == 201, "N=%ld: no failure injected, yet %ld", n,
+			              a.status);
 			return n;
 		}
 	}
@@ -340,8 +346,9 @@ static long drive_read(bool persistent, const char *path, bool stats)
 		bool hit;
 		struct answer a = attempt(n, persistent, "GET", path, NULL, &hit);
 		if (a.status == 200)
-			ck_assert_msg(strcmp(a.body, want.body) == 0, "N=%ld: a different answer:\n%.400s\n%.400s",
-				      n, a.body, want.body);
+			ck_assert_msg(strcmp(a.body, want.body) == 0,
+			              "N=%ld: a different answer:\n%.400s\n%.400s", n, a.body,
+			              want.body);
 		else
 			assert_clean_failure(&a, n);
 		if (stats) {
@@ -355,7 +362,8 @@ static long drive_read(bool persistent, const char *path, bool stats)
 		ck_assert(after.records == before.records && after.audit == before.audit);
 		free(a.body);
 		if (!hit) {
-			ck_assert_msg(a.status == 200, "N=%ld: no failure injected, yet %ld", n, a.status);
+			ck_assert_msg(a.status == 200, "N=%ld: no failure injected, yet %ld", n,
+			              a.status);
 			free(want.body);
 			return n;
 		}
@@ -368,7 +376,7 @@ static void drive_all(bool persistent)
 {
 	cohort();
 	const char *mode = persistent ? "the Nth and every later allocation failing"
-				      : "the Nth allocation failing";
+	                              : "the Nth allocation failing";
 	long create_n = drive_create(persistent);
 	long list_n = drive_read(persistent, "/patients?limit=50", false);
 	long stats_n = drive_read(persistent, "/stats/response?group_by=regimen", true);
@@ -378,9 +386,9 @@ static void drive_all(bool persistent)
 	/* the writer still writes */
 	char body[256];
 	snprintf(body, sizeof body,
-		 "{\"course_id\":%lld,\"term\":\"Fever\",\"grade\":1,"
-		 "\"onset_on\":\"1985-02-03\",\"attribution\":\"possible\"}",
-		 (long long)course_id);
+	         "{\"course_id\":%lld,\"term\":\"Fever\",\"grade\":1,"
+	         "\"onset_on\":\"1985-02-03\",\"attribution\":\"possible\"}",
+	         (long long)course_id);
 	create("/toxicities", body);
 }
 

@@ -100,6 +100,9 @@ static size_t collect(char *p, size_t size, size_t n, void *cls)
 	return size * n;
 }
 
+/* An extra request header for ask(), or "" for none. */
+static char extra_header[128];
+
 static struct answer ask(const char *method, const char *path, const char *body)
 {
 	struct answer a = {0};
@@ -109,6 +112,8 @@ static struct answer ask(const char *method, const char *path, const char *body)
 	struct curl_slist *headers = curl_slist_append(NULL, auth_header);
 	headers = curl_slist_append(headers, "Content-Type: application/json");
 	headers = curl_slist_append(headers, "Expect:");
+	if (extra_header[0])
+		headers = curl_slist_append(headers, extra_header);
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
@@ -163,7 +168,7 @@ static int64_t count(sqlite3 *db, const char *table)
 }
 
 struct counts {
-	int64_t records, audit;
+	int64_t records, audit, answers;
 };
 
 /* Rows of table and of the audit, read from the file by a connection of
@@ -178,7 +183,7 @@ static struct counts file_state(const char *table)
 	ck_assert_int_eq(sqlite3_step(stmt), SQLITE_ROW);
 	ck_assert_str_eq((const char *)sqlite3_column_text(stmt, 0), "ok");
 	sqlite3_finalize(stmt);
-	struct counts c = {count(db, table), count(db, "audit")};
+	struct counts c = {count(db, table), count(db, "audit"), count(db, "idempotency")};
 	sqlite3_close(db);
 	return c;
 }
@@ -280,7 +285,10 @@ static void cohort(void)
 
 /* --- the three requests ---------------------------------------------------- */
 
-static long drive_create(bool persistent)
+/* idempotent: each attempt under an Idempotency-Key of its own, whose
+ * stored answer must exist exactly when the create succeeded, and replay
+ * the same answer. */
+static long drive_create(bool persistent, bool idempotent)
 {
 	char body[256];
 	snprintf(body, sizeof body,
@@ -290,11 +298,23 @@ static long drive_create(bool persistent)
 	struct counts before = file_state("toxicities");
 	for (long n = 1; n <= MAX_ATTEMPTS; n++) {
 		bool hit;
+		if (idempotent)
+			snprintf(extra_header, sizeof extra_header, "Idempotency-Key: alloc-%d-%ld",
+			         persistent, n);
 		struct answer a = attempt(n, persistent, "POST", "/toxicities", body, &hit);
 		struct counts after = file_state("toxicities");
 		if (a.status == 201) {
 			ck_assert_int_eq(after.records, before.records + 1);
 			ck_assert_int_eq(after.audit, before.audit + 1);
+			ck_assert_int_eq(after.answers, before.answers + idempotent);
+			if (idempotent) {
+				struct answer again = ask("POST", "/toxicities", body);
+				ck_assert_int_eq(again.status, 201);
+				ck_assert_str_eq(again.body, a.body);
+				free(again.body);
+				struct counts replayed = file_state("toxicities");
+				ck_assert_int_eq(replayed.records, after.records);
+			}
 			json_t *made = json_loads(a.body, 0, NULL);
 			ck_assert_ptr_nonnull(made);
 			ck_assert_str_eq(json_string_value(json_object_get(made, "term")),
@@ -313,11 +333,13 @@ static long drive_create(bool persistent)
 		} else {
 			assert_clean_failure(&a, n);
 			ck_assert_msg(
-			    after.records == before.records && after.audit == before.audit,
+			    after.records == before.records && after.audit == before.audit &&
+			        after.answers == before.answers,
 			    "N=%ld: a failed create wrote %lld record(s), %lld audit row(s)", n,
 			    (long long)(after.records - before.records),
 			    (long long)(after.audit - before.audit));
 		}
+		extra_header[0] = '\0';
 		audit_intact(after.audit);
 		free(a.body);
 		before = after;
@@ -359,7 +381,8 @@ static long drive_read(bool persistent, const char *path, bool stats)
 			free(again.body);
 		}
 		struct counts after = file_state("patients");
-		ck_assert(after.records == before.records && after.audit == before.audit);
+		ck_assert(after.records == before.records && after.audit == before.audit &&
+		          after.answers == before.answers);
 		free(a.body);
 		if (!hit) {
 			ck_assert_msg(a.status == 200, "N=%ld: no failure injected, yet %ld", n,
@@ -377,11 +400,15 @@ static void drive_all(bool persistent)
 	cohort();
 	const char *mode = persistent ? "the Nth and every later allocation failing"
 	                              : "the Nth allocation failing";
-	long create_n = drive_create(persistent);
+	long create_n = drive_create(persistent, false);
+	/* one mode is enough for the key's extra reads and writes */
+	long idempotent_n = persistent ? 0 : drive_create(false, true);
 	long list_n = drive_read(persistent, "/patients?limit=50", false);
 	long stats_n = drive_read(persistent, "/stats/response?group_by=regimen", true);
-	printf("alloc failure, %s: create %ld, list %ld, stats %ld attempts\n", mode, create_n,
-	       list_n, stats_n);
+	printf(
+	    "alloc failure, %s: create %ld, create with Idempotency-Key %ld, list %ld, stats %ld "
+	    "attempts\n",
+	    mode, create_n, idempotent_n, list_n, stats_n);
 	fflush(stdout);
 	/* the writer still writes */
 	char body[256];

@@ -14,11 +14,15 @@
  * SQLite all end in that 503. A handler that commits builds its whole
  * answer first (reply headers of up to REPLY_INLINE_VALUE bytes never
  * allocate), so a committed write is never answered with a failure.
- * Nothing aborts for lack of memory any more; at start-up (configuration,
- * migrations, the pool, the listening daemon) a failed allocation ends the
- * program through the ordinary error path, and libmicrohttpd's and
- * OpenSSL's own allocations are theirs (a failure there closes the
- * connection, or aborts in sha256_hex). */
+ * Nothing aborts for lack of memory any more: at start-up (migrations, the
+ * pool, the listening daemon) a failed allocation ends the program through
+ * the ordinary error path, and outside a request (start-up, the CLI
+ * commands) the flag is never cleared, so after one db_commit refuses every
+ * later commit of that thread and the command ends in an error.
+ * libmicrohttpd's and OpenSSL's own allocations are theirs (a failure there
+ * closes the connection, or aborts in sha256_hex). tests/unit/
+ * test_alloc_failure.c fails each allocation of a create, a list and a
+ * statistic in turn to hold all this to account. */
 #ifndef COHORTD_UTIL_H
 #define COHORTD_UTIL_H
 

@@ -57,7 +57,7 @@ static void server_up(void)
 	snprintf(auth_header, sizeof auth_header, "Authorization: Bearer %s", token);
 
 	char *argv[] = {"cohortd",   "--db", db_path,  "--port",    "0",
-	                "--threads", "1",    "--bind", "127.0.0.1", NULL};
+	                "--threads", "4",    "--bind", "127.0.0.1", NULL};
 	struct config cfg;
 	ck_assert_int_eq(config_parse(&cfg, 9, argv, stderr), 0);
 	log_set_level(LOG_ERROR);
@@ -395,6 +395,98 @@ static long drive_read(bool persistent, const char *path, bool stats)
 	return 0;
 }
 
+/* WRITERS creates at once, so that the shared writer groups their commits
+ * (db.c): whichever of them meets the failure, each answer is 201 or a
+ * clean failure, and exactly the 201s are in the file, each with its audit
+ * row; a failed writer's work never rides along with another's commit. */
+#define WRITERS 4
+
+static long drive_concurrent(bool persistent)
+{
+	char body[256];
+	snprintf(body, sizeof body,
+	         "{\"course_id\":%lld,\"term\":\"Nausea\",\"grade\":2,"
+	         "\"onset_on\":\"1985-02-02\",\"attribution\":\"probable\"}",
+	         (long long)course_id);
+	char url[128];
+	snprintf(url, sizeof url, "%s/toxicities", base);
+	struct counts before = file_state("toxicities");
+	for (long n = 1; n <= MAX_ATTEMPTS; n++) {
+		CURLM *multi = curl_multi_init();
+		CURL *easy[WRITERS];
+		struct answer a[WRITERS] = {{0}};
+		struct curl_slist *headers = curl_slist_append(NULL, auth_header);
+		headers = curl_slist_append(headers, "Content-Type: application/json");
+		headers = curl_slist_append(headers, "Expect:");
+		for (int w = 0; w < WRITERS; w++) {
+			easy[w] = curl_easy_init();
+			curl_easy_setopt(easy[w], CURLOPT_URL, url);
+			curl_easy_setopt(easy[w], CURLOPT_HTTPHEADER, headers);
+			curl_easy_setopt(easy[w], CURLOPT_POSTFIELDS, body);
+			curl_easy_setopt(easy[w], CURLOPT_WRITEFUNCTION, collect);
+			curl_easy_setopt(easy[w], CURLOPT_WRITEDATA, &a[w]);
+			curl_easy_setopt(easy[w], CURLOPT_TIMEOUT, 60L);
+			curl_multi_add_handle(multi, easy[w]);
+		}
+		fault_arm(n, persistent);
+		int running = WRITERS;
+		while (running > 0) {
+			ck_assert_int_eq(curl_multi_perform(multi, &running), CURLM_OK);
+			if (running > 0)
+				curl_multi_poll(multi, NULL, 0, 100, NULL);
+		}
+		fault_disarm();
+		bool hit = fault_failures() > 0;
+		int made = 0;
+		for (int w = 0; w < WRITERS; w++) {
+			char *type = NULL;
+			curl_easy_getinfo(easy[w], CURLINFO_RESPONSE_CODE, &a[w].status);
+			curl_easy_getinfo(easy[w], CURLINFO_CONTENT_TYPE, &type);
+			snprintf(a[w].type, sizeof a[w].type, "%s", type ? type : "");
+			if (!a[w].body)
+				a[w].body = calloc(1, 1);
+			curl_multi_remove_handle(multi, easy[w]);
+			curl_easy_cleanup(easy[w]);
+		}
+		curl_multi_cleanup(multi);
+		curl_slist_free_all(headers);
+		for (int w = 0; w < WRITERS; w++) {
+			if (a[w].status == 201) {
+				made++;
+				json_t *j = json_loads(a[w].body, 0, NULL);
+				ck_assert_ptr_nonnull(j);
+				char path[64];
+				snprintf(path, sizeof path, "/toxicities/%lld",
+				         (long long)json_integer_value(json_object_get(j, "id")));
+				json_decref(j);
+				struct answer back = ask("GET", path, NULL);
+				ck_assert_int_eq(back.status, 200);
+				ck_assert_str_eq(back.body, a[w].body);
+				free(back.body);
+			} else {
+				assert_clean_failure(&a[w], n);
+			}
+			free(a[w].body);
+		}
+		struct counts after = file_state("toxicities");
+		ck_assert_msg(
+		    after.records == before.records + made && after.audit == before.audit + made,
+		    "N=%ld: %d answered 201, %lld record(s) and %lld audit row(s) written", n, made,
+		    (long long)(after.records - before.records),
+		    (long long)(after.audit - before.audit));
+		audit_intact(after.audit);
+		before = after;
+		if (!hit) {
+			ck_assert_msg(made == WRITERS,
+			              "N=%ld: no failure injected, yet %d of %d made", n, made,
+			              WRITERS);
+			return n;
+		}
+	}
+	ck_abort_msg("%d creates made more than %d allocations", WRITERS, MAX_ATTEMPTS);
+	return 0;
+}
+
 static void drive_all(bool persistent)
 {
 	cohort();
@@ -405,10 +497,11 @@ static void drive_all(bool persistent)
 	long idempotent_n = persistent ? 0 : drive_create(false, true);
 	long list_n = drive_read(persistent, "/patients?limit=50", false);
 	long stats_n = drive_read(persistent, "/stats/response?group_by=regimen", true);
+	long concurrent_n = drive_concurrent(persistent);
 	printf(
-	    "alloc failure, %s: create %ld, create with Idempotency-Key %ld, list %ld, stats %ld "
-	    "attempts\n",
-	    mode, create_n, idempotent_n, list_n, stats_n);
+	    "alloc failure, %s: create %ld, create with Idempotency-Key %ld, list %ld, stats %ld, "
+	    "%d creates at once %ld attempts\n",
+	    mode, create_n, idempotent_n, list_n, stats_n, WRITERS, concurrent_n);
 	fflush(stdout);
 	/* the writer still writes */
 	char body[256];

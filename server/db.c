@@ -271,7 +271,10 @@ void db_done(sqlite3_stmt *stmt)
  * costs a WAL append and several locks whatever it holds, so under load
  * many writes share one, and none is answered before it is durable. A
  * writer whose work fails rolls back to its savepoint: the others' work is
- * untouched. */
+ * untouched. Each waiting writer is told its own group's outcome in a slot
+ * of its own: a shared "last outcome" would be overwritten by the next
+ * group's when a waiter wakes late (the allocation-failure test caught a
+ * 201 for a rolled-back record that way, and a failure for a committed one). */
 #define GROUP_MAX 64
 
 static pthread_mutex_t writer_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -282,9 +285,14 @@ static pthread_cond_t group_done = PTHREAD_COND_INITIALIZER;
 static int group_waiting;       /* writers blocked on writer_lock */
 static bool group_open;         /* the shared writer's transaction is open */
 static int group_members;       /* writers whose work it holds */
-static uint64_t group_number;   /* the open (or last) group */
-static uint64_t group_finished; /* the last group committed or rolled back */
-static int group_result;        /* and its outcome */
+
+/* A writer whose work is in the open group, waiting for its outcome. */
+struct group_waiter {
+	int outcome;
+	bool told;
+};
+static struct group_waiter *group_waiters[GROUP_MAX];
+static int group_nwaiters;
 
 static void take_writer(void)
 {
@@ -337,7 +345,6 @@ int db_begin_write(struct db *db)
 		}
 		pthread_mutex_lock(&group_lock);
 		group_open = true;
-		group_number++;
 		pthread_mutex_unlock(&group_lock);
 	}
 	int rc = exec(db, "SAVEPOINT writer");
@@ -370,21 +377,22 @@ static int leave_group(struct db *db, enum leave how)
 		lost = true;
 	if (!lost)
 		lost = sqlite3_get_autocommit(db->conn);
+	struct group_waiter me = {0};
 	pthread_mutex_lock(&group_lock);
 	group_members += keep;
-	uint64_t mine = group_number;
 	bool hand_over = !lost && group_waiting > 0 && group_members < GROUP_MAX;
+	if (hand_over && keep)
+		group_waiters[group_nwaiters++] = &me;
 	pthread_mutex_unlock(&group_lock);
 	if (hand_over) {
 		give_writer();
 		if (!keep)
 			return rc;
 		pthread_mutex_lock(&group_lock);
-		while (group_finished < mine)
+		while (!me.told)
 			pthread_cond_wait(&group_done, &group_lock);
-		rc = group_result;
 		pthread_mutex_unlock(&group_lock);
-		return rc;
+		return me.outcome;
 	}
 	int outcome = lost ? DB_ERROR : DB_OK;
 	if (!lost && group_members > 0)
@@ -394,8 +402,11 @@ static int leave_group(struct db *db, enum leave how)
 	pthread_mutex_lock(&group_lock);
 	group_open = false;
 	group_members = 0;
-	group_finished = mine;
-	group_result = outcome;
+	for (int i = 0; i < group_nwaiters; i++) {
+		group_waiters[i]->outcome = outcome;
+		group_waiters[i]->told = true;
+	}
+	group_nwaiters = 0;
 	pthread_cond_broadcast(&group_done);
 	pthread_mutex_unlock(&group_lock);
 	give_writer();

@@ -20,6 +20,8 @@
  * request itself: adding one never allocates, so an answer prepared before
  * a commit stays complete after it (util.h). */
 #define REPLY_INLINE_VALUE 128
+/* Room for the out-of-memory problem, request id included. */
+#define REPLY_OOM_PROBLEM 512
 
 struct route;
 struct db;
@@ -69,6 +71,7 @@ struct request {
 	bool out_static; /* out points at memory that outlives the request */
 	struct reply_header headers[REPLY_MAX_HEADERS];
 	int nheaders;
+	char oom_problem[REPLY_OOM_PROBLEM]; /* reply_out_of_memory's body */
 	reply_stream_fn stream; /* a streamed body instead of out */
 	void *stream_cls;
 	void (*stream_done)(void *cls);
@@ -109,11 +112,12 @@ void reply_header_set(struct request *req, int i, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Drops the headers added after the first n. */
 void reply_headers_truncate(struct request *req, int n);
-/* The static 503 problem of a request that ran out of memory, made without
- * allocating: no headers but Retry-After, no stream. */
+/* The 503 problem of a request that ran out of memory, made without
+ * allocating (in req->oom_problem): no headers but Retry-After, no stream. */
 void reply_out_of_memory(struct request *req);
-/* Its body, for the glue when not even a struct request can be had. */
-const char *reply_out_of_memory_body(size_t *len);
+/* Writes that body for request_id into out (REPLY_OOM_PROBLEM bytes), for
+ * the glue when not even a struct request can be had; returns its length. */
+size_t reply_out_of_memory_body(const char *request_id, char *out);
 /* Called by the glue just before the answer is sent: when an allocation
  * failed during the request (util.h) and no write was committed, the answer
  * may be incomplete, and reply_out_of_memory replaces it. */

@@ -14,14 +14,14 @@
 static atomic_bool armed;
 static atomic_long counted;
 static atomic_long failures;
-static long fail_at;
-static bool fail_after;
+static atomic_long fail_at;
+static atomic_bool fail_after;
 
 void fault_arm(long n, bool persistent)
 {
 	atomic_store(&armed, false);
-	fail_at = n;
-	fail_after = persistent;
+	atomic_store(&fail_at, n);
+	atomic_store(&fail_after, persistent);
 	atomic_store(&counted, 0);
 	atomic_store(&failures, 0);
 	atomic_store(&armed, true);
@@ -46,8 +46,8 @@ bool fault_injected(void)
 {
 	if (!atomic_load_explicit(&armed, memory_order_acquire))
 		return false;
-	long n = atomic_fetch_add(&counted, 1) + 1;
-	if (n != fail_at && !(fail_after && n > fail_at))
+	long n = atomic_fetch_add(&counted, 1) + 1, at = atomic_load(&fail_at);
+	if (n != at && !(atomic_load(&fail_after) && n > at))
 		return false;
 	atomic_fetch_add(&failures, 1);
 	alloc_failure_note();

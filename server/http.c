@@ -204,7 +204,7 @@ static void refuse_large_body(struct MHD_Connection *conn, struct request *req)
 
 /* The client's X-Request-ID when it is 1-128 of A-Z a-z 0-9 . _ : -,
  * else a fresh UUID: every answer carries it, as do audit rows and problems. */
-static void assign_request_id(struct MHD_Connection *conn, struct request *req)
+static void assign_request_id(struct MHD_Connection *conn, char out[129])
 {
 	const char *id = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-ID");
 	size_t n = id ? strlen(id) : 0;
@@ -213,9 +213,9 @@ static void assign_request_id(struct MHD_Connection *conn, struct request *req)
 		sane = (id[i] >= 'A' && id[i] <= 'Z') || (id[i] >= 'a' && id[i] <= 'z') ||
 		       (id[i] >= '0' && id[i] <= '9') || strchr("._:-", id[i]);
 	if (sane)
-		memcpy(req->request_id, id, n + 1);
+		memcpy(out, id, n + 1);
 	else
-		request_uuid(req->request_id);
+		request_uuid(out);
 }
 
 /* The state of a connection whose request could not even be given its
@@ -225,14 +225,15 @@ static char no_memory;
 static enum MHD_Result refuse_for_memory(struct MHD_Connection *conn, void **state)
 {
 	*state = &no_memory;
-	size_t len;
-	const char *body = reply_out_of_memory_body(&len);
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_PERSISTENT);
+	char id[129], body[REPLY_OOM_PROBLEM];
+	assign_request_id(conn, id);
+	size_t len = reply_out_of_memory_body(id, body);
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_COPY);
 	if (!resp)
 		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
 	MHD_add_response_header(resp, "Retry-After", "1");
+	MHD_add_response_header(resp, "X-Request-ID", id);
 	enum MHD_Result r = MHD_queue_response(conn, 503, resp);
 	MHD_destroy_response(resp);
 	return r;
@@ -258,7 +259,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		req->path = url;
 		clock_gettime(CLOCK_MONOTONIC, &req->started);
 		*state = req;
-		assign_request_id(conn, req);
+		assign_request_id(conn, req->request_id);
 		atomic_fetch_add(&requests_in_flight, 1);
 		const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 								 MHD_HTTP_HEADER_CONTENT_LENGTH);

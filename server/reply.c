@@ -124,10 +124,17 @@ static void reply_body(struct request *req, unsigned status, const char *content
 	req->out_len = strlen(req->out);
 }
 
-static const char out_of_memory[] =
-	"{\"type\":\"" PROBLEM_UNAVAILABLE "\",\"title\":\"Service Unavailable\",\"status\":503,"
-	"\"detail\":\"the server ran short of memory while answering; nothing was written; "
-	"retry shortly\"}";
+size_t reply_out_of_memory_body(const char *request_id, char *out)
+{
+	/* request ids are plain (http.c): nothing to escape */
+	int n = snprintf(out, REPLY_OOM_PROBLEM,
+			 "{\"type\":\"" PROBLEM_UNAVAILABLE "\",\"title\":\"Service Unavailable\","
+			 "\"status\":503,\"detail\":\"the server ran short of memory while "
+			 "answering; nothing was written; retry shortly\",\"instance\":"
+			 "\"urn:cohortd:request:%s\",\"request_id\":\"%s\"}",
+			 request_id, request_id);
+	return n > 0 && n < REPLY_OOM_PROBLEM ? (size_t)n : 0;
+}
 
 void reply_out_of_memory(struct request *req)
 {
@@ -139,13 +146,8 @@ void reply_out_of_memory(struct request *req)
 	req->stream_done = NULL;
 	reply_headers_truncate(req, 0);
 	reply_header(req, "Retry-After", "1");
-	reply_static(req, 503, "application/problem+json", out_of_memory, sizeof out_of_memory - 1);
-}
-
-const char *reply_out_of_memory_body(size_t *len)
-{
-	*len = sizeof out_of_memory - 1;
-	return out_of_memory;
+	size_t len = reply_out_of_memory_body(req->request_id, req->oom_problem);
+	reply_static(req, 503, "application/problem+json", req->oom_problem, len);
 }
 
 void reply_check_memory(struct request *req)

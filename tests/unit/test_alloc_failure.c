@@ -1,7 +1,8 @@
 /* Allocation failure, injected at the Nth allocation for N = 1, 2, ...
  * (fault.h: ours, Jansson's and SQLite's allocators, counted together)
- * through a create, a list and a stats request to the real server, run in
- * this process on a fresh database. Every attempt must end in the success
+ * through a create (also under an Idempotency-Key), a list and a stats
+ * request, and four creates at once (the writer's group commit), to the
+ * real server, run in this process on a fresh database. Every attempt must end in the success
  * answer, byte for byte what the same request answers without injection
  * (the create: the record as then read back), or in a 500/503
  * problem+json; a failed create must have written nothing, a successful one
@@ -40,6 +41,8 @@
 
 static char dir[64], db_path[128], base[64], auth_header[128];
 static struct server *srv;
+/* the test's own read-only connection to the file */
+static sqlite3 *file;
 
 /* --- the server, in this process ---------------------------------------- */
 
@@ -55,6 +58,7 @@ static void server_up(void)
 	ck_assert_int_eq(token_create(db, "alloc-admin", ROLE_ADMIN, token), DB_OK);
 	db_close(db);
 	snprintf(auth_header, sizeof auth_header, "Authorization: Bearer %s", token);
+	ck_assert_int_eq(sqlite3_open_v2(db_path, &file, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 
 	char *argv[] = {"cohortd",   "--db", db_path,  "--port",    "0",
 	                "--threads", "4",    "--bind", "127.0.0.1", NULL};
@@ -76,6 +80,8 @@ static void server_down(void)
 	srv = NULL;
 	db_pool_close();
 	stats_cache_clear();
+	sqlite3_close(file);
+	file = NULL;
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	ck_assert_int_eq(system(cmd), 0);
@@ -175,8 +181,7 @@ struct counts {
  * the test's own; and the file is sound. */
 static struct counts file_state(const char *table)
 {
-	sqlite3 *db = NULL;
-	ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3 *db = file;
 	sqlite3_stmt *stmt = NULL;
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, NULL),
 	                 SQLITE_OK);
@@ -184,7 +189,6 @@ static struct counts file_state(const char *table)
 	ck_assert_str_eq((const char *)sqlite3_column_text(stmt, 0), "ok");
 	sqlite3_finalize(stmt);
 	struct counts c = {count(db, table), count(db, "audit"), count(db, "idempotency")};
-	sqlite3_close(db);
 	return c;
 }
 
@@ -192,8 +196,7 @@ static struct counts file_state(const char *table)
  * after is the record as GET answers it (keys sorted). */
 static void audit_records(const char *table, const char *record)
 {
-	sqlite3 *db = NULL;
-	ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3 *db = file;
 	sqlite3_stmt *stmt = NULL;
 	ck_assert_int_eq(
 	    sqlite3_prepare_v2(db,
@@ -218,7 +221,6 @@ static void audit_records(const char *table, const char *record)
 	json_decref(stored);
 	json_decref(answered);
 	sqlite3_finalize(stmt);
-	sqlite3_close(db);
 }
 
 static void audit_intact(int64_t rows)
@@ -240,6 +242,8 @@ static void assert_clean_failure(const struct answer *a, long n)
 	ck_assert_msg(p != NULL, "N=%ld: not JSON: %.400s", n, a->body);
 	ck_assert(json_is_string(json_object_get(p, "type")));
 	ck_assert(json_is_string(json_object_get(p, "title")));
+	ck_assert(json_is_string(json_object_get(p, "instance")));
+	ck_assert(json_is_string(json_object_get(p, "request_id")));
 	ck_assert_int_eq(json_integer_value(json_object_get(p, "status")), a->status);
 	json_decref(p);
 }

@@ -260,6 +260,46 @@ static struct answer attempt(long n, bool persistent, const char *method, const 
 	return a;
 }
 
+/* The attempts' N: 1, 2, ... until one meets no injected failure (at N =
+ * end), then, from the allocation count C of that attempt (a request with
+ * its caches warm), C, C - 1, ... C - TAIL + 1 again, each after the same
+ * request made once without injection. A failure leaves caches cold (SQLite
+ * drops pages and statements after an SQLITE_NOMEM), so the attempt after
+ * one makes more allocations, and the first sweep's attempts fail those
+ * instead of the warm request's last ones: its answer and, for a write,
+ * what follows its commit. */
+#define TAIL 12
+
+struct sweep {
+	long n, end, clean;
+	bool warm_up; /* make the request once, disarmed, before this attempt */
+};
+
+static bool sweep_next(struct sweep *s, bool hit)
+{
+	if (!s->end) {
+		if (s->n == 0 || hit) {
+			s->n++;
+			ck_assert_msg(s->n <= MAX_ATTEMPTS, "more than %d allocations",
+			              MAX_ATTEMPTS);
+			return true;
+		}
+		s->end = s->n;
+		s->clean = fault_count();
+		s->n = s->clean + 1;
+	}
+	s->warm_up = hit;
+	s->n--;
+	return s->n >= 1 && s->n > s->clean - TAIL;
+}
+
+/* A number no other attempt used (for keys and codes). */
+static long serial(void)
+{
+	static long n;
+	return ++n;
+}
+
 /* --- the fixture's cohort --------------------------------------------------- */
 
 static int64_t course_id;
@@ -300,11 +340,20 @@ static long drive_create(bool persistent, bool idempotent)
 	         "\"onset_on\":\"1985-02-02\",\"attribution\":\"definite\"}",
 	         (long long)course_id);
 	struct counts before = file_state("toxicities");
-	for (long n = 1; n <= MAX_ATTEMPTS; n++) {
-		bool hit;
+	struct sweep sw = {0};
+	for (bool hit = true; sweep_next(&sw, hit);) {
+		long n = sw.n;
+		if (sw.warm_up) {
+			if (idempotent)
+				snprintf(extra_header, sizeof extra_header,
+				         "Idempotency-Key: alloc-%ld", serial());
+			create("/toxicities", body);
+			extra_header[0] = '\0';
+			before = file_state("toxicities");
+		}
 		if (idempotent)
-			snprintf(extra_header, sizeof extra_header, "Idempotency-Key: alloc-%d-%ld",
-			         persistent, n);
+			snprintf(extra_header, sizeof extra_header, "Idempotency-Key: alloc-%ld",
+			         serial());
 		struct answer a = attempt(n, persistent, "POST", "/toxicities", body, &hit);
 		struct counts after = file_state("toxicities");
 		if (a.status == 201) {
@@ -350,11 +399,9 @@ static long drive_create(bool persistent, bool idempotent)
 		if (!hit) {
 			ck_assert_msg(a.status == 201, "N=%ld: no failure injected, yet %ld", n,
 			              a.status);
-			return n;
 		}
 	}
-	ck_abort_msg("the create made more than %d allocations", MAX_ATTEMPTS);
-	return 0;
+	return sw.end;
 }
 
 /* A read: each attempt answers exactly the reference or fails cleanly; the
@@ -366,10 +413,16 @@ static long drive_read(bool persistent, const char *path, bool stats)
 	struct answer want = ask("GET", path, NULL);
 	ck_assert_int_eq(want.status, 200);
 	struct counts before = file_state("patients");
-	for (long n = 1; n <= MAX_ATTEMPTS; n++) {
+	struct sweep sw = {0};
+	for (bool hit = true; sweep_next(&sw, hit);) {
+		long n = sw.n;
+		if (sw.warm_up) {
+			if (stats)
+				stats_cache_clear();
+			free(ask("GET", path, NULL).body);
+		}
 		if (stats)
 			stats_cache_clear();
-		bool hit;
 		struct answer a = attempt(n, persistent, "GET", path, NULL, &hit);
 		if (a.status == 200)
 			ck_assert_msg(strcmp(a.body, want.body) == 0,
@@ -391,12 +444,10 @@ static long drive_read(bool persistent, const char *path, bool stats)
 		if (!hit) {
 			ck_assert_msg(a.status == 200, "N=%ld: no failure injected, yet %ld", n,
 			              a.status);
-			free(want.body);
-			return n;
 		}
 	}
-	ck_abort_msg("%s made more than %d allocations", path, MAX_ATTEMPTS);
-	return 0;
+	free(want.body);
+	return sw.end;
 }
 
 /* WRITERS creates at once, so that the shared writer groups their commits
@@ -415,7 +466,13 @@ static long drive_concurrent(bool persistent)
 	char url[128];
 	snprintf(url, sizeof url, "%s/toxicities", base);
 	struct counts before = file_state("toxicities");
-	for (long n = 1; n <= MAX_ATTEMPTS; n++) {
+	struct sweep sw = {0};
+	for (bool hit = true; sweep_next(&sw, hit);) {
+		long n = sw.n;
+		if (sw.warm_up) {
+			create("/toxicities", body);
+			before = file_state("toxicities");
+		}
 		CURLM *multi = curl_multi_init();
 		CURL *easy[WRITERS];
 		struct answer a[WRITERS] = {{0}};
@@ -440,7 +497,7 @@ static long drive_concurrent(bool persistent)
 				curl_multi_poll(multi, NULL, 0, 100, NULL);
 		}
 		fault_disarm();
-		bool hit = fault_failures() > 0;
+		hit = fault_failures() > 0;
 		int made = 0;
 		for (int w = 0; w < WRITERS; w++) {
 			char *type = NULL;
@@ -484,11 +541,126 @@ static long drive_concurrent(bool persistent)
 			ck_assert_msg(made == WRITERS,
 			              "N=%ld: no failure injected, yet %d of %d made", n, made,
 			              WRITERS);
-			return n;
 		}
 	}
-	ck_abort_msg("%d creates made more than %d allocations", WRITERS, MAX_ATTEMPTS);
-	return 0;
+	return sw.end;
+}
+
+/* A merge patch of patient 1's age, each attempt to a new value: a 200
+ * answers the new version, exactly one audit row more; a failure leaves the
+ * record as it was. */
+static long drive_patch(void)
+{
+	struct sweep sw = {0};
+	for (bool hit = true; sweep_next(&sw, hit);) {
+		long n = sw.n;
+		if (sw.warm_up) {
+			json_t *now = ask_json("GET", "/patients/1", NULL, 200);
+			char body[64];
+			snprintf(body, sizeof body, "{\"age\":%lld}",
+			         (json_integer_value(json_object_get(now, "age")) + 1) % 100);
+			json_decref(now);
+			snprintf(extra_header, sizeof extra_header, "Change-Reason: warm-up");
+			json_decref(ask_json("PATCH", "/patients/1", body, 200));
+			extra_header[0] = '\0';
+		}
+		json_t *old = ask_json("GET", "/patients/1", NULL, 200);
+		json_int_t age = json_integer_value(json_object_get(old, "age"));
+		json_int_t version = json_integer_value(json_object_get(old, "version"));
+		char *old_text = json_dumps(old, JSON_COMPACT);
+		json_decref(old);
+		char body[64];
+		snprintf(body, sizeof body, "{\"age\":%lld}", (long long)(age + 1) % 100);
+		struct counts before = file_state("patients");
+		snprintf(extra_header, sizeof extra_header, "Change-Reason: alloc test");
+		struct answer a = attempt(n, false, "PATCH", "/patients/1", body, &hit);
+		extra_header[0] = '\0';
+		struct counts after = file_state("patients");
+		json_t *now = ask_json("GET", "/patients/1", NULL, 200);
+		char *now_text = json_dumps(now, JSON_COMPACT);
+		if (a.status == 200) {
+			ck_assert_int_eq(after.audit, before.audit + 1);
+			ck_assert_int_eq(json_integer_value(json_object_get(now, "version")),
+			                 version + 1);
+			ck_assert_int_eq(json_integer_value(json_object_get(now, "age")),
+			                 (age + 1) % 100);
+			json_t *answered = json_loads(a.body, 0, NULL);
+			ck_assert(json_equal(answered, now));
+			json_decref(answered);
+		} else {
+			assert_clean_failure(&a, n);
+			ck_assert_int_eq(after.audit, before.audit);
+			ck_assert_str_eq(now_text, old_text);
+		}
+		audit_intact(after.audit);
+		json_decref(now);
+		free(now_text);
+		free(old_text);
+		free(a.body);
+		if (!hit) {
+			ck_assert_msg(a.status == 200, "N=%ld: no failure injected, yet %ld", n,
+			              a.status);
+		}
+	}
+	return sw.end;
+}
+
+/* A delete of a patient made for the attempt: a 204 leaves it gone with
+ * one audit row more; a failure leaves it there. */
+static long drive_delete(void)
+{
+	struct sweep sw = {0};
+	for (bool hit = true; sweep_next(&sw, hit);) {
+		long n = sw.n;
+		char body[256], path[64];
+		for (int k = sw.warm_up ? 0 : 1; k < 2; k++) {
+			snprintf(body, sizeof body,
+			         "{\"code\":\"D-%ld\",\"histology\":\"sarcoma\",\"setting\":"
+			         "\"metastatic\",\"regimen\":\"il2_alone\",\"enrolled_on\":\"1986-"
+			         "03-01\"}",
+			         serial());
+			if (k == 0) {
+				snprintf(path, sizeof path, "/patients/%lld",
+				         (long long)create("/patients", body));
+				snprintf(extra_header, sizeof extra_header,
+				         "Change-Reason: warm-up");
+				struct answer gone = ask("DELETE", path, NULL);
+				extra_header[0] = '\0';
+				ck_assert_int_eq(gone.status, 204);
+				free(gone.body);
+			}
+		}
+		snprintf(path, sizeof path, "/patients/%lld", (long long)create("/patients", body));
+		struct counts before = file_state("patients");
+		snprintf(extra_header, sizeof extra_header, "Change-Reason: alloc test");
+		struct answer a = attempt(n, false, "DELETE", path, NULL, &hit);
+		extra_header[0] = '\0';
+		struct counts after = file_state("patients");
+		struct answer now = ask("GET", path, NULL);
+		if (a.status == 204) {
+			ck_assert_int_eq(now.status, 404);
+			ck_assert_int_eq(after.records, before.records - 1);
+			ck_assert_int_eq(after.audit, before.audit + 1);
+		} else {
+			assert_clean_failure(&a, n);
+			ck_assert_int_eq(now.status, 200);
+			ck_assert(after.records == before.records && after.audit == before.audit);
+			/* not left behind for the next attempt's count */
+			snprintf(extra_header, sizeof extra_header, "Change-Reason: alloc test");
+			struct answer gone = ask("DELETE", path, NULL);
+			extra_header[0] = '\0';
+			ck_assert_int_eq(gone.status, 204);
+			free(gone.body);
+		}
+		audit_intact(file_state("patients").audit);
+		free(now.body);
+		free(a.body);
+		if (!hit) {
+			ck_assert_msg(a.status == 204, "N=%ld: no failure injected, yet %ld", n,
+			              a.status);
+		}
+	}
+	return sw.end;
 }
 
 static void drive_all(bool persistent)
@@ -507,6 +679,18 @@ static void drive_all(bool persistent)
 	    "%d creates at once %ld attempts\n",
 	    mode, create_n, idempotent_n, list_n, stats_n, WRITERS, concurrent_n);
 	fflush(stdout);
+	if (!persistent) {
+		/* beyond the three: a record's history (audit rows read back), a
+		 * statistic as CSV, a patch and a delete */
+		long history_n = drive_read(false, "/patients/1/history", false);
+		long csv_n = drive_read(false, "/stats/mortality?format=csv", true);
+		long patch_n = drive_patch();
+		long delete_n = drive_delete();
+		printf(
+		    "alloc failure, the Nth allocation failing: history %ld, statistic as CSV %ld, "
+		    "patch %ld, delete %ld attempts\n",
+		    history_n, csv_n, patch_n, delete_n);
+	}
 	/* the writer still writes */
 	char body[256];
 	snprintf(body, sizeof body,

@@ -43,6 +43,9 @@ static char dir[64], db_path[128], base[64], auth_header[128];
 static struct server *srv;
 /* the test's own read-only connection to the file */
 static sqlite3 *file;
+/* the audit rows checked by chain_linked so far, and the last one's hash */
+static int64_t linked_seq;
+static char linked_hash[65];
 
 /* --- the server, in this process ---------------------------------------- */
 
@@ -72,6 +75,9 @@ static void server_up(void)
 	ck_assert_ptr_nonnull(srv);
 	snprintf(base, sizeof base, "http://127.0.0.1:%u", port);
 	stats_cache_clear();
+	linked_seq = 0;
+	memset(linked_hash, '0', 64);
+	linked_hash[64] = '\0';
 }
 
 static void server_down(void)
@@ -221,6 +227,30 @@ static void audit_records(const char *table, const char *record)
 	json_decref(stored);
 	json_decref(answered);
 	sqlite3_finalize(stmt);
+}
+
+/* The rows appended since the last call continue the chain: seq one more,
+ * prev_hash the hash before (each attempt; the hashes themselves are
+ * recomputed by /audit/verify at the end of each loop, which catches a bad
+ * row of any attempt, since rows never change). */
+
+static void chain_linked(int64_t rows)
+{
+	sqlite3_stmt *stmt = NULL;
+	ck_assert_int_eq(sqlite3_prepare_v2(file,
+	                                    "SELECT seq, prev_hash, hash FROM audit WHERE seq > ? "
+	                                    "ORDER BY seq",
+	                                    -1, &stmt, NULL),
+	                 SQLITE_OK);
+	sqlite3_bind_int64(stmt, 1, linked_seq);
+	while (sqlite3_step(stmt) == SQLITE_ROW) {
+		ck_assert_int_eq(sqlite3_column_int64(stmt, 0), linked_seq + 1);
+		ck_assert_str_eq((const char *)sqlite3_column_text(stmt, 1), linked_hash);
+		linked_seq++;
+		snprintf(linked_hash, sizeof linked_hash, "%s", sqlite3_column_text(stmt, 2));
+	}
+	sqlite3_finalize(stmt);
+	ck_assert_int_eq(linked_seq, rows);
 }
 
 static void audit_intact(int64_t rows)
@@ -393,7 +423,7 @@ static long drive_create(bool persistent, bool idempotent)
 			    (long long)(after.audit - before.audit));
 		}
 		extra_header[0] = '\0';
-		audit_intact(after.audit);
+		chain_linked(after.audit);
 		free(a.body);
 		before = after;
 		if (!hit) {
@@ -401,6 +431,7 @@ static long drive_create(bool persistent, bool idempotent)
 			              a.status);
 		}
 	}
+	audit_intact(file_state("patients").audit);
 	return sw.end;
 }
 
@@ -535,7 +566,7 @@ static long drive_concurrent(bool persistent)
 		    "N=%ld: %d answered 201, %lld record(s) and %lld audit row(s) written", n, made,
 		    (long long)(after.records - before.records),
 		    (long long)(after.audit - before.audit));
-		audit_intact(after.audit);
+		chain_linked(after.audit);
 		before = after;
 		if (!hit) {
 			ck_assert_msg(made == WRITERS,
@@ -543,6 +574,7 @@ static long drive_concurrent(bool persistent)
 			              WRITERS);
 		}
 	}
+	audit_intact(file_state("patients").audit);
 	return sw.end;
 }
 
@@ -592,7 +624,7 @@ static long drive_patch(void)
 			ck_assert_int_eq(after.audit, before.audit);
 			ck_assert_str_eq(now_text, old_text);
 		}
-		audit_intact(after.audit);
+		chain_linked(after.audit);
 		json_decref(now);
 		free(now_text);
 		free(old_text);
@@ -602,6 +634,7 @@ static long drive_patch(void)
 			              a.status);
 		}
 	}
+	audit_intact(file_state("patients").audit);
 	return sw.end;
 }
 
@@ -652,7 +685,7 @@ static long drive_delete(void)
 			ck_assert_int_eq(gone.status, 204);
 			free(gone.body);
 		}
-		audit_intact(file_state("patients").audit);
+		chain_linked(file_state("patients").audit);
 		free(now.body);
 		free(a.body);
 		if (!hit) {
@@ -660,6 +693,7 @@ static long drive_delete(void)
 			              a.status);
 		}
 	}
+	audit_intact(file_state("patients").audit);
 	return sw.end;
 }
 

@@ -1,19 +1,20 @@
 /* Allocation failure, injected at the Nth allocation for N = 1, 2, ...
  * (fault.h: ours, Jansson's and SQLite's allocators, counted together)
- * through a create (also under an Idempotency-Key), a list and a stats
- * request, and four creates at once (the writer's group commit), to the
- * real server, run in this process on a fresh database. Every attempt must end in the success
- * answer, byte for byte what the same request answers without injection
- * (the create: the record as then read back), or in a 500/503
- * problem+json; a failed create must have written nothing, a successful one
- * exactly one record and one audit row; the file must pass PRAGMA
- * integrity_check and the audit chain must verify after each attempt; the
- * writer must keep working (the next attempt's success shows it). A loop
- * ends at the first N whose attempt met no injected failure: every
- * allocation of the request has then been failed once. Each request is
- * driven twice: the Nth allocation alone failing, and it and every one
- * after it (as SQLite's own malloc tests do). Leaks are LeakSanitizer's and
- * valgrind's to find (both lanes run this test).
+ * through a create (also under an Idempotency-Key), a list, a stats request
+ * and four creates at once (the writer's group commit), and, in the first
+ * mode only, a history, a CSV statistic, a patch and a delete, to the real
+ * server, run in this process on a fresh database. Every attempt must end
+ * in the success answer, byte for byte what the same request answers
+ * without injection (a write: the record as then read back), or in a
+ * 500/503 problem+json; a failed write must have changed nothing, a
+ * successful one exactly its record and one audit row; the file must pass
+ * PRAGMA integrity_check and the audit chain must link on after each
+ * attempt (and /audit/verify pass after each loop); the writer must keep
+ * working (the next attempt's success shows it). See sweep_next for which
+ * N are tried. Each request is driven in two modes: the Nth allocation
+ * alone failing, and it and every one after it (as SQLite's own malloc
+ * tests do). Leaks are LeakSanitizer's and valgrind's to find (both lanes
+ * run this test).
  *
  * The client is libcurl, whose allocations are its own; responses are
  * parsed with Jansson only while nothing is armed. libmicrohttpd's

@@ -25,6 +25,9 @@ enum db_status {
 struct db;
 
 int db_open(const char *path, struct db **out);
+/* Gives SQLite the allocator of fault.h (SQLite's own, through the failure
+ * injector); before SQLite is first used. Called by fault_alloc_install. */
+int db_set_allocator(void);
 
 /* What a commit promises, for every connection opened afterwards:
  * DB_DURABLE_NORMAL (synchronous=NORMAL in WAL): a committed write survives

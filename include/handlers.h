@@ -20,6 +20,9 @@ void stats_mortality(struct request *req);
 void stats_toxicity(struct request *req);
 void stats_survival(struct request *req);
 void stats_durable_response(struct request *req);
+/* Forgets every computed answer, so the next request computes afresh (for
+ * the allocation-failure test, which must not be answered from the cache). */
+void stats_cache_clear(void);
 
 /* audit_api.c: the audit trail over HTTP */
 void audit_list(struct request *req);

@@ -16,6 +16,12 @@
 
 #define REQUEST_MAX_BODY (1024 * 1024)
 #define REPLY_MAX_HEADERS 16
+/* A reply header value up to this long (NUL included) is kept in the
+ * request itself: adding one never allocates, so an answer prepared before
+ * a commit stays complete after it (util.h). */
+#define REPLY_INLINE_VALUE 128
+/* Room for the out-of-memory problem, request id included. */
+#define REPLY_OOM_PROBLEM 512
 
 struct route;
 struct db;
@@ -27,8 +33,9 @@ struct db;
 typedef long (*reply_stream_fn)(void *cls, char *buf, size_t max);
 
 struct reply_header {
-	char *name;
-	char *value;
+	const char *name;  /* a literal */
+	char *value;       /* inline_value, or malloc'd when longer */
+	char inline_value[REPLY_INLINE_VALUE];
 };
 
 struct request {
@@ -41,8 +48,11 @@ struct request {
 	size_t body_cap;
 	size_t body_limit; /* REQUEST_MAX_BODY, or the import limit */
 	bool body_too_large;
+	bool body_lost; /* memory for the body ran out: answered 503 */
 	bool replied; /* the glue has queued the reply */
 	bool in_pool; /* handed to the write pool; the connection waits, suspended */
+	bool write_committed;     /* the pool committed its batch with this write's work */
+	struct request *pool_next; /* the write pool's queue (writers.c) */
 	char request_id[129]; /* the client's X-Request-ID when sane, else a UUID */
 	struct timespec started;
 
@@ -64,6 +74,7 @@ struct request {
 	bool out_static; /* out points at memory that outlives the request */
 	struct reply_header headers[REPLY_MAX_HEADERS];
 	int nheaders;
+	char oom_problem[REPLY_OOM_PROBLEM]; /* reply_out_of_memory's body */
 	reply_stream_fn stream; /* a streamed body instead of out */
 	void *stream_cls;
 	void (*stream_done)(void *cls);
@@ -98,8 +109,25 @@ void reply_stream(struct request *req, unsigned status, const char *content_type
 /* Steals data (malloc'd). */
 void reply_owned(struct request *req, unsigned status, const char *content_type, char *data,
 		 size_t len);
+/* name must be a literal. A value too long to keep inline that cannot be
+ * allocated is left out (and the failure noted: util.h). */
 void reply_header(struct request *req, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Replaces the value of header i. */
+void reply_header_set(struct request *req, int i, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Drops the headers added after the first n. */
+void reply_headers_truncate(struct request *req, int n);
+/* The 503 problem of a request that ran out of memory, made without
+ * allocating (in req->oom_problem): no headers but Retry-After, no stream. */
+void reply_out_of_memory(struct request *req);
+/* Writes that body for request_id into out (REPLY_OOM_PROBLEM bytes), for
+ * the glue when not even a struct request can be had; returns its length. */
+size_t reply_out_of_memory_body(const char *request_id, char *out);
+/* Called by the glue just before the answer is sent: when an allocation
+ * failed during the request (util.h) and no write was committed, the answer
+ * may be incomplete, and reply_out_of_memory replaces it. */
+void reply_check_memory(struct request *req);
 
 /* RFC 9457 problem+json. type is a URN from the list below or NULL for
  * about:blank; title is derived from the status. */

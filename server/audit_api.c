@@ -128,9 +128,10 @@ void audit_list(struct request *req)
 	if (more) {
 		char *url = xasprintf("/audit?%s%safter=%lld", kept.data ? kept.data : "",
 				      kept.len ? "&" : "", (long long)rows[count - 1].seq);
-		reply_header(req, "Link", "<%s>; rel=\"next\"", url);
+		if (url)
+			reply_header(req, "Link", "<%s>; rel=\"next\"", url);
 		json_decref(next);
-		next = json_string(url);
+		next = url ? json_string(url) : NULL;
 		free(url);
 	}
 	store_audit_list_free(rows, count);

@@ -53,6 +53,10 @@ char *gzip_bytes(const char *data, size_t len, size_t *out_len)
 		return NULL;
 	size_t cap = deflateBound(&z, len);
 	char *out = xmalloc(cap);
+	if (!out) {
+		deflateEnd(&z);
+		return NULL;
+	}
 	z.next_in = (Bytef *)data;
 	z.avail_in = (uInt)len;
 	z.next_out = (Bytef *)out;
@@ -80,7 +84,7 @@ bool etag_in_list(const char *header, const char *tag)
 		return true;
 	/* the "-gz" form: the tag without its closing quote, then -gz" */
 	char *gz = xasprintf("%.*s-gz\"", (int)(n - 1), tag);
-	bool found = strstr(header, gz) != NULL;
+	bool found = gz && strstr(header, gz) != NULL;
 	free(gz);
 	return found;
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "embedded.h"
+#include "fault.h"
 #include "log.h"
 #include "util.h"
 
@@ -145,6 +146,8 @@ int db_file_sizes(struct db *db, int64_t *db_bytes, int64_t *wal_bytes)
 		return DB_ERROR;
 	*db_bytes = st.st_size;
 	char *wal = xasprintf("%s-wal", path);
+	if (!wal)
+		return DB_ERROR;
 	*wal_bytes = stat(wal, &st) == 0 ? st.st_size : 0;
 	free(wal);
 	return DB_OK;
@@ -182,6 +185,43 @@ static pthread_once_t sqlite_setup = PTHREAD_ONCE_INIT;
 static void sqlite_configure(void)
 {
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+/* SQLite's own allocator, wrapped: each allocation takes its turn at the
+ * failure injector, and a failure is noted in the thread's flag (util.h),
+ * so that one SQLite absorbed (a NULL column, a smaller page cache) still
+ * ends the request in a 503 rather than a silently wrong answer. */
+static sqlite3_mem_methods sqlite_memory;
+
+static void *sqlite_malloc(int n)
+{
+	if (fault_injected())
+		return NULL;
+	void *p = sqlite_memory.xMalloc(n);
+	if (!p)
+		alloc_failure_note();
+	return p;
+}
+
+static void *sqlite_realloc(void *p, int n)
+{
+	if (fault_injected())
+		return NULL;
+	void *q = sqlite_memory.xRealloc(p, n);
+	if (!q)
+		alloc_failure_note();
+	return q;
+}
+
+int db_set_allocator(void)
+{
+	sqlite3_mem_methods m;
+	if (sqlite3_config(SQLITE_CONFIG_GETMALLOC, &sqlite_memory) != SQLITE_OK)
+		return DB_ERROR;
+	m = sqlite_memory;
+	m.xMalloc = sqlite_malloc;
+	m.xRealloc = sqlite_realloc;
+	return sqlite3_config(SQLITE_CONFIG_MALLOC, &m) == SQLITE_OK ? DB_OK : DB_ERROR;
 }
 
 static enum db_durability durability = DB_DURABLE_NORMAL;
@@ -270,7 +310,7 @@ static bool wal_is_empty(const char *path)
 {
 	char *wal = xasprintf("%s-wal", path);
 	struct stat st;
-	bool empty = stat(wal, &st) != 0 || st.st_size == 0;
+	bool empty = wal && (stat(wal, &st) != 0 || st.st_size == 0);
 	free(wal);
 	return empty;
 }
@@ -304,6 +344,10 @@ int db_open(const char *path, struct db **out)
 {
 	pthread_once(&sqlite_setup, sqlite_configure);
 	struct db *db = xcalloc(1, sizeof *db);
+	if (!db) {
+		*out = NULL;
+		return DB_ERROR;
+	}
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
 	int rc = sqlite3_open_v2(path, &db->conn, flags, NULL);
 	if (rc == SQLITE_OK)
@@ -370,9 +414,14 @@ static sqlite3_stmt *prepare(struct db *db, const char *sql, const char *key)
 	sqlite3_stmt *stmt = NULL;
 	if (sqlite3_prepare_v3(db->conn, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK)
 		return NULL;
+	char *copy = xstrdup(sql);
+	if (!copy) {
+		sqlite3_finalize(stmt);
+		return NULL;
+	}
 	sqlite3_finalize(slot->stmt);
 	free(slot->sql);
-	slot->sql = xstrdup(sql);
+	slot->sql = copy;
 	slot->key = key;
 	slot->stmt = stmt;
 	slot->last_used = ++db->clock;
@@ -415,23 +464,38 @@ void db_done(sqlite3_stmt *stmt)
  * costs a WAL append and several locks whatever it holds, so under load
  * many writes share one, and none is answered before it is durable. A
  * writer whose work fails rolls back to its savepoint: the others' work is
- * untouched. */
+ * untouched. Each waiting writer is told its own group's outcome in a slot
+ * of its own: a shared "last outcome" would be overwritten by the next
+ * group's when a waiter wakes late (the allocation-failure test caught a
+ * 201 for a rolled-back record that way, and a failure for a committed one).
+ *
+ * Batches. A thread that runs many writes one after another (the write
+ * pool, writers.c) holds the writer for all of them (db_batch_begin): each
+ * write is still its own savepoint, but none waits for a COMMIT, and
+ * db_batch_end commits them together. When a write loses the batch's
+ * transaction (see leave_group), the writes after it in the batch are
+ * refused at their begin, and the batch ends failed: nothing of it is
+ * committed, and no write of it is told otherwise. */
 #define GROUP_MAX 64
 
 static pthread_mutex_t writer_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Thread_local bool holding_writer;
-/* This thread holds the writer for a batch (db_batch_begin): its writes
- * keep the group open, and db_batch_end commits them. */
-static _Thread_local bool batching;
+static _Thread_local bool batching;    /* this thread holds the writer for a batch */
+static _Thread_local int batch_failed; /* DB_OK, or why the batch's transaction was lost */
 
 static pthread_mutex_t group_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t group_done = PTHREAD_COND_INITIALIZER;
 static int group_waiting;       /* writers blocked on writer_lock */
 static bool group_open;         /* the shared writer's transaction is open */
 static int group_members;       /* writers whose work it holds */
-static uint64_t group_number;   /* the open (or last) group */
-static uint64_t group_finished; /* the last group committed or rolled back */
-static int group_result;        /* and its outcome */
+
+/* A writer whose work is in the open group, waiting for its outcome. */
+struct group_waiter {
+	int outcome;
+	bool told;
+};
+static struct group_waiter *group_waiters[GROUP_MAX];
+static int group_nwaiters;
 
 static void take_writer(void)
 {
@@ -453,17 +517,43 @@ static void give_writer(void)
 	}
 }
 
+/* A transaction that a failed ROLLBACK left open (it too can run out of
+ * memory) holds no one's work: it is rolled back before the next begins. */
+static void roll_back_leftover(struct db *db)
+{
+	if (!sqlite3_get_autocommit(db->conn))
+		sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+}
+
+enum leave { LEAVE_KEEP, LEAVE_DISCARD, LEAVE_NO_SAVEPOINT };
+static int leave_group(struct db *db, enum leave how);
+static int end_group(struct db *db, bool lost);
+
 /* db_begin_write once writer_lock is held. */
 static int begin_held_write(struct db *db)
 {
 	db->transactions++;
 	if (!db->shared) {
+		roll_back_leftover(db);
 		int rc = run(db, sql_begin_immediate);
 		if (rc != DB_OK)
 			give_writer();
 		return rc;
 	}
+	if (batching && batch_failed != DB_OK)
+		return batch_failed;
+	if (group_open && sqlite3_get_autocommit(db->conn)) {
+		/* the group's transaction is gone (a read on this connection that
+		 * failed for memory rolls it all back): a savepoint now would run
+		 * and commit on its own, outside the group */
+		end_group(db, true);
+		if (batching) {
+			batch_failed = DB_ERROR;
+			return batch_failed;
+		}
+	}
 	if (!group_open) {
+		roll_back_leftover(db);
 		int rc = run(db, sql_begin_immediate);
 		if (rc != DB_OK) {
 			give_writer();
@@ -471,12 +561,11 @@ static int begin_held_write(struct db *db)
 		}
 		pthread_mutex_lock(&group_lock);
 		group_open = true;
-		group_number++;
 		pthread_mutex_unlock(&group_lock);
 	}
 	int rc = run(db, sql_savepoint);
 	if (rc != DB_OK)
-		db_rollback(db);
+		leave_group(db, LEAVE_NO_SAVEPOINT);
 	return rc;
 }
 
@@ -487,60 +576,84 @@ int db_begin_write(struct db *db)
 	return begin_held_write(db);
 }
 
-static int end_group(struct db *db, uint64_t mine);
+/* Commits the open group when it holds work and its transaction is not lost
+ * (else rolls back what is left), and tells each waiting writer. */
+static int end_group(struct db *db, bool lost)
+{
+	int outcome = lost ? DB_ERROR : DB_OK;
+	if (!lost && group_members > 0 && (outcome = run(db, sql_commit)) == DB_OK)
+		note_write_health(DB_OK);
+	if (group_members == 0 || outcome != DB_OK)
+		roll_back_leftover(db);
+	pthread_mutex_lock(&group_lock);
+	group_open = false;
+	group_members = 0;
+	for (int i = 0; i < group_nwaiters; i++) {
+		group_waiters[i]->outcome = outcome;
+		group_waiters[i]->told = true;
+	}
+	group_nwaiters = 0;
+	pthread_cond_broadcast(&group_done);
+	pthread_mutex_unlock(&group_lock);
+	return outcome;
+}
 
 /* Ends one writer on the shared connection: keeps or discards its work,
  * then hands the open transaction to a waiting writer or commits the
- * group. Returns the outcome for this writer's work. */
-static int leave_group(struct db *db, bool keep)
+ * group (in a batch: leaves it open for db_batch_end). Returns the outcome
+ * for this writer's work.
+ *
+ * After some errors (SQLITE_NOMEM, _FULL, _IOERR, _BUSY) SQLite may roll
+ * the whole transaction back by itself, and a savepoint that cannot be
+ * rolled back (ROLLBACK TO failing for memory) must not be released into
+ * the group: either way the group's transaction is lost, and it ends at
+ * once, failed for every writer in it, so that none is told its work is
+ * kept and none finds another's half-done work in its own. */
+static int leave_group(struct db *db, enum leave how)
 {
 	int rc = DB_OK;
+	bool keep = how == LEAVE_KEEP;
+	bool lost = sqlite3_get_autocommit(db->conn);
+	if (lost)
+		keep = false, rc = DB_ERROR;
 	if (keep && (rc = run(db, sql_release)) != DB_OK)
 		keep = false;
-	if (!keep) {
-		run(db, sql_rollback_to);
-		run(db, sql_release);
+	if (!keep && !lost && how != LEAVE_NO_SAVEPOINT &&
+	    (run(db, sql_rollback_to) != DB_OK || run(db, sql_release) != DB_OK))
+		lost = true;
+	if (!lost)
+		lost = sqlite3_get_autocommit(db->conn);
+	if (batching) {
+		if (lost) {
+			end_group(db, true);
+			batch_failed = rc != DB_OK ? rc : DB_ERROR;
+			return batch_failed;
+		}
+		pthread_mutex_lock(&group_lock);
+		group_members += keep;
+		pthread_mutex_unlock(&group_lock);
+		return rc;
 	}
+	struct group_waiter me = {0};
 	pthread_mutex_lock(&group_lock);
 	group_members += keep;
-	uint64_t mine = group_number;
-	bool hand_over = group_waiting > 0 && group_members < GROUP_MAX;
+	bool hand_over = !lost && group_waiting > 0 && group_members < GROUP_MAX;
+	if (hand_over && keep)
+		group_waiters[group_nwaiters++] = &me;
 	pthread_mutex_unlock(&group_lock);
-	if (batching) /* kept for db_batch_end to commit */
-		return rc;
 	if (hand_over) {
 		give_writer();
 		if (!keep)
 			return rc;
 		pthread_mutex_lock(&group_lock);
-		while (group_finished < mine)
+		while (!me.told)
 			pthread_cond_wait(&group_done, &group_lock);
-		rc = group_result;
 		pthread_mutex_unlock(&group_lock);
-		return rc;
+		return me.outcome;
 	}
-	int outcome = end_group(db, mine);
+	int outcome = end_group(db, lost);
 	give_writer();
 	return keep ? outcome : rc;
-}
-
-/* Commits the open group (or rolls it back when it holds nothing) and tells
- * its waiting writers the outcome. */
-static int end_group(struct db *db, uint64_t mine)
-{
-	int outcome = DB_OK;
-	if (group_members > 0 && (outcome = run(db, sql_commit)) == DB_OK)
-		note_write_health(DB_OK);
-	if (group_members == 0 || outcome != DB_OK)
-		sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
-	pthread_mutex_lock(&group_lock);
-	group_open = false;
-	group_members = 0;
-	group_finished = mine;
-	group_result = outcome;
-	pthread_cond_broadcast(&group_done);
-	pthread_mutex_unlock(&group_lock);
-	return outcome;
 }
 
 int db_batch_begin(struct db *db)
@@ -549,6 +662,7 @@ int db_batch_begin(struct db *db)
 		return DB_ERROR;
 	take_writer();
 	batching = true;
+	batch_failed = DB_OK;
 	return DB_OK;
 }
 
@@ -559,14 +673,15 @@ bool db_in_batch(void)
 
 int db_batch_end(struct db *db)
 {
-	batching = false;
-	int outcome = DB_OK;
+	int outcome = batch_failed;
 	if (group_open) {
-		pthread_mutex_lock(&group_lock);
-		uint64_t mine = group_number;
-		pthread_mutex_unlock(&group_lock);
-		outcome = end_group(db, mine);
+		bool lost = sqlite3_get_autocommit(db->conn);
+		int committed = end_group(db, lost || outcome != DB_OK);
+		if (outcome == DB_OK)
+			outcome = committed;
 	}
+	batching = false;
+	batch_failed = DB_OK;
 	give_writer();
 	return outcome;
 }
@@ -582,16 +697,29 @@ uint64_t db_transaction_id(struct db *db)
 	return db->transactions;
 }
 
+/* Work done while an allocation failed (util.h) may be incomplete in ways
+ * no return code told: it is rolled back, never committed. */
 int db_commit(struct db *db)
 {
-	if (db->shared)
-		return holding_writer ? leave_group(db, true) : DB_ERROR;
-	int rc = run(db, sql_commit);
-	if (rc != DB_OK)
+	if (db->shared && !holding_writer)
+		return DB_ERROR;
+	if (alloc_failure_seen()) {
 		db_rollback(db);
-	else
-		note_write_health(DB_OK);
-	give_writer();
+		return DB_ERROR;
+	}
+	int rc;
+	if (db->shared) {
+		rc = leave_group(db, LEAVE_KEEP);
+	} else {
+		rc = run(db, sql_commit);
+		if (rc != DB_OK)
+			db_rollback(db);
+		else
+			note_write_health(DB_OK);
+		give_writer();
+	}
+	if (rc == DB_OK)
+		alloc_commit_note();
 	return rc;
 }
 
@@ -601,7 +729,7 @@ void db_rollback(struct db *db)
 	if (db->shared && !holding_writer)
 		return;
 	if (db->shared) {
-		leave_group(db, false);
+		leave_group(db, LEAVE_DISCARD);
 		return;
 	}
 	if (!sqlite3_get_autocommit(db->conn))
@@ -637,6 +765,8 @@ int db_migrate(struct db *db)
 	for (size_t n = (size_t)current; n < embedded_migrations_count; n++) {
 		const struct embedded_file *m = &embedded_migrations[n];
 		char *sql = xstrndup((const char *)m->data, m->len);
+		if (!sql)
+			return DB_ERROR;
 		char bump[64];
 		snprintf(bump, sizeof bump, "PRAGMA user_version=%zu", n + 1);
 		rc = db_begin_write(db);
@@ -721,13 +851,17 @@ static _Thread_local struct db *thread_db;
 int db_pool_init(const char *path)
 {
 	pool_path = xstrdup(path);
-	return DB_OK;
+	return pool_path ? DB_OK : DB_ERROR;
 }
 
+/* A request starts with no transaction open on its connection: one left by a
+ * ROLLBACK that failed for memory would pin an old snapshot. */
 struct db *db_for_thread(void)
 {
-	if (thread_db)
+	if (thread_db) {
+		roll_back_leftover(thread_db);
 		return thread_db;
+	}
 	struct db *db;
 	if (db_open(pool_path, &db) != DB_OK)
 		return NULL;

@@ -111,6 +111,8 @@ int km_estimate(struct km_subject *subjects, size_t n, double level, struct km_f
 	pthread_once(&gsl_quiet, gsl_errors_off);
 	double z = gsl_cdf_ugaussian_Qinv((1 - level) / 2);
 	fit->points = xcalloc(n ? n : 1, sizeof *fit->points);
+	if (!fit->points)
+		return -1;
 	double survival = 1, greenwood = 0;
 	int64_t at_risk = (int64_t)n;
 	for (size_t i = 0; i < n;) {
@@ -144,6 +146,8 @@ int km_estimate(struct km_subject *subjects, size_t n, double level, struct km_f
 
 	double *curve = xcalloc(fit->npoints ? fit->npoints : 1, sizeof *curve);
 	struct km_median *m = &fit->median;
+	if (!curve)
+		return -1; /* no median */
 	for (size_t i = 0; i < fit->npoints; i++)
 		curve[i] = fit->points[i].survival;
 	m->reached = km_quantile(fit->points, fit->npoints, curve, 0.5, &m->time);

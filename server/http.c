@@ -18,7 +18,10 @@
  * closed: by the access handler when a piece of body comes late
  * (libmicrohttpd cannot queue an answer before the body is in, so no 408
  * can be sent), by a sweeper thread that looks twice a second while the
- * headers are still coming. (Apache's mod_reqtimeout counts the same way.) */
+ * headers are still coming. (Apache's mod_reqtimeout counts the same way.)
+ *
+ * The thread's allocation-failure flag (util.h) is cleared before each
+ * dispatch and checked just before the answer is queued. */
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -124,10 +127,7 @@ void request_free(struct request *req)
 	json_decref(req->json);
 	if (!req->out_static)
 		free(req->out);
-	for (int i = 0; i < req->nheaders; i++) {
-		free(req->headers[i].name);
-		free(req->headers[i].value);
-	}
+	reply_headers_truncate(req, 0);
 	free(req);
 }
 
@@ -137,10 +137,8 @@ static void etags_to_gzip_form(struct request *req)
 	for (int i = 0; i < req->nheaders; i++) {
 		char *v = req->headers[i].value;
 		size_t n = strlen(v);
-		if (strcmp(req->headers[i].name, "ETag") == 0 && n >= 2 && v[n - 1] == '"') {
-			req->headers[i].value = xasprintf("%.*s-gz\"", (int)(n - 1), v);
-			free(v);
-		}
+		if (strcmp(req->headers[i].name, "ETag") == 0 && n >= 2 && v[n - 1] == '"')
+			reply_header_set(req, i, "%.*s-gz\"", (int)(n - 1), v);
 	}
 }
 
@@ -194,6 +192,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct request *r
 {
 	struct MHD_Response *resp;
 	maybe_compress(req);
+	reply_check_memory(req);
 	if (req->stream) {
 		/* the request lives until the completion callback, after the last read */
 		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, req,
@@ -232,6 +231,7 @@ static void drop_body(struct request *req)
  * reading the rest), else go on discarding and answer at the end. */
 static void refuse_large_body(struct MHD_Connection *conn, struct request *req)
 {
+	alloc_failure_clear();
 	router_dispatch(req);
 	if (send_reply(conn, req) == MHD_YES)
 		req->replied = true;
@@ -239,7 +239,7 @@ static void refuse_large_body(struct MHD_Connection *conn, struct request *req)
 
 /* The client's X-Request-ID when it is 1-128 of A-Z a-z 0-9 . _ : -,
  * else a fresh UUID: every answer carries it, as do audit rows and problems. */
-static void assign_request_id(struct MHD_Connection *conn, struct request *req)
+static void assign_request_id(struct MHD_Connection *conn, char out[129])
 {
 	const char *id = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-ID");
 	size_t n = id ? strlen(id) : 0;
@@ -248,9 +248,30 @@ static void assign_request_id(struct MHD_Connection *conn, struct request *req)
 		sane = (id[i] >= 'A' && id[i] <= 'Z') || (id[i] >= 'a' && id[i] <= 'z') ||
 		       (id[i] >= '0' && id[i] <= '9') || strchr("._:-", id[i]);
 	if (sane)
-		memcpy(req->request_id, id, n + 1);
+		memcpy(out, id, n + 1);
 	else
-		request_uuid(req->request_id);
+		request_uuid(out);
+}
+
+/* The state of a connection whose request could not even be given its
+ * struct request: answered at once with the static 503, its body dropped. */
+static char no_memory;
+
+static enum MHD_Result refuse_for_memory(struct MHD_Connection *conn, void **state)
+{
+	*state = &no_memory;
+	char id[129], body[REPLY_OOM_PROBLEM];
+	assign_request_id(conn, id);
+	size_t len = reply_out_of_memory_body(id, body);
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
+	MHD_add_response_header(resp, "Retry-After", "1");
+	MHD_add_response_header(resp, "X-Request-ID", id);
+	enum MHD_Result r = MHD_queue_response(conn, 503, resp);
+	MHD_destroy_response(resp);
+	return r;
 }
 
 static long long now_ms(void)
@@ -286,6 +307,8 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		const union MHD_ConnectionInfo *info =
 			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 		c = xcalloc(1, sizeof *c);
+		if (!c)
+			return; /* out of memory: this connection goes without a deadline */
 		c->fd = info ? info->connect_fd : -1;
 		atomic_store(&c->since_ms, now_ms());
 		atomic_store(&c->awaiting_headers, true);
@@ -335,9 +358,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
 	(void)cls;
 	(void)version;
+	if (*state == &no_memory) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
 	struct request *req = *state;
 	if (!req) {
 		req = xcalloc(1, sizeof *req);
+		if (!req)
+			return refuse_for_memory(conn, state);
 		req->conn = conn;
 		req->method = method;
 		req->path = url;
@@ -346,7 +375,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		struct conn_clock *c = clock_of(conn);
 		if (c)
 			atomic_store(&c->awaiting_headers, false);
-		assign_request_id(conn, req);
+		assign_request_id(conn, req->request_id);
 		atomic_fetch_add(&requests_in_flight, 1);
 		const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 								 MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -372,6 +401,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return MHD_NO;
 		if (!req->body_too_large && req->body_len + n > req->body_limit)
 			drop_body(req);
+		if (req->body_lost)
+			return MHD_YES;
 		if (req->body_too_large) {
 			size_t drain = req->body_limit + DRAIN_MAX_BODY;
 			bool crossing = req->body_len <= drain && req->body_len + n > drain;
@@ -384,7 +415,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			size_t cap = req->body_cap ? req->body_cap : 4096;
 			while (cap < req->body_len + n + 1)
 				cap *= 2;
-			req->body = xrealloc(req->body, cap);
+			char *body = xrealloc(req->body, cap);
+			if (!body) {
+				/* the rest is read and dropped; the answer is a 503 */
+				free(req->body);
+				req->body = NULL;
+				req->body_lost = true;
+				return MHD_YES;
+			}
+			req->body = body;
 			req->body_cap = cap;
 		}
 		memcpy(req->body + req->body_len, upload_data, n);
@@ -394,22 +433,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (req->replied)
 		return MHD_YES;
+	alloc_failure_clear();
 	if (req->in_pool) {
-		/* called again once the write pool has resumed the connection */
+		/* called again once the write pool has resumed the connection;
+		 * the pool has checked the answer against its own thread's
+		 * allocation failures (writers.c) */
 		req->in_pool = false;
+		if (req->write_committed)
+			alloc_commit_note();
 		req->replied = true;
 		return send_reply(conn, req);
 	}
-	if (write_pool && !req->body_too_large && router_writes(req->method, req->path)) {
+	if (req->body_lost) {
+		reply_out_of_memory(req);
+	} else if (write_pool && !req->body_too_large && router_writes(req->method, req->path)) {
 		/* suspended before it is handed over, so that the pool's resume
 		 * always finds it suspended */
 		req->in_pool = true;
 		MHD_suspend_connection(conn);
 		writers_submit(req);
 		return MHD_YES;
-	}
-	if (!req->body_too_large || req->status == 0)
+	} else if (!req->body_too_large || req->status == 0) {
 		router_dispatch(req);
+	}
 	req->replied = true;
 	return send_reply(conn, req);
 }
@@ -432,7 +478,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
 		atomic_store(&c->awaiting_headers, true);
 	}
 	struct request *req = *state;
-	if (!req)
+	*state = NULL;
+	if (!req || req == (void *)&no_memory)
 		return;
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -445,7 +492,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
 		    req->status, req->out_len, (long long)(seconds * 1e6),
 		    req->actor[0] ? req->actor : NULL, code != MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	request_free(req);
-	*state = NULL;
 	atomic_fetch_sub(&requests_in_flight, 1);
 }
 
@@ -481,6 +527,8 @@ struct server *server_start(const struct config *cfg, unsigned *port_out)
 	}
 
 	struct server *srv = xcalloc(1, sizeof *srv);
+	if (!srv)
+		return NULL;
 	request_timeout_ms = (long long)cfg->request_timeout_seconds * 1000;
 	srv->daemon = MHD_start_daemon(
 		flags, (uint16_t)cfg->port, NULL, NULL, on_request, NULL,

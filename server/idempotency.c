@@ -29,6 +29,8 @@ bool idempotency_key_valid(const char *key)
 bool idempotency_claim(const char *actor, const char *key)
 {
 	char *id = xasprintf("%s\n%s", actor, key);
+	if (!id)
+		return false; /* answered as in flight; the failure makes it a 503 */
 	bool claimed = false;
 	int free_slot = -1;
 	pthread_mutex_lock(&lock);
@@ -50,19 +52,21 @@ bool idempotency_claim(const char *actor, const char *key)
 	return claimed;
 }
 
+/* Found by comparing in place: releasing never allocates, so a claim is
+ * never left behind for lack of memory. */
 void idempotency_release(const char *actor, const char *key)
 {
-	char *id = xasprintf("%s\n%s", actor, key);
+	size_t n = strlen(actor);
 	pthread_mutex_lock(&lock);
 	for (int i = 0; i < MAX_IN_FLIGHT; i++) {
-		if (in_flight[i] && strcmp(in_flight[i], id) == 0) {
-			free(in_flight[i]);
+		char *s = in_flight[i];
+		if (s && strncmp(s, actor, n) == 0 && s[n] == '\n' && strcmp(s + n + 1, key) == 0) {
+			free(s);
 			in_flight[i] = NULL;
 			break;
 		}
 	}
 	pthread_mutex_unlock(&lock);
-	free(id);
 }
 
 void idempotency_request_hash(const char *method, const char *path, const char *body,

@@ -41,13 +41,20 @@ struct step {
 struct staged_line {
 	struct step *steps;
 	int n, cap;
+	bool out_of_memory; /* staging ran short: the line cannot be trusted */
 };
 
 static struct step *add_step(struct staged_line *l)
 {
 	if (l->n == l->cap) {
-		l->cap = l->cap ? 2 * l->cap : 16;
-		l->steps = xrealloc(l->steps, (size_t)l->cap * sizeof *l->steps);
+		int cap = l->cap ? 2 * l->cap : 16;
+		struct step *steps = xrealloc(l->steps, (size_t)cap * sizeof *steps);
+		if (!steps) {
+			l->out_of_memory = true;
+			return NULL;
+		}
+		l->steps = steps;
+		l->cap = cap;
 	}
 	struct step *st = &l->steps[l->n++];
 	memset(st, 0, sizeof *st);
@@ -58,7 +65,11 @@ static struct step *add_step(struct staged_line *l)
 
 static void refuse(struct staged_line *l, const char *field, const char *message)
 {
-	struct step *st = add_step(l);
+	struct step *st = field ? add_step(l) : NULL;
+	if (!st) {
+		l->out_of_memory = true;
+		return;
+	}
 	st->status = 422;
 	st->field = xstrdup(field);
 	st->message = xstrdup(message);
@@ -128,6 +139,8 @@ static int stage_record(struct staged_line *l, const struct resource *res, json_
 		json_object_set_new(obj, parent_field, json_integer(1));
 	}
 	struct step *st = add_step(l);
+	if (!st)
+		return -1;
 	int index = l->n - 1;
 	st->res = res;
 	st->parent = parent;
@@ -168,10 +181,13 @@ static bool stage_course(struct staged_line *l, json_t *course, int patient, con
 	return ok;
 }
 
-/* Parses and validates one line; never touches the database. */
+/* Parses and validates one line; never touches the database. NULL, or
+ * marked, when memory ran out (util.h: the thread's flag tells). */
 static struct staged_line *stage_line(const char *line, size_t len)
 {
 	struct staged_line *l = xcalloc(1, sizeof *l);
+	if (!l)
+		return NULL;
 	size_t start = 0;
 	while (start < len && (line[start] == ' ' || line[start] == '\t' || line[start] == '\r'))
 		start++;
@@ -204,6 +220,8 @@ static struct staged_line *stage_line(const char *line, size_t len)
 	}
 	json_decref(courses);
 	json_decref(patient);
+	if (alloc_failure_seen())
+		l->out_of_memory = true;
 	return l;
 }
 
@@ -246,6 +264,10 @@ static void count(struct import_session *s, const struct resource *res)
 static int apply_line(struct import_session *s, struct staged_line *l)
 {
 	s->counts.lines++;
+	if (!l || l->out_of_memory) {
+		alloc_failure_note(); /* on this thread too, for the answer's check */
+		return DB_ERROR;
+	}
 	for (int i = 0; i < l->n; i++) {
 		struct step *st = &l->steps[i];
 		if (!st->res) {
@@ -316,6 +338,7 @@ static void *stager(void *arg)
 	const char *line;
 	size_t len;
 	while (p->next(p->cls, &line, &len)) {
+		alloc_failure_clear(); /* this thread's own: each line is judged alone */
 		struct staged_line *l = stage_line(line, len);
 		pthread_mutex_lock(&p->lock);
 		while (p->put - p->taken == STAGED_AHEAD && !p->stop)

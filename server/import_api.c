@@ -2,6 +2,7 @@
  * (import.c). Answers the counts, or the first bad line's problems with
  * nothing written. */
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "audit.h"
@@ -50,19 +51,24 @@ void import_ndjson(struct request *req)
 		import_end(&s, 0);
 		return;
 	}
-	if (rc == DB_OK)
+	/* the answer is made before the commit (util.h) */
+	json_t *counts = json_pack(
+		"{s:I, s:{s:I, s:I, s:I, s:I}, s:I}", "lines", (json_int_t)s.counts.lines, "imported",
+		"patients", (json_int_t)s.counts.patients, "courses", (json_int_t)s.counts.courses,
+		"outcomes", (json_int_t)s.counts.outcomes, "toxicities",
+		(json_int_t)s.counts.toxicities, "records",
+		(json_int_t)(s.counts.patients + s.counts.courses + s.counts.outcomes +
+			     s.counts.toxicities));
+	char *answer = counts ? json_dumps(counts, JSON_COMPACT) : NULL;
+	json_decref(counts);
+	if (rc == DB_OK && answer)
 		rc = import_end(&s, 1);
 	else
 		import_end(&s, 0);
-	if (rc != DB_OK) {
-		reply_db_error(req, rc);
+	if (rc != DB_OK || !answer) {
+		free(answer);
+		reply_db_error(req, rc == DB_OK ? DB_ERROR : rc);
 		return;
 	}
-	reply_json(req, 200,
-		   json_pack("{s:I, s:{s:I, s:I, s:I, s:I}, s:I}", "lines", (json_int_t)s.counts.lines,
-			     "imported", "patients", (json_int_t)s.counts.patients, "courses",
-			     (json_int_t)s.counts.courses, "outcomes", (json_int_t)s.counts.outcomes,
-			     "toxicities", (json_int_t)s.counts.toxicities, "records",
-			     (json_int_t)(s.counts.patients + s.counts.courses + s.counts.outcomes +
-					  s.counts.toxicities)));
+	reply_owned(req, 200, "application/json", answer, strlen(answer));
 }

@@ -103,7 +103,12 @@ void log_write(enum log_level level, const char *msg, json_t *fields)
 	if (!text)
 		return;
 	size_t n = strlen(text);
-	text = xrealloc(text, n + 2);
+	char *line_end = xrealloc(text, n + 2);
+	if (!line_end) {
+		free(text);
+		return;
+	}
+	text = line_end;
 	text[n] = '\n';
 	text[n + 1] = '\0';
 	emit(text, n + 1, true);

@@ -15,6 +15,7 @@
 #include "import.h"
 #include "log.h"
 #include "demo.h"
+#include "fault.h"
 #include "router.h"
 #include "server.h"
 
@@ -174,7 +175,8 @@ static int serve(const struct config *cfg)
 {
 	if (prepare_database(cfg->db_path) != DB_OK)
 		return 1;
-	db_pool_init(cfg->db_path);
+	if (db_pool_init(cfg->db_path) != DB_OK)
+		return 1;
 	router_configure(cfg->anonymous_role, cfg->cors_origins, cfg->ncors_origins, cfg->max_import);
 	if (cfg->anonymous_role != ROLE_NONE)
 		log_write(LOG_WARN, "anonymous access is on",
@@ -215,6 +217,8 @@ static int serve(const struct config *cfg)
 
 int main(int argc, char **argv)
 {
+	/* before any Jansson or SQLite use: their failures are then noted like ours */
+	fault_alloc_install();
 	struct config cfg;
 	if (config_parse(&cfg, argc, argv, stderr) != 0)
 		return 2;

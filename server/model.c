@@ -17,9 +17,7 @@
 
 void field_errors_init(struct field_errors *errs)
 {
-	errs->list = json_array();
-	if (!errs->list)
-		abort();
+	errs->list = json_array(); /* NULL when out of memory (noted: util.h) */
 }
 
 void field_errors_free(struct field_errors *errs)
@@ -35,9 +33,7 @@ void field_error(struct field_errors *errs, const char *field, const char *fmt, 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	json_t *e = json_pack("{s:s, s:s}", "field", field, "message", msg);
-	if (!e || json_array_append_new(errs->list, e) != 0)
-		abort();
+	json_array_append_new(errs->list, json_pack("{s:s, s:s}", "field", field, "message", msg));
 }
 
 bool field_errors_any(const struct field_errors *errs)
@@ -73,11 +69,13 @@ void value_set_null(struct value *v)
 	*v = (struct value){.kind = VALUE_NULL};
 }
 
+/* Left null when the copy cannot be made (noted: util.h). */
 void value_set_text(struct value *v, const char *s)
 {
 	value_set_null(v);
-	v->kind = VALUE_TEXT;
 	v->s = xstrdup(s);
+	if (v->s)
+		v->kind = VALUE_TEXT;
 }
 
 void value_set_int(struct value *v, int64_t i)
@@ -98,8 +96,8 @@ void record_copy(struct record *dst, const struct record *src, int nfields)
 {
 	*dst = *src;
 	for (int i = 0; i < nfields; i++)
-		if (src->v[i].kind == VALUE_TEXT)
-			dst->v[i].s = xstrdup(src->v[i].s);
+		if (src->v[i].kind == VALUE_TEXT && !(dst->v[i].s = xstrdup(src->v[i].s)))
+			dst->v[i].kind = VALUE_NULL;
 }
 
 static bool values_equal(const struct value *a, const struct value *b)
@@ -301,7 +299,8 @@ void record_from_json(const struct resource *res, json_t *body, const struct rec
 				set_default(f, &rec->v[i]);
 		}
 	}
-	if (!field_errors_any(errs) && res->check_record)
+	/* a default or a copy lost for memory: the record is not whole */
+	if (!field_errors_any(errs) && !alloc_failure_seen() && res->check_record)
 		res->check_record(rec, errs);
 }
 

@@ -29,9 +29,7 @@ static int collect(void *cls, const char *key, const char *value)
 void query_init(struct query *q)
 {
 	memset(q, 0, sizeof *q);
-	q->errors = json_array();
-	if (!q->errors)
-		abort();
+	q->errors = json_array(); /* NULL when out of memory (noted: util.h) */
 }
 
 void query_add(struct query *q, const char *key, const char *value)
@@ -60,9 +58,7 @@ void query_error(struct query *q, const char *key, const char *message)
 {
 	char field[256];
 	utf8_sanitize(key, field, sizeof field); /* a key is the client's bytes */
-	json_t *e = json_pack("{s:s, s:s}", "field", field, "message", message);
-	if (!e || json_array_append_new(q->errors, e) != 0)
-		abort();
+	json_array_append_new(q->errors, json_pack("{s:s, s:s}", "field", field, "message", message));
 }
 
 void query_refuse_unused(struct query *q, const char *why)

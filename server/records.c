@@ -114,6 +114,8 @@ int records_insert(struct db *db, const struct audit_context *ctx, const struct 
 		   json_t *body, struct record *rec, struct field_errors *errs)
 {
 	record_from_json(res, body, NULL, rec, errs);
+	if (alloc_failure_seen())
+		return DB_ERROR; /* the record may not be whole (util.h) */
 	if (field_errors_any(errs))
 		return DB_OK;
 	return records_insert_valid(db, ctx, res, rec, errs);
@@ -180,6 +182,7 @@ static void create_in_transaction(struct request *req, const char *key, const ch
 		body = strbuf_steal(&sb);
 	}
 	snprintf(location, sizeof location, "/%s/%lld", res->name, (long long)rec.id);
+	int headers = req->nheaders;
 	if (rc == DB_OK && body && key) {
 		struct idempotent_answer a = {.status = 201, .location = location, .body = body};
 		char now[32], day_ago[32];
@@ -190,10 +193,17 @@ static void create_in_transaction(struct request *req, const char *key, const ch
 		if (rc == DB_OK)
 			rc = store_idempotency_purge(req->db, day_ago);
 	}
-	if (rc == DB_OK && body)
+	/* the whole answer is ready before the commit (util.h), which refuses
+	 * when any allocation on the way failed */
+	if (rc == DB_OK && body) {
+		reply_header(req, "Location", "%s", location);
+		reply_header(req, "ETag", "\"%lld\"", (long long)rec.version);
 		rc = db_commit(req->db);
-	else
+	} else {
 		db_rollback(req->db);
+	}
+	if (rc != DB_OK)
+		reply_headers_truncate(req, headers);
 
 	if (rc == DB_CONFLICT)
 		reply_duplicate(req);
@@ -201,9 +211,9 @@ static void create_in_transaction(struct request *req, const char *key, const ch
 		reply_db_error(req, rc);
 	else if (field_errors_any(&errs))
 		reply_invalid(req, &errs);
+	else if (!body)
+		reply_out_of_memory(req);
 	else {
-		reply_header(req, "Location", "%s", location);
-		reply_header(req, "ETag", "\"%lld\"", (long long)rec.version);
 		reply_owned(req, 201, "application/json", body, strlen(body));
 		body = NULL;
 	}
@@ -275,7 +285,9 @@ void records_patch(struct request *req)
 	if (!precondition_holds(req, &old))
 		goto out_rollback;
 	record_from_json(res, req->json, &old, &rec, &errs);
-	if (!field_errors_any(&errs) && res->check_refs)
+	if (alloc_failure_seen())
+		rc = DB_ERROR;
+	if (rc == DB_OK && !field_errors_any(&errs) && res->check_refs)
 		rc = res->check_refs(req->db, &rec, &old, &errs);
 	if (rc != DB_OK)
 		goto out_db_error;
@@ -296,8 +308,14 @@ void records_patch(struct request *req)
 		struct audit_context ctx = audit_context_of(req);
 		rc = audit_append(req->db, &ctx, "update", res, rec.id, &old, &rec);
 	}
-	if (rc == DB_OK)
+	/* the answer before the commit (util.h) */
+	int headers = req->nheaders;
+	if (rc == DB_OK) {
+		reply_record(req, 200, &rec);
 		rc = db_commit(req->db);
+	}
+	if (rc != DB_OK)
+		reply_headers_truncate(req, headers);
 	if (rc == DB_CONFLICT) {
 		db_rollback(req->db);
 		reply_duplicate(req);
@@ -305,7 +323,6 @@ void records_patch(struct request *req)
 	}
 	if (rc != DB_OK)
 		goto out_db_error;
-	reply_record(req, 200, &rec);
 	goto out;
 
 out_db_error:
@@ -540,6 +557,8 @@ static long export_read(void *cls, char *buf, size_t max)
 {
 	struct export *e = cls;
 	while (e->sent == e->pending.len) {
+		if (e->pending.failed)
+			return REPLY_STREAM_ERROR;
 		e->pending.len = 0;
 		e->sent = 0;
 		if (e->finished)
@@ -615,6 +634,10 @@ static void list_records(struct request *req, bool nested)
 	if (rc == DB_OK && form.all) {
 		db_rollback(req->db);
 		struct export *e = xcalloc(1, sizeof *e);
+		if (!e) {
+			reply_out_of_memory(req);
+			goto out;
+		}
 		*e = (struct export){.res = res, .q = q, .csv = form.csv, .first = true};
 		e->q.limit = EXPORT_PAGE;
 		q.nfilters = 0; /* the export owns the filter values now */
@@ -641,7 +664,8 @@ static void list_records(struct request *req, bool nested)
 	if (more) {
 		url = xasprintf("%s?%s%safter=%lld", req->path, kept.data ? kept.data : "",
 				kept.len ? "&" : "", (long long)recs[count - 1].id);
-		reply_header(req, "Link", "<%s>; rel=\"next\"", url);
+		if (url)
+			reply_header(req, "Link", "<%s>; rel=\"next\"", url);
 	}
 	if (!form.csv) {
 		/* the link holds only the path and percent-encoded parameters: no

@@ -1,6 +1,7 @@
 /* Every answer the server gives is built here: JSON bodies, empty answers,
  * extra headers, and the one RFC 9457 problem+json envelope that every
- * error uses. Handlers never format error JSON themselves. */
+ * error uses. Handlers never format error JSON themselves. When memory runs
+ * out the answer is a static 503 problem, which needs none (util.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,21 +44,70 @@ static void reply_reset_body(struct request *req)
 	req->out_static = false;
 }
 
+static void header_value_free(struct reply_header *h)
+{
+	if (h->value != h->inline_value)
+		free(h->value);
+	h->value = NULL;
+}
+
+/* Formats into h's inline space when it fits, else into a new allocation;
+ * false when that fails (h is then unchanged). */
+static bool header_value_format(struct reply_header *h, const char *fmt, va_list ap)
+{
+	char room[REPLY_INLINE_VALUE];
+	va_list again;
+	va_copy(again, ap);
+	int n = vsnprintf(room, sizeof room, fmt, ap);
+	if (n < 0) {
+		va_end(again);
+		return false;
+	}
+	if ((size_t)n < sizeof room) {
+		va_end(again);
+		header_value_free(h);
+		memcpy(h->inline_value, room, (size_t)n + 1);
+		h->value = h->inline_value;
+		return true;
+	}
+	char *value = xmalloc((size_t)n + 1);
+	if (value)
+		vsnprintf(value, (size_t)n + 1, fmt, again);
+	va_end(again);
+	if (!value)
+		return false;
+	header_value_free(h);
+	h->value = value;
+	return true;
+}
+
 void reply_header(struct request *req, const char *name, const char *fmt, ...)
 {
 	if (req->nheaders == REPLY_MAX_HEADERS)
 		abort(); /* our own table is too small: a programming error */
+	struct reply_header *h = &req->headers[req->nheaders];
+	h->name = name;
+	h->value = NULL;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	bool ok = header_value_format(h, fmt, ap);
 	va_end(ap);
-	char *value = xmalloc((size_t)n + 1);
+	if (ok)
+		req->nheaders++;
+}
+
+void reply_header_set(struct request *req, int i, const char *fmt, ...)
+{
+	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(value, (size_t)n + 1, fmt, ap);
+	header_value_format(&req->headers[i], fmt, ap);
 	va_end(ap);
-	req->headers[req->nheaders].name = xstrdup(name);
-	req->headers[req->nheaders].value = value;
-	req->nheaders++;
+}
+
+void reply_headers_truncate(struct request *req, int n)
+{
+	while (req->nheaders > n)
+		header_value_free(&req->headers[--req->nheaders]);
 }
 
 static void reply_body(struct request *req, unsigned status, const char *content_type, json_t *body)
@@ -65,18 +115,46 @@ static void reply_body(struct request *req, unsigned status, const char *content
 	reply_reset_body(req);
 	req->status = status;
 	req->content_type = content_type;
-	req->out = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	req->out = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
 	json_decref(body);
 	if (!req->out) {
-		/* Jansson could not allocate: the envelope by hand, still complete. */
-		req->status = 500;
-		req->content_type = "application/problem+json";
-		req->out = xasprintf("{\"type\":\"%s\",\"title\":\"Internal Server Error\","
-				     "\"status\":500,\"detail\":\"the answer could not be encoded\","
-				     "\"instance\":\"urn:cohortd:request:%s\",\"request_id\":\"%s\"}",
-				     PROBLEM_INTERNAL, req->request_id, req->request_id);
+		/* body is NULL or could not be dumped: Jansson ran out of memory */
+		reply_out_of_memory(req);
+		return;
 	}
 	req->out_len = strlen(req->out);
+}
+
+size_t reply_out_of_memory_body(const char *request_id, char *out)
+{
+	/* request ids are plain (http.c): nothing to escape */
+	int n = snprintf(out, REPLY_OOM_PROBLEM,
+			 "{\"type\":\"" PROBLEM_UNAVAILABLE "\",\"title\":\"Service Unavailable\","
+			 "\"status\":503,\"detail\":\"the server ran short of memory while "
+			 "answering; nothing was written; retry shortly\",\"instance\":"
+			 "\"urn:cohortd:request:%s\",\"request_id\":\"%s\"}",
+			 request_id, request_id);
+	return n > 0 && n < REPLY_OOM_PROBLEM ? (size_t)n : 0;
+}
+
+void reply_out_of_memory(struct request *req)
+{
+	alloc_failure_note();
+	if (req->stream_done)
+		req->stream_done(req->stream_cls);
+	req->stream = NULL;
+	req->stream_cls = NULL;
+	req->stream_done = NULL;
+	reply_headers_truncate(req, 0);
+	reply_header(req, "Retry-After", "1");
+	size_t len = reply_out_of_memory_body(req->request_id, req->oom_problem);
+	reply_static(req, 503, "application/problem+json", req->oom_problem, len);
+}
+
+void reply_check_memory(struct request *req)
+{
+	if (alloc_failure_seen() && !alloc_commit_seen())
+		reply_out_of_memory(req);
 }
 
 void reply_json(struct request *req, unsigned status, json_t *body)
@@ -87,11 +165,7 @@ void reply_json(struct request *req, unsigned status, json_t *body)
 void reply_discard(struct request *req)
 {
 	reply_reset_body(req);
-	for (int i = 0; i < req->nheaders; i++) {
-		free(req->headers[i].name);
-		free(req->headers[i].value);
-	}
-	req->nheaders = 0;
+	reply_headers_truncate(req, 0);
 	req->status = 0;
 	req->content_type = NULL;
 }
@@ -128,6 +202,10 @@ void reply_stream(struct request *req, unsigned status, const char *content_type
 void reply_owned(struct request *req, unsigned status, const char *content_type, char *data,
 		 size_t len)
 {
+	if (!data) {
+		reply_out_of_memory(req);
+		return;
+	}
 	reply_reset_body(req);
 	req->status = status;
 	req->content_type = content_type;
@@ -172,6 +250,10 @@ void reply_problem_errors(struct request *req, unsigned status, const char *type
 
 void reply_db_error(struct request *req, int rc)
 {
+	if (alloc_failure_seen() && rc != DB_NOTFOUND) {
+		reply_out_of_memory(req);
+		return;
+	}
 	switch (rc) {
 	case DB_NOTFOUND:
 		reply_problem(req, 404, PROBLEM_NOT_FOUND, "no record at %s", req->path);

@@ -266,7 +266,7 @@ static void reply_stats(struct request *req, const struct stats_query *q, int64_
 	}
 	char *csv = stats_csv(kind, body);
 	json_decref(body);
-	reply_owned(req, 200, "text/csv; charset=utf-8; header=present", csv, strlen(csv));
+	reply_owned(req, 200, "text/csv; charset=utf-8; header=present", csv, csv ? strlen(csv) : 0);
 }
 
 /* --- /stats/summary ------------------------------------------------------ */
@@ -337,6 +337,8 @@ static int response_rank(const struct cohort_outcome *o, bool confirmed_only)
 static int *best_responses(const struct cohort *c, bool confirmed_only)
 {
 	int *bor = xmalloc((c->npatients ? c->npatients : 1) * sizeof *bor);
+	if (!bor)
+		return NULL;
 	for (size_t i = 0; i < c->npatients; i++)
 		bor[i] = NE;
 	for (size_t j = 0; j < c->noutcomes; j++) {
@@ -352,6 +354,10 @@ static void response(struct request *req, const struct stats_query *q, const str
 {
 	int64_t counts[MAX_SLOTS][6] = {{0}}, n[MAX_SLOTS] = {0};
 	int *bor = best_responses(c, q->confirmed_only);
+	if (!bor) {
+		reply_out_of_memory(req);
+		return;
+	}
 	for (size_t i = 0; i < c->npatients; i++) {
 		const struct cohort_patient *p = &c->patients[i];
 		int slot = patient_slot(q, p);
@@ -410,8 +416,15 @@ static void mortality(struct request *req, const struct stats_query *q, const st
 	int64_t death_courses[MAX_SLOTS] = {0}, death_patients[MAX_SLOTS] = {0};
 	struct term_count *causes[MAX_SLOTS];
 	size_t ncauses[MAX_SLOTS] = {0};
+	bool ok = true;
 	for (int s = 0; s < MAX_SLOTS; s++)
-		causes[s] = xcalloc(c->nevents + 1, sizeof **causes);
+		ok &= (causes[s] = xcalloc(c->nevents + 1, sizeof **causes)) != NULL;
+	if (!ok) {
+		for (int s = 0; s < MAX_SLOTS; s++)
+			free(causes[s]);
+		reply_out_of_memory(req);
+		return;
+	}
 
 	for (size_t i = 0; i < c->npatients; i++) {
 		const struct cohort_patient *p = &c->patients[i];
@@ -497,8 +510,15 @@ static void toxicity(struct request *req, const struct stats_query *q, const str
 	int64_t units[MAX_SLOTS] = {0};
 	struct term_grades *terms[MAX_SLOTS];
 	size_t nterms[MAX_SLOTS] = {0};
+	bool ok = true;
 	for (int s = 0; s < MAX_SLOTS; s++)
-		terms[s] = xcalloc(c->nevents + 1, sizeof **terms);
+		ok &= (terms[s] = xcalloc(c->nevents + 1, sizeof **terms)) != NULL;
+	if (!ok) {
+		for (int s = 0; s < MAX_SLOTS; s++)
+			free(terms[s]);
+		reply_out_of_memory(req);
+		return;
+	}
 
 	for (size_t i = 0; i < c->npatients; i++) {
 		const struct cohort_patient *p = &c->patients[i];
@@ -598,8 +618,15 @@ static void survival(struct request *req, const struct stats_query *q, const str
 {
 	struct km_subject *subjects[MAX_SLOTS];
 	size_t n[MAX_SLOTS] = {0};
+	bool ok = true;
 	for (int s = 0; s < MAX_SLOTS; s++)
-		subjects[s] = xmalloc((c->npatients + 1) * sizeof **subjects);
+		ok &= (subjects[s] = xmalloc((c->npatients + 1) * sizeof **subjects)) != NULL;
+	if (!ok) {
+		for (int s = 0; s < MAX_SLOTS; s++)
+			free(subjects[s]);
+		reply_out_of_memory(req);
+		return;
+	}
 	for (size_t i = 0; i < c->npatients; i++) {
 		const struct cohort_patient *p = &c->patients[i];
 		int slot = patient_slot(q, p);
@@ -639,9 +666,13 @@ static void durable_response(struct request *req, const struct stats_query *q,
 {
 	json_t *lists[MAX_SLOTS];
 	int64_t responders[MAX_SLOTS] = {0}, durable_n[MAX_SLOTS] = {0}, recurred_n[MAX_SLOTS] = {0};
+	int *bor = best_responses(c, q->confirmed_only);
+	if (!bor) {
+		reply_out_of_memory(req);
+		return;
+	}
 	for (int s = 0; s < MAX_SLOTS; s++)
 		lists[s] = json_array();
-	int *bor = best_responses(c, q->confirmed_only);
 	size_t j = 0; /* outcomes are ordered by patient, then date */
 	for (size_t i = 0; i < c->npatients; i++) {
 		const struct cohort_patient *p = &c->patients[i];
@@ -727,8 +758,9 @@ static bool answer_cached(struct request *req, uint64_t key, int64_t as_of)
 		if (a->body && a->key == key && a->as_of == as_of && strcmp(a->path, req->path) == 0) {
 			a->used = ++answers_clock;
 			char *copy = xmalloc(a->len + 1);
-			memcpy(copy, a->body, a->len + 1);
-			reply_owned(req, 200, a->content_type, copy, a->len);
+			if (copy)
+				memcpy(copy, a->body, a->len + 1);
+			reply_owned(req, 200, a->content_type, copy, a->len); /* a 503 when NULL */
 			hit = true;
 		}
 	}
@@ -736,11 +768,16 @@ static bool answer_cached(struct request *req, uint64_t key, int64_t as_of)
 	return hit;
 }
 
+/* Never an answer made while an allocation failed: it may lack a member
+ * that Jansson could not add (util.h), and would be served again. */
 static void answer_keep(const struct request *req, uint64_t key, int64_t as_of)
 {
-	if (req->status != 200 || !req->out || strlen(req->path) >= sizeof answers[0].path)
+	if (req->status != 200 || !req->out || strlen(req->path) >= sizeof answers[0].path ||
+	    alloc_failure_seen())
 		return;
 	char *copy = xmalloc(req->out_len + 1);
+	if (!copy)
+		return;
 	memcpy(copy, req->out, req->out_len);
 	copy[req->out_len] = '\0';
 	pthread_mutex_lock(&answers_lock);
@@ -753,6 +790,16 @@ static void answer_keep(const struct request *req, uint64_t key, int64_t as_of)
 				       .len = req->out_len, .content_type = req->content_type,
 				       .used = ++answers_clock};
 	snprintf(slot->path, sizeof slot->path, "%s", req->path);
+	pthread_mutex_unlock(&answers_lock);
+}
+
+void stats_cache_clear(void)
+{
+	pthread_mutex_lock(&answers_lock);
+	for (int i = 0; i < ANSWER_CACHE_SIZE; i++) {
+		free(answers[i].body);
+		answers[i] = (struct cached_answer){0};
+	}
 	pthread_mutex_unlock(&answers_lock);
 }
 

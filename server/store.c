@@ -63,7 +63,8 @@ static void select_columns(struct strbuf *sb, const struct resource *res)
 	strbuf_printf(sb, ", version, created_at, updated_at FROM %s", res->name);
 }
 
-/* The SQL of get, insert and update for each resource, built once. */
+/* The SQL of get, insert and update for each resource, built once (and
+ * not kept when memory ran out while building it). */
 struct resource_sql {
 	const struct resource *res;
 	char *get, *insert, *update;
@@ -98,13 +99,31 @@ static const struct resource_sql *sql_of(const struct resource *res)
 				strbuf_printf(&sb, "%s = ?, ", res->fields[f].name);
 			strbuf_puts(&sb, "version = ?, updated_at = ? WHERE id = ?");
 			r->update = strbuf_steal(&sb);
-			r->res = res;
+			if (r->get && r->insert && r->update) {
+				r->res = res;
+			} else {
+				free(r->get);
+				free(r->insert);
+				free(r->update);
+				*r = (struct resource_sql){0};
+				pthread_mutex_unlock(&sql_lock);
+				return NULL;
+			}
 		}
 	}
 	pthread_mutex_unlock(&sql_lock);
 	if (!r)
 		abort(); /* more resources than slots: a programming error */
 	return r;
+}
+
+/* A statement of res's cached SQL, or NULL. */
+static sqlite3_stmt *prepare_of(struct db *db, const struct resource *res, int which)
+{
+	const struct resource_sql *r = sql_of(res);
+	if (!r)
+		return NULL;
+	return db_prepare_static(db, which == 0 ? r->get : which == 1 ? r->insert : r->update);
 }
 
 static void read_record(sqlite3_stmt *stmt, const struct resource *res, struct record *rec)
@@ -120,7 +139,7 @@ static void read_record(sqlite3_stmt *stmt, const struct resource *res, struct r
 
 int store_get(struct db *db, const struct resource *res, int64_t id, struct record *out)
 {
-	sqlite3_stmt *stmt = db_prepare_static(db, sql_of(res)->get);
+	sqlite3_stmt *stmt = prepare_of(db, res, 0);
 	if (!stmt)
 		return DB_ERROR;
 	sqlite3_bind_int64(stmt, 1, id);
@@ -135,7 +154,7 @@ int store_get(struct db *db, const struct resource *res, int64_t id, struct reco
 
 int store_insert(struct db *db, const struct resource *res, struct record *rec)
 {
-	sqlite3_stmt *stmt = db_prepare_static(db, sql_of(res)->insert);
+	sqlite3_stmt *stmt = prepare_of(db, res, 1);
 	if (!stmt)
 		return DB_ERROR;
 	for (int i = 0; i < res->nfields; i++)
@@ -153,7 +172,7 @@ int store_insert(struct db *db, const struct resource *res, struct record *rec)
 int store_update(struct db *db, const struct resource *res, const struct record *rec)
 {
 	store_forget_course_facts();
-	sqlite3_stmt *stmt = db_prepare_static(db, sql_of(res)->update);
+	sqlite3_stmt *stmt = prepare_of(db, res, 2);
 	if (!stmt)
 		return DB_ERROR;
 	for (int i = 0; i < res->nfields; i++)
@@ -208,7 +227,7 @@ int store_list(struct db *db, const struct resource *res, const struct list_quer
 		strbuf_printf(&sql, " AND %s %s ?", res->fields[q->filters[i].field].name,
 			      q->filters[i].op == FILTER_GE ? ">=" : "=");
 	strbuf_puts(&sql, " ORDER BY id LIMIT ?");
-	sqlite3_stmt *stmt = db_prepare(db, sql.data);
+	sqlite3_stmt *stmt = sql.data ? db_prepare(db, sql.data) : NULL;
 	strbuf_free(&sql);
 	if (!stmt)
 		return DB_ERROR;
@@ -218,6 +237,10 @@ int store_list(struct db *db, const struct resource *res, const struct list_quer
 	sqlite3_bind_int(stmt, q->nfilters + 2, q->limit + 1);
 
 	struct record *recs = xcalloc((size_t)q->limit + 1, sizeof *recs);
+	if (!recs) {
+		db_done(stmt);
+		return DB_ERROR;
+	}
 	int n = 0, rc;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < q->limit)
 		read_record(stmt, res, &recs[n++]);
@@ -266,13 +289,24 @@ int store_ids_where(struct db *db, const struct resource *res, const char *field
 	sqlite3_bind_int64(stmt, 1, value);
 	size_t n = 0, cap = 16;
 	int64_t *out = xmalloc(cap * sizeof *out);
-	int rc;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (n == cap)
-			out = xrealloc(out, (cap *= 2) * sizeof *out);
+	int rc = SQLITE_NOMEM;
+	while (out && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (n == cap) {
+			int64_t *more = xrealloc(out, (cap *= 2) * sizeof *out);
+			if (!more) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			out = more;
+		}
 		out[n++] = sqlite3_column_int64(stmt, 0);
 	}
 	db_done(stmt);
+	if (rc != SQLITE_DONE) {
+		free(out);
+		out = NULL;
+		n = 0;
+	}
 	*ids = out;
 	*count = n;
 	return db_status_from(db, rc);

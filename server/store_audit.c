@@ -8,10 +8,23 @@
 #include "store_trust.h"
 #include "util.h"
 
-static char *text_or_null(sqlite3_stmt *stmt, int col)
+/* A copy of a text column, NULL for NULL; *whole turns false when the
+ * column or its copy is lost for memory. */
+static char *text_or_null(sqlite3_stmt *stmt, int col, bool *whole)
 {
 	const unsigned char *s = sqlite3_column_text(stmt, col);
-	return s ? xstrdup((const char *)s) : NULL;
+	char *copy = s ? xstrdup((const char *)s) : NULL;
+	if ((s && !copy) || (!s && sqlite3_column_type(stmt, col) != SQLITE_NULL))
+		*whole = false;
+	return copy;
+}
+
+static void copy_column(char *dst, size_t n, sqlite3_stmt *stmt, int col, bool *whole)
+{
+	const unsigned char *s = sqlite3_column_text(stmt, col);
+	if (!s)
+		*whole = false;
+	snprintf(dst, n, "%s", s ? (const char *)s : "");
 }
 
 void audit_row_clear(struct audit_row *row)
@@ -30,22 +43,28 @@ void audit_row_clear(struct audit_row *row)
 	"seq, at, actor, action, entity, entity_id, before, after, reason, request_id, prev_hash, " \
 	"hash"
 
-static void read_row(sqlite3_stmt *stmt, struct audit_row *row)
+/* False when memory ran out reading it (the row is then cleared). */
+static bool read_row(sqlite3_stmt *stmt, struct audit_row *row)
 {
+	bool whole = true;
 	memset(row, 0, sizeof *row);
 	row->seq = sqlite3_column_int64(stmt, 0);
-	snprintf(row->at, sizeof row->at, "%s", (const char *)sqlite3_column_text(stmt, 1));
-	row->actor = text_or_null(stmt, 2);
-	row->action = text_or_null(stmt, 3);
-	row->entity = text_or_null(stmt, 4);
+	copy_column(row->at, sizeof row->at, stmt, 1, &whole);
+	row->actor = text_or_null(stmt, 2, &whole);
+	row->action = text_or_null(stmt, 3, &whole);
+	row->entity = text_or_null(stmt, 4, &whole);
 	row->entity_id = sqlite3_column_int64(stmt, 5);
-	row->before = text_or_null(stmt, 6);
-	row->after = text_or_null(stmt, 7);
-	row->reason = text_or_null(stmt, 8);
-	row->request_id = text_or_null(stmt, 9);
-	snprintf(row->prev_hash, sizeof row->prev_hash, "%s",
-		 (const char *)sqlite3_column_text(stmt, 10));
-	snprintf(row->hash, sizeof row->hash, "%s", (const char *)sqlite3_column_text(stmt, 11));
+	row->before = text_or_null(stmt, 6, &whole);
+	row->after = text_or_null(stmt, 7, &whole);
+	row->reason = text_or_null(stmt, 8, &whole);
+	row->request_id = text_or_null(stmt, 9, &whole);
+	copy_column(row->prev_hash, sizeof row->prev_hash, stmt, 10, &whole);
+	copy_column(row->hash, sizeof row->hash, stmt, 11, &whole);
+	if (!whole || !row->actor || !row->action || !row->entity || !row->request_id) {
+		audit_row_clear(row);
+		return false;
+	}
+	return true;
 }
 
 int store_audit_head(struct db *db, int64_t *seq, char hash[65])
@@ -108,9 +127,18 @@ int store_audit_list(struct db *db, const struct audit_filter *f, struct audit_r
 	sqlite3_bind_text(stmt, 6, f->to, -1, SQLITE_STATIC);
 	sqlite3_bind_int(stmt, 7, f->limit + 1);
 	struct audit_row *out = xcalloc((size_t)f->limit + 1, sizeof *out);
+	if (!out) {
+		db_done(stmt);
+		return DB_ERROR;
+	}
 	int n = 0, rc;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < f->limit)
-		read_row(stmt, &out[n++]);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < f->limit) {
+		if (!read_row(stmt, &out[n])) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		n++;
+	}
 	*more = rc == SQLITE_ROW;
 	db_done(stmt);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -137,7 +165,10 @@ int store_audit_walk(struct db *db, int (*fn)(void *cls, const struct audit_row 
 	int rc;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		struct audit_row row;
-		read_row(stmt, &row);
+		if (!read_row(stmt, &row)) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
 		int stop = fn(cls, &row);
 		audit_row_clear(&row);
 		if (stop)

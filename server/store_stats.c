@@ -29,6 +29,18 @@ static void later_into(char dst[11], sqlite3_stmt *stmt, int col)
 		memcpy(dst, s, 11);
 }
 
+/* Doubles the array at *p (of *cap items of size each); false when the
+ * memory is not there (*p is then unchanged). */
+static bool grow(void **p, size_t *cap, size_t size)
+{
+	void *more = xrealloc(*p, *cap * 2 * size);
+	if (!more)
+		return false;
+	*p = more;
+	*cap *= 2;
+	return true;
+}
+
 int store_data_version(struct db *db, int64_t *version)
 {
 	/* every change appends an audit row: the last seq is the data version */
@@ -77,11 +89,11 @@ static int load_patients(struct db *db, struct cohort *c, bool latest)
 		return DB_ERROR;
 	size_t cap = 256;
 	c->patients = xmalloc(cap * sizeof *c->patients);
-	int rc;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (c->npatients == cap) {
-			cap *= 2;
-			c->patients = xrealloc(c->patients, cap * sizeof *c->patients);
+	int rc = SQLITE_NOMEM;
+	while (c->patients && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (c->npatients == cap && !grow((void **)&c->patients, &cap, sizeof *c->patients)) {
+			rc = SQLITE_NOMEM;
+			break;
 		}
 		struct cohort_patient *p = &c->patients[c->npatients++];
 		memset(p, 0, sizeof *p);
@@ -163,11 +175,11 @@ static int load_outcomes(struct db *db, struct cohort *c)
 		return DB_ERROR;
 	size_t cap = 256;
 	c->outcomes = xmalloc(cap * sizeof *c->outcomes);
-	int rc;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (c->noutcomes == cap) {
-			cap *= 2;
-			c->outcomes = xrealloc(c->outcomes, cap * sizeof *c->outcomes);
+	int rc = SQLITE_NOMEM;
+	while (c->outcomes && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (c->noutcomes == cap && !grow((void **)&c->outcomes, &cap, sizeof *c->outcomes)) {
+			rc = SQLITE_NOMEM;
+			break;
 		}
 		struct cohort_outcome *o = &c->outcomes[c->noutcomes++];
 		o->patient_id = sqlite3_column_int64(stmt, 0);
@@ -189,16 +201,21 @@ static int load_events(struct db *db, const char *sql, struct cohort *c)
 		return DB_ERROR;
 	size_t cap = 256;
 	c->events = xmalloc(cap * sizeof *c->events);
-	int rc;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (c->nevents == cap) {
-			cap *= 2;
-			c->events = xrealloc(c->events, cap * sizeof *c->events);
+	int rc = SQLITE_NOMEM;
+	while (c->events && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (c->nevents == cap && !grow((void **)&c->events, &cap, sizeof *c->events)) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		char *term = xstrdup((const char *)sqlite3_column_text(stmt, 2));
+		if (!term) {
+			rc = SQLITE_NOMEM;
+			break;
 		}
 		struct cohort_event *e = &c->events[c->nevents++];
 		e->patient_id = sqlite3_column_int64(stmt, 0);
 		e->course_id = sqlite3_column_int64(stmt, 1);
-		e->term = xstrdup((const char *)sqlite3_column_text(stmt, 2));
+		e->term = term;
 		e->grade = sqlite3_column_int(stmt, 3);
 	}
 	db_done(stmt);

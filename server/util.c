@@ -1,5 +1,7 @@
 /* Allocation, string buffers, the clock, integer parsing: the few helpers
- * every module shares. Allocation failure of these small buffers aborts. */
+ * every module shares. Allocation failure returns NULL and is noted in the
+ * thread's flag (see util.h); the allocations themselves go through
+ * fault_malloc / fault_realloc, so that tests can make any of them fail. */
 #include "util.h"
 
 #include <errno.h>
@@ -9,44 +11,61 @@
 #include <string.h>
 #include <time.h>
 
-static void out_of_memory(void)
+#include "fault.h"
+
+static _Thread_local bool alloc_failed, committed;
+
+void alloc_failure_note(void)
 {
-	fputs("{\"level\":\"fatal\",\"msg\":\"out of memory\"}\n", stderr);
-	abort();
+	alloc_failed = true;
+}
+
+void alloc_failure_clear(void)
+{
+	alloc_failed = false;
+	committed = false;
+}
+
+bool alloc_failure_seen(void)
+{
+	return alloc_failed;
+}
+
+void alloc_commit_note(void)
+{
+	committed = true;
+}
+
+bool alloc_commit_seen(void)
+{
+	return committed;
 }
 
 void *xmalloc(size_t n)
 {
-	void *p = malloc(n ? n : 1);
-	if (!p)
-		out_of_memory();
-	return p;
+	return fault_malloc(n ? n : 1);
 }
 
 void *xcalloc(size_t count, size_t n)
 {
-	void *p = calloc(count ? count : 1, n ? n : 1);
-	if (!p)
-		out_of_memory();
-	return p;
+	return fault_calloc(count ? count : 1, n ? n : 1);
 }
 
 void *xrealloc(void *p, size_t n)
 {
-	p = realloc(p, n ? n : 1);
-	if (!p)
-		out_of_memory();
-	return p;
+	return fault_realloc(p, n ? n : 1);
 }
 
 char *xstrdup(const char *s)
 {
-	return xstrndup(s, strlen(s));
+	return s ? xstrndup(s, strlen(s)) : NULL;
 }
 
 char *xstrndup(const char *s, size_t n)
 {
 	char *p = xmalloc(n + 1);
+	if (!p)
+		return NULL;
 	memcpy(p, s, n);
 	p[n] = '\0';
 	return p;
@@ -54,33 +73,47 @@ char *xstrndup(const char *s, size_t n)
 
 char *xasprintf(const char *fmt, ...)
 {
-	struct strbuf sb = {0};
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	sb.cap = (size_t)n + 1;
-	sb.data = xmalloc(sb.cap);
+	if (n < 0)
+		return NULL;
+	char *p = xmalloc((size_t)n + 1);
+	if (!p)
+		return NULL;
 	va_start(ap, fmt);
-	vsnprintf(sb.data, sb.cap, fmt, ap);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-	return sb.data;
+	return p;
 }
 
-static void strbuf_reserve(struct strbuf *sb, size_t extra)
+/* Room for extra more bytes and the NUL; false (and sb emptied, marked
+ * failed) when there is none to be had. */
+static bool strbuf_reserve(struct strbuf *sb, size_t extra)
 {
+	if (sb->failed)
+		return false;
 	if (sb->len + extra + 1 <= sb->cap)
-		return;
+		return true;
 	size_t cap = sb->cap ? sb->cap : 256;
 	while (cap < sb->len + extra + 1)
 		cap *= 2;
-	sb->data = xrealloc(sb->data, cap);
+	char *data = xrealloc(sb->data, cap);
+	if (!data) {
+		free(sb->data);
+		*sb = (struct strbuf){.failed = true};
+		return false;
+	}
+	sb->data = data;
 	sb->cap = cap;
+	return true;
 }
 
 void strbuf_append(struct strbuf *sb, const char *s, size_t n)
 {
-	strbuf_reserve(sb, n);
+	if (!strbuf_reserve(sb, n))
+		return;
 	memcpy(sb->data + sb->len, s, n);
 	sb->len += n;
 	sb->data[sb->len] = '\0';
@@ -97,7 +130,8 @@ void strbuf_printf(struct strbuf *sb, const char *fmt, ...)
 	va_start(ap, fmt);
 	int n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	strbuf_reserve(sb, (size_t)n);
+	if (n < 0 || !strbuf_reserve(sb, (size_t)n))
+		return;
 	va_start(ap, fmt);
 	vsnprintf(sb->data + sb->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
@@ -106,7 +140,7 @@ void strbuf_printf(struct strbuf *sb, const char *fmt, ...)
 
 char *strbuf_steal(struct strbuf *sb)
 {
-	char *p = sb->data ? sb->data : xstrdup("");
+	char *p = sb->failed ? NULL : sb->data ? sb->data : xstrdup("");
 	*sb = (struct strbuf){0};
 	return p;
 }

@@ -24,45 +24,46 @@
 #define WRITERS_MAX 256
 #define BATCH_MAX 64
 
-struct job {
-	struct request *req;
-	struct job *next;
-};
-
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t work;
-	struct job *head, **tail;
+	struct request *head, **tail; /* linked through pool_next: no allocation */
 	bool stopping;
 	unsigned nthreads;
 	pthread_t threads[WRITERS_MAX];
 	void (*done)(struct request *req);
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER};
 
-/* Runs jobs[0..n) as one batch and answers them. */
-static void run_batch(struct job **jobs, int n)
+/* Runs reqs[0..n) as one batch and answers them. Each is checked against
+ * this thread's allocation failures (util.h) as the glue checks its own. */
+static void run_batch(struct request **reqs, int n)
 {
 	struct db *writer = db_writer();
 	bool batched = writer && db_batch_begin(writer) == DB_OK;
-	for (int i = 0; i < n; i++)
-		router_dispatch(jobs[i]->req);
+	for (int i = 0; i < n; i++) {
+		alloc_failure_clear();
+		router_dispatch(reqs[i]);
+		reply_check_memory(reqs[i]);
+	}
+	alloc_failure_clear();
 	int rc = batched ? db_batch_end(writer) : DB_OK;
 	for (int i = 0; i < n; i++) {
-		struct request *req = jobs[i]->req;
-		if (rc != DB_OK && req->status >= 200 && req->status < 300) {
+		struct request *req = reqs[i];
+		bool ok = req->status >= 200 && req->status < 300;
+		if (rc != DB_OK && ok) {
 			reply_discard(req);
 			reply_db_error(req, rc);
 			cors_decorate(req);
 		}
+		req->write_committed = rc == DB_OK && ok;
 		pool.done(req);
-		free(jobs[i]);
 	}
 }
 
 static void *writer_loop(void *unused)
 {
 	(void)unused;
-	struct job *jobs[BATCH_MAX];
+	struct request *reqs[BATCH_MAX];
 	pthread_mutex_lock(&pool.lock);
 	for (;;) {
 		while (!pool.head && !pool.stopping)
@@ -71,13 +72,13 @@ static void *writer_loop(void *unused)
 			break; /* stopping, and nothing left */
 		int n = 0;
 		while (pool.head && n < BATCH_MAX) {
-			jobs[n++] = pool.head;
-			pool.head = pool.head->next;
+			reqs[n++] = pool.head;
+			pool.head = pool.head->pool_next;
 		}
 		if (!pool.head)
 			pool.tail = &pool.head;
 		pthread_mutex_unlock(&pool.lock);
-		run_batch(jobs, n);
+		run_batch(reqs, n);
 		pthread_mutex_lock(&pool.lock);
 	}
 	pthread_mutex_unlock(&pool.lock);
@@ -101,12 +102,10 @@ bool writers_start(unsigned n, void (*done)(struct request *req))
 
 void writers_submit(struct request *req)
 {
-	struct job *job = xmalloc(sizeof *job);
-	job->req = req;
-	job->next = NULL;
+	req->pool_next = NULL;
 	pthread_mutex_lock(&pool.lock);
-	*pool.tail = job;
-	pool.tail = &job->next;
+	*pool.tail = req;
+	pool.tail = &req->pool_next;
 	pthread_cond_signal(&pool.work);
 	pthread_mutex_unlock(&pool.lock);
 }

@@ -13,7 +13,6 @@
 #include "writers.h"
 
 #include <pthread.h>
-#include <stdlib.h>
 
 #include "cors.h"
 #include "db.h"

@@ -86,9 +86,6 @@ uint64_t db_transaction_id(struct db *db);
  * none of them is durable, and none may be answered. */
 int db_batch_begin(struct db *writer);
 int db_batch_end(struct db *writer);
-/* Whether this thread is inside a batch, holding the writer: its reads may
- * then be made on the writer too, inside the batch's transaction. */
-bool db_in_batch(void);
 
 int db_pool_init(const char *path);
 struct db *db_for_thread(void);

@@ -52,6 +52,12 @@ enum route_match router_match(const struct route *table, size_t count, const cha
  * role, the flag preconditions, the body's media type and JSON parse, then
  * the handler. */
 void router_dispatch(struct request *req);
+/* router_dispatch in two steps, for a write handed to the write pool: the
+ * route and its preconditions (token, role, query, Change-Reason, body) on
+ * the HTTP worker, true when the handler is to run; then, on the pool,
+ * the handler and the CORS headers of its answer. */
+bool router_prepare(struct request *req);
+void router_run(struct request *req);
 
 /* Set once at start: the role of a request without a token (ROLE_NONE:
  * such requests get 401), and the origins allowed to call from browsers. */

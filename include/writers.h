@@ -13,7 +13,8 @@ struct request;
 /* Starts n threads. Returns false when none could be started: the glue
  * then runs writes on its own threads, as before. */
 bool writers_start(unsigned n, void (*done)(struct request *req));
-/* Queues req; router_dispatch(req) runs on a pool thread, then done(req). */
+/* Queues req, prepared (router_prepare); router_run(req) runs on a pool
+ * thread, then done(req). */
 void writers_submit(struct request *req);
 /* Finishes every queued request, then stops the threads. */
 void writers_stop(void);

@@ -666,11 +666,6 @@ int db_batch_begin(struct db *db)
 	return DB_OK;
 }
 
-bool db_in_batch(void)
-{
-	return batching;
-}
-
 int db_batch_end(struct db *db)
 {
 	int outcome = batch_failed;

@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "compress.h"
+#include "cors.h"
 #include "db.h"
 #include "digest.h"
 #include "http.h"
@@ -447,12 +448,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (req->body_lost) {
 		reply_out_of_memory(req);
 	} else if (write_pool && !req->body_too_large && router_writes(req->method, req->path)) {
-		/* suspended before it is handed over, so that the pool's resume
-		 * always finds it suspended */
-		req->in_pool = true;
-		MHD_suspend_connection(conn);
-		writers_submit(req);
-		return MHD_YES;
+		/* the route's preconditions here, in parallel with the pool; the
+		 * handler there. A request answered already (a bad token, a bad
+		 * body), or prepared while memory ran short, is answered here. */
+		if (!router_prepare(req)) {
+			cors_decorate(req);
+		} else if (alloc_failure_seen()) {
+			reply_out_of_memory(req);
+		} else {
+			/* suspended before it is handed over, so that the pool's
+			 * resume always finds it suspended */
+			req->in_pool = true;
+			MHD_suspend_connection(conn);
+			writers_submit(req);
+			return MHD_YES;
+		}
 	} else if (!req->body_too_large || req->status == 0) {
 		router_dispatch(req);
 	}

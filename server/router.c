@@ -232,7 +232,10 @@ static bool reason_acceptable(struct request *req)
 	return true;
 }
 
-static void dispatch(struct request *req)
+/* Everything before the handler: the route, and every precondition its
+ * flags declare. True when the handler is to run; false when the request
+ * has its answer already. */
+bool router_prepare(struct request *req)
 {
 	char allow[128];
 	enum route_match m = router_match(routes, routes_count, req->method, req->path, &req->route,
@@ -242,65 +245,72 @@ static void dispatch(struct request *req)
 		snprintf(with_options, sizeof with_options, "%s, OPTIONS", allow);
 		if (cors_is_preflight(req)) {
 			cors_preflight(req, with_options);
-			return;
+			return false;
 		}
 		reply_header(req, "Allow", "%s", with_options);
 		reply_empty(req, 204);
-		return;
+		return false;
 	}
 	if (req->body_too_large) {
 		reply_problem(req, 413, PROBLEM_BODY_TOO_LARGE, "the body is larger than %zu bytes",
 			      router_body_limit(req->method, req->path));
-		return;
+		return false;
 	}
 	if (m == ROUTE_NOT_FOUND) {
 		reply_problem(req, 404, PROBLEM_NOT_FOUND, "no resource at %s", req->path);
-		return;
+		return false;
 	}
 	if (m == ROUTE_WRONG_METHOD) {
 		reply_header(req, "Allow", "%s", allow);
 		reply_problem(req, 405, PROBLEM_METHOD_NOT_ALLOWED, "%s is not allowed on %s; allowed: %s",
 			      req->method, req->path, allow);
-		return;
+		return false;
 	}
-	/* a write in a batch reads (its token, say) on the writer it holds: no
-	 * read transaction of its own, and the writer's pages are warm */
-	req->db = (req->route->flags & ROUTE_WRITES) && db_in_batch() ? db_writer() : db_for_thread();
+	req->db = db_for_thread();
 	if (!req->db) {
 		reply_problem(req, 503, PROBLEM_UNAVAILABLE, "the database cannot be opened");
-		return;
+		return false;
 	}
 	if (req->route->role != ROLE_NONE && !authorised(req))
-		return;
+		return false;
 	if (!(req->route->flags & ROUTE_QUERY) && !query_absent(req))
-		return;
+		return false;
 	if ((req->route->flags & ROUTE_WRITES) && !reason_acceptable(req))
-		return;
+		return false;
 	if ((req->route->flags & (ROUTE_JSON_BODY | ROUTE_MERGE_PATCH)) && !body_acceptable(req))
-		return;
+		return false;
 	if ((req->route->flags & ROUTE_NDJSON) &&
 	    !media_type_is(request_header(req, "Content-Type"), "application/x-ndjson")) {
 		reply_problem(req, 415, PROBLEM_UNSUPPORTED_MEDIA_TYPE,
 			      "the body must be application/x-ndjson: one patient a line");
-		return;
+		return false;
 	}
 	if ((req->route->flags & ROUTE_WRITES) && db_opened_read_only()) {
 		reply_problem(req, 503, PROBLEM_UNAVAILABLE,
 			      "the database was opened read-only; nothing can be written until "
 			      "cohortd is restarted on a writable file");
-		return;
+		return false;
 	}
 	if ((req->route->flags & ROUTE_WRITES) && !(req->db = db_writer())) {
 		reply_problem(req, 503, PROBLEM_UNAVAILABLE, "the database cannot be opened");
-		return;
+		return false;
 	}
+	return true;
+}
+
+void router_run(struct request *req)
+{
 	req->route->handler(req);
 	if (req->status == 0)
 		reply_problem(req, 500, PROBLEM_INTERNAL, "the handler gave no answer");
+	cors_decorate(req);
 }
+
 
 void router_dispatch(struct request *req)
 {
-	dispatch(req);
-	cors_decorate(req);
+	if (router_prepare(req))
+		router_run(req);
+	else
+		cors_decorate(req);
 }

@@ -41,7 +41,7 @@ static void run_batch(struct request **reqs, int n)
 	bool batched = writer && db_batch_begin(writer) == DB_OK;
 	for (int i = 0; i < n; i++) {
 		alloc_failure_clear();
-		router_dispatch(reqs[i]);
+		router_run(reqs[i]);
 		reply_check_memory(reqs[i]);
 	}
 	alloc_failure_clear();

@@ -78,6 +78,11 @@ struct request {
 	reply_stream_fn stream; /* a streamed body instead of out */
 	void *stream_cls;
 	void (*stream_done)(void *cls);
+
+	/* what a handler's preparation left for it (records_stage), freed with
+	 * the request by staged_free */
+	void *staged;
+	void (*staged_free)(void *staged);
 };
 
 /* Implemented by the glue. */

@@ -23,6 +23,15 @@ int records_insert(struct db *db, const struct audit_context *ctx, const struct 
 int records_insert_valid(struct db *db, const struct audit_context *ctx,
 			 const struct resource *res, struct record *rec, struct field_errors *errs);
 
+struct request;
+
+/* For a create without an Idempotency-Key: validates the body into the
+ * route's record before the handler runs, on the HTTP worker rather than
+ * on the single writer; answers 422 itself (false) when it is invalid. A
+ * create with a key is validated by its handler, after the key's earlier
+ * answer is looked for. True when the handler is to run. */
+bool records_stage(struct request *req);
+
 struct query;
 struct list_query;
 struct strbuf;

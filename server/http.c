@@ -124,6 +124,8 @@ void request_free(struct request *req)
 		return;
 	if (req->stream_done)
 		req->stream_done(req->stream_cls);
+	if (req->staged_free)
+		req->staged_free(req->staged);
 	free(req->body);
 	json_decref(req->json);
 	if (!req->out_static)

@@ -160,6 +160,40 @@ static bool replayed(struct request *req, const char *key, const char *hash)
 	return true;
 }
 
+struct staged_record {
+	struct record rec;
+};
+
+static void staged_record_free(void *staged)
+{
+	struct staged_record *s = staged;
+	if (s)
+		record_clear(&s->rec);
+	free(s);
+}
+
+bool records_stage(struct request *req)
+{
+	if (request_header(req, "Idempotency-Key"))
+		return true;
+	struct staged_record *s = xcalloc(1, sizeof *s);
+	if (!s)
+		return true; /* the handler validates, and the answer's check tells */
+	struct field_errors errs;
+	field_errors_init(&errs);
+	record_from_json(req->route->res, req->json, NULL, &s->rec, &errs);
+	bool valid = !field_errors_any(&errs);
+	if (valid) {
+		req->staged = s;
+		req->staged_free = staged_record_free;
+	} else {
+		reply_invalid(req, &errs);
+		staged_record_free(s);
+	}
+	field_errors_free(&errs);
+	return valid;
+}
+
 static void create_in_transaction(struct request *req, const char *key, const char *hash)
 {
 	const struct resource *res = req->route->res;
@@ -174,8 +208,15 @@ static void create_in_transaction(struct request *req, const char *key, const ch
 		db_rollback(req->db);
 		goto out;
 	}
-	if (rc == DB_OK)
+	struct staged_record *staged = req->staged;
+	if (rc == DB_OK && staged) {
+		/* validated before the handler (records_stage): the record is ours now */
+		rec = staged->rec;
+		memset(&staged->rec, 0, sizeof staged->rec);
+		rc = records_insert_valid(req->db, &ctx, res, &rec, &errs);
+	} else if (rc == DB_OK) {
 		rc = records_insert(req->db, &ctx, res, req->json, &rec, &errs);
+	}
 	if (rc == DB_OK && !field_errors_any(&errs)) {
 		struct strbuf sb = {0};
 		record_write_json(&sb, res, &rec, RECORD_JSON_API);

@@ -13,6 +13,7 @@
 #include "db.h"
 #include "http.h"
 #include "query.h"
+#include "records.h"
 #include "util.h"
 #include "validate.h"
 
@@ -291,6 +292,8 @@ bool router_prepare(struct request *req)
 			      "cohortd is restarted on a writable file");
 		return false;
 	}
+	if ((req->route->flags & ROUTE_STAGE) && !records_stage(req))
+		return false;
 	if ((req->route->flags & ROUTE_WRITES) && !(req->db = db_writer())) {
 		reply_problem(req, 503, PROBLEM_UNAVAILABLE, "the database cannot be opened");
 		return false;

@@ -9,7 +9,8 @@
 
 #define RESOURCE_ROUTES(path, res)                                                               \
 	{"GET", path, records_list, ROUTE_QUERY, &res, ROLE_READER},                             \
-	{"POST", path, records_create, ROUTE_JSON_BODY | ROUTE_WRITES, &res, ROLE_EDITOR},       \
+	{"POST", path, records_create, ROUTE_JSON_BODY | ROUTE_WRITES | ROUTE_STAGE, &res,       \
+	 ROLE_EDITOR},                                                                           \
 	{"GET", path "/{id}", records_get, 0, &res, ROLE_READER},                                \
 	{"PATCH", path "/{id}", records_patch, ROUTE_MERGE_PATCH | ROUTE_WRITES | ROUTE_REASON,  \
 	 &res, ROLE_EDITOR},                                                                     \

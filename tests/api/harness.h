@@ -100,6 +100,13 @@ int64_t make_toxicity(int64_t course_id, const char *extra);
  * after a refused request means nothing was written. Caller frees. */
 char *db_fingerprint(void);
 int64_t db_count(const char *table);
+/* The same in the database file at path (a copy, say). */
+int64_t db_count_at(const char *path, const char *table);
+
+/* A raw TCP connection to the server (for byte-level clients); close it. */
+int api_connect(void);
+/* CLOCK_MONOTONIC in seconds. */
+double monotonic_seconds(void);
 
 /* Asserts an RFC 9457 answer: status, problem+json type, fields, title. */
 void assert_problem(const struct resp *r, long status, const char *type);

@@ -18,23 +18,6 @@
 
 #include "harness.h"
 
-static int connect_server(void)
-{
-	unsigned port = (unsigned)atoi(strrchr(api_base_url(), ':') + 1);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-	return fd;
-}
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void send_all(int fd, const char *s)
 {
 	ck_assert_int_eq(write(fd, s, strlen(s)), (ssize_t)strlen(s));
@@ -59,11 +42,11 @@ static double trickle_until_closed(int fd, const char *more, double t0)
 {
 	signal(SIGPIPE, SIG_IGN);
 	size_t len = strlen(more);
-	for (size_t i = 0; now_seconds() - t0 < 30; i++) {
+	for (size_t i = 0; monotonic_seconds() - t0 < 30; i++) {
 		if (closed_by_server(fd))
-			return now_seconds() - t0;
+			return monotonic_seconds() - t0;
 		if (write(fd, more + i % len, 1) < 0)
-			return now_seconds() - t0; /* reset */
+			return monotonic_seconds() - t0; /* reset */
 		if (i % 4 == 0) {
 			struct resp *r = http_get("/healthz");
 			ck_assert_int_eq(r->status, 200);
@@ -83,8 +66,8 @@ static double upper_bound(void)
 
 START_TEST(test_a_body_trickled_past_the_deadline_is_cut_off)
 {
-	int fd = connect_server();
-	double t0 = now_seconds();
+	int fd = api_connect();
+	double t0 = monotonic_seconds();
 	char head[512];
 	snprintf(head, sizeof head,
 		 "POST /patients HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
@@ -100,8 +83,8 @@ END_TEST
 
 START_TEST(test_headers_trickled_past_the_deadline_are_cut_off)
 {
-	int fd = connect_server();
-	double t0 = now_seconds();
+	int fd = api_connect();
+	double t0 = monotonic_seconds();
 	send_all(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n");
 	double took = trickle_until_closed(fd, "X-Slow: a\r\n", t0);
 	close(fd);
@@ -112,7 +95,7 @@ END_TEST
 
 START_TEST(test_a_slow_request_that_arrives_in_time_is_answered)
 {
-	int fd = connect_server();
+	int fd = api_connect();
 	char *body = NULL;
 	char head[512];
 	int n = asprintf(&body,
@@ -145,7 +128,7 @@ END_TEST
 START_TEST(test_the_deadline_restarts_with_each_request_on_a_connection)
 {
 	/* three requests on one connection, 1.2 s apart: 2.4 s in all, each in time */
-	int fd = connect_server();
+	int fd = api_connect();
 	struct timeval tv = {.tv_sec = 10};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	for (int i = 0; i < 3; i++) {

@@ -16,23 +16,6 @@
 
 #define SLOW 500
 
-static int connect_server(void)
-{
-	unsigned port = (unsigned)atoi(strrchr(api_base_url(), ':') + 1);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-	return fd;
-}
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static long server_rss_kib(void)
 {
 	char path[64], line[256];
@@ -54,7 +37,7 @@ START_TEST(test_slow_connections_do_not_starve_a_normal_client)
 	snprintf(path, sizeof path, "/patients/%lld", (long long)id);
 	int fds[SLOW];
 	for (int i = 0; i < SLOW; i++) {
-		fds[i] = connect_server();
+		fds[i] = api_connect();
 		const char *start = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
 		ck_assert_int_eq(write(fds[i], start, strlen(start)), (ssize_t)strlen(start));
 		fcntl(fds[i], F_SETFL, O_NONBLOCK);
@@ -65,9 +48,9 @@ START_TEST(test_slow_connections_do_not_starve_a_normal_client)
 		for (int i = 0; i < SLOW; i++)
 			if (write(fds[i], "a", 1) < 0 && errno != EAGAIN)
 				ck_abort_msg("slow connection %d dropped early", i);
-		double t0 = now_seconds();
+		double t0 = monotonic_seconds();
 		struct resp *r = http_get(path);
-		double took = now_seconds() - t0;
+		double took = monotonic_seconds() - t0;
 		ck_assert_int_eq(r->status, 200);
 		resp_free(r);
 		if (took > worst)
@@ -87,13 +70,13 @@ END_TEST
 
 START_TEST(test_idle_connection_is_closed_after_the_timeout)
 {
-	int fd = connect_server();
+	int fd = api_connect();
 	struct timeval tv = {.tv_sec = 10};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	double t0 = now_seconds();
+	double t0 = monotonic_seconds();
 	char buf[64];
 	ssize_t n = read(fd, buf, sizeof buf); /* 0: closed by the server */
-	double took = now_seconds() - t0;
+	double took = monotonic_seconds() - t0;
 	close(fd);
 	ck_assert_int_eq(n, 0);
 	ck_assert_msg(took >= 1.5 && took < 6, "closed after %.2f s (timeout 2 s)", took);
@@ -103,7 +86,7 @@ END_TEST
 /* Sends raw bytes and returns the status line's code (0 when closed). */
 static int raw_status(const char *request, size_t len)
 {
-	int fd = connect_server();
+	int fd = api_connect();
 	struct timeval tv = {.tv_sec = 10};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	size_t sent = 0;

@@ -429,21 +429,6 @@ END_TEST
 
 /* --- a clean stop ------------------------------------------------------- */
 
-static int64_t count_in_file_alone(const char *path, const char *table)
-{
-	sqlite3 *db;
-	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	char sql[96];
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
-	sqlite3_stmt *st;
-	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	int64_t n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return n;
-}
-
 START_TEST(test_sigterm_checkpoints_the_wal_into_the_database_file)
 {
 	api_start();
@@ -461,9 +446,9 @@ START_TEST(test_sigterm_checkpoints_the_wal_into_the_database_file)
 	snprintf(copy, sizeof copy, "%s.copy", api_db_path());
 	snprintf(cmd, sizeof cmd, "cp '%s' '%s'", api_db_path(), copy);
 	run(cmd);
-	ck_assert_int_eq(count_in_file_alone(copy, "patients"), 20);
-	ck_assert_int_eq(count_in_file_alone(copy, "toxicities"), 20);
-	ck_assert_int_eq(count_in_file_alone(copy, "audit"), 80);
+	ck_assert_int_eq(db_count_at(copy, "patients"), 20);
+	ck_assert_int_eq(db_count_at(copy, "toxicities"), 20);
+	ck_assert_int_eq(db_count_at(copy, "audit"), 80);
 	unlink(copy);
 	FILE *log = fopen(api_log_path(), "r");
 	char line[1024];

@@ -529,6 +529,29 @@ enum leave { LEAVE_KEEP, LEAVE_DISCARD, LEAVE_NO_SAVEPOINT };
 static int leave_group(struct db *db, enum leave how);
 static int end_group(struct db *db, bool lost);
 
+/* The WAL's length in pages after the last commit on the shared writer
+ * (wal_grew sets it); read and written only by the writer's holder. */
+static int wal_pages;
+#define WAL_RESTART_PAGES 20000
+
+/* SQLite starts the WAL over only when a write begins with every frame
+ * already copied into the database. Under steady writes the background
+ * checkpoints (below) never catch the last frames, so the WAL would grow
+ * without end; once it is this long, the writer copies what they have not
+ * yet copied itself, before the next transaction, while no frame can be
+ * added: then that transaction starts the WAL over (cut back to the
+ * journal_size_limit). Usually little is left to copy. */
+static void restart_wal_if_long(struct db *db)
+{
+	if (wal_pages < WAL_RESTART_PAGES)
+		return;
+	int frames = 0, copied = 0;
+	if (sqlite3_wal_checkpoint_v2(db->conn, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames,
+				      &copied) == SQLITE_OK &&
+	    frames == copied)
+		wal_pages = 0;
+}
+
 /* db_begin_write once writer_lock is held. */
 static int begin_held_write(struct db *db)
 {
@@ -554,6 +577,7 @@ static int begin_held_write(struct db *db)
 	}
 	if (!group_open) {
 		roll_back_leftover(db);
+		restart_wal_if_long(db);
 		int rc = run(db, sql_begin_immediate);
 		if (rc != DB_OK) {
 			give_writer();
@@ -921,6 +945,7 @@ static int checkpoint_asked_at; /* the WAL's length then; only the writer's hold
 static int wal_grew(void *unused, sqlite3 *conn, const char *name, int pages)
 {
 	(void)unused, (void)conn, (void)name;
+	wal_pages = pages;
 	if (pages < checkpoint_asked_at)
 		checkpoint_asked_at = 0; /* the WAL has started over */
 	if (pages - checkpoint_asked_at < CHECKPOINT_PAGES)

@@ -69,7 +69,5 @@ void router_configure(int anonymous_role, const char *const *cors_origins, int n
 /* The largest body the route for method and path accepts: the import limit
  * for NDJSON routes, REQUEST_MAX_BODY elsewhere. */
 size_t router_body_limit(const char *method, const char *path);
-/* Whether method and path name a route that changes data (ROUTE_WRITES). */
-bool router_writes(const char *method, const char *path);
 
 #endif

@@ -982,8 +982,6 @@ struct db *db_writer(void)
 	if (!pool_writer && db_open(pool_path, &pool_writer) == DB_OK) {
 		sqlite3_exec(pool_writer->conn, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL);
 		sqlite3_wal_hook(pool_writer->conn, wal_grew, NULL);
-	} else if (!pool_writer) {
-		pool_writer = NULL;
 	}
 	if (pool_writer)
 		pool_writer->shared = true;

@@ -449,13 +449,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (req->body_lost) {
 		reply_out_of_memory(req);
-	} else if (write_pool && !req->body_too_large && router_writes(req->method, req->path)) {
-		/* the route's preconditions here, in parallel with the pool; the
-		 * handler there. A request answered already (a bad token, a bad
-		 * body), or prepared while memory ran short, is answered here. */
-		if (!router_prepare(req)) {
-			cors_decorate(req);
-		} else if (alloc_failure_seen()) {
+	} else if (req->body_too_large && req->status != 0) {
+		/* refused from its Content-Length already (refuse_large_body) */
+	} else if (!router_prepare(req)) {
+		cors_decorate(req); /* answered by a precondition */
+	} else if (write_pool && (req->route->flags & ROUTE_WRITES)) {
+		/* the preconditions were checked here, in parallel with the pool;
+		 * the handler runs there, unless memory ran short meanwhile */
+		if (alloc_failure_seen()) {
 			reply_out_of_memory(req);
 		} else {
 			/* suspended before it is handed over, so that the pool's
@@ -465,8 +466,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			writers_submit(req);
 			return MHD_YES;
 		}
-	} else if (!req->body_too_large || req->status == 0) {
-		router_dispatch(req);
+	} else {
+		router_run(req);
 	}
 	req->replied = true;
 	return send_reply(conn, req);

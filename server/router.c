@@ -166,17 +166,6 @@ size_t router_body_limit(const char *method, const char *path)
 	return REQUEST_MAX_BODY;
 }
 
-bool router_writes(const char *method, const char *path)
-{
-	const struct route *route = NULL;
-	int64_t ids[2];
-	int nids;
-	char allow[128];
-	return router_match(routes, routes_count, method, path, &route, ids, &nids, allow,
-			    sizeof allow) == ROUTE_FOUND &&
-	       (route->flags & ROUTE_WRITES);
-}
-
 /* Who is asking, and may they? 401 without a valid token (unless anonymous
  * access is on), 403 when the token's role is below the route's. */
 static bool authorised(struct request *req)

@@ -509,6 +509,31 @@ static sqlite3 *open_db(void)
 	return db;
 }
 
+struct family make_family(void)
+{
+	struct family f;
+	f.patient = make_patient(NULL);
+	f.course = make_course(f.patient, NULL);
+	f.outcome = make_outcome(f.course, NULL);
+	f.toxicity = make_toxicity(f.course, NULL);
+	return f;
+}
+
+char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *data = malloc((size_t)n + 1);
+	ck_assert_uint_eq(fread(data, 1, (size_t)n, f), (size_t)n);
+	data[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return data;
+}
+
 char *db_fingerprint(void)
 {
 	static const char *const tables[] = {"patients", "courses", "outcomes", "toxicities"};

@@ -96,6 +96,16 @@ int64_t make_course(int64_t patient_id, const char *extra);
 int64_t make_outcome(int64_t course_id, const char *extra);
 int64_t make_toxicity(int64_t course_id, const char *extra);
 
+/* A patient with one course, one outcome and one toxicity (make_*). */
+struct family {
+	int64_t patient, course, outcome, toxicity;
+};
+struct family make_family(void);
+
+/* The whole file at path, NUL-terminated, asserting it can be read; caller
+ * frees. */
+char *read_file(const char *path, size_t *len);
+
 /* Row count, version total and last id of every table: equal before and
  * after a refused request means nothing was written. Caller frees. */
 char *db_fingerprint(void);

@@ -16,21 +16,6 @@
 
 static const char *const no_token[] = {"Authorization:", NULL};
 
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *data = malloc((size_t)n + 1);
-	ck_assert_uint_eq(fread(data, 1, (size_t)n, f), (size_t)n);
-	data[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return data;
-}
-
 /* A file of the repository's dashboard/ folder (DASHBOARD_DIR). */
 static char *dashboard_file(const char *name, size_t *len)
 {

@@ -86,20 +86,6 @@ static char *patient_json(void)
 	return out;
 }
 
-struct family {
-	int64_t patient, course, outcome, toxicity;
-};
-
-static struct family make_family(void)
-{
-	struct family f;
-	f.patient = make_patient(NULL);
-	f.course = make_course(f.patient, NULL);
-	f.outcome = make_outcome(f.course, NULL);
-	f.toxicity = make_toxicity(f.course, NULL);
-	return f;
-}
-
 static void assert_status(struct resp *r, long status, const char *type)
 {
 	if (type)

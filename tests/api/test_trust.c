@@ -284,21 +284,6 @@ static char *patient_body(void)
 	return text;
 }
 
-/* A patient with one course, one outcome and one toxicity. */
-struct family {
-	int64_t patient, course, outcome, toxicity;
-};
-
-static struct family make_family(void)
-{
-	struct family f;
-	f.patient = make_patient(NULL);
-	f.course = make_course(f.patient, NULL);
-	f.outcome = make_outcome(f.course, NULL);
-	f.toxicity = make_toxicity(f.course, NULL);
-	return f;
-}
-
 /* --- the role matrix ------------------------------------------------------ */
 
 enum who { NO_TOKEN, BAD, REVOKED, READER, EDITOR, ADMIN, NWHO };

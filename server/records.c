@@ -160,28 +160,23 @@ static bool replayed(struct request *req, const char *key, const char *hash)
 	return true;
 }
 
-struct staged_record {
-	struct record rec;
-};
-
 static void staged_record_free(void *staged)
 {
-	struct staged_record *s = staged;
-	if (s)
-		record_clear(&s->rec);
-	free(s);
+	if (staged)
+		record_clear(staged);
+	free(staged);
 }
 
 bool records_stage(struct request *req)
 {
 	if (request_header(req, "Idempotency-Key"))
 		return true;
-	struct staged_record *s = xcalloc(1, sizeof *s);
+	struct record *s = xcalloc(1, sizeof *s);
 	if (!s)
 		return true; /* the handler validates, and the answer's check tells */
 	struct field_errors errs;
 	field_errors_init(&errs);
-	record_from_json(req->route->res, req->json, NULL, &s->rec, &errs);
+	record_from_json(req->route->res, req->json, NULL, s, &errs);
 	bool valid = !field_errors_any(&errs);
 	if (valid) {
 		req->staged = s;
@@ -208,11 +203,11 @@ static void create_in_transaction(struct request *req, const char *key, const ch
 		db_rollback(req->db);
 		goto out;
 	}
-	struct staged_record *staged = req->staged;
+	struct record *staged = req->staged;
 	if (rc == DB_OK && staged) {
 		/* validated before the handler (records_stage): the record is ours now */
-		rec = staged->rec;
-		memset(&staged->rec, 0, sizeof staged->rec);
+		rec = *staged;
+		memset(staged, 0, sizeof *staged);
 		rc = records_insert_valid(req->db, &ctx, res, &rec, &errs);
 	} else if (rc == DB_OK) {
 		rc = records_insert(req->db, &ctx, res, req->json, &rec, &errs);

@@ -319,15 +319,24 @@ int import_line(struct import_session *s, const char *line, size_t len)
 
 /* --- staging on a second thread ----------------------------------------- */
 
+/* The stager fills a ring of staged lines; the writer applies them in
+ * order. Each side sleeps only when it must (the ring full, or empty) and is
+ * woken only when the other side has one to give it: the writer when a line
+ * comes, the stager once half the ring is free again. Lines are freed by the
+ * stager, which allocated them, so the writer spends none of its time (the
+ * import's bottleneck) on free() into another thread's arena. */
 #define STAGED_AHEAD 256
 
 struct pipeline {
 	pthread_mutex_t lock;
-	pthread_cond_t changed;
+	pthread_cond_t line_put, room;
 	struct staged_line *ring[STAGED_AHEAD];
-	size_t taken, put; /* lines taken by the writer, and put by the stager */
-	bool done;         /* the stager has put its last line */
-	bool stop;         /* the writer wants no more */
+	size_t put;   /* lines put by the stager */
+	size_t taken; /* lines the writer is done with: [.., taken) are the stager's to free */
+	size_t freed; /* the stager's own: lines [.., freed) are freed */
+	bool done;    /* the stager has put its last line */
+	bool stop;    /* the writer wants no more */
+	bool writer_waiting, stager_waiting;
 	import_next_line next;
 	void *cls;
 };
@@ -341,49 +350,76 @@ static void *stager(void *arg)
 		alloc_failure_clear(); /* this thread's own: each line is judged alone */
 		struct staged_line *l = stage_line(line, len);
 		pthread_mutex_lock(&p->lock);
-		while (p->put - p->taken == STAGED_AHEAD && !p->stop)
-			pthread_cond_wait(&p->changed, &p->lock);
-		bool stop = p->stop;
-		if (!stop) {
-			p->ring[p->put % STAGED_AHEAD] = l;
-			p->put++;
-			pthread_cond_broadcast(&p->changed);
+		while (p->put - p->taken == STAGED_AHEAD && !p->stop) {
+			p->stager_waiting = true;
+			pthread_cond_wait(&p->room, &p->lock);
+			p->stager_waiting = false;
 		}
+		bool stop = p->stop;
+		size_t taken = p->taken;
 		pthread_mutex_unlock(&p->lock);
+		for (; p->freed < taken; p->freed++)
+			staged_line_free(p->ring[p->freed % STAGED_AHEAD]);
 		if (stop) {
 			staged_line_free(l);
 			break;
 		}
+		pthread_mutex_lock(&p->lock);
+		p->ring[p->put % STAGED_AHEAD] = l;
+		p->put++;
+		if (p->writer_waiting)
+			pthread_cond_signal(&p->line_put);
+		pthread_mutex_unlock(&p->lock);
 	}
 	pthread_mutex_lock(&p->lock);
 	p->done = true;
-	pthread_cond_broadcast(&p->changed);
+	if (p->writer_waiting)
+		pthread_cond_signal(&p->line_put);
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
 }
 
-static struct staged_line *take(struct pipeline *p)
+/* Applies every line the stager puts, in order, taking all that are ready
+ * at once; stops at the first line that does not apply. */
+static int apply_all(struct import_session *s, struct pipeline *p)
 {
-	struct staged_line *l = NULL;
+	int rc = 0;
+	size_t upto = 0;
 	pthread_mutex_lock(&p->lock);
-	while (p->taken == p->put && !p->done)
-		pthread_cond_wait(&p->changed, &p->lock);
-	if (p->taken < p->put) {
-		l = p->ring[p->taken % STAGED_AHEAD];
-		p->taken++;
-		pthread_cond_broadcast(&p->changed);
+	for (;;) {
+		p->taken = upto;
+		if (p->stager_waiting && p->put - p->taken <= STAGED_AHEAD / 2)
+			pthread_cond_signal(&p->room);
+		if (rc != 0)
+			break;
+		while (p->taken == p->put && !p->done) {
+			p->writer_waiting = true;
+			pthread_cond_wait(&p->line_put, &p->lock);
+			p->writer_waiting = false;
+		}
+		size_t end = p->put;
+		if (upto == end)
+			break;
+		pthread_mutex_unlock(&p->lock);
+		while (upto < end && rc == 0)
+			rc = apply_line(s, p->ring[upto++ % STAGED_AHEAD]);
+		pthread_mutex_lock(&p->lock);
 	}
+	p->stop = true;
+	if (p->stager_waiting)
+		pthread_cond_signal(&p->room);
 	pthread_mutex_unlock(&p->lock);
-	return l;
+	return rc;
 }
 
 int import_stream(struct import_session *s, import_next_line next, void *cls)
 {
 	struct pipeline p = {.next = next, .cls = cls};
 	pthread_t thread;
-	pthread_mutex_init(&p.lock, NULL);
-	pthread_cond_init(&p.changed, NULL);
 	int rc = 0;
+	pthread_mutex_init(&p.lock, NULL);
+	pthread_cond_init(&p.line_put, NULL);
+	pthread_cond_init(&p.room, NULL);
 	if (pthread_create(&thread, NULL, stager, &p) != 0) {
 		/* no second thread to be had: the same work, one line at a time */
 		const char *line;
@@ -392,20 +428,15 @@ int import_stream(struct import_session *s, import_next_line next, void *cls)
 			rc = import_line(s, line, len);
 		goto out;
 	}
-	struct staged_line *l;
-	while (rc == 0 && (l = take(&p))) {
-		rc = apply_line(s, l);
-		staged_line_free(l);
-	}
-	pthread_mutex_lock(&p.lock);
-	p.stop = true;
-	pthread_cond_broadcast(&p.changed);
-	pthread_mutex_unlock(&p.lock);
+	rc = apply_all(s, &p);
 	pthread_join(thread, NULL);
-	while (p.taken < p.put)
-		staged_line_free(p.ring[p.taken++ % STAGED_AHEAD]);
+	/* what the stager had not freed: the lines applied since it last
+	 * looked, and those put after the writer stopped */
+	for (; p.freed < p.put; p.freed++)
+		staged_line_free(p.ring[p.freed % STAGED_AHEAD]);
 out:
-	pthread_cond_destroy(&p.changed);
+	pthread_cond_destroy(&p.room);
+	pthread_cond_destroy(&p.line_put);
 	pthread_mutex_destroy(&p.lock);
 	return rc;
 }

@@ -21,12 +21,28 @@ struct audit_context {
 };
 
 struct record;
+struct audit_row;
 
 /* Appends one row; before/after are the record's states (NULL where none),
  * kept as canonical JSON. */
 int audit_append(struct db *db, const struct audit_context *ctx, const char *action,
 		 const struct resource *res, int64_t id, const struct record *before,
 		 const struct record *after);
+
+/* The same in two steps, for a bulk import that makes its rows on another
+ * thread ahead of the writes: audit_head reads where the chain ends (seq 0
+ * and the genesis hash when empty); audit_row_make, which needs no
+ * database, makes the row that follows (last_seq, prev_hash) for a change,
+ * hash included; audit_row_append appends it, refusing a row not made for
+ * the chain's current head. A made row borrows ctx's strings, action and
+ * the resource's name, and owns its before and after texts, which
+ * audit_row_discard frees. */
+int audit_head(struct db *db, int64_t *seq, char hash[65]);
+int audit_row_make(struct audit_row *row, const struct audit_context *ctx, const char *action,
+		   const struct resource *res, int64_t id, const struct record *before,
+		   const struct record *after, int64_t last_seq, const char prev_hash[65]);
+int audit_row_append(struct db *db, const struct audit_row *row);
+void audit_row_discard(struct audit_row *row);
 
 struct audit_check {
 	int64_t rows;

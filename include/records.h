@@ -12,6 +12,7 @@
 
 struct db;
 struct audit_context;
+struct audit_row;
 
 /* Returns DB_OK with *rec filled (rec->id set) when inserted; DB_OK with
  * problems in errs when the body is invalid (nothing written); or a DB_
@@ -22,6 +23,11 @@ int records_insert(struct db *db, const struct audit_context *ctx, const struct 
  * bulk import validates on another thread): references, insert, audit. */
 int records_insert_valid(struct db *db, const struct audit_context *ctx,
 			 const struct resource *res, struct record *rec, struct field_errors *errs);
+/* The same for a record whose id, timestamps, parent ids and audit row were
+ * made ahead (import.c; audit.h): references, insert under that id, and
+ * that row, refused (DB_ERROR) if the record came out other than made. */
+int records_insert_made(struct db *db, const struct resource *res, struct record *rec,
+			const struct audit_row *row, struct field_errors *errs);
 
 struct request;
 

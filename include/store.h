@@ -15,8 +15,11 @@
 /* --- any resource ------------------------------------------------------ */
 
 int store_get(struct db *db, const struct resource *res, int64_t id, struct record *out);
-/* Inserts rec (version 1, timestamps as given) and sets rec->id. */
+/* Inserts rec (version 1, timestamps as given) under rec->id, or under the
+ * next id when rec->id is 0, and sets rec->id. */
 int store_insert(struct db *db, const struct resource *res, struct record *rec);
+/* The id the next insert into res would get: past every id ever used. */
+int store_next_id(struct db *db, const struct resource *res, int64_t *next);
 /* Writes every field, version and updated_at of rec over row rec->id. */
 int store_update(struct db *db, const struct resource *res, const struct record *rec);
 int store_delete(struct db *db, const struct resource *res, int64_t id);

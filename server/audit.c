@@ -72,46 +72,79 @@ static _Thread_local struct {
 	char hash[65];
 } head;
 
+int audit_head(struct db *db, int64_t *seq, char hash[65])
+{
+	if (head.db == db && head.transaction == db_transaction_id(db)) {
+		*seq = head.seq;
+		memcpy(hash, head.hash, sizeof head.hash);
+		return DB_OK;
+	}
+	int rc = store_audit_head(db, seq, hash);
+	if (rc == DB_OK && !hash[0])
+		memcpy(hash, genesis, sizeof genesis);
+	return rc;
+}
+
+int audit_row_make(struct audit_row *row, const struct audit_context *ctx, const char *action,
+		   const struct resource *res, int64_t id, const struct record *before,
+		   const struct record *after, int64_t last_seq, const char prev_hash[65])
+{
+	memset(row, 0, sizeof *row);
+	row->seq = last_seq + 1;
+	memcpy(row->prev_hash, prev_hash, sizeof row->prev_hash);
+	utc_now_rfc3339(row->at);
+	row->actor = (char *)ctx->actor;
+	row->action = (char *)action;
+	row->entity = (char *)res->name;
+	row->entity_id = id;
+	row->before = canonical(res, before);
+	row->after = canonical(res, after);
+	row->reason = (char *)ctx->reason;
+	row->request_id = (char *)ctx->request_id;
+	return row_hash(row, row->hash);
+}
+
+void audit_row_discard(struct audit_row *row)
+{
+	free(row->before);
+	free(row->after);
+	row->before = row->after = NULL;
+}
+
+int audit_row_append(struct db *db, const struct audit_row *row)
+{
+	int64_t last;
+	char prev[65];
+	int rc = audit_head(db, &last, prev);
+	if (rc == DB_OK && (row->seq != last + 1 || memcmp(prev, row->prev_hash, sizeof prev) != 0))
+		rc = DB_ERROR; /* made for another head: it would break the chain */
+	if (rc == DB_OK)
+		rc = store_audit_insert(db, row);
+	if (rc == DB_OK) {
+		head.db = db;
+		head.transaction = db_transaction_id(db);
+		head.seq = row->seq;
+		memcpy(head.hash, row->hash, sizeof head.hash);
+	} else {
+		head.db = NULL;
+	}
+	return rc;
+}
+
 int audit_append(struct db *db, const struct audit_context *ctx, const char *action,
 		 const struct resource *res, int64_t id, const struct record *before,
 		 const struct record *after)
 {
-	struct audit_row row = {0};
-	int64_t last = 0;
-	int rc = DB_OK;
-	if (head.db == db && head.transaction == db_transaction_id(db)) {
-		last = head.seq;
-		memcpy(row.prev_hash, head.hash, sizeof row.prev_hash);
-	} else {
-		rc = store_audit_head(db, &last, row.prev_hash);
-		if (rc != DB_OK)
-			return rc;
-		if (!row.prev_hash[0])
-			memcpy(row.prev_hash, genesis, sizeof genesis);
-	}
-	row.seq = last + 1;
-	utc_now_rfc3339(row.at);
-	row.actor = (char *)ctx->actor;
-	row.action = (char *)action;
-	row.entity = (char *)res->name;
-	row.entity_id = id;
-	row.before = canonical(res, before);
-	row.after = canonical(res, after);
-	row.reason = (char *)ctx->reason;
-	row.request_id = (char *)ctx->request_id;
-	rc = row_hash(&row, row.hash);
+	int64_t last;
+	char prev[65];
+	struct audit_row row;
+	int rc = audit_head(db, &last, prev);
+	if (rc != DB_OK)
+		return rc;
+	rc = audit_row_make(&row, ctx, action, res, id, before, after, last, prev);
 	if (rc == DB_OK)
-		rc = store_audit_insert(db, &row);
-	if (rc == DB_OK) {
-		head.db = db;
-		head.transaction = db_transaction_id(db);
-		head.seq = row.seq;
-		memcpy(head.hash, row.hash, sizeof head.hash);
-	} else {
-		head.db = NULL;
-	}
-	free(row.before);
-	free(row.after);
+		rc = audit_row_append(db, &row);
+	audit_row_discard(&row);
 	return rc;
 }
 

@@ -12,7 +12,15 @@
  * second thread while the caller's thread applies, so parsing and
  * validation (a third of the work) run beside the writes; the answer is
  * the one a line-by-line import would give, as applying stops at the first
- * refusal in the same order. */
+ * refusal in the same order.
+ *
+ * Staging on the second thread also makes each record's writing ahead:
+ * its id, its timestamps, its parents' ids and its audit row, hash and
+ * all (struct import_plan), so the writer only inserts. This holds because
+ * the writer holds the write transaction from before the plan is read to
+ * the end: nothing else can take those ids or extend the chain, and a line
+ * refused on the way ends the import, so no planned row is ever out of
+ * step with what was written before it. */
 #include "import.h"
 
 #include <pthread.h>
@@ -21,10 +29,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "db.h"
 #include "records.h"
 #include "resources.h"
+#include "store.h"
+#include "store_trust.h"
 #include "util.h"
+
+/* What staging makes ahead of the writes: the next id of each resource and
+ * the audit chain's head, both moved on by every record staged. */
+struct import_plan {
+	const struct audit_context *audit;
+	int64_t next_id[4]; /* in the order of kinds[] */
+	int64_t seq;
+	char hash[65];
+};
+
+static const struct resource *const kinds[4] = {&patients_resource, &courses_resource,
+						&outcomes_resource, &toxicities_resource};
 
 /* One step of a staged line: a validated record (res set) or a refusal. */
 struct step {
@@ -34,6 +57,8 @@ struct step {
 	char *path;                 /* where the record sits in the line ("" for the patient) */
 	struct record rec;
 	struct field_errors errs; /* what record_from_json found */
+	bool made;                /* rec and row were made ahead (struct import_plan) */
+	struct audit_row row;
 	int status;               /* a refusal: 422, with field and message */
 	char *field, *message;
 };
@@ -88,6 +113,8 @@ static void staged_line_free(struct staged_line *l)
 			record_clear(&st->rec);
 			field_errors_free(&st->errs);
 		}
+		if (st->made)
+			audit_row_discard(&st->row);
 	}
 	free(l->steps);
 	free(l);
@@ -121,8 +148,49 @@ static bool take_array(struct staged_line *l, json_t *obj, const char *key, cons
 /* Stages one record of res from obj, under the step parent (whose id goes
  * in parent_field). Returns its step's index, or -1 when the line ends here
  * (a refusal, or problems that applying will report). */
+/* Gives a valid staged record what its insert and audit would: the next
+ * id, version 1, the time, its parents' ids (the course's, and the line's
+ * patient's where the record derives it), a course's number when it has
+ * none (the next after the line's earlier courses: its patient is new),
+ * and the audit row after the plan's head. records_insert_made refuses a
+ * record that its references would still change. A row short of memory
+ * marks the line (stage_line). */
+static void make_ahead(struct staged_line *l, struct step *st, struct import_plan *plan)
+{
+	int kind = 0;
+	while (kinds[kind] != st->res)
+		kind++;
+	st->rec.id = plan->next_id[kind]++;
+	st->rec.version = 1;
+	utc_now_rfc3339(st->rec.created_at);
+	memcpy(st->rec.updated_at, st->rec.created_at, sizeof st->rec.updated_at);
+	if (st->parent >= 0) {
+		value_set_int(&st->rec.v[st->parent_slot], l->steps[st->parent].rec.id);
+		int root = st->parent;
+		while (l->steps[root].parent >= 0)
+			root = l->steps[root].parent;
+		int patient = resource_field_index(st->res, "patient_id");
+		if (patient >= 0 && patient != st->parent_slot)
+			value_set_int(&st->rec.v[patient], l->steps[root].rec.id);
+	}
+	int number = st->res == &courses_resource ? resource_field_index(st->res, "number") : -1;
+	if (number >= 0 && st->rec.v[number].kind == VALUE_NULL) {
+		int64_t next = 1;
+		for (struct step *other = l->steps; other < st; other++)
+			if (other->res == st->res && other->rec.v[number].i >= next)
+				next = other->rec.v[number].i + 1;
+		value_set_int(&st->rec.v[number], next);
+	}
+	audit_row_make(&st->row, plan->audit, "create", st->res, st->rec.id, NULL, &st->rec,
+		       plan->seq, plan->hash);
+	st->made = true;
+	plan->seq = st->row.seq;
+	memcpy(plan->hash, st->row.hash, sizeof plan->hash);
+}
+
 static int stage_record(struct staged_line *l, const struct resource *res, json_t *obj,
-			const char *parent_field, int parent, const char *prefix)
+			const char *parent_field, int parent, const char *prefix,
+			struct import_plan *plan)
 {
 	if (!json_is_object(obj)) {
 		refuse(l, prefix, "must be a JSON object");
@@ -148,10 +216,15 @@ static int stage_record(struct staged_line *l, const struct resource *res, json_
 	st->path = xstrdup(prefix);
 	field_errors_init(&st->errs);
 	record_from_json(res, obj, NULL, &st->rec, &st->errs);
-	return field_errors_any(&st->errs) ? -1 : index;
+	if (field_errors_any(&st->errs))
+		return -1;
+	if (plan)
+		make_ahead(l, st, plan);
+	return index;
 }
 
-static bool stage_course(struct staged_line *l, json_t *course, int patient, const char *prefix)
+static bool stage_course(struct staged_line *l, json_t *course, int patient, const char *prefix,
+			 struct import_plan *plan)
 {
 	json_t *outcomes = NULL, *toxicities = NULL;
 	if (!json_is_object(course)) {
@@ -160,17 +233,18 @@ static bool stage_course(struct staged_line *l, json_t *course, int patient, con
 	}
 	bool ok = take_array(l, course, "outcomes", prefix, &outcomes) &&
 		  take_array(l, course, "toxicities", prefix, &toxicities);
-	int me = ok ? stage_record(l, &courses_resource, course, "patient_id", patient, prefix) : -1;
+	int me = ok ? stage_record(l, &courses_resource, course, "patient_id", patient, prefix, plan)
+		     : -1;
 	ok = me >= 0;
 	json_t *lists[2] = {outcomes, toxicities};
-	const struct resource *kinds[2] = {&outcomes_resource, &toxicities_resource};
+	const struct resource *children[2] = {&outcomes_resource, &toxicities_resource};
 	for (int k = 0; k < 2 && ok; k++) {
 		size_t i;
 		json_t *item;
 		json_array_foreach(lists[k], i, item)
 		{
-			char *path = xasprintf("%s.%s[%zu]", prefix, kinds[k]->name, i);
-			ok = stage_record(l, kinds[k], item, "course_id", me, path) >= 0;
+			char *path = xasprintf("%s.%s[%zu]", prefix, children[k]->name, i);
+			ok = stage_record(l, children[k], item, "course_id", me, path, plan) >= 0;
 			free(path);
 			if (!ok)
 				break;
@@ -181,9 +255,10 @@ static bool stage_course(struct staged_line *l, json_t *course, int patient, con
 	return ok;
 }
 
-/* Parses and validates one line; never touches the database. NULL, or
- * marked, when memory ran out (util.h: the thread's flag tells). */
-static struct staged_line *stage_line(const char *line, size_t len)
+/* Parses and validates one line, and makes its records ahead when a plan
+ * is given; never touches the database. NULL, or marked, when memory ran
+ * out (util.h: the thread's flag tells). */
+static struct staged_line *stage_line(const char *line, size_t len, struct import_plan *plan)
 {
 	struct staged_line *l = xcalloc(1, sizeof *l);
 	if (!l)
@@ -206,7 +281,7 @@ static struct staged_line *stage_line(const char *line, size_t len)
 	if (!json_is_object(patient))
 		refuse(l, "", "a line must be a JSON object: one patient");
 	else if (take_array(l, patient, "courses", "", &courses))
-		me = stage_record(l, &patients_resource, patient, NULL, -1, "");
+		me = stage_record(l, &patients_resource, patient, NULL, -1, "", plan);
 	size_t i;
 	json_t *course;
 	json_array_foreach(courses, i, course)
@@ -215,7 +290,7 @@ static struct staged_line *stage_line(const char *line, size_t len)
 			break;
 		char path[64];
 		snprintf(path, sizeof path, "courses[%zu]", i);
-		if (!stage_course(l, course, me, path))
+		if (!stage_course(l, course, me, path, plan))
 			break;
 	}
 	json_decref(courses);
@@ -282,7 +357,8 @@ static int apply_line(struct import_session *s, struct staged_line *l)
 			value_set_int(&st->rec.v[st->parent_slot], l->steps[st->parent].rec.id);
 		struct field_errors errs;
 		field_errors_init(&errs);
-		int rc = records_insert_valid(s->db, s->audit, st->res, &st->rec, &errs);
+		int rc = st->made ? records_insert_made(s->db, st->res, &st->rec, &st->row, &errs)
+				  : records_insert_valid(s->db, s->audit, st->res, &st->rec, &errs);
 		if (rc == DB_CONFLICT) {
 			char *path = joined(st->path, st->res->unique_field);
 			line_error(s, 409, path, "is already used by another record");
@@ -311,7 +387,7 @@ int import_begin(struct import_session *s, struct db *db, const struct audit_con
 
 int import_line(struct import_session *s, const char *line, size_t len)
 {
-	struct staged_line *l = stage_line(line, len);
+	struct staged_line *l = stage_line(line, len, NULL);
 	int rc = apply_line(s, l);
 	staged_line_free(l);
 	return rc;
@@ -339,6 +415,7 @@ struct pipeline {
 	bool writer_waiting, stager_waiting;
 	import_next_line next;
 	void *cls;
+	struct import_plan *plan; /* or NULL: the writer makes each record itself */
 };
 
 static void *stager(void *arg)
@@ -348,7 +425,7 @@ static void *stager(void *arg)
 	size_t len;
 	while (p->next(p->cls, &line, &len)) {
 		alloc_failure_clear(); /* this thread's own: each line is judged alone */
-		struct staged_line *l = stage_line(line, len);
+		struct staged_line *l = stage_line(line, len, p->plan);
 		pthread_mutex_lock(&p->lock);
 		while (p->put - p->taken == STAGED_AHEAD && !p->stop) {
 			p->stager_waiting = true;
@@ -412,9 +489,22 @@ static int apply_all(struct import_session *s, struct pipeline *p)
 	return rc;
 }
 
+/* Reads where the ids and the audit chain stand, in the writer's
+ * transaction; false when it cannot (the writer then makes each record). */
+static bool plan_from(struct db *db, const struct audit_context *audit, struct import_plan *plan)
+{
+	plan->audit = audit;
+	for (int k = 0; k < 4; k++)
+		if (store_next_id(db, kinds[k], &plan->next_id[k]) != DB_OK)
+			return false;
+	return audit_head(db, &plan->seq, plan->hash) == DB_OK;
+}
+
 int import_stream(struct import_session *s, import_next_line next, void *cls)
 {
+	struct import_plan plan;
 	struct pipeline p = {.next = next, .cls = cls};
+	p.plan = plan_from(s->db, s->audit, &plan) ? &plan : NULL;
 	pthread_t thread;
 	int rc = 0;
 	pthread_mutex_init(&p.lock, NULL);

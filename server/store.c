@@ -89,8 +89,8 @@ static const struct resource_sql *sql_of(const struct resource *res)
 			strbuf_printf(&sb, "INSERT INTO %s (", res->name);
 			for (int f = 0; f < res->nfields; f++)
 				strbuf_printf(&sb, "%s, ", res->fields[f].name);
-			strbuf_puts(&sb, "version, created_at, updated_at) VALUES (");
-			for (int f = 0; f < res->nfields + 3; f++)
+			strbuf_puts(&sb, "version, created_at, updated_at, id) VALUES (");
+			for (int f = 0; f < res->nfields + 4; f++)
 				strbuf_puts(&sb, f ? ", ?" : "?");
 			strbuf_puts(&sb, ")");
 			r->insert = strbuf_steal(&sb);
@@ -162,11 +162,32 @@ int store_insert(struct db *db, const struct resource *res, struct record *rec)
 	sqlite3_bind_int64(stmt, res->nfields + 1, rec->version);
 	sqlite3_bind_text(stmt, res->nfields + 2, rec->created_at, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, res->nfields + 3, rec->updated_at, -1, SQLITE_STATIC);
+	if (rec->id > 0)
+		sqlite3_bind_int64(stmt, res->nfields + 4, rec->id);
+	else
+		sqlite3_bind_null(stmt, res->nfields + 4); /* the next one (AUTOINCREMENT) */
 	int rc = sqlite3_step(stmt);
 	db_done(stmt);
 	if (rc == SQLITE_DONE)
 		rec->id = sqlite3_last_insert_rowid(db_handle(db));
 	return db_status_from(db, rc);
+}
+
+int store_next_id(struct db *db, const struct resource *res, int64_t *next)
+{
+	char sql[256];
+	snprintf(sql, sizeof sql,
+		 "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = '%s'), 0),"
+		 " coalesce((SELECT max(id) FROM %s), 0)) + 1",
+		 res->name, res->name);
+	sqlite3_stmt *stmt = db_prepare(db, sql);
+	if (!stmt)
+		return DB_ERROR;
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*next = sqlite3_column_int64(stmt, 0);
+	db_done(stmt);
+	return rc == SQLITE_ROW ? DB_OK : db_status_from(db, rc);
 }
 
 int store_update(struct db *db, const struct resource *res, const struct record *rec)

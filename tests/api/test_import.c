@@ -74,6 +74,81 @@ START_TEST(test_import_writes_every_record_and_audits_each)
 }
 END_TEST
 
+/* The import makes each record's id, timestamps and audit row on its
+ * staging thread, ahead of the writes (import.c): they must come out as a
+ * POST's would. Ids follow every id used before, a deleted one included;
+ * each audit row is a create whose after is the record as served, under
+ * the import's request; the chain still verifies, row for row. */
+START_TEST(test_imported_records_get_the_ids_and_audit_rows_a_post_would)
+{
+	int64_t gone = make_patient(NULL);
+	char path[128];
+	snprintf(path, sizeof path, "/patients/%lld", (long long)gone);
+	struct resp *r = http_delete(path);
+	ck_assert_int_eq(r->status, 204);
+	resp_free(r);
+	int64_t seq = audit_rows(); /* seq runs 1, 2, ... with no gap */
+	char *first = line(unique_code("IMP"), NULL), a[4096];
+	/* a course numbered by hand, then one to be numbered after it */
+	snprintf(a, sizeof a,
+		 "%s\n{\"code\":\"%s\",\"histology\":\"renal_cell\",\"setting\":\"metastatic\","
+		 "\"regimen\":\"il2_alone\",\"enrolled_on\":\"1986-03-01\",\"courses\":["
+		 "{\"number\":3,\"started_on\":\"1986-03-10\"},{\"started_on\":\"1986-06-10\"}]}\n",
+		 first, unique_code("IMP"));
+	free(first);
+	r = import(a);
+	ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+	char request_id[64];
+	snprintf(request_id, sizeof request_id, "%s", resp_header(r, "X-Request-ID"));
+	resp_free(r);
+
+	snprintf(path, sizeof path, "/audit?after=%lld&limit=100", (long long)seq);
+	json_t *page = get_json(path);
+	json_t *rows = json_object_get(page, "items");
+	const char *entities[] = {"patients", "courses", "outcomes", "toxicities",
+				  "toxicities", "patients", "courses", "courses"};
+	const int64_t numbers[] = {0, 1, 0, 0, 0, 0, 3, 4};
+	ck_assert_uint_eq(json_array_size(rows), 8);
+	int64_t patient = 0, course = 0;
+	for (size_t i = 0; i < 8; i++) {
+		json_t *row = json_array_get(rows, i);
+		ck_assert_int_eq(json_integer_value(json_object_get(row, "seq")), seq + 1 + (int64_t)i);
+		ck_assert_str_eq(json_string_value(json_object_get(row, "action")), "create");
+		ck_assert_str_eq(json_string_value(json_object_get(row, "entity")), entities[i]);
+		ck_assert_str_eq(json_string_value(json_object_get(row, "request_id")), request_id);
+		ck_assert_str_eq(json_string_value(json_object_get(row, "reason")), "bulk import");
+		ck_assert(json_is_null(json_object_get(row, "before")));
+		int64_t id = json_integer_value(json_object_get(row, "entity_id"));
+		snprintf(path, sizeof path, "/%s/%lld", entities[i], (long long)id);
+		json_t *record = get_json(path);
+		json_t *after = json_object_get(row, "after");
+		ck_assert_msg(json_equal(after, record), "%s: audited %s, served %s", path,
+			      json_dumps(after, JSON_COMPACT), json_dumps(record, JSON_COMPACT));
+		ck_assert_int_eq(json_integer_value(json_object_get(record, "version")), 1);
+		ck_assert_str_eq(json_string_value(json_object_get(record, "created_at")),
+				 json_string_value(json_object_get(record, "updated_at")));
+		if (numbers[i])
+			ck_assert_int_eq(json_integer_value(json_object_get(record, "number")), numbers[i]);
+		if (i == 0 || i == 5) {
+			ck_assert_int_gt(id, i == 0 ? gone : patient);
+			patient = id;
+		} else if (i == 1 || i > 5) {
+			course = id;
+			ck_assert_int_eq(json_integer_value(json_object_get(record, "patient_id")), patient);
+		} else {
+			ck_assert_int_eq(json_integer_value(json_object_get(record, "course_id")), course);
+			ck_assert_int_eq(json_integer_value(json_object_get(record, "patient_id")), patient);
+		}
+		json_decref(record);
+	}
+	json_decref(page);
+	json_t *v = get_json("/audit/verify");
+	ck_assert(json_is_true(json_object_get(v, "intact")));
+	ck_assert_int_eq(json_integer_value(json_object_get(v, "rows")), audit_rows());
+	json_decref(v);
+}
+END_TEST
+
 START_TEST(test_bad_line_in_the_middle_writes_nothing_and_names_line_and_field)
 {
 	char *a = line(unique_code("IMP"), NULL);
@@ -329,6 +404,7 @@ int main(void)
 	TCase *tc;
 	Suite *s = api_suite("import", &tc);
 	tcase_add_test(tc, test_import_writes_every_record_and_audits_each);
+	tcase_add_test(tc, test_imported_records_get_the_ids_and_audit_rows_a_post_would);
 	tcase_add_test(tc, test_bad_line_in_the_middle_writes_nothing_and_names_line_and_field);
 	tcase_add_test(tc, test_malformed_line_and_nested_ids_are_refused);
 	tcase_add_test(tc, test_duplicate_code_is_409_and_writes_nothing);

@@ -281,13 +281,6 @@ static int configure(struct db *db)
 	sqlite3_extended_result_codes(db->conn, 1);
 	sqlite3_busy_timeout(db->conn, BUSY_TIMEOUT_MS);
 	int rc = sqlite3_exec(db->conn,
-			      /* a new database only (an existing one keeps its own):
-			       * 8 KiB pages halve the WAL frames, and the syscalls
-			       * and WAL-index lookups per record, of a bulk import
-			       * (measured +20% records/s at 100,000 patients); 16
-			       * KiB gained no more for the import and cost POSTs,
-			       * which write whole pages for a few index entries */
-			      "PRAGMA page_size=8192;"
 			      "PRAGMA journal_mode=WAL;"
 			      "PRAGMA synchronous=NORMAL;"
 			      "PRAGMA foreign_keys=ON;"
@@ -297,7 +290,7 @@ static int configure(struct db *db)
 			       * measured slower: remapping as the file grows costs TLB
 			       * shootdowns on every core.) */
 			      "PRAGMA cache_size=-16384;"
-			      "PRAGMA wal_autocheckpoint=5000;"
+			      "PRAGMA wal_autocheckpoint=10000;"
 			      /* a WAL grown by a bulk import is cut back to 64 MiB
 			       * when it starts over, not kept at its largest */
 			      "PRAGMA journal_size_limit=67108864;"
@@ -539,7 +532,7 @@ static int end_group(struct db *db, bool lost);
 /* The WAL's length in pages after the last commit on the shared writer
  * (wal_grew sets it); read and written only by the writer's holder. */
 static int wal_pages;
-#define WAL_RESTART_PAGES 10000 /* 80 MiB of 8 KiB pages */
+#define WAL_RESTART_PAGES 20000
 
 /* SQLite starts the WAL over only when a write begins with every frame
  * already copied into the database. Under steady writes the background
@@ -906,7 +899,7 @@ struct db *db_for_thread(void)
  * connection, runs a PASSIVE checkpoint whenever the WAL has grown by
  * CHECKPOINT_PAGES: it copies committed pages while readers and writers go
  * on, and SQLite starts the WAL over once it has all been copied. */
-#define CHECKPOINT_PAGES 5000 /* 40 MiB of 8 KiB pages */
+#define CHECKPOINT_PAGES 10000
 
 static struct {
 	pthread_mutex_t lock;

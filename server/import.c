@@ -145,9 +145,6 @@ static bool take_array(struct staged_line *l, json_t *obj, const char *key, cons
 	return true;
 }
 
-/* Stages one record of res from obj, under the step parent (whose id goes
- * in parent_field). Returns its step's index, or -1 when the line ends here
- * (a refusal, or problems that applying will report). */
 /* Gives a valid staged record what its insert and audit would: the next
  * id, version 1, the time, its parents' ids (the course's, and the line's
  * patient's where the record derives it), a course's number when it has
@@ -188,6 +185,10 @@ static void make_ahead(struct staged_line *l, struct step *st, struct import_pla
 	memcpy(plan->hash, st->row.hash, sizeof plan->hash);
 }
 
+/* Stages one record of res from obj, under the step parent (whose id goes
+ * in parent_field). Returns its step's index, or -1 when the line ends here
+ * (a refusal, or problems that applying will report). With a plan, a
+ * valid record is made ahead. */
 static int stage_record(struct staged_line *l, const struct resource *res, json_t *obj,
 			const char *parent_field, int parent, const char *prefix,
 			struct import_plan *plan)

@@ -354,7 +354,7 @@ static int apply_line(struct import_session *s, struct staged_line *l)
 			nested_errors(s, st->path, &st->errs);
 			return 1;
 		}
-		if (st->parent >= 0)
+		if (st->parent >= 0 && !st->made) /* a made record has it already */
 			value_set_int(&st->rec.v[st->parent_slot], l->steps[st->parent].rec.id);
 		struct field_errors errs;
 		field_errors_init(&errs);

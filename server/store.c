@@ -137,6 +137,21 @@ static void read_record(sqlite3_stmt *stmt, const struct resource *res, struct r
 	copy_text(rec->updated_at, sizeof rec->updated_at, stmt, res->nfields + 3);
 }
 
+/* The one integer sql answers, with its ? bound to *arg when arg is given. */
+static int query_int(struct db *db, const char *sql, const int64_t *arg, int64_t *out)
+{
+	sqlite3_stmt *stmt = db_prepare(db, sql);
+	if (!stmt)
+		return DB_ERROR;
+	if (arg)
+		sqlite3_bind_int64(stmt, 1, *arg);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(stmt, 0);
+	db_done(stmt);
+	return db_status_from(db, rc);
+}
+
 int store_get(struct db *db, const struct resource *res, int64_t id, struct record *out)
 {
 	sqlite3_stmt *stmt = prepare_of(db, res, 0);
@@ -180,14 +195,7 @@ int store_next_id(struct db *db, const struct resource *res, int64_t *next)
 		 "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = '%s'), 0),"
 		 " coalesce((SELECT max(id) FROM %s), 0)) + 1",
 		 res->name, res->name);
-	sqlite3_stmt *stmt = db_prepare(db, sql);
-	if (!stmt)
-		return DB_ERROR;
-	int rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		*next = sqlite3_column_int64(stmt, 0);
-	db_done(stmt);
-	return rc == SQLITE_ROW ? DB_OK : db_status_from(db, rc);
+	return query_int(db, sql, NULL, next);
 }
 
 int store_update(struct db *db, const struct resource *res, const struct record *rec)
@@ -228,14 +236,7 @@ int store_count(struct db *db, const struct resource *res, int64_t *count)
 {
 	char sql[128];
 	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", res->name);
-	sqlite3_stmt *stmt = db_prepare(db, sql);
-	if (!stmt)
-		return DB_ERROR;
-	int rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		*count = sqlite3_column_int64(stmt, 0);
-	db_done(stmt);
-	return db_status_from(db, rc);
+	return query_int(db, sql, NULL, count);
 }
 
 int store_list(struct db *db, const struct resource *res, const struct list_query *q,
@@ -288,15 +289,7 @@ int store_count_where(struct db *db, const struct resource *res, const char *fie
 {
 	char sql[160];
 	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE %s = ?", res->name, field);
-	sqlite3_stmt *stmt = db_prepare(db, sql);
-	if (!stmt)
-		return DB_ERROR;
-	sqlite3_bind_int64(stmt, 1, value);
-	int rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		*count = sqlite3_column_int64(stmt, 0);
-	db_done(stmt);
-	return db_status_from(db, rc);
+	return query_int(db, sql, &value, count);
 }
 
 int store_ids_where(struct db *db, const struct resource *res, const char *field, int64_t value,

@@ -42,6 +42,9 @@ int audit_row_make(struct audit_row *row, const struct audit_context *ctx, const
 		   const struct resource *res, int64_t id, const struct record *before,
 		   const struct record *after, int64_t last_seq, const char prev_hash[65]);
 int audit_row_append(struct db *db, const struct audit_row *row);
+/* The same for n rows made one after another, several to a statement. On
+ * failure some may be in: the caller holds a db_part (db.h). */
+int audit_rows_append(struct db *db, const struct audit_row *const *rows, int n);
 void audit_row_discard(struct audit_row *row);
 
 struct audit_check {

@@ -73,6 +73,13 @@ int db_commit(struct db *db);
 void db_rollback(struct db *db);
 /* A number that changes with every transaction begun on this connection. */
 uint64_t db_transaction_id(struct db *db);
+/* A part of the open write transaction that can be undone alone (a
+ * savepoint): db_part_begin marks its start; db_part_end keeps it, or
+ * undoes it and leaves the transaction as it was at the mark. Parts do not
+ * nest. A part that cannot be undone returns a DB_ code: the transaction
+ * must then be rolled back. */
+int db_part_begin(struct db *db);
+int db_part_end(struct db *db, bool keep);
 
 /* Per-thread connections for the server's workers' reads, and one shared
  * connection for every write: writes are serialised anyway, and a single

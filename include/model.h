@@ -66,6 +66,8 @@ struct record {
 struct db;
 struct field_errors;
 struct child;
+struct patient_facts;
+struct course_facts;
 
 struct resource {
 	const char *name;     /* collection and table name: "patients" */
@@ -79,6 +81,12 @@ struct resource {
 	 * derived fields. old is NULL on create. Returns 0 or a DB_ code. */
 	int (*check_refs)(struct db *db, struct record *rec, const struct record *old,
 			  struct field_errors *errs);
+	/* The rules check_refs applies to a new record once it has read its
+	 * parent's facts (a course's patient; an outcome's or a toxicity's
+	 * course), and nothing else: pure, so that a bulk import holding the
+	 * parent in memory checks them without the database. */
+	void (*check_parent)(const struct record *rec, const struct patient_facts *patient,
+			     const struct course_facts *course, struct field_errors *errs);
 	/* The resources whose records point at this one, and by which field:
 	 * a record with dependants is not deleted, unless ?cascade=true. */
 	const struct child *children;

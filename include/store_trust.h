@@ -37,7 +37,9 @@ struct audit_row {
 void audit_row_clear(struct audit_row *row);
 /* The last row's seq and hash (0 and "" when the trail is empty). */
 int store_audit_head(struct db *db, int64_t *seq, char hash[65]);
-int store_audit_insert(struct db *db, const struct audit_row *row);
+/* Inserts n rows in order, several to a statement. On failure some may be
+ * in: the caller holds a db_part. */
+int store_audit_insert_many(struct db *db, const struct audit_row *const *rows, int n);
 
 struct audit_filter {
 	const char *entity;  /* or NULL */

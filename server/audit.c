@@ -111,24 +111,34 @@ void audit_row_discard(struct audit_row *row)
 	row->before = row->after = NULL;
 }
 
-int audit_row_append(struct db *db, const struct audit_row *row)
+int audit_rows_append(struct db *db, const struct audit_row *const *rows, int n)
 {
 	int64_t last;
 	char prev[65];
 	int rc = audit_head(db, &last, prev);
-	if (rc == DB_OK && (row->seq != last + 1 || memcmp(prev, row->prev_hash, sizeof prev) != 0))
-		rc = DB_ERROR; /* made for another head: it would break the chain */
+	for (int i = 0; i < n && rc == DB_OK; i++) {
+		const struct audit_row *row = rows[i];
+		if (row->seq != last + 1 || memcmp(prev, row->prev_hash, sizeof prev) != 0)
+			rc = DB_ERROR; /* made for another head: it would break the chain */
+		last = row->seq;
+		memcpy(prev, row->hash, sizeof prev);
+	}
 	if (rc == DB_OK)
-		rc = store_audit_insert(db, row);
+		rc = store_audit_insert_many(db, rows, n);
 	if (rc == DB_OK) {
 		head.db = db;
 		head.transaction = db_transaction_id(db);
-		head.seq = row->seq;
-		memcpy(head.hash, row->hash, sizeof head.hash);
+		head.seq = last;
+		memcpy(head.hash, prev, sizeof head.hash);
 	} else {
 		head.db = NULL;
 	}
 	return rc;
+}
+
+int audit_row_append(struct db *db, const struct audit_row *row)
+{
+	return audit_rows_append(db, &row, 1);
 }
 
 int audit_append(struct db *db, const struct audit_context *ctx, const char *action,

@@ -39,6 +39,18 @@ static void check_course(const struct record *rec, struct field_errors *errs)
 		field_error(errs, "il2_dose", "is required when il2_dose_unit is given");
 }
 
+static void check_course_patient(const struct record *rec, const struct patient_facts *p,
+				 const struct course_facts *course, struct field_errors *errs)
+{
+	(void)course;
+	const struct value *v = rec->v;
+	if (strcmp(v[STARTED_ON].s, p->enrolled_on) < 0)
+		field_error(errs, "started_on", "must not be before the patient's enrolment (%s)",
+			    p->enrolled_on);
+	if (p->died_on[0] && strcmp(v[STARTED_ON].s, p->died_on) > 0)
+		field_error(errs, "started_on", "must not be after the patient's death (%s)", p->died_on);
+}
+
 static int check_course_refs(struct db *db, struct record *rec, const struct record *old,
 			     struct field_errors *errs)
 {
@@ -51,11 +63,7 @@ static int check_course_refs(struct db *db, struct record *rec, const struct rec
 	}
 	if (rc != DB_OK)
 		return rc;
-	if (strcmp(v[STARTED_ON].s, p.enrolled_on) < 0)
-		field_error(errs, "started_on", "must not be before the patient's enrolment (%s)",
-			    p.enrolled_on);
-	if (p.died_on[0] && strcmp(v[STARTED_ON].s, p.died_on) > 0)
-		field_error(errs, "started_on", "must not be after the patient's death (%s)", p.died_on);
+	check_course_patient(rec, &p, NULL, errs);
 	if (old) {
 		char first[11] = "";
 		rc = store_course_first_dependant_date(db, rec->id, first);
@@ -77,6 +85,14 @@ static int check_course_refs(struct db *db, struct record *rec, const struct rec
 
 static const struct child children[] = {{&outcomes_resource, "course_id"},
 					{&toxicities_resource, "course_id"}};
+
+void course_facts_of(const struct record *course, const struct patient_facts *patient,
+		     struct course_facts *out)
+{
+	out->patient_id = course->v[PATIENT_ID].i;
+	snprintf(out->started_on, sizeof out->started_on, "%s", course->v[STARTED_ON].s);
+	out->adjuvant = patient->adjuvant;
+}
 
 int courses_resolve(struct db *db, struct record *rec, int course_field, int patient_field,
 		    struct course_facts *course, bool *found, struct field_errors *errs)
@@ -101,6 +117,7 @@ const struct resource courses_resource = {
 	.unique_field = "number",
 	.check_record = check_course,
 	.check_refs = check_course_refs,
+	.check_parent = check_course_patient,
 	.children = children,
 	.nchildren = 2,
 };

@@ -167,6 +167,9 @@ static const char sql_savepoint[] = "SAVEPOINT writer";
 static const char sql_release[] = "RELEASE writer";
 static const char sql_rollback_to[] = "ROLLBACK TO writer";
 static const char sql_commit[] = "COMMIT";
+static const char sql_part[] = "SAVEPOINT part";
+static const char sql_part_release[] = "RELEASE part";
+static const char sql_part_undo[] = "ROLLBACK TO part";
 
 static int run(struct db *db, const char *sql)
 {
@@ -446,6 +449,68 @@ sqlite3_stmt *db_prepare_static(struct db *db, const char *sql)
 	return prepare(db, sql, sql);
 }
 
+/* The text of head ("INSERT INTO t (a, b)") with rows of ncols parameters,
+ * built once per head and row count and kept for the process's life. */
+struct rows_sql {
+	const char *head;
+	int rows;
+	char *sql;
+};
+static struct rows_sql rows_sql[32];
+static pthread_mutex_t rows_sql_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *rows_sql_of(const char *head, int ncols, int nrows)
+{
+	const char *sql = NULL;
+	pthread_mutex_lock(&rows_sql_lock);
+	size_t i = 0;
+	while (i < sizeof rows_sql / sizeof rows_sql[0] && rows_sql[i].head &&
+	       !(rows_sql[i].head == head && rows_sql[i].rows == nrows))
+		i++;
+	if (i == sizeof rows_sql / sizeof rows_sql[0])
+		abort(); /* more kinds of statement than slots: a programming error */
+	if (rows_sql[i].head) {
+		sql = rows_sql[i].sql;
+	} else {
+		struct strbuf sb = {0};
+		strbuf_printf(&sb, "%s VALUES ", head);
+		for (int r = 0; r < nrows; r++)
+			for (int c = 0; c < ncols; c++)
+				strbuf_puts(&sb, c ? ", ?" : r ? "), (?" : "(?");
+		strbuf_puts(&sb, ")");
+		if ((sql = strbuf_steal(&sb)) != NULL)
+			rows_sql[i] = (struct rows_sql){.head = head, .rows = nrows, .sql = (char *)sql};
+	}
+	pthread_mutex_unlock(&rows_sql_lock);
+	return sql;
+}
+
+/* Rows per statement: the work of a statement (its cursors, the
+ * AUTOINCREMENT counter, its journal) is paid once for 32 rows. */
+static const int rows_per_statement[] = {32, 8, 1};
+
+int db_insert_rows(struct db *db, const char *head, int ncols, int n,
+		   void (*bind)(sqlite3_stmt *stmt, int at, int i, const void *cls),
+		   const void *cls)
+{
+	int done = 0, rc = SQLITE_DONE;
+	for (size_t k = 0; k < sizeof rows_per_statement / sizeof *rows_per_statement; k++) {
+		int rows = rows_per_statement[k];
+		while (n - done >= rows && rc == SQLITE_DONE) {
+			const char *sql = rows_sql_of(head, ncols, rows);
+			sqlite3_stmt *stmt = sql ? db_prepare_static(db, sql) : NULL;
+			if (!stmt)
+				return DB_ERROR;
+			for (int i = 0; i < rows; i++)
+				bind(stmt, 1 + i * ncols, done + i, cls);
+			rc = sqlite3_step(stmt);
+			db_done(stmt);
+			done += rows;
+		}
+	}
+	return db_status_from(db, rc);
+}
+
 void db_done(sqlite3_stmt *stmt)
 {
 	sqlite3_reset(stmt);
@@ -714,6 +779,18 @@ int db_begin_read(struct db *db)
 uint64_t db_transaction_id(struct db *db)
 {
 	return db->transactions;
+}
+
+int db_part_begin(struct db *db)
+{
+	return run(db, sql_part);
+}
+
+int db_part_end(struct db *db, bool keep)
+{
+	int rc = keep ? DB_OK : run(db, sql_part_undo);
+	int released = run(db, sql_part_release);
+	return rc != DB_OK ? rc : released;
 }
 
 /* Work done while an allocation failed (util.h) may be incomplete in ways

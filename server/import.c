@@ -58,6 +58,7 @@ struct step {
 	struct record rec;
 	struct field_errors errs; /* what record_from_json found */
 	bool made;                /* rec and row were made ahead (struct import_plan) */
+	bool parent_checked;      /* and checked against its parent (check_parent) */
 	struct audit_row row;
 	int status;               /* a refusal: 422, with field and message */
 	char *field, *message;
@@ -67,6 +68,7 @@ struct staged_line {
 	struct step *steps;
 	int n, cap;
 	bool out_of_memory; /* staging ran short: the line cannot be trusted */
+	bool ready;         /* every record made and checked: it only needs inserting */
 };
 
 static struct step *add_step(struct staged_line *l)
@@ -151,7 +153,9 @@ static bool take_array(struct staged_line *l, json_t *obj, const char *key, cons
  * none (the next after the line's earlier courses: its patient is new),
  * and the audit row after the plan's head. records_insert_made refuses a
  * record that its references would still change. A row short of memory
- * marks the line (stage_line). */
+ * marks the line (stage_line). Then the record's rules against its parent
+ * are checked here, from the parent in the line, as check_refs would check
+ * them from the database; what they find ends the line. */
 static void make_ahead(struct staged_line *l, struct step *st, struct import_plan *plan)
 {
 	int kind = 0;
@@ -161,11 +165,11 @@ static void make_ahead(struct staged_line *l, struct step *st, struct import_pla
 	st->rec.version = 1;
 	utc_now_rfc3339(st->rec.created_at);
 	memcpy(st->rec.updated_at, st->rec.created_at, sizeof st->rec.updated_at);
+	int root = st->parent; /* the line's patient, when the record has a parent */
+	while (root >= 0 && l->steps[root].parent >= 0)
+		root = l->steps[root].parent;
 	if (st->parent >= 0) {
 		value_set_int(&st->rec.v[st->parent_slot], l->steps[st->parent].rec.id);
-		int root = st->parent;
-		while (l->steps[root].parent >= 0)
-			root = l->steps[root].parent;
 		int patient = resource_field_index(st->res, "patient_id");
 		if (patient >= 0 && patient != st->parent_slot)
 			value_set_int(&st->rec.v[patient], l->steps[root].rec.id);
@@ -183,6 +187,16 @@ static void make_ahead(struct staged_line *l, struct step *st, struct import_pla
 	st->made = true;
 	plan->seq = st->row.seq;
 	memcpy(plan->hash, st->row.hash, sizeof plan->hash);
+	if (st->res->check_parent) {
+		struct patient_facts patient = {0};
+		struct course_facts course = {0};
+		if (root >= 0)
+			patient_facts_of(&l->steps[root].rec, &patient);
+		if (root >= 0 && root != st->parent)
+			course_facts_of(&l->steps[st->parent].rec, &patient, &course);
+		st->res->check_parent(&st->rec, &patient, &course, &st->errs);
+		st->parent_checked = true;
+	}
 }
 
 /* Stages one record of res from obj, under the step parent (whose id goes
@@ -221,7 +235,7 @@ static int stage_record(struct staged_line *l, const struct resource *res, json_
 		return -1;
 	if (plan)
 		make_ahead(l, st, plan);
-	return index;
+	return field_errors_any(&st->errs) ? -1 : index;
 }
 
 static bool stage_course(struct staged_line *l, json_t *course, int patient, const char *prefix,
@@ -298,6 +312,10 @@ static struct staged_line *stage_line(const char *line, size_t len, struct impor
 	json_decref(patient);
 	if (alloc_failure_seen())
 		l->out_of_memory = true;
+	l->ready = !l->out_of_memory;
+	for (int k = 0; k < l->n && l->ready; k++)
+		l->ready = l->steps[k].res && l->steps[k].made && l->steps[k].parent_checked &&
+			   !field_errors_any(&l->steps[k].errs);
 	return l;
 }
 
@@ -457,32 +475,139 @@ static void *stager(void *arg)
 	return NULL;
 }
 
+/* Ready lines (every record made and checked) are written BATCH_LINES at a
+ * time, each table's rows several to a statement (store_insert_many), in
+ * a part of the transaction of their own. The result is the one the
+ * lines would give one by one: the same ids and rows, parents before
+ * children. When the part fails on a constraint (a patient's code already
+ * used, two courses of one number), it is undone and its lines are applied
+ * one by one, which names the line and field at fault. */
+#define BATCH_LINES 64
+
+struct batch {
+	struct record **recs[4]; /* in the order of kinds[] */
+	int nrecs[4];
+	const struct audit_row **rows;
+	int nrows;
+	int cap; /* of each array: records (and rows) of the lines at most */
+};
+
+static void batch_free(struct batch *b)
+{
+	for (int k = 0; k < 4; k++)
+		free(b->recs[k]);
+	free(b->rows);
+}
+
+/* Takes lines' records and rows into b; false when memory ran out. */
+static bool batch_fill(struct batch *b, struct pipeline *p, size_t from, size_t to)
+{
+	int total = 0;
+	for (size_t i = from; i < to; i++)
+		total += p->ring[i % STAGED_AHEAD]->n;
+	if (total > b->cap) {
+		for (int k = 0; k < 4; k++) {
+			struct record **recs = xrealloc(b->recs[k], (size_t)total * sizeof *recs);
+			if (!recs)
+				return false;
+			b->recs[k] = recs;
+		}
+		const struct audit_row **rows = xrealloc(b->rows, (size_t)total * sizeof *rows);
+		if (!rows)
+			return false;
+		b->rows = rows;
+		b->cap = total;
+	}
+	memset(b->nrecs, 0, sizeof b->nrecs);
+	b->nrows = 0;
+	for (size_t i = from; i < to; i++) {
+		struct staged_line *l = p->ring[i % STAGED_AHEAD];
+		for (int j = 0; j < l->n; j++) {
+			struct step *st = &l->steps[j];
+			int kind = 0;
+			while (kinds[kind] != st->res)
+				kind++;
+			b->recs[kind][b->nrecs[kind]++] = &st->rec;
+			b->rows[b->nrows++] = &st->row;
+		}
+	}
+	return true;
+}
+
+/* Writes the ready lines [from, to) of the ring; 0, 1 when a line was
+ * refused, or a DB_ code. */
+static int write_batch(struct import_session *s, struct batch *b, struct pipeline *p,
+		       size_t from, size_t to)
+{
+	if (from == to)
+		return 0;
+	if (!batch_fill(b, p, from, to))
+		return DB_ERROR;
+	int rc = db_part_begin(s->db);
+	for (int k = 0; k < 4 && rc == DB_OK; k++)
+		rc = store_insert_many(s->db, kinds[k], b->recs[k], b->nrecs[k]);
+	if (rc == DB_OK)
+		rc = audit_rows_append(s->db, b->rows, b->nrows);
+	if (rc == DB_OK && (rc = db_part_end(s->db, true)) == DB_OK) {
+		for (size_t i = from; i < to; i++) {
+			struct staged_line *l = p->ring[i % STAGED_AHEAD];
+			s->counts.lines++;
+			for (int j = 0; j < l->n; j++)
+				count(s, l->steps[j].res);
+		}
+		return 0;
+	}
+	if (rc != DB_CONFLICT && rc != DB_CONSTRAINT)
+		return rc;
+	if ((rc = db_part_end(s->db, false)) != DB_OK)
+		return rc;
+	for (size_t i = from; i < to && rc == 0; i++)
+		rc = apply_line(s, p->ring[i % STAGED_AHEAD]);
+	return rc;
+}
+
 /* Applies every line the stager puts, in order, taking all that are ready
- * at once; stops at the first line that does not apply. */
+ * at once; stops at the first line that does not apply. Lines [from, upto)
+ * wait in the batch: the stager frees none of them yet. */
 static int apply_all(struct import_session *s, struct pipeline *p)
 {
 	int rc = 0;
-	size_t upto = 0;
+	size_t upto = 0, from = 0;
+	struct batch b = {0};
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		p->taken = upto;
+		p->taken = from;
 		if (p->stager_waiting && p->put - p->taken <= STAGED_AHEAD / 2)
 			pthread_cond_signal(&p->room);
 		if (rc != 0)
 			break;
-		while (p->taken == p->put && !p->done) {
+		while (upto == p->put && !p->done) {
 			p->writer_waiting = true;
 			pthread_cond_wait(&p->line_put, &p->lock);
 			p->writer_waiting = false;
 		}
 		size_t end = p->put;
-		if (upto == end)
-			break;
 		pthread_mutex_unlock(&p->lock);
-		while (upto < end && rc == 0)
-			rc = apply_line(s, p->ring[upto++ % STAGED_AHEAD]);
+		if (upto == end) { /* the last line is in */
+			rc = write_batch(s, &b, p, from, upto);
+			pthread_mutex_lock(&p->lock);
+			break;
+		}
+		while (upto < end && rc == 0) {
+			struct staged_line *l = p->ring[upto % STAGED_AHEAD];
+			if (!l->ready) {
+				rc = write_batch(s, &b, p, from, upto);
+				if (rc == 0)
+					rc = apply_line(s, l);
+				from = ++upto;
+			} else if (++upto - from == BATCH_LINES) {
+				rc = write_batch(s, &b, p, from, upto);
+				from = upto;
+			}
+		}
 		pthread_mutex_lock(&p->lock);
 	}
+	batch_free(&b);
 	p->stop = true;
 	if (p->stager_waiting)
 		pthread_cond_signal(&p->room);

@@ -33,24 +33,30 @@ static void check_outcome(const struct record *rec, struct field_errors *errs)
 		field_error(errs, "response", "MR (minor response) exists only under criteria who");
 }
 
+static void check_outcome_course(const struct record *rec, const struct patient_facts *patient,
+				 const struct course_facts *c, struct field_errors *errs)
+{
+	(void)patient;
+	const struct value *v = rec->v;
+	if (strcmp(v[ASSESSED_ON].s, c->started_on) < 0)
+		field_error(errs, "assessed_on", "must not be before the course started (%s)",
+			    c->started_on);
+	static const char *const adjuvant_responses[] = {"PD", "NE", NULL};
+	if (c->adjuvant && !in_choices(v[RESPONSE].s, adjuvant_responses))
+		field_error(errs, "response",
+			    "an adjuvant patient has no evaluable disease: only PD (recurrence) or NE");
+}
+
 static int check_outcome_refs(struct db *db, struct record *rec, const struct record *old,
 			      struct field_errors *errs)
 {
 	(void)old;
-	struct value *v = rec->v;
 	struct course_facts c;
 	bool found;
 	int rc = courses_resolve(db, rec, COURSE_ID, PATIENT_ID, &c, &found, errs);
-	if (rc != DB_OK || !found)
-		return rc;
-	if (strcmp(v[ASSESSED_ON].s, c.started_on) < 0)
-		field_error(errs, "assessed_on", "must not be before the course started (%s)",
-			    c.started_on);
-	static const char *const adjuvant_responses[] = {"PD", "NE", NULL};
-	if (c.adjuvant && !in_choices(v[RESPONSE].s, adjuvant_responses))
-		field_error(errs, "response",
-			    "an adjuvant patient has no evaluable disease: only PD (recurrence) or NE");
-	return DB_OK;
+	if (rc == DB_OK && found)
+		check_outcome_course(rec, NULL, &c, errs);
+	return rc;
 }
 
 const struct resource outcomes_resource = {
@@ -60,4 +66,5 @@ const struct resource outcomes_resource = {
 	.nfields = sizeof fields / sizeof fields[0],
 	.check_record = check_outcome,
 	.check_refs = check_outcome_refs,
+	.check_parent = check_outcome_course,
 };

@@ -94,6 +94,21 @@ static int check_patient_refs(struct db *db, struct record *rec, const struct re
 	return DB_OK;
 }
 
+/* A new patient has no parent: nothing to check. */
+static void check_patient_parent(const struct record *rec, const struct patient_facts *patient,
+				 const struct course_facts *course, struct field_errors *errs)
+{
+	(void)rec, (void)patient, (void)course, (void)errs;
+}
+
+void patient_facts_of(const struct record *patient, struct patient_facts *out)
+{
+	const struct value *v = patient->v;
+	snprintf(out->enrolled_on, sizeof out->enrolled_on, "%s", v[ENROLLED_ON].s);
+	snprintf(out->died_on, sizeof out->died_on, "%s", is_null(&v[DIED_ON]) ? "" : v[DIED_ON].s);
+	out->adjuvant = strcmp(v[SETTING].s, "adjuvant") == 0;
+}
+
 static const struct child children[] = {{&courses_resource, "patient_id"}};
 
 const struct resource patients_resource = {
@@ -104,6 +119,7 @@ const struct resource patients_resource = {
 	.unique_field = "code",
 	.check_record = check_patient,
 	.check_refs = check_patient_refs,
+	.check_parent = check_patient_parent,
 	.children = children,
 	.nchildren = 1,
 };

@@ -63,11 +63,11 @@ static void select_columns(struct strbuf *sb, const struct resource *res)
 	strbuf_printf(sb, ", version, created_at, updated_at FROM %s", res->name);
 }
 
-/* The SQL of get, insert and update for each resource, built once (and
+/* The SQL of get, insert (its head) and update for each resource, built once (and
  * not kept when memory ran out while building it). */
 struct resource_sql {
 	const struct resource *res;
-	char *get, *insert, *update;
+	char *get, *insert_head, *update;
 };
 
 static struct resource_sql sql_cache[8];
@@ -89,21 +89,18 @@ static const struct resource_sql *sql_of(const struct resource *res)
 			strbuf_printf(&sb, "INSERT INTO %s (", res->name);
 			for (int f = 0; f < res->nfields; f++)
 				strbuf_printf(&sb, "%s, ", res->fields[f].name);
-			strbuf_puts(&sb, "version, created_at, updated_at, id) VALUES (");
-			for (int f = 0; f < res->nfields + 4; f++)
-				strbuf_puts(&sb, f ? ", ?" : "?");
-			strbuf_puts(&sb, ")");
-			r->insert = strbuf_steal(&sb);
+			strbuf_puts(&sb, "version, created_at, updated_at, id)");
+			r->insert_head = strbuf_steal(&sb); /* db_insert_rows adds the values */
 			strbuf_printf(&sb, "UPDATE %s SET ", res->name);
 			for (int f = 0; f < res->nfields; f++)
 				strbuf_printf(&sb, "%s = ?, ", res->fields[f].name);
 			strbuf_puts(&sb, "version = ?, updated_at = ? WHERE id = ?");
 			r->update = strbuf_steal(&sb);
-			if (r->get && r->insert && r->update) {
+			if (r->get && r->insert_head && r->update) {
 				r->res = res;
 			} else {
 				free(r->get);
-				free(r->insert);
+				free(r->insert_head);
 				free(r->update);
 				*r = (struct resource_sql){0};
 				pthread_mutex_unlock(&sql_lock);
@@ -117,13 +114,13 @@ static const struct resource_sql *sql_of(const struct resource *res)
 	return r;
 }
 
-/* A statement of res's cached SQL, or NULL. */
+/* A statement of res's cached SQL (0: get, 1: update), or NULL. */
 static sqlite3_stmt *prepare_of(struct db *db, const struct resource *res, int which)
 {
 	const struct resource_sql *r = sql_of(res);
 	if (!r)
 		return NULL;
-	return db_prepare_static(db, which == 0 ? r->get : which == 1 ? r->insert : r->update);
+	return db_prepare_static(db, which == 0 ? r->get : r->update);
 }
 
 static void read_record(sqlite3_stmt *stmt, const struct resource *res, struct record *rec)
@@ -167,25 +164,46 @@ int store_get(struct db *db, const struct resource *res, int64_t id, struct reco
 	return db_status_from(db, rc);
 }
 
+/* Binds rec as the row of an insert whose first parameter is at. */
+static void bind_record(sqlite3_stmt *stmt, int at, const struct resource *res,
+			const struct record *rec)
+{
+	for (int i = 0; i < res->nfields; i++)
+		bind_value(stmt, at + i, &rec->v[i]);
+	sqlite3_bind_int64(stmt, at + res->nfields, rec->version);
+	sqlite3_bind_text(stmt, at + res->nfields + 1, rec->created_at, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, at + res->nfields + 2, rec->updated_at, -1, SQLITE_STATIC);
+	if (rec->id > 0)
+		sqlite3_bind_int64(stmt, at + res->nfields + 3, rec->id);
+	else
+		sqlite3_bind_null(stmt, at + res->nfields + 3); /* the next one (AUTOINCREMENT) */
+}
+
+struct many {
+	const struct resource *res;
+	struct record *const *recs;
+};
+
+static void bind_many(sqlite3_stmt *stmt, int at, int i, const void *cls)
+{
+	const struct many *m = cls;
+	bind_record(stmt, at, m->res, m->recs[i]);
+}
+
+int store_insert_many(struct db *db, const struct resource *res, struct record *const *recs,
+		      int n)
+{
+	const struct resource_sql *r = sql_of(res);
+	struct many m = {res, recs};
+	return r ? db_insert_rows(db, r->insert_head, res->nfields + 4, n, bind_many, &m) : DB_ERROR;
+}
+
 int store_insert(struct db *db, const struct resource *res, struct record *rec)
 {
-	sqlite3_stmt *stmt = prepare_of(db, res, 1);
-	if (!stmt)
-		return DB_ERROR;
-	for (int i = 0; i < res->nfields; i++)
-		bind_value(stmt, i + 1, &rec->v[i]);
-	sqlite3_bind_int64(stmt, res->nfields + 1, rec->version);
-	sqlite3_bind_text(stmt, res->nfields + 2, rec->created_at, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, res->nfields + 3, rec->updated_at, -1, SQLITE_STATIC);
-	if (rec->id > 0)
-		sqlite3_bind_int64(stmt, res->nfields + 4, rec->id);
-	else
-		sqlite3_bind_null(stmt, res->nfields + 4); /* the next one (AUTOINCREMENT) */
-	int rc = sqlite3_step(stmt);
-	db_done(stmt);
-	if (rc == SQLITE_DONE)
+	int rc = store_insert_many(db, res, &rec, 1);
+	if (rc == DB_OK)
 		rec->id = sqlite3_last_insert_rowid(db_handle(db));
-	return db_status_from(db, rc);
+	return rc;
 }
 
 int store_next_id(struct db *db, const struct resource *res, int64_t *next)
@@ -201,7 +219,7 @@ int store_next_id(struct db *db, const struct resource *res, int64_t *next)
 int store_update(struct db *db, const struct resource *res, const struct record *rec)
 {
 	store_forget_course_facts();
-	sqlite3_stmt *stmt = prepare_of(db, res, 2);
+	sqlite3_stmt *stmt = prepare_of(db, res, 1);
 	if (!stmt)
 		return DB_ERROR;
 	for (int i = 0; i < res->nfields; i++)

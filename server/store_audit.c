@@ -83,27 +83,30 @@ int store_audit_head(struct db *db, int64_t *seq, char hash[65])
 	return db_status_from(db, rc);
 }
 
-int store_audit_insert(struct db *db, const struct audit_row *row)
+enum { AUDIT_NCOLUMNS = 12 };
+static const char insert_head[] = "INSERT INTO audit (" AUDIT_COLUMNS ")";
+
+/* Binds the i-th of rows as the row of an insert whose first parameter is at. */
+static void bind_row(sqlite3_stmt *stmt, int at, int i, const void *rows)
 {
-	sqlite3_stmt *stmt = db_prepare_static(db, "INSERT INTO audit (" AUDIT_COLUMNS ") "
-					    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-	if (!stmt)
-		return DB_ERROR;
-	sqlite3_bind_int64(stmt, 1, row->seq);
-	sqlite3_bind_text(stmt, 2, row->at, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 3, row->actor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 4, row->action, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 5, row->entity, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 6, row->entity_id);
-	sqlite3_bind_text(stmt, 7, row->before, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 8, row->after, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 9, row->reason, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 10, row->request_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 11, row->prev_hash, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 12, row->hash, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(stmt);
-	db_done(stmt);
-	return db_status_from(db, rc);
+	const struct audit_row *row = ((const struct audit_row *const *)rows)[i];
+	sqlite3_bind_int64(stmt, at, row->seq);
+	sqlite3_bind_text(stmt, at + 1, row->at, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, at + 2, row->actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, at + 3, row->action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, at + 4, row->entity, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, at + 5, row->entity_id);
+	sqlite3_bind_text(stmt, at + 6, row->before, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, at + 7, row->after, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, at + 8, row->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, at + 9, row->request_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, at + 10, row->prev_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, at + 11, row->hash, -1, SQLITE_STATIC);
+}
+
+int store_audit_insert_many(struct db *db, const struct audit_row *const *rows, int n)
+{
+	return db_insert_rows(db, insert_head, AUDIT_NCOLUMNS, n, bind_row, rows);
 }
 
 int store_audit_list(struct db *db, const struct audit_filter *f, struct audit_row **rows,

@@ -46,20 +46,25 @@ static void check_toxicity(const struct record *rec, struct field_errors *errs)
 		field_error(errs, "grade", "must be 5 when outcome is fatal");
 }
 
+static void check_toxicity_course(const struct record *rec, const struct patient_facts *patient,
+				  const struct course_facts *c, struct field_errors *errs)
+{
+	(void)patient;
+	if (strcmp(rec->v[ONSET_ON].s, c->started_on) < 0)
+		field_error(errs, "onset_on", "must not be before the course started (%s)",
+			    c->started_on);
+}
+
 static int check_toxicity_refs(struct db *db, struct record *rec, const struct record *old,
 			       struct field_errors *errs)
 {
 	(void)old;
-	struct value *v = rec->v;
 	struct course_facts c;
 	bool found;
 	int rc = courses_resolve(db, rec, COURSE_ID, PATIENT_ID, &c, &found, errs);
-	if (rc != DB_OK || !found)
-		return rc;
-	if (strcmp(v[ONSET_ON].s, c.started_on) < 0)
-		field_error(errs, "onset_on", "must not be before the course started (%s)",
-			    c.started_on);
-	return DB_OK;
+	if (rc == DB_OK && found)
+		check_toxicity_course(rec, NULL, &c, errs);
+	return rc;
 }
 
 const struct resource toxicities_resource = {
@@ -69,4 +74,5 @@ const struct resource toxicities_resource = {
 	.nfields = sizeof fields / sizeof fields[0],
 	.check_record = check_toxicity,
 	.check_refs = check_toxicity_refs,
+	.check_parent = check_toxicity_course,
 };

@@ -350,6 +350,116 @@ START_TEST(test_refusal_deep_into_a_long_import_writes_nothing)
 }
 END_TEST
 
+/* A body of n lines from line(), where line `at` is replaced by `odd`. */
+static char *lines_with(int n, int at, const char *odd)
+{
+	size_t cap = (size_t)n * 1024 + strlen(odd), len = 0;
+	char *body = malloc(cap);
+	for (int i = 1; i <= n; i++) {
+		char *l = i == at ? strdup(odd) : line(unique_code("BAT"), NULL);
+		len += (size_t)snprintf(body + len, cap - len, "%s\n", l);
+		free(l);
+	}
+	return body;
+}
+
+/* line() for a new code with one piece of it replaced. */
+static char *line_changed(const char *from, const char *to)
+{
+	char *l = line(unique_code("BAT"), NULL), *at = strstr(l, from);
+	ck_assert_ptr_nonnull(at);
+	char *out = malloc(strlen(l) + strlen(to) + 1);
+	sprintf(out, "%.*s%s%s", (int)(at - l), l, to, at + strlen(from));
+	free(l);
+	return out;
+}
+
+/* Ready lines are written 64 at a time, several rows to a statement, and
+ * each record's rules against its parent are checked from the line itself
+ * before that (import.c). Far into a long import, in its fourth batch or
+ * later, a refusal by each route names its line, its field and the message
+ * a POST gives, and leaves nothing: a code already in the database and two
+ * courses of one number (found by the write, which is then redone line by
+ * line), a toxicity before its course, a course before its patient's
+ * enrolment, and a response an adjuvant patient cannot have (found from
+ * the parent in the line). Then the same import without them goes in
+ * whole, counted and audited row for row. */
+START_TEST(test_refusals_found_by_the_batched_writes_name_their_line)
+{
+	char taken[64];
+	snprintf(taken, sizeof taken, "%s", unique_code("BAT"));
+	char patient[160];
+	snprintf(patient, sizeof patient, "{\"code\":\"%s\"}", taken);
+	make_patient(patient);
+	char *in_use = line(taken, NULL);
+	char two_ones[512];
+	snprintf(two_ones, sizeof two_ones,
+		 "{\"code\":\"%s\",\"histology\":\"melanoma\",\"setting\":\"metastatic\","
+		 "\"regimen\":\"il2_lak\",\"enrolled_on\":\"1985-01-10\",\"courses\":["
+		 "{\"number\":1,\"started_on\":\"1985-02-01\"},"
+		 "{\"number\":1,\"started_on\":\"1985-06-01\"}]}",
+		 unique_code("BAT"));
+	char *early_toxicity = line_changed("\"onset_on\":\"1985-02-02\"", "\"onset_on\":\"1985-01-20\"");
+	char *early_course = line_changed("\"started_on\":\"1985-02-01\"", "\"started_on\":\"1985-01-05\"");
+	char *adjuvant_pr = line_changed("\"metastatic\"", "\"adjuvant\"");
+	const struct {
+		int at;
+		const char *line;
+		long status;
+		const char *field, *message;
+	} cases[] = {
+		{230, in_use, 409, "code", "is already used by another record"},
+		{201, two_ones, 409, "courses[1].number", "is already used by another record"},
+		{260, early_toxicity, 422, "courses[0].toxicities[0].onset_on",
+		 "must not be before the course started (1985-02-01)"},
+		{199, early_course, 422, "courses[0].started_on",
+		 "must not be before the patient's enrolment (1985-01-10)"},
+		{300, adjuvant_pr, 422, "courses[0].outcomes[0].response",
+		 "an adjuvant patient has no evaluable disease: only PD (recurrence) or NE"},
+	};
+	char *before = db_fingerprint();
+	int64_t audit = audit_rows();
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *body = lines_with(320, cases[i].at, cases[i].line);
+		struct resp *r = import(body);
+		ck_assert_msg(r->status == cases[i].status, "line %d: %ld %s", cases[i].at, r->status,
+			      r->body);
+		json_t *errors = json_object_get(r->json, "errors");
+		ck_assert_uint_eq(json_array_size(errors), 1);
+		json_t *e = json_array_get(errors, 0);
+		ck_assert_int_eq(json_integer_value(json_object_get(e, "line")), cases[i].at);
+		ck_assert_str_eq(json_string_value(json_object_get(e, "field")), cases[i].field);
+		ck_assert_str_eq(json_string_value(json_object_get(e, "message")), cases[i].message);
+		char *after = db_fingerprint();
+		ck_assert_str_eq(before, after);
+		ck_assert_int_eq(audit_rows(), audit);
+		free(after);
+		resp_free(r);
+		free(body);
+	}
+	char *body = lines_with(320, 0, "");
+	int64_t patients = db_count("patients"), toxicities = db_count("toxicities");
+	struct resp *r = import(body);
+	ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+	ck_assert_str_eq(r->body, "{\"lines\":320,\"imported\":{\"patients\":320,\"courses\":320,"
+				  "\"outcomes\":320,\"toxicities\":640},\"records\":1600}");
+	ck_assert_int_eq(db_count("patients"), patients + 320);
+	ck_assert_int_eq(db_count("toxicities"), toxicities + 640);
+	ck_assert_int_eq(audit_rows(), audit + 1600);
+	resp_free(r);
+	json_t *check = get_json("/audit/verify");
+	ck_assert(json_is_true(json_object_get(check, "intact")));
+	ck_assert_int_eq(json_integer_value(json_object_get(check, "rows")), audit + 1600);
+	json_decref(check);
+	free(body);
+	free(before);
+	free(in_use);
+	free(early_toxicity);
+	free(early_course);
+	free(adjuvant_pr);
+}
+END_TEST
+
 static long long file_size(const char *path)
 {
 	FILE *f = fopen(path, "rb");
@@ -416,6 +526,7 @@ int main(void)
 	tcase_set_timeout(big, 300);
 	tcase_add_test(big, test_max_import_raises_the_limit);
 	tcase_add_test(big, test_refusal_deep_into_a_long_import_writes_nothing);
+	tcase_add_test(big, test_refusals_found_by_the_batched_writes_name_their_line);
 	tcase_add_test(big, test_large_import_is_checkpointed_in_the_background);
 	suite_add_tcase(s, big);
 	return run_suite(s);

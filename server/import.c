@@ -16,11 +16,13 @@
  *
  * Staging on the second thread also makes each record's writing ahead:
  * its id, its timestamps, its parents' ids and its audit row, hash and
- * all (struct import_plan), so the writer only inserts. This holds because
- * the writer holds the write transaction from before the plan is read to
- * the end: nothing else can take those ids or extend the chain, and a line
- * refused on the way ends the import, so no planned row is ever out of
- * step with what was written before it. */
+ * all (struct import_plan), and checks its rules against its parent from
+ * the parent in the line, so the writer only inserts, many rows to a
+ * statement (write_batch). This holds because the writer holds the write
+ * transaction from before the plan is read to the end: nothing else can
+ * take those ids or extend the chain, and a line refused on the way ends
+ * the import, so no planned row is ever out of step with what was written
+ * before it. */
 #include "import.h"
 
 #include <pthread.h>

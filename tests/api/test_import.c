@@ -38,6 +38,22 @@ static int64_t audit_rows(void)
 	return db_count("audit");
 }
 
+/* Imports body, which must answer 200 with answer and add that many
+ * patients, toxicities and audit rows (one a record). */
+static void assert_imported(const char *body, const char *answer, int64_t patients,
+			    int64_t toxicities, int64_t records)
+{
+	int64_t patients0 = db_count("patients"), toxicities0 = db_count("toxicities");
+	int64_t audit0 = audit_rows();
+	struct resp *r = import(body);
+	ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+	ck_assert_str_eq(r->body, answer);
+	ck_assert_int_eq(db_count("patients"), patients0 + patients);
+	ck_assert_int_eq(db_count("toxicities"), toxicities0 + toxicities);
+	ck_assert_int_eq(audit_rows(), audit0 + records);
+	resp_free(r);
+}
+
 START_TEST(test_import_writes_every_record_and_audits_each)
 {
 	char code1[64], code2[64];
@@ -46,20 +62,14 @@ START_TEST(test_import_writes_every_record_and_audits_each)
 	char *a = line(code1, NULL), *b = line(code2, ",\"sex\":\"female\"");
 	char *body = malloc(4096);
 	snprintf(body, 4096, "%s\n\n%s\n", a, b);
-	int64_t patients = db_count("patients"), toxicities = db_count("toxicities");
-	int64_t audit = audit_rows();
-	struct resp *r = import(body);
-	ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
-	ck_assert_str_eq(r->body, "{\"lines\":3,\"imported\":{\"patients\":2,\"courses\":2,"
-				  "\"outcomes\":2,\"toxicities\":4},\"records\":10}");
-	ck_assert_int_eq(db_count("patients"), patients + 2);
-	ck_assert_int_eq(db_count("toxicities"), toxicities + 4);
-	ck_assert_int_eq(audit_rows(), audit + 10);
-	resp_free(r);
+	assert_imported(body,
+			"{\"lines\":3,\"imported\":{\"patients\":2,\"courses\":2,"
+			"\"outcomes\":2,\"toxicities\":4},\"records\":10}",
+			2, 4, 10);
 	/* the nested records point at their parents */
 	char path[128];
 	snprintf(path, sizeof path, "/patients?code=%s", code2);
-	r = http_get(path);
+	struct resp *r = http_get(path);
 	json_t *p = json_array_get(json_object_get(r->json, "items"), 0);
 	ck_assert_str_eq(json_string_value(json_object_get(p, "sex")), "female");
 	snprintf(path, sizeof path, "/patients/%lld/toxicities",
@@ -438,15 +448,10 @@ START_TEST(test_refusals_found_by_the_batched_writes_name_their_line)
 		free(body);
 	}
 	char *body = lines_with(320, 0, "");
-	int64_t patients = db_count("patients"), toxicities = db_count("toxicities");
-	struct resp *r = import(body);
-	ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
-	ck_assert_str_eq(r->body, "{\"lines\":320,\"imported\":{\"patients\":320,\"courses\":320,"
-				  "\"outcomes\":320,\"toxicities\":640},\"records\":1600}");
-	ck_assert_int_eq(db_count("patients"), patients + 320);
-	ck_assert_int_eq(db_count("toxicities"), toxicities + 640);
-	ck_assert_int_eq(audit_rows(), audit + 1600);
-	resp_free(r);
+	assert_imported(body,
+			"{\"lines\":320,\"imported\":{\"patients\":320,\"courses\":320,"
+			"\"outcomes\":320,\"toxicities\":640},\"records\":1600}",
+			320, 640, 1600);
 	json_t *check = get_json("/audit/verify");
 	ck_assert(json_is_true(json_object_get(check, "intact")));
 	ck_assert_int_eq(json_integer_value(json_object_get(check, "rows")), audit + 1600);

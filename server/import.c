@@ -51,6 +51,15 @@ struct import_plan {
 static const struct resource *const kinds[4] = {&patients_resource, &courses_resource,
 						&outcomes_resource, &toxicities_resource};
 
+/* res's place in kinds[] (res is always one of them). */
+static int kind_of(const struct resource *res)
+{
+	int kind = 0;
+	while (kinds[kind] != res)
+		kind++;
+	return kind;
+}
+
 /* One step of a staged line: a validated record (res set) or a refusal. */
 struct step {
 	const struct resource *res; /* NULL for a refusal */
@@ -60,7 +69,6 @@ struct step {
 	struct record rec;
 	struct field_errors errs; /* what record_from_json found */
 	bool made;                /* rec and row were made ahead (struct import_plan) */
-	bool parent_checked;      /* and checked against its parent (check_parent) */
 	struct audit_row row;
 	int status;               /* a refusal: 422, with field and message */
 	char *field, *message;
@@ -160,10 +168,7 @@ static bool take_array(struct staged_line *l, json_t *obj, const char *key, cons
  * them from the database; what they find ends the line. */
 static void make_ahead(struct staged_line *l, struct step *st, struct import_plan *plan)
 {
-	int kind = 0;
-	while (kinds[kind] != st->res)
-		kind++;
-	st->rec.id = plan->next_id[kind]++;
+	st->rec.id = plan->next_id[kind_of(st->res)]++;
 	st->rec.version = 1;
 	utc_now_rfc3339(st->rec.created_at);
 	memcpy(st->rec.updated_at, st->rec.created_at, sizeof st->rec.updated_at);
@@ -197,7 +202,6 @@ static void make_ahead(struct staged_line *l, struct step *st, struct import_pla
 		if (root >= 0 && root != st->parent)
 			course_facts_of(&l->steps[st->parent].rec, &patient, &course);
 		st->res->check_parent(&st->rec, &patient, &course, &st->errs);
-		st->parent_checked = true;
 	}
 }
 
@@ -314,10 +318,14 @@ static struct staged_line *stage_line(const char *line, size_t len, struct impor
 	json_decref(patient);
 	if (alloc_failure_seen())
 		l->out_of_memory = true;
+	/* a made record of a resource with check_parent was checked against its
+	 * parent (make_ahead): its references need no database */
 	l->ready = !l->out_of_memory;
-	for (int k = 0; k < l->n && l->ready; k++)
-		l->ready = l->steps[k].res && l->steps[k].made && l->steps[k].parent_checked &&
-			   !field_errors_any(&l->steps[k].errs);
+	for (int k = 0; k < l->n && l->ready; k++) {
+		const struct step *st = &l->steps[k];
+		l->ready = st->res && st->made && st->res->check_parent &&
+			   !field_errors_any(&st->errs);
+	}
 	return l;
 }
 
@@ -526,9 +534,7 @@ static bool batch_fill(struct batch *b, struct pipeline *p, size_t from, size_t 
 		struct staged_line *l = p->ring[i % STAGED_AHEAD];
 		for (int j = 0; j < l->n; j++) {
 			struct step *st = &l->steps[j];
-			int kind = 0;
-			while (kinds[kind] != st->res)
-				kind++;
+			int kind = kind_of(st->res);
 			b->recs[kind][b->nrecs[kind]++] = &st->rec;
 			b->rows[b->nrows++] = &st->row;
 		}

@@ -38,6 +38,14 @@ static int64_t audit_rows(void)
 	return db_count("audit");
 }
 
+/* The answer's first error names line and field. */
+static void assert_line_error(const struct resp *r, int64_t line, const char *field)
+{
+	json_t *e = json_array_get(json_object_get(r->json, "errors"), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(e, "line")), line);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "field")), field);
+}
+
 /* Imports body, which must answer 200 with answer and add that many
  * patients, toxicities and audit rows (one a record). */
 static void assert_imported(const char *body, const char *answer, int64_t patients,
@@ -173,10 +181,7 @@ START_TEST(test_bad_line_in_the_middle_writes_nothing_and_names_line_and_field)
 	int64_t audit = audit_rows();
 	struct resp *r = import(body);
 	assert_problem(r, 422, PROBLEM_VALIDATION);
-	json_t *e = json_array_get(json_object_get(r->json, "errors"), 0);
-	ck_assert_int_eq(json_integer_value(json_object_get(e, "line")), 2);
-	ck_assert_str_eq(json_string_value(json_object_get(e, "field")),
-			 "courses[0].toxicities[1].outcome");
+	assert_line_error(r, 2, "courses[0].toxicities[1].outcome");
 	char *after = db_fingerprint();
 	ck_assert_str_eq(before, after);
 	ck_assert_int_eq(audit_rows(), audit);
@@ -230,9 +235,7 @@ START_TEST(test_duplicate_code_is_409_and_writes_nothing)
 	char *before = db_fingerprint();
 	struct resp *r = import(body);
 	assert_problem(r, 409, "urn:cohortd:problem:duplicate");
-	json_t *e = json_array_get(json_object_get(r->json, "errors"), 0);
-	ck_assert_int_eq(json_integer_value(json_object_get(e, "line")), 3);
-	ck_assert_str_eq(json_string_value(json_object_get(e, "field")), "code");
+	assert_line_error(r, 3, "code");
 	char *after = db_fingerprint();
 	ck_assert_str_eq(before, after);
 	resp_free(r);
@@ -338,19 +341,14 @@ START_TEST(test_refusal_deep_into_a_long_import_writes_nothing)
 	char *body = many_lines(3000, 2500, 0);
 	struct resp *r = import(body);
 	assert_problem(r, 422, PROBLEM_VALIDATION);
-	json_t *e = json_array_get(json_object_get(r->json, "errors"), 0);
-	ck_assert_int_eq(json_integer_value(json_object_get(e, "line")), 2500);
-	ck_assert_str_eq(json_string_value(json_object_get(e, "field")),
-			 "courses[0].toxicities[1].outcome");
+	assert_line_error(r, 2500, "courses[0].toxicities[1].outcome");
 	resp_free(r);
 	free(body);
 	/* a duplicate is found only by the write itself */
 	body = many_lines(3000, 0, 2999);
 	r = import(body);
 	assert_problem(r, 409, "urn:cohortd:problem:duplicate");
-	e = json_array_get(json_object_get(r->json, "errors"), 0);
-	ck_assert_int_eq(json_integer_value(json_object_get(e, "line")), 2999);
-	ck_assert_str_eq(json_string_value(json_object_get(e, "field")), "code");
+	assert_line_error(r, 2999, "code");
 	resp_free(r);
 	free(body);
 	char *after = db_fingerprint();
@@ -436,10 +434,9 @@ START_TEST(test_refusals_found_by_the_batched_writes_name_their_line)
 			      r->body);
 		json_t *errors = json_object_get(r->json, "errors");
 		ck_assert_uint_eq(json_array_size(errors), 1);
-		json_t *e = json_array_get(errors, 0);
-		ck_assert_int_eq(json_integer_value(json_object_get(e, "line")), cases[i].at);
-		ck_assert_str_eq(json_string_value(json_object_get(e, "field")), cases[i].field);
-		ck_assert_str_eq(json_string_value(json_object_get(e, "message")), cases[i].message);
+		assert_line_error(r, cases[i].at, cases[i].field);
+		ck_assert_str_eq(json_string_value(json_object_get(json_array_get(errors, 0), "message")),
+				 cases[i].message);
 		char *after = db_fingerprint();
 		ck_assert_str_eq(before, after);
 		ck_assert_int_eq(audit_rows(), audit);

@@ -95,7 +95,18 @@ int db_batch_begin(struct db *writer);
 int db_batch_end(struct db *writer);
 
 int db_pool_init(const char *path);
+/* The calling thread's connection, taken for its use until db_thread_done.
+ * It reads from a snapshot that has every commit made before the call, by
+ * any connection of any process; the snapshot is kept from call to call
+ * while nothing is committed (beginning one costs a point read a fifth of
+ * its time), so db_begin_read and db_rollback on it keep it open. */
 struct db *db_for_thread(void);
+/* The thread is done with its connection for now (until db_for_thread). */
+void db_thread_done(void);
+/* Ends the snapshots of the connections no thread has taken: an idle
+ * worker's would keep checkpoints from copying what was committed since.
+ * Called from time to time (the server's sweeper, twice a second). */
+void db_release_idle_snapshots(void);
 struct db *db_writer(void);
 void db_pool_close(void);
 

@@ -1,17 +1,20 @@
 /* SQLite connections, the way a threaded server must hold them: one
- * connection per worker thread (opened NOMUTEX, since no two threads share
- * one), WAL so readers never wait for the writer, a busy timeout so writers
- * queue instead of failing, foreign keys on, statements prepared once per
+ * connection per worker thread (opened NOMUTEX, since no two threads use
+ * one at once), its read snapshot kept while nothing is committed, WAL so
+ * readers never wait for the writer, a busy timeout so writers queue
+ * instead of failing, foreign keys on, statements prepared once per
  * connection and reused, and migrations embedded in the binary. */
 #include "db_sqlite.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +28,8 @@
 #define BUSY_TIMEOUT_MS 5000
 /* how long a good write vouches for the next: see db_check_writable */
 #define WRITE_HEALTH_FRESH_SECONDS 10
+/* the WAL index header's length: see db_for_thread */
+#define WAL_HEADER_BYTES 48
 
 struct cached_stmt {
 	const char *key; /* the caller's pointer: a hit without comparing text */
@@ -40,6 +45,11 @@ struct db {
 	uint64_t transactions;
 	bool shared; /* the pool's writer: used only by the thread holding writer_lock */
 	struct db *next_in_pool;
+	/* a worker's connection (db_for_thread): held by the thread using it,
+	 * else free for db_release_idle_snapshots; it guards the two below */
+	pthread_mutex_t taken;
+	bool holding; /* a read snapshot is open, kept from request to request */
+	unsigned char seen[WAL_HEADER_BYTES]; /* the WAL index header just before it began */
 };
 
 sqlite3 *db_handle(struct db *db)
@@ -167,6 +177,7 @@ static const char sql_savepoint[] = "SAVEPOINT writer";
 static const char sql_release[] = "RELEASE writer";
 static const char sql_rollback_to[] = "ROLLBACK TO writer";
 static const char sql_commit[] = "COMMIT";
+static const char sql_rollback[] = "ROLLBACK";
 static const char sql_part[] = "SAVEPOINT part";
 static const char sql_part_release[] = "RELEASE part";
 static const char sql_part_undo[] = "ROLLBACK TO part";
@@ -351,6 +362,7 @@ int db_open(const char *path, struct db **out)
 		*out = NULL;
 		return DB_ERROR;
 	}
+	pthread_mutex_init(&db->taken, NULL);
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
 	int rc = sqlite3_open_v2(path, &db->conn, flags, NULL);
 	if (rc == SQLITE_OK)
@@ -394,6 +406,7 @@ void db_close(struct db *db)
 		free(db->cache[i].sql);
 	}
 	sqlite3_close(db->conn);
+	pthread_mutex_destroy(&db->taken);
 	free(db);
 }
 
@@ -583,11 +596,13 @@ static void give_writer(void)
 }
 
 /* A transaction that a failed ROLLBACK left open (it too can run out of
- * memory) holds no one's work: it is rolled back before the next begins. */
+ * memory) holds no one's work: it is rolled back before the next begins.
+ * So is a worker's held read snapshot (db_for_thread). */
 static void roll_back_leftover(struct db *db)
 {
+	db->holding = false;
 	if (!sqlite3_get_autocommit(db->conn))
-		sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+		run(db, sql_rollback);
 }
 
 enum leave { LEAVE_KEEP, LEAVE_DISCARD, LEAVE_NO_SAVEPOINT };
@@ -772,6 +787,9 @@ int db_batch_end(struct db *db)
 
 int db_begin_read(struct db *db)
 {
+	if (db->holding && !sqlite3_get_autocommit(db->conn))
+		return DB_OK; /* a worker's snapshot, current as of its request's start */
+	db->holding = false;
 	db->transactions++;
 	return run(db, sql_begin);
 }
@@ -828,8 +846,10 @@ void db_rollback(struct db *db)
 		leave_group(db, LEAVE_DISCARD);
 		return;
 	}
+	if (db->holding)
+		return; /* a read on a worker's snapshot, kept for its next (db_for_thread) */
 	if (!sqlite3_get_autocommit(db->conn))
-		sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+		run(db, sql_rollback);
 	give_writer();
 }
 
@@ -943,6 +963,7 @@ static struct db *pool_all;
 static struct db *pool_writer;
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Thread_local struct db *thread_db;
+static _Thread_local bool thread_db_taken;
 
 int db_pool_init(const char *path)
 {
@@ -950,23 +971,118 @@ int db_pool_init(const char *path)
 	return pool_path ? DB_OK : DB_ERROR;
 }
 
-/* A request starts with no transaction open on its connection: one left by a
- * ROLLBACK that failed for memory would pin an old snapshot. */
+/* Beginning a read transaction and ending it cost a point read a fifth of
+ * its time (two fcntl locks, and SQLite's mutex for the WAL index, which
+ * the workers contend for), so a worker keeps its snapshot from one
+ * request to the next for as long as it is current. Current is decided
+ * exactly, not by age: the WAL index header (the first 48 bytes of the
+ * -shm file, SQLite's documented WAL-index format) changes with every
+ * commit, by any connection of any process, so a snapshot is kept only
+ * while the header is what it was just before the snapshot began. A
+ * commit between that reading and the snapshot's start only costs a new
+ * snapshot at the next request. The header is mapped read-only, once;
+ * without it (no WAL index: an immutable or non-WAL file) every request
+ * begins its own snapshot, as SQLite would. An idle worker's snapshot would
+ * hold back checkpoints: db_release_idle_snapshots ends those. */
+static const unsigned char *wal_index; /* NULL: snapshots are not kept */
+static bool wal_index_tried; /* by the first worker, so it never changes under the others */
+
+static bool in_wal_mode(struct db *db)
+{
+	sqlite3_stmt *stmt = db_prepare_static(db, "PRAGMA journal_mode");
+	bool wal = stmt && sqlite3_step(stmt) == SQLITE_ROW &&
+		   strcmp((const char *)sqlite3_column_text(stmt, 0), "wal") == 0;
+	if (stmt)
+		db_done(stmt);
+	return wal;
+}
+
+/* Under pool_lock, with db open (so SQLite has made the -shm file). */
+static void map_wal_index(struct db *db)
+{
+	if (wal_index_tried)
+		return;
+	wal_index_tried = true;
+	if (!in_wal_mode(db))
+		return;
+	char *shm = xasprintf("%s-shm", pool_path);
+	int fd = shm ? open(shm, O_RDONLY | O_CLOEXEC) : -1;
+	free(shm);
+	struct stat st;
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size >= WAL_HEADER_BYTES) {
+		void *p = mmap(NULL, WAL_HEADER_BYTES, PROT_READ, MAP_SHARED, fd, 0);
+		if (p != MAP_FAILED)
+			wal_index = p;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+static void wal_header(unsigned char out[WAL_HEADER_BYTES])
+{
+	atomic_thread_fence(memory_order_acquire);
+	memcpy(out, wal_index, WAL_HEADER_BYTES);
+}
+
+static void keep_snapshot_current(struct db *db)
+{
+	if (!wal_index) {
+		roll_back_leftover(db);
+		return;
+	}
+	unsigned char now[WAL_HEADER_BYTES];
+	wal_header(now);
+	if (db->holding && !sqlite3_get_autocommit(db->conn) &&
+	    memcmp(now, db->seen, sizeof now) == 0)
+		return;
+	roll_back_leftover(db);
+	memcpy(db->seen, now, sizeof now);
+	if (run(db, sql_begin) == DB_OK) {
+		db->holding = true;
+		db->transactions++;
+	}
+}
+
 struct db *db_for_thread(void)
 {
-	if (thread_db) {
-		roll_back_leftover(thread_db);
-		return thread_db;
+	struct db *db = thread_db;
+	if (!db) {
+		if (db_open(pool_path, &db) != DB_OK)
+			return NULL;
+		pthread_mutex_lock(&pool_lock);
+		map_wal_index(db);
+		db->next_in_pool = pool_all;
+		pool_all = db;
+		pthread_mutex_unlock(&pool_lock);
+		thread_db = db;
 	}
-	struct db *db;
-	if (db_open(pool_path, &db) != DB_OK)
-		return NULL;
-	pthread_mutex_lock(&pool_lock);
-	db->next_in_pool = pool_all;
-	pool_all = db;
-	pthread_mutex_unlock(&pool_lock);
-	thread_db = db;
+	if (!thread_db_taken) {
+		pthread_mutex_lock(&db->taken);
+		thread_db_taken = true;
+	}
+	keep_snapshot_current(db);
 	return db;
+}
+
+void db_thread_done(void)
+{
+	if (!thread_db_taken)
+		return;
+	thread_db_taken = false;
+	pthread_mutex_unlock(&thread_db->taken);
+}
+
+void db_release_idle_snapshots(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	for (struct db *db = pool_all; db; db = db->next_in_pool) {
+		if (pthread_mutex_trylock(&db->taken) != 0)
+			continue; /* in use: its thread keeps it current */
+		if (db->holding)
+			roll_back_leftover(db);
+		pthread_mutex_unlock(&db->taken);
+	}
+	pthread_mutex_unlock(&pool_lock);
 }
 
 /* Checkpoints in the background. The shared writer does not checkpoint
@@ -1074,7 +1190,12 @@ struct db *db_writer(void)
 void db_pool_close(void)
 {
 	checkpointer_stop();
+	db_release_idle_snapshots(); /* a snapshot would keep the WAL from being emptied */
 	pthread_mutex_lock(&pool_lock);
+	if (wal_index)
+		munmap((void *)wal_index, WAL_HEADER_BYTES);
+	wal_index = NULL;
+	wal_index_tried = false;
 	struct db *any = pool_writer ? pool_writer : pool_all;
 	if (any && !atomic_load(&opened_read_only)) {
 		int rc = db_checkpoint(any);

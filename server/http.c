@@ -21,7 +21,10 @@
  * headers are still coming. (Apache's mod_reqtimeout counts the same way.)
  *
  * The thread's allocation-failure flag (util.h) is cleared before each
- * dispatch and checked just before the answer is queued. */
+ * dispatch and checked just before the answer is queued. Each callback that
+ * can run a handler gives the worker's database connection back
+ * (db_thread_done) before it returns, so that the sweeper may end an idle
+ * worker's read snapshot. */
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -183,6 +186,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	(void)pos;
 	struct request *req = cls;
 	long n = req->stream(req->stream_cls, buf, max);
+	db_thread_done(); /* a stream reads its pages as it goes (records.c) */
 	if (n == REPLY_STREAM_END)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	if (n < 0)
@@ -236,6 +240,7 @@ static void refuse_large_body(struct MHD_Connection *conn, struct request *req)
 {
 	alloc_failure_clear();
 	router_dispatch(req);
+	db_thread_done();
 	if (send_reply(conn, req) == MHD_YES)
 		req->replied = true;
 }
@@ -333,7 +338,8 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 }
 
 /* Shuts down the connections whose request headers are not all in by the
- * deadline; libmicrohttpd then sees the socket fail and closes it. */
+ * deadline; libmicrohttpd then sees the socket fail and closes it. Flushes
+ * the request log, and ends the read snapshots of idle workers (db.h). */
 static void *sweep(void *cls)
 {
 	(void)cls;
@@ -351,6 +357,7 @@ static void *sweep(void *cls)
 		}
 		pthread_mutex_unlock(&clocks_lock);
 		log_flush(); /* request lines wait at most this long */
+		db_release_idle_snapshots();
 	}
 	return NULL;
 }
@@ -462,6 +469,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			/* suspended before it is handed over, so that the pool's
 			 * resume always finds it suspended */
 			req->in_pool = true;
+			db_thread_done();
 			MHD_suspend_connection(conn);
 			writers_submit(req);
 			return MHD_YES;
@@ -469,6 +477,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	} else {
 		router_run(req);
 	}
+	db_thread_done();
 	req->replied = true;
 	return send_reply(conn, req);
 }

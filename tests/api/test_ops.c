@@ -1,7 +1,8 @@
 /* Operations: liveness, readiness that tells the truth about the schema,
- * the OpenAPI description served from the binary and matching the route
- * table in both directions, the command line, and a clean stop that lets a
- * request in flight finish. */
+ * reads that see every commit (another process's too) while idle workers
+ * hold back no checkpoint, the OpenAPI description served from the binary
+ * and matching the route table in both directions, the command line, and a
+ * clean stop that lets a request in flight finish. */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -73,6 +75,74 @@ START_TEST(test_readyz_503_when_schema_is_not_current)
 	r = http_get("/readyz");
 	ck_assert_int_eq(r->status, 200);
 	resp_free(r);
+}
+END_TEST
+
+/* A worker keeps its read snapshot from one request to the next while
+ * nothing is committed (db.h): a commit by another process, not through the
+ * server, must still be read by the very next request, every time. */
+START_TEST(test_a_commit_by_another_process_is_read_by_the_next_request)
+{
+	int64_t id = make_patient(NULL);
+	char path[64];
+	snprintf(path, sizeof path, "/patients/%lld", (long long)id);
+	sqlite3 *db;
+	ck_assert_int_eq(sqlite3_open(api_db_path(), &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	for (int i = 0; i < 50; i++) {
+		json_t *before = get_json(path);
+		ck_assert_ptr_nonnull(json_object_get(before, "code"));
+		json_decref(before);
+		char sql[128], code[32];
+		snprintf(code, sizeof code, "elsewhere-%lld-%d", (long long)id, i);
+		snprintf(sql, sizeof sql, "UPDATE patients SET code = '%s' WHERE id = %lld", code,
+		         (long long)id);
+		ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+		json_t *after = get_json(path);
+		ck_assert_str_eq(json_string_value(json_object_get(after, "code")), code);
+		json_decref(after);
+	}
+	sqlite3_close(db);
+}
+END_TEST
+
+/* ... and a worker left idle must not keep its snapshot: it would keep the
+ * WAL from being checkpointed and emptied. Once the server has been idle a
+ * moment, a TRUNCATE checkpoint that waits for no one gets through. */
+START_TEST(test_an_idle_worker_holds_no_snapshot)
+{
+	make_family();
+	json_t *v = get_json("/patients");
+	json_decref(v);
+	sqlite3 *db;
+	ck_assert_int_eq(sqlite3_open(api_db_path(), &db), SQLITE_OK);
+	int busy = -1, log_frames = -1;
+	for (int i = 0; i < 60 && busy != 0; i++) {
+		if (i > 0)
+			usleep(50 * 1000);
+		sqlite3_stmt *st;
+		ck_assert_int_eq(
+		    sqlite3_prepare_v2(db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &st, NULL),
+		    SQLITE_OK);
+		ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+		busy = sqlite3_column_int(st, 0);
+		log_frames = sqlite3_column_int(st, 1);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	ck_assert_msg(busy == 0, "the checkpoint was still blocked after 3 s");
+	ck_assert_int_eq(log_frames, 0);
+	char wal[600];
+	snprintf(wal, sizeof wal, "%s-wal", api_db_path());
+	struct stat st;
+	ck_assert(stat(wal, &st) != 0 || st.st_size == 0);
+	/* and the server reads and writes on as before */
+	int64_t id = make_patient(NULL);
+	char path[64];
+	snprintf(path, sizeof path, "/patients/%lld", (long long)id);
+	v = get_json(path);
+	ck_assert_int_eq(json_integer_value(json_object_get(v, "id")), id);
+	json_decref(v);
 }
 END_TEST
 
@@ -337,6 +407,8 @@ int main(void)
 	tcase_add_test(tc, test_healthz_answers_ok);
 	tcase_add_test(tc, test_readyz_reports_schema_version);
 	tcase_add_test(tc, test_readyz_503_when_schema_is_not_current);
+	tcase_add_test(tc, test_a_commit_by_another_process_is_read_by_the_next_request);
+	tcase_add_test(tc, test_an_idle_worker_holds_no_snapshot);
 	tcase_add_test(tc, test_openapi_served_from_binary_equals_repository_file);
 	tcase_add_test(tc, test_every_route_is_in_the_spec_and_back);
 	TCase *cli = tcase_create("cli");

@@ -1091,8 +1091,12 @@ void db_release_idle_snapshots(void)
  * after a bulk import, the whole import). A thread of its own, on its own
  * connection, runs a PASSIVE checkpoint whenever the WAL has grown by
  * CHECKPOINT_PAGES: it copies committed pages while readers and writers go
- * on, and SQLite starts the WAL over once it has all been copied. */
+ * on, and SQLite starts the WAL over once it has all been copied. A
+ * checkpoint copies nothing past the oldest snapshot still open (a
+ * worker's, kept until the next request or the sweeper ends it); what it
+ * could not copy it tries again every CHECKPOINT_RETRY_MS. */
 #define CHECKPOINT_PAGES 10000
+#define CHECKPOINT_RETRY_MS 250
 
 static struct {
 	pthread_mutex_t lock;
@@ -1105,20 +1109,36 @@ static void *checkpoint_loop(void *unused)
 {
 	(void)unused;
 	struct db *db = NULL;
+	bool unfinished = false; /* the last checkpoint left frames uncopied */
 	pthread_mutex_lock(&checkpointer.lock);
 	for (;;) {
-		while (!checkpointer.wanted && !checkpointer.stopping)
-			pthread_cond_wait(&checkpointer.wake, &checkpointer.lock);
+		while (!checkpointer.wanted && !checkpointer.stopping) {
+			if (!unfinished) {
+				pthread_cond_wait(&checkpointer.wake, &checkpointer.lock);
+				continue;
+			}
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += CHECKPOINT_RETRY_MS * 1000000L;
+			until.tv_sec += until.tv_nsec / 1000000000L;
+			until.tv_nsec %= 1000000000L;
+			if (pthread_cond_timedwait(&checkpointer.wake, &checkpointer.lock, &until) ==
+			    ETIMEDOUT)
+				break;
+		}
 		if (checkpointer.stopping)
 			break;
 		checkpointer.wanted = false;
 		pthread_mutex_unlock(&checkpointer.lock);
+		unfinished = false;
 		if (db || db_open(pool_path, &db) == DB_OK) {
+			int frames = 0, copied = 0;
 			int rc = sqlite3_wal_checkpoint_v2(db->conn, NULL, SQLITE_CHECKPOINT_PASSIVE,
-							   NULL, NULL);
+							   &frames, &copied);
 			if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 				log_write(LOG_WARN, "background checkpoint failed",
 					  json_pack("{s:s}", "error", sqlite3_errmsg(db->conn)));
+			unfinished = rc != SQLITE_BUSY ? copied < frames : true;
 		}
 		pthread_mutex_lock(&checkpointer.lock);
 	}

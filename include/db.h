@@ -97,9 +97,10 @@ int db_batch_end(struct db *writer);
 int db_pool_init(const char *path);
 /* The calling thread's connection, taken for its use until db_thread_done.
  * It reads from a snapshot that has every commit made before the call, by
- * any connection of any process; the snapshot is kept from call to call
- * while nothing is committed (beginning one costs a point read a fifth of
- * its time), so db_begin_read and db_rollback on it keep it open. */
+ * any connection of any process. While this process's writes are quiet the
+ * snapshot is kept from call to call until something is committed
+ * (beginning one costs a point read a fifth of its time); db_begin_read and
+ * db_rollback on it then keep it open. */
 struct db *db_for_thread(void);
 /* The thread is done with its connection for now (until db_for_thread). */
 void db_thread_done(void);

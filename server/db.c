@@ -81,6 +81,29 @@ static void note_write_health(int status)
 	atomic_store(&write_health_at, monotonic_seconds());
 }
 
+/* When this process last committed a write (CLOCK_MONOTONIC_COARSE ms):
+ * while writes keep coming, workers keep no snapshot (db_for_thread). */
+static atomic_llong last_commit_ms;
+#define WRITES_QUIET_MS 100
+
+static long long coarse_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void note_commit(void)
+{
+	note_write_health(DB_OK);
+	atomic_store(&last_commit_ms, coarse_ms());
+}
+
+static bool writes_recent(void)
+{
+	return coarse_ms() - atomic_load(&last_commit_ms) < WRITES_QUIET_MS;
+}
+
 /* The errno behind the last I/O error: SQLite's own record of it when it
  * kept one (it reads errno after the fact, which later calls may have
  * cleared), else what the failing file, the WAL or the main file, last met. */
@@ -686,7 +709,7 @@ static int end_group(struct db *db, bool lost)
 {
 	int outcome = lost ? DB_ERROR : DB_OK;
 	if (!lost && group_members > 0 && (outcome = run(db, sql_commit)) == DB_OK)
-		note_write_health(DB_OK);
+		note_commit();
 	if (group_members == 0 || outcome != DB_OK)
 		roll_back_leftover(db);
 	pthread_mutex_lock(&group_lock);
@@ -829,7 +852,7 @@ int db_commit(struct db *db)
 		if (rc != DB_OK)
 			db_rollback(db);
 		else
-			note_write_health(DB_OK);
+			note_commit();
 		give_writer();
 	}
 	if (rc == DB_OK)
@@ -982,8 +1005,16 @@ int db_pool_init(const char *path)
  * commit between that reading and the snapshot's start only costs a new
  * snapshot at the next request. The header is mapped read-only, once;
  * without it (no WAL index: an immutable or non-WAL file) every request
- * begins its own snapshot, as SQLite would. An idle worker's snapshot would
- * hold back checkpoints: db_release_idle_snapshots ends those. */
+ * begins its own snapshot, as SQLite would.
+ *
+ * A kept snapshot holds a read lock between requests, and a read lock
+ * keeps a checkpoint from copying what was committed after it and the WAL
+ * from starting over: under steady writes the WAL grew without end and
+ * POSTs ran at 60% of their rate. Snapshots are therefore kept only while
+ * this process's writes are quiet (none committed for WRITES_QUIET_MS);
+ * while they come, each request has its own, as before. An idle worker's
+ * snapshot is ended by db_release_idle_snapshots, and what a checkpoint
+ * could not copy because of one is copied by its retry. */
 static const unsigned char *wal_index; /* NULL: snapshots are not kept */
 static bool wal_index_tried; /* by the first worker, so it never changes under the others */
 
@@ -1026,7 +1057,7 @@ static void wal_header(unsigned char out[WAL_HEADER_BYTES])
 
 static void keep_snapshot_current(struct db *db)
 {
-	if (!wal_index) {
+	if (!wal_index || writes_recent()) {
 		roll_back_leftover(db);
 		return;
 	}
@@ -1069,6 +1100,8 @@ void db_thread_done(void)
 	if (!thread_db_taken)
 		return;
 	thread_db_taken = false;
+	if (thread_db->holding && writes_recent())
+		roll_back_leftover(thread_db);
 	pthread_mutex_unlock(&thread_db->taken);
 }
 

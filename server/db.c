@@ -7,14 +7,12 @@
 #include "db_sqlite.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1003,7 +1001,7 @@ int db_pool_init(const char *path)
  * commit, by any connection of any process, so a snapshot is kept only
  * while the header is what it was just before the snapshot began. A
  * commit between that reading and the snapshot's start only costs a new
- * snapshot at the next request. The header is mapped read-only, once;
+ * snapshot at the next request. The header is read where SQLite maps it;
  * without it (no WAL index: an immutable or non-WAL file) every request
  * begins its own snapshot, as SQLite would.
  *
@@ -1015,7 +1013,7 @@ int db_pool_init(const char *path)
  * while they come, each request has its own, as before. An idle worker's
  * snapshot is ended by db_release_idle_snapshots, and what a checkpoint
  * could not copy because of one is copied by its retry. */
-static const unsigned char *wal_index; /* NULL: snapshots are not kept */
+static const volatile unsigned char *wal_index; /* NULL: snapshots are not kept */
 static bool wal_index_tried; /* by the first worker, so it never changes under the others */
 
 static bool in_wal_mode(struct db *db)
@@ -1028,7 +1026,11 @@ static bool in_wal_mode(struct db *db)
 	return wal;
 }
 
-/* Under pool_lock, with db open (so SQLite has made the -shm file). */
+/* Under pool_lock, with db open and read (so SQLite has mapped the WAL
+ * index). The mapping is SQLite's own, asked of its VFS (xShmMap of region
+ * 0, never extending it): opening and closing the -shm file here would drop
+ * every POSIX lock this process holds on it, SQLite's included. It lives
+ * while any connection of this process is open on the file. */
 static void map_wal_index(struct db *db)
 {
 	if (wal_index_tried)
@@ -1036,23 +1038,20 @@ static void map_wal_index(struct db *db)
 	wal_index_tried = true;
 	if (!in_wal_mode(db))
 		return;
-	char *shm = xasprintf("%s-shm", pool_path);
-	int fd = shm ? open(shm, O_RDONLY | O_CLOEXEC) : -1;
-	free(shm);
-	struct stat st;
-	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size >= WAL_HEADER_BYTES) {
-		void *p = mmap(NULL, WAL_HEADER_BYTES, PROT_READ, MAP_SHARED, fd, 0);
-		if (p != MAP_FAILED)
-			wal_index = p;
-	}
-	if (fd >= 0)
-		close(fd);
+	sqlite3_file *file = NULL;
+	if (sqlite3_file_control(db->conn, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK ||
+	    !file || !file->pMethods || file->pMethods->iVersion < 2 || !file->pMethods->xShmMap)
+		return;
+	volatile void *region = NULL;
+	if (file->pMethods->xShmMap(file, 0, 32 * 1024, 0, &region) == SQLITE_OK && region)
+		wal_index = (const unsigned char *)region;
 }
 
 static void wal_header(unsigned char out[WAL_HEADER_BYTES])
 {
 	atomic_thread_fence(memory_order_acquire);
-	memcpy(out, wal_index, WAL_HEADER_BYTES);
+	for (int i = 0; i < WAL_HEADER_BYTES; i++)
+		out[i] = wal_index[i];
 }
 
 static void keep_snapshot_current(struct db *db)
@@ -1171,7 +1170,7 @@ static void *checkpoint_loop(void *unused)
 			if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 				log_write(LOG_WARN, "background checkpoint failed",
 					  json_pack("{s:s}", "error", sqlite3_errmsg(db->conn)));
-			unfinished = rc != SQLITE_BUSY ? copied < frames : true;
+			unfinished = rc == SQLITE_BUSY || copied < frames;
 		}
 		pthread_mutex_lock(&checkpointer.lock);
 	}
@@ -1245,9 +1244,7 @@ void db_pool_close(void)
 	checkpointer_stop();
 	db_release_idle_snapshots(); /* a snapshot would keep the WAL from being emptied */
 	pthread_mutex_lock(&pool_lock);
-	if (wal_index)
-		munmap((void *)wal_index, WAL_HEADER_BYTES);
-	wal_index = NULL;
+	wal_index = NULL; /* SQLite's, unmapped as its connections close below */
 	wal_index_tried = false;
 	struct db *any = pool_writer ? pool_writer : pool_all;
 	if (any && !atomic_load(&opened_read_only)) {

@@ -34,11 +34,15 @@ int import_line(struct import_session *s, const char *line, size_t len);
 /* Gives the next line (without its newline) and true, or false at the end.
  * A line need only stay valid until the next call. */
 typedef bool (*import_next_line)(void *cls, const char **line, size_t *len);
+/* Goes back to the first line; false when it cannot. */
+typedef bool (*import_rewind)(void *cls);
 /* Imports every line next gives, as import_line would one after another,
  * but parses and validates them on a second thread (next is called there)
  * while this one writes. Returns as import_line does for the line that
- * stopped it, or 0. */
-int import_stream(struct import_session *s, import_next_line next, void *cls);
+ * stopped it, or 0. With rewind (else NULL), a refused import may read the
+ * input twice: the second time to name the line at fault. */
+int import_stream(struct import_session *s, import_next_line next, import_rewind rewind,
+		  void *cls);
 /* Commits when commit is true and nothing was refused, else rolls back. */
 int import_end(struct import_session *s, int commit);
 

@@ -31,6 +31,7 @@ struct audit_row {
 	char *actor, *action, *entity;
 	int64_t entity_id;
 	char *before, *after, *reason, *request_id; /* before, after, reason may be NULL */
+	size_t before_len, after_len;               /* 0 for NULL */
 	char prev_hash[65], hash[65];
 };
 

@@ -58,6 +58,14 @@ struct strbuf {
 void strbuf_append(struct strbuf *sb, const char *s, size_t n);
 void strbuf_puts(struct strbuf *sb, const char *s);
 void strbuf_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* n in decimal, as "%lld" writes it, without printf's cost: the JSON of
+ * every record and audit row carries several integers. */
+void strbuf_int(struct strbuf *sb, long long n);
+/* The same into out; returns the length (at most 20). */
+size_t format_int(char out[24], long long n);
+/* src into dst, cut to cap - 1 bytes, as snprintf(dst, cap, "%s", src)
+ * would, without printf's cost. */
+void copy_cut(char *dst, size_t cap, const char *src);
 /* Hands the buffer to the caller (free() it) and empties sb; NULL when an
  * append failed or memory for "" cannot be had. */
 char *strbuf_steal(struct strbuf *sb);

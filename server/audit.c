@@ -17,48 +17,62 @@
 
 static const char genesis[65] = "0000000000000000000000000000000000000000000000000000000000000000";
 
-static char *canonical(const struct resource *res, const struct record *rec)
+static char *canonical(const struct resource *res, const struct record *rec, size_t *len)
 {
+	*len = 0;
 	if (!rec)
 		return NULL;
 	struct strbuf sb = {0};
 	record_write_json(&sb, res, rec, RECORD_JSON_CANONICAL);
-	return strbuf_steal(&sb);
+	size_t n = sb.len;
+	char *text = strbuf_steal(&sb);
+	*len = text ? n : 0;
+	return text;
 }
 
 /* Each field as a netstring ("<length>:<bytes>,"; "-," for null), so no
  * two different rows can produce the same input. */
-static void field(struct strbuf *sb, const char *text)
+static void field(struct sha256 *h, const char *text, size_t n)
 {
 	if (!text) {
-		strbuf_puts(sb, "-,");
+		sha256_add(h, "-,", 2);
 		return;
 	}
-	size_t n = strlen(text);
 	char digits[24];
-	int at = (int)sizeof digits;
-	digits[--at] = ':';
-	size_t v = n;
-	do
-		digits[--at] = (char)('0' + v % 10);
-	while ((v /= 10) > 0);
-	strbuf_append(sb, digits + at, sizeof digits - (size_t)at);
-	strbuf_append(sb, text, n);
-	strbuf_append(sb, ",", 1);
+	size_t d = format_int(digits, (long long)n);
+	digits[d++] = ':';
+	sha256_add(h, digits, d);
+	sha256_add(h, text, n);
+	sha256_add(h, ",", 1);
+}
+
+static void text_field(struct sha256 *h, const char *text)
+{
+	field(h, text, text ? strlen(text) : 0);
+}
+
+static void int_field(struct sha256 *h, int64_t n)
+{
+	char digits[24];
+	field(h, digits, format_int(digits, (long long)n));
 }
 
 static int row_hash(const struct audit_row *row, char out[65])
 {
-	struct strbuf sb = {0};
-	char seq[24], id[24];
-	snprintf(seq, sizeof seq, "%lld", (long long)row->seq);
-	snprintf(id, sizeof id, "%lld", (long long)row->entity_id);
-	const char *fields[] = {row->prev_hash, seq, row->at, row->actor, row->action, row->entity,
-				id, row->before, row->after, row->reason, row->request_id};
-	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-		field(&sb, fields[i]);
-	sha256_hex(sb.data, sb.len, out);
-	strbuf_free(&sb);
+	struct sha256 h;
+	sha256_begin(&h);
+	text_field(&h, row->prev_hash);
+	int_field(&h, row->seq);
+	text_field(&h, row->at);
+	text_field(&h, row->actor);
+	text_field(&h, row->action);
+	text_field(&h, row->entity);
+	int_field(&h, row->entity_id);
+	field(&h, row->before, row->before_len);
+	field(&h, row->after, row->after_len);
+	text_field(&h, row->reason);
+	text_field(&h, row->request_id);
+	sha256_end_hex(&h, out);
 	return DB_OK;
 }
 
@@ -97,8 +111,8 @@ int audit_row_make(struct audit_row *row, const struct audit_context *ctx, const
 	row->action = (char *)action;
 	row->entity = (char *)res->name;
 	row->entity_id = id;
-	row->before = canonical(res, before);
-	row->after = canonical(res, after);
+	row->before = canonical(res, before, &row->before_len);
+	row->after = canonical(res, after, &row->after_len);
 	row->reason = (char *)ctx->reason;
 	row->request_id = (char *)ctx->request_id;
 	return row_hash(row, row->hash);
@@ -109,6 +123,7 @@ void audit_row_discard(struct audit_row *row)
 	free(row->before);
 	free(row->after);
 	row->before = row->after = NULL;
+	row->before_len = row->after_len = 0;
 }
 
 int audit_rows_append(struct db *db, const struct audit_row *const *rows, int n)

@@ -18,7 +18,8 @@ void config_usage(FILE *out)
 	      "       cohortd demo --db PATH         write the demo cohort (the 1989 IL-2 series)\n"
 	      "                                      into an empty database and exit\n"
 	      "       cohortd import --db PATH FILE  import NDJSON (one patient a line, nested)\n"
-	      "                                      in one transaction, audited, and exit\n"
+	      "                                      in one transaction, audited, and exit;\n"
+	      "                                      FILE - reads standard input\n"
 	      "       cohortd token create --role reader|editor|admin --name NAME [--db PATH]\n"
 	      "                                      make a token; it is printed once, last\n"
 	      "       cohortd token list [--db PATH] | cohortd token revoke NAME [--db PATH]\n"
@@ -154,7 +155,8 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 			unsigned mib = 0;
 			ok = parse_unsigned(arg, 1, 1024 * 1024, &mib);
 			cfg->max_db_bytes = (long long)mib * 1024 * 1024;
-		} else if (cfg->command == CMD_IMPORT && !cfg->import_file && opt[0] != '-') {
+		} else if (cfg->command == CMD_IMPORT && !cfg->import_file &&
+			   (opt[0] != '-' || strcmp(opt, "-") == 0)) { /* "-": standard input */
 			cfg->import_file = opt;
 			continue;
 		} else if (strcmp(opt, "--anonymous") == 0) {

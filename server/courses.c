@@ -8,6 +8,7 @@
 
 #include "resources.h"
 #include "store.h"
+#include "util.h"
 
 static const char *const dose_units[] = {"IU/kg", "U/kg", NULL};
 static const char *const stop_reasons[] = {"completed", "toxicity", "progression",
@@ -90,7 +91,7 @@ void course_facts_of(const struct record *course, const struct patient_facts *pa
 		     struct course_facts *out)
 {
 	out->patient_id = course->v[PATIENT_ID].i;
-	snprintf(out->started_on, sizeof out->started_on, "%s", course->v[STARTED_ON].s);
+	copy_cut(out->started_on, sizeof out->started_on, course->v[STARTED_ON].s);
 	out->adjuvant = patient->adjuvant;
 }
 

@@ -60,13 +60,48 @@ static EVP_MD_CTX *thread_ctx(void)
 
 void sha256_hex(const void *data, size_t len, char out[65])
 {
+	struct sha256 h;
+	sha256_begin(&h);
+	sha256_add(&h, data, len);
+	sha256_end_hex(&h, out);
+}
+
+void sha256_begin(struct sha256 *h)
+{
+	pthread_once(&sha256_once, fetch_sha256);
+	h->ctx = thread_ctx();
+	h->n = 0;
+	if (!sha256_md || EVP_DigestInit_ex2(h->ctx, sha256_md, NULL) != 1)
+		abort();
+}
+
+static void flush(struct sha256 *h)
+{
+	if (h->n && EVP_DigestUpdate(h->ctx, h->buf, h->n) != 1)
+		abort();
+	h->n = 0;
+}
+
+void sha256_add(struct sha256 *h, const void *data, size_t len)
+{
+	if (h->n + len > sizeof h->buf) {
+		flush(h);
+		if (len >= sizeof h->buf) {
+			if (EVP_DigestUpdate(h->ctx, data, len) != 1)
+				abort();
+			return;
+		}
+	}
+	memcpy(h->buf + h->n, data, len);
+	h->n += len;
+}
+
+void sha256_end_hex(struct sha256 *h, char out[65])
+{
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int md_len = 0;
-	pthread_once(&sha256_once, fetch_sha256);
-	EVP_MD_CTX *ctx = thread_ctx();
-	if (!sha256_md || EVP_DigestInit_ex2(ctx, sha256_md, NULL) != 1 ||
-	    EVP_DigestUpdate(ctx, data, len) != 1 || EVP_DigestFinal_ex(ctx, md, &md_len) != 1 ||
-	    md_len != 32)
+	flush(h);
+	if (EVP_DigestFinal_ex(h->ctx, md, &md_len) != 1 || md_len != 32)
 		abort();
 	hex(md, 32, out);
 }

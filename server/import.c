@@ -137,6 +137,27 @@ static char *joined(const char *prefix, const char *name)
 	return xasprintf("%s%s%s", prefix, *prefix && *name ? "." : "", name);
 }
 
+/* Where the i-th record of the array name sits under prefix, e.g.
+ * courses[0].toxicities[3]: made for every nested record, so without
+ * printf (a tenth of staging's formatting went to it). */
+#define PATH_MAX_LEN 96
+static void item_path(char out[PATH_MAX_LEN], const char *prefix, const char *name, size_t i)
+{
+	size_t plen = strlen(prefix), nlen = strlen(name), at = 0;
+	if (plen + nlen + 26 > PATH_MAX_LEN) /* never: prefixes are courses[N] */
+		abort();
+	memcpy(out, prefix, plen);
+	at = plen;
+	if (plen)
+		out[at++] = '.';
+	memcpy(out + at, name, nlen);
+	at += nlen;
+	out[at++] = '[';
+	at += format_int(out + at, (long long)i);
+	out[at++] = ']';
+	out[at] = '\0';
+}
+
 /* Takes the nested array key out of obj, checking it is an array; sets
  * *out to it (a new reference) or NULL when absent. False after a refusal. */
 static bool take_array(struct staged_line *l, json_t *obj, const char *key, const char *prefix,
@@ -264,9 +285,9 @@ static bool stage_course(struct staged_line *l, json_t *course, int patient, con
 		json_t *item;
 		json_array_foreach(lists[k], i, item)
 		{
-			char *path = xasprintf("%s.%s[%zu]", prefix, children[k]->name, i);
+			char path[PATH_MAX_LEN];
+			item_path(path, prefix, children[k]->name, i);
 			ok = stage_record(l, children[k], item, "course_id", me, path, plan) >= 0;
-			free(path);
 			if (!ok)
 				break;
 		}
@@ -309,8 +330,8 @@ static struct staged_line *stage_line(const char *line, size_t len, struct impor
 	{
 		if (me < 0)
 			break;
-		char path[64];
-		snprintf(path, sizeof path, "courses[%zu]", i);
+		char path[PATH_MAX_LEN];
+		item_path(path, "", "courses", i);
 		if (!stage_course(l, course, me, path, plan))
 			break;
 	}
@@ -445,6 +466,7 @@ struct pipeline {
 	import_next_line next;
 	void *cls;
 	struct import_plan *plan; /* or NULL: the writer makes each record itself */
+	bool careful;             /* each batch in a savepoint of its own (write_batch) */
 };
 
 static void *stager(void *arg)
@@ -486,13 +508,23 @@ static void *stager(void *arg)
 }
 
 /* Ready lines (every record made and checked) are written BATCH_LINES at a
- * time, each table's rows several to a statement (store_insert_many), in
- * a part of the transaction of their own. The result is the one the
- * lines would give one by one: the same ids and rows, parents before
- * children. When the part fails on a constraint (a patient's code already
- * used, two courses of one number), it is undone and its lines are applied
- * one by one, which names the line and field at fault. */
+ * time, each table's rows several to a statement (store_insert_many). The
+ * result is the one the lines would give one by one: the same ids and
+ * rows, parents before children.
+ *
+ * A batch can still be refused by a constraint staging cannot see (a
+ * patient's code already used, two courses of one number). Only then does
+ * it matter which line was at fault, and finding it needs the database as
+ * it was before the batch. The first pass does not pay for that on every
+ * batch: when a batch is refused it gives up (IMPORT_REPLAY), and
+ * import_stream undoes the import and runs it again from the first line,
+ * carefully: each batch in a part of the transaction of its own, undone
+ * when refused and its lines then applied one by one, which names the line
+ * and field. An input that cannot be read twice is imported carefully from
+ * the start. (A savepoint per batch copied every page the batch touched
+ * into the sub-journal first: a tenth of the writer's time.) */
 #define BATCH_LINES 64
+#define IMPORT_REPLAY 2
 
 struct batch {
 	struct record **recs[4]; /* in the order of kinds[] */
@@ -543,7 +575,7 @@ static bool batch_fill(struct batch *b, struct pipeline *p, size_t from, size_t 
 }
 
 /* Writes the ready lines [from, to) of the ring; 0, 1 when a line was
- * refused, or a DB_ code. */
+ * refused, IMPORT_REPLAY (not careful), or a DB_ code. */
 static int write_batch(struct import_session *s, struct batch *b, struct pipeline *p,
 		       size_t from, size_t to)
 {
@@ -551,12 +583,12 @@ static int write_batch(struct import_session *s, struct batch *b, struct pipelin
 		return 0;
 	if (!batch_fill(b, p, from, to))
 		return DB_ERROR;
-	int rc = db_part_begin(s->db);
+	int rc = p->careful ? db_part_begin(s->db) : DB_OK;
 	for (int k = 0; k < 4 && rc == DB_OK; k++)
 		rc = store_insert_many(s->db, kinds[k], b->recs[k], b->nrecs[k]);
 	if (rc == DB_OK)
 		rc = audit_rows_append(s->db, b->rows, b->nrows);
-	if (rc == DB_OK && (rc = db_part_end(s->db, true)) == DB_OK) {
+	if (rc == DB_OK && (!p->careful || (rc = db_part_end(s->db, true)) == DB_OK)) {
 		for (size_t i = from; i < to; i++) {
 			struct staged_line *l = p->ring[i % STAGED_AHEAD];
 			s->counts.lines++;
@@ -567,6 +599,8 @@ static int write_batch(struct import_session *s, struct batch *b, struct pipelin
 	}
 	if (rc != DB_CONFLICT && rc != DB_CONSTRAINT)
 		return rc;
+	if (!p->careful)
+		return IMPORT_REPLAY;
 	if ((rc = db_part_end(s->db, false)) != DB_OK)
 		return rc;
 	for (size_t i = from; i < to && rc == 0; i++)
@@ -634,10 +668,12 @@ static bool plan_from(struct db *db, const struct audit_context *audit, struct i
 	return audit_head(db, &plan->seq, plan->hash) == DB_OK;
 }
 
-int import_stream(struct import_session *s, import_next_line next, void *cls)
+/* One pass over the input: the stager on a second thread, this one
+ * writing. */
+static int run_pipeline(struct import_session *s, import_next_line next, void *cls, bool careful)
 {
 	struct import_plan plan;
-	struct pipeline p = {.next = next, .cls = cls};
+	struct pipeline p = {.next = next, .cls = cls, .careful = careful};
 	p.plan = plan_from(s->db, s->audit, &plan) ? &plan : NULL;
 	pthread_t thread;
 	int rc = 0;
@@ -663,6 +699,24 @@ out:
 	pthread_cond_destroy(&p.line_put);
 	pthread_mutex_destroy(&p.lock);
 	return rc;
+}
+
+int import_stream(struct import_session *s, import_next_line next, import_rewind rewind,
+		  void *cls)
+{
+	int rc = run_pipeline(s, next, cls, !rewind);
+	if (rc != IMPORT_REPLAY)
+		return rc;
+	/* a batch was refused: all of it again, from a clean start, carefully */
+	db_rollback(s->db);
+	json_array_clear(s->errors);
+	memset(&s->counts, 0, sizeof s->counts);
+	s->status = 0;
+	if ((rc = db_begin_write(s->db)) != DB_OK)
+		return rc;
+	if (!rewind(cls))
+		return DB_ERROR;
+	return run_pipeline(s, next, cls, true);
 }
 
 int import_end(struct import_session *s, int commit)

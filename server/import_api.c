@@ -13,8 +13,15 @@
 
 /* The request body, line by line. */
 struct body_lines {
-	const char *at, *end;
+	const char *start, *at, *end;
 };
+
+static bool rewind_body(void *cls)
+{
+	struct body_lines *b = cls;
+	b->at = b->start;
+	return true;
+}
 
 static bool next_body_line(void *cls, const char **line, size_t *len)
 {
@@ -34,9 +41,10 @@ void import_ndjson(struct request *req)
 				    req->request_id};
 	struct import_session s;
 	int rc = import_begin(&s, req->db, &ctx);
-	struct body_lines lines = {req->body ? req->body : "", req->body ? req->body + req->body_len : ""};
+	const char *body = req->body ? req->body : "";
+	struct body_lines lines = {body, body, body + (req->body ? req->body_len : 0)};
 	if (rc == DB_OK)
-		rc = import_stream(&s, next_body_line, &lines);
+		rc = import_stream(&s, next_body_line, rewind_body, &lines);
 	if (rc == DB_OK && s.counts.patients == 0 && !s.status) {
 		json_array_append_new(s.errors, json_pack("{s:i, s:s, s:s}", "line", 0, "field", "",
 							  "message", "the body holds no patient"));

@@ -88,6 +88,13 @@ static bool next_file_line(void *cls, const char **line, size_t *len)
 	return true;
 }
 
+/* A file can be read again; a pipe (stdin) cannot. */
+static bool rewind_file(void *cls)
+{
+	struct file_lines *f = cls;
+	return fseek(f->in, 0, SEEK_SET) == 0;
+}
+
 /* cohortd import --db PATH FILE: the same import as POST /import, read
  * from a file line by line, so the file may be larger than memory. */
 static int import_file(const struct config *cfg)
@@ -108,9 +115,10 @@ static int import_file(const struct config *cfg)
 	if (rc == DB_OK)
 		rc = import_begin(&s, db, &ctx);
 	struct file_lines lines = {in, NULL, 0};
+	bool seekable = fseek(in, 0, SEEK_CUR) == 0;
 	bool started = rc == DB_OK;
 	if (rc == DB_OK)
-		rc = import_stream(&s, next_file_line, &lines);
+		rc = import_stream(&s, next_file_line, seekable ? rewind_file : NULL, &lines);
 	free(lines.buf);
 	if (rc == 1) {
 		char *errors = json_dumps(s.errors, JSON_INDENT(2));

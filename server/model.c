@@ -361,14 +361,12 @@ static void write_real(struct strbuf *sb, double d, int precision)
 static void write_value(struct strbuf *sb, const struct field *f, const struct value *v,
 			int precision)
 {
-	char buf[32];
 	switch (v->kind) {
 	case VALUE_INT:
 		if (f->type == FIELD_BOOL) {
 			strbuf_puts(sb, v->i ? "true" : "false");
 		} else {
-			snprintf(buf, sizeof buf, "%lld", (long long)v->i);
-			strbuf_puts(sb, buf);
+			strbuf_int(sb, (long long)v->i);
 		}
 		break;
 	case VALUE_REAL:
@@ -396,13 +394,11 @@ static const char *member_name(const struct resource *res, int i)
 static void write_member(struct strbuf *sb, const struct resource *res, const struct record *rec,
 			 int i, int precision)
 {
-	char buf[32];
 	strbuf_append(sb, "\"", 1);
 	strbuf_puts(sb, member_name(res, i));
 	strbuf_append(sb, "\":", 2);
 	if (i == 0 || i == res->nfields + 1) {
-		snprintf(buf, sizeof buf, "%lld", (long long)(i == 0 ? rec->id : rec->version));
-		strbuf_puts(sb, buf);
+		strbuf_int(sb, (long long)(i == 0 ? rec->id : rec->version));
 	} else if (i > res->nfields + 1) {
 		write_string(sb, i == res->nfields + 2 ? rec->created_at : rec->updated_at);
 	} else {

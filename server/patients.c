@@ -7,6 +7,7 @@
 
 #include "resources.h"
 #include "store.h"
+#include "util.h"
 #include "validate.h"
 
 static const char *const sexes[] = {"female", "male", "other", "unknown", NULL};
@@ -104,8 +105,8 @@ static void check_patient_parent(const struct record *rec, const struct patient_
 void patient_facts_of(const struct record *patient, struct patient_facts *out)
 {
 	const struct value *v = patient->v;
-	snprintf(out->enrolled_on, sizeof out->enrolled_on, "%s", v[ENROLLED_ON].s);
-	snprintf(out->died_on, sizeof out->died_on, "%s", is_null(&v[DIED_ON]) ? "" : v[DIED_ON].s);
+	copy_cut(out->enrolled_on, sizeof out->enrolled_on, v[ENROLLED_ON].s);
+	copy_cut(out->died_on, sizeof out->died_on, is_null(&v[DIED_ON]) ? "" : v[DIED_ON].s);
 	out->adjuvant = strcmp(v[SETTING].s, "adjuvant") == 0;
 }
 

@@ -56,6 +56,8 @@ static bool read_row(sqlite3_stmt *stmt, struct audit_row *row)
 	row->entity_id = sqlite3_column_int64(stmt, 5);
 	row->before = text_or_null(stmt, 6, &whole);
 	row->after = text_or_null(stmt, 7, &whole);
+	row->before_len = row->before ? (size_t)sqlite3_column_bytes(stmt, 6) : 0;
+	row->after_len = row->after ? (size_t)sqlite3_column_bytes(stmt, 7) : 0;
 	row->reason = text_or_null(stmt, 8, &whole);
 	row->request_id = text_or_null(stmt, 9, &whole);
 	copy_column(row->prev_hash, sizeof row->prev_hash, stmt, 10, &whole);
@@ -96,8 +98,10 @@ static void bind_row(sqlite3_stmt *stmt, int at, int i, const void *rows)
 	sqlite3_bind_text(stmt, at + 3, row->action, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, at + 4, row->entity, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, at + 5, row->entity_id);
-	sqlite3_bind_text(stmt, at + 6, row->before, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, at + 7, row->after, -1, SQLITE_STATIC);
+	/* with their lengths: no CHECK reads them, so SQLite never needs them
+	 * NUL-terminated (a text bound with a length it copies to add one) */
+	sqlite3_bind_text(stmt, at + 6, row->before, (int)row->before_len, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, at + 7, row->after, (int)row->after_len, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, at + 8, row->reason, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, at + 9, row->request_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, at + 10, row->prev_hash, -1, SQLITE_STATIC);

@@ -124,6 +124,37 @@ void strbuf_puts(struct strbuf *sb, const char *s)
 	strbuf_append(sb, s, strlen(s));
 }
 
+size_t format_int(char out[24], long long n)
+{
+	char digits[24];
+	int at = (int)sizeof digits;
+	unsigned long long v = n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
+	do
+		digits[--at] = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	if (n < 0)
+		digits[--at] = '-';
+	size_t len = sizeof digits - (size_t)at;
+	memcpy(out, digits + at, len);
+	out[len] = '\0';
+	return len;
+}
+
+void copy_cut(char *dst, size_t cap, const char *src)
+{
+	if (!cap)
+		return;
+	size_t n = strnlen(src, cap - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+void strbuf_int(struct strbuf *sb, long long n)
+{
+	char buf[24];
+	strbuf_append(sb, buf, format_int(buf, n));
+}
+
 void strbuf_printf(struct strbuf *sb, const char *fmt, ...)
 {
 	va_list ap;

@@ -2,10 +2,13 @@
  * one transaction or none of it, every record validated and audited like a
  * POST; and the size limit that --max-import raises. */
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -463,6 +466,83 @@ START_TEST(test_refusals_found_by_the_batched_writes_name_their_line)
 }
 END_TEST
 
+/* cohortd import --db on the test database, from the file at path or, with
+ * from_pipe, from a pipe on its standard input (which cannot be read
+ * twice); its exit status, with what it printed in out. */
+static int import_offline(const char *path, bool from_pipe, char *out, size_t cap)
+{
+	const char *bin = getenv("COHORTD_BIN");
+	char cmd[2048];
+	if (from_pipe)
+		snprintf(cmd, sizeof cmd, "cat '%s' | '%s' import --db '%s' - 2>&1", path,
+			 bin ? bin : "./cohortd", api_db_path());
+	else
+		snprintf(cmd, sizeof cmd, "'%s' import --db '%s' '%s' 2>&1", bin ? bin : "./cohortd",
+			 api_db_path(), path);
+	FILE *p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	size_t n = fread(out, 1, cap - 1, p);
+	out[n] = '\0';
+	int status = pclose(p);
+	ck_assert(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(text, 1, strlen(text), f), strlen(text));
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* The offline import gives the answer POST /import gives: a code already in
+ * the database, met by the batched writes, names its line and field with
+ * nothing written, whether the input can be read again (a file) or not (a
+ * pipe); a clean file then goes in whole. */
+START_TEST(test_offline_import_names_the_refused_line_from_a_file_and_a_pipe)
+{
+	char taken[64], patient[160], path[] = "/tmp/cohortd-import-XXXXXX", out[8192];
+	snprintf(taken, sizeof taken, "%s", unique_code("OFF"));
+	snprintf(patient, sizeof patient, "{\"code\":\"%s\"}", taken);
+	make_patient(patient);
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	char *in_use = line(taken, NULL);
+	char *body = lines_with(320, 230, in_use);
+	write_text(path, body);
+	char *before = db_fingerprint();
+	int64_t audit = audit_rows();
+	for (int from_pipe = 0; from_pipe < 2; from_pipe++) {
+		int status = import_offline(path, from_pipe, out, sizeof out);
+		ck_assert_msg(status == 1, "%d: %s", status, out);
+		ck_assert_msg(strstr(out, "cohortd: line 230 refused, nothing imported:") != NULL, "%s",
+			      out);
+		ck_assert_msg(strstr(out, "\"field\": \"code\"") != NULL, "%s", out);
+		ck_assert_msg(strstr(out, "\"message\": \"is already used by another record\"") != NULL,
+			      "%s", out);
+		char *after = db_fingerprint();
+		ck_assert_str_eq(before, after);
+		free(after);
+		ck_assert_int_eq(audit_rows(), audit);
+	}
+	free(body);
+	body = lines_with(320, 0, "");
+	write_text(path, body);
+	ck_assert_int_eq(import_offline(path, false, out, sizeof out), 0);
+	ck_assert_str_eq(out, "imported 320 patients, 320 courses, 320 outcomes, 640 toxicities\n");
+	ck_assert_int_eq(audit_rows(), audit + 1600);
+	json_t *check = get_json("/audit/verify");
+	ck_assert(json_is_true(json_object_get(check, "intact")));
+	json_decref(check);
+	unlink(path);
+	free(body);
+	free(before);
+	free(in_use);
+}
+END_TEST
+
 static long long file_size(const char *path)
 {
 	FILE *f = fopen(path, "rb");
@@ -541,6 +621,7 @@ int main(void)
 	tcase_add_test(big, test_max_import_raises_the_limit);
 	tcase_add_test(big, test_refusal_deep_into_a_long_import_writes_nothing);
 	tcase_add_test(big, test_refusals_found_by_the_batched_writes_name_their_line);
+	tcase_add_test(big, test_offline_import_names_the_refused_line_from_a_file_and_a_pipe);
 	tcase_add_test(big, test_large_import_is_checkpointed_in_the_background);
 	suite_add_tcase(s, big);
 	return run_suite(s);

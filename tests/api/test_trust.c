@@ -1182,6 +1182,61 @@ START_TEST(test_verify_untouched_trail_is_intact)
 }
 END_TEST
 
+/* A netstring as the documented hash input spells a field: "<length>:<bytes>,"
+ * or "-," for null. */
+static void netstring(char **at, const unsigned char *text, int len)
+{
+	*at += text ? sprintf(*at, "%d:%.*s,", len, len, (const char *)text) : sprintf(*at, "-,");
+}
+
+/* Every stored row's hash is SHA-256 of its fields as netstrings, exactly as
+ * openapi.yaml spells it, so anyone can check a trail without cohortd. */
+START_TEST(test_each_row_hash_is_the_documented_digest_of_its_fields)
+{
+	struct family f = make_family();
+	char name[64], auth[200], path[64];
+	snprintf(name, sizeof name, "%s", unique_code("ed"));
+	char *token = api_token_create("editor", name);
+	set_auth(auth, sizeof auth, token);
+	free(token);
+	snprintf(path, sizeof path, "/patients/%lld", (long long)f.patient);
+	struct resp *r = patch_as(auth, path, "{\"age\": 41}");
+	ck_assert_int_eq(r->status, 200);
+	resp_free(r);
+	sqlite3 *db;
+	ck_assert_int_eq(sqlite3_open_v2(api_db_path(), &db, SQLITE_OPEN_READONLY, NULL),
+	                 SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	sqlite3_stmt *st;
+	ck_assert_int_eq(sqlite3_prepare_v2(db,
+	                                    "SELECT prev_hash, seq, at, actor, action, entity, "
+	                                    "entity_id, before, after, reason, request_id, hash "
+	                                    "FROM audit ORDER BY seq",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	int rows = 0, updates = 0;
+	char prev[65] = "0000000000000000000000000000000000000000000000000000000000000000";
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		static char input[1 << 16];
+		char *at = input;
+		for (int col = 0; col < 11; col++)
+			netstring(&at, sqlite3_column_text(st, col), sqlite3_column_bytes(st, col));
+		char want[65];
+		sha256_hex(input, (size_t)(at - input), want);
+		ck_assert_str_eq((const char *)sqlite3_column_text(st, 11), want);
+		ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), prev);
+		snprintf(prev, sizeof prev, "%s", want);
+		updates += sqlite3_column_type(st, 7) != SQLITE_NULL;
+		rows++;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	ck_assert_int_eq(rows, db_count("audit"));
+	ck_assert_int_gt(rows, 3);
+	ck_assert_int_gt(updates, 0); /* a row with a before, so both texts are covered */
+}
+END_TEST
+
 /* --- idempotency ---------------------------------------------------------- */
 
 static struct resp *post_keyed(const char *auth, const char *key, const char *path,
@@ -1834,6 +1889,7 @@ int main(void)
 	tcase_add_test(tc, test_audit_list_filters_and_pages);
 	tcase_add_test(tc, test_audit_list_bad_params_are_400);
 	tcase_add_test(tc, test_verify_untouched_trail_is_intact);
+	tcase_add_test(tc, test_each_row_hash_is_the_documented_digest_of_its_fields);
 	tcase_add_test(tc, test_idempotent_replay_returns_the_first_answer);
 	tcase_add_test(tc, test_same_key_with_another_body_is_422_key_reused);
 	tcase_add_test(tc, test_bad_idempotency_key_is_400);

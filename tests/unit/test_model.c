@@ -2,6 +2,8 @@
  * server-managed members, types and ranges, merge-patch semantics, and the
  * within-record rules of each resource. */
 #include <check.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -255,6 +257,31 @@ START_TEST(test_merge_patch_refuses_null_required_and_immutable)
 }
 END_TEST
 
+/* The integer writer says what printf's %lld says, at both ends of the range. */
+START_TEST(test_integers_are_written_as_printf_writes_them)
+{
+	static const long long values[] = {0,	  1,	-1,	9,	10,	  -10,	99,
+					   100,	  12345, -98765, INT64_MAX, INT64_MIN, INT64_MAX - 1,
+					   INT64_MIN + 1};
+	for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+		char want[32], got[24];
+		int n = snprintf(want, sizeof want, "%lld", values[i]);
+		ck_assert_uint_eq(format_int(got, values[i]), (size_t)n);
+		ck_assert_str_eq(got, want);
+		struct strbuf sb = {0};
+		strbuf_puts(&sb, "x");
+		strbuf_int(&sb, values[i]);
+		ck_assert_str_eq(sb.data + 1, want);
+		strbuf_free(&sb);
+	}
+	char cut[5];
+	copy_cut(cut, sizeof cut, "1985-01-10");
+	ck_assert_str_eq(cut, "1985");
+	copy_cut(cut, sizeof cut, "ab");
+	ck_assert_str_eq(cut, "ab");
+}
+END_TEST
+
 START_TEST(test_record_json_shape)
 {
 	struct record rec;
@@ -363,6 +390,7 @@ int main(void)
 	tcase_add_test(tc, test_dose_needs_unit);
 	tcase_add_test(tc, test_merge_patch_applies_over_old);
 	tcase_add_test(tc, test_merge_patch_refuses_null_required_and_immutable);
+	tcase_add_test(tc, test_integers_are_written_as_printf_writes_them);
 	tcase_add_test(tc, test_record_json_shape);
 	tcase_add_test(tc, test_record_writer_equals_jansson);
 	tcase_add_test(tc, test_filter_values_parsed_by_type);

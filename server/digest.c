@@ -84,6 +84,8 @@ static void flush(struct sha256 *h)
 
 void sha256_add(struct sha256 *h, const void *data, size_t len)
 {
+	if (len == 0)
+		return; /* data may be NULL then (an empty strbuf) */
 	if (h->n + len > sizeof h->buf) {
 		flush(h);
 		if (len >= sizeof h->buf) {

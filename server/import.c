@@ -27,6 +27,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -466,7 +467,8 @@ struct pipeline {
 	import_next_line next;
 	void *cls;
 	struct import_plan *plan; /* or NULL: the writer makes each record itself */
-	bool careful;             /* each batch in a savepoint of its own (write_batch) */
+	size_t careful_from; /* batches reaching past this line (0-based) get a savepoint */
+	size_t refused_from; /* IMPORT_REPLAY: the first line of the batch refused */
 };
 
 static void *stager(void *arg)
@@ -518,10 +520,10 @@ static void *stager(void *arg)
  * it was before the batch. The first pass does not pay for that on every
  * batch: when a batch is refused it gives up (IMPORT_REPLAY), and
  * import_stream undoes the import and runs it again from the first line,
- * carefully: each batch in a part of the transaction of its own, undone
- * when refused and its lines then applied one by one, which names the line
- * and field. An input that cannot be read twice is imported carefully from
- * the start. (A savepoint per batch copied every page the batch touched
+ * the batches before the refused one as before and from it on carefully:
+ * each batch in a part of the transaction of its own, undone when refused
+ * and its lines then applied one by one, which names the line and field.
+ * An input that cannot be read twice is imported carefully from the start. (A savepoint per batch copied every page the batch touched
  * into the sub-journal first: a tenth of the writer's time.) */
 #define BATCH_LINES 64
 #define IMPORT_REPLAY 2
@@ -583,12 +585,13 @@ static int write_batch(struct import_session *s, struct batch *b, struct pipelin
 		return 0;
 	if (!batch_fill(b, p, from, to))
 		return DB_ERROR;
-	int rc = p->careful ? db_part_begin(s->db) : DB_OK;
+	bool careful = to > p->careful_from;
+	int rc = careful ? db_part_begin(s->db) : DB_OK;
 	for (int k = 0; k < 4 && rc == DB_OK; k++)
 		rc = store_insert_many(s->db, kinds[k], b->recs[k], b->nrecs[k]);
 	if (rc == DB_OK)
 		rc = audit_rows_append(s->db, b->rows, b->nrows);
-	if (rc == DB_OK && (!p->careful || (rc = db_part_end(s->db, true)) == DB_OK)) {
+	if (rc == DB_OK && (!careful || (rc = db_part_end(s->db, true)) == DB_OK)) {
 		for (size_t i = from; i < to; i++) {
 			struct staged_line *l = p->ring[i % STAGED_AHEAD];
 			s->counts.lines++;
@@ -599,8 +602,10 @@ static int write_batch(struct import_session *s, struct batch *b, struct pipelin
 	}
 	if (rc != DB_CONFLICT && rc != DB_CONSTRAINT)
 		return rc;
-	if (!p->careful)
+	if (!careful) {
+		p->refused_from = from;
 		return IMPORT_REPLAY;
+	}
 	if ((rc = db_part_end(s->db, false)) != DB_OK)
 		return rc;
 	for (size_t i = from; i < to && rc == 0; i++)
@@ -670,10 +675,11 @@ static bool plan_from(struct db *db, const struct audit_context *audit, struct i
 
 /* One pass over the input: the stager on a second thread, this one
  * writing. */
-static int run_pipeline(struct import_session *s, import_next_line next, void *cls, bool careful)
+static int run_pipeline(struct import_session *s, import_next_line next, void *cls,
+			size_t *careful_from)
 {
 	struct import_plan plan;
-	struct pipeline p = {.next = next, .cls = cls, .careful = careful};
+	struct pipeline p = {.next = next, .cls = cls, .careful_from = *careful_from};
 	p.plan = plan_from(s->db, s->audit, &plan) ? &plan : NULL;
 	pthread_t thread;
 	int rc = 0;
@@ -694,6 +700,8 @@ static int run_pipeline(struct import_session *s, import_next_line next, void *c
 	 * looked, and those put after the writer stopped */
 	for (; p.freed < p.put; p.freed++)
 		staged_line_free(p.ring[p.freed % STAGED_AHEAD]);
+	if (rc == IMPORT_REPLAY)
+		*careful_from = p.refused_from;
 out:
 	pthread_cond_destroy(&p.room);
 	pthread_cond_destroy(&p.line_put);
@@ -704,19 +712,26 @@ out:
 int import_stream(struct import_session *s, import_next_line next, import_rewind rewind,
 		  void *cls)
 {
-	int rc = run_pipeline(s, next, cls, !rewind);
-	if (rc != IMPORT_REPLAY)
-		return rc;
-	/* a batch was refused: all of it again, from a clean start, carefully */
-	db_rollback(s->db);
-	json_array_clear(s->errors);
-	memset(&s->counts, 0, sizeof s->counts);
-	s->status = 0;
-	if ((rc = db_begin_write(s->db)) != DB_OK)
-		return rc;
-	if (!rewind(cls))
-		return DB_ERROR;
-	return run_pipeline(s, next, cls, true);
+	size_t careful_from = rewind ? SIZE_MAX : 0;
+	int rc = run_pipeline(s, next, cls, &careful_from);
+	/* A batch was refused: all of it again from a clean start, the batches
+	 * before the refused one as fast as the first time (they went in
+	 * then), the rest carefully. Should one of those be refused now (a
+	 * concurrent write), a last pass is careful throughout. */
+	for (int pass = 0; rc == IMPORT_REPLAY && pass < 2; pass++) {
+		db_rollback(s->db);
+		json_array_clear(s->errors);
+		memset(&s->counts, 0, sizeof s->counts);
+		s->status = 0;
+		if ((rc = db_begin_write(s->db)) != DB_OK)
+			return rc;
+		if (!rewind(cls))
+			return DB_ERROR;
+		if (pass == 1)
+			careful_from = 0;
+		rc = run_pipeline(s, next, cls, &careful_from);
+	}
+	return rc == IMPORT_REPLAY ? DB_ERROR : rc;
 }
 
 int import_end(struct import_session *s, int commit)

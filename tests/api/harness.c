@@ -318,7 +318,8 @@ struct resp *http(const char *method, const char *path, const char *const *heade
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out);
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, sink_write);
 	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &hdr);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 20L);
+	/* under valgrind (the valgrind lane's meson timeouts are 4x) as long again */
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, getenv("COHORTD_VALGRIND") ? 80L : 20L);
 	list = curl_slist_append(list, "Expect:");
 	bool has_auth = false, has_reason = false;
 	for (int i = 0; headers && headers[i]; i++) {

@@ -1137,18 +1137,22 @@ START_TEST(test_audit_list_bad_params_are_400)
 }
 END_TEST
 
+/* sql prepared on a read-only connection to the server's database file. */
+static sqlite3_stmt *prepare_on_file(sqlite3 **db, const char *sql)
+{
+	ck_assert_int_eq(sqlite3_open_v2(api_db_path(), db, SQLITE_OPEN_READONLY, NULL),
+	                 SQLITE_OK);
+	sqlite3_busy_timeout(*db, 5000);
+	sqlite3_stmt *st;
+	ck_assert_int_eq(sqlite3_prepare_v2(*db, sql, -1, &st, NULL), SQLITE_OK);
+	return st;
+}
+
 /* Reads seq -> hash of the last audit row straight from the file. */
 static void last_audit_row(int64_t *seq, char hash[65])
 {
 	sqlite3 *db;
-	ck_assert_int_eq(sqlite3_open_v2(api_db_path(), &db, SQLITE_OPEN_READONLY, NULL),
-	                 SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	sqlite3_stmt *st;
-	ck_assert_int_eq(sqlite3_prepare_v2(db,
-	                                    "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-	                                    -1, &st, NULL),
-	                 SQLITE_OK);
+	sqlite3_stmt *st = prepare_on_file(&db, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
 	*seq = sqlite3_column_int64(st, 0);
 	snprintf(hash, 65, "%s", (const char *)sqlite3_column_text(st, 1));
@@ -1204,16 +1208,9 @@ START_TEST(test_each_row_hash_is_the_documented_digest_of_its_fields)
 	ck_assert_int_eq(r->status, 200);
 	resp_free(r);
 	sqlite3 *db;
-	ck_assert_int_eq(sqlite3_open_v2(api_db_path(), &db, SQLITE_OPEN_READONLY, NULL),
-	                 SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	sqlite3_stmt *st;
-	ck_assert_int_eq(sqlite3_prepare_v2(db,
-	                                    "SELECT prev_hash, seq, at, actor, action, entity, "
-	                                    "entity_id, before, after, reason, request_id, hash "
-	                                    "FROM audit ORDER BY seq",
-	                                    -1, &st, NULL),
-	                 SQLITE_OK);
+	sqlite3_stmt *st = prepare_on_file(&db, "SELECT prev_hash, seq, at, actor, action, entity, "
+						"entity_id, before, after, reason, request_id, hash "
+						"FROM audit ORDER BY seq");
 	int rows = 0, updates = 0;
 	char prev[65] = "0000000000000000000000000000000000000000000000000000000000000000";
 	while (sqlite3_step(st) == SQLITE_ROW) {

@@ -145,6 +145,8 @@ void reply_problem_errors(struct request *req, unsigned status, const char *type
 void reply_db_error(struct request *req, int rc);
 
 #define PROBLEM_MALFORMED_JSON "urn:cohortd:problem:malformed-json"
+#define PROBLEM_MALFORMED_REQUEST "urn:cohortd:problem:malformed-request"
+#define PROBLEM_UNSUPPORTED_CODING "urn:cohortd:problem:unsupported-transfer-coding"
 #define PROBLEM_INVALID_PARAMETER "urn:cohortd:problem:invalid-parameter"
 #define PROBLEM_NOT_FOUND "urn:cohortd:problem:not-found"
 #define PROBLEM_METHOD_NOT_ALLOWED "urn:cohortd:problem:method-not-allowed"

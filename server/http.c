@@ -40,6 +40,7 @@
 #include "cors.h"
 #include "db.h"
 #include "digest.h"
+#include "framing.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -73,10 +74,13 @@ struct conn_clock {
 	atomic_llong since_ms;
 	atomic_bool awaiting_headers;
 	bool cut;
+	/* the current request's target decoded to a control character
+	 * (unescape, below); cleared when the request completes */
+	bool target_control;
 };
 
 static pthread_mutex_t clocks_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct conn_clock clocks = {&clocks, &clocks, -1, 0, false, false};
+static struct conn_clock clocks = {&clocks, &clocks, -1, 0, false, false, false};
 static long long request_timeout_ms = 30 * 1000;
 static atomic_bool sweeping;
 
@@ -362,12 +366,88 @@ static void *sweep(void *cls)
 	return NULL;
 }
 
+/* libmicrohttpd's own percent-decoding of the path and of each query key
+ * and value, noting a decoded control character: the handler sees C
+ * strings, so a %00 would otherwise leave it the shorter path before it. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	(void)cls;
+	size_t n = MHD_http_unescape(s);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7F) {
+			struct conn_clock *clock = clock_of(conn);
+			if (clock)
+				clock->target_control = true;
+			break;
+		}
+	}
+	return n;
+}
+
+/* Was this field's line folded (obs-fold)? libmicrohttpd before 1.0 parses
+ * each header line in place, the name ending where its colon was (now a
+ * NUL) and the value after the optional whitespace, but joins a
+ * continuation line to a new copy of the name: a value that does not
+ * follow its name within one line was folded. From 1.0 on the library
+ * refuses folded lines itself (MHD_OPTION_CLIENT_DISCIPLINE_LVL, below). */
+static bool field_folded(const char *key, size_t key_len, const char *value)
+{
+#if MHD_VERSION < 0x01000000
+	uintptr_t k = (uintptr_t)key, v = (uintptr_t)value;
+	if (v <= k + key_len || v - k - key_len - 1 > 64)
+		return true;
+	if (key[key_len] != '\0')
+		return true;
+	for (const char *p = key + key_len + 1; p < value; p++)
+		if (*p != ' ' && *p != '\t')
+			return true;
+	return false;
+#else
+	(void)key, (void)key_len, (void)value;
+	return false;
+#endif
+}
+
+static enum MHD_Result framing_step(void *cls, enum MHD_ValueKind kind, const char *key,
+				    size_t key_len, const char *value, size_t value_len)
+{
+	(void)kind;
+	framing_field(cls, key, key_len, value ? value : "", value ? value_len : 0,
+		      value && field_folded(key, key_len, value));
+	return MHD_YES;
+}
+
+/* The head's framing (framing.h), checked before anything else: a refusal
+ * is answered at once, with Connection: close, and no byte of the body is
+ * read (libmicrohttpd closes the connection after the answer). */
+static bool framing_refused(struct MHD_Connection *conn, struct request *req, const char *version)
+{
+	struct framing f;
+	framing_begin(&f, version);
+	MHD_get_connection_values_n(conn, MHD_HEADER_KIND, framing_step, &f);
+	struct conn_clock *c = clock_of(conn);
+	if (c && c->target_control)
+		framing_target_control(&f);
+	unsigned status = framing_end(&f);
+	if (!status)
+		return false;
+	drop_body(req);
+	alloc_failure_clear();
+	reply_problem(req, status,
+		      status == 501 ? PROBLEM_UNSUPPORTED_CODING : PROBLEM_MALFORMED_REQUEST, "%s",
+		      f.detail);
+	reply_header(req, "Connection", "close");
+	if (send_reply(conn, req) == MHD_YES)
+		req->replied = true;
+	return true;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **state)
 {
 	(void)cls;
-	(void)version;
 	if (*state == &no_memory) {
 		*upload_data_size = 0;
 		return MHD_YES;
@@ -387,6 +467,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			atomic_store(&c->awaiting_headers, false);
 		assign_request_id(conn, req->request_id);
 		atomic_fetch_add(&requests_in_flight, 1);
+		if (framing_refused(conn, req, version))
+			return MHD_YES;
 		const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 								 MHD_HTTP_HEADER_CONTENT_LENGTH);
 		int64_t declared;
@@ -498,6 +580,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
 		/* the next request on this connection starts its clock now */
 		atomic_store(&c->since_ms, now_ms());
 		atomic_store(&c->awaiting_headers, true);
+		c->target_control = false;
 	}
 	struct request *req = *state;
 	*state = NULL;
@@ -564,6 +647,10 @@ struct server *server_start(const struct config *cfg, unsigned *port_out)
 		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+#if MHD_VERSION >= 0x01000000
+		MHD_OPTION_CLIENT_DISCIPLINE_LVL, (int)1,
+#endif
 		MHD_OPTION_END);
 	if (!srv->daemon) {
 		log_write(LOG_ERROR, "cannot listen",

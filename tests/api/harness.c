@@ -555,6 +555,15 @@ char *db_fingerprint(void)
 					 sqlite3_column_int64(st, 2), sqlite3_column_text(st, 3));
 		sqlite3_finalize(st);
 	}
+	/* and the audit trail: a refused request appends no row */
+	sqlite3_stmt *st;
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*), coalesce(max(seq), 0) FROM audit",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	snprintf(out + used, 1024 - used, "audit:%lld/%lld", sqlite3_column_int64(st, 0),
+		 sqlite3_column_int64(st, 1));
+	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return out;
 }

@@ -106,8 +106,9 @@ struct family make_family(void);
  * frees. */
 char *read_file(const char *path, size_t *len);
 
-/* Row count, version total and last id of every table: equal before and
- * after a refused request means nothing was written. Caller frees. */
+/* Row count, version total and last id of every table, and the audit
+ * trail's length: equal before and after a refused request means nothing
+ * was written. Caller frees. */
 char *db_fingerprint(void);
 int64_t db_count(const char *table);
 /* The same in the database file at path (a copy, say). */

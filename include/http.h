@@ -141,6 +141,9 @@ void reply_problem(struct request *req, unsigned status, const char *type, const
 /* The same, with an errors[] array (stolen) naming fields or parameters. */
 void reply_problem_errors(struct request *req, unsigned status, const char *type, json_t *errors,
 			  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The same, with the members of an object (stolen) added to the problem. */
+void reply_problem_members(struct request *req, unsigned status, const char *type, json_t *members,
+			   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Maps a DB_ code to 404/409/503/507/500 with a fitting problem. */
 void reply_db_error(struct request *req, int rc);
 

@@ -75,16 +75,21 @@ struct resource {
 	const struct field *fields;
 	int nfields;
 	const char *unique_field; /* named in the 409 of a UNIQUE violation */
-	/* Rules within one record (pure). */
+	/* Rules within one record (pure). Each asks rule_ready first: a field
+	 * may be broken (and null) already. */
 	void (*check_record)(const struct record *rec, struct field_errors *errs);
-	/* Rules against other records, run inside the write transaction; may set
-	 * derived fields. old is NULL on create. Returns 0 or a DB_ code. */
+	/* Rules against other records, run inside the write transaction (or, for a
+	 * create refused anyway, before it); may set derived fields. old is
+	 * NULL on create. Runs whatever errs holds, unless errs->fatal. Returns
+	 * 0 or a DB_ code. */
 	int (*check_refs)(struct db *db, struct record *rec, const struct record *old,
 			  struct field_errors *errs);
 	/* The rules check_refs applies to a new record once it has read its
 	 * parent's facts (a course's patient; an outcome's or a toxicity's
 	 * course), and nothing else: pure, so that a bulk import holding the
-	 * parent in memory checks them without the database. */
+	 * parent in memory checks them without the database. The parent's facts
+	 * are NULL when it could not be read: the rules are then noted as
+	 * unchecked. */
 	void (*check_parent)(const struct record *rec, const struct patient_facts *patient,
 			     const struct course_facts *course, struct field_errors *errs);
 	/* The resources whose records point at this one, and by which field:
@@ -98,9 +103,17 @@ struct child {
 	const char *field;
 };
 
-/* Validation errors of one request, in the problem body's errors[] shape. */
+/* Validation errors of one request, in the problem body's errors[] shape.
+ * Every stage runs even when an earlier one found problems (the fields, the
+ * rules across fields of the record, the rules against other records), so
+ * that one answer names every broken rule; a rule whose inputs are broken,
+ * or that reads a record that could not be found, is moot: rule_ready
+ * notes it in unchecked instead. */
 struct field_errors {
-	json_t *list; /* array of {"field", "message"} */
+	json_t *list;      /* array of {"field", "message"} */
+	json_t *unchecked; /* array of {"field", "rule", "because"} */
+	size_t broken;     /* list[0, broken) are the fields' own problems */
+	bool fatal;        /* the body is not a record at all: no rule can run */
 };
 
 void field_errors_init(struct field_errors *errs);
@@ -108,6 +121,14 @@ void field_errors_free(struct field_errors *errs);
 void field_error(struct field_errors *errs, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 bool field_errors_any(const struct field_errors *errs);
+/* May the rule on field (said as rule, e.g. "must not be before
+ * enrolled_on") be checked? Not when missing names the reference field
+ * whose record could not be read (NULL when it was), nor when field or one
+ * of the fields listed after rule (NULL-terminated) is broken (its value
+ * was refused; a rule refusing it does not make it so): the rule is then
+ * noted as unchecked, because of that field, and false returned. */
+bool rule_ready(struct field_errors *errs, const char *missing, const char *field,
+		const char *rule, ...) __attribute__((sentinel));
 
 int resource_field_index(const struct resource *res, const char *name);
 const struct value *record_get(const struct record *rec, const struct resource *res,
@@ -124,8 +145,11 @@ bool record_fields_equal(const struct resource *res, const struct record *a,
 
 /* Builds *rec from a create body (old == NULL) or by merging a JSON merge
  * patch (RFC 7396) into *old. Checks unknown, server-managed, immutable and
- * required fields, types, enums, ranges and dates, then res->check_record.
- * Every problem found is added to errs; rec is complete only when none was. */
+ * required fields, types, enums, ranges and dates, then res->check_record
+ * (whose rules skip the fields found broken: rule_ready). Every problem
+ * found is added to errs; rec is complete only when none was. A field
+ * found broken is null in rec on create, and keeps its old value on a
+ * patch. */
 void record_from_json(const struct resource *res, json_t *body, const struct record *old,
 		      struct record *rec, struct field_errors *errs);
 

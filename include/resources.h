@@ -14,12 +14,16 @@ struct db;
 struct patient_facts;
 struct course_facts;
 
-/* For a record that belongs to a course (outcome, toxicity): looks up the
- * course named by its course_id field, sets its derived patient_id field,
- * and fills *course. Returns DB_OK with *found false (and an error on
- * course_id) when there is no such course, or a DB_ code. */
-int courses_resolve(struct db *db, struct record *rec, int course_field, int patient_field,
-		    struct course_facts *course, bool *found, struct field_errors *errs);
+typedef void (*check_parent_fn)(const struct record *rec, const struct patient_facts *patient,
+				const struct course_facts *course, struct field_errors *errs);
+
+/* The rules against its course of a record that belongs to one (outcome,
+ * toxicity): looks up the course named by its course_id field, sets its
+ * derived patient_id field, and runs rules on the course's facts (NULL
+ * when course_id is broken or names no course, which is then an error).
+ * Returns DB_OK or the DB_ code of a failed lookup. */
+int courses_check_child(struct db *db, struct record *rec, int course_field, int patient_field,
+			check_parent_fn rules, struct field_errors *errs);
 
 /* The facts a child's rules read (resource.check_parent), taken from a
  * parent record in memory instead of the database. */

@@ -32,23 +32,35 @@ enum { PATIENT_ID, NUMBER, STARTED_ON, ENDED_ON, IL2_DOSE, IL2_DOSE_UNIT, DOSES_
 static void check_course(const struct record *rec, struct field_errors *errs)
 {
 	const struct value *v = rec->v;
-	if (v[ENDED_ON].kind != VALUE_NULL && strcmp(v[ENDED_ON].s, v[STARTED_ON].s) < 0)
+	if (v[ENDED_ON].kind != VALUE_NULL &&
+	    rule_ready(errs, NULL, "ended_on", "must not be before started_on", "started_on", NULL) &&
+	    strcmp(v[ENDED_ON].s, v[STARTED_ON].s) < 0)
 		field_error(errs, "ended_on", "must not be before started_on (%s)", v[STARTED_ON].s);
+	if (!rule_ready(errs, NULL, "il2_dose_unit", "is given exactly when il2_dose is", "il2_dose",
+			NULL))
+		return;
 	if (v[IL2_DOSE].kind != VALUE_NULL && v[IL2_DOSE_UNIT].kind == VALUE_NULL)
 		field_error(errs, "il2_dose_unit", "is required when il2_dose is given");
 	if (v[IL2_DOSE].kind == VALUE_NULL && v[IL2_DOSE_UNIT].kind != VALUE_NULL)
 		field_error(errs, "il2_dose", "is required when il2_dose_unit is given");
 }
 
+/* p is NULL when the patient could not be read: the rules are noted as
+ * unchecked, because of patient_id. */
 static void check_course_patient(const struct record *rec, const struct patient_facts *p,
 				 const struct course_facts *course, struct field_errors *errs)
 {
 	(void)course;
 	const struct value *v = rec->v;
-	if (strcmp(v[STARTED_ON].s, p->enrolled_on) < 0)
+	const char *missing = p ? NULL : "patient_id";
+	if (rule_ready(errs, missing, "started_on", "must not be before the patient's enrolment",
+		       NULL) &&
+	    strcmp(v[STARTED_ON].s, p->enrolled_on) < 0)
 		field_error(errs, "started_on", "must not be before the patient's enrolment (%s)",
 			    p->enrolled_on);
-	if (p->died_on[0] && strcmp(v[STARTED_ON].s, p->died_on) > 0)
+	if ((!p || p->died_on[0]) &&
+	    rule_ready(errs, missing, "started_on", "must not be after the patient's death", NULL) &&
+	    strcmp(v[STARTED_ON].s, p->died_on) > 0)
 		field_error(errs, "started_on", "must not be after the patient's death (%s)", p->died_on);
 }
 
@@ -57,24 +69,29 @@ static int check_course_refs(struct db *db, struct record *rec, const struct rec
 {
 	struct value *v = rec->v;
 	struct patient_facts p;
-	int rc = store_patient_facts(db, v[PATIENT_ID].i, &p);
-	if (rc == DB_NOTFOUND) {
-		field_error(errs, "patient_id", "no patient has id %lld", (long long)v[PATIENT_ID].i);
-		return DB_OK;
+	int rc = DB_NOTFOUND;
+	if (rule_ready(errs, NULL, "patient_id", "must name an existing patient", NULL)) {
+		rc = store_patient_facts(db, v[PATIENT_ID].i, &p);
+		if (rc == DB_NOTFOUND)
+			field_error(errs, "patient_id", "no patient has id %lld",
+				    (long long)v[PATIENT_ID].i);
+		else if (rc != DB_OK)
+			return rc;
 	}
-	if (rc != DB_OK)
-		return rc;
-	check_course_patient(rec, &p, NULL, errs);
+	check_course_patient(rec, rc == DB_OK ? &p : NULL, NULL, errs);
 	if (old) {
 		char first[11] = "";
 		rc = store_course_first_dependant_date(db, rec->id, first);
 		if (rc != DB_OK)
 			return rc;
-		if (first[0] && strcmp(v[STARTED_ON].s, first) > 0)
+		if (first[0] &&
+		    rule_ready(errs, NULL, "started_on",
+			       "must not be after its earliest outcome or toxicity", NULL) &&
+		    strcmp(v[STARTED_ON].s, first) > 0)
 			field_error(errs, "started_on",
 				    "must not be after its earliest outcome or toxicity (%s)", first);
 	}
-	if (v[NUMBER].kind == VALUE_NULL) {
+	if (v[NUMBER].kind == VALUE_NULL && !field_errors_any(errs)) {
 		int64_t next;
 		rc = store_course_next_number(db, v[PATIENT_ID].i, &next);
 		if (rc != DB_OK)
@@ -95,19 +112,23 @@ void course_facts_of(const struct record *course, const struct patient_facts *pa
 	out->adjuvant = patient->adjuvant;
 }
 
-int courses_resolve(struct db *db, struct record *rec, int course_field, int patient_field,
-		    struct course_facts *course, bool *found, struct field_errors *errs)
+int courses_check_child(struct db *db, struct record *rec, int course_field, int patient_field,
+			check_parent_fn rules, struct field_errors *errs)
 {
-	int64_t id = rec->v[course_field].i;
-	int rc = store_course_facts(db, id, course);
-	*found = rc == DB_OK;
-	if (rc == DB_NOTFOUND) {
-		field_error(errs, "course_id", "no course has id %lld", (long long)id);
-		return DB_OK;
+	struct course_facts course;
+	int rc = DB_NOTFOUND;
+	if (rule_ready(errs, NULL, "course_id", "must name an existing course", NULL)) {
+		int64_t id = rec->v[course_field].i;
+		rc = store_course_facts(db, id, &course);
+		if (rc == DB_NOTFOUND)
+			field_error(errs, "course_id", "no course has id %lld", (long long)id);
+		else if (rc != DB_OK)
+			return rc;
+		else
+			value_set_int(&rec->v[patient_field], course.patient_id);
 	}
-	if (rc == DB_OK)
-		value_set_int(&rec->v[patient_field], course->patient_id);
-	return rc;
+	rules(rec, NULL, rc == DB_OK ? &course : NULL, errs);
+	return DB_OK;
 }
 
 const struct resource courses_resource = {

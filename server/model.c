@@ -18,12 +18,17 @@
 void field_errors_init(struct field_errors *errs)
 {
 	errs->list = json_array(); /* NULL when out of memory (noted: util.h) */
+	errs->unchecked = json_array();
+	errs->broken = 0;
+	errs->fatal = false;
 }
 
 void field_errors_free(struct field_errors *errs)
 {
 	json_decref(errs->list);
+	json_decref(errs->unchecked);
 	errs->list = NULL;
+	errs->unchecked = NULL;
 }
 
 void field_error(struct field_errors *errs, const char *field, const char *fmt, ...)
@@ -38,7 +43,42 @@ void field_error(struct field_errors *errs, const char *field, const char *fmt, 
 
 bool field_errors_any(const struct field_errors *errs)
 {
-	return json_array_size(errs->list) > 0;
+	return json_array_size(errs->list) > 0 || errs->fatal;
+}
+
+/* Is field among the first n problems? */
+static bool named_in(const struct field_errors *errs, size_t n, const char *field)
+{
+	for (size_t i = 0; i < n && i < json_array_size(errs->list); i++) {
+		const char *f = json_string_value(json_object_get(json_array_get(errs->list, i), "field"));
+		if (f && strcmp(f, field) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void note_unchecked(struct field_errors *errs, const char *field, const char *rule,
+			   const char *because)
+{
+	json_array_append_new(errs->unchecked, json_pack("{s:s, s:s, s:s}", "field", field, "rule",
+							 rule, "because", because));
+}
+
+bool rule_ready(struct field_errors *errs, const char *missing, const char *field,
+		const char *rule, ...)
+{
+	const char *because = missing;
+	if (!because && named_in(errs, errs->broken, field))
+		because = field;
+	va_list ap;
+	va_start(ap, rule);
+	for (const char *input; !because && (input = va_arg(ap, const char *)) != NULL;)
+		if (named_in(errs, errs->broken, input))
+			because = input;
+	va_end(ap);
+	if (because)
+		note_unchecked(errs, field, rule, because);
+	return !because;
 }
 
 int resource_field_index(const struct resource *res, const char *name)
@@ -248,6 +288,7 @@ void record_from_json(const struct resource *res, json_t *body, const struct rec
 		record_copy(rec, old, res->nfields);
 	if (!json_is_object(body)) {
 		field_error(errs, "", "the body must be a JSON object");
+		errs->fatal = true;
 		return;
 	}
 	/* A body of a hundred thousand unknown members would otherwise earn an
@@ -256,6 +297,7 @@ void record_from_json(const struct resource *res, json_t *body, const struct rec
 	if (members > most) {
 		field_error(errs, "", "has %zu members; a %s has %d fields", members, res->singular,
 			    res->nfields);
+		errs->fatal = true;
 		return;
 	}
 	json_object_keylen_foreach(body, key, key_len, member)
@@ -299,8 +341,9 @@ void record_from_json(const struct resource *res, json_t *body, const struct rec
 				set_default(f, &rec->v[i]);
 		}
 	}
+	errs->broken = json_array_size(errs->list);
 	/* a default or a copy lost for memory: the record is not whole */
-	if (!field_errors_any(errs) && !alloc_failure_seen() && res->check_record)
+	if (!alloc_failure_seen() && res->check_record)
 		res->check_record(rec, errs);
 }
 

@@ -29,20 +29,28 @@ enum { COURSE_ID, PATIENT_ID, ASSESSED_ON, CRITERIA, RESPONSE, CONFIRMED };
 
 static void check_outcome(const struct record *rec, struct field_errors *errs)
 {
-	if (strcmp(rec->v[RESPONSE].s, "MR") == 0 && strcmp(rec->v[CRITERIA].s, "who") != 0)
+	if (rule_ready(errs, NULL, "response", "MR (minor response) exists only under criteria who",
+		       "criteria", NULL) &&
+	    strcmp(rec->v[RESPONSE].s, "MR") == 0 && strcmp(rec->v[CRITERIA].s, "who") != 0)
 		field_error(errs, "response", "MR (minor response) exists only under criteria who");
 }
 
+/* c is NULL when the course could not be read: the rules are noted as
+ * unchecked, because of course_id. */
 static void check_outcome_course(const struct record *rec, const struct patient_facts *patient,
 				 const struct course_facts *c, struct field_errors *errs)
 {
 	(void)patient;
 	const struct value *v = rec->v;
-	if (strcmp(v[ASSESSED_ON].s, c->started_on) < 0)
+	const char *missing = c ? NULL : "course_id";
+	if (rule_ready(errs, missing, "assessed_on", "must not be before the course started", NULL) &&
+	    strcmp(v[ASSESSED_ON].s, c->started_on) < 0)
 		field_error(errs, "assessed_on", "must not be before the course started (%s)",
 			    c->started_on);
 	static const char *const adjuvant_responses[] = {"PD", "NE", NULL};
-	if (c->adjuvant && !in_choices(v[RESPONSE].s, adjuvant_responses))
+	if (rule_ready(errs, missing, "response",
+		       "only PD or NE for an adjuvant patient (no evaluable disease)", NULL) &&
+	    c->adjuvant && !in_choices(v[RESPONSE].s, adjuvant_responses))
 		field_error(errs, "response",
 			    "an adjuvant patient has no evaluable disease: only PD (recurrence) or NE");
 }
@@ -51,12 +59,7 @@ static int check_outcome_refs(struct db *db, struct record *rec, const struct re
 			      struct field_errors *errs)
 {
 	(void)old;
-	struct course_facts c;
-	bool found;
-	int rc = courses_resolve(db, rec, COURSE_ID, PATIENT_ID, &c, &found, errs);
-	if (rc == DB_OK && found)
-		check_outcome_course(rec, NULL, &c, errs);
-	return rc;
+	return courses_check_child(db, rec, COURSE_ID, PATIENT_ID, check_outcome_course, errs);
 }
 
 const struct resource outcomes_resource = {

@@ -51,18 +51,29 @@ static bool is_null(const struct value *v)
 static void check_patient(const struct record *rec, struct field_errors *errs)
 {
 	const struct value *v = rec->v;
-	bool dead = strcmp(v[VITAL_STATUS].s, "dead") == 0;
-	if (!is_null(&v[LAST_CONTACT_ON]) && strcmp(v[LAST_CONTACT_ON].s, v[ENROLLED_ON].s) < 0)
+	if (!is_null(&v[LAST_CONTACT_ON]) &&
+	    rule_ready(errs, NULL, "last_contact_on", "must not be before enrolled_on",
+		       "enrolled_on", NULL) &&
+	    strcmp(v[LAST_CONTACT_ON].s, v[ENROLLED_ON].s) < 0)
 		field_error(errs, "last_contact_on", "must not be before enrolled_on (%s)",
 			    v[ENROLLED_ON].s);
-	if (dead && is_null(&v[DIED_ON]))
-		field_error(errs, "died_on", "is required when vital_status is dead");
-	if (!dead && !is_null(&v[DIED_ON]))
-		field_error(errs, "died_on", "is allowed only when vital_status is dead");
-	if (!is_null(&v[DIED_ON]) && strcmp(v[DIED_ON].s, v[ENROLLED_ON].s) < 0)
-		field_error(errs, "died_on", "must not be before enrolled_on (%s)", v[ENROLLED_ON].s);
-	if (!dead && !is_null(&v[DEATH_CAUSE]))
+	if (rule_ready(errs, NULL, "died_on", "is required when vital_status is dead, and allowed only then",
+		       "vital_status", NULL)) {
+		bool dead = strcmp(v[VITAL_STATUS].s, "dead") == 0;
+		if (dead && is_null(&v[DIED_ON]))
+			field_error(errs, "died_on", "is required when vital_status is dead");
+		if (!dead && !is_null(&v[DIED_ON]))
+			field_error(errs, "died_on", "is allowed only when vital_status is dead");
+	}
+	if (!is_null(&v[DEATH_CAUSE]) &&
+	    rule_ready(errs, NULL, "death_cause", "is allowed only when vital_status is dead",
+		       "vital_status", NULL) &&
+	    strcmp(v[VITAL_STATUS].s, "dead") != 0)
 		field_error(errs, "death_cause", "is allowed only when vital_status is dead");
+	if (!is_null(&v[DIED_ON]) &&
+	    rule_ready(errs, NULL, "died_on", "must not be before enrolled_on", "enrolled_on", NULL) &&
+	    strcmp(v[DIED_ON].s, v[ENROLLED_ON].s) < 0)
+		field_error(errs, "died_on", "must not be before enrolled_on (%s)", v[ENROLLED_ON].s);
 }
 
 /* A new patient has nothing pointing at it; a changed one must still hold
@@ -78,11 +89,17 @@ static int check_patient_refs(struct db *db, struct record *rec, const struct re
 	if (rc != DB_OK)
 		return rc;
 	const struct value *v = rec->v;
-	if (first[0] && strcmp(v[ENROLLED_ON].s, first) > 0)
+	if (first[0] &&
+	    rule_ready(errs, NULL, "enrolled_on", "must not be after the first course's start", NULL) &&
+	    strcmp(v[ENROLLED_ON].s, first) > 0)
 		field_error(errs, "enrolled_on", "must not be after the first course's start (%s)", first);
-	if (last[0] && !is_null(&v[DIED_ON]) && strcmp(v[DIED_ON].s, last) < 0)
+	if (last[0] && !is_null(&v[DIED_ON]) &&
+	    rule_ready(errs, NULL, "died_on", "must not be before the last course's start", NULL) &&
+	    strcmp(v[DIED_ON].s, last) < 0)
 		field_error(errs, "died_on", "must not be before the last course's start (%s)", last);
-	if (strcmp(v[SETTING].s, "adjuvant") == 0) {
+	if (rule_ready(errs, NULL, "setting",
+		       "cannot be adjuvant while outcomes record a response other than PD or NE", NULL) &&
+	    strcmp(v[SETTING].s, "adjuvant") == 0) {
 		int64_t responses = 0;
 		rc = store_patient_count_responses(db, rec->id, &responses);
 		if (rc != DB_OK)

@@ -71,11 +71,22 @@ static void reply_record(struct request *req, unsigned status, const struct reco
 	reply_owned(req, status, "application/json", strbuf_steal(&sb), len);
 }
 
+/* Every broken rule in errors; the rules left moot by them in not_checked. */
 static void reply_invalid(struct request *req, struct field_errors *errs)
 {
-	size_t n = json_array_size(errs->list);
-	reply_problem_errors(req, 422, PROBLEM_VALIDATION, json_incref(errs->list),
-			     "the %s is not valid: %zu problem(s), see errors", req->route->res->singular, n);
+	size_t n = json_array_size(errs->list), moot = json_array_size(errs->unchecked);
+	json_t *members = json_pack("{s:O}", "errors", errs->list);
+	if (members && moot)
+		json_object_set(members, "not_checked", errs->unchecked);
+	if (moot)
+		reply_problem_members(req, 422, PROBLEM_VALIDATION, members,
+				      "the %s is not valid: %zu problem(s), see errors; %zu rule(s) "
+				      "could not be checked, see not_checked",
+				      req->route->res->singular, n, moot);
+	else
+		reply_problem_members(req, 422, PROBLEM_VALIDATION, members,
+				      "the %s is not valid: %zu problem(s), see errors",
+				      req->route->res->singular, n);
 }
 
 /* A stale If-Match leaves the record as it is; true when the request may go on. */
@@ -116,9 +127,11 @@ int records_insert(struct db *db, const struct audit_context *ctx, const struct 
 	record_from_json(res, body, NULL, rec, errs);
 	if (alloc_failure_seen())
 		return DB_ERROR; /* the record may not be whole (util.h) */
-	if (field_errors_any(errs))
-		return DB_OK;
-	return records_insert_valid(db, ctx, res, rec, errs);
+	if (!field_errors_any(errs))
+		return records_insert_valid(db, ctx, res, rec, errs);
+	/* refused already; its rules against other records still run, so that
+	 * the answer names every problem */
+	return errs->fatal || !res->check_refs ? DB_OK : res->check_refs(db, rec, NULL, errs);
 }
 
 int records_insert_valid(struct db *db, const struct audit_context *ctx,
@@ -205,13 +218,22 @@ bool records_stage(struct request *req)
 		return true; /* the handler validates, and the answer's check tells */
 	struct field_errors errs;
 	field_errors_init(&errs);
-	record_from_json(req->route->res, req->json, NULL, s, &errs);
+	const struct resource *res = req->route->res;
+	record_from_json(res, req->json, NULL, s, &errs);
 	bool valid = !field_errors_any(&errs);
 	if (valid) {
 		req->staged = s;
 		req->staged_free = staged_record_free;
 	} else {
-		reply_invalid(req, &errs);
+		/* refused whatever the database holds: the rules against other
+		 * records are read from the reader's snapshot, not the writer's,
+		 * so that the answer names every problem */
+		int rc = errs.fatal || !res->check_refs ? DB_OK
+							: res->check_refs(req->db, s, NULL, &errs);
+		if (rc != DB_OK)
+			reply_db_error(req, rc);
+		else
+			reply_invalid(req, &errs);
 		staged_record_free(s);
 	}
 	field_errors_free(&errs);
@@ -352,7 +374,7 @@ void records_patch(struct request *req)
 	record_from_json(res, req->json, &old, &rec, &errs);
 	if (alloc_failure_seen())
 		rc = DB_ERROR;
-	if (rc == DB_OK && !field_errors_any(&errs) && res->check_refs)
+	if (rc == DB_OK && !errs.fatal && res->check_refs)
 		rc = res->check_refs(req->db, &rec, &old, &errs);
 	if (rc != DB_OK)
 		goto out_db_error;

@@ -214,7 +214,8 @@ void reply_owned(struct request *req, unsigned status, const char *content_type,
 	req->out_len = len;
 }
 
-static void reply_problem_v(struct request *req, unsigned status, const char *type, json_t *errors,
+/* members (an object, stolen, or NULL) is merged into the problem. */
+static void reply_problem_v(struct request *req, unsigned status, const char *type, json_t *members,
 			    const char *fmt, va_list ap)
 {
 	char raw[512], detail[512];
@@ -225,10 +226,9 @@ static void reply_problem_v(struct request *req, unsigned status, const char *ty
 	json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "type", type ? type : "about:blank",
 			      "title", http_status_title(status), "status", (int)status, "detail",
 			      detail, "instance", instance, "request_id", req->request_id);
-	if (p && errors)
-		json_object_set_new(p, "errors", errors);
-	else
-		json_decref(errors);
+	if (p && members)
+		json_object_update(p, members);
+	json_decref(members);
 	reply_body(req, status, "application/problem+json", p);
 }
 
@@ -243,9 +243,19 @@ void reply_problem(struct request *req, unsigned status, const char *type, const
 void reply_problem_errors(struct request *req, unsigned status, const char *type, json_t *errors,
 			  const char *fmt, ...)
 {
+	json_t *members = errors ? json_pack("{s:o}", "errors", errors) : NULL;
 	va_list ap;
 	va_start(ap, fmt);
-	reply_problem_v(req, status, type, errors, fmt, ap);
+	reply_problem_v(req, status, type, members, fmt, ap);
+	va_end(ap);
+}
+
+void reply_problem_members(struct request *req, unsigned status, const char *type, json_t *members,
+			   const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	reply_problem_v(req, status, type, members, fmt, ap);
 	va_end(ap);
 }
 

@@ -2,6 +2,7 @@
  * rules: onset no earlier than the course, resolution no earlier than onset,
  * and grade 5 (death) if and only if the outcome is fatal. patient_id is
  * derived from the course. */
+#include <stdbool.h>
 #include <string.h>
 
 #include "resources.h"
@@ -37,20 +38,28 @@ enum { COURSE_ID, PATIENT_ID, TERM, GRADE, ONSET_ON, RESOLVED_ON, ATTRIBUTION, S
 static void check_toxicity(const struct record *rec, struct field_errors *errs)
 {
 	const struct value *v = rec->v;
-	bool fatal = strcmp(v[OUTCOME].s, "fatal") == 0;
-	if (v[RESOLVED_ON].kind != VALUE_NULL && strcmp(v[RESOLVED_ON].s, v[ONSET_ON].s) < 0)
+	if (v[RESOLVED_ON].kind != VALUE_NULL &&
+	    rule_ready(errs, NULL, "resolved_on", "must not be before onset_on", "onset_on", NULL) &&
+	    strcmp(v[RESOLVED_ON].s, v[ONSET_ON].s) < 0)
 		field_error(errs, "resolved_on", "must not be before onset_on (%s)", v[ONSET_ON].s);
+	if (!rule_ready(errs, NULL, "outcome", "is fatal exactly when grade is 5", "grade", NULL))
+		return;
+	bool fatal = strcmp(v[OUTCOME].s, "fatal") == 0;
 	if (v[GRADE].i == 5 && !fatal)
 		field_error(errs, "outcome", "must be fatal when grade is 5");
 	if (v[GRADE].i != 5 && fatal)
 		field_error(errs, "grade", "must be 5 when outcome is fatal");
 }
 
+/* c is NULL when the course could not be read: the rule is noted as
+ * unchecked, because of course_id. */
 static void check_toxicity_course(const struct record *rec, const struct patient_facts *patient,
 				  const struct course_facts *c, struct field_errors *errs)
 {
 	(void)patient;
-	if (strcmp(rec->v[ONSET_ON].s, c->started_on) < 0)
+	if (rule_ready(errs, c ? NULL : "course_id", "onset_on", "must not be before the course started",
+		       NULL) &&
+	    strcmp(rec->v[ONSET_ON].s, c->started_on) < 0)
 		field_error(errs, "onset_on", "must not be before the course started (%s)",
 			    c->started_on);
 }
@@ -59,12 +68,7 @@ static int check_toxicity_refs(struct db *db, struct record *rec, const struct r
 			       struct field_errors *errs)
 {
 	(void)old;
-	struct course_facts c;
-	bool found;
-	int rc = courses_resolve(db, rec, COURSE_ID, PATIENT_ID, &c, &found, errs);
-	if (rc == DB_OK && found)
-		check_toxicity_course(rec, NULL, &c, errs);
-	return rc;
+	return courses_check_child(db, rec, COURSE_ID, PATIENT_ID, check_toxicity_course, errs);
 }
 
 const struct resource toxicities_resource = {

@@ -24,6 +24,8 @@ EXPOSE 8080
 ENV COHORTD_DB=/data/cohortd.db COHORTD_BIND=0.0.0.0 COHORTD_PORT=8080 COHORTD_DEMO=1
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
   CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
-# As tools/serve: a new database starts with the demo cohort (COHORTD_DEMO=0: empty),
-# and reads need no token. Tokens: docker exec <container> cohortd token create ...
-CMD ["sh", "-c", "[ -e \"$COHORTD_DB\" ] || [ \"$COHORTD_DEMO\" != 1 ] || cohortd demo --db \"$COHORTD_DB\"; exec cohortd serve --anonymous reader"]
+# A new database starts with the demo cohort (COHORTD_DEMO=0: empty). Every request
+# needs a token: make the first with
+#   docker exec <container> cohortd token create --role admin --name admin
+# Anonymous reads only when asked for: docker run -e COHORTD_ANONYMOUS=reader ...
+CMD ["sh", "-c", "[ -e \"$COHORTD_DB\" ] || [ \"$COHORTD_DEMO\" != 1 ] || cohortd demo --db \"$COHORTD_DB\"; exec cohortd serve"]

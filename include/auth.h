@@ -19,8 +19,15 @@ enum role { ROLE_NONE = 0, ROLE_READER, ROLE_EDITOR, ROLE_ADMIN };
 const char *role_name(enum role role);
 bool role_parse(const char *text, enum role *role);
 
+/* Names no token may have, in any case: "anonymous", which the audit trail
+ * shows as the actor of requests made without a token, and names beginning
+ * with "cohortd", kept for the server's own actors ("cohortd import",
+ * "cohortd demo"): a token's writes must never pass for theirs. */
+bool token_name_reserved(const char *name);
+
 /* Creates a token; writes its text (TOKEN_TEXT_LEN + 1 bytes) to out.
- * Returns 0, DB_CONFLICT for a name in use, or another DB_ code. */
+ * Returns 0, DB_CONFLICT for a name in use, DB_CONSTRAINT for a name that
+ * is not 1-64 of A-Z a-z 0-9 . _ - or is reserved, or another DB_ code. */
 int token_create(struct db *db, const char *name, enum role role, char *out);
 /* Returns 0 or DB_NOTFOUND when no live token has that name. */
 int token_revoke(struct db *db, const char *name);

@@ -22,9 +22,8 @@ void sha256_end_hex(struct sha256 *h, char out[65]);
 void random_bytes(void *out, size_t len);
 /* A random version-4 UUID, 36 characters and a NUL. */
 void random_uuid(char out[37]);
-/* A request id in the form of a version-4 UUID, unique within the process
- * and, from its random base, across processes: cheaper than random_uuid for
- * every request, as it draws randomness once. */
+/* A random version-4 UUID for a request id: random_uuid's, drawn from
+ * the generator a block at a time (cheaper for every request). */
 void request_uuid(char out[37]);
 
 #endif

@@ -97,8 +97,13 @@ void request_free(struct request *req);
 
 /* --- replies: every answer goes through one of these ----------------- */
 
+/* Every JSON answer is compact and ends with a newline (a shell prompt, a
+ * log line and a streaming reader all expect it). */
 /* Steals body. */
 void reply_json(struct request *req, unsigned status, json_t *body);
+/* body's text as a JSON answer carries it, newline included (free it);
+ * NULL when memory ran out. */
+char *reply_json_text(const json_t *body);
 void reply_empty(struct request *req, unsigned status);
 /* Forgets the reply made so far, body and headers: a write whose batch
  * could not be committed is answered anew (writers.c). */
@@ -118,6 +123,9 @@ void reply_owned(struct request *req, unsigned status, const char *content_type,
  * allocated is left out (and the failure noted: util.h). */
 void reply_header(struct request *req, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Adds name to the answer's one Vary header (made if there is none), once:
+ * "Vary: Accept, Accept-Encoding, Origin". name must be a literal. */
+void reply_vary(struct request *req, const char *name);
 /* Replaces the value of header i. */
 void reply_header_set(struct request *req, int i, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

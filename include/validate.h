@@ -13,7 +13,9 @@ bool valid_date(const char *s, size_t len);
 /* A study subject code: 1-64 of A-Z a-z 0-9 . _ - */
 bool valid_code(const char *s, size_t len);
 
-/* Well-formed UTF-8 without control characters and not only white space;
+/* Well-formed UTF-8 without control characters (C0, C1, U+2028/2029),
+ * bidirectional controls (U+202A-202E, U+2066-2069) or zero-width
+ * characters (U+200B-200D, U+2060, U+FEFF), and not only white space;
  * *chars receives the number of code points. */
 bool valid_text(const char *s, size_t len, size_t *chars);
 /* Copies in to out (size bytes, NUL included) with every byte that is not

@@ -33,9 +33,19 @@ static json_t *row_json(const struct audit_row *row)
 			 row->prev_hash, "hash", row->hash);
 }
 
+/* Two digits at s, or -1. */
+static int two_digits(const char *s)
+{
+	if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
+		return -1;
+	return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
 /* Reads a UTC time (2026-01-31T12:00:00Z, with or without milliseconds,
  * or a date alone: midnight) into the form the audit stores, so that text
- * comparison is time comparison: 2026-01-31T12:00:00.000Z. */
+ * comparison is time comparison: 2026-01-31T12:00:00.000Z. The date must be
+ * a real one and the clock real too (hours 00-23, minutes and seconds
+ * 00-59); anything else is refused, never read as another time. */
 static bool time_param(const char *text, char out[32])
 {
 	size_t n = strlen(text);
@@ -43,20 +53,23 @@ static bool time_param(const char *text, char out[32])
 		snprintf(out, 32, "%sT00:00:00.000Z", text);
 		return true;
 	}
-	bool digits = n >= 20;
-	for (size_t i = 11; digits && i < 19; i++)
-		digits = (i == 13 || i == 16) ? text[i] == ':' : (text[i] >= '0' && text[i] <= '9');
-	if (!digits || !valid_date(text, 10) || text[10] != 'T')
+	if (n < 20 || n > 24 || n == 21 || !valid_date(text, 10) || text[10] != 'T' ||
+	    text[13] != ':' || text[16] != ':' || text[n - 1] != 'Z')
 		return false;
-	if (n == 20 && text[19] == 'Z') {
-		snprintf(out, 32, "%.19s.000Z", text);
-		return true;
+	int h = two_digits(text + 11), m = two_digits(text + 14), sec = two_digits(text + 17);
+	if (h < 0 || h > 23 || m < 0 || m > 59 || sec < 0 || sec > 59)
+		return false;
+	/* .1 to .123: milliseconds, padded to three digits */
+	char ms[4] = "000";
+	if (n > 20 && text[19] != '.')
+		return false;
+	for (size_t i = 20; i + 1 < n; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return false;
+		ms[i - 20] = text[i];
 	}
-	if (n == 24 && text[19] == '.' && text[23] == 'Z') {
-		snprintf(out, 32, "%s", text);
-		return true;
-	}
-	return false;
+	snprintf(out, 32, "%.19s.%sZ", text, ms);
+	return true;
 }
 
 void audit_list(struct request *req)
@@ -98,7 +111,9 @@ void audit_list(struct request *req)
 		} else if (strcmp(p->key, "from") == 0 || strcmp(p->key, "to") == 0) {
 			bool is_from = p->key[0] == 'f';
 			if (!time_param(p->value, is_from ? from : to))
-				query_error(&qs, p->key, "must be a UTC time (2026-01-31T12:00:00Z) or a date");
+				query_error(&qs, p->key,
+					    "must be a real UTC time (2026-01-31T12:00:00Z, or with "
+					    "milliseconds: .123Z) or a date");
 			else if (is_from)
 				f.from = from;
 			else

@@ -33,9 +33,14 @@ bool role_parse(const char *text, enum role *role)
 	return false;
 }
 
+bool token_name_reserved(const char *name)
+{
+	return strcasecmp(name, "anonymous") == 0 || strncasecmp(name, "cohortd", 7) == 0;
+}
+
 int token_create(struct db *db, const char *name, enum role role, char *out)
 {
-	if (!valid_code(name, strlen(name)))
+	if (!valid_code(name, strlen(name)) || token_name_reserved(name))
 		return DB_CONSTRAINT;
 	unsigned char secret[32];
 	random_bytes(secret, sizeof secret);

@@ -47,7 +47,8 @@ void config_usage(FILE *out)
 	      "                     MIB MiB answer 507 (default: none; the disk is the limit)\n"
 	      "  --log-level LEVEL  debug, info (default: a line per request), warn or error\n"
 	      "  --anonymous ROLE   serve requests without a token with this role (reader,\n"
-	      "                     editor or admin); default: a token is always needed\n"
+	      "                     editor or admin; env COHORTD_ANONYMOUS, none: off);\n"
+	      "                     default: a token is always needed\n"
 	      "  --cors-origin URL  let browser scripts from this origin call (repeatable)\n",
 	      out);
 }
@@ -81,6 +82,16 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 	if (getenv("COHORTD_PORT") && !parse_unsigned(getenv("COHORTD_PORT"), 0, 65535, &cfg->port)) {
 		fprintf(err, "cohortd: COHORTD_PORT must be a port number (0-65535)\n");
 		return -1;
+	}
+	/* off unless asked for: "" and "none" keep it off */
+	const char *anonymous = getenv("COHORTD_ANONYMOUS");
+	if (anonymous && *anonymous && strcmp(anonymous, "none") != 0) {
+		enum role role;
+		if (!role_parse(anonymous, &role) || role == ROLE_NONE) {
+			fprintf(err, "cohortd: COHORTD_ANONYMOUS must be reader, editor, admin or none\n");
+			return -1;
+		}
+		cfg->anonymous_role = (int)role;
 	}
 	int i = 1;
 	if (i < argc && strcmp(argv[i], "serve") == 0) {

@@ -1,6 +1,7 @@
 /* CORS for an allow-list of origins. An allowed origin is echoed back
- * (never "*", since requests carry tokens), with Vary: Origin so caches keep
- * answers per origin, and the headers scripts need to read exposed. */
+ * (never "*", since requests carry tokens), and the headers scripts need to
+ * read exposed; with an allow-list every answer has Vary: Origin, so that
+ * caches keep answers per origin. */
 #include "cors.h"
 
 #include <string.h>
@@ -45,13 +46,18 @@ void cors_preflight(struct request *req, const char *allow)
 			     "Idempotency-Key, Change-Reason, X-Request-ID");
 		reply_header(req, "Access-Control-Max-Age", "600");
 	}
-	reply_header(req, "Vary", "Origin");
+	reply_vary(req, "Origin");
 	reply_header(req, "Allow", "%s", allow);
 	reply_empty(req, 204);
 }
 
 void cors_decorate(struct request *req)
 {
+	/* with an allow-list, every answer depends on the Origin it was asked
+	 * from (it has Access-Control-Allow-Origin or not): caches are told so,
+	 * whatever this request's Origin was */
+	if (nallowed > 0)
+		reply_vary(req, "Origin");
 	const char *origin = allowed_origin(req);
 	if (!origin)
 		return;
@@ -63,5 +69,4 @@ void cors_decorate(struct request *req)
 	reply_header(req, "Access-Control-Allow-Origin", "%s", origin);
 	reply_header(req, "Access-Control-Expose-Headers",
 		     "ETag, Location, Link, X-Request-ID, Retry-After, Idempotent-Replayed");
-	reply_header(req, "Vary", "Origin");
 }

@@ -7,7 +7,6 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,22 +140,22 @@ void random_uuid(char out[37])
 	format_uuid(b, out);
 }
 
-static pthread_once_t base_once = PTHREAD_ONCE_INIT;
-static unsigned char base[16];
-static atomic_uint_fast64_t counter;
-
-static void draw_base(void)
-{
-	random_bytes(base, sizeof base);
-}
+/* Each thread draws its request ids from a block of OpenSSL's random bytes,
+ * refilled when spent: every id is random (not a counter that would tell
+ * how many requests came before, or let one be guessed), at one generator
+ * call per REQUEST_IDS_PER_DRAW requests. */
+#define REQUEST_IDS_PER_DRAW 128
+static _Thread_local unsigned char id_bytes[16 * REQUEST_IDS_PER_DRAW];
+static _Thread_local size_t id_bytes_left;
 
 void request_uuid(char out[37])
 {
-	pthread_once(&base_once, draw_base);
-	uint64_t n = atomic_fetch_add(&counter, 1);
+	if (id_bytes_left < 16) {
+		random_bytes(id_bytes, sizeof id_bytes);
+		id_bytes_left = sizeof id_bytes;
+	}
 	unsigned char b[16];
-	memcpy(b, base, sizeof b);
-	for (int i = 0; i < 8; i++)
-		b[15 - i] ^= (unsigned char)(n >> (8 * i));
+	memcpy(b, id_bytes + sizeof id_bytes - id_bytes_left, sizeof b);
+	id_bytes_left -= sizeof b;
 	format_uuid(b, out);
 }

@@ -166,7 +166,7 @@ static void maybe_compress(struct request *req)
 	}
 	if (!compressible_type(req->content_type) || req->stream)
 		return;
-	reply_header(req, "Vary", "Accept-Encoding");
+	reply_vary(req, "Accept-Encoding");
 	if (req->out_len < COMPRESS_MIN_BYTES || !gzip_accepted(accept) ||
 	    strcmp(req->method, "HEAD") == 0)
 		return;

@@ -67,7 +67,7 @@ void import_ndjson(struct request *req)
 		(json_int_t)s.counts.toxicities, "records",
 		(json_int_t)(s.counts.patients + s.counts.courses + s.counts.outcomes +
 			     s.counts.toxicities));
-	char *answer = counts ? json_dumps(counts, JSON_COMPACT) : NULL;
+	char *answer = counts ? reply_json_text(counts) : NULL;
 	json_decref(counts);
 	if (rc == DB_OK && answer)
 		rc = import_end(&s, 1);

@@ -161,6 +161,11 @@ static int tokens(const struct config *cfg)
 			else if (rc == DB_CONFLICT)
 				fprintf(stderr, "cohortd: a token named %s exists already\n",
 					cfg->token_name);
+			else if (rc == DB_CONSTRAINT && token_name_reserved(cfg->token_name))
+				fprintf(stderr, "cohortd: %s is reserved: the audit trail names "
+						"requests without a token \"anonymous\", and the server's "
+						"own writes \"cohortd ...\"\n",
+					cfg->token_name);
 			else if (rc == DB_CONSTRAINT)
 				fprintf(stderr, "cohortd: a token name is 1-64 of A-Z a-z 0-9 . _ -\n");
 			break;

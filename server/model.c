@@ -262,7 +262,8 @@ static bool value_from_json(const struct field *f, json_t *j, struct value *out,
 			return false;
 		}
 		if (!valid_text(s, len, &chars)) {
-			field_error(errs, name, "must be visible text without control characters");
+			field_error(errs, name, "must be visible text without control, bidirectional-control "
+						"or zero-width characters");
 			return false;
 		}
 		if ((int64_t)chars < f->min || (int64_t)chars > f->max) {
@@ -515,25 +516,23 @@ void record_write_csv(struct strbuf *sb, const struct resource *res, const struc
 {
 	char buf[40];
 	snprintf(buf, sizeof buf, "%lld", (long long)rec->id);
-	csv_cell(sb, buf, true);
+	csv_number(sb, buf, true);
 	for (int i = 0; i < res->nfields; i++) {
 		const struct value *v = &rec->v[i];
-		const char *text = NULL;
 		if (v->kind == VALUE_INT && res->fields[i].type == FIELD_BOOL) {
-			text = v->i ? "true" : "false";
+			csv_cell(sb, v->i ? "true" : "false", false);
 		} else if (v->kind == VALUE_INT) {
 			snprintf(buf, sizeof buf, "%lld", (long long)v->i);
-			text = buf;
+			csv_number(sb, buf, false);
 		} else if (v->kind == VALUE_REAL) {
 			snprintf(buf, sizeof buf, "%.15g", v->r);
-			text = buf;
-		} else if (v->kind == VALUE_TEXT) {
-			text = v->s;
+			csv_number(sb, buf, false);
+		} else {
+			csv_cell(sb, v->kind == VALUE_TEXT ? v->s : NULL, false);
 		}
-		csv_cell(sb, text, false);
 	}
 	snprintf(buf, sizeof buf, "%lld", (long long)rec->version);
-	csv_cell(sb, buf, false);
+	csv_number(sb, buf, false);
 	csv_cell(sb, rec->created_at, false);
 	csv_cell(sb, rec->updated_at, false);
 	csv_end_row(sb);

@@ -66,6 +66,7 @@ static void reply_record(struct request *req, unsigned status, const struct reco
 {
 	struct strbuf sb = {0};
 	record_write_json(&sb, req->route->res, rec, RECORD_JSON_API);
+	strbuf_append(&sb, "\n", 1);
 	reply_header(req, "ETag", "\"%lld\"", (long long)rec->version);
 	size_t len = sb.len;
 	reply_owned(req, status, "application/json", strbuf_steal(&sb), len);
@@ -266,6 +267,7 @@ static void create_in_transaction(struct request *req, const char *key, const ch
 	if (rc == DB_OK && !field_errors_any(&errs)) {
 		struct strbuf sb = {0};
 		record_write_json(&sb, res, &rec, RECORD_JSON_API);
+		strbuf_append(&sb, "\n", 1);
 		body = strbuf_steal(&sb);
 	}
 	snprintf(location, sizeof location, "/%s/%lld", res->name, (long long)rec.id);
@@ -669,7 +671,7 @@ static long export_read(void *cls, char *buf, size_t max)
 		store_list_free(recs, count);
 		if (!more) {
 			if (!e->csv)
-				strbuf_puts(&e->pending, "],\"next\":null}");
+				strbuf_puts(&e->pending, "],\"next\":null}\n");
 			e->finished = true;
 		}
 	}
@@ -709,6 +711,7 @@ static void list_records(struct request *req, bool nested)
 	records_parse_list_query(res, nested, &qs, &q, &form, &kept);
 	if (query_reply_errors(req, &qs))
 		goto out;
+	reply_vary(req, "Accept"); /* JSON or CSV, as Accept asks */
 	int rc = db_begin_read(req->db);
 	if (rc == DB_OK && nested) {
 		struct patient_facts p;
@@ -762,7 +765,7 @@ static void list_records(struct request *req, bool nested)
 			strbuf_printf(&sb, "\"%s\"", url);
 		else
 			strbuf_puts(&sb, "null");
-		strbuf_puts(&sb, "}");
+		strbuf_puts(&sb, "}\n");
 	}
 	free(url);
 	size_t len = sb.len;

@@ -97,6 +97,24 @@ void reply_header(struct request *req, const char *name, const char *fmt, ...)
 		req->nheaders++;
 }
 
+void reply_vary(struct request *req, const char *name)
+{
+	for (int i = 0; i < req->nheaders; i++) {
+		if (strcmp(req->headers[i].name, "Vary") != 0)
+			continue;
+		const char *v = req->headers[i].value;
+		size_t n = strlen(name);
+		for (const char *p = v; (p = strstr(p, name)) != NULL; p += n)
+			if ((p == v || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+				return; /* named already */
+		char was[REPLY_INLINE_VALUE];
+		copy_cut(was, sizeof was, v);
+		reply_header_set(req, i, "%s, %s", was, name);
+		return;
+	}
+	reply_header(req, "Vary", "%s", name);
+}
+
 void reply_header_set(struct request *req, int i, const char *fmt, ...)
 {
 	va_list ap;
@@ -111,12 +129,25 @@ void reply_headers_truncate(struct request *req, int n)
 		header_value_free(&req->headers[--req->nheaders]);
 }
 
+char *reply_json_text(const json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	size_t n = text ? strlen(text) : 0;
+	char *line = text ? xrealloc(text, n + 2) : NULL;
+	if (!line) {
+		free(text);
+		return NULL;
+	}
+	memcpy(line + n, "\n", 2);
+	return line;
+}
+
 static void reply_body(struct request *req, unsigned status, const char *content_type, json_t *body)
 {
 	reply_reset_body(req);
 	req->status = status;
 	req->content_type = content_type;
-	req->out = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+	req->out = body ? reply_json_text(body) : NULL;
 	json_decref(body);
 	if (!req->out) {
 		/* body is NULL or could not be dumped: Jansson ran out of memory */

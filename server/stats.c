@@ -847,7 +847,7 @@ static void serve_stats(struct request *req, unsigned allowed, unsigned parts, s
 	const char *inm = request_header(req, "If-None-Match");
 	if (etag_in_list(inm, etag)) {
 		reply_header(req, "ETag", "%s", etag);
-		reply_header(req, "Vary", "Accept");
+		reply_vary(req, "Accept");
 		reply_empty(req, 304);
 		return;
 	}
@@ -867,7 +867,7 @@ static void serve_stats(struct request *req, unsigned allowed, unsigned parts, s
 		answer_keep(req, key, as_of);
 	}
 	reply_header(req, "ETag", "%s", etag);
-	reply_header(req, "Vary", "Accept");
+	reply_vary(req, "Accept");
 }
 
 void stats_summary(struct request *req)

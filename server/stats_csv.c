@@ -10,22 +10,21 @@
 #include "util.h"
 
 /* A JSON scalar as a cell: integers plainly, reals to 15 significant digits (as in JSON),
- * booleans as true/false, null as empty. */
+ * booleans as true/false, null as empty; text neutralised (csv.h), numbers never. */
 static void cell(struct strbuf *sb, json_t *v)
 {
 	char buf[64];
-	if (json_is_integer(v))
+	if (json_is_integer(v)) {
 		snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
-	else if (json_is_real(v))
+		csv_number(sb, buf, false);
+	} else if (json_is_real(v)) {
 		snprintf(buf, sizeof buf, "%.15g", json_real_value(v));
-	else if (json_is_boolean(v))
-		snprintf(buf, sizeof buf, "%s", json_is_true(v) ? "true" : "false");
-	else if (json_is_string(v)) {
-		csv_cell(sb, json_string_value(v), false);
-		return;
-	} else
-		buf[0] = '\0';
-	csv_cell(sb, buf, false);
+		csv_number(sb, buf, false);
+	} else if (json_is_boolean(v)) {
+		csv_cell(sb, json_is_true(v) ? "true" : "false", false);
+	} else {
+		csv_cell(sb, json_string_value(v), false); /* NULL (empty) for null */
+	}
 }
 
 static void proportion_cells(struct strbuf *sb, json_t *p)

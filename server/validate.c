@@ -1,6 +1,7 @@
 /* Checks on single values that the contract states: real calendar dates,
- * study subject codes, and free text that is valid UTF-8 without control
- * characters (so a term or cause can be shown, exported and logged safely). */
+ * study subject codes, and free text that is valid UTF-8 without control,
+ * bidirectional-control or zero-width characters (so a term or cause can be
+ * shown, exported and logged safely, and reads as what it is). */
 #include "validate.h"
 
 #include <stdint.h>
@@ -88,6 +89,13 @@ bool valid_text(const char *s, size_t len, size_t *chars)
 		if (n == 0)
 			return false;
 		if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0) || cp == 0x2028 || cp == 0x2029)
+			return false;
+		/* text that reads otherwise than it is: the bidirectional
+		 * embeddings, overrides and isolates of "Trojan Source"
+		 * (U+202A-202E, U+2066-2069) and the zero-width characters
+		 * (U+200B-200D, U+2060, U+FEFF) */
+		if ((cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) ||
+		    (cp >= 0x200B && cp <= 0x200D) || cp == 0x2060 || cp == 0xFEFF)
 			return false;
 		if (cp != ' ' && cp != 0xA0)
 			visible = true;

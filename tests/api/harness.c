@@ -404,6 +404,26 @@ const char *resp_header(const struct resp *r, const char *name)
 	return NULL;
 }
 
+bool resp_varies_on(const struct resp *r, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *line = r->headers; line && *line; line = strstr(line, "\n")) {
+		while (*line == '\r' || *line == '\n')
+			line++;
+		if (strncasecmp(line, "Vary:", 5) != 0)
+			continue;
+		const char *end = line + strcspn(line, "\r\n");
+		for (const char *p = line + 5; p < end;) {
+			p += strspn(p, " ,");
+			size_t len = strcspn(p, " ,\r\n");
+			if (len == n && strncasecmp(p, name, n) == 0)
+				return true;
+			p += len ? len : 1;
+		}
+	}
+	return false;
+}
+
 void resp_free(struct resp *r)
 {
 	if (!r)

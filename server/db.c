@@ -4,7 +4,9 @@
  * readers never wait for the writer, a busy timeout so writers queue
  * instead of failing, foreign keys on, statements prepared once per
  * connection and reused, and migrations embedded in the binary. */
-#include "db_sqlite.h"
+#include <sqlite3.h>
+
+#include "db.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -49,11 +51,6 @@ struct db {
 	bool holding; /* a read snapshot is open, kept from request to request */
 	unsigned char seen[WAL_HEADER_BYTES]; /* the WAL index header just before it began */
 };
-
-sqlite3 *db_handle(struct db *db)
-{
-	return db->conn;
-}
 
 const char *db_last_error(struct db *db)
 {
@@ -105,18 +102,18 @@ static bool writes_recent(void)
 /* The errno behind the last I/O error: SQLite's own record of it when it
  * kept one (it reads errno after the fact, which later calls may have
  * cleared), else what the failing file, the WAL or the main file, last met. */
-static int os_errno(struct db *db)
+static int os_errno(sqlite3 *conn)
 {
-	if (!db || !db->conn)
+	if (!conn)
 		return 0;
-	int err = sqlite3_system_errno(db->conn);
+	int err = sqlite3_system_errno(conn);
 	sqlite3_file *wal = NULL;
 	if (err == 0)
-		sqlite3_file_control(db->conn, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
+		sqlite3_file_control(conn, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
 	if (err == 0 && wal && wal->pMethods)
 		wal->pMethods->xFileControl(wal, SQLITE_FCNTL_LAST_ERRNO, &err);
 	if (err == 0)
-		sqlite3_file_control(db->conn, "main", SQLITE_FCNTL_LAST_ERRNO, &err);
+		sqlite3_file_control(conn, "main", SQLITE_FCNTL_LAST_ERRNO, &err);
 	return err;
 }
 
@@ -125,7 +122,8 @@ static int os_errno(struct db *db)
  * the errno behind it tells the two apart. A filesystem the kernel turned
  * read-only (after an I/O error) answers EROFS to writes on files already
  * open, which SQLite reports as SQLITE_IOERR_WRITE. */
-int db_status_from(struct db *db, int rc)
+/* Maps an SQLite result code to a DB_ code (SQLITE_DONE/ROW/OK to DB_OK). */
+static int status_of(sqlite3 *conn, int rc)
 {
 	int status;
 	switch (rc & 0xFF) {
@@ -148,7 +146,7 @@ int db_status_from(struct db *db, int rc)
 		status = DB_READONLY;
 		break;
 	case SQLITE_IOERR: {
-		int err = os_errno(db);
+		int err = os_errno(conn);
 		if (err == ENOSPC || err == EDQUOT)
 			status = DB_FULL;
 		else if (err == EROFS)
@@ -162,6 +160,11 @@ int db_status_from(struct db *db, int rc)
 	}
 	note_write_health(status);
 	return status;
+}
+
+static int db_status_from(struct db *db, int rc)
+{
+	return status_of(db ? db->conn : NULL, rc);
 }
 
 bool db_opened_read_only(void)
@@ -203,9 +206,11 @@ static const char sql_part[] = "SAVEPOINT part";
 static const char sql_part_release[] = "RELEASE part";
 static const char sql_part_undo[] = "ROLLBACK TO part";
 
+static sqlite3_stmt *prepare_static(struct db *db, const char *sql);
+
 static int run(struct db *db, const char *sql)
 {
-	sqlite3_stmt *stmt = db_prepare_static(db, sql);
+	sqlite3_stmt *stmt = prepare_static(db, sql);
 	if (!stmt)
 		return DB_ERROR;
 	int rc = sqlite3_step(stmt);
@@ -465,14 +470,20 @@ static sqlite3_stmt *prepare(struct db *db, const char *sql, const char *key)
 	return stmt;
 }
 
-sqlite3_stmt *db_prepare(struct db *db, const char *sql)
+/* A statement of the store is SQLite's own, under another name. */
+static sqlite3_stmt *raw(struct db_stmt *stmt)
 {
-	return prepare(db, sql, NULL);
+	return (sqlite3_stmt *)stmt;
+}
+
+struct db_stmt *db_prepare(struct db *db, const char *sql)
+{
+	return (struct db_stmt *)prepare(db, sql, NULL);
 }
 
 /* For SQL text that lives as long as the process (literals, store.c's
  * per-resource statements): found by its address, without comparing text. */
-sqlite3_stmt *db_prepare_static(struct db *db, const char *sql)
+static sqlite3_stmt *prepare_static(struct db *db, const char *sql)
 {
 	for (int i = 0; i < STMT_CACHE_SIZE; i++) {
 		if (db->cache[i].key == sql) {
@@ -481,6 +492,11 @@ sqlite3_stmt *db_prepare_static(struct db *db, const char *sql)
 		}
 	}
 	return prepare(db, sql, sql);
+}
+
+struct db_stmt *db_prepare_static(struct db *db, const char *sql)
+{
+	return (struct db_stmt *)prepare_static(db, sql);
 }
 
 /* The text of head ("INSERT INTO t (a, b)") with rows of ncols parameters,
@@ -524,7 +540,7 @@ static const char *rows_sql_of(const char *head, int ncols, int nrows)
 static const int rows_per_statement[] = {32, 8, 1};
 
 int db_insert_rows(struct db *db, const char *head, int ncols, int n,
-		   void (*bind)(sqlite3_stmt *stmt, int at, int i, const void *cls),
+		   void (*bind)(struct db_stmt *stmt, int at, int i, const void *cls),
 		   const void *cls)
 {
 	int done = 0, rc = SQLITE_DONE;
@@ -532,23 +548,106 @@ int db_insert_rows(struct db *db, const char *head, int ncols, int n,
 		int rows = rows_per_statement[k];
 		while (n - done >= rows && rc == SQLITE_DONE) {
 			const char *sql = rows_sql_of(head, ncols, rows);
-			sqlite3_stmt *stmt = sql ? db_prepare_static(db, sql) : NULL;
+			sqlite3_stmt *stmt = sql ? prepare_static(db, sql) : NULL;
 			if (!stmt)
 				return DB_ERROR;
 			for (int i = 0; i < rows; i++)
-				bind(stmt, 1 + i * ncols, done + i, cls);
+				bind((struct db_stmt *)stmt, 1 + i * ncols, done + i, cls);
 			rc = sqlite3_step(stmt);
-			db_done(stmt);
+			sqlite3_reset(stmt);
+			sqlite3_clear_bindings(stmt);
 			done += rows;
 		}
 	}
 	return db_status_from(db, rc);
 }
 
-void db_done(sqlite3_stmt *stmt)
+void db_bind_int(struct db_stmt *stmt, int i, int64_t v)
 {
-	sqlite3_reset(stmt);
-	sqlite3_clear_bindings(stmt);
+	sqlite3_bind_int64(raw(stmt), i, v);
+}
+
+void db_bind_real(struct db_stmt *stmt, int i, double v)
+{
+	sqlite3_bind_double(raw(stmt), i, v);
+}
+
+void db_bind_text(struct db_stmt *stmt, int i, const char *s)
+{
+	sqlite3_bind_text(raw(stmt), i, s, -1, SQLITE_STATIC);
+}
+
+void db_bind_text_n(struct db_stmt *stmt, int i, const char *s, size_t n)
+{
+	sqlite3_bind_text64(raw(stmt), i, s, n, SQLITE_STATIC, SQLITE_UTF8);
+}
+
+void db_bind_null(struct db_stmt *stmt, int i)
+{
+	sqlite3_bind_null(raw(stmt), i);
+}
+
+int db_step(struct db_stmt *stmt)
+{
+	int rc = sqlite3_step(raw(stmt));
+	if (rc == SQLITE_ROW)
+		return DB_ROW;
+	return status_of(sqlite3_db_handle(raw(stmt)), rc);
+}
+
+enum db_type db_column_type(struct db_stmt *stmt, int col)
+{
+	switch (sqlite3_column_type(raw(stmt), col)) {
+	case SQLITE_INTEGER:
+		return DB_TYPE_INT;
+	case SQLITE_FLOAT:
+		return DB_TYPE_REAL;
+	case SQLITE_NULL:
+		return DB_TYPE_NULL;
+	default:
+		return DB_TYPE_TEXT;
+	}
+}
+
+int64_t db_column_int(struct db_stmt *stmt, int col)
+{
+	return sqlite3_column_int64(raw(stmt), col);
+}
+
+double db_column_real(struct db_stmt *stmt, int col)
+{
+	return sqlite3_column_double(raw(stmt), col);
+}
+
+const char *db_column_text(struct db_stmt *stmt, int col)
+{
+	return (const char *)sqlite3_column_text(raw(stmt), col);
+}
+
+size_t db_column_bytes(struct db_stmt *stmt, int col)
+{
+	return (size_t)sqlite3_column_bytes(raw(stmt), col);
+}
+
+void db_done(struct db_stmt *stmt)
+{
+	sqlite3_reset(raw(stmt));
+	sqlite3_clear_bindings(raw(stmt));
+}
+
+int64_t db_changes(struct db *db)
+{
+	return sqlite3_changes(db->conn);
+}
+
+int64_t db_last_insert_id(struct db *db)
+{
+	return sqlite3_last_insert_rowid(db->conn);
+}
+
+bool db_in_transaction(struct db *db)
+{
+	return !sqlite3_get_autocommit(db->conn);
 }
 
 /* Writers of this process queue here rather than in SQLite's busy handler,
@@ -881,14 +980,14 @@ int db_latest_schema_version(void)
 
 int db_schema_version(struct db *db, int *version)
 {
-	sqlite3_stmt *stmt = db_prepare(db, "PRAGMA user_version");
+	struct db_stmt *stmt = db_prepare(db, "PRAGMA user_version");
 	if (!stmt)
 		return DB_ERROR;
-	int rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		*version = sqlite3_column_int(stmt, 0);
+	int rc = db_step(stmt);
+	if (rc == DB_ROW)
+		*version = (int)db_column_int(stmt, 0);
 	db_done(stmt);
-	return db_status_from(db, rc);
+	return db_result(rc);
 }
 
 /* Migration N (1-based) is embedded_migrations[N-1]; user_version holds the
@@ -1018,9 +1117,8 @@ static bool wal_index_tried; /* by the first worker, so it never changes under t
 
 static bool in_wal_mode(struct db *db)
 {
-	sqlite3_stmt *stmt = db_prepare_static(db, "PRAGMA journal_mode");
-	bool wal = stmt && sqlite3_step(stmt) == SQLITE_ROW &&
-		   strcmp((const char *)sqlite3_column_text(stmt, 0), "wal") == 0;
+	struct db_stmt *stmt = db_prepare_static(db, "PRAGMA journal_mode");
+	bool wal = stmt && db_step(stmt) == DB_ROW && strcmp(db_column_text(stmt, 0), "wal") == 0;
 	if (stmt)
 		db_done(stmt);
 	return wal;

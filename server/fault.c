@@ -1,15 +1,40 @@
-/* Counting allocators and the failure injector (see fault.h). One counter
- * for the whole process: a request's allocations may happen on any worker
- * thread, and the tests arm for the next request, whichever thread it
- * runs on. */
+/* The allocation-failure flag, the counting allocators and the failure
+ * injector (see fault.h). One counter for the whole process: a request's
+ * allocations may happen on any worker thread, and the tests arm for the
+ * next request, whichever thread it runs on. */
 #include "fault.h"
 
 #include <jansson.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include "db.h"
-#include "util.h"
+static _Thread_local bool alloc_failed, committed;
+
+void alloc_failure_note(void)
+{
+	alloc_failed = true;
+}
+
+void alloc_failure_clear(void)
+{
+	alloc_failed = false;
+	committed = false;
+}
+
+bool alloc_failure_seen(void)
+{
+	return alloc_failed;
+}
+
+void alloc_commit_note(void)
+{
+	committed = true;
+}
+
+bool alloc_commit_seen(void)
+{
+	return committed;
+}
 
 static atomic_bool armed;
 static atomic_long counted;
@@ -84,8 +109,7 @@ void *fault_realloc(void *p, size_t n)
 	return q;
 }
 
-bool fault_alloc_install(void)
+void fault_alloc_install(void)
 {
 	json_set_alloc_funcs(fault_malloc, free);
-	return db_set_allocator() == DB_OK;
 }

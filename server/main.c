@@ -230,8 +230,12 @@ static int serve(const struct config *cfg)
 
 int main(int argc, char **argv)
 {
-	/* before any Jansson or SQLite use: their failures are then noted like ours */
+	/* before any Jansson or engine use: their failures are then noted like ours */
 	fault_alloc_install();
+	if (db_set_allocator() != DB_OK) {
+		fprintf(stderr, "cohortd: cannot give the database engine its allocator\n");
+		return 1;
+	}
 	struct config cfg;
 	if (config_parse(&cfg, argc, argv, stderr) != 0)
 		return 2;

@@ -8,50 +8,50 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db_sqlite.h"
+#include "db.h"
 #include "util.h"
 
-static void bind_value(sqlite3_stmt *stmt, int col, const struct value *v)
+static void bind_value(struct db_stmt *stmt, int col, const struct value *v)
 {
 	switch (v->kind) {
 	case VALUE_NULL:
-		sqlite3_bind_null(stmt, col);
+		db_bind_null(stmt, col);
 		break;
 	case VALUE_INT:
-		sqlite3_bind_int64(stmt, col, v->i);
+		db_bind_int(stmt, col, v->i);
 		break;
 	case VALUE_REAL:
-		sqlite3_bind_double(stmt, col, v->r);
+		db_bind_real(stmt, col, v->r);
 		break;
 	case VALUE_TEXT:
-		sqlite3_bind_text(stmt, col, v->s, -1, SQLITE_STATIC);
+		db_bind_text(stmt, col, v->s);
 		break;
 	}
 }
 
-static void read_value(sqlite3_stmt *stmt, int col, struct value *v)
+static void read_value(struct db_stmt *stmt, int col, struct value *v)
 {
-	switch (sqlite3_column_type(stmt, col)) {
-	case SQLITE_INTEGER:
-		value_set_int(v, sqlite3_column_int64(stmt, col));
+	switch (db_column_type(stmt, col)) {
+	case DB_TYPE_INT:
+		value_set_int(v, db_column_int(stmt, col));
 		break;
-	case SQLITE_FLOAT:
+	case DB_TYPE_REAL:
 		value_set_null(v);
 		v->kind = VALUE_REAL;
-		v->r = sqlite3_column_double(stmt, col);
+		v->r = db_column_real(stmt, col);
 		break;
-	case SQLITE_TEXT:
-		value_set_text(v, (const char *)sqlite3_column_text(stmt, col));
+	case DB_TYPE_TEXT:
+		value_set_text(v, db_column_text(stmt, col));
 		break;
 	default:
 		value_set_null(v);
 	}
 }
 
-static void copy_text(char *dst, size_t n, sqlite3_stmt *stmt, int col)
+static void copy_text(char *dst, size_t n, struct db_stmt *stmt, int col)
 {
-	const unsigned char *s = sqlite3_column_text(stmt, col);
-	snprintf(dst, n, "%s", s ? (const char *)s : "");
+	const char *s = db_column_text(stmt, col);
+	snprintf(dst, n, "%s", s ? s : "");
 }
 
 /* "id, f1, f2, ..., version, created_at, updated_at" */
@@ -115,7 +115,7 @@ static const struct resource_sql *sql_of(const struct resource *res)
 }
 
 /* A statement of res's cached SQL (0: get, 1: update), or NULL. */
-static sqlite3_stmt *prepare_of(struct db *db, const struct resource *res, int which)
+static struct db_stmt *prepare_of(struct db *db, const struct resource *res, int which)
 {
 	const struct resource_sql *r = sql_of(res);
 	if (!r)
@@ -123,13 +123,13 @@ static sqlite3_stmt *prepare_of(struct db *db, const struct resource *res, int w
 	return db_prepare_static(db, which == 0 ? r->get : r->update);
 }
 
-static void read_record(sqlite3_stmt *stmt, const struct resource *res, struct record *rec)
+static void read_record(struct db_stmt *stmt, const struct resource *res, struct record *rec)
 {
 	memset(rec, 0, sizeof *rec);
-	rec->id = sqlite3_column_int64(stmt, 0);
+	rec->id = db_column_int(stmt, 0);
 	for (int i = 0; i < res->nfields; i++)
 		read_value(stmt, i + 1, &rec->v[i]);
-	rec->version = sqlite3_column_int64(stmt, res->nfields + 1);
+	rec->version = db_column_int(stmt, res->nfields + 1);
 	copy_text(rec->created_at, sizeof rec->created_at, stmt, res->nfields + 2);
 	copy_text(rec->updated_at, sizeof rec->updated_at, stmt, res->nfields + 3);
 }
@@ -137,46 +137,46 @@ static void read_record(sqlite3_stmt *stmt, const struct resource *res, struct r
 /* The one integer sql answers, with its ? bound to *arg when arg is given. */
 static int query_int(struct db *db, const char *sql, const int64_t *arg, int64_t *out)
 {
-	sqlite3_stmt *stmt = db_prepare(db, sql);
+	struct db_stmt *stmt = db_prepare(db, sql);
 	if (!stmt)
 		return DB_ERROR;
 	if (arg)
-		sqlite3_bind_int64(stmt, 1, *arg);
-	int rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_int64(stmt, 0);
+		db_bind_int(stmt, 1, *arg);
+	int rc = db_step(stmt);
+	if (rc == DB_ROW)
+		*out = db_column_int(stmt, 0);
 	db_done(stmt);
-	return db_status_from(db, rc);
+	return db_result(rc);
 }
 
 int store_get(struct db *db, const struct resource *res, int64_t id, struct record *out)
 {
-	sqlite3_stmt *stmt = prepare_of(db, res, 0);
+	struct db_stmt *stmt = prepare_of(db, res, 0);
 	if (!stmt)
 		return DB_ERROR;
-	sqlite3_bind_int64(stmt, 1, id);
-	int rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
+	db_bind_int(stmt, 1, id);
+	int rc = db_step(stmt);
+	if (rc == DB_ROW)
 		read_record(stmt, res, out);
 	db_done(stmt);
-	if (rc == SQLITE_DONE)
+	if (rc == DB_OK)
 		return DB_NOTFOUND;
-	return db_status_from(db, rc);
+	return db_result(rc);
 }
 
 /* Binds rec as the row of an insert whose first parameter is at. */
-static void bind_record(sqlite3_stmt *stmt, int at, const struct resource *res,
+static void bind_record(struct db_stmt *stmt, int at, const struct resource *res,
 			const struct record *rec)
 {
 	for (int i = 0; i < res->nfields; i++)
 		bind_value(stmt, at + i, &rec->v[i]);
-	sqlite3_bind_int64(stmt, at + res->nfields, rec->version);
-	sqlite3_bind_text(stmt, at + res->nfields + 1, rec->created_at, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, at + res->nfields + 2, rec->updated_at, -1, SQLITE_STATIC);
+	db_bind_int(stmt, at + res->nfields, rec->version);
+	db_bind_text(stmt, at + res->nfields + 1, rec->created_at);
+	db_bind_text(stmt, at + res->nfields + 2, rec->updated_at);
 	if (rec->id > 0)
-		sqlite3_bind_int64(stmt, at + res->nfields + 3, rec->id);
+		db_bind_int(stmt, at + res->nfields + 3, rec->id);
 	else
-		sqlite3_bind_null(stmt, at + res->nfields + 3); /* the next one (AUTOINCREMENT) */
+		db_bind_null(stmt, at + res->nfields + 3); /* the next one (AUTOINCREMENT) */
 }
 
 struct many {
@@ -184,7 +184,7 @@ struct many {
 	struct record *const *recs;
 };
 
-static void bind_many(sqlite3_stmt *stmt, int at, int i, const void *cls)
+static void bind_many(struct db_stmt *stmt, int at, int i, const void *cls)
 {
 	const struct many *m = cls;
 	bind_record(stmt, at, m->res, m->recs[i]);
@@ -202,7 +202,7 @@ int store_insert(struct db *db, const struct resource *res, struct record *rec)
 {
 	int rc = store_insert_many(db, res, &rec, 1);
 	if (rc == DB_OK)
-		rec->id = sqlite3_last_insert_rowid(db_handle(db));
+		rec->id = db_last_insert_id(db);
 	return rc;
 }
 
@@ -219,19 +219,19 @@ int store_next_id(struct db *db, const struct resource *res, int64_t *next)
 int store_update(struct db *db, const struct resource *res, const struct record *rec)
 {
 	store_forget_course_facts();
-	sqlite3_stmt *stmt = prepare_of(db, res, 1);
+	struct db_stmt *stmt = prepare_of(db, res, 1);
 	if (!stmt)
 		return DB_ERROR;
 	for (int i = 0; i < res->nfields; i++)
 		bind_value(stmt, i + 1, &rec->v[i]);
-	sqlite3_bind_int64(stmt, res->nfields + 1, rec->version);
-	sqlite3_bind_text(stmt, res->nfields + 2, rec->updated_at, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, res->nfields + 3, rec->id);
-	int rc = sqlite3_step(stmt);
+	db_bind_int(stmt, res->nfields + 1, rec->version);
+	db_bind_text(stmt, res->nfields + 2, rec->updated_at);
+	db_bind_int(stmt, res->nfields + 3, rec->id);
+	int rc = db_step(stmt);
 	db_done(stmt);
-	if (rc == SQLITE_DONE && sqlite3_changes(db_handle(db)) == 0)
+	if (rc == DB_OK && db_changes(db) == 0)
 		return DB_NOTFOUND;
-	return db_status_from(db, rc);
+	return db_result(rc);
 }
 
 int store_delete(struct db *db, const struct resource *res, int64_t id)
@@ -239,15 +239,15 @@ int store_delete(struct db *db, const struct resource *res, int64_t id)
 	store_forget_course_facts();
 	char sql[128];
 	snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = ?", res->name);
-	sqlite3_stmt *stmt = db_prepare(db, sql);
+	struct db_stmt *stmt = db_prepare(db, sql);
 	if (!stmt)
 		return DB_ERROR;
-	sqlite3_bind_int64(stmt, 1, id);
-	int rc = sqlite3_step(stmt);
+	db_bind_int(stmt, 1, id);
+	int rc = db_step(stmt);
 	db_done(stmt);
-	if (rc == SQLITE_DONE && sqlite3_changes(db_handle(db)) == 0)
+	if (rc == DB_OK && db_changes(db) == 0)
 		return DB_NOTFOUND;
-	return db_status_from(db, rc);
+	return db_result(rc);
 }
 
 int store_count(struct db *db, const struct resource *res, int64_t *count)
@@ -267,14 +267,14 @@ int store_list(struct db *db, const struct resource *res, const struct list_quer
 		strbuf_printf(&sql, " AND %s %s ?", res->fields[q->filters[i].field].name,
 			      q->filters[i].op == FILTER_GE ? ">=" : "=");
 	strbuf_puts(&sql, " ORDER BY id LIMIT ?");
-	sqlite3_stmt *stmt = sql.data ? db_prepare(db, sql.data) : NULL;
+	struct db_stmt *stmt = sql.data ? db_prepare(db, sql.data) : NULL;
 	strbuf_free(&sql);
 	if (!stmt)
 		return DB_ERROR;
-	sqlite3_bind_int64(stmt, 1, q->after);
+	db_bind_int(stmt, 1, q->after);
 	for (int i = 0; i < q->nfilters; i++)
 		bind_value(stmt, i + 2, &q->filters[i].value);
-	sqlite3_bind_int(stmt, q->nfilters + 2, q->limit + 1);
+	db_bind_int(stmt, q->nfilters + 2, q->limit + 1);
 
 	struct record *recs = xcalloc((size_t)q->limit + 1, sizeof *recs);
 	if (!recs) {
@@ -282,13 +282,13 @@ int store_list(struct db *db, const struct resource *res, const struct list_quer
 		return DB_ERROR;
 	}
 	int n = 0, rc;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < q->limit)
+	while ((rc = db_step(stmt)) == DB_ROW && n < q->limit)
 		read_record(stmt, res, &recs[n++]);
-	*more = rc == SQLITE_ROW;
+	*more = rc == DB_ROW;
 	db_done(stmt);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	if (rc != DB_ROW && rc != DB_OK) {
 		store_list_free(recs, n);
-		return db_status_from(db, rc);
+		return db_result(rc);
 	}
 	*out = recs;
 	*count = n;
@@ -315,31 +315,31 @@ int store_ids_where(struct db *db, const struct resource *res, const char *field
 {
 	char sql[160];
 	snprintf(sql, sizeof sql, "SELECT id FROM %s WHERE %s = ? ORDER BY id", res->name, field);
-	sqlite3_stmt *stmt = db_prepare(db, sql);
+	struct db_stmt *stmt = db_prepare(db, sql);
 	if (!stmt)
 		return DB_ERROR;
-	sqlite3_bind_int64(stmt, 1, value);
+	db_bind_int(stmt, 1, value);
 	size_t n = 0, cap = 16;
 	int64_t *out = xmalloc(cap * sizeof *out);
-	int rc = SQLITE_NOMEM;
-	while (out && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	int rc = DB_ERROR;
+	while (out && (rc = db_step(stmt)) == DB_ROW) {
 		if (n == cap) {
 			int64_t *more = xrealloc(out, (cap *= 2) * sizeof *out);
 			if (!more) {
-				rc = SQLITE_NOMEM;
+				rc = DB_ERROR;
 				break;
 			}
 			out = more;
 		}
-		out[n++] = sqlite3_column_int64(stmt, 0);
+		out[n++] = db_column_int(stmt, 0);
 	}
 	db_done(stmt);
-	if (rc != SQLITE_DONE) {
+	if (rc != DB_OK) {
 		free(out);
 		out = NULL;
 		n = 0;
 	}
 	*ids = out;
 	*count = n;
-	return db_status_from(db, rc);
+	return db_result(rc);
 }

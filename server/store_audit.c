@@ -4,27 +4,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db_sqlite.h"
+#include "db.h"
 #include "store_trust.h"
 #include "util.h"
 
 /* A copy of a text column, NULL for NULL; *whole turns false when the
  * column or its copy is lost for memory. */
-static char *text_or_null(sqlite3_stmt *stmt, int col, bool *whole)
+static char *text_or_null(struct db_stmt *stmt, int col, bool *whole)
 {
-	const unsigned char *s = sqlite3_column_text(stmt, col);
-	char *copy = s ? xstrdup((const char *)s) : NULL;
-	if ((s && !copy) || (!s && sqlite3_column_type(stmt, col) != SQLITE_NULL))
+	const char *s = db_column_text(stmt, col);
+	char *copy = s ? xstrdup(s) : NULL;
+	if ((s && !copy) || (!s && db_column_type(stmt, col) != DB_TYPE_NULL))
 		*whole = false;
 	return copy;
 }
 
-static void copy_column(char *dst, size_t n, sqlite3_stmt *stmt, int col, bool *whole)
+static void copy_column(char *dst, size_t n, struct db_stmt *stmt, int col, bool *whole)
 {
-	const unsigned char *s = sqlite3_column_text(stmt, col);
+	const char *s = db_column_text(stmt, col);
 	if (!s)
 		*whole = false;
-	snprintf(dst, n, "%s", s ? (const char *)s : "");
+	snprintf(dst, n, "%s", s ? s : "");
 }
 
 void audit_row_clear(struct audit_row *row)
@@ -44,20 +44,20 @@ void audit_row_clear(struct audit_row *row)
 	"hash"
 
 /* False when memory ran out reading it (the row is then cleared). */
-static bool read_row(sqlite3_stmt *stmt, struct audit_row *row)
+static bool read_row(struct db_stmt *stmt, struct audit_row *row)
 {
 	bool whole = true;
 	memset(row, 0, sizeof *row);
-	row->seq = sqlite3_column_int64(stmt, 0);
+	row->seq = db_column_int(stmt, 0);
 	copy_column(row->at, sizeof row->at, stmt, 1, &whole);
 	row->actor = text_or_null(stmt, 2, &whole);
 	row->action = text_or_null(stmt, 3, &whole);
 	row->entity = text_or_null(stmt, 4, &whole);
-	row->entity_id = sqlite3_column_int64(stmt, 5);
+	row->entity_id = db_column_int(stmt, 5);
 	row->before = text_or_null(stmt, 6, &whole);
 	row->after = text_or_null(stmt, 7, &whole);
-	row->before_len = row->before ? (size_t)sqlite3_column_bytes(stmt, 6) : 0;
-	row->after_len = row->after ? (size_t)sqlite3_column_bytes(stmt, 7) : 0;
+	row->before_len = row->before ? (size_t)db_column_bytes(stmt, 6) : 0;
+	row->after_len = row->after ? (size_t)db_column_bytes(stmt, 7) : 0;
 	row->reason = text_or_null(stmt, 8, &whole);
 	row->request_id = text_or_null(stmt, 9, &whole);
 	copy_column(row->prev_hash, sizeof row->prev_hash, stmt, 10, &whole);
@@ -71,41 +71,41 @@ static bool read_row(sqlite3_stmt *stmt, struct audit_row *row)
 
 int store_audit_head(struct db *db, int64_t *seq, char hash[65])
 {
-	sqlite3_stmt *stmt = db_prepare_static(db, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+	struct db_stmt *stmt = db_prepare_static(db, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
 	if (!stmt)
 		return DB_ERROR;
 	*seq = 0;
 	hash[0] = '\0';
-	int rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		*seq = sqlite3_column_int64(stmt, 0);
-		snprintf(hash, 65, "%s", (const char *)sqlite3_column_text(stmt, 1));
+	int rc = db_step(stmt);
+	if (rc == DB_ROW) {
+		*seq = db_column_int(stmt, 0);
+		snprintf(hash, 65, "%s", db_column_text(stmt, 1));
 	}
 	db_done(stmt);
-	return db_status_from(db, rc);
+	return db_result(rc);
 }
 
 enum { AUDIT_NCOLUMNS = 12 };
 static const char insert_head[] = "INSERT INTO audit (" AUDIT_COLUMNS ")";
 
 /* Binds the i-th of rows as the row of an insert whose first parameter is at. */
-static void bind_row(sqlite3_stmt *stmt, int at, int i, const void *rows)
+static void bind_row(struct db_stmt *stmt, int at, int i, const void *rows)
 {
 	const struct audit_row *row = ((const struct audit_row *const *)rows)[i];
-	sqlite3_bind_int64(stmt, at, row->seq);
-	sqlite3_bind_text(stmt, at + 1, row->at, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, at + 2, row->actor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, at + 3, row->action, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, at + 4, row->entity, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, at + 5, row->entity_id);
+	db_bind_int(stmt, at, row->seq);
+	db_bind_text(stmt, at + 1, row->at);
+	db_bind_text(stmt, at + 2, row->actor);
+	db_bind_text(stmt, at + 3, row->action);
+	db_bind_text(stmt, at + 4, row->entity);
+	db_bind_int(stmt, at + 5, row->entity_id);
 	/* with their lengths: no CHECK reads them, so SQLite never needs them
 	 * NUL-terminated (a text bound with a length it copies to add one) */
-	sqlite3_bind_text(stmt, at + 6, row->before, (int)row->before_len, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, at + 7, row->after, (int)row->after_len, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, at + 8, row->reason, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, at + 9, row->request_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, at + 10, row->prev_hash, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, at + 11, row->hash, -1, SQLITE_STATIC);
+	db_bind_text_n(stmt, at + 6, row->before, (int)row->before_len);
+	db_bind_text_n(stmt, at + 7, row->after, (int)row->after_len);
+	db_bind_text(stmt, at + 8, row->reason);
+	db_bind_text(stmt, at + 9, row->request_id);
+	db_bind_text(stmt, at + 10, row->prev_hash);
+	db_bind_text(stmt, at + 11, row->hash);
 }
 
 int store_audit_insert_many(struct db *db, const struct audit_row *const *rows, int n)
@@ -117,7 +117,7 @@ int store_audit_list(struct db *db, const struct audit_filter *f, struct audit_r
 		     int *count, bool *more)
 {
 	/* Absent filters bind NULL and match everything; one statement serves all. */
-	sqlite3_stmt *stmt = db_prepare_static(db, "SELECT " AUDIT_COLUMNS " FROM audit WHERE seq > ?1 "
+	struct db_stmt *stmt = db_prepare_static(db, "SELECT " AUDIT_COLUMNS " FROM audit WHERE seq > ?1 "
 					    "AND (?2 IS NULL OR entity = ?2) "
 					    "AND (?3 = 0 OR entity_id = ?3) "
 					    "AND (?4 IS NULL OR actor = ?4) "
@@ -126,31 +126,31 @@ int store_audit_list(struct db *db, const struct audit_filter *f, struct audit_r
 					    "ORDER BY seq LIMIT ?7");
 	if (!stmt)
 		return DB_ERROR;
-	sqlite3_bind_int64(stmt, 1, f->after);
-	sqlite3_bind_text(stmt, 2, f->entity, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 3, f->entity_id);
-	sqlite3_bind_text(stmt, 4, f->actor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 5, f->from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 6, f->to, -1, SQLITE_STATIC);
-	sqlite3_bind_int(stmt, 7, f->limit + 1);
+	db_bind_int(stmt, 1, f->after);
+	db_bind_text(stmt, 2, f->entity);
+	db_bind_int(stmt, 3, f->entity_id);
+	db_bind_text(stmt, 4, f->actor);
+	db_bind_text(stmt, 5, f->from);
+	db_bind_text(stmt, 6, f->to);
+	db_bind_int(stmt, 7, f->limit + 1);
 	struct audit_row *out = xcalloc((size_t)f->limit + 1, sizeof *out);
 	if (!out) {
 		db_done(stmt);
 		return DB_ERROR;
 	}
 	int n = 0, rc;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < f->limit) {
+	while ((rc = db_step(stmt)) == DB_ROW && n < f->limit) {
 		if (!read_row(stmt, &out[n])) {
-			rc = SQLITE_NOMEM;
+			rc = DB_ERROR;
 			break;
 		}
 		n++;
 	}
-	*more = rc == SQLITE_ROW;
+	*more = rc == DB_ROW;
 	db_done(stmt);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	if (rc != DB_ROW && rc != DB_OK) {
 		store_audit_list_free(out, n);
-		return db_status_from(db, rc);
+		return db_result(rc);
 	}
 	*rows = out;
 	*count = n;
@@ -166,14 +166,14 @@ void store_audit_list_free(struct audit_row *rows, int count)
 
 int store_audit_walk(struct db *db, int (*fn)(void *cls, const struct audit_row *row), void *cls)
 {
-	sqlite3_stmt *stmt = db_prepare_static(db, "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq");
+	struct db_stmt *stmt = db_prepare_static(db, "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq");
 	if (!stmt)
 		return DB_ERROR;
 	int rc;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	while ((rc = db_step(stmt)) == DB_ROW) {
 		struct audit_row row;
 		if (!read_row(stmt, &row)) {
-			rc = SQLITE_NOMEM;
+			rc = DB_ERROR;
 			break;
 		}
 		int stop = fn(cls, &row);
@@ -182,5 +182,5 @@ int store_audit_walk(struct db *db, int (*fn)(void *cls, const struct audit_row 
 			break;
 	}
 	db_done(stmt);
-	return rc == SQLITE_ROW ? DB_OK : db_status_from(db, rc);
+	return rc == DB_ROW ? DB_OK : db_result(rc);
 }

@@ -8,13 +8,13 @@
 #include <string.h>
 
 #include "cohort.h"
-#include "db_sqlite.h"
+#include "db.h"
 #include "util.h"
 
-static void text_into(char *dst, size_t n, sqlite3_stmt *stmt, int col)
+static void text_into(char *dst, size_t n, struct db_stmt *stmt, int col)
 {
-	const char *s = (const char *)sqlite3_column_text(stmt, col);
-	size_t len = s ? (size_t)sqlite3_column_bytes(stmt, col) : 0;
+	const char *s = db_column_text(stmt, col);
+	size_t len = s ? (size_t)db_column_bytes(stmt, col) : 0;
 	if (len >= n)
 		len = n - 1;
 	memcpy(dst, s ? s : "", len);
@@ -22,10 +22,10 @@ static void text_into(char *dst, size_t n, sqlite3_stmt *stmt, int col)
 }
 
 /* Keeps the later of two YYYY-MM-DD dates in dst ("" is earliest). */
-static void later_into(char dst[11], sqlite3_stmt *stmt, int col)
+static void later_into(char dst[11], struct db_stmt *stmt, int col)
 {
-	const char *s = (const char *)sqlite3_column_text(stmt, col);
-	if (s && sqlite3_column_bytes(stmt, col) == 10 && strcmp(s, dst) > 0)
+	const char *s = db_column_text(stmt, col);
+	if (s && db_column_bytes(stmt, col) == 10 && strcmp(s, dst) > 0)
 		memcpy(dst, s, 11);
 }
 
@@ -44,14 +44,14 @@ static bool grow(void **p, size_t *cap, size_t size)
 int store_data_version(struct db *db, int64_t *version)
 {
 	/* every change appends an audit row: the last seq is the data version */
-	sqlite3_stmt *stmt = db_prepare_static(db, "SELECT coalesce(max(seq), 0) FROM audit");
+	struct db_stmt *stmt = db_prepare_static(db, "SELECT coalesce(max(seq), 0) FROM audit");
 	if (!stmt)
 		return DB_ERROR;
-	int rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		*version = sqlite3_column_int64(stmt, 0);
+	int rc = db_step(stmt);
+	if (rc == DB_ROW)
+		*version = db_column_int(stmt, 0);
 	db_done(stmt);
-	return rc == SQLITE_ROW ? DB_OK : db_status_from(db, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+	return rc == DB_ROW ? DB_OK : db_result(rc == DB_OK ? DB_ERROR : rc);
 }
 
 /* The patients, then their courses, outcomes and toxicities read as plain
@@ -82,26 +82,26 @@ static struct cohort_patient *patient_by_id(struct cohort *c, int64_t id)
 
 static int load_patients(struct db *db, struct cohort *c, bool latest)
 {
-	sqlite3_stmt *stmt = db_prepare_static(
+	struct db_stmt *stmt = db_prepare_static(
 		db, "SELECT id, histology, setting, regimen, vital_status = 'dead', died_on, "
 		    "last_contact_on FROM patients ORDER BY id");
 	if (!stmt)
 		return DB_ERROR;
 	size_t cap = 256;
 	c->patients = xmalloc(cap * sizeof *c->patients);
-	int rc = SQLITE_NOMEM;
-	while (c->patients && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	int rc = DB_ERROR;
+	while (c->patients && (rc = db_step(stmt)) == DB_ROW) {
 		if (c->npatients == cap && !grow((void **)&c->patients, &cap, sizeof *c->patients)) {
-			rc = SQLITE_NOMEM;
+			rc = DB_ERROR;
 			break;
 		}
 		struct cohort_patient *p = &c->patients[c->npatients++];
 		memset(p, 0, sizeof *p);
-		p->id = sqlite3_column_int64(stmt, 0);
+		p->id = db_column_int(stmt, 0);
 		text_into(p->histology, sizeof p->histology, stmt, 1);
 		text_into(p->setting, sizeof p->setting, stmt, 2);
 		text_into(p->regimen, sizeof p->regimen, stmt, 3);
-		p->dead = sqlite3_column_int(stmt, 4);
+		p->dead = (int)db_column_int(stmt, 4);
 		text_into(p->died_on, sizeof p->died_on, stmt, 5);
 		if (latest) {
 			later_into(p->latest, stmt, 5);
@@ -109,17 +109,17 @@ static int load_patients(struct db *db, struct cohort *c, bool latest)
 		}
 	}
 	db_done(stmt);
-	if (rc != SQLITE_DONE)
-		return db_status_from(db, rc);
+	if (rc != DB_OK)
+		return db_result(rc);
 
 	stmt = db_prepare_static(db, "SELECT patient_id, started_on, ended_on FROM courses");
 	if (!stmt)
 		return DB_ERROR;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		struct cohort_patient *p = patient_by_id(c, sqlite3_column_int64(stmt, 0));
+	while ((rc = db_step(stmt)) == DB_ROW) {
+		struct cohort_patient *p = patient_by_id(c, db_column_int(stmt, 0));
 		if (!p)
 			continue;
-		const char *start = (const char *)sqlite3_column_text(stmt, 1);
+		const char *start = db_column_text(stmt, 1);
 		p->courses++;
 		if (start && (!p->first_start[0] || strcmp(start, p->first_start) < 0))
 			text_into(p->first_start, sizeof p->first_start, stmt, 1);
@@ -129,8 +129,8 @@ static int load_patients(struct db *db, struct cohort *c, bool latest)
 		}
 	}
 	db_done(stmt);
-	if (rc != SQLITE_DONE || !latest)
-		return db_status_from(db, rc);
+	if (rc != DB_OK || !latest)
+		return db_result(rc);
 
 	static const char *const dated[] = {
 		"SELECT patient_id, assessed_on, NULL FROM outcomes",
@@ -140,16 +140,16 @@ static int load_patients(struct db *db, struct cohort *c, bool latest)
 		stmt = db_prepare_static(db, dated[t]);
 		if (!stmt)
 			return DB_ERROR;
-		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-			struct cohort_patient *p = patient_by_id(c, sqlite3_column_int64(stmt, 0));
+		while ((rc = db_step(stmt)) == DB_ROW) {
+			struct cohort_patient *p = patient_by_id(c, db_column_int(stmt, 0));
 			if (p) {
 				later_into(p->latest, stmt, 1);
 				later_into(p->latest, stmt, 2);
 			}
 		}
 		db_done(stmt);
-		if (rc != SQLITE_DONE)
-			return db_status_from(db, rc);
+		if (rc != DB_OK)
+			return db_result(rc);
 	}
 	return DB_OK;
 }
@@ -169,57 +169,57 @@ static int by_patient_date(const void *a, const void *b)
 
 static int load_outcomes(struct db *db, struct cohort *c)
 {
-	sqlite3_stmt *stmt = db_prepare_static(
+	struct db_stmt *stmt = db_prepare_static(
 		db, "SELECT patient_id, assessed_on, response, confirmed, id FROM outcomes");
 	if (!stmt)
 		return DB_ERROR;
 	size_t cap = 256;
 	c->outcomes = xmalloc(cap * sizeof *c->outcomes);
-	int rc = SQLITE_NOMEM;
-	while (c->outcomes && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	int rc = DB_ERROR;
+	while (c->outcomes && (rc = db_step(stmt)) == DB_ROW) {
 		if (c->noutcomes == cap && !grow((void **)&c->outcomes, &cap, sizeof *c->outcomes)) {
-			rc = SQLITE_NOMEM;
+			rc = DB_ERROR;
 			break;
 		}
 		struct cohort_outcome *o = &c->outcomes[c->noutcomes++];
-		o->patient_id = sqlite3_column_int64(stmt, 0);
+		o->patient_id = db_column_int(stmt, 0);
 		text_into(o->assessed_on, sizeof o->assessed_on, stmt, 1);
 		text_into(o->response, sizeof o->response, stmt, 2);
-		o->confirmed = sqlite3_column_int(stmt, 3);
-		o->id = sqlite3_column_int64(stmt, 4);
+		o->confirmed = (int)db_column_int(stmt, 3);
+		o->id = db_column_int(stmt, 4);
 	}
 	db_done(stmt);
-	if (rc == SQLITE_DONE)
+	if (rc == DB_OK)
 		qsort(c->outcomes, c->noutcomes, sizeof *c->outcomes, by_patient_date);
-	return db_status_from(db, rc);
+	return db_result(rc);
 }
 
 static int load_events(struct db *db, const char *sql, struct cohort *c)
 {
-	sqlite3_stmt *stmt = db_prepare(db, sql);
+	struct db_stmt *stmt = db_prepare(db, sql);
 	if (!stmt)
 		return DB_ERROR;
 	size_t cap = 256;
 	c->events = xmalloc(cap * sizeof *c->events);
-	int rc = SQLITE_NOMEM;
-	while (c->events && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	int rc = DB_ERROR;
+	while (c->events && (rc = db_step(stmt)) == DB_ROW) {
 		if (c->nevents == cap && !grow((void **)&c->events, &cap, sizeof *c->events)) {
-			rc = SQLITE_NOMEM;
+			rc = DB_ERROR;
 			break;
 		}
-		char *term = xstrdup((const char *)sqlite3_column_text(stmt, 2));
+		char *term = xstrdup(db_column_text(stmt, 2));
 		if (!term) {
-			rc = SQLITE_NOMEM;
+			rc = DB_ERROR;
 			break;
 		}
 		struct cohort_event *e = &c->events[c->nevents++];
-		e->patient_id = sqlite3_column_int64(stmt, 0);
-		e->course_id = sqlite3_column_int64(stmt, 1);
+		e->patient_id = db_column_int(stmt, 0);
+		e->course_id = db_column_int(stmt, 1);
 		e->term = term;
-		e->grade = sqlite3_column_int(stmt, 3);
+		e->grade = (int)db_column_int(stmt, 3);
 	}
 	db_done(stmt);
-	return db_status_from(db, rc);
+	return db_result(rc);
 }
 
 int store_cohort_load(struct db *db, unsigned parts, struct cohort *out)

@@ -1,6 +1,6 @@
 /* Allocation, string buffers, the clock, integer parsing: the few helpers
  * every module shares. Allocation failure returns NULL and is noted in the
- * thread's flag (see util.h); the allocations themselves go through
+ * thread's flag (fault.h); the allocations themselves go through
  * fault_malloc / fault_realloc, so that tests can make any of them fail. */
 #include "util.h"
 
@@ -12,34 +12,6 @@
 #include <time.h>
 
 #include "fault.h"
-
-static _Thread_local bool alloc_failed, committed;
-
-void alloc_failure_note(void)
-{
-	alloc_failed = true;
-}
-
-void alloc_failure_clear(void)
-{
-	alloc_failed = false;
-	committed = false;
-}
-
-bool alloc_failure_seen(void)
-{
-	return alloc_failed;
-}
-
-void alloc_commit_note(void)
-{
-	committed = true;
-}
-
-bool alloc_commit_seen(void)
-{
-	return committed;
-}
 
 void *xmalloc(size_t n)
 {

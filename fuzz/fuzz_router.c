@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "router.h"
+#include "routes.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -3,17 +3,25 @@
 #ifndef COHORTD_HANDLERS_H
 #define COHORTD_HANDLERS_H
 
+#include <stdbool.h>
+
 struct request;
 
 /* records.c: the four clinical resources */
 void records_list(struct request *req);
+/* A create's preparation (its route's prepare): without an Idempotency-Key,
+ * the body is validated into the route's record on the HTTP worker rather
+ * than on the single writer, and answered 422 (false) when it is invalid;
+ * with a key it is validated by the handler, after the key's earlier answer
+ * is looked for. */
+bool records_stage(struct request *req);
 void records_list_of_patient(struct request *req);
 void records_create(struct request *req);
 void records_get(struct request *req);
 void records_patch(struct request *req);
 void records_delete(struct request *req);
 
-/* stats.c: the statistics of CONTRACT.md */
+/* stats.c: the statistics of docs/contract.md */
 void stats_summary(struct request *req);
 void stats_response(struct request *req);
 void stats_mortality(struct request *req);

@@ -1,6 +1,9 @@
-/* One HTTP exchange as the handlers see it, independent of libmicrohttpd.
- * The glue (server/http.c, the only file that includes microhttpd.h) fills
- * the request half, calls the dispatcher, and sends the reply half.
+/* One HTTP exchange as the handlers see it: data, independent of
+ * libmicrohttpd. The glue (server/http_glue.c, the only file that includes
+ * microhttpd.h) fills the request half (method, path, header fields, query
+ * parameters, body), calls the dispatcher, and sends the reply half; a test
+ * or a fuzzer can fill it as well and call the dispatcher without a socket.
+ * request.c reads the request half, reply.c writes the reply half.
  *
  * Ownership: a struct request lives from the first callback of a connection's
  * request to its completion callback, which frees everything hanging off it
@@ -32,6 +35,16 @@ struct db;
 #define REPLY_STREAM_ERROR (-2)
 typedef long (*reply_stream_fn)(void *cls, char *buf, size_t max);
 
+/* A header field or query parameter as received; both strings live as
+ * long as the request. */
+struct request_field {
+	const char *name;
+	const char *value; /* "" for a bare query key or an empty header */
+};
+
+/* Fields held in the request itself; more take an allocation. */
+#define REQUEST_INLINE_FIELDS 16
+
 struct reply_header {
 	const char *name;  /* a literal */
 	char *value;       /* inline_value, or malloc'd when longer */
@@ -39,10 +52,16 @@ struct reply_header {
 };
 
 struct request {
-	/* filled by the glue */
+	/* filled by the glue (or a test) */
 	const char *method;
-	const char *path;
-	void *conn; /* the glue's connection, for header and query lookups */
+	const char *path; /* percent-decoded */
+	const struct request_field *in_headers; /* in the order received */
+	int nin_headers;
+	const struct request_field *in_query; /* in the order received */
+	int nin_query;
+	struct request_field inline_fields[REQUEST_INLINE_FIELDS];
+	struct request_field *fields_alloc; /* when more than fit inline; freed with the request */
+	void *conn; /* the glue's own handle for the connection; nobody else's */
 	char *body;
 	size_t body_len;
 	size_t body_cap;
@@ -85,14 +104,18 @@ struct request {
 	void (*staged_free)(void *staged);
 };
 
-/* Implemented by the glue. */
-const char *request_header(struct request *req, const char *name);
-const char *request_query(struct request *req, const char *name);
+/* --- the request (request.c) ------------------------------------------ */
+
+/* The first header field of that name (any case), or NULL. */
+const char *request_header(const struct request *req, const char *name);
+/* The first query parameter of that name (exact), or NULL. */
+const char *request_query(const struct request *req, const char *name);
 /* Calls fn for each query parameter in order; stops when fn returns non-zero
  * and returns that value. */
-int request_query_each(struct request *req, int (*fn)(void *cls, const char *key, const char *value),
-		       void *cls);
+int request_query_each(const struct request *req,
+		       int (*fn)(void *cls, const char *key, const char *value), void *cls);
 
+/* Frees the request and everything hanging off it. */
 void request_free(struct request *req);
 
 /* --- replies: every answer goes through one of these ----------------- */

@@ -8,6 +8,12 @@
 
 struct route;
 
+/* A request has come in / has been completed (the glue calls both, once
+ * each, for every request); and how many are in between. */
+void metrics_request_begun(void);
+void metrics_request_ended(void);
+int metrics_requests_in_flight(void);
+
 /* Records one answered request (route NULL when none matched). */
 void metrics_observe(const struct route *route, const char *method, unsigned status,
 		     double seconds);

@@ -19,11 +19,12 @@ enum route_flags {
 	ROUTE_QUERY = 1 << 3,       /* takes query parameters; elsewhere any is a 400 */
 	ROUTE_REASON = 1 << 4,      /* needs a Change-Reason header (audited change) */
 	ROUTE_NDJSON = 1 << 5,      /* an application/x-ndjson body, up to the import limit */
-	ROUTE_STAGE = 1 << 6,       /* a create: the body is validated into the route's record
-	                             * before the handler runs (records_stage) */
 };
 
 typedef void (*route_handler)(struct request *req);
+/* True when the request is to go on to its handler; false when it has its
+ * answer already. */
+typedef bool (*route_prepare)(struct request *req);
 
 struct route {
 	const char *method;
@@ -32,10 +33,11 @@ struct route {
 	unsigned flags;
 	const struct resource *res;
 	int role; /* the least enum role (auth.h) that may call it; ROLE_NONE: anyone */
+	/* Work done on the HTTP worker once every precondition holds, before a
+	 * write is handed to the writer (a create validates its body there):
+	 * NULL for none. */
+	route_prepare prepare;
 };
-
-extern const struct route routes[];
-extern const size_t routes_count;
 
 enum route_match {
 	ROUTE_FOUND,
@@ -61,10 +63,13 @@ void router_dispatch(struct request *req);
 bool router_prepare(struct request *req);
 void router_run(struct request *req);
 
-/* Set once at start: the role of a request without a token (ROLE_NONE:
- * such requests get 401), and the origins allowed to call from browsers. */
-void router_configure(int anonymous_role, const char *const *cors_origins, int ncors,
-		      size_t max_import);
+/* Set once at start: the route table (routes.c), the role of a request
+ * without a token (ROLE_NONE: such requests get 401), the origins allowed
+ * to call from browsers, and the largest import. */
+void router_configure(const struct route *table, size_t count, int anonymous_role,
+		      const char *const *cors_origins, int ncors, size_t max_import);
+/* The table given to router_configure, and its length. */
+const struct route *router_table(size_t *count);
 
 /* The largest body the route for method and path accepts: the import limit
  * for NDJSON routes, REQUEST_MAX_BODY elsewhere. */

@@ -1,4 +1,4 @@
-/* The HTTP server's life cycle (server/http.c): start listening, stop
+/* The HTTP server's life cycle (server/http_glue.c): start listening, stop
  * accepting, let in-flight requests finish, stop. */
 #ifndef COHORTD_SERVER_H
 #define COHORTD_SERVER_H
@@ -11,7 +11,5 @@ struct server;
  * port 0). Returns NULL after logging why. */
 struct server *server_start(const struct config *cfg, unsigned *port_out);
 void server_stop(struct server *srv);
-/* Requests received and not yet completed. */
-int server_requests_in_flight(void);
 
 #endif

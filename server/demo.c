@@ -20,7 +20,7 @@
 #include "audit.h"
 #include "db.h"
 #include "digest.h"
-#include "records.h"
+#include "record_insert.h"
 #include "resources.h"
 #include "store.h"
 #include "util.h"

@@ -34,7 +34,7 @@
 
 #include "audit.h"
 #include "db.h"
-#include "records.h"
+#include "record_insert.h"
 #include "resources.h"
 #include "store.h"
 #include "store_trust.h"

@@ -17,6 +17,7 @@
 #include "demo.h"
 #include "fault.h"
 #include "router.h"
+#include "routes.h"
 #include "server.h"
 
 #ifndef COHORTD_VERSION
@@ -190,7 +191,8 @@ static int serve(const struct config *cfg)
 		return 1;
 	if (db_pool_init(cfg->db_path) != DB_OK)
 		return 1;
-	router_configure(cfg->anonymous_role, cfg->cors_origins, cfg->ncors_origins, cfg->max_import);
+	router_configure(routes, routes_count, cfg->anonymous_role, cfg->cors_origins,
+			 cfg->ncors_origins, cfg->max_import);
 	if (cfg->anonymous_role != ROLE_NONE)
 		log_write(LOG_WARN, "anonymous access is on",
 			  json_pack("{s:s}", "role", role_name(cfg->anonymous_role)));

@@ -14,7 +14,6 @@
 #include "http.h"
 #include "resources.h"
 #include "router.h"
-#include "server.h"
 #include "store.h"
 #include "util.h"
 
@@ -34,12 +33,30 @@ struct route_metrics {
 };
 
 static struct route_metrics slots[MAX_ROUTES + 1]; /* the last: unmatched */
+static atomic_int in_flight;
+
+void metrics_request_begun(void)
+{
+	atomic_fetch_add(&in_flight, 1);
+}
+
+void metrics_request_ended(void)
+{
+	atomic_fetch_sub(&in_flight, 1);
+}
+
+int metrics_requests_in_flight(void)
+{
+	return atomic_load(&in_flight);
+}
 
 void metrics_observe(const struct route *route, const char *method, unsigned status,
 		     double seconds)
 {
 	(void)method;
-	size_t slot = route ? (size_t)(route - routes) : MAX_ROUTES;
+	size_t count;
+	const struct route *table = router_table(&count);
+	size_t slot = route && table ? (size_t)(route - table) : MAX_ROUTES;
 	if (slot > MAX_ROUTES)
 		slot = MAX_ROUTES;
 	struct route_metrics *m = &slots[slot];
@@ -58,9 +75,11 @@ void metrics_observe(const struct route *route, const char *method, unsigned sta
 
 static void labels(struct strbuf *sb, size_t slot)
 {
-	if (slot < routes_count)
-		strbuf_printf(sb, "route=\"%s\",method=\"%s\"", routes[slot].pattern,
-			      routes[slot].method);
+	size_t count;
+	const struct route *table = router_table(&count);
+	if (slot < count)
+		strbuf_printf(sb, "route=\"%s\",method=\"%s\"", table[slot].pattern,
+			      table[slot].method);
 	else
 		strbuf_puts(sb, "route=\"(none)\",method=\"(any)\"");
 }
@@ -68,7 +87,9 @@ static void labels(struct strbuf *sb, size_t slot)
 void metrics_scrape(struct request *req)
 {
 	struct strbuf sb = {0};
-	size_t nslots = routes_count < MAX_ROUTES ? routes_count : MAX_ROUTES;
+	size_t count;
+	router_table(&count);
+	size_t nslots = count < MAX_ROUTES ? count : MAX_ROUTES;
 
 	strbuf_puts(&sb, "# HELP cohortd_requests_total Requests answered, by route template, "
 			 "method and status.\n# TYPE cohortd_requests_total counter\n");
@@ -115,7 +136,7 @@ void metrics_scrape(struct request *req)
 	}
 	strbuf_printf(&sb, "# HELP cohortd_requests_in_flight Requests being processed.\n"
 			   "# TYPE cohortd_requests_in_flight gauge\ncohortd_requests_in_flight %d\n",
-		      server_requests_in_flight());
+		      metrics_requests_in_flight());
 
 	int64_t db_bytes = 0, wal_bytes = 0;
 	if (db_file_sizes(req->db, &db_bytes, &wal_bytes) == DB_OK)

@@ -13,7 +13,6 @@
 #include "db.h"
 #include "http.h"
 #include "query.h"
-#include "records.h"
 #include "util.h"
 #include "validate.h"
 
@@ -143,14 +142,25 @@ static bool query_absent(struct request *req)
 	return !refused;
 }
 
+static const struct route *table;
+static size_t table_count;
 static int anonymous_role = ROLE_NONE;
 static size_t import_limit = 32 * 1024 * 1024;
 
-void router_configure(int anon, const char *const *cors_origins, int ncors, size_t max_import)
+void router_configure(const struct route *routes, size_t count, int anon,
+		      const char *const *cors_origins, int ncors, size_t max_import)
 {
+	table = routes;
+	table_count = count;
 	anonymous_role = anon;
 	import_limit = max_import;
 	cors_configure(cors_origins, ncors);
+}
+
+const struct route *router_table(size_t *count)
+{
+	*count = table_count;
+	return table;
 }
 
 size_t router_body_limit(const char *method, const char *path)
@@ -159,7 +169,7 @@ size_t router_body_limit(const char *method, const char *path)
 	int64_t ids[2];
 	int nids;
 	char allow[128];
-	if (router_match(routes, routes_count, method, path, &route, ids, &nids, allow,
+	if (router_match(table, table_count, method, path, &route, ids, &nids, allow,
 			 sizeof allow) == ROUTE_FOUND &&
 	    (route->flags & ROUTE_NDJSON))
 		return import_limit;
@@ -228,7 +238,7 @@ static bool reason_acceptable(struct request *req)
 bool router_prepare(struct request *req)
 {
 	char allow[128];
-	enum route_match m = router_match(routes, routes_count, req->method, req->path, &req->route,
+	enum route_match m = router_match(table, table_count, req->method, req->path, &req->route,
 					  req->ids, &req->nids, allow, sizeof allow);
 	if (m == ROUTE_WRONG_METHOD && strcmp(req->method, "OPTIONS") == 0) {
 		char with_options[160];
@@ -281,7 +291,7 @@ bool router_prepare(struct request *req)
 			      "cohortd is restarted on a writable file");
 		return false;
 	}
-	if ((req->route->flags & ROUTE_STAGE) && !records_stage(req))
+	if (req->route->prepare && !req->route->prepare(req))
 		return false;
 	if ((req->route->flags & ROUTE_WRITES) && !(req->db = db_writer())) {
 		reply_problem(req, 503, PROBLEM_UNAVAILABLE, "the database cannot be opened");

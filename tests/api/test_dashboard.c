@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "harness.h"
 #include "router.h"
+#include "routes.h"
 
 static const char *const no_token[] = {"Authorization:", NULL};
 

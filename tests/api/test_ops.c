@@ -18,6 +18,7 @@
 
 #include "harness.h"
 #include "router.h"
+#include "routes.h"
 
 /* Runs the cohortd binary with args; returns its exit status and output. */
 static int run_cli(const char *const *args, char *out, size_t out_len)

@@ -22,6 +22,7 @@
 #include "digest.h"
 #include "harness.h"
 #include "router.h"
+#include "routes.h"
 
 #define UNAUTHORIZED      "urn:cohortd:problem:unauthorized"
 #define FORBIDDEN         "urn:cohortd:problem:forbidden"

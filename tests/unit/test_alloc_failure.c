@@ -35,6 +35,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "router.h"
+#include "routes.h"
 #include "server.h"
 
 /* More allocations than any of the three requests makes. */
@@ -70,7 +71,8 @@ static void server_up(void)
 	ck_assert_int_eq(config_parse(&cfg, 9, argv, stderr), 0);
 	log_set_level(LOG_ERROR);
 	ck_assert_int_eq(db_pool_init(db_path), DB_OK);
-	router_configure(cfg.anonymous_role, cfg.cors_origins, cfg.ncors_origins, cfg.max_import);
+	router_configure(routes, routes_count, cfg.anonymous_role, cfg.cors_origins,
+			 cfg.ncors_origins, cfg.max_import);
 	unsigned port = 0;
 	srv = server_start(&cfg, &port);
 	ck_assert_ptr_nonnull(srv);

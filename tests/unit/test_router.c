@@ -6,16 +6,17 @@
 
 #include "auth.h"
 #include "router.h"
+#include "routes.h"
 
 static void h(struct request *req) { (void)req; }
 
 static const struct route table[] = {
-	{"GET", "/patients", h, 0, NULL, 0},
-	{"POST", "/patients", h, ROUTE_JSON_BODY, NULL, 0},
-	{"GET", "/patients/{id}", h, 0, NULL, 0},
-	{"PATCH", "/patients/{id}", h, ROUTE_MERGE_PATCH, NULL, 0},
-	{"DELETE", "/patients/{id}", h, 0, NULL, 0},
-	{"GET", "/patients/{id}/courses", h, 0, NULL, 0},
+	{.method = "GET", .pattern = "/patients", .handler = h, .flags = 0},
+	{.method = "POST", .pattern = "/patients", .handler = h, .flags = ROUTE_JSON_BODY},
+	{.method = "GET", .pattern = "/patients/{id}", .handler = h, .flags = 0},
+	{.method = "PATCH", .pattern = "/patients/{id}", .handler = h, .flags = ROUTE_MERGE_PATCH},
+	{.method = "DELETE", .pattern = "/patients/{id}", .handler = h, .flags = 0},
+	{.method = "GET", .pattern = "/patients/{id}/courses", .handler = h, .flags = 0},
 };
 
 static enum route_match match(const char *method, const char *path, const struct route **r,

@@ -84,62 +84,7 @@ static struct conn_clock clocks = {&clocks, &clocks, -1, 0, false, false, false}
 static long long request_timeout_ms = 30 * 1000;
 static atomic_bool sweeping;
 
-static atomic_int requests_in_flight;
 static bool write_pool; /* writes go to the pool (writers.h), set at start */
-
-int server_requests_in_flight(void)
-{
-	return atomic_load(&requests_in_flight);
-}
-
-const char *request_header(struct request *req, const char *name)
-{
-	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
-}
-
-const char *request_query(struct request *req, const char *name)
-{
-	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
-}
-
-struct query_walk {
-	int (*fn)(void *cls, const char *key, const char *value);
-	void *cls;
-	int result;
-};
-
-static enum MHD_Result query_step(void *cls, enum MHD_ValueKind kind, const char *key,
-				  const char *value)
-{
-	(void)kind;
-	struct query_walk *w = cls;
-	w->result = w->fn(w->cls, key, value);
-	return w->result == 0 ? MHD_YES : MHD_NO;
-}
-
-int request_query_each(struct request *req, int (*fn)(void *cls, const char *key, const char *value),
-		       void *cls)
-{
-	struct query_walk w = {fn, cls, 0};
-	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_step, &w);
-	return w.result;
-}
-
-void request_free(struct request *req)
-{
-	if (!req)
-		return;
-	if (req->stream_done)
-		req->stream_done(req->stream_cls);
-	if (req->staged_free)
-		req->staged_free(req->staged);
-	free(req->body);
-	json_decref(req->json);
-	if (!req->out_static)
-		free(req->out);
-	reply_headers_truncate(req, 0);
-	free(req);
-}
 
 /* The ETag headers of the reply, in their "-gz" form. */
 static void etags_to_gzip_form(struct request *req)
@@ -156,8 +101,7 @@ static void etags_to_gzip_form(struct request *req)
  * tells caches that the encoding depends on Accept-Encoding. */
 static void maybe_compress(struct request *req)
 {
-	const char *accept = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-							 MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	const char *accept = request_header(req, "Accept-Encoding");
 	if (req->status == 304) {
 		const char *inm = request_header(req, "If-None-Match");
 		if (gzip_accepted(accept) && inm && strstr(inm, "-gz\""))
@@ -251,9 +195,8 @@ static void refuse_large_body(struct MHD_Connection *conn, struct request *req)
 
 /* The client's X-Request-ID when it is 1-128 of A-Z a-z 0-9 . _ : -,
  * else a fresh UUID: every answer carries it, as do audit rows and problems. */
-static void assign_request_id(struct MHD_Connection *conn, char out[129])
+static void assign_request_id(const char *id, char out[129])
 {
-	const char *id = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-ID");
 	size_t n = id ? strlen(id) : 0;
 	bool sane = n >= 1 && n <= 128;
 	for (size_t i = 0; sane && i < n; i++)
@@ -273,7 +216,7 @@ static enum MHD_Result refuse_for_memory(struct MHD_Connection *conn, void **sta
 {
 	*state = &no_memory;
 	char id[129], body[REPLY_OOM_PROBLEM];
-	assign_request_id(conn, id);
+	assign_request_id(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-ID"), id);
 	size_t len = reply_out_of_memory_body(id, body);
 	struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_COPY);
 	if (!resp)
@@ -409,34 +352,76 @@ static bool field_folded(const char *key, size_t key_len, const char *value)
 #endif
 }
 
-static enum MHD_Result framing_step(void *cls, enum MHD_ValueKind kind, const char *key,
-				    size_t key_len, const char *value, size_t value_len)
+/* The head as data: the glue's view of the request's header fields and
+ * query parameters, copied into the request (pointers into libmicrohttpd's
+ * memory, which lives as long as the request), each header field also run
+ * through the framing checks. */
+struct head_walk {
+	struct request_field *into; /* the next free field */
+	int *count;
+	struct framing *framing;
+};
+
+static enum MHD_Result take_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				   size_t key_len, const char *value, size_t value_len)
 {
 	(void)kind;
-	framing_field(cls, key, key_len, value ? value : "", value ? value_len : 0,
+	struct head_walk *w = cls;
+	framing_field(w->framing, key, key_len, value ? value : "", value ? value_len : 0,
 		      value && field_folded(key, key_len, value));
+	*w->into++ = (struct request_field){key, value ? value : ""};
+	(*w->count)++;
 	return MHD_YES;
+}
+
+static enum MHD_Result take_query(void *cls, enum MHD_ValueKind kind, const char *key,
+				  const char *value)
+{
+	(void)kind;
+	struct head_walk *w = cls;
+	*w->into++ = (struct request_field){key, value ? value : ""};
+	(*w->count)++;
+	return MHD_YES;
+}
+
+/* Fills the request's fields; false when memory for them ran out. */
+static bool take_head(struct MHD_Connection *conn, struct request *req, struct framing *f)
+{
+	int nh = MHD_get_connection_values(conn, MHD_HEADER_KIND, NULL, NULL);
+	int nq = MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, NULL, NULL);
+	nh = nh > 0 ? nh : 0;
+	nq = nq > 0 ? nq : 0;
+	struct request_field *room = req->inline_fields;
+	if (nh + nq > REQUEST_INLINE_FIELDS) {
+		room = req->fields_alloc = xcalloc((size_t)(nh + nq), sizeof *room);
+		if (!room)
+			return false;
+	}
+	req->in_headers = room;
+	req->in_query = room + nh;
+	struct head_walk w = {room, &req->nin_headers, f};
+	MHD_get_connection_values_n(conn, MHD_HEADER_KIND, take_header, &w);
+	w = (struct head_walk){room + nh, &req->nin_query, NULL};
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, take_query, &w);
+	return true;
 }
 
 /* The head's framing (framing.h), checked before anything else: a refusal
  * is answered at once, with Connection: close, and no byte of the body is
  * read (libmicrohttpd closes the connection after the answer). */
-static bool framing_refused(struct MHD_Connection *conn, struct request *req, const char *version)
+static bool framing_refused(struct MHD_Connection *conn, struct request *req, struct framing *f)
 {
-	struct framing f;
-	framing_begin(&f, version);
-	MHD_get_connection_values_n(conn, MHD_HEADER_KIND, framing_step, &f);
 	struct conn_clock *c = clock_of(conn);
 	if (c && c->target_control)
-		framing_target_control(&f);
-	unsigned status = framing_end(&f);
+		framing_target_control(f);
+	unsigned status = framing_end(f);
 	if (!status)
 		return false;
 	drop_body(req);
 	alloc_failure_clear();
 	reply_problem(req, status,
 		      status == 501 ? PROBLEM_UNSUPPORTED_CODING : PROBLEM_MALFORMED_REQUEST, "%s",
-		      f.detail);
+		      f->detail);
 	reply_header(req, "Connection", "close");
 	if (send_reply(conn, req) == MHD_YES)
 		req->replied = true;
@@ -465,19 +450,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		struct conn_clock *c = clock_of(conn);
 		if (c)
 			atomic_store(&c->awaiting_headers, false);
-		assign_request_id(conn, req->request_id);
-		atomic_fetch_add(&requests_in_flight, 1);
-		if (framing_refused(conn, req, version))
+		metrics_request_begun();
+		struct framing f;
+		framing_begin(&f, version);
+		if (!take_head(conn, req, &f)) {
+			request_uuid(req->request_id);
+			req->body_lost = true; /* answered 503 once the body is in */
 			return MHD_YES;
-		const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-								 MHD_HTTP_HEADER_CONTENT_LENGTH);
+		}
+		assign_request_id(request_header(req, "X-Request-ID"), req->request_id);
+		if (framing_refused(conn, req, &f))
+			return MHD_YES;
+		const char *length = request_header(req, "Content-Length");
 		int64_t declared;
 		req->body_limit = router_body_limit(method, url);
 		if (length && parse_int64(length, &declared) && (uint64_t)declared > req->body_limit) {
 			/* Decided from the header, before any of the body is read: a
 			 * client waiting on Expect: 100-continue never sends it. */
-			const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-									 MHD_HTTP_HEADER_EXPECT);
+			const char *expect = request_header(req, "Expect");
 			drop_body(req);
 			if (expect || (uint64_t)declared > req->body_limit + DRAIN_MAX_BODY)
 				refuse_large_body(conn, req);
@@ -597,7 +587,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
 		    req->status, req->out_len, (long long)(seconds * 1e6),
 		    req->actor[0] ? req->actor : NULL, code != MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	request_free(req);
-	atomic_fetch_sub(&requests_in_flight, 1);
+	metrics_request_ended();
 }
 
 static void log_mhd(void *cls, const char *fmt, va_list ap)
@@ -675,7 +665,7 @@ void server_stop(struct server *srv)
 		return;
 	MHD_quiesce_daemon(srv->daemon);
 	struct timespec pause = {0, 10 * 1000 * 1000};
-	for (int i = 0; i < DRAIN_SECONDS * 100 && atomic_load(&requests_in_flight) > 0; i++)
+	for (int i = 0; i < DRAIN_SECONDS * 100 && metrics_requests_in_flight() > 0; i++)
 		nanosleep(&pause, NULL);
 	/* every handed-over write answered and its connection resumed: the
 	 * daemon must not be stopped with a connection suspended */

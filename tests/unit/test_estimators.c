@@ -221,7 +221,7 @@ START_TEST(test_km_level_changes_interval_only)
 }
 END_TEST
 
-int main(void)
+Suite *suite(void)
 {
 	Suite *s = suite_create("estimators");
 	TCase *tc = tcase_create("estimators");
@@ -238,9 +238,5 @@ int main(void)
 	tcase_add_test(tc, test_km_ties_between_events_and_censoring);
 	tcase_add_test(tc, test_km_level_changes_interval_only);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }

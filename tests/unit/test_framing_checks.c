@@ -91,7 +91,7 @@ START_TEST(test_folded_flag_refuses)
 }
 END_TEST
 
-int main(void)
+Suite *suite(void)
 {
 	Suite *s = suite_create("framing");
 	TCase *tc = tcase_create("framing");
@@ -99,9 +99,5 @@ int main(void)
 	tcase_add_test(tc, test_first_refusal_is_kept);
 	tcase_add_test(tc, test_folded_flag_refuses);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }

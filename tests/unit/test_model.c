@@ -375,7 +375,7 @@ START_TEST(test_filter_values_parsed_by_type)
 }
 END_TEST
 
-int main(void)
+Suite *suite(void)
 {
 	Suite *s = suite_create("model");
 	TCase *tc = tcase_create("model");
@@ -395,9 +395,5 @@ int main(void)
 	tcase_add_test(tc, test_record_writer_equals_jansson);
 	tcase_add_test(tc, test_filter_values_parsed_by_type);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }

@@ -111,7 +111,7 @@ START_TEST(test_no_snapshot_is_kept_while_this_process_writes)
 }
 END_TEST
 
-int main(void)
+Suite *suite(void)
 {
 	Suite *s = suite_create("snapshots");
 	TCase *tc = tcase_create("pool");
@@ -119,9 +119,5 @@ int main(void)
 	tcase_add_test(tc, test_a_quiet_snapshot_is_kept_and_still_reads_every_commit);
 	tcase_add_test(tc, test_no_snapshot_is_kept_while_this_process_writes);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }

@@ -131,7 +131,7 @@ START_TEST(test_parse_int64)
 }
 END_TEST
 
-int main(void)
+Suite *suite(void)
 {
 	Suite *s = suite_create("validate");
 	TCase *tc = tcase_create("validate");
@@ -145,9 +145,5 @@ int main(void)
 	tcase_add_test(tc, test_choices);
 	tcase_add_test(tc, test_parse_int64);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }

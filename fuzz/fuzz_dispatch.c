@@ -17,8 +17,10 @@
 #include "db.h"
 #include "http.h"
 #include "log.h"
+#include "resources.h"
 #include "router.h"
 #include "routes.h"
+#include "store.h"
 
 static char dir[64];
 
@@ -44,6 +46,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	db_close(db);
 	log_set_level(LOG_ERROR);
+	if (store_init(resources_all, RESOURCES_COUNT) != DB_OK)
+		abort();
 	if (db_pool_init(path) != DB_OK)
 		abort();
 	router_configure(routes, routes_count, ROLE_ADMIN, NULL, 0, 1024 * 1024);

@@ -8,12 +8,15 @@
 #include "audit.h"
 #include "db.h"
 #include "import.h"
+#include "resources.h"
+#include "store.h"
 
 static struct db *db;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!db && (db_open(":memory:", &db) != DB_OK || db_migrate(db) != DB_OK))
+	if (!db && (store_init(resources_all, RESOURCES_COUNT) != DB_OK ||
+		    db_open(":memory:", &db) != DB_OK || db_migrate(db) != DB_OK))
 		abort();
 	struct audit_context ctx = {"fuzz", "fuzz", "fuzz"};
 	struct import_session s;

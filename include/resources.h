@@ -9,6 +9,9 @@ extern const struct resource patients_resource;
 extern const struct resource courses_resource;
 extern const struct resource outcomes_resource;
 extern const struct resource toxicities_resource;
+/* The four, each parent before its children (patients.c). */
+#define RESOURCES_COUNT 4
+extern const struct resource *const resources_all[RESOURCES_COUNT];
 
 struct db;
 struct patient_facts;

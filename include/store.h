@@ -7,12 +7,18 @@
 #ifndef COHORTD_STORE_H
 #define COHORTD_STORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "db.h"
 #include "model.h"
 
 /* --- any resource ------------------------------------------------------ */
+
+/* Builds the SQL of every resource's get, insert and update, once, before
+ * any other call here (main() and the in-process tests): afterwards the
+ * store only reads it, without a lock. DB_ERROR when memory ran out. */
+int store_init(const struct resource *const *resources, size_t n);
 
 int store_get(struct db *db, const struct resource *res, int64_t id, struct record *out);
 /* Inserts rec (version 1, timestamps as given) under rec->id, or under the

@@ -49,8 +49,7 @@ struct import_plan {
 	char hash[65];
 };
 
-static const struct resource *const kinds[4] = {&patients_resource, &courses_resource,
-						&outcomes_resource, &toxicities_resource};
+static const struct resource *const *const kinds = resources_all;
 
 /* res's place in kinds[] (res is always one of them). */
 static int kind_of(const struct resource *res)
@@ -373,16 +372,12 @@ static void nested_errors(struct import_session *s, const char *prefix, struct f
 	}
 }
 
+/* One more record of res imported. */
 static void count(struct import_session *s, const struct resource *res)
 {
-	if (res == &patients_resource)
-		s->counts.patients++;
-	else if (res == &courses_resource)
-		s->counts.courses++;
-	else if (res == &outcomes_resource)
-		s->counts.outcomes++;
-	else
-		s->counts.toxicities++;
+	int64_t *per_kind[4] = {&s->counts.patients, &s->counts.courses, &s->counts.outcomes,
+				&s->counts.toxicities}; /* in the order of kinds[] */
+	(*per_kind[kind_of(res)])++;
 }
 
 /* Writes a staged line's records in order, stopping at the first refusal.

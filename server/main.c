@@ -16,9 +16,11 @@
 #include "log.h"
 #include "demo.h"
 #include "fault.h"
+#include "resources.h"
 #include "router.h"
 #include "routes.h"
 #include "server.h"
+#include "store.h"
 
 #ifndef COHORTD_VERSION
 #define COHORTD_VERSION "0.0.0"
@@ -234,8 +236,9 @@ int main(int argc, char **argv)
 {
 	/* before any Jansson or engine use: their failures are then noted like ours */
 	fault_alloc_install();
-	if (db_set_allocator() != DB_OK) {
-		fprintf(stderr, "cohortd: cannot give the database engine its allocator\n");
+	if (db_set_allocator() != DB_OK ||
+	    store_init(resources_all, RESOURCES_COUNT) != DB_OK) {
+		fprintf(stderr, "cohortd: cannot prepare the database engine and the store\n");
 		return 1;
 	}
 	struct config cfg;

@@ -145,11 +145,10 @@ void metrics_scrape(struct request *req)
 				   "# HELP cohortd_wal_bytes Size of the write-ahead log.\n"
 				   "# TYPE cohortd_wal_bytes gauge\ncohortd_wal_bytes %lld\n",
 			      (long long)db_bytes, (long long)wal_bytes);
-	const struct resource *resources[] = {&patients_resource, &courses_resource,
-					      &outcomes_resource, &toxicities_resource};
+	const struct resource *const *resources = resources_all;
 	strbuf_puts(&sb, "# HELP cohortd_records Records held, by resource.\n"
 			 "# TYPE cohortd_records gauge\n");
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < RESOURCES_COUNT; i++) {
 		int64_t n = 0;
 		if (store_count(req->db, resources[i], &n) == DB_OK)
 			strbuf_printf(&sb, "cohortd_records{resource=\"%s\"} %lld\n", resources[i]->name,

@@ -129,6 +129,9 @@ void patient_facts_of(const struct record *patient, struct patient_facts *out)
 
 static const struct child children[] = {{&courses_resource, "patient_id"}};
 
+const struct resource *const resources_all[RESOURCES_COUNT] = {
+	&patients_resource, &courses_resource, &outcomes_resource, &toxicities_resource};
+
 const struct resource patients_resource = {
 	.name = "patients",
 	.singular = "patient",

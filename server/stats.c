@@ -395,33 +395,72 @@ static void response(struct request *req, const struct stats_query *q, const str
 	reply_stats(req, q, c->as_of, defs, slots, STATS_PROPORTIONS);
 }
 
-/* --- /stats/mortality ---------------------------------------------------- */
+/* --- per-slot term tallies (mortality's causes, toxicity's terms) ------- */
 
-struct term_count {
-	const char *term;
+/* One term's counts in one slot: count orders the list (patients with a
+ * death of that term; units at or above min_grade), by_grade is toxicity's. */
+struct term_tally {
+	const char *term; /* borrowed from the cohort */
 	int64_t count;
+	int64_t by_grade[5];
 };
+
+/* Per slot, a list with room for every event, and its length. */
+struct tallies {
+	struct term_tally *list[MAX_SLOTS];
+	size_t n[MAX_SLOTS];
+};
+
+static void tallies_free(struct tallies *t)
+{
+	for (int s = 0; s < MAX_SLOTS; s++)
+		free(t->list[s]);
+}
+
+/* False (nothing held) when memory ran out. */
+static bool tallies_init(struct tallies *t, size_t events)
+{
+	bool ok = true;
+	*t = (struct tallies){0};
+	for (int s = 0; s < MAX_SLOTS; s++)
+		ok &= (t->list[s] = xcalloc(events + 1, sizeof *t->list[s])) != NULL;
+	if (!ok)
+		tallies_free(t);
+	return ok;
+}
+
+/* The term's tally in slot s, added when it is new. */
+static struct term_tally *tally_of(struct tallies *t, int s, const char *term)
+{
+	size_t k = 0;
+	while (k < t->n[s] && strcmp(t->list[s][k].term, term) != 0)
+		k++;
+	if (k == t->n[s])
+		t->list[s][t->n[s]++].term = term;
+	return &t->list[s][k];
+}
 
 static int by_count_then_term(const void *a, const void *b)
 {
-	const struct term_count *x = a, *y = b;
+	const struct term_tally *x = a, *y = b;
 	if (x->count != y->count)
 		return x->count < y->count ? 1 : -1;
 	return strcmp(x->term, y->term);
 }
 
+static void tallies_sort(struct tallies *t, int s)
+{
+	qsort(t->list[s], t->n[s], sizeof *t->list[s], by_count_then_term);
+}
+
+/* --- /stats/mortality ---------------------------------------------------- */
+
 static void mortality(struct request *req, const struct stats_query *q, const struct cohort *c)
 {
 	int64_t courses[MAX_SLOTS] = {0}, treated_n[MAX_SLOTS] = {0};
 	int64_t death_courses[MAX_SLOTS] = {0}, death_patients[MAX_SLOTS] = {0};
-	struct term_count *causes[MAX_SLOTS];
-	size_t ncauses[MAX_SLOTS] = {0};
-	bool ok = true;
-	for (int s = 0; s < MAX_SLOTS; s++)
-		ok &= (causes[s] = xcalloc(c->nevents + 1, sizeof **causes)) != NULL;
-	if (!ok) {
-		for (int s = 0; s < MAX_SLOTS; s++)
-			free(causes[s]);
+	struct tallies causes;
+	if (!tallies_init(&causes, c->nevents)) {
 		reply_out_of_memory(req);
 		return;
 	}
@@ -455,29 +494,22 @@ static void mortality(struct request *req, const struct stats_query *q, const st
 		{
 			death_patients[s] += new_patient;
 			death_courses[s] += new_course;
-			if (!new_term)
-				continue;
-			size_t k = 0;
-			while (k < ncauses[s] && strcmp(causes[s][k].term, ev->term) != 0)
-				k++;
-			if (k == ncauses[s])
-				causes[s][ncauses[s]++].term = ev->term;
-			causes[s][k].count++;
+			if (new_term)
+				tally_of(&causes, s, ev->term)->count++;
 		}
 	}
 	json_t *slots[MAX_SLOTS];
 	for (int s = 0; s < slot_count(q); s++) {
-		qsort(causes[s], ncauses[s], sizeof **causes, by_count_then_term);
+		tallies_sort(&causes, s);
 		json_t *list = json_array();
-		for (size_t k = 0; k < ncauses[s]; k++)
-			json_array_append_new(list, json_pack("{s:s, s:I}", "term", causes[s][k].term,
-							      "count", (json_int_t)causes[s][k].count));
+		for (size_t k = 0; k < causes.n[s]; k++)
+			json_array_append_new(list, json_pack("{s:s, s:I}", "term", causes.list[s][k].term,
+							      "count", (json_int_t)causes.list[s][k].count));
 		slots[s] = json_pack("{s:o, s:o, s:o}", "per_course",
 				     proportion_json(death_courses[s], courses[s], q), "per_patient",
 				     proportion_json(death_patients[s], treated_n[s], q), "causes", list);
 	}
-	for (int s = 0; s < MAX_SLOTS; s++)
-		free(causes[s]);
+	tallies_free(&causes);
 	json_t *defs = json_pack(
 		"{s:s, s:s, s:s, s:s, s:o}", "treatment_related_death",
 		"a grade-5 toxicity with attribution possible, probable or definite",
@@ -491,31 +523,11 @@ static void mortality(struct request *req, const struct stats_query *q, const st
 
 /* --- /stats/toxicity ----------------------------------------------------- */
 
-struct term_grades {
-	const char *term;
-	int64_t by_grade[5];
-	int64_t at_or_above;
-};
-
-static int by_at_or_above_then_term(const void *a, const void *b)
-{
-	const struct term_grades *x = a, *y = b;
-	if (x->at_or_above != y->at_or_above)
-		return x->at_or_above < y->at_or_above ? 1 : -1;
-	return strcmp(x->term, y->term);
-}
-
 static void toxicity(struct request *req, const struct stats_query *q, const struct cohort *c)
 {
 	int64_t units[MAX_SLOTS] = {0};
-	struct term_grades *terms[MAX_SLOTS];
-	size_t nterms[MAX_SLOTS] = {0};
-	bool ok = true;
-	for (int s = 0; s < MAX_SLOTS; s++)
-		ok &= (terms[s] = xcalloc(c->nevents + 1, sizeof **terms)) != NULL;
-	if (!ok) {
-		for (int s = 0; s < MAX_SLOTS; s++)
-			free(terms[s]);
+	struct tallies terms;
+	if (!tallies_init(&terms, c->nevents)) {
 		reply_out_of_memory(req);
 		return;
 	}
@@ -537,32 +549,27 @@ static void toxicity(struct request *req, const struct stats_query *q, const str
 			continue;
 		FOR_SLOTS(slot, s)
 		{
-			size_t k = 0;
-			while (k < nterms[s] && strcmp(terms[s][k].term, ev->term) != 0)
-				k++;
-			if (k == nterms[s])
-				terms[s][nterms[s]++].term = ev->term;
-			terms[s][k].by_grade[ev->grade - 1]++;
-			terms[s][k].at_or_above += ev->grade >= q->min_grade;
+			struct term_tally *t = tally_of(&terms, s, ev->term);
+			t->by_grade[ev->grade - 1]++;
+			t->count += ev->grade >= q->min_grade;
 		}
 	}
 	json_t *slots[MAX_SLOTS];
 	for (int s = 0; s < slot_count(q); s++) {
-		qsort(terms[s], nterms[s], sizeof **terms, by_at_or_above_then_term);
+		tallies_sort(&terms, s);
 		json_t *list = json_array();
-		for (size_t k = 0; k < nterms[s]; k++) {
-			const struct term_grades *t = &terms[s][k];
+		for (size_t k = 0; k < terms.n[s]; k++) {
+			const struct term_tally *t = &terms.list[s][k];
 			json_array_append_new(
 				list, json_pack("{s:s, s:[I,I,I,I,I], s:o}", "term", t->term, "by_grade",
 						(json_int_t)t->by_grade[0], (json_int_t)t->by_grade[1],
 						(json_int_t)t->by_grade[2], (json_int_t)t->by_grade[3],
 						(json_int_t)t->by_grade[4], "at_or_above",
-						proportion_json(t->at_or_above, units[s], q)));
+						proportion_json(t->count, units[s], q)));
 		}
 		slots[s] = json_pack("{s:I, s:o}", "units", (json_int_t)units[s], "terms", list);
 	}
-	for (int s = 0; s < MAX_SLOTS; s++)
-		free(terms[s]);
+	tallies_free(&terms);
 	json_t *defs = json_pack(
 		"{s:s, s:s, s:s, s:i, s:s, s:o}", "unit", q->by_course ? "course" : "patient", "units",
 		q->by_course ? "every course of the population's patients" : "treated patients",

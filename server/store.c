@@ -3,7 +3,6 @@
  * trusted constants, never request text). Values are always bound. */
 #include "store.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,63 +62,55 @@ static void select_columns(struct strbuf *sb, const struct resource *res)
 	strbuf_printf(sb, ", version, created_at, updated_at FROM %s", res->name);
 }
 
-/* The SQL of get, insert (its head) and update for each resource, built once (and
- * not kept when memory ran out while building it). */
+/* The SQL of get, insert (its head) and update for each resource, built
+ * once at start (store_init) and only read after: no lock. */
 struct resource_sql {
 	const struct resource *res;
 	char *get, *insert_head, *update;
 };
 
 static struct resource_sql sql_cache[8];
-static pthread_mutex_t sql_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int store_init(const struct resource *const *resources, size_t n)
+{
+	if (n > sizeof sql_cache / sizeof sql_cache[0])
+		abort(); /* more resources than slots: a programming error */
+	for (size_t i = 0; i < n; i++) {
+		const struct resource *res = resources[i];
+		struct resource_sql *r = &sql_cache[i];
+		struct strbuf sb = {0};
+		select_columns(&sb, res);
+		strbuf_puts(&sb, " WHERE id = ?");
+		r->get = strbuf_steal(&sb);
+		strbuf_printf(&sb, "INSERT INTO %s (", res->name);
+		for (int f = 0; f < res->nfields; f++)
+			strbuf_printf(&sb, "%s, ", res->fields[f].name);
+		strbuf_puts(&sb, "version, created_at, updated_at, id)");
+		r->insert_head = strbuf_steal(&sb); /* db_insert_rows adds the values */
+		strbuf_printf(&sb, "UPDATE %s SET ", res->name);
+		for (int f = 0; f < res->nfields; f++)
+			strbuf_printf(&sb, "%s = ?, ", res->fields[f].name);
+		strbuf_puts(&sb, "version = ?, updated_at = ? WHERE id = ?");
+		r->update = strbuf_steal(&sb);
+		if (!r->get || !r->insert_head || !r->update)
+			return DB_ERROR;
+		r->res = res;
+	}
+	return DB_OK;
+}
 
 static const struct resource_sql *sql_of(const struct resource *res)
 {
-	struct resource_sql *r = NULL;
-	pthread_mutex_lock(&sql_lock);
-	for (size_t i = 0; i < sizeof sql_cache / sizeof sql_cache[0] && !r; i++) {
-		if (sql_cache[i].res == res) {
-			r = &sql_cache[i];
-		} else if (!sql_cache[i].res) {
-			struct strbuf sb = {0};
-			r = &sql_cache[i];
-			select_columns(&sb, res);
-			strbuf_puts(&sb, " WHERE id = ?");
-			r->get = strbuf_steal(&sb);
-			strbuf_printf(&sb, "INSERT INTO %s (", res->name);
-			for (int f = 0; f < res->nfields; f++)
-				strbuf_printf(&sb, "%s, ", res->fields[f].name);
-			strbuf_puts(&sb, "version, created_at, updated_at, id)");
-			r->insert_head = strbuf_steal(&sb); /* db_insert_rows adds the values */
-			strbuf_printf(&sb, "UPDATE %s SET ", res->name);
-			for (int f = 0; f < res->nfields; f++)
-				strbuf_printf(&sb, "%s = ?, ", res->fields[f].name);
-			strbuf_puts(&sb, "version = ?, updated_at = ? WHERE id = ?");
-			r->update = strbuf_steal(&sb);
-			if (r->get && r->insert_head && r->update) {
-				r->res = res;
-			} else {
-				free(r->get);
-				free(r->insert_head);
-				free(r->update);
-				*r = (struct resource_sql){0};
-				pthread_mutex_unlock(&sql_lock);
-				return NULL;
-			}
-		}
-	}
-	pthread_mutex_unlock(&sql_lock);
-	if (!r)
-		abort(); /* more resources than slots: a programming error */
-	return r;
+	for (size_t i = 0; i < sizeof sql_cache / sizeof sql_cache[0]; i++)
+		if (sql_cache[i].res == res)
+			return &sql_cache[i];
+	abort(); /* store_init was not told of res: a programming error */
 }
 
 /* A statement of res's cached SQL (0: get, 1: update), or NULL. */
 static struct db_stmt *prepare_of(struct db *db, const struct resource *res, int which)
 {
 	const struct resource_sql *r = sql_of(res);
-	if (!r)
-		return NULL;
 	return db_prepare_static(db, which == 0 ? r->get : r->update);
 }
 
@@ -193,9 +184,8 @@ static void bind_many(struct db_stmt *stmt, int at, int i, const void *cls)
 int store_insert_many(struct db *db, const struct resource *res, struct record *const *recs,
 		      int n)
 {
-	const struct resource_sql *r = sql_of(res);
 	struct many m = {res, recs};
-	return r ? db_insert_rows(db, r->insert_head, res->nfields + 4, n, bind_many, &m) : DB_ERROR;
+	return db_insert_rows(db, sql_of(res)->insert_head, res->nfields + 4, n, bind_many, &m);
 }
 
 int store_insert(struct db *db, const struct resource *res, struct record *rec)

@@ -31,6 +31,8 @@
 #include "auth.h"
 #include "config.h"
 #include "db.h"
+#include "store.h"
+#include "resources.h"
 #include "fault.h"
 #include "handlers.h"
 #include "log.h"
@@ -754,7 +756,7 @@ END_TEST
 Suite *suite(void)
 {
 	fault_alloc_install();
-	if (db_set_allocator() != DB_OK) {
+	if (db_set_allocator() != DB_OK || store_init(resources_all, RESOURCES_COUNT) != DB_OK) {
 		fprintf(stderr, "cannot install the allocators\n");
 		exit(1);
 	}

@@ -15,8 +15,10 @@
 #include "db.h"
 #include "http.h"
 #include "log.h"
+#include "resources.h"
 #include "router.h"
 #include "routes.h"
+#include "store.h"
 
 static char dir[64];
 
@@ -31,6 +33,8 @@ static void database_up(void)
 	ck_assert_int_eq(db_migrate(db), DB_OK);
 	db_close(db);
 	log_set_level(LOG_ERROR);
+	if (store_init(resources_all, RESOURCES_COUNT) != DB_OK)
+		abort();
 	ck_assert_int_eq(db_pool_init(path), DB_OK);
 	/* an admin without a token: the dispatcher's role checks have their own tests */
 	router_configure(routes, routes_count, ROLE_ADMIN, NULL, 0, 1024 * 1024);

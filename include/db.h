@@ -37,6 +37,8 @@ int db_set_allocator(void);
  * every commit, so they survive power loss too, at a cost per write. */
 enum db_durability { DB_DURABLE_NORMAL, DB_DURABLE_FULL };
 void db_set_durability(enum db_durability d);
+/* What db's commits promise, as the engine reports it (not as asked). */
+int db_durability(struct db *db, enum db_durability *d);
 /* A quota for every connection opened afterwards (PRAGMA max_page_count):
  * a write that would grow the database file past bytes fails with DB_FULL.
  * The write-ahead log is not counted. 0: no quota. */

@@ -978,6 +978,18 @@ int db_latest_schema_version(void)
 	return (int)embedded_migrations_count;
 }
 
+int db_durability(struct db *db, enum db_durability *d)
+{
+	struct db_stmt *stmt = db_prepare(db, "PRAGMA synchronous");
+	if (!stmt)
+		return DB_ERROR;
+	int rc = db_step(stmt);
+	if (rc == DB_ROW) /* 1 NORMAL, 2 FULL, 3 EXTRA */
+		*d = db_column_int(stmt, 0) >= 2 ? DB_DURABLE_FULL : DB_DURABLE_NORMAL;
+	db_done(stmt);
+	return rc == DB_ROW ? DB_OK : db_result(rc == DB_OK ? DB_ERROR : rc);
+}
+
 int db_schema_version(struct db *db, int *version)
 {
 	struct db_stmt *stmt = db_prepare(db, "PRAGMA user_version");

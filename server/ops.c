@@ -10,7 +10,8 @@ void ops_healthz(struct request *req)
 	reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
 }
 
-/* Ready means reads are served. Whether writes get through is told apart,
+/* Ready means reads are served; "durability" is what a commit promises, as
+ * the engine reports it for this connection. Whether writes get through is told apart,
  * in "writable" and, when false, the refusal a write would meet now: a
  * full disk or a read-only file takes writes away but not reads, and an
  * orchestrator that took the instance out of service for it would lose the
@@ -28,7 +29,13 @@ void ops_readyz(struct request *req)
 			      db_latest_schema_version());
 		return;
 	}
-	json_t *body = json_pack("{s:s, s:i}", "status", "ready", "schema_version", version);
+	enum db_durability durability = DB_DURABLE_NORMAL;
+	if (db_durability(req->db, &durability) != DB_OK) {
+		reply_problem(req, 503, PROBLEM_UNAVAILABLE, "the database cannot be read");
+		return;
+	}
+	json_t *body = json_pack("{s:s, s:i, s:s}", "status", "ready", "schema_version", version,
+				 "durability", durability == DB_DURABLE_FULL ? "full" : "normal");
 	int writable = db_check_writable();
 	json_object_set_new(body, "writable", json_boolean(writable == DB_OK));
 	if (writable != DB_OK) {

@@ -131,6 +131,10 @@ void assert_refused(const char *method, const char *path, const char *const *hea
 
 /* Builds a suite of one test case wrapped in the server fixture. */
 Suite *api_suite(const char *name, TCase **tc);
+/* Runs the suite; 0 when every test passed. A test case tagged "real-time"
+ * (it needs the real server's timing or size) runs as a meson test of its
+ * own, with COHORTD_REAL_TIME set: under valgrind (COHORTD_VALGRIND) that
+ * one exits 77, which meson reports as skipped. */
 int run_suite(Suite *s);
 
 #endif

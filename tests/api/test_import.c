@@ -565,10 +565,6 @@ static long long file_size(const char *path)
  * back by it, and must be tried again once that reader is done. */
 START_TEST(test_large_import_is_checkpointed_in_the_background)
 {
-	/* 60,000 audited records take minutes under valgrind's memcheck; the
-	 * plain and sanitizer lanes run it */
-	if (getenv("COHORTD_VALGRIND"))
-		return;
 	int64_t patients = db_count("patients");
 	char *body = many_lines(12000, 0, 0);
 	sqlite3 *reader;
@@ -624,7 +620,14 @@ int main(void)
 	tcase_add_test(big, test_refusal_deep_into_a_long_import_writes_nothing);
 	tcase_add_test(big, test_refusals_found_by_the_batched_writes_name_their_line);
 	tcase_add_test(big, test_offline_import_names_the_refused_line_from_a_file_and_a_pipe);
-	tcase_add_test(big, test_large_import_is_checkpointed_in_the_background);
 	suite_add_tcase(s, big);
+	/* 60,000 audited records take minutes under valgrind's memcheck: a meson
+	 * test of its own, skipped in that lane (tests/meson.build) */
+	TCase *real_time = tcase_create("import-real-time");
+	tcase_set_tags(real_time, "real-time");
+	tcase_add_unchecked_fixture(real_time, start_with_big_imports, api_stop);
+	tcase_set_timeout(real_time, 300);
+	tcase_add_test(real_time, test_large_import_is_checkpointed_in_the_background);
+	suite_add_tcase(s, real_time);
 	return run_suite(s);
 }

@@ -607,7 +607,7 @@ START_TEST(test_patch_code_to_existing_code_is_409)
 }
 END_TEST
 
-START_TEST(test_patch_death_rules)
+START_TEST(test_patch_keeps_the_death_rules)
 {
 	int64_t id = make_patient(NULL);
 	refuse_patch(id, "{\"vital_status\": \"dead\"}", "died_on");
@@ -788,7 +788,7 @@ int main(void)
 	tcase_add_test(tc, test_patch_unknown_or_server_managed_member_is_422);
 	tcase_add_test(tc, test_patch_with_several_problems_reports_all_of_them);
 	tcase_add_test(tc, test_patch_code_to_existing_code_is_409);
-	tcase_add_test(tc, test_patch_death_rules);
+	tcase_add_test(tc, test_patch_keeps_the_death_rules);
 	tcase_add_test(tc, test_patch_enrolment_after_first_course_is_422);
 	tcase_add_test(tc, test_patch_death_before_last_course_is_422);
 	tcase_add_test(tc, test_patch_setting_to_adjuvant_with_responses_is_422);

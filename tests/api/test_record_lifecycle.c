@@ -197,7 +197,7 @@ START_TEST(test_if_match_guards_patch_and_delete)
 }
 END_TEST
 
-START_TEST(test_deleted_then_gone)
+START_TEST(test_deleted_then_gone_to_get_patch_and_delete)
 {
 	const struct lifecycle *l = &resources[_i];
 	int64_t id = make_one(_i);
@@ -240,7 +240,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_created_read_and_revalidated, 0, n);
 	tcase_add_loop_test(tc, test_changed_and_changed_to_what_it_is, 0, n);
 	tcase_add_loop_test(tc, test_if_match_guards_patch_and_delete, 0, n);
-	tcase_add_loop_test(tc, test_deleted_then_gone, 0, n);
+	tcase_add_loop_test(tc, test_deleted_then_gone_to_get_patch_and_delete, 0, n);
 	tcase_add_loop_test(tc, test_an_id_that_never_existed_is_404, 0, n);
 	return run_suite(s);
 }

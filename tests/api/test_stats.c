@@ -655,7 +655,7 @@ START_TEST(test_response_evaluable_population_drops_bor_ne)
 }
 END_TEST
 
-START_TEST(test_response_wilson_interval)
+START_TEST(test_response_wilson_interval_matches_the_reference)
 {
 	struct resp *r = cohort_stats("/stats/response?ci=wilson");
 	expect_str(r->json, "definitions.ci.method",
@@ -738,7 +738,7 @@ START_TEST(test_response_filters_melanoma_and_adjuvant)
 }
 END_TEST
 
-START_TEST(test_response_csv_rows)
+START_TEST(test_response_csv_has_a_row_per_group_and_figure)
 {
 	struct resp *r = http_get("/stats/response?format=csv&group_by=setting");
 	struct csv c =
@@ -824,7 +824,7 @@ START_TEST(test_mortality_unrelated_grade_5_is_not_a_treatment_related_death)
 }
 END_TEST
 
-START_TEST(test_mortality_group_by_regimen)
+START_TEST(test_mortality_groups_by_regimen)
 {
 	struct resp *r = cohort_stats("/stats/mortality?group_by=regimen");
 	json_t *j = r->json;
@@ -867,7 +867,7 @@ START_TEST(test_mortality_wilson_and_level_0_9)
 }
 END_TEST
 
-START_TEST(test_mortality_csv_rows)
+START_TEST(test_mortality_csv_has_a_row_per_group_and_figure)
 {
 	struct resp *r = http_get("/stats/mortality?format=csv");
 	struct csv c =
@@ -1098,7 +1098,7 @@ START_TEST(test_toxicity_group_by_setting_and_empty_groups)
 }
 END_TEST
 
-START_TEST(test_toxicity_csv_rows)
+START_TEST(test_toxicity_csv_has_a_row_per_group_and_term)
 {
 	static const char header[] = "group,term,units,grade_1,grade_2,grade_3,grade_4,grade_5,"
 	                             "count,total,rate,ci_lower,ci_upper,ci_method,ci_level";
@@ -1339,7 +1339,7 @@ START_TEST(test_survival_excludes_untreated_and_censors_at_latest_date_on_record
 }
 END_TEST
 
-START_TEST(test_survival_csv_rows)
+START_TEST(test_survival_csv_has_the_median_and_a_row_per_curve_point)
 {
 	static const char header[] =
 	    "group,figure,time_days,n_risk,n_event,n_censor,survival,lower,upper";
@@ -1500,7 +1500,7 @@ START_TEST(test_durable_response_group_by_regimen_and_filter)
 }
 END_TEST
 
-START_TEST(test_durable_response_csv_rows)
+START_TEST(test_durable_response_csv_has_a_row_per_complete_responder)
 {
 	static const char header[] =
 	    "group,patient_id,first_cr_on,months_followed,recurred,durable";
@@ -1954,33 +1954,33 @@ int main(void)
 	               test_response_counts_best_overall_response_of_treated_metastatic_patients);
 	tcase_add_test(tc, test_response_confirmed_only_counts_unconfirmed_cr_and_pr_as_sd);
 	tcase_add_test(tc, test_response_evaluable_population_drops_bor_ne);
-	tcase_add_test(tc, test_response_wilson_interval);
+	tcase_add_test(tc, test_response_wilson_interval_matches_the_reference);
 	tcase_add_test(tc, test_response_level_0_9_exact_and_wilson);
 	tcase_add_test(tc, test_response_group_by_regimen_has_every_regimen_and_empty_ones);
 	tcase_add_test(tc, test_response_filters_melanoma_and_adjuvant);
-	tcase_add_test(tc, test_response_csv_rows);
+	tcase_add_test(tc, test_response_csv_has_a_row_per_group_and_figure);
 	tcase_add_test(tc, test_mortality_counts_one_death_per_course_and_patient);
 	tcase_add_test(tc, test_mortality_unrelated_grade_5_is_not_a_treatment_related_death);
-	tcase_add_test(tc, test_mortality_group_by_regimen);
+	tcase_add_test(tc, test_mortality_groups_by_regimen);
 	tcase_add_test(tc, test_mortality_wilson_and_level_0_9);
-	tcase_add_test(tc, test_mortality_csv_rows);
+	tcase_add_test(tc, test_mortality_csv_has_a_row_per_group_and_figure);
 	tcase_add_test(tc, test_toxicity_counts_each_patient_once_per_term_at_its_worst_grade);
 	tcase_add_test(tc, test_toxicity_unit_course_counts_each_course);
 	tcase_add_test(tc, test_toxicity_min_grade_counts_and_orders_terms);
 	tcase_add_test(tc, test_toxicity_course_wilson_level_0_9);
 	tcase_add_test(tc, test_toxicity_group_by_setting_and_empty_groups);
-	tcase_add_test(tc, test_toxicity_csv_rows);
+	tcase_add_test(tc, test_toxicity_csv_has_a_row_per_group_and_term);
 	tcase_add_test(tc, test_survival_curve_with_ties_and_censoring_matches_r);
 	tcase_add_test(tc, test_survival_level_0_9);
 	tcase_add_test(tc, test_survival_group_by_histology);
 	tcase_add_test(tc, test_survival_median_bounds_are_null_where_r_prints_na);
 	tcase_add_test(tc, test_survival_excludes_untreated_and_censors_at_latest_date_on_record);
-	tcase_add_test(tc, test_survival_csv_rows);
+	tcase_add_test(tc, test_survival_csv_has_the_median_and_a_row_per_curve_point);
 	tcase_add_test(tc, test_durable_response_default_18_months);
 	tcase_add_test(tc, test_durable_response_min_months_6);
 	tcase_add_test(tc, test_durable_response_confirmed_only_uses_first_confirmed_cr);
 	tcase_add_test(tc, test_durable_response_group_by_regimen_and_filter);
-	tcase_add_test(tc, test_durable_response_csv_rows);
+	tcase_add_test(tc, test_durable_response_csv_has_a_row_per_complete_responder);
 	tcase_add_test(tc, test_accept_text_csv_answers_the_same_csv_as_format_csv);
 	tcase_add_test(tc, test_current_etag_gives_304_on_every_route);
 	tcase_add_test(tc, test_etag_differs_between_queries_and_formats);

@@ -107,7 +107,7 @@ static const char *header_of(const struct request *req, const char *name)
 
 static const char *const json_body[] = {"Content-Type: application/json", NULL};
 
-START_TEST(test_unknown_path_and_wrong_method)
+START_TEST(test_unknown_path_is_404_and_wrong_method_405)
 {
 	struct request *req = request("GET", "/nowhere", NULL, NULL, NULL);
 	json_t *j = dispatch(req);
@@ -215,7 +215,7 @@ START_TEST(test_a_list_pages_with_its_query)
 }
 END_TEST
 
-START_TEST(test_a_statistic_and_the_system_routes)
+START_TEST(test_a_statistic_and_the_system_routes_answer)
 {
 	struct request *req = request("GET", "/stats/summary", NULL, NULL, NULL);
 	json_t *j = dispatch(req);
@@ -237,11 +237,11 @@ Suite *suite(void)
 	Suite *s = suite_create("dispatch");
 	TCase *tc = tcase_create("dispatch");
 	tcase_add_unchecked_fixture(tc, database_up, database_down);
-	tcase_add_test(tc, test_unknown_path_and_wrong_method);
+	tcase_add_test(tc, test_unknown_path_is_404_and_wrong_method_405);
 	tcase_add_test(tc, test_create_then_read_a_patient);
 	tcase_add_test(tc, test_a_refused_create_names_every_problem);
 	tcase_add_test(tc, test_a_list_pages_with_its_query);
-	tcase_add_test(tc, test_a_statistic_and_the_system_routes);
+	tcase_add_test(tc, test_a_statistic_and_the_system_routes_answer);
 	suite_add_tcase(s, tc);
 	return s;
 }

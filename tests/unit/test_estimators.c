@@ -146,7 +146,7 @@ START_TEST(test_km_matches_r_on_gehan)
 }
 END_TEST
 
-START_TEST(test_km_all_censored)
+START_TEST(test_km_with_every_subject_censored_stays_at_one_without_a_median)
 {
 	struct km_subject s[] = {{5, false}, {3, false}, {9, false}};
 	struct km_fit fit;
@@ -163,7 +163,7 @@ START_TEST(test_km_all_censored)
 }
 END_TEST
 
-START_TEST(test_km_empty)
+START_TEST(test_km_of_no_subjects_has_no_curve_and_no_median)
 {
 	struct km_fit fit;
 	ck_assert_int_eq(km_estimate(NULL, 0, 0.95, &fit), 0);
@@ -232,8 +232,8 @@ Suite *suite(void)
 	tcase_add_test(tc, test_wilson_intervals_match_scipy);
 	tcase_add_test(tc, test_empty_denominator_is_undefined);
 	tcase_add_test(tc, test_km_matches_r_on_gehan);
-	tcase_add_test(tc, test_km_all_censored);
-	tcase_add_test(tc, test_km_empty);
+	tcase_add_test(tc, test_km_with_every_subject_censored_stays_at_one_without_a_median);
+	tcase_add_test(tc, test_km_of_no_subjects_has_no_curve_and_no_median);
 	tcase_add_test(tc, test_km_median_at_exact_half_takes_midpoint);
 	tcase_add_test(tc, test_km_ties_between_events_and_censoring);
 	tcase_add_test(tc, test_km_level_changes_interval_only);

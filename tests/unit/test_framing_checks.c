@@ -56,7 +56,7 @@ static const struct {
 	{"", 400, "empty"},
 };
 
-START_TEST(test_each_head)
+START_TEST(test_each_head_is_refused_or_passed_as_rfc_9112_says)
 {
 	char detail[FRAMING_DETAIL];
 	const char *head = cases[_i].head;
@@ -95,7 +95,7 @@ Suite *suite(void)
 {
 	Suite *s = suite_create("framing");
 	TCase *tc = tcase_create("framing");
-	tcase_add_loop_test(tc, test_each_head, 0, (int)(sizeof cases / sizeof cases[0]));
+	tcase_add_loop_test(tc, test_each_head_is_refused_or_passed_as_rfc_9112_says, 0, (int)(sizeof cases / sizeof cases[0]));
 	tcase_add_test(tc, test_first_refusal_is_kept);
 	tcase_add_test(tc, test_folded_flag_refuses);
 	suite_add_tcase(s, tc);

@@ -120,7 +120,7 @@ START_TEST(test_unknown_and_server_fields_refused)
 }
 END_TEST
 
-START_TEST(test_types_checked)
+START_TEST(test_wrong_types_and_ranges_are_named_per_field)
 {
 	expect_error(&patients_resource, "{\"age\":30.5}", "age");
 	expect_error(&patients_resource, "{\"age\":\"30\"}", "age");
@@ -282,7 +282,7 @@ START_TEST(test_integers_are_written_as_printf_writes_them)
 }
 END_TEST
 
-START_TEST(test_record_json_shape)
+START_TEST(test_record_json_has_every_member_in_order)
 {
 	struct record rec;
 	char *errs = convert(&outcomes_resource,
@@ -382,7 +382,7 @@ Suite *suite(void)
 	tcase_add_test(tc, test_defaults_fill_missing_fields);
 	tcase_add_test(tc, test_every_problem_reported_at_once);
 	tcase_add_test(tc, test_unknown_and_server_fields_refused);
-	tcase_add_test(tc, test_types_checked);
+	tcase_add_test(tc, test_wrong_types_and_ranges_are_named_per_field);
 	tcase_add_test(tc, test_body_must_be_object);
 	tcase_add_test(tc, test_dead_needs_date_and_alive_forbids_it);
 	tcase_add_test(tc, test_grade_five_iff_fatal);
@@ -391,7 +391,7 @@ Suite *suite(void)
 	tcase_add_test(tc, test_merge_patch_applies_over_old);
 	tcase_add_test(tc, test_merge_patch_refuses_null_required_and_immutable);
 	tcase_add_test(tc, test_integers_are_written_as_printf_writes_them);
-	tcase_add_test(tc, test_record_json_shape);
+	tcase_add_test(tc, test_record_json_has_every_member_in_order);
 	tcase_add_test(tc, test_record_writer_equals_jansson);
 	tcase_add_test(tc, test_filter_values_parsed_by_type);
 	suite_add_tcase(s, tc);

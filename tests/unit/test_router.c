@@ -26,7 +26,7 @@ static enum route_match match(const char *method, const char *path, const struct
 			    128);
 }
 
-START_TEST(test_literal_route)
+START_TEST(test_a_literal_path_finds_its_route)
 {
 	const struct route *r = NULL;
 	int64_t ids[2];
@@ -38,7 +38,7 @@ START_TEST(test_literal_route)
 }
 END_TEST
 
-START_TEST(test_id_captured)
+START_TEST(test_id_segments_are_captured)
 {
 	const struct route *r = NULL;
 	int64_t ids[2];
@@ -128,8 +128,8 @@ Suite *suite(void)
 {
 	Suite *s = suite_create("router");
 	TCase *tc = tcase_create("router");
-	tcase_add_test(tc, test_literal_route);
-	tcase_add_test(tc, test_id_captured);
+	tcase_add_test(tc, test_a_literal_path_finds_its_route);
+	tcase_add_test(tc, test_id_segments_are_captured);
 	tcase_add_test(tc, test_head_matches_get);
 	tcase_add_test(tc, test_wrong_method_lists_allow);
 	tcase_add_test(tc, test_bad_ids_do_not_match);

@@ -52,7 +52,7 @@ START_TEST(test_malformed_dates_fail)
 }
 END_TEST
 
-START_TEST(test_codes)
+START_TEST(test_subject_codes_are_1_to_64_of_letters_digits_dot_underscore_dash)
 {
 	ck_assert(valid_code("P-001", 5));
 	ck_assert(valid_code("a.b_c-D9", 8));
@@ -105,7 +105,7 @@ START_TEST(test_text_refuses_bad_utf8)
 }
 END_TEST
 
-START_TEST(test_choices)
+START_TEST(test_a_choice_matches_only_exactly)
 {
 	static const char *const sexes[] = {"female", "male", NULL};
 	ck_assert(in_choices("male", sexes));
@@ -114,7 +114,7 @@ START_TEST(test_choices)
 }
 END_TEST
 
-START_TEST(test_parse_int64)
+START_TEST(test_integers_parse_whole_without_overflow_sign_or_leading_zeros)
 {
 	int64_t v;
 	ck_assert(parse_int64("0", &v) && v == 0);
@@ -138,12 +138,12 @@ Suite *suite(void)
 	tcase_add_test(tc, test_real_dates_pass);
 	tcase_add_test(tc, test_impossible_dates_fail);
 	tcase_add_test(tc, test_malformed_dates_fail);
-	tcase_add_test(tc, test_codes);
+	tcase_add_test(tc, test_subject_codes_are_1_to_64_of_letters_digits_dot_underscore_dash);
 	tcase_add_test(tc, test_text_counts_code_points);
 	tcase_add_test(tc, test_text_refuses_control_and_blank);
 	tcase_add_test(tc, test_text_refuses_bad_utf8);
-	tcase_add_test(tc, test_choices);
-	tcase_add_test(tc, test_parse_int64);
+	tcase_add_test(tc, test_a_choice_matches_only_exactly);
+	tcase_add_test(tc, test_integers_parse_whole_without_overflow_sign_or_leading_zeros);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -91,7 +91,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!*line || !colon)
 			break;
 		*colon = '\0';
-		req->inline_fields[n++] = (struct request_field){line, colon + 1 + strspn(colon + 1, " ")};
+		req->inline_fields[n++] =
+			(struct request_field){line, colon + 1 + strspn(colon + 1, " ")};
 	}
 	req->in_headers = req->inline_fields;
 	req->nin_headers = n;

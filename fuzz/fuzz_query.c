@@ -31,10 +31,10 @@ static void open_db(void)
 {
 	struct audit_context ctx = {"fuzz", "fuzz", "fuzz"};
 	struct import_session s;
-	if (store_init(resources_all, RESOURCES_COUNT) != DB_OK || db_open(":memory:", &db) != DB_OK ||
-	    db_migrate(db) != DB_OK ||
-	    import_begin(&s, db, &ctx) != DB_OK || import_line(&s, seed_line, strlen(seed_line)) != 0 ||
-	    import_end(&s, 1) != DB_OK)
+	if (store_init(resources_all, RESOURCES_COUNT) != DB_OK ||
+	    db_open(":memory:", &db) != DB_OK || db_migrate(db) != DB_OK ||
+	    import_begin(&s, db, &ctx) != DB_OK ||
+	    import_line(&s, seed_line, strlen(seed_line)) != 0 || import_end(&s, 1) != DB_OK)
 		abort();
 }
 

@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					      &outcomes_resource, &toxicities_resource};
 	json_error_t err;
 	json_t *body = json_loadb((const char *)data, size,
-				 JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY, &err);
+				  JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY, &err);
 	if (!body)
 		return 0;
 	for (int r = 0; r < 4; r++) {

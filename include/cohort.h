@@ -19,7 +19,7 @@ struct cohort_patient {
 	char setting[12];
 	char regimen[24];
 	bool dead;
-	char died_on[11];     /* "" unless dead */
+	char died_on[11]; /* "" unless dead */
 	int64_t courses;
 	char first_start[11]; /* "" when untreated */
 	char latest[11];      /* latest date on record ("" unless COHORT_LATEST) */
@@ -43,15 +43,15 @@ struct cohort_event {
 };
 
 enum cohort_parts {
-	COHORT_OUTCOMES = 1 << 0,     /* every outcome, by patient and date */
-	COHORT_DEATHS = 1 << 1,       /* treatment-related deaths */
+	COHORT_OUTCOMES = 1 << 0,         /* every outcome, by patient and date */
+	COHORT_DEATHS = 1 << 1,           /* treatment-related deaths */
 	COHORT_WORST_BY_PATIENT = 1 << 2, /* worst grade per patient and term */
 	COHORT_WORST_BY_COURSE = 1 << 3,  /* worst grade per course and term */
 	COHORT_LATEST = 1 << 4,           /* each patient's latest date on record */
 };
 
 struct cohort {
-	int64_t as_of; /* the data version these rows were read at */
+	int64_t as_of;                   /* the data version these rows were read at */
 	struct cohort_patient *patients; /* ascending id */
 	size_t npatients;
 	struct cohort_outcome *outcomes;

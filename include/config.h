@@ -31,16 +31,16 @@ struct config {
 	unsigned per_ip_limit;
 	unsigned timeout_seconds;
 	unsigned request_timeout_seconds; /* a whole request must arrive within it */
-	int anonymous_role; /* enum role; ROLE_NONE: a token is always needed */
+	int anonymous_role;               /* enum role; ROLE_NONE: a token is always needed */
 	const char *cors_origins[CONFIG_MAX_ORIGINS];
 	int ncors_origins;
-	size_t max_import;      /* bytes of an NDJSON import body */
-	int log_level;          /* enum log_level (log.h) */
-	int durability;         /* enum db_durability (db.h) */
-	long long max_db_bytes; /* a quota on the database file; 0: none */
+	size_t max_import;       /* bytes of an NDJSON import body */
+	int log_level;           /* enum log_level (log.h) */
+	int durability;          /* enum db_durability (db.h) */
+	long long max_db_bytes;  /* a quota on the database file; 0: none */
 	const char *import_file; /* cohortd import */
-	const char *token_name; /* token create / revoke */
-	int token_role;         /* token create */
+	const char *token_name;  /* token create / revoke */
+	int token_role;          /* token create */
 };
 
 /* Returns 0, or -1 after writing a one-line reason to err. */

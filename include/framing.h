@@ -21,13 +21,13 @@
 #define FRAMING_DETAIL 200
 
 struct framing {
-	bool http11;          /* the request line said HTTP/1.1 (Host is required) */
-	bool http10;          /* HTTP/1.0: Transfer-Encoding makes the framing faulty */
+	bool http11; /* the request line said HTTP/1.1 (Host is required) */
+	bool http10; /* HTTP/1.0: Transfer-Encoding makes the framing faulty */
 	int hosts, authorizations, lengths, encodings;
-	uint64_t length;      /* the first Content-Length value */
-	bool chunked_last;    /* the last transfer coding seen is chunked */
-	int chunked;          /* how many times chunked was named */
-	unsigned status;      /* the first refusal found: 400 or 501; 0 while none */
+	uint64_t length;   /* the first Content-Length value */
+	bool chunked_last; /* the last transfer coding seen is chunked */
+	int chunked;       /* how many times chunked was named */
+	unsigned status;   /* the first refusal found: 400 or 501; 0 while none */
 	char detail[FRAMING_DETAIL];
 };
 

@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#define REQUEST_MAX_BODY (1024 * 1024)
+#define REQUEST_MAX_BODY  (1024 * 1024)
 #define REPLY_MAX_HEADERS 16
 /* A reply header value up to this long (NUL included) is kept in the
  * request itself: adding one never allocates, so an answer prepared before
@@ -31,7 +31,7 @@ struct db;
 
 /* A streamed body's source: fills buf with up to max bytes and returns how
  * many, or REPLY_STREAM_END, or REPLY_STREAM_ERROR. */
-#define REPLY_STREAM_END (-1)
+#define REPLY_STREAM_END   (-1)
 #define REPLY_STREAM_ERROR (-2)
 typedef long (*reply_stream_fn)(void *cls, char *buf, size_t max);
 
@@ -46,15 +46,15 @@ struct request_field {
 #define REQUEST_INLINE_FIELDS 16
 
 struct reply_header {
-	const char *name;  /* a literal */
-	char *value;       /* inline_value, or malloc'd when longer */
+	const char *name; /* a literal */
+	char *value;      /* inline_value, or malloc'd when longer */
 	char inline_value[REPLY_INLINE_VALUE];
 };
 
 struct request {
 	/* filled by the glue (or a test) */
 	const char *method;
-	const char *path; /* percent-decoded */
+	const char *path;                       /* percent-decoded */
 	const struct request_field *in_headers; /* in the order received */
 	int nin_headers;
 	const struct request_field *in_query; /* in the order received */
@@ -67,12 +67,12 @@ struct request {
 	size_t body_cap;
 	size_t body_limit; /* REQUEST_MAX_BODY, or the import limit */
 	bool body_too_large;
-	bool body_lost; /* memory for the body ran out: answered 503 */
-	bool replied; /* the glue has queued the reply */
-	bool in_pool; /* handed to the write pool; the connection waits, suspended */
-	bool write_committed;     /* the pool committed its batch with this write's work */
+	bool body_lost;            /* memory for the body ran out: answered 503 */
+	bool replied;              /* the glue has queued the reply */
+	bool in_pool;              /* handed to the write pool; the connection waits, suspended */
+	bool write_committed;      /* the pool committed its batch with this write's work */
 	struct request *pool_next; /* the write pool's queue (writers.c) */
-	char request_id[129]; /* the client's X-Request-ID when sane, else a UUID */
+	char request_id[129];      /* the client's X-Request-ID when sane, else a UUID */
 	struct timespec started;
 
 	/* filled by the dispatcher */
@@ -94,7 +94,7 @@ struct request {
 	struct reply_header headers[REPLY_MAX_HEADERS];
 	int nheaders;
 	char oom_problem[REPLY_OOM_PROBLEM]; /* reply_out_of_memory's body */
-	reply_stream_fn stream; /* a streamed body instead of out */
+	reply_stream_fn stream;              /* a streamed body instead of out */
 	void *stream_cls;
 	void (*stream_done)(void *cls);
 
@@ -131,8 +131,8 @@ void reply_empty(struct request *req, unsigned status);
 /* Forgets the reply made so far, body and headers: a write whose batch
  * could not be committed is answered anew (writers.c). */
 void reply_discard(struct request *req);
-void reply_static(struct request *req, unsigned status, const char *content_type,
-		  const void *data, size_t len);
+void reply_static(struct request *req, unsigned status, const char *content_type, const void *data,
+		  size_t len);
 /* A body written as it is sent: fn fills buf with up to max bytes and
  * returns how many, or REPLY_STREAM_END when done, or REPLY_STREAM_ERROR
  * (the connection is then closed). done frees cls once the answer is over. */
@@ -178,25 +178,25 @@ void reply_problem_members(struct request *req, unsigned status, const char *typ
 /* Maps a DB_ code to 404/409/503/507/500 with a fitting problem. */
 void reply_db_error(struct request *req, int rc);
 
-#define PROBLEM_MALFORMED_JSON "urn:cohortd:problem:malformed-json"
-#define PROBLEM_MALFORMED_REQUEST "urn:cohortd:problem:malformed-request"
-#define PROBLEM_UNSUPPORTED_CODING "urn:cohortd:problem:unsupported-transfer-coding"
-#define PROBLEM_INVALID_PARAMETER "urn:cohortd:problem:invalid-parameter"
-#define PROBLEM_NOT_FOUND "urn:cohortd:problem:not-found"
-#define PROBLEM_METHOD_NOT_ALLOWED "urn:cohortd:problem:method-not-allowed"
-#define PROBLEM_DUPLICATE "urn:cohortd:problem:duplicate"
-#define PROBLEM_HAS_DEPENDANTS "urn:cohortd:problem:has-dependants"
-#define PROBLEM_PRECONDITION_FAILED "urn:cohortd:problem:precondition-failed"
-#define PROBLEM_BODY_TOO_LARGE "urn:cohortd:problem:body-too-large"
+#define PROBLEM_MALFORMED_JSON         "urn:cohortd:problem:malformed-json"
+#define PROBLEM_MALFORMED_REQUEST      "urn:cohortd:problem:malformed-request"
+#define PROBLEM_UNSUPPORTED_CODING     "urn:cohortd:problem:unsupported-transfer-coding"
+#define PROBLEM_INVALID_PARAMETER      "urn:cohortd:problem:invalid-parameter"
+#define PROBLEM_NOT_FOUND              "urn:cohortd:problem:not-found"
+#define PROBLEM_METHOD_NOT_ALLOWED     "urn:cohortd:problem:method-not-allowed"
+#define PROBLEM_DUPLICATE              "urn:cohortd:problem:duplicate"
+#define PROBLEM_HAS_DEPENDANTS         "urn:cohortd:problem:has-dependants"
+#define PROBLEM_PRECONDITION_FAILED    "urn:cohortd:problem:precondition-failed"
+#define PROBLEM_BODY_TOO_LARGE         "urn:cohortd:problem:body-too-large"
 #define PROBLEM_UNSUPPORTED_MEDIA_TYPE "urn:cohortd:problem:unsupported-media-type"
-#define PROBLEM_VALIDATION "urn:cohortd:problem:validation"
-#define PROBLEM_INTERNAL "urn:cohortd:problem:internal"
-#define PROBLEM_UNAVAILABLE "urn:cohortd:problem:unavailable"
-#define PROBLEM_STORAGE_FULL "urn:cohortd:problem:storage-full"
-#define PROBLEM_UNAUTHORIZED "urn:cohortd:problem:unauthorized"
-#define PROBLEM_FORBIDDEN "urn:cohortd:problem:forbidden"
-#define PROBLEM_IDEMPOTENCY_IN_FLIGHT "urn:cohortd:problem:idempotency-key-in-flight"
-#define PROBLEM_IDEMPOTENCY_MISMATCH "urn:cohortd:problem:idempotency-key-reused"
+#define PROBLEM_VALIDATION             "urn:cohortd:problem:validation"
+#define PROBLEM_INTERNAL               "urn:cohortd:problem:internal"
+#define PROBLEM_UNAVAILABLE            "urn:cohortd:problem:unavailable"
+#define PROBLEM_STORAGE_FULL           "urn:cohortd:problem:storage-full"
+#define PROBLEM_UNAUTHORIZED           "urn:cohortd:problem:unauthorized"
+#define PROBLEM_FORBIDDEN              "urn:cohortd:problem:forbidden"
+#define PROBLEM_IDEMPOTENCY_IN_FLIGHT  "urn:cohortd:problem:idempotency-key-in-flight"
+#define PROBLEM_IDEMPOTENCY_MISMATCH   "urn:cohortd:problem:idempotency-key-reused"
 
 const char *http_status_title(unsigned status);
 

@@ -16,7 +16,7 @@ bool idempotency_key_valid(const char *key);
 bool idempotency_claim(const char *actor, const char *key);
 void idempotency_release(const char *actor, const char *key);
 /* SHA-256 over method, path and body: what "the same request" means. */
-void idempotency_request_hash(const char *method, const char *path, const char *body,
-			      size_t len, char out[65]);
+void idempotency_request_hash(const char *method, const char *path, const char *body, size_t len,
+			      char out[65]);
 
 #endif

@@ -41,8 +41,7 @@ typedef bool (*import_rewind)(void *cls);
  * while this one writes. Returns as import_line does for the line that
  * stopped it, or 0. With rewind (else NULL), a refused import may read the
  * input twice: the second time to name the line at fault. */
-int import_stream(struct import_session *s, import_next_line next, import_rewind rewind,
-		  void *cls);
+int import_stream(struct import_session *s, import_next_line next, import_rewind rewind, void *cls);
 /* Commits when commit is true and nothing was refused, else rolls back. */
 int import_end(struct import_session *s, int commit);
 

@@ -127,8 +127,8 @@ bool field_errors_any(const struct field_errors *errs);
  * of the fields listed after rule (NULL-terminated) is broken (its value
  * was refused; a rule refusing it does not make it so): the rule is then
  * noted as unchecked, because of that field, and false returned. */
-bool rule_ready(struct field_errors *errs, const char *missing, const char *field,
-		const char *rule, ...) __attribute__((sentinel));
+bool rule_ready(struct field_errors *errs, const char *missing, const char *field, const char *rule,
+		...) __attribute__((sentinel));
 
 int resource_field_index(const struct resource *res, const char *name);
 const struct value *record_get(const struct record *rec, const struct resource *res,

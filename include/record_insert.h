@@ -21,8 +21,8 @@ int records_insert(struct db *db, const struct audit_context *ctx, const struct 
 		   json_t *body, struct record *rec, struct field_errors *errs);
 /* The same from *rec already built by record_from_json with no problem (a
  * bulk import validates on another thread): references, insert, audit. */
-int records_insert_valid(struct db *db, const struct audit_context *ctx,
-			 const struct resource *res, struct record *rec, struct field_errors *errs);
+int records_insert_valid(struct db *db, const struct audit_context *ctx, const struct resource *res,
+			 struct record *rec, struct field_errors *errs);
 /* The same for a record whose id, timestamps, parent ids and audit row were
  * made ahead (import.c; audit.h): references, insert under that id, and
  * that row, refused (DB_ERROR) if the record came out other than made. */

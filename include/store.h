@@ -26,8 +26,7 @@ int store_get(struct db *db, const struct resource *res, int64_t id, struct reco
 int store_insert(struct db *db, const struct resource *res, struct record *rec);
 /* Inserts n records whose ids are set (a bulk import's), several to a
  * statement. On failure some may be in: the caller holds a db_part. */
-int store_insert_many(struct db *db, const struct resource *res, struct record *const *recs,
-		      int n);
+int store_insert_many(struct db *db, const struct resource *res, struct record *const *recs, int n);
 /* The id the next insert into res would get: past every id ever used. */
 int store_next_id(struct db *db, const struct resource *res, int64_t *next);
 /* Writes every field, version and updated_at of rec over row rec->id. */

@@ -19,8 +19,8 @@ int store_token_revoke(struct db *db, const char *name, const char *at);
 int store_token_find(struct db *db, const char *hash, char *name, size_t name_len, char *role,
 		     size_t role_len, char stored[65]);
 int store_token_walk(struct db *db,
-		     int (*fn)(void *cls, const char *name, const char *role, const char *created_at,
-			       const char *revoked_at),
+		     int (*fn)(void *cls, const char *name, const char *role,
+			       const char *created_at, const char *revoked_at),
 		     void *cls);
 
 /* --- audit -------------------------------------------------------------- */
@@ -43,12 +43,12 @@ int store_audit_head(struct db *db, int64_t *seq, char hash[65]);
 int store_audit_insert_many(struct db *db, const struct audit_row *const *rows, int n);
 
 struct audit_filter {
-	const char *entity;  /* or NULL */
-	int64_t entity_id;   /* 0: any */
-	const char *actor;   /* or NULL */
-	const char *from;    /* at >= from, or NULL */
-	const char *to;      /* at < to, or NULL */
-	int64_t after;       /* seq > after */
+	const char *entity; /* or NULL */
+	int64_t entity_id;  /* 0: any */
+	const char *actor;  /* or NULL */
+	const char *from;   /* at >= from, or NULL */
+	const char *to;     /* at < to, or NULL */
+	int64_t after;      /* seq > after */
 	int limit;
 };
 

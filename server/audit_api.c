@@ -15,7 +15,7 @@
 #include "validate.h"
 
 #define AUDIT_DEFAULT_LIMIT 100
-#define AUDIT_MAX_LIMIT 1000
+#define AUDIT_MAX_LIMIT     1000
 
 static json_t *parsed_or_null(const char *text)
 {
@@ -27,10 +27,10 @@ static json_t *row_json(const struct audit_row *row)
 {
 	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:s?, s:s, s:s, s:s}", "seq",
 			 (json_int_t)row->seq, "at", row->at, "actor", row->actor, "action",
-			 row->action, "entity", row->entity, "entity_id", (json_int_t)row->entity_id,
-			 "before", parsed_or_null(row->before), "after", parsed_or_null(row->after),
-			 "reason", row->reason, "request_id", row->request_id, "prev_hash",
-			 row->prev_hash, "hash", row->hash);
+			 row->action, "entity", row->entity, "entity_id",
+			 (json_int_t)row->entity_id, "before", parsed_or_null(row->before), "after",
+			 parsed_or_null(row->after), "reason", row->reason, "request_id",
+			 row->request_id, "prev_hash", row->prev_hash, "hash", row->hash);
 }
 
 /* Two digits at s, or -1. */
@@ -74,7 +74,8 @@ static bool time_param(const char *text, char out[32])
 
 void audit_list(struct request *req)
 {
-	static const char *const entities[] = {"patients", "courses", "outcomes", "toxicities", NULL};
+	static const char *const entities[] = {"patients", "courses", "outcomes", "toxicities",
+					       NULL};
 	struct audit_filter f = {.limit = AUDIT_DEFAULT_LIMIT};
 	char from[32], to[32];
 	struct query qs;
@@ -98,7 +99,8 @@ void audit_list(struct request *req)
 				f.limit = (int)n;
 		} else if (strcmp(p->key, "entity") == 0) {
 			if (!in_choices(p->value, entities))
-				query_error(&qs, p->key, "must be patients, courses, outcomes or toxicities");
+				query_error(&qs, p->key,
+					    "must be patients, courses, outcomes or toxicities");
 			else
 				f.entity = p->value;
 		} else if (strcmp(p->key, "id") == 0) {
@@ -111,9 +113,10 @@ void audit_list(struct request *req)
 		} else if (strcmp(p->key, "from") == 0 || strcmp(p->key, "to") == 0) {
 			bool is_from = p->key[0] == 'f';
 			if (!time_param(p->value, is_from ? from : to))
-				query_error(&qs, p->key,
-					    "must be a real UTC time (2026-01-31T12:00:00Z, or with "
-					    "milliseconds: .123Z) or a date");
+				query_error(
+					&qs, p->key,
+					"must be a real UTC time (2026-01-31T12:00:00Z, or with "
+					"milliseconds: .123Z) or a date");
 			else if (is_from)
 				f.from = from;
 			else
@@ -178,24 +181,26 @@ void audit_history(struct request *req)
 			bool deleted = strcmp(row->action, "delete") == 0;
 			json_t *record = parsed_or_null(deleted ? row->before : row->after);
 			json_t *version = json_object_get(record, "version");
-			json_array_append_new(
-				versions, json_pack("{s:O, s:s, s:s, s:s, s:s?, s:s, s:I, s:o}", "version",
-						    version ? version : json_null(), "action",
-						    row->action, "at", row->at, "actor", row->actor,
-						    "reason", row->reason, "request_id", row->request_id,
-						    "seq", (json_int_t)row->seq, "record", record));
+			json_array_append_new(versions,
+					      json_pack("{s:O, s:s, s:s, s:s, s:s?, s:s, s:I, s:o}",
+							"version", version ? version : json_null(),
+							"action", row->action, "at", row->at,
+							"actor", row->actor, "reason", row->reason,
+							"request_id", row->request_id, "seq",
+							(json_int_t)row->seq, "record", record));
 			f.after = row->seq;
 		}
 		store_audit_list_free(rows, count);
 	}
 	if (json_array_size(versions) == 0) {
 		json_decref(versions);
-		reply_problem(req, 404, PROBLEM_NOT_FOUND, "no %s %lld has ever existed", res->singular,
-			      (long long)req->ids[0]);
+		reply_problem(req, 404, PROBLEM_NOT_FOUND, "no %s %lld has ever existed",
+			      res->singular, (long long)req->ids[0]);
 		return;
 	}
-	reply_json(req, 200, json_pack("{s:s, s:I, s:o}", "entity", res->name, "id",
-				       (json_int_t)req->ids[0], "versions", versions));
+	reply_json(req, 200,
+		   json_pack("{s:s, s:I, s:o}", "entity", res->name, "id", (json_int_t)req->ids[0],
+			     "versions", versions));
 }
 
 void audit_check_chain(struct request *req)
@@ -209,6 +214,6 @@ void audit_check_chain(struct request *req)
 	reply_json(req, 200,
 		   json_pack("{s:b, s:I, s:s?, s:o}", "intact", check.first_broken == 0, "rows",
 			     (json_int_t)check.rows, "head", check.head[0] ? check.head : NULL,
-			     "first_broken", check.first_broken ? json_integer(check.first_broken)
-							      : json_null()));
+			     "first_broken",
+			     check.first_broken ? json_integer(check.first_broken) : json_null()));
 }

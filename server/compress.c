@@ -19,8 +19,8 @@ bool gzip_accepted(const char *header)
 			p++;
 		const char *end = p + strcspn(p, ",");
 		size_t name = strcspn(p, ";, ");
-		bool gzip = (name == 4 && strncasecmp(p, "gzip", 4) == 0) ||
-			    (name == 1 && *p == '*');
+		bool gzip =
+			(name == 4 && strncasecmp(p, "gzip", 4) == 0) || (name == 1 && *p == '*');
 		if (gzip) {
 			const char *q = strstr(p, "q=");
 			if (!q || q > end)
@@ -34,9 +34,15 @@ bool gzip_accepted(const char *header)
 
 bool compressible_type(const char *type)
 {
-	static const char *const types[] = {"application/json", "application/problem+json",
-					    "text/csv", "application/yaml", "text/plain", "text/html",
-					    "text/javascript", "text/css", NULL};
+	static const char *const types[] = {"application/json",
+					    "application/problem+json",
+					    "text/csv",
+					    "application/yaml",
+					    "text/plain",
+					    "text/html",
+					    "text/javascript",
+					    "text/css",
+					    NULL};
 	if (!type)
 		return false;
 	for (const char *const *t = types; *t; t++)

@@ -79,7 +79,8 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 		.max_import = 32 * 1024 * 1024,
 		.log_level = LOG_INFO,
 	};
-	if (getenv("COHORTD_PORT") && !parse_unsigned(getenv("COHORTD_PORT"), 0, 65535, &cfg->port)) {
+	if (getenv("COHORTD_PORT") &&
+	    !parse_unsigned(getenv("COHORTD_PORT"), 0, 65535, &cfg->port)) {
 		fprintf(err, "cohortd: COHORTD_PORT must be a port number (0-65535)\n");
 		return -1;
 	}
@@ -88,7 +89,8 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 	if (anonymous && *anonymous && strcmp(anonymous, "none") != 0) {
 		enum role role;
 		if (!role_parse(anonymous, &role) || role == ROLE_NONE) {
-			fprintf(err, "cohortd: COHORTD_ANONYMOUS must be reader, editor, admin or none\n");
+			fprintf(err, "cohortd: COHORTD_ANONYMOUS must be reader, editor, admin or "
+				     "none\n");
 			return -1;
 		}
 		cfg->anonymous_role = (int)role;
@@ -116,7 +118,8 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 			cfg->command = CMD_TOKEN_REVOKE;
 			cfg->token_name = argv[i++];
 		} else {
-			fprintf(err, "cohortd: token create|list|revoke NAME (see cohortd --help)\n");
+			fprintf(err,
+				"cohortd: token create|list|revoke NAME (see cohortd --help)\n");
 			return -1;
 		}
 	}
@@ -199,8 +202,10 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 		fprintf(err, "cohortd: import needs a file: cohortd import --db PATH FILE\n");
 		return -1;
 	}
-	if (cfg->command == CMD_TOKEN_CREATE && (!cfg->token_name || cfg->token_role == ROLE_NONE)) {
-		fprintf(err, "cohortd: token create needs --role reader|editor|admin and --name NAME\n");
+	if (cfg->command == CMD_TOKEN_CREATE &&
+	    (!cfg->token_name || cfg->token_role == ROLE_NONE)) {
+		fprintf(err,
+			"cohortd: token create needs --role reader|editor|admin and --name NAME\n");
 		return -1;
 	}
 	return 0;

@@ -11,12 +11,15 @@
 #include "util.h"
 
 static const char *const dose_units[] = {"IU/kg", "U/kg", NULL};
-static const char *const stop_reasons[] = {"completed", "toxicity", "progression",
-					   "patient_choice", "death", "other", NULL};
+static const char *const stop_reasons[] = {"completed", "toxicity", "progression", "patient_choice",
+					   "death",     "other",    NULL};
 
 static const struct field fields[] = {
-	{.name = "patient_id", .type = FIELD_INT,
-	 .flags = FIELD_REQUIRED | FIELD_IMMUTABLE | FIELD_FILTER, .min = 1, .max = INT64_MAX},
+	{.name = "patient_id",
+	 .type = FIELD_INT,
+	 .flags = FIELD_REQUIRED | FIELD_IMMUTABLE | FIELD_FILTER,
+	 .min = 1,
+	 .max = INT64_MAX},
 	{.name = "number", .type = FIELD_INT, .min = 1, .max = 1000},
 	{.name = "started_on", .type = FIELD_DATE, .flags = FIELD_REQUIRED},
 	{.name = "ended_on", .type = FIELD_DATE},
@@ -26,18 +29,28 @@ static const struct field fields[] = {
 	{.name = "stop_reason", .type = FIELD_ENUM, .flags = FIELD_FILTER, .choices = stop_reasons},
 };
 
-enum { PATIENT_ID, NUMBER, STARTED_ON, ENDED_ON, IL2_DOSE, IL2_DOSE_UNIT, DOSES_GIVEN,
-       STOP_REASON };
+enum {
+	PATIENT_ID,
+	NUMBER,
+	STARTED_ON,
+	ENDED_ON,
+	IL2_DOSE,
+	IL2_DOSE_UNIT,
+	DOSES_GIVEN,
+	STOP_REASON
+};
 
 static void check_course(const struct record *rec, struct field_errors *errs)
 {
 	const struct value *v = rec->v;
 	if (v[ENDED_ON].kind != VALUE_NULL &&
-	    rule_ready(errs, NULL, "ended_on", "must not be before started_on", "started_on", NULL) &&
+	    rule_ready(errs, NULL, "ended_on", "must not be before started_on", "started_on",
+		       NULL) &&
 	    strcmp(v[ENDED_ON].s, v[STARTED_ON].s) < 0)
-		field_error(errs, "ended_on", "must not be before started_on (%s)", v[STARTED_ON].s);
-	if (!rule_ready(errs, NULL, "il2_dose_unit", "is given exactly when il2_dose is", "il2_dose",
-			NULL))
+		field_error(errs, "ended_on", "must not be before started_on (%s)",
+			    v[STARTED_ON].s);
+	if (!rule_ready(errs, NULL, "il2_dose_unit", "is given exactly when il2_dose is",
+			"il2_dose", NULL))
 		return;
 	if (v[IL2_DOSE].kind != VALUE_NULL && v[IL2_DOSE_UNIT].kind == VALUE_NULL)
 		field_error(errs, "il2_dose_unit", "is required when il2_dose is given");
@@ -59,9 +72,11 @@ static void check_course_patient(const struct record *rec, const struct patient_
 		field_error(errs, "started_on", "must not be before the patient's enrolment (%s)",
 			    p->enrolled_on);
 	if ((!p || p->died_on[0]) &&
-	    rule_ready(errs, missing, "started_on", "must not be after the patient's death", NULL) &&
+	    rule_ready(errs, missing, "started_on", "must not be after the patient's death",
+		       NULL) &&
 	    strcmp(v[STARTED_ON].s, p->died_on) > 0)
-		field_error(errs, "started_on", "must not be after the patient's death (%s)", p->died_on);
+		field_error(errs, "started_on", "must not be after the patient's death (%s)",
+			    p->died_on);
 }
 
 static int check_course_refs(struct db *db, struct record *rec, const struct record *old,
@@ -89,7 +104,8 @@ static int check_course_refs(struct db *db, struct record *rec, const struct rec
 			       "must not be after its earliest outcome or toxicity", NULL) &&
 		    strcmp(v[STARTED_ON].s, first) > 0)
 			field_error(errs, "started_on",
-				    "must not be after its earliest outcome or toxicity (%s)", first);
+				    "must not be after its earliest outcome or toxicity (%s)",
+				    first);
 	}
 	if (v[NUMBER].kind == VALUE_NULL && !field_errors_any(errs)) {
 		int64_t next;

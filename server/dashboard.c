@@ -19,8 +19,8 @@
 #define DASHBOARD_MAX_FILES 8
 
 static const char csp[] = "default-src 'none'; script-src 'self'; style-src 'self'; "
-                          "img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
-                          "form-action 'none'; frame-ancestors 'none'";
+			  "img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
+			  "form-action 'none'; frame-ancestors 'none'";
 
 static char etags[DASHBOARD_MAX_FILES][24];
 static pthread_once_t etags_once = PTHREAD_ONCE_INIT;
@@ -42,7 +42,7 @@ static void serve(struct request *req, const char *name, const char *content_typ
 		i++;
 	if (i == embedded_dashboard_count || i >= DASHBOARD_MAX_FILES) {
 		reply_problem(req, 500, PROBLEM_INTERNAL,
-		              "the dashboard file %s is not in this build", name);
+			      "the dashboard file %s is not in this build", name);
 		return;
 	}
 	reply_header(req, "ETag", "%s", etags[i]);

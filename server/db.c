@@ -129,22 +129,16 @@ static int status_of(sqlite3 *conn, int rc)
 	switch (rc & 0xFF) {
 	case SQLITE_OK:
 	case SQLITE_ROW:
-	case SQLITE_DONE:
-		return DB_OK;
+	case SQLITE_DONE: return DB_OK;
 	case SQLITE_CONSTRAINT:
 		if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
 			return DB_CONFLICT;
 		return DB_CONSTRAINT;
 	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return DB_BUSY;
-	case SQLITE_FULL:
-		status = DB_FULL;
-		break;
+	case SQLITE_LOCKED: return DB_BUSY;
+	case SQLITE_FULL: status = DB_FULL; break;
 	case SQLITE_READONLY:
-	case SQLITE_CANTOPEN:
-		status = DB_READONLY;
-		break;
+	case SQLITE_CANTOPEN: status = DB_READONLY; break;
 	case SQLITE_IOERR: {
 		int err = os_errno(conn);
 		if (err == ENOSPC || err == EDQUOT)
@@ -155,8 +149,7 @@ static int status_of(sqlite3 *conn, int rc)
 			return DB_ERROR;
 		break;
 	}
-	default:
-		return DB_ERROR;
+	default: return DB_ERROR;
 	}
 	note_write_health(status);
 	return status;
@@ -415,8 +408,8 @@ int db_open(const char *path, struct db **out)
 
 out_fail:
 	log_write(LOG_ERROR, "cannot open database",
-		  json_pack("{s:s, s:s}", "path", path,
-			    "error", db->conn ? sqlite3_errmsg(db->conn) : sqlite3_errstr(rc)));
+		  json_pack("{s:s, s:s}", "path", path, "error",
+			    db->conn ? sqlite3_errmsg(db->conn) : sqlite3_errstr(rc)));
 	int status = db_status_from(db, rc);
 	db_close(db);
 	*out = NULL;
@@ -454,7 +447,8 @@ static sqlite3_stmt *prepare(struct db *db, const char *sql, const char *key)
 			slot = c;
 	}
 	sqlite3_stmt *stmt = NULL;
-	if (sqlite3_prepare_v3(db->conn, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v3(db->conn, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) !=
+	    SQLITE_OK)
 		return NULL;
 	char *copy = xstrdup(sql);
 	if (!copy) {
@@ -529,7 +523,8 @@ static const char *rows_sql_of(const char *head, int ncols, int nrows)
 				strbuf_puts(&sb, c ? ", ?" : r ? "), (?" : "(?");
 		strbuf_puts(&sb, ")");
 		if ((sql = strbuf_steal(&sb)) != NULL)
-			rows_sql[i] = (struct rows_sql){.head = head, .rows = nrows, .sql = (char *)sql};
+			rows_sql[i] =
+				(struct rows_sql){.head = head, .rows = nrows, .sql = (char *)sql};
 	}
 	pthread_mutex_unlock(&rows_sql_lock);
 	return sql;
@@ -598,14 +593,10 @@ int db_step(struct db_stmt *stmt)
 enum db_type db_column_type(struct db_stmt *stmt, int col)
 {
 	switch (sqlite3_column_type(raw(stmt), col)) {
-	case SQLITE_INTEGER:
-		return DB_TYPE_INT;
-	case SQLITE_FLOAT:
-		return DB_TYPE_REAL;
-	case SQLITE_NULL:
-		return DB_TYPE_NULL;
-	default:
-		return DB_TYPE_TEXT;
+	case SQLITE_INTEGER: return DB_TYPE_INT;
+	case SQLITE_FLOAT: return DB_TYPE_REAL;
+	case SQLITE_NULL: return DB_TYPE_NULL;
+	default: return DB_TYPE_TEXT;
 	}
 }
 
@@ -683,9 +674,9 @@ static _Thread_local int batch_failed; /* DB_OK, or why the batch's transaction 
 
 static pthread_mutex_t group_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t group_done = PTHREAD_COND_INITIALIZER;
-static int group_waiting;       /* writers blocked on writer_lock */
-static bool group_open;         /* the shared writer's transaction is open */
-static int group_members;       /* writers whose work it holds */
+static int group_waiting; /* writers blocked on writer_lock */
+static bool group_open;   /* the shared writer's transaction is open */
+static int group_members; /* writers whose work it holds */
 
 /* A writer whose work is in the open group, waiting for its outcome. */
 struct group_waiter {
@@ -1237,7 +1228,7 @@ void db_release_idle_snapshots(void)
  * checkpoint copies nothing past the oldest snapshot still open (a
  * worker's, kept until the next request or the sweeper ends it); what it
  * could not copy it tries again every CHECKPOINT_RETRY_MS. */
-#define CHECKPOINT_PAGES 10000
+#define CHECKPOINT_PAGES    10000
 #define CHECKPOINT_RETRY_MS 250
 
 static struct {
@@ -1264,8 +1255,8 @@ static void *checkpoint_loop(void *unused)
 			until.tv_nsec += CHECKPOINT_RETRY_MS * 1000000L;
 			until.tv_sec += until.tv_nsec / 1000000000L;
 			until.tv_nsec %= 1000000000L;
-			if (pthread_cond_timedwait(&checkpointer.wake, &checkpointer.lock, &until) ==
-			    ETIMEDOUT)
+			if (pthread_cond_timedwait(&checkpointer.wake, &checkpointer.lock,
+						   &until) == ETIMEDOUT)
 				break;
 		}
 		if (checkpointer.stopping)
@@ -1275,8 +1266,8 @@ static void *checkpoint_loop(void *unused)
 		unfinished = false;
 		if (db || db_open(pool_path, &db) == DB_OK) {
 			int frames = 0, copied = 0;
-			int rc = sqlite3_wal_checkpoint_v2(db->conn, NULL, SQLITE_CHECKPOINT_PASSIVE,
-							   &frames, &copied);
+			int rc = sqlite3_wal_checkpoint_v2(
+				db->conn, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
 			if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 				log_write(LOG_WARN, "background checkpoint failed",
 					  json_pack("{s:s}", "error", sqlite3_errmsg(db->conn)));

@@ -124,9 +124,9 @@ static const struct cell cells[] = {
 	{"il2_cyclophosphamide", "other", "metastatic", 2, 0, 0, 0},
 };
 
-#define PATIENTS 652
-#define THREE_COURSES 43  /* 652 + 301 + 2 * 43 = 1039 courses */
-#define TWO_COURSES 301
+#define PATIENTS      652
+#define THREE_COURSES 43 /* 652 + 301 + 2 * 43 = 1039 courses */
+#define TWO_COURSES   301
 
 /* What happens to a patient's disease, best first. */
 enum disease {
@@ -156,10 +156,16 @@ struct plan {
 
 /* The ten treatment-related deaths: sepsis the leading cause. */
 static const char *const death_terms[10][2] = {
-	{"Sepsis", "probable"}, {"Sepsis", "definite"}, {"Sepsis", "probable"},
-	{"Sepsis", "possible"}, {"Sepsis", "probable"}, {"Myocardial infarction", "probable"},
-	{"Myocardial infarction", "possible"}, {"Respiratory failure", "probable"},
-	{"Ventricular arrhythmia", "definite"}, {"Colonic perforation", "probable"},
+	{"Sepsis", "probable"},
+	{"Sepsis", "definite"},
+	{"Sepsis", "probable"},
+	{"Sepsis", "possible"},
+	{"Sepsis", "probable"},
+	{"Myocardial infarction", "probable"},
+	{"Myocardial infarction", "possible"},
+	{"Respiratory failure", "probable"},
+	{"Ventricular arrhythmia", "definite"},
+	{"Colonic perforation", "probable"},
 };
 
 static int by_benefit(const void *a, const void *b)
@@ -193,8 +199,10 @@ static void make_plans(struct plan *plans)
 				p->disease = PARTIAL;
 			} else {
 				double u = chance();
-				p->disease = u < 0.05 ? NOT_ASSESSED : u < 0.11 ? MINOR : u < 0.36 ? STABLE
-												 : PROGRESSIVE;
+				p->disease = u < 0.05   ? NOT_ASSESSED
+					     : u < 0.11 ? MINOR
+					     : u < 0.36 ? STABLE
+							: PROGRESSIVE;
 			}
 		}
 	}
@@ -266,9 +274,9 @@ static int64_t insert(struct loader *ld, const struct resource *res, json_t *bod
 
 struct toxicity_profile {
 	const char *term;
-	double p;           /* chance per course */
-	double grades[4];   /* cumulative chance of grade 1..4 given the event */
-	bool serious;       /* serious whenever it occurs */
+	double p;         /* chance per course */
+	double grades[4]; /* cumulative chance of grade 1..4 given the event */
+	bool serious;     /* serious whenever it occurs */
 };
 
 /* High-dose IL-2 in the 1980s: most courses needed pressors for
@@ -319,11 +327,11 @@ static int course_toxicities(struct loader *ld, int64_t course_id, int64_t start
 		int64_t onset = start + between(0, (int)(end - start));
 		if (died && onset > died)
 			onset = died;
-		json_t *body = json_pack("{s:I, s:s, s:i, s:s, s:s, s:b}", "course_id",
-					 (json_int_t)course_id, "term", tp->term, "grade", grade,
-					 "onset_on", "", "attribution",
-					 strcmp(tp->term, "Sepsis") == 0 ? "probable" : pick_attribution(),
-					 "serious", tp->serious || grade >= 4);
+		json_t *body = json_pack(
+			"{s:I, s:s, s:i, s:s, s:s, s:b}", "course_id", (json_int_t)course_id,
+			"term", tp->term, "grade", grade, "onset_on", "", "attribution",
+			strcmp(tp->term, "Sepsis") == 0 ? "probable" : pick_attribution(),
+			"serious", tp->serious || grade >= 4);
 		char date[11];
 		day_text(onset, date);
 		json_object_set_new(body, "onset_on", json_string(date));
@@ -373,21 +381,14 @@ static const char *response_after_course(enum disease d, int course, int courses
 	bool last = course == courses;
 	switch (d) {
 	case CR_DURABLE:
-	case CR_RECURRED:
-		return course == 1 && courses > 1 ? "PR" : "CR";
-	case PARTIAL:
-		return course == 1 && courses > 1 ? "SD" : "PR";
-	case MINOR:
-		return last ? "MR" : "SD";
-	case STABLE:
-		return "SD";
-	case PROGRESSIVE:
-		return last ? "PD" : "SD";
+	case CR_RECURRED: return course == 1 && courses > 1 ? "PR" : "CR";
+	case PARTIAL: return course == 1 && courses > 1 ? "SD" : "PR";
+	case MINOR: return last ? "MR" : "SD";
+	case STABLE: return "SD";
+	case PROGRESSIVE: return last ? "PD" : "SD";
 	case ADJUVANT_RECURRED:
-	case ADJUVANT_FREE:
-		return "NE";
-	case NOT_ASSESSED:
-		break;
+	case ADJUVANT_FREE: return "NE";
+	case NOT_ASSESSED: break;
 	}
 	return NULL;
 }
@@ -455,10 +456,10 @@ static int write_patient(struct loader *ld, int index, struct plan *p)
 		break;
 	}
 	case ADJUVANT_RECURRED:
-		visits[nvisits++] = (struct visit){after + between(120, 400), "PD", p->courses, true};
+		visits[nvisits++] =
+			(struct visit){after + between(120, 400), "PD", p->courses, true};
 		break;
-	default:
-		break;
+	default: break;
 	}
 
 	/* Fate. */
@@ -487,9 +488,10 @@ static int write_patient(struct loader *ld, int index, struct plan *p)
 		day_text(died, date);
 		json_object_set_new(body, "vital_status", json_string("dead"));
 		json_object_set_new(body, "died_on", json_string(date));
-		json_object_set_new(body, "death_cause", json_string(p->fate == TREATMENT_DEATH
-									     ? p->death_term
-									     : "Progressive disease"));
+		json_object_set_new(body, "death_cause",
+				    json_string(p->fate == TREATMENT_DEATH
+							? p->death_term
+							: "Progressive disease"));
 	} else {
 		day_text(last_contact, date);
 		json_object_set_new(body, "vital_status",
@@ -513,16 +515,18 @@ static int write_patient(struct loader *ld, int index, struct plan *p)
 			if (strcmp(p->cell->regimen, units_by_regimen[k][0]) == 0)
 				dose = atof(units_by_regimen[k][1]);
 		double u = chance();
-		const char *stop = fatal ? "death" : u < 0.68 ? "completed" : u < 0.94 ? "toxicity"
-											: "patient_choice";
+		const char *stop = fatal      ? "death"
+				   : u < 0.68 ? "completed"
+				   : u < 0.94 ? "toxicity"
+					      : "patient_choice";
 		char start_text[11], end_text[11];
 		day_text(start, start_text);
 		day_text(end, end_text);
 		json_t *cb = json_pack("{s:I, s:i, s:s, s:s, s:f, s:s, s:i, s:s}", "patient_id",
-				       (json_int_t)patient_id, "number", c, "started_on", start_text,
-				       "ended_on", end_text, "il2_dose", dose, "il2_dose_unit", "U/kg",
-				       "doses_given", fatal ? between(3, 9) : between(9, 28),
-				       "stop_reason", stop);
+				       (json_int_t)patient_id, "number", c, "started_on",
+				       start_text, "ended_on", end_text, "il2_dose", dose,
+				       "il2_dose_unit", "U/kg", "doses_given",
+				       fatal ? between(3, 9) : between(9, 28), "stop_reason", stop);
 		course_ids[c - 1] = insert(ld, &courses_resource, cb);
 		if (course_ids[c - 1] < 0)
 			return -1;
@@ -550,8 +554,9 @@ int demo_load(struct db *db, struct demo_counts *counts)
 	if (rc != DB_OK)
 		return rc;
 	if (existing > 0) {
-		fprintf(stderr, "demo: the database already holds %lld patients; the demo cohort "
-				"is written only into an empty one\n",
+		fprintf(stderr,
+			"demo: the database already holds %lld patients; the demo cohort "
+			"is written only into an empty one\n",
 			(long long)existing);
 		return DB_CONFLICT;
 	}
@@ -559,7 +564,7 @@ int demo_load(struct db *db, struct demo_counts *counts)
 	for (size_t c = 0; c < sizeof cells / sizeof cells[0]; c++)
 		planned += cells[c].patients;
 	if (planned != PATIENTS)
-		abort(); /* the table above is wrong: a programming error */
+		abort();      /* the table above is wrong: a programming error */
 	rng_state = 19890801; /* fixed: the same cohort on every machine */
 	struct plan *plans = xcalloc(PATIENTS, sizeof *plans);
 	make_plans(plans);

@@ -110,7 +110,8 @@ void sha256_end_hex(struct sha256 *h, char out[65])
 void random_bytes(void *out, size_t len)
 {
 	if (RAND_bytes(out, (int)len) != 1) {
-		fputs("{\"level\":\"fatal\",\"msg\":\"no randomness from the OS generator\"}\n", stderr);
+		fputs("{\"level\":\"fatal\",\"msg\":\"no randomness from the OS generator\"}\n",
+		      stderr);
 		abort();
 	}
 }

@@ -64,7 +64,8 @@ struct proportion proportion_ci(int64_t k, int64_t n, enum ci_method method, dou
 		double z = gsl_cdf_ugaussian_Qinv(alpha / 2);
 		double z2 = z * z;
 		double centre = (p.rate + z2 / (2 * nd)) / (1 + z2 / nd);
-		double half = z / (1 + z2 / nd) * sqrt(p.rate * (1 - p.rate) / nd + z2 / (4 * nd * nd));
+		double half =
+			z / (1 + z2 / nd) * sqrt(p.rate * (1 - p.rate) / nd + z2 / (4 * nd * nd));
 		p.lower = k == 0 ? 0 : centre - half;
 		p.upper = k == n ? 1 : centre + half;
 	}

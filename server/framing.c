@@ -86,8 +86,9 @@ static void length_element(struct framing *f, const char *e, size_t n)
 	if (f->lengths++ == 0)
 		f->length = value;
 	else if (value != f->length)
-		refuse(f, 400, "Content-Length is given more than once with different values "
-			       "(RFC 9112 §6.3)");
+		refuse(f, 400,
+		       "Content-Length is given more than once with different values "
+		       "(RFC 9112 §6.3)");
 }
 
 static void coding_element(struct framing *f, const char *e, size_t n)
@@ -115,19 +116,22 @@ void framing_field(struct framing *f, const char *name, size_t name_len, const c
 	}
 	for (size_t i = 0; i < name_len; i++) {
 		if (is_space(name[i])) {
-			refuse(f, 400, "whitespace between a header name and its colon is not allowed "
-				       "(RFC 9112 §5.1)");
+			refuse(f, 400,
+			       "whitespace between a header name and its colon is not allowed "
+			       "(RFC 9112 §5.1)");
 			return;
 		}
 		if (!is_tchar((unsigned char)name[i])) {
-			refuse(f, 400, "a header name holds a character that is not allowed in one "
-				       "(RFC 9110 §5.1)");
+			refuse(f, 400,
+			       "a header name holds a character that is not allowed in one "
+			       "(RFC 9110 §5.1)");
 			return;
 		}
 	}
 	if (folded) {
-		refuse(f, 400, "a header line continued on the next (obs-fold) is not accepted "
-			       "(RFC 9112 §5.2)");
+		refuse(f, 400,
+		       "a header line continued on the next (obs-fold) is not accepted "
+		       "(RFC 9112 §5.2)");
 		return;
 	}
 	if (named(name, name_len, "Host")) {
@@ -148,15 +152,17 @@ void framing_field(struct framing *f, const char *name, size_t name_len, const c
 
 void framing_target_control(struct framing *f)
 {
-	refuse(f, 400, "the request target holds a control character (%%00-%%1F or %%7F) once "
-		       "percent-decoded");
+	refuse(f, 400,
+	       "the request target holds a control character (%%00-%%1F or %%7F) once "
+	       "percent-decoded");
 }
 
 unsigned framing_end(struct framing *f)
 {
 	if (f->encodings && f->lengths)
-		refuse(f, 400, "Transfer-Encoding and Content-Length must not both be given "
-			       "(RFC 9112 §6.1)");
+		refuse(f, 400,
+		       "Transfer-Encoding and Content-Length must not both be given "
+		       "(RFC 9112 §6.1)");
 	if (f->encodings && f->http10)
 		refuse(f, 400, "Transfer-Encoding is not part of HTTP/1.0 (RFC 9112 §6.1)");
 	if (f->encodings && !f->chunked_last)
@@ -166,7 +172,8 @@ unsigned framing_end(struct framing *f)
 	if (f->http11 && f->hosts == 0)
 		refuse(f, 400, "an HTTP/1.1 request must have a Host header (RFC 9112 §3.2)");
 	if (f->hosts > 1)
-		refuse(f, 400, "a request must have one Host header, not %d (RFC 9112 §3.2)", f->hosts);
+		refuse(f, 400, "a request must have one Host header, not %d (RFC 9112 §3.2)",
+		       f->hosts);
 	if (f->authorizations > 1)
 		refuse(f, 400, "a request must have at most one Authorization header, not %d",
 		       f->authorizations);
@@ -252,7 +259,8 @@ unsigned framing_check_raw(const char *head, size_t len, char detail[FRAMING_DET
 	while (next_line(&p, end, &line, &n) && n > 0) {
 		if (is_space(line[0])) {
 			if (!name) {
-				snprintf(detail, FRAMING_DETAIL, "the first header line begins with whitespace");
+				snprintf(detail, FRAMING_DETAIL,
+					 "the first header line begins with whitespace");
 				return 400;
 			}
 			folded = true; /* joined to the field before it */

@@ -150,12 +150,14 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct request *r
 	reply_check_memory(req);
 	if (req->stream) {
 		/* the request lives until the completion callback, after the last read */
-		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, req,
-							 NULL);
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read,
+							 req, NULL);
 	} else if (req->out_static || !req->out) {
-		resp = MHD_create_response_from_buffer(req->out_len, req->out, MHD_RESPMEM_PERSISTENT);
+		resp = MHD_create_response_from_buffer(req->out_len, req->out,
+						       MHD_RESPMEM_PERSISTENT);
 	} else {
-		resp = MHD_create_response_from_buffer_with_free_callback(req->out_len, req->out, free);
+		resp = MHD_create_response_from_buffer_with_free_callback(req->out_len, req->out,
+									  free);
 		if (resp)
 			req->out = NULL; /* the response frees it now */
 	}
@@ -218,7 +220,8 @@ static enum MHD_Result refuse_for_memory(struct MHD_Connection *conn, void **sta
 	char id[129], body[REPLY_OOM_PROBLEM];
 	assign_request_id(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-ID"), id);
 	size_t len = reply_out_of_memory_body(id, body);
-	struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_COPY);
 	if (!resp)
 		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
@@ -464,7 +467,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		const char *length = request_header(req, "Content-Length");
 		int64_t declared;
 		req->body_limit = router_body_limit(method, url);
-		if (length && parse_int64(length, &declared) && (uint64_t)declared > req->body_limit) {
+		if (length && parse_int64(length, &declared) &&
+		    (uint64_t)declared > req->body_limit) {
 			/* Decided from the header, before any of the body is read: a
 			 * client waiting on Expect: 100-continue never sends it. */
 			const char *expect = request_header(req, "Expect");
@@ -627,16 +631,14 @@ struct server *server_start(const struct config *cfg, unsigned *port_out)
 	request_timeout_ms = (long long)cfg->request_timeout_seconds * 1000;
 	srv->daemon = MHD_start_daemon(
 		flags, (uint16_t)cfg->port, NULL, NULL, on_request, NULL,
-		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
+		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_SOCK_ADDR,
+		(struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->connection_limit,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->per_ip_limit,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->timeout_seconds,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
-		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-		MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1, MHD_OPTION_NOTIFY_COMPLETED,
+		on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 #if MHD_VERSION >= 0x01000000
 		MHD_OPTION_CLIENT_DISCIPLINE_LVL, (int)1,
@@ -652,7 +654,8 @@ struct server *server_start(const struct config *cfg, unsigned *port_out)
 	atomic_store(&sweeping, true);
 	if (pthread_create(&srv->sweeper, NULL, sweep, NULL) != 0)
 		abort();
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	const union MHD_DaemonInfo *info =
+		MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	*port_out = info ? info->port : cfg->port;
 	return srv;
 }

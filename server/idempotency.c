@@ -69,8 +69,8 @@ void idempotency_release(const char *actor, const char *key)
 	pthread_mutex_unlock(&lock);
 }
 
-void idempotency_request_hash(const char *method, const char *path, const char *body,
-			      size_t len, char out[65])
+void idempotency_request_hash(const char *method, const char *path, const char *body, size_t len,
+			      char out[65])
 {
 	struct strbuf sb = {0};
 	strbuf_printf(&sb, "%s %s\n", method, path);

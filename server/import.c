@@ -70,7 +70,7 @@ struct step {
 	struct field_errors errs; /* what record_from_json found */
 	bool made;                /* rec and row were made ahead (struct import_plan) */
 	struct audit_row row;
-	int status;               /* a refusal: 422, with field and message */
+	int status; /* a refusal: 422, with field and message */
 	char *field, *message;
 };
 
@@ -275,8 +275,9 @@ static bool stage_course(struct staged_line *l, json_t *course, int patient, con
 	}
 	bool ok = take_array(l, course, "outcomes", prefix, &outcomes) &&
 		  take_array(l, course, "toxicities", prefix, &toxicities);
-	int me = ok ? stage_record(l, &courses_resource, course, "patient_id", patient, prefix, plan)
-		     : -1;
+	int me =
+		ok ? stage_record(l, &courses_resource, course, "patient_id", patient, prefix, plan)
+		   : -1;
 	ok = me >= 0;
 	json_t *lists[2] = {outcomes, toxicities};
 	const struct resource *children[2] = {&outcomes_resource, &toxicities_resource};
@@ -314,7 +315,8 @@ static struct staged_line *stage_line(const char *line, size_t len, struct impor
 	json_t *patient = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
 	if (!patient) {
 		char msg[256];
-		snprintf(msg, sizeof msg, "is not valid JSON: %s (column %d)", err.text, err.column);
+		snprintf(msg, sizeof msg, "is not valid JSON: %s (column %d)", err.text,
+			 err.column);
 		refuse(l, "", msg);
 		return l;
 	}
@@ -354,9 +356,9 @@ static void line_error(struct import_session *s, int status, const char *field, 
 {
 	if (!s->status)
 		s->status = status;
-	json_array_append_new(s->errors, json_pack("{s:I, s:s, s:s}", "line",
-						   (json_int_t)s->counts.lines, "field", field,
-						   "message", msg));
+	json_array_append_new(s->errors,
+			      json_pack("{s:I, s:s, s:s}", "line", (json_int_t)s->counts.lines,
+					"field", field, "message", msg));
 }
 
 /* Copies errs into s->errors with each field prefixed by where it sits. */
@@ -462,8 +464,8 @@ struct pipeline {
 	import_next_line next;
 	void *cls;
 	struct import_plan *plan; /* or NULL: the writer makes each record itself */
-	size_t careful_from; /* batches reaching past this line (0-based) get a savepoint */
-	size_t refused_from; /* IMPORT_REPLAY: the first line of the batch refused */
+	size_t careful_from;      /* batches reaching past this line (0-based) get a savepoint */
+	size_t refused_from;      /* IMPORT_REPLAY: the first line of the batch refused */
 };
 
 static void *stager(void *arg)
@@ -518,9 +520,9 @@ static void *stager(void *arg)
  * the batches before the refused one as before and from it on carefully:
  * each batch in a part of the transaction of its own, undone when refused
  * and its lines then applied one by one, which names the line and field.
- * An input that cannot be read twice is imported carefully from the start. (A savepoint per batch copied every page the batch touched
- * into the sub-journal first: a tenth of the writer's time.) */
-#define BATCH_LINES 64
+ * An input that cannot be read twice is imported carefully from the start. (A savepoint per batch
+ * copied every page the batch touched into the sub-journal first: a tenth of the writer's time.) */
+#define BATCH_LINES   64
 #define IMPORT_REPLAY 2
 
 struct batch {
@@ -573,8 +575,8 @@ static bool batch_fill(struct batch *b, struct pipeline *p, size_t from, size_t 
 
 /* Writes the ready lines [from, to) of the ring; 0, 1 when a line was
  * refused, IMPORT_REPLAY (not careful), or a DB_ code. */
-static int write_batch(struct import_session *s, struct batch *b, struct pipeline *p,
-		       size_t from, size_t to)
+static int write_batch(struct import_session *s, struct batch *b, struct pipeline *p, size_t from,
+		       size_t to)
 {
 	if (from == to)
 		return 0;
@@ -704,8 +706,7 @@ out:
 	return rc;
 }
 
-int import_stream(struct import_session *s, import_next_line next, import_rewind rewind,
-		  void *cls)
+int import_stream(struct import_session *s, import_next_line next, import_rewind rewind, void *cls)
 {
 	size_t careful_from = rewind ? SIZE_MAX : 0;
 	int rc = run_pipeline(s, next, cls, &careful_from);

@@ -60,13 +60,13 @@ void import_ndjson(struct request *req)
 		return;
 	}
 	/* the answer is made before the commit (util.h) */
-	json_t *counts = json_pack(
-		"{s:I, s:{s:I, s:I, s:I, s:I}, s:I}", "lines", (json_int_t)s.counts.lines, "imported",
-		"patients", (json_int_t)s.counts.patients, "courses", (json_int_t)s.counts.courses,
-		"outcomes", (json_int_t)s.counts.outcomes, "toxicities",
-		(json_int_t)s.counts.toxicities, "records",
-		(json_int_t)(s.counts.patients + s.counts.courses + s.counts.outcomes +
-			     s.counts.toxicities));
+	json_t *counts =
+		json_pack("{s:I, s:{s:I, s:I, s:I, s:I}, s:I}", "lines", (json_int_t)s.counts.lines,
+			  "imported", "patients", (json_int_t)s.counts.patients, "courses",
+			  (json_int_t)s.counts.courses, "outcomes", (json_int_t)s.counts.outcomes,
+			  "toxicities", (json_int_t)s.counts.toxicities, "records",
+			  (json_int_t)(s.counts.patients + s.counts.courses + s.counts.outcomes +
+				       s.counts.toxicities));
 	char *answer = counts ? reply_json_text(counts) : NULL;
 	json_decref(counts);
 	if (rc == DB_OK && answer)

@@ -130,9 +130,10 @@ void log_request(const char *request_id, const char *method, const char *route, 
 	if (!log_enabled(LOG_INFO))
 		return;
 	if (!json_plain(method) || !json_plain(request_id) || (actor && !json_plain(actor))) {
-		json_t *f = json_pack("{s:s, s:s, s:s?, s:i, s:I, s:I, s:s?}", "request_id", request_id,
-				      "method", method, "route", route, "status", (int)status, "bytes",
-				      (json_int_t)bytes, "us", (json_int_t)micros, "actor", actor);
+		json_t *f =
+			json_pack("{s:s, s:s, s:s?, s:i, s:I, s:I, s:s?}", "request_id", request_id,
+				  "method", method, "route", route, "status", (int)status, "bytes",
+				  (json_int_t)bytes, "us", (json_int_t)micros, "actor", actor);
 		if (terminated && f)
 			json_object_set_new(f, "terminated", json_true());
 		log_write(LOG_INFO, "request", f);
@@ -140,13 +141,14 @@ void log_request(const char *request_id, const char *method, const char *route, 
 	}
 	char now[32], line[1024];
 	utc_now_rfc3339(now);
-	int n = snprintf(line, sizeof line,
-			 "{\"time\":\"%s\",\"level\":\"info\",\"msg\":\"request\",\"request_id\":\"%s\","
-			 "\"method\":\"%.32s\",\"route\":%s%s%s,\"status\":%u,\"bytes\":%zu,\"us\":%lld,"
-			 "\"actor\":%s%s%s%s}\n",
-			 now, request_id, method, route ? "\"" : "", route ? route : "null",
-			 route ? "\"" : "", status, bytes, micros, actor ? "\"" : "",
-			 actor ? actor : "null", actor ? "\"" : "", terminated ? ",\"terminated\":true" : "");
+	int n = snprintf(
+		line, sizeof line,
+		"{\"time\":\"%s\",\"level\":\"info\",\"msg\":\"request\",\"request_id\":\"%s\","
+		"\"method\":\"%.32s\",\"route\":%s%s%s,\"status\":%u,\"bytes\":%zu,\"us\":%lld,"
+		"\"actor\":%s%s%s%s}\n",
+		now, request_id, method, route ? "\"" : "", route ? route : "null",
+		route ? "\"" : "", status, bytes, micros, actor ? "\"" : "", actor ? actor : "null",
+		actor ? "\"" : "", terminated ? ",\"terminated\":true" : "");
 	if (n > 0 && (size_t)n < sizeof line)
 		emit(line, (size_t)n, false);
 }

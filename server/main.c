@@ -1,21 +1,21 @@
 /* cohortd's entry point: parse the command line, open and migrate the
  * database, serve until SIGTERM or SIGINT, then drain and close. */
 #include <pthread.h>
-#include <stdbool.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "auth.h"
 #include "config.h"
-#include "audit.h"
 #include "db.h"
+#include "demo.h"
 #include "digest.h"
+#include "fault.h"
 #include "import.h"
 #include "log.h"
-#include "demo.h"
-#include "fault.h"
 #include "resources.h"
 #include "router.h"
 #include "routes.h"
@@ -45,11 +45,13 @@ static int prepare_database(const char *path)
 		rc = db_migrate(db);
 	db_close(db);
 	if (rc == DB_READONLY && db_opened_read_only())
-		log_write(LOG_ERROR, "the database is read-only and older than this build: "
-				     "migrate it where it can be written",
+		log_write(LOG_ERROR,
+			  "the database is read-only and older than this build: "
+			  "migrate it where it can be written",
 			  json_pack("{s:s}", "path", path));
 	else if (rc == DB_OK && db_opened_read_only())
-		log_write(LOG_WARN, "the database is read-only: reads are served, writes answer 503",
+		log_write(LOG_WARN,
+			  "the database is read-only: reads are served, writes answer 503",
 			  json_pack("{s:s}", "path", path));
 	return rc;
 }
@@ -165,22 +167,24 @@ static int tokens(const struct config *cfg)
 				fprintf(stderr, "cohortd: a token named %s exists already\n",
 					cfg->token_name);
 			else if (rc == DB_CONSTRAINT && token_name_reserved(cfg->token_name))
-				fprintf(stderr, "cohortd: %s is reserved: the audit trail names "
-						"requests without a token \"anonymous\", and the server's "
-						"own writes \"cohortd ...\"\n",
+				fprintf(stderr,
+					"cohortd: %s is reserved: the audit trail names "
+					"requests without a token \"anonymous\", and the server's "
+					"own writes \"cohortd ...\"\n",
 					cfg->token_name);
 			else if (rc == DB_CONSTRAINT)
-				fprintf(stderr, "cohortd: a token name is 1-64 of A-Z a-z 0-9 . _ -\n");
+				fprintf(stderr,
+					"cohortd: a token name is 1-64 of A-Z a-z 0-9 . _ -\n");
 			break;
 		case CMD_TOKEN_REVOKE:
 			rc = token_revoke(db, cfg->token_name);
 			if (rc == DB_OK)
 				printf("token %s revoked\n", cfg->token_name);
 			else if (rc == DB_NOTFOUND)
-				fprintf(stderr, "cohortd: no live token named %s\n", cfg->token_name);
+				fprintf(stderr, "cohortd: no live token named %s\n",
+					cfg->token_name);
 			break;
-		default:
-			rc = token_list(db, stdout);
+		default: rc = token_list(db, stdout);
 		}
 	}
 	db_close(db);
@@ -236,8 +240,7 @@ int main(int argc, char **argv)
 {
 	/* before any Jansson or engine use: their failures are then noted like ours */
 	fault_alloc_install();
-	if (db_set_allocator() != DB_OK ||
-	    store_init(resources_all, RESOURCES_COUNT) != DB_OK) {
+	if (db_set_allocator() != DB_OK || store_init(resources_all, RESOURCES_COUNT) != DB_OK) {
 		fprintf(stderr, "cohortd: cannot prepare the database engine and the store\n");
 		return 1;
 	}
@@ -245,25 +248,19 @@ int main(int argc, char **argv)
 	if (config_parse(&cfg, argc, argv, stderr) != 0)
 		return 2;
 	switch (cfg.command) {
-	case CMD_HELP:
-		config_usage(stdout);
-		return 0;
-	case CMD_VERSION:
-		printf("cohortd %s\n", COHORTD_VERSION);
-		return 0;
+	case CMD_HELP: config_usage(stdout); return 0;
+	case CMD_VERSION: printf("cohortd %s\n", COHORTD_VERSION); return 0;
 	case CMD_MIGRATE:
 		if (prepare_database(cfg.db_path) != DB_OK)
 			return 1;
-		printf("database %s is at schema version %d\n", cfg.db_path, db_latest_schema_version());
+		printf("database %s is at schema version %d\n", cfg.db_path,
+		       db_latest_schema_version());
 		return 0;
-	case CMD_DEMO:
-		return load_demo(cfg.db_path);
-	case CMD_IMPORT:
-		return import_file(&cfg);
+	case CMD_DEMO: return load_demo(cfg.db_path);
+	case CMD_IMPORT: return import_file(&cfg);
 	case CMD_TOKEN_CREATE:
 	case CMD_TOKEN_LIST:
-	case CMD_TOKEN_REVOKE:
-		return tokens(&cfg);
+	case CMD_TOKEN_REVOKE: return tokens(&cfg);
 	case CMD_SERVE:
 		log_set_level(cfg.log_level);
 		db_set_durability(cfg.durability);

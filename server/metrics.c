@@ -18,8 +18,8 @@
 #include "util.h"
 
 #define MAX_ROUTES 64
-static const unsigned statuses[] = {200, 201, 204, 304, 400, 401, 403, 404, 405, 409,
-				    412, 413, 415, 422, 500, 503, 507, 0};
+static const unsigned statuses[] = {200, 201, 204, 304, 400, 401, 403, 404, 405,
+				    409, 412, 413, 415, 422, 500, 503, 507, 0};
 #define NSTATUS (sizeof statuses / sizeof statuses[0]) /* the last: any other */
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
 				 0.05,   0.1,   0.25,   0.5,   1,    2.5};
@@ -50,8 +50,7 @@ int metrics_requests_in_flight(void)
 	return atomic_load(&in_flight);
 }
 
-void metrics_observe(const struct route *route, const char *method, unsigned status,
-		     double seconds)
+void metrics_observe(const struct route *route, const char *method, unsigned status, double seconds)
 {
 	(void)method;
 	size_t count;
@@ -103,9 +102,11 @@ void metrics_scrape(struct request *req)
 			strbuf_puts(&sb, "cohortd_requests_total{");
 			labels(&sb, r);
 			if (statuses[s])
-				strbuf_printf(&sb, ",status=\"%u\"} %llu\n", statuses[s], (unsigned long long)n);
+				strbuf_printf(&sb, ",status=\"%u\"} %llu\n", statuses[s],
+					      (unsigned long long)n);
 			else
-				strbuf_printf(&sb, ",status=\"other\"} %llu\n", (unsigned long long)n);
+				strbuf_printf(&sb, ",status=\"other\"} %llu\n",
+					      (unsigned long long)n);
 		}
 	}
 	strbuf_puts(&sb, "# HELP cohortd_request_duration_seconds Time from the request's first "
@@ -122,7 +123,8 @@ void metrics_scrape(struct request *req)
 			cumulative += atomic_load(&slots[r].le[b]);
 			strbuf_puts(&sb, "cohortd_request_duration_seconds_bucket{");
 			labels(&sb, r);
-			strbuf_printf(&sb, ",le=\"%g\"} %llu\n", buckets[b], (unsigned long long)cumulative);
+			strbuf_printf(&sb, ",le=\"%g\"} %llu\n", buckets[b],
+				      (unsigned long long)cumulative);
 		}
 		strbuf_puts(&sb, "cohortd_request_duration_seconds_bucket{");
 		labels(&sb, r);
@@ -134,16 +136,18 @@ void metrics_scrape(struct request *req)
 		labels(&sb, r);
 		strbuf_printf(&sb, "} %llu\n", (unsigned long long)count);
 	}
-	strbuf_printf(&sb, "# HELP cohortd_requests_in_flight Requests being processed.\n"
-			   "# TYPE cohortd_requests_in_flight gauge\ncohortd_requests_in_flight %d\n",
+	strbuf_printf(&sb,
+		      "# HELP cohortd_requests_in_flight Requests being processed.\n"
+		      "# TYPE cohortd_requests_in_flight gauge\ncohortd_requests_in_flight %d\n",
 		      metrics_requests_in_flight());
 
 	int64_t db_bytes = 0, wal_bytes = 0;
 	if (db_file_sizes(req->db, &db_bytes, &wal_bytes) == DB_OK)
-		strbuf_printf(&sb, "# HELP cohortd_database_bytes Size of the database file.\n"
-				   "# TYPE cohortd_database_bytes gauge\ncohortd_database_bytes %lld\n"
-				   "# HELP cohortd_wal_bytes Size of the write-ahead log.\n"
-				   "# TYPE cohortd_wal_bytes gauge\ncohortd_wal_bytes %lld\n",
+		strbuf_printf(&sb,
+			      "# HELP cohortd_database_bytes Size of the database file.\n"
+			      "# TYPE cohortd_database_bytes gauge\ncohortd_database_bytes %lld\n"
+			      "# HELP cohortd_wal_bytes Size of the write-ahead log.\n"
+			      "# TYPE cohortd_wal_bytes gauge\ncohortd_wal_bytes %lld\n",
 			      (long long)db_bytes, (long long)wal_bytes);
 	const struct resource *const *resources = resources_all;
 	strbuf_puts(&sb, "# HELP cohortd_records Records held, by resource.\n"
@@ -151,11 +155,12 @@ void metrics_scrape(struct request *req)
 	for (size_t i = 0; i < RESOURCES_COUNT; i++) {
 		int64_t n = 0;
 		if (store_count(req->db, resources[i], &n) == DB_OK)
-			strbuf_printf(&sb, "cohortd_records{resource=\"%s\"} %lld\n", resources[i]->name,
-				      (long long)n);
+			strbuf_printf(&sb, "cohortd_records{resource=\"%s\"} %lld\n",
+				      resources[i]->name, (long long)n);
 	}
-	strbuf_printf(&sb, "# HELP cohortd_build_info The running build.\n"
-			   "# TYPE cohortd_build_info gauge\ncohortd_build_info{version=\"%s\"} 1\n",
+	strbuf_printf(&sb,
+		      "# HELP cohortd_build_info The running build.\n"
+		      "# TYPE cohortd_build_info gauge\ncohortd_build_info{version=\"%s\"} 1\n",
 		      COHORTD_VERSION);
 	size_t len = sb.len;
 	reply_owned(req, 200, "text/plain; version=0.0.4; charset=utf-8", strbuf_steal(&sb), len);

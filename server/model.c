@@ -50,7 +50,8 @@ bool field_errors_any(const struct field_errors *errs)
 static bool named_in(const struct field_errors *errs, size_t n, const char *field)
 {
 	for (size_t i = 0; i < n && i < json_array_size(errs->list); i++) {
-		const char *f = json_string_value(json_object_get(json_array_get(errs->list, i), "field"));
+		const char *f =
+			json_string_value(json_object_get(json_array_get(errs->list, i), "field"));
 		if (f && strcmp(f, field) == 0)
 			return true;
 	}
@@ -64,8 +65,8 @@ static void note_unchecked(struct field_errors *errs, const char *field, const c
 							 rule, "because", because));
 }
 
-bool rule_ready(struct field_errors *errs, const char *missing, const char *field,
-		const char *rule, ...)
+bool rule_ready(struct field_errors *errs, const char *missing, const char *field, const char *rule,
+		...)
 {
 	const char *because = missing;
 	if (!because && named_in(errs, errs->broken, field))
@@ -145,20 +146,15 @@ static bool values_equal(const struct value *a, const struct value *b)
 	if (a->kind != b->kind)
 		return false;
 	switch (a->kind) {
-	case VALUE_NULL:
-		return true;
-	case VALUE_INT:
-		return a->i == b->i;
-	case VALUE_REAL:
-		return a->r == b->r;
-	case VALUE_TEXT:
-		return strcmp(a->s, b->s) == 0;
+	case VALUE_NULL: return true;
+	case VALUE_INT: return a->i == b->i;
+	case VALUE_REAL: return a->r == b->r;
+	case VALUE_TEXT: return strcmp(a->s, b->s) == 0;
 	}
 	return false;
 }
 
-bool record_fields_equal(const struct resource *res, const struct record *a,
-			 const struct record *b)
+bool record_fields_equal(const struct resource *res, const struct record *a, const struct record *b)
 {
 	for (int i = 0; i < res->nfields; i++)
 		if (!values_equal(&a->v[i], &b->v[i]))
@@ -187,7 +183,8 @@ static void choices_text(const char *const *choices, char *out, size_t len)
 	size_t used = 0;
 	out[0] = '\0';
 	for (const char *const *c = choices; *c && used < len; c++)
-		used += (size_t)snprintf(out + used, len - used, "%s%s", c == choices ? "" : ", ", *c);
+		used += (size_t)snprintf(out + used, len - used, "%s%s", c == choices ? "" : ", ",
+					 *c);
 }
 
 /* Converts one JSON member to a value of field f, or says why it cannot. */
@@ -234,8 +231,7 @@ static bool value_from_json(const struct field *f, json_t *j, struct value *out,
 	}
 	case FIELD_TEXT:
 	case FIELD_DATE:
-	case FIELD_ENUM:
-		break;
+	case FIELD_ENUM: break;
 	}
 	if (!json_is_string(j)) {
 		field_error(errs, name, "must be a string");
@@ -245,7 +241,8 @@ static bool value_from_json(const struct field *f, json_t *j, struct value *out,
 	size_t len = json_string_length(j);
 	if (f->type == FIELD_DATE) {
 		if (!valid_date(s, len)) {
-			field_error(errs, name, "must be a real calendar date as YYYY-MM-DD (1900 or later)");
+			field_error(errs, name,
+				    "must be a real calendar date as YYYY-MM-DD (1900 or later)");
 			return false;
 		}
 	} else if (f->type == FIELD_ENUM) {
@@ -262,13 +259,14 @@ static bool value_from_json(const struct field *f, json_t *j, struct value *out,
 			return false;
 		}
 		if (!valid_text(s, len, &chars)) {
-			field_error(errs, name, "must be visible text without control, bidirectional-control "
-						"or zero-width characters");
+			field_error(errs, name,
+				    "must be visible text without control, bidirectional-control "
+				    "or zero-width characters");
 			return false;
 		}
 		if ((int64_t)chars < f->min || (int64_t)chars > f->max) {
-			field_error(errs, name, "must be %lld to %lld characters long", (long long)f->min,
-				    (long long)f->max);
+			field_error(errs, name, "must be %lld to %lld characters long",
+				    (long long)f->min, (long long)f->max);
 			return false;
 		}
 	}
@@ -315,7 +313,8 @@ void record_from_json(const struct resource *res, json_t *body, const struct rec
 		const struct field *f = &res->fields[i];
 		seen[i] = true;
 		if (old && (f->flags & FIELD_IMMUTABLE)) {
-			field_error(errs, key, "cannot be changed once the %s exists", res->singular);
+			field_error(errs, key, "cannot be changed once the %s exists",
+				    res->singular);
 			continue;
 		}
 		if (json_is_null(member)) {
@@ -363,7 +362,8 @@ static void write_string(struct strbuf *sb, const char *s)
 		run = p + 1;
 		char esc[7] = {'\\', (char)c, 0};
 		switch (c) {
-		case '"': case '\\': break;
+		case '"':
+		case '\\': break;
 		case '\b': esc[1] = 'b'; break;
 		case '\f': esc[1] = 'f'; break;
 		case '\n': esc[1] = 'n'; break;
@@ -413,14 +413,9 @@ static void write_value(struct strbuf *sb, const struct field *f, const struct v
 			strbuf_int(sb, (long long)v->i);
 		}
 		break;
-	case VALUE_REAL:
-		write_real(sb, v->r, precision);
-		break;
-	case VALUE_TEXT:
-		write_string(sb, v->s);
-		break;
-	default:
-		strbuf_puts(sb, "null");
+	case VALUE_REAL: write_real(sb, v->r, precision); break;
+	case VALUE_TEXT: write_string(sb, v->s); break;
+	default: strbuf_puts(sb, "null");
 	}
 }
 
@@ -475,7 +470,7 @@ static const int *sorted_order(const struct resource *res)
 				m->order[k] = k;
 			for (int a = 1; a < n; a++)
 				for (int b = a; b > 0 && strcmp(member_name(res, m->order[b - 1]),
-							       member_name(res, m->order[b])) > 0;
+								member_name(res, m->order[b])) > 0;
 				     b--) {
 					int t = m->order[b];
 					m->order[b] = m->order[b - 1];
@@ -569,8 +564,7 @@ bool value_from_param(const struct field *f, const char *text, struct value *out
 			return false;
 		break;
 	}
-	case FIELD_REAL:
-		return false;
+	case FIELD_REAL: return false;
 	}
 	value_set_text(out, text);
 	return true;

@@ -12,16 +12,30 @@ static const char *const criteria[] = {"who", "recist_1_1", NULL};
 static const char *const responses[] = {"CR", "PR", "MR", "SD", "PD", "NE", NULL};
 
 static const struct field fields[] = {
-	{.name = "course_id", .type = FIELD_INT,
-	 .flags = FIELD_REQUIRED | FIELD_IMMUTABLE | FIELD_FILTER, .min = 1, .max = INT64_MAX},
-	{.name = "patient_id", .type = FIELD_INT, .flags = FIELD_DERIVED | FIELD_FILTER, .min = 1,
+	{.name = "course_id",
+	 .type = FIELD_INT,
+	 .flags = FIELD_REQUIRED | FIELD_IMMUTABLE | FIELD_FILTER,
+	 .min = 1,
+	 .max = INT64_MAX},
+	{.name = "patient_id",
+	 .type = FIELD_INT,
+	 .flags = FIELD_DERIVED | FIELD_FILTER,
+	 .min = 1,
 	 .max = INT64_MAX},
 	{.name = "assessed_on", .type = FIELD_DATE, .flags = FIELD_REQUIRED},
-	{.name = "criteria", .type = FIELD_ENUM, .flags = FIELD_FILTER, .choices = criteria,
+	{.name = "criteria",
+	 .type = FIELD_ENUM,
+	 .flags = FIELD_FILTER,
+	 .choices = criteria,
 	 .default_text = "who"},
-	{.name = "response", .type = FIELD_ENUM, .flags = FIELD_REQUIRED | FIELD_FILTER,
+	{.name = "response",
+	 .type = FIELD_ENUM,
+	 .flags = FIELD_REQUIRED | FIELD_FILTER,
 	 .choices = responses},
-	{.name = "confirmed", .type = FIELD_BOOL, .flags = FIELD_FILTER, .has_default_int = true,
+	{.name = "confirmed",
+	 .type = FIELD_BOOL,
+	 .flags = FIELD_FILTER,
+	 .has_default_int = true,
 	 .default_int = 0},
 };
 
@@ -43,7 +57,8 @@ static void check_outcome_course(const struct record *rec, const struct patient_
 	(void)patient;
 	const struct value *v = rec->v;
 	const char *missing = c ? NULL : "course_id";
-	if (rule_ready(errs, missing, "assessed_on", "must not be before the course started", NULL) &&
+	if (rule_ready(errs, missing, "assessed_on", "must not be before the course started",
+		       NULL) &&
 	    strcmp(v[ASSESSED_ON].s, c->started_on) < 0)
 		field_error(errs, "assessed_on", "must not be before the course started (%s)",
 			    c->started_on);
@@ -51,8 +66,9 @@ static void check_outcome_course(const struct record *rec, const struct patient_
 	if (rule_ready(errs, missing, "response",
 		       "only PD or NE for an adjuvant patient (no evaluable disease)", NULL) &&
 	    c->adjuvant && !in_choices(v[RESPONSE].s, adjuvant_responses))
-		field_error(errs, "response",
-			    "an adjuvant patient has no evaluable disease: only PD (recurrence) or NE");
+		field_error(
+			errs, "response",
+			"an adjuvant patient has no evaluable disease: only PD (recurrence) or NE");
 }
 
 static int check_outcome_refs(struct db *db, struct record *rec, const struct record *old,

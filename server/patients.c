@@ -11,37 +11,70 @@
 #include "validate.h"
 
 static const char *const sexes[] = {"female", "male", "other", "unknown", NULL};
-static const char *const histologies[] = {"melanoma", "renal_cell", "colorectal",
-					  "non_hodgkin_lymphoma", "sarcoma", "breast",
-					  "lung", "other", NULL};
+static const char *const histologies[] = {
+	"melanoma", "renal_cell", "colorectal", "non_hodgkin_lymphoma", "sarcoma", "breast",
+	"lung",     "other",      NULL};
 static const char *const settings[] = {"metastatic", "adjuvant", NULL};
-static const char *const regimens[] = {"il2_alone", "il2_lak", "il2_til", "il2_ifn_alpha",
-				       "il2_tnf", "il2_antibody", "il2_cyclophosphamide", NULL};
+static const char *const regimens[] = {"il2_alone",
+				       "il2_lak",
+				       "il2_til",
+				       "il2_ifn_alpha",
+				       "il2_tnf",
+				       "il2_antibody",
+				       "il2_cyclophosphamide",
+				       NULL};
 static const char *const vital_statuses[] = {"alive", "dead", "unknown", NULL};
 
 static const struct field fields[] = {
-	{.name = "code", .type = FIELD_TEXT, .flags = FIELD_REQUIRED | FIELD_FILTER, .min = 1,
-	 .max = 64, .text_ok = valid_code,
+	{.name = "code",
+	 .type = FIELD_TEXT,
+	 .flags = FIELD_REQUIRED | FIELD_FILTER,
+	 .min = 1,
+	 .max = 64,
+	 .text_ok = valid_code,
 	 .text_rule = "must be 1 to 64 of A-Z a-z 0-9 . _ - (a study subject id, never a name)"},
-	{.name = "sex", .type = FIELD_ENUM, .flags = FIELD_FILTER, .choices = sexes,
+	{.name = "sex",
+	 .type = FIELD_ENUM,
+	 .flags = FIELD_FILTER,
+	 .choices = sexes,
 	 .default_text = "unknown"},
 	{.name = "age", .type = FIELD_INT, .min = 0, .max = 120},
-	{.name = "histology", .type = FIELD_ENUM, .flags = FIELD_REQUIRED | FIELD_FILTER,
+	{.name = "histology",
+	 .type = FIELD_ENUM,
+	 .flags = FIELD_REQUIRED | FIELD_FILTER,
 	 .choices = histologies},
-	{.name = "setting", .type = FIELD_ENUM, .flags = FIELD_REQUIRED | FIELD_FILTER,
+	{.name = "setting",
+	 .type = FIELD_ENUM,
+	 .flags = FIELD_REQUIRED | FIELD_FILTER,
 	 .choices = settings},
-	{.name = "regimen", .type = FIELD_ENUM, .flags = FIELD_REQUIRED | FIELD_FILTER,
+	{.name = "regimen",
+	 .type = FIELD_ENUM,
+	 .flags = FIELD_REQUIRED | FIELD_FILTER,
 	 .choices = regimens},
 	{.name = "enrolled_on", .type = FIELD_DATE, .flags = FIELD_REQUIRED},
 	{.name = "last_contact_on", .type = FIELD_DATE},
-	{.name = "vital_status", .type = FIELD_ENUM, .flags = FIELD_FILTER,
-	 .choices = vital_statuses, .default_text = "alive"},
+	{.name = "vital_status",
+	 .type = FIELD_ENUM,
+	 .flags = FIELD_FILTER,
+	 .choices = vital_statuses,
+	 .default_text = "alive"},
 	{.name = "died_on", .type = FIELD_DATE},
 	{.name = "death_cause", .type = FIELD_TEXT, .min = 1, .max = 500},
 };
 
-enum { CODE, SEX, AGE, HISTOLOGY, SETTING, REGIMEN, ENROLLED_ON, LAST_CONTACT_ON,
-       VITAL_STATUS, DIED_ON, DEATH_CAUSE };
+enum {
+	CODE,
+	SEX,
+	AGE,
+	HISTOLOGY,
+	SETTING,
+	REGIMEN,
+	ENROLLED_ON,
+	LAST_CONTACT_ON,
+	VITAL_STATUS,
+	DIED_ON,
+	DEATH_CAUSE
+};
 
 static bool is_null(const struct value *v)
 {
@@ -57,7 +90,8 @@ static void check_patient(const struct record *rec, struct field_errors *errs)
 	    strcmp(v[LAST_CONTACT_ON].s, v[ENROLLED_ON].s) < 0)
 		field_error(errs, "last_contact_on", "must not be before enrolled_on (%s)",
 			    v[ENROLLED_ON].s);
-	if (rule_ready(errs, NULL, "died_on", "is required when vital_status is dead, and allowed only then",
+	if (rule_ready(errs, NULL, "died_on",
+		       "is required when vital_status is dead, and allowed only then",
 		       "vital_status", NULL)) {
 		bool dead = strcmp(v[VITAL_STATUS].s, "dead") == 0;
 		if (dead && is_null(&v[DIED_ON]))
@@ -71,9 +105,11 @@ static void check_patient(const struct record *rec, struct field_errors *errs)
 	    strcmp(v[VITAL_STATUS].s, "dead") != 0)
 		field_error(errs, "death_cause", "is allowed only when vital_status is dead");
 	if (!is_null(&v[DIED_ON]) &&
-	    rule_ready(errs, NULL, "died_on", "must not be before enrolled_on", "enrolled_on", NULL) &&
+	    rule_ready(errs, NULL, "died_on", "must not be before enrolled_on", "enrolled_on",
+		       NULL) &&
 	    strcmp(v[DIED_ON].s, v[ENROLLED_ON].s) < 0)
-		field_error(errs, "died_on", "must not be before enrolled_on (%s)", v[ENROLLED_ON].s);
+		field_error(errs, "died_on", "must not be before enrolled_on (%s)",
+			    v[ENROLLED_ON].s);
 }
 
 /* A new patient has nothing pointing at it; a changed one must still hold
@@ -90,15 +126,19 @@ static int check_patient_refs(struct db *db, struct record *rec, const struct re
 		return rc;
 	const struct value *v = rec->v;
 	if (first[0] &&
-	    rule_ready(errs, NULL, "enrolled_on", "must not be after the first course's start", NULL) &&
+	    rule_ready(errs, NULL, "enrolled_on", "must not be after the first course's start",
+		       NULL) &&
 	    strcmp(v[ENROLLED_ON].s, first) > 0)
-		field_error(errs, "enrolled_on", "must not be after the first course's start (%s)", first);
+		field_error(errs, "enrolled_on", "must not be after the first course's start (%s)",
+			    first);
 	if (last[0] && !is_null(&v[DIED_ON]) &&
 	    rule_ready(errs, NULL, "died_on", "must not be before the last course's start", NULL) &&
 	    strcmp(v[DIED_ON].s, last) < 0)
-		field_error(errs, "died_on", "must not be before the last course's start (%s)", last);
+		field_error(errs, "died_on", "must not be before the last course's start (%s)",
+			    last);
 	if (rule_ready(errs, NULL, "setting",
-		       "cannot be adjuvant while outcomes record a response other than PD or NE", NULL) &&
+		       "cannot be adjuvant while outcomes record a response other than PD or NE",
+		       NULL) &&
 	    strcmp(v[SETTING].s, "adjuvant") == 0) {
 		int64_t responses = 0;
 		rc = store_patient_count_responses(db, rec->id, &responses);
@@ -106,7 +146,8 @@ static int check_patient_refs(struct db *db, struct record *rec, const struct re
 			return rc;
 		if (responses > 0)
 			field_error(errs, "setting",
-				    "cannot be adjuvant: %lld outcome(s) record a response other than PD or NE",
+				    "cannot be adjuvant: %lld outcome(s) record a response other "
+				    "than PD or NE",
 				    (long long)responses);
 	}
 	return DB_OK;

@@ -58,7 +58,8 @@ void query_error(struct query *q, const char *key, const char *message)
 {
 	char field[256];
 	utf8_sanitize(key, field, sizeof field); /* a key is the client's bytes */
-	json_array_append_new(q->errors, json_pack("{s:s, s:s}", "field", field, "message", message));
+	json_array_append_new(q->errors,
+			      json_pack("{s:s, s:s}", "field", field, "message", message));
 }
 
 void query_refuse_unused(struct query *q, const char *why)

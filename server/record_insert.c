@@ -22,8 +22,8 @@ int records_insert(struct db *db, const struct audit_context *ctx, const struct 
 	return errs->fatal || !res->check_refs ? DB_OK : res->check_refs(db, rec, NULL, errs);
 }
 
-int records_insert_valid(struct db *db, const struct audit_context *ctx,
-			 const struct resource *res, struct record *rec, struct field_errors *errs)
+int records_insert_valid(struct db *db, const struct audit_context *ctx, const struct resource *res,
+			 struct record *rec, struct field_errors *errs)
 {
 	int rc = res->check_refs ? res->check_refs(db, rec, NULL, errs) : DB_OK;
 	if (rc != DB_OK || field_errors_any(errs))

@@ -23,7 +23,7 @@
 #include "util.h"
 
 #define LIST_DEFAULT_LIMIT 50
-#define LIST_MAX_LIMIT 1000
+#define LIST_MAX_LIMIT     1000
 
 /* --- entity tags -------------------------------------------------------- */
 
@@ -53,9 +53,10 @@ static bool etag_listed(const char *header, int64_t version, bool weak)
 				end++;
 		}
 		/* "3" or its compressed form "3-gz": the same version */
-		bool same = ((size_t)(end - p) == want_len && strncmp(p, want, want_len) == 0) ||
-			    ((size_t)(end - p) == want_len + 3 &&
-			     strncmp(p, want, want_len - 1) == 0 && strncmp(p + want_len - 1, "-gz\"", 4) == 0);
+		bool same =
+			((size_t)(end - p) == want_len && strncmp(p, want, want_len) == 0) ||
+			((size_t)(end - p) == want_len + 3 && strncmp(p, want, want_len - 1) == 0 &&
+			 strncmp(p + want_len - 1, "-gz\"", 4) == 0);
 		if (same && (weak || !is_weak))
 			return true;
 		p = end;
@@ -81,10 +82,11 @@ static void reply_invalid(struct request *req, struct field_errors *errs)
 	if (members && moot)
 		json_object_set(members, "not_checked", errs->unchecked);
 	if (moot)
-		reply_problem_members(req, 422, PROBLEM_VALIDATION, members,
-				      "the %s is not valid: %zu problem(s), see errors; %zu rule(s) "
-				      "could not be checked, see not_checked",
-				      req->route->res->singular, n, moot);
+		reply_problem_members(
+			req, 422, PROBLEM_VALIDATION, members,
+			"the %s is not valid: %zu problem(s), see errors; %zu rule(s) "
+			"could not be checked, see not_checked",
+			req->route->res->singular, n, moot);
 	else
 		reply_problem_members(req, 422, PROBLEM_VALIDATION, members,
 				      "the %s is not valid: %zu problem(s), see errors",
@@ -136,8 +138,9 @@ static bool replayed(struct request *req, const char *key, const char *hash)
 	} else if (strcmp(a.request_hash, hash) != 0) {
 		json_t *errors = json_pack("[{s:s, s:s}]", "field", "Idempotency-Key", "message",
 					   "was first used with a different request");
-		reply_problem_errors(req, 422, PROBLEM_IDEMPOTENCY_MISMATCH, errors,
-				     "this Idempotency-Key was first used with a different request");
+		reply_problem_errors(
+			req, 422, PROBLEM_IDEMPOTENCY_MISMATCH, errors,
+			"this Idempotency-Key was first used with a different request");
 	} else {
 		if (a.location)
 			reply_header(req, "Location", "%s", a.location);
@@ -373,8 +376,8 @@ out:
 /* --- delete ------------------------------------------------------------- */
 
 /* Removes a record after its dependants, depth first, auditing each. */
-static int delete_tree(struct db *db, const struct audit_context *ctx,
-		       const struct resource *res, const struct record *rec)
+static int delete_tree(struct db *db, const struct audit_context *ctx, const struct resource *res,
+		       const struct record *rec)
 {
 	int rc = DB_OK;
 	for (int c = 0; c < res->nchildren && rc == DB_OK; c++) {
@@ -404,8 +407,8 @@ static int count_dependants(struct db *db, const struct resource *res, const str
 	*total = 0;
 	for (int c = 0; c < res->nchildren; c++) {
 		int64_t n = 0;
-		int rc = store_count_where(db, res->children[c].res, res->children[c].field, rec->id,
-					   &n);
+		int rc = store_count_where(db, res->children[c].res, res->children[c].field,
+					   rec->id, &n);
 		if (rc != DB_OK)
 			return rc;
 		if (n > 0)
@@ -483,8 +486,8 @@ static void keep_param(struct strbuf *sb, const char *key, const char *value)
 	strbuf_puts(sb, key);
 	strbuf_puts(sb, "=");
 	for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		    *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
 			strbuf_append(sb, (const char *)p, 1);
 		} else {
 			char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
@@ -530,7 +533,8 @@ void records_parse_list_query(const struct resource *res, bool nested, struct qu
 			if (strcmp(p->value, "all") == 0)
 				form->all = true;
 			else if (!parse_bounded(p->value, 1, LIST_MAX_LIMIT, &n))
-				query_error(qs, p->key, "must be an integer from 1 to 1000, or all");
+				query_error(qs, p->key,
+					    "must be an integer from 1 to 1000, or all");
 			else
 				q->limit = (int)n;
 			keep_param(kept, p->key, p->value);
@@ -580,7 +584,8 @@ static void write_rows(struct strbuf *sb, const struct resource *res, const stru
  * written meanwhile beyond the cursor is included. */
 #define EXPORT_PAGE 500
 
-struct export {
+struct export
+{
 	const struct resource *res;
 	struct list_query q;
 	bool csv, started, finished, first;

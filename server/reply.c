@@ -8,8 +8,8 @@
 
 #include "db.h"
 #include "http.h"
-#include "validate.h"
 #include "util.h"
+#include "validate.h"
 
 const char *http_status_title(unsigned status)
 {
@@ -209,8 +209,8 @@ void reply_empty(struct request *req, unsigned status)
 	req->content_type = NULL;
 }
 
-void reply_static(struct request *req, unsigned status, const char *content_type,
-		  const void *data, size_t len)
+void reply_static(struct request *req, unsigned status, const char *content_type, const void *data,
+		  size_t len)
 {
 	reply_reset_body(req);
 	req->status = status;
@@ -305,15 +305,19 @@ void reply_db_error(struct request *req, int rc)
 		reply_problem(req, 503, PROBLEM_UNAVAILABLE, "the database is busy; retry shortly");
 		break;
 	case DB_READONLY:
-		reply_problem(req, 503, PROBLEM_UNAVAILABLE, "the database cannot be written at the moment");
+		reply_problem(req, 503, PROBLEM_UNAVAILABLE,
+			      "the database cannot be written at the moment");
 		break;
 	case DB_FULL:
-		reply_problem(req, 507, PROBLEM_STORAGE_FULL, "the database has no space left; nothing was written");
+		reply_problem(req, 507, PROBLEM_STORAGE_FULL,
+			      "the database has no space left; nothing was written");
 		break;
 	case DB_CONSTRAINT:
-		reply_problem(req, 422, PROBLEM_VALIDATION, "the record breaks a rule of the database schema");
+		reply_problem(req, 422, PROBLEM_VALIDATION,
+			      "the record breaks a rule of the database schema");
 		break;
 	default:
-		reply_problem(req, 500, PROBLEM_INTERNAL, "the database failed; nothing was written");
+		reply_problem(req, 500, PROBLEM_INTERNAL,
+			      "the database failed; nothing was written");
 	}
 }

@@ -121,10 +121,12 @@ static bool body_acceptable(struct request *req)
 		return false;
 	}
 	json_error_t err;
-	req->json = json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY, &err);
+	req->json = json_loadb(req->body ? req->body : "", req->body_len,
+			       JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY, &err);
 	if (!req->json) {
-		reply_problem(req, 400, PROBLEM_MALFORMED_JSON, "the body is not valid JSON: %s (line %d, column %d)",
-			      err.text, err.line, err.column);
+		reply_problem(req, 400, PROBLEM_MALFORMED_JSON,
+			      "the body is not valid JSON: %s (line %d, column %d)", err.text,
+			      err.line, err.column);
 		return false;
 	}
 	return true;
@@ -188,12 +190,14 @@ static bool authorised(struct request *req)
 		enum role role = ROLE_NONE;
 		int rc = auth_lookup(req->db, authorization, req->actor, &role);
 		if (rc == DB_NOTFOUND) {
-			reply_header(req, "WWW-Authenticate", authorization
-								  ? "Bearer realm=\"cohortd\", error=\"invalid_token\""
-								  : "Bearer realm=\"cohortd\"");
+			reply_header(req, "WWW-Authenticate",
+				     authorization
+					     ? "Bearer realm=\"cohortd\", error=\"invalid_token\""
+					     : "Bearer realm=\"cohortd\"");
 			reply_problem(req, 401, PROBLEM_UNAUTHORIZED, "%s",
-				      authorization ? "the bearer token is not valid (unknown or revoked)"
-						    : "this route needs Authorization: Bearer <token>");
+				      authorization
+					      ? "the bearer token is not valid (unknown or revoked)"
+					      : "this route needs Authorization: Bearer <token>");
 			return false;
 		}
 		if (rc != DB_OK) {
@@ -223,7 +227,8 @@ static bool reason_acceptable(struct request *req)
 	else if (!valid_text(reason, strlen(reason), &chars) || chars > 500)
 		problem = "must be 1 to 500 characters of visible text";
 	if (problem) {
-		json_t *errors = json_pack("[{s:s, s:s}]", "field", "Change-Reason", "message", problem);
+		json_t *errors =
+			json_pack("[{s:s, s:s}]", "field", "Change-Reason", "message", problem);
 		reply_problem_errors(req, 422, PROBLEM_VALIDATION, errors,
 				     "the Change-Reason header %s", problem);
 		return false;
@@ -262,8 +267,9 @@ bool router_prepare(struct request *req)
 	}
 	if (m == ROUTE_WRONG_METHOD) {
 		reply_header(req, "Allow", "%s", allow);
-		reply_problem(req, 405, PROBLEM_METHOD_NOT_ALLOWED, "%s is not allowed on %s; allowed: %s",
-			      req->method, req->path, allow);
+		reply_problem(req, 405, PROBLEM_METHOD_NOT_ALLOWED,
+			      "%s is not allowed on %s; allowed: %s", req->method, req->path,
+			      allow);
 		return false;
 	}
 	req->db = db_for_thread();
@@ -307,7 +313,6 @@ void router_run(struct request *req)
 		reply_problem(req, 500, PROBLEM_INTERNAL, "the handler gave no answer");
 	cors_decorate(req);
 }
-
 
 void router_dispatch(struct request *req)
 {

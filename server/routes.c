@@ -9,20 +9,26 @@
 #include "resources.h"
 
 /* a route: method, pattern, handler, flags, resource, least role */
-#define ROUTE(m, p, h, fl, r, role_)                                                          \
-	{.method = m, .pattern = p, .handler = h, .flags = fl, .res = r, .role = role_}
+#define ROUTE(m, p, h, fl, r, role_)                                                               \
+	{                                                                                          \
+		.method = m, .pattern = p, .handler = h, .flags = fl, .res = r, .role = role_      \
+	}
 
-#define RESOURCE_ROUTES(path, r)                                                              \
-	ROUTE("GET", path, records_list, ROUTE_QUERY, &r, ROLE_READER),                        \
-	{.method = "POST", .pattern = path, .handler = records_create,                          \
-	 .flags = ROUTE_JSON_BODY | ROUTE_WRITES, .res = &r, .role = ROLE_EDITOR,              \
-	 .prepare = records_stage},                                                           \
-	ROUTE("GET", path "/{id}", records_get, 0, &r, ROLE_READER),                           \
-	ROUTE("PATCH", path "/{id}", records_patch, ROUTE_MERGE_PATCH | ROUTE_WRITES | ROUTE_REASON, \
-	      &r, ROLE_EDITOR),                                                                \
-	ROUTE("DELETE", path "/{id}", records_delete, ROUTE_WRITES | ROUTE_QUERY | ROUTE_REASON, \
-	      &r, ROLE_EDITOR),                                                                \
-	ROUTE("GET", path "/{id}/history", audit_history, 0, &r, ROLE_ADMIN)
+#define RESOURCE_ROUTES(path, r)                                                                   \
+	ROUTE("GET", path, records_list, ROUTE_QUERY, &r, ROLE_READER),                            \
+		{.method = "POST",                                                                 \
+		 .pattern = path,                                                                  \
+		 .handler = records_create,                                                        \
+		 .flags = ROUTE_JSON_BODY | ROUTE_WRITES,                                          \
+		 .res = &r,                                                                        \
+		 .role = ROLE_EDITOR,                                                              \
+		 .prepare = records_stage},                                                        \
+		ROUTE("GET", path "/{id}", records_get, 0, &r, ROLE_READER),                       \
+		ROUTE("PATCH", path "/{id}", records_patch,                                        \
+		      ROUTE_MERGE_PATCH | ROUTE_WRITES | ROUTE_REASON, &r, ROLE_EDITOR),           \
+		ROUTE("DELETE", path "/{id}", records_delete,                                      \
+		      ROUTE_WRITES | ROUTE_QUERY | ROUTE_REASON, &r, ROLE_EDITOR),                 \
+		ROUTE("GET", path "/{id}/history", audit_history, 0, &r, ROLE_ADMIN)
 
 const struct route routes[] = {
 	RESOURCE_ROUTES("/patients", patients_resource),

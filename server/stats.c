@@ -24,7 +24,7 @@
 #include "util.h"
 #include "validate.h"
 
-#define MAX_SLOTS 9 /* overall + the largest grouping (8 histologies) */
+#define MAX_SLOTS      9 /* overall + the largest grouping (8 histologies) */
 #define DAYS_PER_MONTH 30.4375
 
 /* The patient fields a population can be filtered and grouped by. */
@@ -99,8 +99,8 @@ static bool parse_query(struct request *req, unsigned allowed, struct stats_quer
 	double d;
 	int choice;
 
-	*q = (struct stats_query){.group_by = -1, .ci = CI_EXACT, .level = 0.95, .min_grade = 3,
-				  .min_months = 18};
+	*q = (struct stats_query){
+		.group_by = -1, .ci = CI_EXACT, .level = 0.95, .min_grade = 3, .min_months = 18};
 	const char *accept = request_header(req, "Accept");
 	q->csv = accept && strstr(accept, "text/csv") && !strstr(accept, "application/json");
 
@@ -112,8 +112,8 @@ static bool parse_query(struct request *req, unsigned allowed, struct stats_quer
 		    &q->group_by);
 	for (int g = 0; g < NGROUPINGS; g++) {
 		choice = -1;
-		take_choice(&qs, groupings[g], grouping_choices(g), "is not a valid value for this filter",
-			    &choice);
+		take_choice(&qs, groupings[g], grouping_choices(g),
+			    "is not a valid value for this filter", &choice);
 		q->filter[g] = choice >= 0 ? grouping_choices(g)[choice] : NULL;
 	}
 	if (allowed & PARAM_CI) {
@@ -219,8 +219,9 @@ static json_t *proportion_json(int64_t k, int64_t n, const struct stats_query *q
 	struct proportion p = proportion_ci(k, n, q->ci, q->level);
 	return json_pack("{s:I, s:I, s:o, s:{s:o, s:o, s:s, s:f}}", "count", (json_int_t)k, "total",
 			 (json_int_t)n, "rate", real_or_null(p.defined, p.rate), "ci", "lower",
-			 real_or_null(p.defined, p.lower), "upper", real_or_null(p.defined, p.upper),
-			 "method", ci_name(q->ci), "level", q->level);
+			 real_or_null(p.defined, p.lower), "upper",
+			 real_or_null(p.defined, p.upper), "method", ci_name(q->ci), "level",
+			 q->level);
 }
 
 static json_t *ci_definition(const struct stats_query *q)
@@ -266,7 +267,8 @@ static void reply_stats(struct request *req, const struct stats_query *q, int64_
 	}
 	char *csv = stats_csv(kind, body);
 	json_decref(body);
-	reply_owned(req, 200, "text/csv; charset=utf-8; header=present", csv, csv ? strlen(csv) : 0);
+	reply_owned(req, 200, "text/csv; charset=utf-8; header=present", csv,
+		    csv ? strlen(csv) : 0);
 }
 
 /* --- /stats/summary ------------------------------------------------------ */
@@ -309,9 +311,9 @@ static void summary(struct request *req, const struct stats_query *q, const stru
 				     count_object(grouping_choices(2), by[s][2]), "by_regimen",
 				     count_object(grouping_choices(0), by[s][0]), "by_histology",
 				     count_object(grouping_choices(1), by[s][1]));
-	json_t *defs = json_pack(
-		"{s:s, s:s, s:s}", "population", "every patient (filters applied)", "treated",
-		"patients with at least one course", "courses", "every course of those patients");
+	json_t *defs = json_pack("{s:s, s:s, s:s}", "population", "every patient (filters applied)",
+				 "treated", "patients with at least one course", "courses",
+				 "every course of those patients");
 	reply_stats(req, q, c->as_of, defs, slots, STATS_COUNTS);
 }
 
@@ -388,10 +390,12 @@ static void response(struct request *req, const struct stats_query *q, const str
 		"best_response",
 		"the best response over all of a patient's outcomes, CR > PR > MR > SD > PD > NE; "
 		"NE when it has none",
-		"objective_response", "patients whose best overall response is CR or PR / population",
+		"objective_response",
+		"patients whose best overall response is CR or PR / population",
 		"complete_response", "patients whose best overall response is CR / population",
-		"confirmed_only_rule", "with confirmed_only=true an unconfirmed CR or PR counts as SD",
-		"confirmed_only", q->confirmed_only, "ci", ci_definition(q));
+		"confirmed_only_rule",
+		"with confirmed_only=true an unconfirmed CR or PR counts as SD", "confirmed_only",
+		q->confirmed_only, "ci", ci_definition(q));
 	reply_stats(req, q, c->as_of, defs, slots, STATS_PROPORTIONS);
 }
 
@@ -503,21 +507,24 @@ static void mortality(struct request *req, const struct stats_query *q, const st
 		tallies_sort(&causes, s);
 		json_t *list = json_array();
 		for (size_t k = 0; k < causes.n[s]; k++)
-			json_array_append_new(list, json_pack("{s:s, s:I}", "term", causes.list[s][k].term,
-							      "count", (json_int_t)causes.list[s][k].count));
-		slots[s] = json_pack("{s:o, s:o, s:o}", "per_course",
-				     proportion_json(death_courses[s], courses[s], q), "per_patient",
-				     proportion_json(death_patients[s], treated_n[s], q), "causes", list);
+			json_array_append_new(list, json_pack("{s:s, s:I}", "term",
+							      causes.list[s][k].term, "count",
+							      (json_int_t)causes.list[s][k].count));
+		slots[s] = json_pack(
+			"{s:o, s:o, s:o}", "per_course",
+			proportion_json(death_courses[s], courses[s], q), "per_patient",
+			proportion_json(death_patients[s], treated_n[s], q), "causes", list);
 	}
 	tallies_free(&causes);
 	json_t *defs = json_pack(
 		"{s:s, s:s, s:s, s:s, s:o}", "treatment_related_death",
-		"a grade-5 toxicity with attribution possible, probable or definite",
-		"per_course", "courses with at least one treatment-related death / all courses of the "
-			      "population's patients",
-		"per_patient", "patients with at least one treatment-related death / treated patients",
-		"causes", "per term, patients with a treatment-related death of that term; most first",
-		"ci", ci_definition(q));
+		"a grade-5 toxicity with attribution possible, probable or definite", "per_course",
+		"courses with at least one treatment-related death / all courses of the "
+		"population's patients",
+		"per_patient",
+		"patients with at least one treatment-related death / treated patients", "causes",
+		"per term, patients with a treatment-related death of that term; most first", "ci",
+		ci_definition(q));
 	reply_stats(req, q, c->as_of, defs, slots, STATS_PROPORTIONS);
 }
 
@@ -561,21 +568,24 @@ static void toxicity(struct request *req, const struct stats_query *q, const str
 		for (size_t k = 0; k < terms.n[s]; k++) {
 			const struct term_tally *t = &terms.list[s][k];
 			json_array_append_new(
-				list, json_pack("{s:s, s:[I,I,I,I,I], s:o}", "term", t->term, "by_grade",
-						(json_int_t)t->by_grade[0], (json_int_t)t->by_grade[1],
-						(json_int_t)t->by_grade[2], (json_int_t)t->by_grade[3],
-						(json_int_t)t->by_grade[4], "at_or_above",
-						proportion_json(t->count, units[s], q)));
+				list,
+				json_pack("{s:s, s:[I,I,I,I,I], s:o}", "term", t->term, "by_grade",
+					  (json_int_t)t->by_grade[0], (json_int_t)t->by_grade[1],
+					  (json_int_t)t->by_grade[2], (json_int_t)t->by_grade[3],
+					  (json_int_t)t->by_grade[4], "at_or_above",
+					  proportion_json(t->count, units[s], q)));
 		}
 		slots[s] = json_pack("{s:I, s:o}", "units", (json_int_t)units[s], "terms", list);
 	}
 	tallies_free(&terms);
 	json_t *defs = json_pack(
-		"{s:s, s:s, s:s, s:i, s:s, s:o}", "unit", q->by_course ? "course" : "patient", "units",
+		"{s:s, s:s, s:s, s:i, s:s, s:o}", "unit", q->by_course ? "course" : "patient",
+		"units",
 		q->by_course ? "every course of the population's patients" : "treated patients",
 		"counting", "each unit counted once per term, at its worst grade for that term",
 		"min_grade", q->min_grade, "at_or_above",
-		"units whose worst grade for the term is >= min_grade / units; terms ordered by it, "
+		"units whose worst grade for the term is >= min_grade / units; terms ordered by "
+		"it, "
 		"most first",
 		"ci", ci_definition(q));
 	reply_stats(req, q, c->as_of, defs, slots, STATS_TOXICITY);
@@ -605,14 +615,14 @@ static json_t *survival_slot(struct km_subject *subjects, size_t n, const struct
 	json_t *curve = json_array();
 	for (size_t i = 0; i < fit.npoints; i++) {
 		const struct km_point *pt = &fit.points[i];
-		json_array_append_new(
-			curve, json_pack("{s:o, s:I, s:I, s:I, s:f, s:o, s:o}", "time_days",
-					 days_or_null(true, pt->time),
-					 "n_risk", (json_int_t)pt->n_risk, "n_event",
-					 (json_int_t)pt->n_event, "n_censor", (json_int_t)pt->n_censor,
-					 "survival", pt->survival, "lower",
-					 real_or_null(pt->ci_defined, pt->lower), "upper",
-					 real_or_null(pt->ci_defined, pt->upper)));
+		json_array_append_new(curve,
+				      json_pack("{s:o, s:I, s:I, s:I, s:f, s:o, s:o}", "time_days",
+						days_or_null(true, pt->time), "n_risk",
+						(json_int_t)pt->n_risk, "n_event",
+						(json_int_t)pt->n_event, "n_censor",
+						(json_int_t)pt->n_censor, "survival", pt->survival,
+						"lower", real_or_null(pt->ci_defined, pt->lower),
+						"upper", real_or_null(pt->ci_defined, pt->upper)));
 	}
 	json_t *out = json_pack("{s:I, s:I, s:o, s:o}", "n", (json_int_t)fit.n, "events",
 				(json_int_t)fit.events, "median", median_json(&fit.median), "curve",
@@ -654,14 +664,17 @@ static void survival(struct request *req, const struct stats_query *q, const str
 	for (int s = 0; s < MAX_SLOTS; s++)
 		free(subjects[s]);
 	json_t *defs = json_pack(
-		"{s:s, s:s, s:s, s:s, s:s, s:s, s:f}", "population", "treated patients", "time_zero",
-		"the patient's first course's started_on", "event", "death (died_on)", "censoring",
-		"at the patient's latest date on record: the latest of last_contact_on, died_on and "
+		"{s:s, s:s, s:s, s:s, s:s, s:s, s:f}", "population", "treated patients",
+		"time_zero", "the patient's first course's started_on", "event", "death (died_on)",
+		"censoring",
+		"at the patient's latest date on record: the latest of last_contact_on, died_on "
+		"and "
 		"every date on its courses, outcomes and toxicities",
 		"estimator", "Kaplan-Meier; Greenwood variance; log(-log) pointwise intervals",
-		"median", "R survival's rule: first time S(t) <= 0.5 (midpoint where S(t) = 0.5 over "
-			  "an interval); its interval from the same rule on the bounds; null when not "
-			  "reached",
+		"median",
+		"R survival's rule: first time S(t) <= 0.5 (midpoint where S(t) = 0.5 over "
+		"an interval); its interval from the same rule on the bounds; null when not "
+		"reached",
 		"level", q->level);
 	reply_stats(req, q, c->as_of, defs, slots, STATS_SURVIVAL);
 }
@@ -672,7 +685,8 @@ static void durable_response(struct request *req, const struct stats_query *q,
 			     const struct cohort *c)
 {
 	json_t *lists[MAX_SLOTS];
-	int64_t responders[MAX_SLOTS] = {0}, durable_n[MAX_SLOTS] = {0}, recurred_n[MAX_SLOTS] = {0};
+	int64_t responders[MAX_SLOTS] = {0}, durable_n[MAX_SLOTS] = {0},
+		recurred_n[MAX_SLOTS] = {0};
 	int *bor = best_responses(c, q->confirmed_only);
 	if (!bor) {
 		reply_out_of_memory(req);
@@ -698,7 +712,8 @@ static void durable_response(struct request *req, const struct stats_query *q,
 				 strcmp(o->assessed_on, first_cr) > 0)
 				recurred = true;
 		}
-		double months = (double)(date_days(p->latest) - date_days(first_cr)) / DAYS_PER_MONTH;
+		double months =
+			(double)(date_days(p->latest) - date_days(first_cr)) / DAYS_PER_MONTH;
 		bool durable = !recurred && months >= q->min_months;
 		FOR_SLOTS(slot, s)
 		{
@@ -708,8 +723,8 @@ static void durable_response(struct request *req, const struct stats_query *q,
 			json_array_append_new(lists[s],
 					      json_pack("{s:I, s:s, s:f, s:b, s:b}", "patient_id",
 							(json_int_t)p->id, "first_cr_on", first_cr,
-							"months_followed", months, "recurred", recurred,
-							"durable", durable));
+							"months_followed", months, "recurred",
+							recurred, "durable", durable));
 		}
 	}
 	free(bor);
@@ -762,7 +777,8 @@ static bool answer_cached(struct request *req, uint64_t key, int64_t as_of)
 	pthread_mutex_lock(&answers_lock);
 	for (int i = 0; i < ANSWER_CACHE_SIZE && !hit; i++) {
 		struct cached_answer *a = &answers[i];
-		if (a->body && a->key == key && a->as_of == as_of && strcmp(a->path, req->path) == 0) {
+		if (a->body && a->key == key && a->as_of == as_of &&
+		    strcmp(a->path, req->path) == 0) {
 			a->used = ++answers_clock;
 			char *copy = xmalloc(a->len + 1);
 			if (copy)
@@ -793,8 +809,11 @@ static void answer_keep(const struct request *req, uint64_t key, int64_t as_of)
 		if (answers[i].used < slot->used)
 			slot = &answers[i];
 	free(slot->body);
-	*slot = (struct cached_answer){.key = key, .as_of = as_of, .body = copy,
-				       .len = req->out_len, .content_type = req->content_type,
+	*slot = (struct cached_answer){.key = key,
+				       .as_of = as_of,
+				       .body = copy,
+				       .len = req->out_len,
+				       .content_type = req->content_type,
 				       .used = ++answers_clock};
 	snprintf(slot->path, sizeof slot->path, "%s", req->path);
 	pthread_mutex_unlock(&answers_lock);
@@ -823,8 +842,8 @@ static uint64_t query_key(const struct request *req, const struct stats_query *q
 	for (int g = 0; g < NGROUPINGS; g++)
 		for (const char *p = q->filter[g] ? q->filter[g] : "-"; *p; p++)
 			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	double numbers[] = {q->ci, q->level, q->evaluable, q->confirmed_only, q->by_course,
-			    q->min_grade, q->min_months};
+	double numbers[] = {q->ci,        q->level,     q->evaluable, q->confirmed_only,
+			    q->by_course, q->min_grade, q->min_months};
 	for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
 		uint64_t bits;
 		memcpy(&bits, &numbers[i], sizeof bits);

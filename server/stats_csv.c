@@ -77,8 +77,9 @@ static void figure_rows(struct strbuf *sb, const char *group, json_t *figures)
 			json_t *item;
 			json_array_foreach(v, i, item)
 			{
-				char *figure = xasprintf(
-					"%s.%s", name, json_string_value(json_object_get(item, "term")));
+				char *figure =
+					xasprintf("%s.%s", name,
+						  json_string_value(json_object_get(item, "term")));
 				csv_cell(sb, group, true);
 				csv_cell(sb, figure, false);
 				cell(sb, json_object_get(item, "count"));
@@ -125,8 +126,8 @@ static void survival_rows(struct strbuf *sb, const char *group, json_t *figures)
 	json_t *pt;
 	json_array_foreach(json_object_get(figures, "curve"), i, pt)
 	{
-		static const char *const cols[] = {"time_days", "n_risk",   "n_event", "n_censor",
-						   "survival",  "lower",    "upper"};
+		static const char *const cols[] = {"time_days", "n_risk", "n_event", "n_censor",
+						   "survival",  "lower",  "upper"};
 		csv_cell(sb, group, true);
 		csv_cell(sb, "curve", false);
 		for (size_t c = 0; c < 7; c++)
@@ -154,17 +155,21 @@ static void durable_rows(struct strbuf *sb, const char *group, json_t *figures)
 char *stats_csv(enum stats_kind kind, json_t *body)
 {
 	static const char *const headers[] = {
-		[STATS_COUNTS] = "group,figure,count,total,rate,ci_lower,ci_upper,ci_method,ci_level",
-		[STATS_PROPORTIONS] = "group,figure,count,total,rate,ci_lower,ci_upper,ci_method,ci_level",
-		[STATS_TOXICITY] = ("group,term,units,grade_1,grade_2,grade_3,grade_4,grade_5,count,total,"
-				    "rate,ci_lower,ci_upper,ci_method,ci_level"),
-		[STATS_SURVIVAL] = "group,figure,time_days,n_risk,n_event,n_censor,survival,lower,upper",
+		[STATS_COUNTS] =
+			"group,figure,count,total,rate,ci_lower,ci_upper,ci_method,ci_level",
+		[STATS_PROPORTIONS] =
+			"group,figure,count,total,rate,ci_lower,ci_upper,ci_method,ci_level",
+		[STATS_TOXICITY] =
+			("group,term,units,grade_1,grade_2,grade_3,grade_4,grade_5,count,total,"
+			 "rate,ci_lower,ci_upper,ci_method,ci_level"),
+		[STATS_SURVIVAL] =
+			"group,figure,time_days,n_risk,n_event,n_censor,survival,lower,upper",
 		[STATS_DURABLE] = "group,patient_id,first_cr_on,months_followed,recurred,durable",
 	};
 	void (*rows)(struct strbuf *, const char *, json_t *) =
-		kind == STATS_TOXICITY	 ? toxicity_rows
+		kind == STATS_TOXICITY   ? toxicity_rows
 		: kind == STATS_SURVIVAL ? survival_rows
-		: kind == STATS_DURABLE	 ? durable_rows
+		: kind == STATS_DURABLE  ? durable_rows
 					 : figure_rows;
 	struct strbuf sb = {0};
 	strbuf_puts(&sb, headers[kind]);
@@ -173,6 +178,6 @@ char *stats_csv(enum stats_kind kind, json_t *body)
 	size_t i;
 	json_t *g;
 	json_array_foreach(json_object_get(body, "groups"), i, g)
-	rows(&sb, json_string_value(json_object_get(g, "key")), g);
+		rows(&sb, json_string_value(json_object_get(g, "key")), g);
 	return strbuf_steal(&sb);
 }

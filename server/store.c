@@ -13,37 +13,24 @@
 static void bind_value(struct db_stmt *stmt, int col, const struct value *v)
 {
 	switch (v->kind) {
-	case VALUE_NULL:
-		db_bind_null(stmt, col);
-		break;
-	case VALUE_INT:
-		db_bind_int(stmt, col, v->i);
-		break;
-	case VALUE_REAL:
-		db_bind_real(stmt, col, v->r);
-		break;
-	case VALUE_TEXT:
-		db_bind_text(stmt, col, v->s);
-		break;
+	case VALUE_NULL: db_bind_null(stmt, col); break;
+	case VALUE_INT: db_bind_int(stmt, col, v->i); break;
+	case VALUE_REAL: db_bind_real(stmt, col, v->r); break;
+	case VALUE_TEXT: db_bind_text(stmt, col, v->s); break;
 	}
 }
 
 static void read_value(struct db_stmt *stmt, int col, struct value *v)
 {
 	switch (db_column_type(stmt, col)) {
-	case DB_TYPE_INT:
-		value_set_int(v, db_column_int(stmt, col));
-		break;
+	case DB_TYPE_INT: value_set_int(v, db_column_int(stmt, col)); break;
 	case DB_TYPE_REAL:
 		value_set_null(v);
 		v->kind = VALUE_REAL;
 		v->r = db_column_real(stmt, col);
 		break;
-	case DB_TYPE_TEXT:
-		value_set_text(v, db_column_text(stmt, col));
-		break;
-	default:
-		value_set_null(v);
+	case DB_TYPE_TEXT: value_set_text(v, db_column_text(stmt, col)); break;
+	default: value_set_null(v);
 	}
 }
 
@@ -181,8 +168,7 @@ static void bind_many(struct db_stmt *stmt, int at, int i, const void *cls)
 	bind_record(stmt, at, m->res, m->recs[i]);
 }
 
-int store_insert_many(struct db *db, const struct resource *res, struct record *const *recs,
-		      int n)
+int store_insert_many(struct db *db, const struct resource *res, struct record *const *recs, int n)
 {
 	struct many m = {res, recs};
 	return db_insert_rows(db, sql_of(res)->insert_head, res->nfields + 4, n, bind_many, &m);

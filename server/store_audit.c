@@ -39,8 +39,9 @@ void audit_row_clear(struct audit_row *row)
 	memset(row, 0, sizeof *row);
 }
 
-#define AUDIT_COLUMNS                                                                          \
-	"seq, at, actor, action, entity, entity_id, before, after, reason, request_id, prev_hash, " \
+#define AUDIT_COLUMNS                                                                              \
+	"seq, at, actor, action, entity, entity_id, before, after, reason, request_id, "           \
+	"prev_hash, "                                                                              \
 	"hash"
 
 /* False when memory ran out reading it (the row is then cleared). */
@@ -71,7 +72,8 @@ static bool read_row(struct db_stmt *stmt, struct audit_row *row)
 
 int store_audit_head(struct db *db, int64_t *seq, char hash[65])
 {
-	struct db_stmt *stmt = db_prepare_static(db, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+	struct db_stmt *stmt =
+		db_prepare_static(db, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
 	if (!stmt)
 		return DB_ERROR;
 	*seq = 0;
@@ -117,13 +119,14 @@ int store_audit_list(struct db *db, const struct audit_filter *f, struct audit_r
 		     int *count, bool *more)
 {
 	/* Absent filters bind NULL and match everything; one statement serves all. */
-	struct db_stmt *stmt = db_prepare_static(db, "SELECT " AUDIT_COLUMNS " FROM audit WHERE seq > ?1 "
-					    "AND (?2 IS NULL OR entity = ?2) "
-					    "AND (?3 = 0 OR entity_id = ?3) "
-					    "AND (?4 IS NULL OR actor = ?4) "
-					    "AND (?5 IS NULL OR at >= ?5) "
-					    "AND (?6 IS NULL OR at < ?6) "
-					    "ORDER BY seq LIMIT ?7");
+	struct db_stmt *stmt =
+		db_prepare_static(db, "SELECT " AUDIT_COLUMNS " FROM audit WHERE seq > ?1 "
+				      "AND (?2 IS NULL OR entity = ?2) "
+				      "AND (?3 = 0 OR entity_id = ?3) "
+				      "AND (?4 IS NULL OR actor = ?4) "
+				      "AND (?5 IS NULL OR at >= ?5) "
+				      "AND (?6 IS NULL OR at < ?6) "
+				      "ORDER BY seq LIMIT ?7");
 	if (!stmt)
 		return DB_ERROR;
 	db_bind_int(stmt, 1, f->after);
@@ -166,7 +169,8 @@ void store_audit_list_free(struct audit_row *rows, int count)
 
 int store_audit_walk(struct db *db, int (*fn)(void *cls, const struct audit_row *row), void *cls)
 {
-	struct db_stmt *stmt = db_prepare_static(db, "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq");
+	struct db_stmt *stmt =
+		db_prepare_static(db, "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq");
 	if (!stmt)
 		return DB_ERROR;
 	int rc;

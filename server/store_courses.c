@@ -29,21 +29,22 @@ int store_course_facts(struct db *db, int64_t course_id, struct course_facts *ou
 {
 	bool in_transaction = db_in_transaction(db);
 	if (in_transaction && last_course.db == db &&
-	    last_course.transaction == db_transaction_id(db) && last_course.course_id == course_id) {
+	    last_course.transaction == db_transaction_id(db) &&
+	    last_course.course_id == course_id) {
 		*out = last_course.facts;
 		return DB_OK;
 	}
-	struct db_stmt *stmt = db_prepare_static(db, "SELECT c.patient_id, c.started_on, p.setting = 'adjuvant' "
-					    "FROM courses c JOIN patients p ON p.id = c.patient_id "
-					    "WHERE c.id = ?");
+	struct db_stmt *stmt =
+		db_prepare_static(db, "SELECT c.patient_id, c.started_on, p.setting = 'adjuvant' "
+				      "FROM courses c JOIN patients p ON p.id = c.patient_id "
+				      "WHERE c.id = ?");
 	if (!stmt)
 		return DB_ERROR;
 	db_bind_int(stmt, 1, course_id);
 	int rc = db_step(stmt);
 	if (rc == DB_ROW) {
 		out->patient_id = db_column_int(stmt, 0);
-		snprintf(out->started_on, sizeof out->started_on, "%s",
-			 db_column_text(stmt, 1));
+		snprintf(out->started_on, sizeof out->started_on, "%s", db_column_text(stmt, 1));
 		out->adjuvant = (int)db_column_int(stmt, 2);
 	}
 	db_done(stmt);
@@ -60,8 +61,8 @@ int store_course_facts(struct db *db, int64_t course_id, struct course_facts *ou
 
 int store_course_next_number(struct db *db, int64_t patient_id, int64_t *number)
 {
-	struct db_stmt *stmt =
-		db_prepare_static(db, "SELECT coalesce(max(number), 0) + 1 FROM courses WHERE patient_id = ?");
+	struct db_stmt *stmt = db_prepare_static(
+		db, "SELECT coalesce(max(number), 0) + 1 FROM courses WHERE patient_id = ?");
 	if (!stmt)
 		return DB_ERROR;
 	db_bind_int(stmt, 1, patient_id);
@@ -74,10 +75,11 @@ int store_course_next_number(struct db *db, int64_t patient_id, int64_t *number)
 
 int store_course_first_dependant_date(struct db *db, int64_t course_id, char first[11])
 {
-	struct db_stmt *stmt = db_prepare_static(db, "SELECT min(d) FROM ("
-					    "SELECT min(assessed_on) AS d FROM outcomes WHERE course_id = ?1 "
-					    "UNION ALL "
-					    "SELECT min(onset_on) FROM toxicities WHERE course_id = ?1)");
+	struct db_stmt *stmt = db_prepare_static(
+		db, "SELECT min(d) FROM ("
+		    "SELECT min(assessed_on) AS d FROM outcomes WHERE course_id = ?1 "
+		    "UNION ALL "
+		    "SELECT min(onset_on) FROM toxicities WHERE course_id = ?1)");
 	if (!stmt)
 		return DB_ERROR;
 	db_bind_int(stmt, 1, course_id);

@@ -18,8 +18,9 @@ void idempotent_answer_clear(struct idempotent_answer *a)
 int store_idempotency_get(struct db *db, const char *actor, const char *key,
 			  struct idempotent_answer *out)
 {
-	struct db_stmt *stmt = db_prepare_static(db, "SELECT request_hash, status, location, body "
-					    "FROM idempotency WHERE actor = ? AND key = ?");
+	struct db_stmt *stmt =
+		db_prepare_static(db, "SELECT request_hash, status, location, body "
+				      "FROM idempotency WHERE actor = ? AND key = ?");
 	if (!stmt)
 		return DB_ERROR;
 	db_bind_text(stmt, 1, actor);
@@ -42,9 +43,10 @@ int store_idempotency_get(struct db *db, const char *actor, const char *key,
 int store_idempotency_put(struct db *db, const char *actor, const char *key,
 			  const struct idempotent_answer *a, const char *created_at)
 {
-	struct db_stmt *stmt = db_prepare_static(db, "INSERT INTO idempotency (actor, key, request_hash, "
-					    "status, location, body, created_at) "
-					    "VALUES (?, ?, ?, ?, ?, ?, ?)");
+	struct db_stmt *stmt =
+		db_prepare_static(db, "INSERT INTO idempotency (actor, key, request_hash, "
+				      "status, location, body, created_at) "
+				      "VALUES (?, ?, ?, ?, ?, ?, ?)");
 	if (!stmt)
 		return DB_ERROR;
 	db_bind_text(stmt, 1, actor);
@@ -61,7 +63,8 @@ int store_idempotency_put(struct db *db, const char *actor, const char *key,
 
 int store_idempotency_purge(struct db *db, const char *before)
 {
-	struct db_stmt *stmt = db_prepare_static(db, "DELETE FROM idempotency WHERE created_at < ?");
+	struct db_stmt *stmt =
+		db_prepare_static(db, "DELETE FROM idempotency WHERE created_at < ?");
 	if (!stmt)
 		return DB_ERROR;
 	db_bind_text(stmt, 1, before);

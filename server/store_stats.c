@@ -91,7 +91,8 @@ static int load_patients(struct db *db, struct cohort *c, bool latest)
 	c->patients = xmalloc(cap * sizeof *c->patients);
 	int rc = DB_ERROR;
 	while (c->patients && (rc = db_step(stmt)) == DB_ROW) {
-		if (c->npatients == cap && !grow((void **)&c->patients, &cap, sizeof *c->patients)) {
+		if (c->npatients == cap &&
+		    !grow((void **)&c->patients, &cap, sizeof *c->patients)) {
 			rc = DB_ERROR;
 			break;
 		}
@@ -177,7 +178,8 @@ static int load_outcomes(struct db *db, struct cohort *c)
 	c->outcomes = xmalloc(cap * sizeof *c->outcomes);
 	int rc = DB_ERROR;
 	while (c->outcomes && (rc = db_step(stmt)) == DB_ROW) {
-		if (c->noutcomes == cap && !grow((void **)&c->outcomes, &cap, sizeof *c->outcomes)) {
+		if (c->noutcomes == cap &&
+		    !grow((void **)&c->outcomes, &cap, sizeof *c->outcomes)) {
 			rc = DB_ERROR;
 			break;
 		}
@@ -233,11 +235,12 @@ int store_cohort_load(struct db *db, unsigned parts, struct cohort *out)
 	if (rc == DB_OK && (parts & COHORT_OUTCOMES))
 		rc = load_outcomes(db, out);
 	if (rc == DB_OK && (parts & COHORT_DEATHS))
-		rc = load_events(db,
-				 "SELECT patient_id, course_id, term, grade FROM toxicities "
-				 "WHERE grade = 5 AND attribution IN ('possible', 'probable', 'definite') "
-				 "ORDER BY patient_id, course_id, id",
-				 out);
+		rc = load_events(
+			db,
+			"SELECT patient_id, course_id, term, grade FROM toxicities "
+			"WHERE grade = 5 AND attribution IN ('possible', 'probable', 'definite') "
+			"ORDER BY patient_id, course_id, id",
+			out);
 	if (rc == DB_OK && (parts & COHORT_WORST_BY_PATIENT))
 		rc = load_events(db,
 				 "SELECT patient_id, 0, term, max(grade) FROM toxicities "

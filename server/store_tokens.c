@@ -56,20 +56,18 @@ int store_token_find(struct db *db, const char *hash, char *name, size_t name_le
 }
 
 int store_token_walk(struct db *db,
-		     int (*fn)(void *cls, const char *name, const char *role, const char *created_at,
-			       const char *revoked_at),
+		     int (*fn)(void *cls, const char *name, const char *role,
+			       const char *created_at, const char *revoked_at),
 		     void *cls)
 {
-	struct db_stmt *stmt =
-		db_prepare_static(db, "SELECT name, role, created_at, revoked_at FROM tokens ORDER BY id");
+	struct db_stmt *stmt = db_prepare_static(
+		db, "SELECT name, role, created_at, revoked_at FROM tokens ORDER BY id");
 	if (!stmt)
 		return DB_ERROR;
 	int rc;
 	while ((rc = db_step(stmt)) == DB_ROW)
-		if (fn(cls, db_column_text(stmt, 0),
-		       db_column_text(stmt, 1),
-		       db_column_text(stmt, 2),
-		       db_column_text(stmt, 3)) != 0)
+		if (fn(cls, db_column_text(stmt, 0), db_column_text(stmt, 1),
+		       db_column_text(stmt, 2), db_column_text(stmt, 3)) != 0)
 			break;
 	db_done(stmt);
 	return rc == DB_ROW ? DB_OK : db_result(rc);

@@ -8,38 +8,58 @@
 #include "resources.h"
 #include "store.h"
 
-static const char *const attributions[] = {"unrelated", "unlikely", "possible", "probable",
-					   "definite", NULL};
-static const char *const event_outcomes[] = {"recovered", "recovering", "not_recovered",
-					     "sequelae", "fatal", "unknown", NULL};
+static const char *const attributions[] = {"unrelated", "unlikely", "possible",
+					   "probable",  "definite", NULL};
+static const char *const event_outcomes[] = {
+	"recovered", "recovering", "not_recovered", "sequelae", "fatal", "unknown", NULL};
 
 static const struct field fields[] = {
-	{.name = "course_id", .type = FIELD_INT,
-	 .flags = FIELD_REQUIRED | FIELD_IMMUTABLE | FIELD_FILTER, .min = 1, .max = INT64_MAX},
-	{.name = "patient_id", .type = FIELD_INT, .flags = FIELD_DERIVED | FIELD_FILTER, .min = 1,
+	{.name = "course_id",
+	 .type = FIELD_INT,
+	 .flags = FIELD_REQUIRED | FIELD_IMMUTABLE | FIELD_FILTER,
+	 .min = 1,
 	 .max = INT64_MAX},
-	{.name = "term", .type = FIELD_TEXT, .flags = FIELD_REQUIRED | FIELD_FILTER, .min = 1,
+	{.name = "patient_id",
+	 .type = FIELD_INT,
+	 .flags = FIELD_DERIVED | FIELD_FILTER,
+	 .min = 1,
+	 .max = INT64_MAX},
+	{.name = "term",
+	 .type = FIELD_TEXT,
+	 .flags = FIELD_REQUIRED | FIELD_FILTER,
+	 .min = 1,
 	 .max = 100},
-	{.name = "grade", .type = FIELD_INT, .flags = FIELD_REQUIRED | FIELD_FILTER, .min = 1,
+	{.name = "grade",
+	 .type = FIELD_INT,
+	 .flags = FIELD_REQUIRED | FIELD_FILTER,
+	 .min = 1,
 	 .max = 5},
 	{.name = "onset_on", .type = FIELD_DATE, .flags = FIELD_REQUIRED},
 	{.name = "resolved_on", .type = FIELD_DATE},
-	{.name = "attribution", .type = FIELD_ENUM, .flags = FIELD_REQUIRED | FIELD_FILTER,
+	{.name = "attribution",
+	 .type = FIELD_ENUM,
+	 .flags = FIELD_REQUIRED | FIELD_FILTER,
 	 .choices = attributions},
-	{.name = "serious", .type = FIELD_BOOL, .flags = FIELD_FILTER, .has_default_int = true,
+	{.name = "serious",
+	 .type = FIELD_BOOL,
+	 .flags = FIELD_FILTER,
+	 .has_default_int = true,
 	 .default_int = 0},
-	{.name = "outcome", .type = FIELD_ENUM, .flags = FIELD_FILTER, .choices = event_outcomes,
+	{.name = "outcome",
+	 .type = FIELD_ENUM,
+	 .flags = FIELD_FILTER,
+	 .choices = event_outcomes,
 	 .default_text = "unknown"},
 };
 
-enum { COURSE_ID, PATIENT_ID, TERM, GRADE, ONSET_ON, RESOLVED_ON, ATTRIBUTION, SERIOUS,
-       OUTCOME };
+enum { COURSE_ID, PATIENT_ID, TERM, GRADE, ONSET_ON, RESOLVED_ON, ATTRIBUTION, SERIOUS, OUTCOME };
 
 static void check_toxicity(const struct record *rec, struct field_errors *errs)
 {
 	const struct value *v = rec->v;
 	if (v[RESOLVED_ON].kind != VALUE_NULL &&
-	    rule_ready(errs, NULL, "resolved_on", "must not be before onset_on", "onset_on", NULL) &&
+	    rule_ready(errs, NULL, "resolved_on", "must not be before onset_on", "onset_on",
+		       NULL) &&
 	    strcmp(v[RESOLVED_ON].s, v[ONSET_ON].s) < 0)
 		field_error(errs, "resolved_on", "must not be before onset_on (%s)", v[ONSET_ON].s);
 	if (!rule_ready(errs, NULL, "outcome", "is fatal exactly when grade is 5", "grade", NULL))
@@ -57,8 +77,8 @@ static void check_toxicity_course(const struct record *rec, const struct patient
 				  const struct course_facts *c, struct field_errors *errs)
 {
 	(void)patient;
-	if (rule_ready(errs, c ? NULL : "course_id", "onset_on", "must not be before the course started",
-		       NULL) &&
+	if (rule_ready(errs, c ? NULL : "course_id", "onset_on",
+		       "must not be before the course started", NULL) &&
 	    strcmp(rec->v[ONSET_ON].s, c->started_on) < 0)
 		field_error(errs, "onset_on", "must not be before the course started (%s)",
 			    c->started_on);

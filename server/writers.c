@@ -21,7 +21,7 @@
 #include "util.h"
 
 #define WRITERS_MAX 256
-#define BATCH_MAX 64
+#define BATCH_MAX   64
 
 static struct {
 	pthread_mutex_t lock;

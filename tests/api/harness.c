@@ -27,11 +27,26 @@ static char log_path[512];
 static char base_url[64];
 static char admin_token[128];
 
-const char *api_db_path(void) { return db_path; }
-const char *api_log_path(void) { return log_path; }
-const char *api_admin_token(void) { return admin_token; }
-const char *api_base_url(void) { return base_url; }
-int api_pid(void) { return server_pid; }
+const char *api_db_path(void)
+{
+	return db_path;
+}
+const char *api_log_path(void)
+{
+	return log_path;
+}
+const char *api_admin_token(void)
+{
+	return admin_token;
+}
+const char *api_base_url(void)
+{
+	return base_url;
+}
+int api_pid(void)
+{
+	return server_pid;
+}
 
 static void die(const char *what)
 {
@@ -500,8 +515,9 @@ int64_t make_patient(const char *extra)
 int64_t make_course(int64_t patient_id, const char *extra)
 {
 	return make("/courses",
-		    json_pack("{s:I, s:s, s:f, s:s}", "patient_id", (json_int_t)patient_id, "started_on",
-			      "1985-02-01", "il2_dose", 720000.0, "il2_dose_unit", "IU/kg"),
+		    json_pack("{s:I, s:s, s:f, s:s}", "patient_id", (json_int_t)patient_id,
+			      "started_on", "1985-02-01", "il2_dose", 720000.0, "il2_dose_unit",
+			      "IU/kg"),
 		    extra);
 }
 
@@ -516,9 +532,9 @@ int64_t make_outcome(int64_t course_id, const char *extra)
 int64_t make_toxicity(int64_t course_id, const char *extra)
 {
 	return make("/toxicities",
-		    json_pack("{s:I, s:s, s:i, s:s, s:s}", "course_id", (json_int_t)course_id, "term",
-			      "Hypotension", "grade", 3, "onset_on", "1985-02-02", "attribution",
-			      "definite"),
+		    json_pack("{s:I, s:s, s:i, s:s, s:s}", "course_id", (json_int_t)course_id,
+			      "term", "Hypotension", "grade", 3, "onset_on", "1985-02-02",
+			      "attribution", "definite"),
 		    extra);
 }
 
@@ -570,9 +586,10 @@ char *db_fingerprint(void)
 		sqlite3_stmt *st;
 		ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
 		ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-		used += (size_t)snprintf(out + used, 1024 - used, "%s:%lld/%.0f/%lld/%s ", tables[i],
-					 sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1),
-					 sqlite3_column_int64(st, 2), sqlite3_column_text(st, 3));
+		used += (size_t)snprintf(out + used, 1024 - used, "%s:%lld/%.0f/%lld/%s ",
+					 tables[i], sqlite3_column_int64(st, 0),
+					 sqlite3_column_double(st, 1), sqlite3_column_int64(st, 2),
+					 sqlite3_column_text(st, 3));
 		sqlite3_finalize(st);
 	}
 	/* and the audit trail: a refused request appends no row */
@@ -692,7 +709,8 @@ int api_connect(void)
 {
 	unsigned port = (unsigned)atoi(strrchr(api_base_url(), ':') + 1);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)port),
 				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
 	return fd;

@@ -10,15 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness.h"
 #include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
-#include "harness.h"
 
-#define MALFORMED "urn:cohortd:problem:malformed-json"
+#define MALFORMED  "urn:cohortd:problem:malformed-json"
 #define VALIDATION "urn:cohortd:problem:validation"
-#define TOO_LARGE "urn:cohortd:problem:body-too-large"
+#define TOO_LARGE  "urn:cohortd:problem:body-too-large"
 #define MEDIA_TYPE "urn:cohortd:problem:unsupported-media-type"
 
 #define ONE_MIB 1048576
@@ -28,37 +28,36 @@ static const char *const merge_ct[] = {"Content-Type: application/merge-patch+js
 
 /* --- helpers -------------------------------------------------------------- */
 
-
 /* A valid create body for each resource, with extra merged over it. */
 static char *patient_body(const char *extra)
 {
 	return json_merged(json_pack("{s:s, s:s, s:s, s:s, s:s}", "code", unique_code("BAD"),
-				"histology", "melanoma", "setting", "metastatic", "regimen",
-				"il2_alone", "enrolled_on", "1985-01-10"),
-		      extra, NULL);
+				     "histology", "melanoma", "setting", "metastatic", "regimen",
+				     "il2_alone", "enrolled_on", "1985-01-10"),
+			   extra, NULL);
 }
 
 static char *course_body(int64_t patient_id, const char *extra)
 {
 	return json_merged(json_pack("{s:I, s:s, s:f, s:s}", "patient_id", (json_int_t)patient_id,
-				"started_on", "1985-02-01", "il2_dose", 720000.0, "il2_dose_unit",
-				"IU/kg"),
-		      extra, NULL);
+				     "started_on", "1985-02-01", "il2_dose", 720000.0,
+				     "il2_dose_unit", "IU/kg"),
+			   extra, NULL);
 }
 
 static char *outcome_body(int64_t course_id, const char *extra)
 {
 	return json_merged(json_pack("{s:I, s:s, s:s}", "course_id", (json_int_t)course_id,
-				"assessed_on", "1985-04-01", "response", "PR"),
-		      extra, NULL);
+				     "assessed_on", "1985-04-01", "response", "PR"),
+			   extra, NULL);
 }
 
 static char *toxicity_body(int64_t course_id, const char *extra)
 {
-	return json_merged(json_pack("{s:I, s:s, s:i, s:s, s:s}", "course_id", (json_int_t)course_id,
-				"term", "Hypotension", "grade", 3, "onset_on", "1985-02-02",
-				"attribution", "definite"),
-		      extra, NULL);
+	return json_merged(json_pack("{s:I, s:s, s:i, s:s, s:s}", "course_id",
+				     (json_int_t)course_id, "term", "Hypotension", "grade", 3,
+				     "onset_on", "1985-02-02", "attribution", "definite"),
+			   extra, NULL);
 }
 
 /* Sends body_len bytes (NULs allowed) and asserts the refusal and that the
@@ -88,8 +87,8 @@ static void refused_malformed(const char *method, const char *path, const char *
 
 /* A body refused with 422 whose errors[] names exactly one problem, on field;
  * the message must contain hint when hint is not NULL. Nothing written. */
-static void refused_only(const char *method, const char *path, const char *body,
-			 const char *field, const char *hint)
+static void refused_only(const char *method, const char *path, const char *body, const char *field,
+			 const char *hint)
 {
 	const char *const *ct = strcmp(method, "PATCH") == 0 ? merge_ct : json_ct;
 	char *before = db_fingerprint();
@@ -98,8 +97,8 @@ static void refused_only(const char *method, const char *path, const char *body,
 		      r->body);
 	assert_problem(r, 422, VALIDATION);
 	json_t *errors = json_object_get(r->json, "errors");
-	ck_assert_msg(json_array_size(errors) == 1, "%s: expected one error on %s: %s", body,
-		      field, r->body);
+	ck_assert_msg(json_array_size(errors) == 1, "%s: expected one error on %s: %s", body, field,
+		      r->body);
 	json_t *e = json_array_get(errors, 0);
 	ck_assert_str_eq(json_string_value(json_object_get(e, "field")), field);
 	const char *msg = json_string_value(json_object_get(e, "message"));
@@ -335,7 +334,8 @@ static char *answer_to_head(const char *head)
 {
 	unsigned port = (unsigned)atoi(strrchr(api_base_url(), ':') + 1);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)port),
 				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
 	struct timeval tv = {.tv_sec = 5};
@@ -362,8 +362,9 @@ START_TEST(test_declared_oversize_is_refused_before_the_body_is_sent)
 	ck_assert_ptr_nonnull(strstr(reply, "urn:cohortd:problem:body-too-large"));
 	free(reply);
 	/* 50 MiB declared: refused from the header alone, connection closed. */
-	reply = answer_to_head("POST /patients HTTP/1.1\r\nHost: t\r\n"
-			       "Content-Type: application/json\r\nContent-Length: 52428800\r\n\r\n");
+	reply = answer_to_head(
+		"POST /patients HTTP/1.1\r\nHost: t\r\n"
+		"Content-Type: application/json\r\nContent-Length: 52428800\r\n\r\n");
 	ck_assert_msg(strncmp(reply, "HTTP/1.1 413", 12) == 0, "got: %s", reply);
 	free(reply);
 	char *after = db_fingerprint();
@@ -489,8 +490,8 @@ START_TEST(test_wrong_types_on_course_fields_are_422)
 		free(body);
 	}
 	char body[128];
-	snprintf(body, sizeof body,
-		 "{\"patient_id\":\"%lld\",\"started_on\":\"1985-02-01\"}", (long long)p);
+	snprintf(body, sizeof body, "{\"patient_id\":\"%lld\",\"started_on\":\"1985-02-01\"}",
+		 (long long)p);
 	refused_only("POST", "/courses", body, "patient_id", NULL);
 	refused_only("POST", "/courses", "{\"patient_id\":{},\"started_on\":\"1985-02-01\"}",
 		     "patient_id", NULL);
@@ -501,26 +502,28 @@ START_TEST(test_wrong_types_on_outcome_and_toxicity_fields_are_422)
 {
 	static const struct {
 		const char *extra, *field;
-	} outcome_cases[] = {
-		{"{\"course_id\":\"1\"}", "course_id"},
-		{"{\"assessed_on\":true}", "assessed_on"},
-		{"{\"criteria\":1}", "criteria"},
-		{"{\"response\":{}}", "response"},
-		{"{\"confirmed\":\"true\"}", "confirmed"},
-		{"{\"confirmed\":1}", "confirmed"},
-		{"{\"confirmed\":[]}", "confirmed"},
-	}, toxicity_cases[] = {
-		{"{\"term\":5}", "term"},
-		{"{\"term\":[\"Sepsis\"]}", "term"},
-		{"{\"grade\":\"3\"}", "grade"},
-		{"{\"grade\":3.0}", "grade"},
-		{"{\"onset_on\":true}", "onset_on"},
-		{"{\"resolved_on\":[]}", "resolved_on"},
-		{"{\"attribution\":1}", "attribution"},
-		{"{\"serious\":0}", "serious"},
-		{"{\"serious\":\"false\"}", "serious"},
-		{"{\"outcome\":true}", "outcome"},
-	};
+	} outcome_cases[] =
+		{
+			{"{\"course_id\":\"1\"}", "course_id"},
+			{"{\"assessed_on\":true}", "assessed_on"},
+			{"{\"criteria\":1}", "criteria"},
+			{"{\"response\":{}}", "response"},
+			{"{\"confirmed\":\"true\"}", "confirmed"},
+			{"{\"confirmed\":1}", "confirmed"},
+			{"{\"confirmed\":[]}", "confirmed"},
+		},
+	  toxicity_cases[] = {
+		  {"{\"term\":5}", "term"},
+		  {"{\"term\":[\"Sepsis\"]}", "term"},
+		  {"{\"grade\":\"3\"}", "grade"},
+		  {"{\"grade\":3.0}", "grade"},
+		  {"{\"onset_on\":true}", "onset_on"},
+		  {"{\"resolved_on\":[]}", "resolved_on"},
+		  {"{\"attribution\":1}", "attribution"},
+		  {"{\"serious\":0}", "serious"},
+		  {"{\"serious\":\"false\"}", "serious"},
+		  {"{\"outcome\":true}", "outcome"},
+	  };
 	int64_t c = make_course(make_patient(NULL), NULL);
 	for (size_t i = 0; i < sizeof outcome_cases / sizeof outcome_cases[0]; i++) {
 		char *body = outcome_body(c, outcome_cases[i].extra);
@@ -578,11 +581,11 @@ END_TEST
 START_TEST(test_impossible_dates_are_422)
 {
 	static const char *const dates[] = {
-		"2023-02-30", "2023-02-29", "1900-02-29", "2023-04-31", "2023-13-01",
-		"2023-00-10", "2023-01-00", "2023-01-32", "1985-1-01",	"1985-01-1",
-		"1899-12-31", "0000-01-01", "85-01-10",	  "1985/01/10", "10-01-1985",
-		"1985-01-10T00:00:00Z",	    "1985-01-10 ", " 1985-01-10", "",
-		"1985-01-1a", "+985-01-10", "１９８５-01-10",
+		"2023-02-30",           "2023-02-29",     "1900-02-29",  "2023-04-31", "2023-13-01",
+		"2023-00-10",           "2023-01-00",     "2023-01-32",  "1985-1-01",  "1985-01-1",
+		"1899-12-31",           "0000-01-01",     "85-01-10",    "1985/01/10", "10-01-1985",
+		"1985-01-10T00:00:00Z", "1985-01-10 ",    " 1985-01-10", "",           "1985-01-1a",
+		"+985-01-10",           "１９８５-01-10",
 	};
 	for (size_t i = 0; i < sizeof dates / sizeof dates[0]; i++) {
 		char extra[96];
@@ -767,14 +770,14 @@ END_TEST
 START_TEST(test_invalid_utf8_is_400)
 {
 	static const char *const strings[] = {
-		"P\xff",		 /* never valid */
-		"caf\xe9",		 /* Latin-1 */
-		"\xc0\xaf",		 /* overlong '/' */
-		"\xe0\x80\xaf",		 /* overlong, 3 bytes */
-		"\xe2\x82",		 /* truncated sequence */
-		"\xed\xa0\x80",		 /* UTF-16 surrogate */
-		"\xf4\x90\x80\x80",	 /* past U+10FFFF */
-		"\x80",			 /* lone continuation byte */
+		"P\xff",            /* never valid */
+		"caf\xe9",          /* Latin-1 */
+		"\xc0\xaf",         /* overlong '/' */
+		"\xe0\x80\xaf",     /* overlong, 3 bytes */
+		"\xe2\x82",         /* truncated sequence */
+		"\xed\xa0\x80",     /* UTF-16 surrogate */
+		"\xf4\x90\x80\x80", /* past U+10FFFF */
+		"\x80",             /* lone continuation byte */
 	};
 	char body[128];
 	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
@@ -854,9 +857,9 @@ START_TEST(test_bidi_controls_and_zero_width_characters_are_refused_in_text)
 		/* the character as UTF-8 in the middle of a term */
 		snprintf(term, sizeof term, "Fever%c%c%cgrade", (char)(0xE0 | (cp >> 12)),
 			 (char)(0x80 | ((cp >> 6) & 0x3F)), (char)(0x80 | (cp & 0x3F)));
-		json_t *b = json_pack("{s:I, s:s, s:i, s:s, s:s}", "course_id", (json_int_t)c, "term",
-				      term, "grade", 2, "onset_on", "1985-02-02", "attribution",
-				      "possible");
+		json_t *b = json_pack("{s:I, s:s, s:i, s:s, s:s}", "course_id", (json_int_t)c,
+				      "term", term, "grade", 2, "onset_on", "1985-02-02",
+				      "attribution", "possible");
 		char *text = json_dumps(b, JSON_COMPACT);
 		assert_refused("POST", "/toxicities",
 			       (const char *const[]){"Content-Type: application/json", NULL}, text,
@@ -884,9 +887,10 @@ START_TEST(test_bidi_controls_and_zero_width_characters_are_refused_in_text)
 			 (char)(0xE0 | (cp >> 12)), (char)(0x80 | ((cp >> 6) & 0x3F)),
 			 (char)(0x80 | (cp & 0x3F)));
 		snprintf(path, sizeof path, "/courses/%lld", (long long)c);
-		assert_refused("PATCH", path,
-			       (const char *const[]){"Content-Type: application/json", reason, NULL},
-			       "{\"doses_given\":3}", 422, VALIDATION, "Change-Reason");
+		assert_refused(
+			"PATCH", path,
+			(const char *const[]){"Content-Type: application/json", reason, NULL},
+			"{\"doses_given\":3}", 422, VALIDATION, "Change-Reason");
 	}
 	/* Hebrew and Arabic are text like any other */
 	int64_t id = make_toxicity(c, "{\"term\":\"\u05D7\u05D5\u05DD \u062D\u0645\u0649\"}");
@@ -925,8 +929,10 @@ START_TEST(test_sql_text_in_free_text_is_stored_verbatim)
 	json_decref(got);
 
 	/* the filter binds it as a value too: exactly this record comes back */
-	snprintf(path, sizeof path, "/toxicities?term=x%%27%%29%%3B%%20DROP%%20TABLE%%20patients"
-				    "%%3B--&course_id=%lld", (long long)c);
+	snprintf(path, sizeof path,
+		 "/toxicities?term=x%%27%%29%%3B%%20DROP%%20TABLE%%20patients"
+		 "%%3B--&course_id=%lld",
+		 (long long)c);
 	got = get_json(path);
 	json_t *items = json_object_get(got, "items");
 	ck_assert_uint_eq(json_array_size(items), 1);

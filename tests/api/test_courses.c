@@ -23,16 +23,16 @@ static const char *const JSON_CT[] = {"Content-Type: application/json", NULL};
 static const char *const MERGE_CT[] = {"Content-Type: application/merge-patch+json", NULL};
 
 static const char *const COURSE_KEYS[] = {
-    "id",         "patient_id",    "number",      "started_on",  "ended_on",
-    "il2_dose",   "il2_dose_unit", "doses_given", "stop_reason", "version",
-    "created_at", "updated_at",    NULL};
+	"id",         "patient_id",    "number",      "started_on",  "ended_on",
+	"il2_dose",   "il2_dose_unit", "doses_given", "stop_reason", "version",
+	"created_at", "updated_at",    NULL};
 
 /* A valid create body for patient_id, extra (JSON object text) merged over
  * it and the member named drop (if any) removed. Caller frees. */
 static char *course_body(int64_t patient_id, const char *extra, const char *drop)
 {
 	json_t *o = json_pack("{s:I, s:s}", "patient_id", (json_int_t)patient_id, "started_on",
-	                      "1985-02-01");
+			      "1985-02-01");
 	return json_merged(o, extra, drop);
 }
 
@@ -134,10 +134,10 @@ START_TEST(test_create_course_is_201_with_location_etag_and_stored_values)
 {
 	int64_t pid = make_patient(NULL);
 	char *body = course_body(pid,
-	                         "{\"started_on\": \"1985-03-01\", \"ended_on\": \"1985-03-20\", "
-	                         "\"il2_dose\": 100000, \"il2_dose_unit\": \"U/kg\", "
-	                         "\"doses_given\": 28, \"stop_reason\": \"toxicity\"}",
-	                         NULL);
+				 "{\"started_on\": \"1985-03-01\", \"ended_on\": \"1985-03-20\", "
+				 "\"il2_dose\": 100000, \"il2_dose_unit\": \"U/kg\", "
+				 "\"doses_given\": 28, \"stop_reason\": \"toxicity\"}",
+				 NULL);
 	struct resp *r = http_post_json("/courses", body);
 	ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
 	ck_assert_str_eq(resp_header(r, "ETag"), "\"1\"");
@@ -214,7 +214,7 @@ START_TEST(test_duplicate_course_number_for_same_patient_is_409)
 	ck_assert_int_eq(number_of(make_course(b, "{\"number\": 1}")), 1);
 	/* and a PATCH onto a taken number is refused too */
 	assert_refused("PATCH", path_of("courses", a2), MERGE_CT, "{\"number\": 1}", 409, DUPLICATE,
-	               "number");
+		       "number");
 	ck_assert_int_eq(number_of(a1), 1);
 	ck_assert_int_eq(number_of(a2), 2);
 }
@@ -315,14 +315,14 @@ START_TEST(test_course_dose_and_unit_go_together)
 	for (int i = 0; bad_dose[i]; i++) {
 		char extra[96];
 		snprintf(extra, sizeof extra, "{\"il2_dose\": %s, \"il2_dose_unit\": \"IU/kg\"}",
-		         bad_dose[i]);
+			 bad_dose[i]);
 		refuse_create_with(pid, extra, "il2_dose");
 	}
 	static const char *const bad_unit[] = {"\"iu/kg\"", "\"mg\"", "\"IU\"", "\"\"", "1", NULL};
 	for (int i = 0; bad_unit[i]; i++) {
 		char extra[96];
 		snprintf(extra, sizeof extra, "{\"il2_dose\": 720000, \"il2_dose_unit\": %s}",
-		         bad_unit[i]);
+			 bad_unit[i]);
 		refuse_create_with(pid, extra, "il2_dose_unit");
 	}
 	int64_t c = make_course(pid, "{\"il2_dose\": 0.5, \"il2_dose_unit\": \"IU/kg\"}");
@@ -360,9 +360,9 @@ START_TEST(test_course_ended_before_started_is_422)
 {
 	int64_t pid = make_patient(NULL);
 	refuse_create_with(pid, "{\"started_on\": \"1985-03-10\", \"ended_on\": \"1985-03-09\"}",
-	                   "ended_on");
+			   "ended_on");
 	int64_t c =
-	    make_course(pid, "{\"started_on\": \"1985-03-10\", \"ended_on\": \"1985-03-10\"}");
+		make_course(pid, "{\"started_on\": \"1985-03-10\", \"ended_on\": \"1985-03-10\"}");
 	json_t *got = get_course(c);
 	assert_str_member(got, "ended_on", "1985-03-10");
 	json_decref(got);
@@ -377,8 +377,8 @@ START_TEST(test_course_with_bad_enum_or_date_is_422)
 	refuse_create_with(pid, "{\"stop_reason\": \"Completed\"}", "stop_reason");
 	refuse_create_with(pid, "{\"stop_reason\": \"bored\"}", "stop_reason");
 	static const char *const bad_dates[] = {"1985-02-30", "1985-13-01", "1985-2-01",
-	                                        "1899-12-31", "1985-02-29", "02/01/1985",
-	                                        NULL};
+						"1899-12-31", "1985-02-29", "02/01/1985",
+						NULL};
 	for (int i = 0; bad_dates[i]; i++) {
 		char extra[96];
 		snprintf(extra, sizeof extra, "{\"started_on\": \"%s\"}", bad_dates[i]);
@@ -387,7 +387,7 @@ START_TEST(test_course_with_bad_enum_or_date_is_422)
 		refuse_create_with(pid, extra, "ended_on");
 	}
 	static const char *const reasons[] = {
-	    "completed", "toxicity", "progression", "patient_choice", "death", "other", NULL};
+		"completed", "toxicity", "progression", "patient_choice", "death", "other", NULL};
 	for (int i = 0; reasons[i]; i++) {
 		char extra[64];
 		snprintf(extra, sizeof extra, "{\"stop_reason\": \"%s\"}", reasons[i]);
@@ -418,10 +418,10 @@ START_TEST(test_patch_course_changes_and_null_removes_optional_fields)
 {
 	int64_t pid = make_patient(NULL);
 	int64_t c = make_course(pid, "{\"ended_on\": \"1985-02-20\", \"doses_given\": 12, "
-	                             "\"stop_reason\": \"completed\"}");
+				     "\"stop_reason\": \"completed\"}");
 	json_t *before = get_course(c);
 	json_t *p = patch_ok(c, "{\"doses_given\": 14, \"stop_reason\": \"toxicity\", "
-	                        "\"il2_dose\": 600000, \"il2_dose_unit\": \"U/kg\"}");
+				"\"il2_dose\": 600000, \"il2_dose_unit\": \"U/kg\"}");
 	assert_int_member(p, "version", 2);
 	json_t *got = get_course(c);
 	ck_assert(json_equal(got, p));
@@ -431,12 +431,12 @@ START_TEST(test_patch_course_changes_and_null_removes_optional_fields)
 	assert_str_member(got, "il2_dose_unit", "U/kg");
 	assert_int_member(got, "number", 1);
 	assert_str_member(got, "created_at",
-	                  json_string_value(json_object_get(before, "created_at")));
+			  json_string_value(json_object_get(before, "created_at")));
 	json_decref(p);
 	json_decref(got);
 
 	p = patch_ok(c, "{\"ended_on\": null, \"doses_given\": null, \"stop_reason\": null, "
-	                "\"il2_dose\": null, \"il2_dose_unit\": null}");
+			"\"il2_dose\": null, \"il2_dose_unit\": null}");
 	assert_int_member(p, "version", 3);
 	json_decref(p);
 	got = get_course(c);
@@ -530,9 +530,9 @@ START_TEST(test_delete_course_with_dependants_is_409)
 	int64_t with_toxicity = make_course(pid, NULL);
 	make_toxicity(with_toxicity, NULL);
 	assert_refused("DELETE", path_of("courses", with_outcome), NULL, NULL, 409, HAS_DEPENDANTS,
-	               NULL);
+		       NULL);
 	assert_refused("DELETE", path_of("courses", with_toxicity), NULL, NULL, 409, HAS_DEPENDANTS,
-	               NULL);
+		       NULL);
 	char path[96];
 	snprintf(path, sizeof path, "/courses/%lld?cascade=false", (long long)with_outcome);
 	assert_refused("DELETE", path, NULL, NULL, 409, HAS_DEPENDANTS, NULL);
@@ -555,7 +555,7 @@ START_TEST(test_delete_course_with_cascade_removes_outcomes_and_toxicities)
 	int64_t st = make_toxicity(sibling, "{\"onset_on\": \"1985-06-02\"}");
 
 	int64_t np = db_count("patients"), nc = db_count("courses"), no = db_count("outcomes"),
-	        nt = db_count("toxicities");
+		nt = db_count("toxicities");
 	char path[96];
 	snprintf(path, sizeof path, "/courses/%lld?cascade=true", (long long)c);
 	struct resp *r = http_delete(path);

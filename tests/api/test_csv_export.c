@@ -31,7 +31,8 @@ START_TEST(test_csv_header_and_rows_match_json)
 		 "outcome,version,created_at,updated_at\r\n");
 	ck_assert(strncmp(r->body, want, strlen(want)) == 0);
 	/* the comma and the quotes: quoted, quotes doubled; nulls empty; ISO dates */
-	snprintf(want, sizeof want, ",%lld,%lld,\"Rash, \"\"acneiform\"\"\",2,1985-02-02,,definite,false,unknown,1,",
+	snprintf(want, sizeof want,
+		 ",%lld,%lld,\"Rash, \"\"acneiform\"\"\",2,1985-02-02,,definite,false,unknown,1,",
 		 (long long)course, (long long)patient);
 	ck_assert_msg(strstr(r->body, want) != NULL, "row not as expected: %s", r->body);
 	ck_assert_int_eq(count_lines(r->body), 2);
@@ -44,7 +45,8 @@ START_TEST(test_csv_header_and_rows_match_json)
 	snprintf(path, sizeof path, "/patients?code=%s&format=csv",
 		 json_string_value(json_object_get(p, "code")));
 	r = http_get(path);
-	snprintf(want, sizeof want, "%lld,%s,female,51,melanoma,metastatic,il2_alone,1985-01-10,,alive,,,1,%s,%s\r\n",
+	snprintf(want, sizeof want,
+		 "%lld,%s,female,51,melanoma,metastatic,il2_alone,1985-01-10,,alive,,,1,%s,%s\r\n",
 		 (long long)patient, json_string_value(json_object_get(p, "code")),
 		 json_string_value(json_object_get(p, "created_at")),
 		 json_string_value(json_object_get(p, "updated_at")));
@@ -70,13 +72,15 @@ START_TEST(test_csv_pages_like_json_with_next_in_link)
 	for (size_t i = 0; i < 2; i++) {
 		json_t *item = json_array_get(json_object_get(json->json, "items"), i);
 		char id[32];
-		snprintf(id, sizeof id, "\r\n%lld,", (long long)json_integer_value(json_object_get(item, "id")));
+		snprintf(id, sizeof id, "\r\n%lld,",
+			 (long long)json_integer_value(json_object_get(item, "id")));
 		ck_assert_ptr_nonnull(strstr(csv->body, id));
 	}
 	ck_assert_ptr_nonnull(resp_header(csv, "Link"));
 	resp_free(csv);
 	/* the next link of a ?format=csv page stays CSV */
-	snprintf(path, sizeof path, "/toxicities?patient_id=%lld&limit=2&format=csv", (long long)patient);
+	snprintf(path, sizeof path, "/toxicities?patient_id=%lld&limit=2&format=csv",
+		 (long long)patient);
 	csv = http_get(path);
 	ck_assert_ptr_nonnull(strstr(resp_header(csv, "Link"), "format=csv"));
 	resp_free(csv);
@@ -93,16 +97,18 @@ START_TEST(test_limit_all_streams_every_record_once)
 		char *data;
 		size_t len;
 	} body = {malloc(400000), 0};
-	body.len += (size_t)sprintf(body.data, "{\"code\":\"%s\",\"histology\":\"melanoma\",\"setting\":"
-					      "\"metastatic\",\"regimen\":\"il2_lak\",\"enrolled_on\":"
-					      "\"1985-01-10\",\"courses\":[{\"started_on\":\"1985-02-01\","
-					      "\"toxicities\":[",
+	body.len += (size_t)sprintf(body.data,
+				    "{\"code\":\"%s\",\"histology\":\"melanoma\",\"setting\":"
+				    "\"metastatic\",\"regimen\":\"il2_lak\",\"enrolled_on\":"
+				    "\"1985-01-10\",\"courses\":[{\"started_on\":\"1985-02-01\","
+				    "\"toxicities\":[",
 				    code);
 	for (int i = 0; i < 1234; i++)
-		body.len += (size_t)sprintf(body.data + body.len,
-					    "%s{\"term\":\"Chills\",\"grade\":1,\"onset_on\":\"1985-02-02\","
-					    "\"attribution\":\"definite\"}",
-					    i ? "," : "");
+		body.len += (size_t)sprintf(
+			body.data + body.len,
+			"%s{\"term\":\"Chills\",\"grade\":1,\"onset_on\":\"1985-02-02\","
+			"\"attribution\":\"definite\"}",
+			i ? "," : "");
 	body.len += (size_t)sprintf(body.data + body.len, "]}]}\n");
 	static const char *const ndjson[] = {"Content-Type: application/x-ndjson", NULL};
 	struct resp *r = http("POST", "/import", ndjson, body.data, body.len);
@@ -268,9 +274,13 @@ START_TEST(test_formula_text_is_neutralised_in_every_csv)
 	assert_has_cell(r, "'=1,2");
 	assert_has_cell(r, "Fever");
 	resp_free(r);
-	static const char *const lists[] = {"/patients?limit=all", "/courses?limit=all",
-					    "/outcomes?limit=all", "/toxicities?limit=all",
-					    "/patients", "/toxicities?min_grade=3", NULL};
+	static const char *const lists[] = {"/patients?limit=all",
+					    "/courses?limit=all",
+					    "/outcomes?limit=all",
+					    "/toxicities?limit=all",
+					    "/patients",
+					    "/toxicities?min_grade=3",
+					    NULL};
 	for (const char *const *l = lists; *l; l++) {
 		r = csv_get(*l, true);
 		if (strstr(*l, "toxicities"))
@@ -284,10 +294,14 @@ START_TEST(test_formula_text_is_neutralised_in_every_csv)
 	snprintf(path, sizeof path, "/patients/%lld/outcomes", (long long)p);
 	resp_free(csv_get(path, true));
 	/* every statistic */
-	static const char *const stats[] = {"/stats/summary", "/stats/response",
-					    "/stats/mortality", "/stats/toxicity?min_grade=1",
-					    "/stats/survival", "/stats/durable-response",
-					    "/stats/toxicity?unit=course&group_by=regimen", NULL};
+	static const char *const stats[] = {"/stats/summary",
+					    "/stats/response",
+					    "/stats/mortality",
+					    "/stats/toxicity?min_grade=1",
+					    "/stats/survival",
+					    "/stats/durable-response",
+					    "/stats/toxicity?unit=course&group_by=regimen",
+					    NULL};
 	for (const char *const *st = stats; *st; st++) {
 		r = csv_get(*st, true);
 		if (strstr(*st, "toxicity"))

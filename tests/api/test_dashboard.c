@@ -47,12 +47,12 @@ static struct resp *get_public(const char *path, const char *content_type)
 	ck_assert_str_eq(resp_header(r, "Cache-Control"), "no-cache");
 	ck_assert_str_eq(resp_header(r, "Referrer-Policy"), "no-referrer");
 	ck_assert_msg(matches("^\"[0-9a-f]{16}\"$", resp_header(r, "ETag")), "ETag %s",
-	              resp_header(r, "ETag"));
+		      resp_header(r, "ETag"));
 	const char *csp = resp_header(r, "Content-Security-Policy");
 	ck_assert_ptr_nonnull(csp);
 	ck_assert_str_eq(csp, "default-src 'none'; script-src 'self'; style-src 'self'; "
-	                      "img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
-	                      "form-action 'none'; frame-ancestors 'none'");
+			      "img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
+			      "form-action 'none'; frame-ancestors 'none'");
 	ck_assert_ptr_null(strstr(csp, "unsafe"));
 	return r;
 }
@@ -71,7 +71,7 @@ START_TEST(test_page_is_public_html_with_a_strict_policy)
 	assert_same_bytes(r, file, len);
 	ck_assert_msg(strncmp(r->body, "<!doctype html>", 15) == 0, "%.40s", r->body);
 	ck_assert_ptr_nonnull(
-	    strstr(r->body, "<script src=\"/dashboard/chart.js\" defer></script>"));
+		strstr(r->body, "<script src=\"/dashboard/chart.js\" defer></script>"));
 	ck_assert_ptr_nonnull(strstr(r->body, "<script src=\"/dashboard/app.js\" defer></script>"));
 	ck_assert_ptr_nonnull(strstr(r->body, "href=\"/dashboard/style.css\""));
 	/* no inline script, no inline handler, no inline style: the CSP would refuse them */
@@ -97,8 +97,8 @@ START_TEST(test_script_reads_the_statistics_routes_with_the_token)
 	char *file = dashboard_file("app.js", &len);
 	assert_same_bytes(r, file, len);
 	static const char *const reads[] = {"/stats/summary",   "/stats/response",
-	                                    "/stats/mortality", "/stats/toxicity",
-	                                    "/stats/survival",  "/stats/durable-response"};
+					    "/stats/mortality", "/stats/toxicity",
+					    "/stats/survival",  "/stats/durable-response"};
 	for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
 		char quoted[64];
 		snprintf(quoted, sizeof quoted, "'%s'", reads[i]);
@@ -106,9 +106,9 @@ START_TEST(test_script_reads_the_statistics_routes_with_the_token)
 		const struct route *rt = NULL;
 		int64_t ids[2];
 		int nids = 0;
-		ck_assert_int_eq(
-		    router_match(routes, routes_count, "GET", reads[i], &rt, ids, &nids, NULL, 0),
-		    ROUTE_FOUND);
+		ck_assert_int_eq(router_match(routes, routes_count, "GET", reads[i], &rt, ids,
+					      &nids, NULL, 0),
+				 ROUTE_FOUND);
 		ck_assert_int_eq(rt->role, ROLE_READER);
 		ck_assert(rt->flags & ROUTE_QUERY); /* the filters */
 	}
@@ -138,10 +138,10 @@ START_TEST(test_style_and_chartjs_are_the_repository_files)
 	json_error_t err;
 	json_t *pin = json_loads(pkg, 0, &err);
 	ck_assert_ptr_nonnull(pin);
-	const char *version =
-	    json_string_value(json_object_get(json_object_get(pin, "dependencies"), "chart.js"));
+	const char *version = json_string_value(
+		json_object_get(json_object_get(pin, "dependencies"), "chart.js"));
 	ck_assert_msg(version && matches("^[0-9]+\\.[0-9]+\\.[0-9]+$", version),
-	              "chart.js is not pinned to an exact version: %s", version);
+		      "chart.js is not pinned to an exact version: %s", version);
 	char banner[64];
 	snprintf(banner, sizeof banner, "Chart.js v%s", version);
 	ck_assert_msg(strstr(r->body, banner) != NULL, "the bundle is not %s", banner);
@@ -179,7 +179,7 @@ START_TEST(test_etag_revalidates_plain_and_gzip)
 	ck_assert_int_eq(r->status, 200);
 	ck_assert_str_eq(resp_header(r, "Content-Encoding"), "gzip");
 	ck_assert_msg(matches("^\"[0-9a-f]{16}-gz\"$", resp_header(r, "ETag")), "%s",
-	              resp_header(r, "ETag"));
+		      resp_header(r, "ETag"));
 	char gz_inm[96];
 	snprintf(gz_inm, sizeof gz_inm, "If-None-Match: %s", resp_header(r, "ETag"));
 	resp_free(r);
@@ -212,7 +212,7 @@ START_TEST(test_query_string_and_other_methods_are_refused)
 {
 	/* filters live in the fragment, which browsers never send */
 	assert_refused("GET", "/?histology=melanoma", no_token, NULL, 400,
-	               "urn:cohortd:problem:invalid-parameter", "histology");
+		       "urn:cohortd:problem:invalid-parameter", "histology");
 	struct resp *r = http("POST", "/", no_token, "{}", 2);
 	assert_problem(r, 405, "urn:cohortd:problem:method-not-allowed");
 	ck_assert_str_eq(resp_header(r, "Allow"), "GET, HEAD");

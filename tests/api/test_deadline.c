@@ -137,8 +137,8 @@ START_TEST(test_the_deadline_restarts_with_each_request_on_a_connection)
 		send_all(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
 		char buf[512] = "";
 		ssize_t got = read(fd, buf, sizeof buf - 1);
-		ck_assert_msg(got > 12 && strncmp(buf, "HTTP/1.1 200", 12) == 0,
-			      "answer %d: %s", i + 1, buf);
+		ck_assert_msg(got > 12 && strncmp(buf, "HTTP/1.1 200", 12) == 0, "answer %d: %s",
+			      i + 1, buf);
 	}
 	close(fd);
 }

@@ -42,7 +42,8 @@ static int64_t scalar(const char *sql)
 {
 	sqlite3 *db;
 	sqlite3_stmt *st;
-	ck_assert_int_eq(sqlite3_open_v2(api_db_path(), &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_open_v2(api_db_path(), &db, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
 	int64_t v = sqlite3_column_int64(st, 0);
@@ -97,7 +98,8 @@ START_TEST(test_18_complete_responses_10_durable_at_18_to_52_months)
 		if (!json_is_true(json_object_get(p, "durable")))
 			continue;
 		double months = json_real_value(json_object_get(p, "months_followed"));
-		ck_assert_msg(months >= 18 && months <= 52, "durable CR followed %.1f months", months);
+		ck_assert_msg(months >= 18 && months <= 52, "durable CR followed %.1f months",
+			      months);
 		durable++;
 	}
 	ck_assert_int_eq(durable, 10);
@@ -170,9 +172,13 @@ START_TEST(test_toxicity_profile_of_the_era)
 	ck_assert_str_eq(json_string_value(json_object_get(first, "term")), "Hypotension");
 	/* grade 3 hypotension means pressors: in most courses */
 	ck_assert(real_at(first, "at_or_above", "rate", NULL) > 0.5);
-	static const char *const common[] = {"Capillary leak syndrome", "Oliguria",
-					     "Creatinine increased", "Blood bilirubin increased",
-					     "Chills", "Nausea", "Diarrhea"};
+	static const char *const common[] = {"Capillary leak syndrome",
+					     "Oliguria",
+					     "Creatinine increased",
+					     "Blood bilirubin increased",
+					     "Chills",
+					     "Nausea",
+					     "Diarrhea"};
 	for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
 		ck_assert_msg(any_grade_rate(o, common[i]) > 0.4, "%s is not common", common[i]);
 	ck_assert(any_grade_rate(o, "Confusion") > 0.2);
@@ -183,17 +189,21 @@ END_TEST
 START_TEST(test_realistic_dates_assessments_deaths_and_losses)
 {
 	ck_assert_int_eq(scalar("SELECT min(enrolled_on) >= '1984-01-01' FROM patients"), 1);
-	ck_assert_int_eq(scalar("SELECT max(max(coalesce(last_contact_on, '')), max(coalesce(died_on, ''))) "
-				"<= '1988-12-31' FROM patients"),
-			 1);
+	ck_assert_int_eq(
+		scalar("SELECT max(max(coalesce(last_contact_on, '')), max(coalesce(died_on, ''))) "
+		       "<= '1988-12-31' FROM patients"),
+		1);
 	ck_assert_int_eq(scalar("SELECT max(assessed_on) <= '1988-12-31' FROM outcomes"), 1);
 	ck_assert_int_eq(scalar("SELECT count(DISTINCT substr(started_on, 1, 4)) FROM courses"), 5);
 	/* several assessments per patient who has any */
-	ck_assert_int_ge(scalar("SELECT count(*) * 10 / count(DISTINCT patient_id) FROM outcomes"), 20);
-	ck_assert_int_gt(scalar("SELECT count(*) FROM patients WHERE death_cause = 'Progressive disease'"),
-			 100);
+	ck_assert_int_ge(scalar("SELECT count(*) * 10 / count(DISTINCT patient_id) FROM outcomes"),
+			 20);
+	ck_assert_int_gt(
+		scalar("SELECT count(*) FROM patients WHERE death_cause = 'Progressive disease'"),
+		100);
 	ck_assert_int_gt(scalar("SELECT count(*) FROM patients WHERE vital_status = 'unknown'"), 5);
-	ck_assert_int_gt(scalar("SELECT count(*) FROM outcomes WHERE response = 'PR' AND NOT confirmed"), 0);
+	ck_assert_int_gt(
+		scalar("SELECT count(*) FROM outcomes WHERE response = 'PR' AND NOT confirmed"), 0);
 	json_t *o = overall("/stats/survival");
 	ck_assert_int_eq(int_at(o, "n", NULL), 652);
 	ck_assert(json_is_integer(json_object_get(json_object_get(o, "median"), "time_days")));
@@ -206,7 +216,8 @@ static char *content_of(const char *path)
 {
 	char cmd[512];
 	snprintf(cmd, sizeof cmd,
-		 "sqlite3 '%s' \"SELECT * FROM patients ORDER BY id\" \"SELECT * FROM courses ORDER BY id\" "
+		 "sqlite3 '%s' \"SELECT * FROM patients ORDER BY id\" \"SELECT * FROM courses "
+		 "ORDER BY id\" "
 		 "\"SELECT * FROM outcomes ORDER BY id\" \"SELECT * FROM toxicities ORDER BY id\" "
 		 "| sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z//g' | md5sum",
 		 path);
@@ -236,7 +247,8 @@ START_TEST(test_demo_is_deterministic_and_only_fills_an_empty_database)
 	char *ca = content_of(a), *cb = content_of(b);
 	ck_assert_str_eq(ca, cb);
 	/* a second load into a database that has patients is refused and adds nothing */
-	snprintf(cmd, sizeof cmd, "'%s' demo --db '%s' 2>/dev/null >/dev/null", getenv("COHORTD_BIN"), a);
+	snprintf(cmd, sizeof cmd, "'%s' demo --db '%s' 2>/dev/null >/dev/null",
+		 getenv("COHORTD_BIN"), a);
 	ck_assert_int_eq(run(cmd), 1);
 	char *again = content_of(a);
 	ck_assert_str_eq(ca, again);
@@ -257,8 +269,12 @@ int main(void)
 	tcase_add_test(tc, test_652_patients_1039_courses_596_metastatic_56_adjuvant);
 	tcase_add_test(tc, test_regimen_counts_of_the_paper);
 	tcase_add_test(tc, test_18_complete_responses_10_durable_at_18_to_52_months);
-	tcase_add_test(tc, test_objective_response_20_to_35_percent_in_renal_and_melanoma_under_il2_or_lak);
-	tcase_add_test(tc, test_treatment_related_deaths_one_percent_of_courses_one_and_a_half_of_patients);
+	tcase_add_test(
+		tc,
+		test_objective_response_20_to_35_percent_in_renal_and_melanoma_under_il2_or_lak);
+	tcase_add_test(
+		tc,
+		test_treatment_related_deaths_one_percent_of_courses_one_and_a_half_of_patients);
 	tcase_add_test(tc, test_toxicity_profile_of_the_era);
 	tcase_add_test(tc, test_realistic_dates_assessments_deaths_and_losses);
 	tcase_add_test(tc, test_demo_is_deterministic_and_only_fills_an_empty_database);

@@ -24,7 +24,8 @@ static int64_t P, C, A, O, T;
 
 struct problem {
 	const char *field;
-	const char *says; /* a phrase of the message (errors) or the field it waits on (not_checked) */
+	const char
+		*says; /* a phrase of the message (errors) or the field it waits on (not_checked) */
 };
 
 struct rule_case {
@@ -38,99 +39,144 @@ struct rule_case {
 
 static const struct rule_case cases[] = {
 	/* patients */
-	{"patient: field + record", "POST", "/patients",
+	{"patient: field + record",
+	 "POST",
+	 "/patients",
 	 "{\"code\":\"no spaces\",\"histology\":\"melanoma\",\"setting\":\"metastatic\","
-	 "\"regimen\":\"il2_alone\",\"enrolled_on\":\"1985-03-01\",\"last_contact_on\":\"1985-01-01\"}",
+	 "\"regimen\":\"il2_alone\",\"enrolled_on\":\"1985-03-01\",\"last_contact_on\":\"1985-01-"
+	 "01\"}",
 	 {{"code", "A-Z"}, {"last_contact_on", "before enrolled_on"}},
 	 {{0}}},
-	{"patient: a broken field makes a record rule moot", "POST", "/patients",
+	{"patient: a broken field makes a record rule moot",
+	 "POST",
+	 "/patients",
 	 "{\"code\":\"OK-1\",\"histology\":\"melanoma\",\"setting\":\"metastatic\","
-	 "\"regimen\":\"il2_alone\",\"enrolled_on\":\"1985-02-30\",\"last_contact_on\":\"1985-01-01\","
+	 "\"regimen\":\"il2_alone\",\"enrolled_on\":\"1985-02-30\",\"last_contact_on\":\"1985-01-"
+	 "01\","
 	 "\"vital_status\":\"gone\",\"death_cause\":\"Sepsis\"}",
 	 {{"enrolled_on", "calendar date"}, {"vital_status", "one of"}},
-	 {{"last_contact_on", "enrolled_on"}, {"died_on", "vital_status"},
+	 {{"last_contact_on", "enrolled_on"},
+	  {"died_on", "vital_status"},
 	  {"death_cause", "vital_status"}}},
-	{"patient: field + other records", "PATCH", "/patients/%P",
+	{"patient: field + other records",
+	 "PATCH",
+	 "/patients/%P",
 	 "{\"age\":\"old\",\"enrolled_on\":\"1985-05-01\"}",
 	 {{"age", "integer"}, {"enrolled_on", "first course"}},
 	 {{0}}},
-	{"patient: record + other records", "PATCH", "/patients/%P",
+	{"patient: record + other records",
+	 "PATCH",
+	 "/patients/%P",
 	 "{\"vital_status\":\"dead\",\"enrolled_on\":\"1985-05-01\"}",
 	 {{"died_on", "required when vital_status is dead"}, {"enrolled_on", "first course"}},
 	 {{0}}},
-	{"patient: adjuvant with responses, and a field", "PATCH", "/patients/%P",
+	{"patient: adjuvant with responses, and a field",
+	 "PATCH",
+	 "/patients/%P",
 	 "{\"setting\":\"adjuvant\",\"sex\":\"x\"}",
 	 {{"setting", "cannot be adjuvant"}, {"sex", "one of"}},
 	 {{0}}},
 	/* courses */
-	{"course: field + record", "POST", "/courses",
+	{"course: field + record",
+	 "POST",
+	 "/courses",
 	 "{\"patient_id\":%P,\"started_on\":\"1985-04-10\",\"ended_on\":\"1985-04-01\","
 	 "\"doses_given\":99}",
 	 {{"doses_given", "between"}, {"ended_on", "before started_on"}},
 	 {{0}}},
-	{"course: field + other records", "POST", "/courses",
+	{"course: field + other records",
+	 "POST",
+	 "/courses",
 	 "{\"patient_id\":%P,\"started_on\":\"1985-01-01\",\"stop_reason\":\"bored\"}",
 	 {{"stop_reason", "one of"}, {"started_on", "enrolment"}},
 	 {{0}}},
-	{"course: record + other records", "POST", "/courses",
+	{"course: record + other records",
+	 "POST",
+	 "/courses",
 	 "{\"patient_id\":%P,\"started_on\":\"1985-01-01\",\"il2_dose\":600000}",
 	 {{"il2_dose_unit", "required when il2_dose"}, {"started_on", "enrolment"}},
 	 {{0}}},
-	{"course: no such patient makes its rules moot", "POST", "/courses",
+	{"course: no such patient makes its rules moot",
+	 "POST",
+	 "/courses",
 	 "{\"patient_id\":999999999,\"started_on\":\"1985-01-01\",\"il2_dose_unit\":\"IU/kg\"}",
 	 {{"il2_dose", "required when il2_dose_unit"}, {"patient_id", "no patient"}},
 	 {{"started_on", "patient_id"}, {"started_on", "patient_id"}}},
-	{"course: patch, field + record", "PATCH", "/courses/%C",
+	{"course: patch, field + record",
+	 "PATCH",
+	 "/courses/%C",
 	 "{\"ended_on\":\"1985-01-01\",\"doses_given\":-1}",
 	 {{"doses_given", "between"}, {"ended_on", "before started_on"}},
 	 {{0}}},
 	/* outcomes */
-	{"outcome: field + record (the README's example)", "POST", "/outcomes",
+	{"outcome: field + record (the README's example)",
+	 "POST",
+	 "/outcomes",
 	 "{\"course_id\":%C,\"assessed_on\":\"2023-02-30\",\"response\":\"MR\","
 	 "\"criteria\":\"recist_1_1\"}",
 	 {{"assessed_on", "calendar date"}, {"response", "MR"}},
 	 {{"assessed_on", "assessed_on"}}},
-	{"outcome: field + other records", "POST", "/outcomes",
-	 "{\"course_id\":%C,\"assessed_on\":\"1985-01-15\",\"response\":\"CR\",\"confirmed\":\"yes\"}",
+	{"outcome: field + other records",
+	 "POST",
+	 "/outcomes",
+	 "{\"course_id\":%C,\"assessed_on\":\"1985-01-15\",\"response\":\"CR\",\"confirmed\":"
+	 "\"yes\"}",
 	 {{"confirmed", "true or false"}, {"assessed_on", "before the course started"}},
 	 {{0}}},
-	{"outcome: record + other records", "POST", "/outcomes",
+	{"outcome: record + other records",
+	 "POST",
+	 "/outcomes",
 	 "{\"course_id\":%A,\"assessed_on\":\"1985-01-15\",\"response\":\"MR\","
 	 "\"criteria\":\"recist_1_1\"}",
-	 {{"response", "MR"}, {"assessed_on", "before the course started"},
+	 {{"response", "MR"},
+	  {"assessed_on", "before the course started"},
 	  {"response", "adjuvant"}},
 	 {{0}}},
-	{"outcome: no such course makes its rules moot", "POST", "/outcomes",
+	{"outcome: no such course makes its rules moot",
+	 "POST",
+	 "/outcomes",
 	 "{\"course_id\":999999999,\"assessed_on\":\"1985-01-15\",\"response\":\"CR\","
 	 "\"criteria\":\"ecog\"}",
 	 {{"criteria", "one of"}, {"course_id", "no course"}},
 	 {{"response", "criteria"}, {"assessed_on", "course_id"}, {"response", "course_id"}}},
-	{"outcome: patch, field + record", "PATCH", "/outcomes/%O",
+	{"outcome: patch, field + record",
+	 "PATCH",
+	 "/outcomes/%O",
 	 "{\"response\":\"MR\",\"criteria\":\"recist_1_1\",\"confirmed\":1}",
 	 {{"confirmed", "true or false"}, {"response", "MR"}},
 	 {{0}}},
 	/* toxicities */
-	{"toxicity: field + record", "POST", "/toxicities",
+	{"toxicity: field + record",
+	 "POST",
+	 "/toxicities",
 	 "{\"course_id\":%C,\"term\":\"\",\"grade\":5,\"onset_on\":\"1985-02-05\","
 	 "\"attribution\":\"definite\",\"outcome\":\"recovered\"}",
 	 {{"term", "visible text"}, {"outcome", "fatal when grade is 5"}},
 	 {{0}}},
-	{"toxicity: field + other records", "POST", "/toxicities",
+	{"toxicity: field + other records",
+	 "POST",
+	 "/toxicities",
 	 "{\"course_id\":%C,\"term\":\"Fever\",\"grade\":9,\"onset_on\":\"1985-01-20\","
 	 "\"attribution\":\"definite\"}",
 	 {{"grade", "between"}, {"onset_on", "before the course started"}},
 	 {{"outcome", "grade"}}},
-	{"toxicity: record + other records", "POST", "/toxicities",
+	{"toxicity: record + other records",
+	 "POST",
+	 "/toxicities",
 	 "{\"course_id\":%C,\"term\":\"Fever\",\"grade\":2,\"onset_on\":\"1985-01-20\","
 	 "\"resolved_on\":\"1985-01-02\",\"attribution\":\"definite\"}",
 	 {{"resolved_on", "before onset_on"}, {"onset_on", "before the course started"}},
 	 {{0}}},
-	{"toxicity: a broken course_id makes its rules moot", "POST", "/toxicities",
+	{"toxicity: a broken course_id makes its rules moot",
+	 "POST",
+	 "/toxicities",
 	 "{\"course_id\":\"one\",\"term\":\"Fever\",\"grade\":2,\"onset_on\":\"1985-01-20\","
 	 "\"resolved_on\":\"1985-01-02\",\"attribution\":\"definite\"}",
 	 {{"course_id", "integer"}, {"resolved_on", "before onset_on"}},
 	 {{"course_id", "course_id"}, {"onset_on", "course_id"}}},
-	{"toxicity: patch, field + record", "PATCH", "/toxicities/%T",
+	{"toxicity: patch, field + record",
+	 "PATCH",
+	 "/toxicities/%T",
 	 "{\"grade\":5,\"resolved_on\":\"1985-13-01\"}",
 	 {{"resolved_on", "calendar date"}, {"outcome", "fatal when grade is 5"}},
 	 {{0}}},
@@ -271,8 +317,8 @@ int main(void)
 	for (int i = 0; i < n; i++)
 		if (strcmp(cases[i].method, "POST") == 0)
 			creates[ncreates++] = i;
-	tcase_add_loop_test(tc, test_each_create_names_every_broken_rule_under_an_idempotency_key, 0,
-			    ncreates);
+	tcase_add_loop_test(tc, test_each_create_names_every_broken_rule_under_an_idempotency_key,
+			    0, ncreates);
 	tcase_add_test(tc, test_a_body_that_is_no_record_answers_only_that);
 	return run_suite(s);
 }

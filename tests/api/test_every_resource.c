@@ -59,7 +59,7 @@ START_TEST(test_a_query_is_400_where_the_route_takes_none)
 		assert_refused("GET", path, NULL, NULL, 400, INVALID_PARAMETER, "x");
 	}
 	static const char *const system[] = {"/metrics?x=1", "/openapi.yaml?x=1", "/healthz?x=1",
-	                                     "/readyz?x=1", "/audit/verify?x=1"};
+					     "/readyz?x=1", "/audit/verify?x=1"};
 	for (size_t i = 0; i < sizeof system / sizeof system[0]; i++)
 		assert_refused("GET", system[i], NULL, NULL, 400, INVALID_PARAMETER, "x");
 	static const char *const ndjson[] = {"Content-Type: application/x-ndjson", NULL};
@@ -72,13 +72,13 @@ START_TEST(test_a_stale_if_match_is_412_on_patch_and_delete_of_every_resource)
 	char paths[N_RESOURCES][64];
 	make_one_of_each(paths);
 	static const char *const stale_patch[] = {"Content-Type: application/merge-patch+json",
-	                                          "If-Match: \"2\"", NULL};
+						  "If-Match: \"2\"", NULL};
 	static const char *const stale_delete[] = {"If-Match: \"2\"", NULL};
 	for (int i = 0; i < N_RESOURCES; i++) {
 		assert_refused("PATCH", paths[i], stale_patch, "{}", 412, PRECONDITION_FAILED,
-		               NULL);
+			       NULL);
 		assert_refused("DELETE", paths[i], stale_delete, NULL, 412, PRECONDITION_FAILED,
-		               NULL);
+			       NULL);
 	}
 }
 END_TEST
@@ -122,7 +122,7 @@ START_TEST(test_delete_without_change_reason_is_422_on_every_resource)
 	static const char *const no_reason[] = {"Change-Reason:", NULL};
 	for (int i = 0; i < N_RESOURCES; i++)
 		assert_refused("DELETE", paths[i], no_reason, NULL, 422, VALIDATION,
-		               "Change-Reason");
+			       "Change-Reason");
 }
 END_TEST
 
@@ -132,7 +132,7 @@ START_TEST(test_patch_of_a_missing_record_is_404_on_every_resource)
 		char path[64];
 		snprintf(path, sizeof path, "%s/999999", RESOURCES[i]);
 		static const char *const merge[] = {"Content-Type: application/merge-patch+json",
-		                                    NULL};
+						    NULL};
 		assert_refused("PATCH", path, merge, "{}", 404, NOT_FOUND, NULL);
 	}
 }

@@ -20,7 +20,7 @@
 #include "harness.h"
 
 #define MALFORMED "urn:cohortd:problem:malformed-request"
-#define CODING "urn:cohortd:problem:unsupported-transfer-coding"
+#define CODING    "urn:cohortd:problem:unsupported-transfer-coding"
 
 struct raw {
 	char *data; /* everything the server sent, NUL-terminated */
@@ -78,8 +78,8 @@ static struct raw exchange(const char *request, size_t len)
 	}
 	const char *body = strstr(r.data, "\r\n\r\n");
 	if (body)
-		r.json = json_loadb(body + 4, r.len - (size_t)(body + 4 - r.data), JSON_DISABLE_EOF_CHECK,
-				    NULL);
+		r.json = json_loadb(body + 4, r.len - (size_t)(body + 4 - r.data),
+				    JSON_DISABLE_EOF_CHECK, NULL);
 	return r;
 }
 
@@ -129,8 +129,8 @@ static void assert_framing_refused(const char *request, int status, const char *
 {
 	char *before = db_fingerprint();
 	struct raw r = exchange(request, strlen(request));
-	ck_assert_msg(r.status == status, "%d, not %d, for:\n%s\n---\n%s", r.status, status, request,
-		      r.data);
+	ck_assert_msg(r.status == status, "%d, not %d, for:\n%s\n---\n%s", r.status, status,
+		      request, r.data);
 	ck_assert_msg(r.closed, "the connection was left open after:\n%s", request);
 	/* libmicrohttpd 0.9.75 sends the head of its own refusals twice */
 	ck_assert_msg(r.answers == 1 || (!type && r.others == 0), "%d answers to:\n%s\n---\n%s",
@@ -167,8 +167,10 @@ static void assert_head_refused(const char *lines_fmt, int status, const char *t
 
 START_TEST(test_content_length_twice_with_different_values_is_400_and_closed)
 {
-	assert_head_refused("Host: x\r\nContent-Length: %zu\r\nContent-Length: 2\r\n", 400, MALFORMED);
-	assert_head_refused("Host: x\r\nContent-Length: 0\r\nContent-Length: %zu\r\n", 400, MALFORMED);
+	assert_head_refused("Host: x\r\nContent-Length: %zu\r\nContent-Length: 2\r\n", 400,
+			    MALFORMED);
+	assert_head_refused("Host: x\r\nContent-Length: 0\r\nContent-Length: %zu\r\n", 400,
+			    MALFORMED);
 }
 END_TEST
 
@@ -207,12 +209,13 @@ END_TEST
 START_TEST(test_transfer_encoding_with_content_length_is_400_and_closed)
 {
 	char *body = patient_body(), *req = NULL;
-	ck_assert_int_gt(asprintf(&req,
-				  "POST /patients HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
-				  "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-				  "Transfer-Encoding: chunked\r\n\r\n%zx\r\n%s\r\n0\r\n\r\n",
-				  api_admin_token(), strlen(body), strlen(body), body),
-			 0);
+	ck_assert_int_gt(
+		asprintf(&req,
+			 "POST /patients HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+			 "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+			 "Transfer-Encoding: chunked\r\n\r\n%zx\r\n%s\r\n0\r\n\r\n",
+			 api_admin_token(), strlen(body), strlen(body), body),
+		0);
 	assert_framing_refused(req, 400, MALFORMED);
 	free(req);
 	free(body);
@@ -223,21 +226,21 @@ END_TEST
 static char *chunked_post(const char *encoding_lines, const char *body)
 {
 	char *req = NULL;
-	ck_assert_int_gt(asprintf(&req,
-				  "POST /patients HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
-				  "Content-Type: application/json\r\n%s\r\n%zx\r\n%s\r\n0\r\n\r\n",
-				  api_admin_token(), encoding_lines, strlen(body), body),
-			 0);
+	ck_assert_int_gt(
+		asprintf(&req,
+			 "POST /patients HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+			 "Content-Type: application/json\r\n%s\r\n%zx\r\n%s\r\n0\r\n\r\n",
+			 api_admin_token(), encoding_lines, strlen(body), body),
+		0);
 	return req;
 }
 
 START_TEST(test_transfer_codings_other_than_chunked_are_501_and_closed)
 {
-	static const char *const codings[] = {"Transfer-Encoding: gzip\r\n",
-					      "Transfer-Encoding: gzip, chunked\r\n",
-					      "Transfer-Encoding: identity\r\n",
-					      "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n",
-					      NULL};
+	static const char *const codings[] = {
+		"Transfer-Encoding: gzip\r\n", "Transfer-Encoding: gzip, chunked\r\n",
+		"Transfer-Encoding: identity\r\n",
+		"Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n", NULL};
 	for (const char *const *c = codings; *c; c++) {
 		char *body = patient_body(), *req = chunked_post(*c, body);
 		assert_framing_refused(req, 501, CODING);
@@ -249,10 +252,10 @@ END_TEST
 
 START_TEST(test_chunked_not_last_or_twice_is_400_and_closed)
 {
-	static const char *const codings[] = {"Transfer-Encoding: chunked, gzip\r\n",
-					      "Transfer-Encoding: chunked\r\nTransfer-Encoding: x\r\n",
-					      "Transfer-Encoding: chunked, chunked\r\n",
-					      "Transfer-Encoding: \r\n", NULL};
+	static const char *const codings[] = {
+		"Transfer-Encoding: chunked, gzip\r\n",
+		"Transfer-Encoding: chunked\r\nTransfer-Encoding: x\r\n",
+		"Transfer-Encoding: chunked, chunked\r\n", "Transfer-Encoding: \r\n", NULL};
 	for (const char *const *c = codings; *c; c++) {
 		char *body = patient_body(), *req = chunked_post(*c, body);
 		assert_framing_refused(req, 400, MALFORMED);
@@ -285,8 +288,10 @@ END_TEST
 
 START_TEST(test_obs_fold_is_400_and_closed)
 {
-	assert_head_refused("Host: x\r\nX-Note: a\r\n b\r\nContent-Length: %zu\r\n", 400, MALFORMED);
-	assert_head_refused("Host: x\r\nContent-Length: %zu\r\nX-Note: a\r\n\tb\r\n", 400, MALFORMED);
+	assert_head_refused("Host: x\r\nX-Note: a\r\n b\r\nContent-Length: %zu\r\n", 400,
+			    MALFORMED);
+	assert_head_refused("Host: x\r\nContent-Length: %zu\r\nX-Note: a\r\n\tb\r\n", 400,
+			    MALFORMED);
 }
 END_TEST
 
@@ -307,7 +312,8 @@ END_TEST
 START_TEST(test_two_authorization_headers_are_400_and_closed)
 {
 	char *lines = NULL;
-	ck_assert_int_gt(asprintf(&lines, "Host: x\r\nAuthorization: Bearer %s\r\nContent-Length: %%zu\r\n",
+	ck_assert_int_gt(asprintf(&lines,
+				  "Host: x\r\nAuthorization: Bearer %s\r\nContent-Length: %%zu\r\n",
 				  api_admin_token()),
 			 0);
 	assert_head_refused(lines, 400, MALFORMED);
@@ -320,34 +326,38 @@ END_TEST
 START_TEST(test_a_request_smuggled_in_a_body_is_never_answered)
 {
 	char *inner_body = patient_body(), *inner = NULL;
-	ck_assert_int_gt(asprintf(&inner,
-				  "POST /patients HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
-				  "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-				  api_admin_token(), strlen(inner_body), inner_body),
-			 0);
+	ck_assert_int_gt(
+		asprintf(&inner,
+			 "POST /patients HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+			 "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+			 api_admin_token(), strlen(inner_body), inner_body),
+		0);
 	char *cl_cl = NULL, *cl_te = NULL, *te_te = NULL;
 	/* CL.CL: a front end taking the first length forwards the inner request as
 	 * the next one; one taking the second, as this body */
-	ck_assert_int_gt(asprintf(&cl_cl,
-				  "POST /patients HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
-				  "Content-Type: application/json\r\nContent-Length: 0\r\n"
-				  "Content-Length: %zu\r\n\r\n%s",
-				  api_admin_token(), strlen(inner), inner),
-			 0);
+	ck_assert_int_gt(
+		asprintf(&cl_cl,
+			 "POST /patients HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+			 "Content-Type: application/json\r\nContent-Length: 0\r\n"
+			 "Content-Length: %zu\r\n\r\n%s",
+			 api_admin_token(), strlen(inner), inner),
+		0);
 	/* CL.TE: the chunked body ends at once; the length covers the inner request */
-	ck_assert_int_gt(asprintf(&cl_te,
-				  "POST /patients HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
-				  "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-				  "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n%s",
-				  api_admin_token(), strlen(inner) + 5, inner),
-			 0);
+	ck_assert_int_gt(
+		asprintf(&cl_te,
+			 "POST /patients HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+			 "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+			 "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n%s",
+			 api_admin_token(), strlen(inner) + 5, inner),
+		0);
 	/* TE.TE: an obfuscated second coding one side ignores */
-	ck_assert_int_gt(asprintf(&te_te,
-				  "POST /patients HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
-				  "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
-				  "Transfer-Encoding: cow\r\n\r\n0\r\n\r\n%s",
-				  api_admin_token(), inner),
-			 0);
+	ck_assert_int_gt(
+		asprintf(&te_te,
+			 "POST /patients HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+			 "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+			 "Transfer-Encoding: cow\r\n\r\n0\r\n\r\n%s",
+			 api_admin_token(), inner),
+		0);
 	assert_framing_refused(cl_cl, 400, MALFORMED);
 	assert_framing_refused(cl_te, 400, MALFORMED);
 	assert_framing_refused(te_te, 400, MALFORMED);

@@ -63,8 +63,8 @@ START_TEST(test_slow_connections_do_not_starve_a_normal_client)
 	ck_assert_msg(worst < 0.5, "a normal request took %.3f s beside %d slow ones", worst, SLOW);
 	/* (under valgrind the process's size is valgrind's) */
 	if (!getenv("COHORTD_VALGRIND"))
-		ck_assert_msg(rss > 0 && rss < 64 * 1024, "server RSS %ld KiB with %d slow connections",
-			      rss, SLOW);
+		ck_assert_msg(rss > 0 && rss < 64 * 1024,
+			      "server RSS %ld KiB with %d slow connections", rss, SLOW);
 }
 END_TEST
 
@@ -118,7 +118,8 @@ START_TEST(test_oversized_header_url_and_query_are_refused_and_serving_goes_on)
 	memset(req + n, 'b', big);
 	sprintf(req + n + big, " HTTP/1.1\r\nHost: x\r\n\r\n");
 	code = raw_status(req, strlen(req));
-	ck_assert_msg(code == 414 || code == 431 || code == 413 || code == 0, "oversized URL: %d", code);
+	ck_assert_msg(code == 414 || code == 431 || code == 413 || code == 0, "oversized URL: %d",
+		      code);
 	free(req);
 	/* more query parameters than any route takes */
 	char path[1024] = "/patients?";
@@ -135,8 +136,8 @@ END_TEST
 
 static void start_for_hostile_clients(void)
 {
-	static const char *const args[] = {"--max-per-ip", "1000", "--max-connections", "1200",
-					   "--timeout", "2", NULL};
+	static const char *const args[] = {
+		"--max-per-ip", "1000", "--max-connections", "1200", "--timeout", "2", NULL};
 	api_start_with(args);
 }
 

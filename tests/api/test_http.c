@@ -12,10 +12,10 @@
 
 #include "harness.h"
 
-#define NOT_FOUND "urn:cohortd:problem:not-found"
-#define NOT_ALLOWED "urn:cohortd:problem:method-not-allowed"
-#define PRECONDITION "urn:cohortd:problem:precondition-failed"
-#define TOO_LARGE "urn:cohortd:problem:body-too-large"
+#define NOT_FOUND     "urn:cohortd:problem:not-found"
+#define NOT_ALLOWED   "urn:cohortd:problem:method-not-allowed"
+#define PRECONDITION  "urn:cohortd:problem:precondition-failed"
+#define TOO_LARGE     "urn:cohortd:problem:body-too-large"
 #define INVALID_PARAM "urn:cohortd:problem:invalid-parameter"
 
 static const char *const json_ct[] = {"Content-Type: application/json", NULL};
@@ -339,11 +339,8 @@ START_TEST(test_if_none_match_current_is_304_without_body)
 	char path[64];
 	patient_path(path, sizeof path, id);
 	static const char *const matching[] = {
-		"If-None-Match: \"1\"",
-		"If-None-Match: W/\"1\"",
-		"If-None-Match: *",
-		"If-None-Match: \"7\", \"1\"",
-		"If-None-Match: \"9\",W/\"1\"",
+		"If-None-Match: \"1\"",        "If-None-Match: W/\"1\"",       "If-None-Match: *",
+		"If-None-Match: \"7\", \"1\"", "If-None-Match: \"9\",W/\"1\"",
 	};
 	for (size_t i = 0; i < sizeof matching / sizeof matching[0]; i++) {
 		struct resp *r = get_with(path, matching[i]);
@@ -369,11 +366,8 @@ START_TEST(test_if_none_match_stale_is_200)
 	ck_assert_int_eq(r->status, 200);
 	resp_free(r);
 	static const char *const stale[] = {
-		"If-None-Match: \"1\"",
-		"If-None-Match: W/\"1\"",
-		"If-None-Match: \"3\", \"1\"",
-		"If-None-Match: 2",
-		"If-None-Match: \"2 \"",
+		"If-None-Match: \"1\"", "If-None-Match: W/\"1\"", "If-None-Match: \"3\", \"1\"",
+		"If-None-Match: 2",     "If-None-Match: \"2 \"",
 	};
 	for (size_t i = 0; i < sizeof stale / sizeof stale[0]; i++) {
 		r = get_with(path, stale[i]);
@@ -574,10 +568,10 @@ START_TEST(test_many_requests_on_one_keep_alive_connection)
 			want = 200;
 			break;
 		case 1: { /* a write */
-			json_t *b = json_pack("{s:s, s:s, s:s, s:s, s:s}", "code",
-					      unique_code("KA"), "histology", "melanoma", "setting",
-					      "metastatic", "regimen", "il2_alone", "enrolled_on",
-					      "1985-01-10");
+			json_t *b =
+				json_pack("{s:s, s:s, s:s, s:s, s:s}", "code", unique_code("KA"),
+					  "histology", "melanoma", "setting", "metastatic",
+					  "regimen", "il2_alone", "enrolled_on", "1985-01-10");
 			body = json_dumps(b, JSON_COMPACT);
 			json_decref(b);
 			snprintf(url, sizeof url, "%s/patients", api_base_url());
@@ -740,22 +734,34 @@ START_TEST(test_every_json_answer_ends_with_a_newline)
 	char record[64], history[96];
 	snprintf(record, sizeof record, "/patients/%lld", (long long)f.patient);
 	snprintf(history, sizeof history, "/patients/%lld/history", (long long)f.patient);
-	const char *const gets[] = {record, "/patients?limit=2", "/patients?limit=all",
-				    "/toxicities?limit=all&min_grade=1", history, "/stats/summary",
-				    "/stats/response", "/healthz", "/readyz", "/audit?limit=2",
-				    "/audit/verify", "/no-such-route", "/patients?limit=0", NULL};
+	const char *const gets[] = {record,
+				    "/patients?limit=2",
+				    "/patients?limit=all",
+				    "/toxicities?limit=all&min_grade=1",
+				    history,
+				    "/stats/summary",
+				    "/stats/response",
+				    "/healthz",
+				    "/readyz",
+				    "/audit?limit=2",
+				    "/audit/verify",
+				    "/no-such-route",
+				    "/patients?limit=0",
+				    NULL};
 	for (const char *const *path = gets; *path; path++) {
 		struct resp *r = http_get(*path);
 		const char *ct = resp_header(r, "Content-Type");
 		ck_assert_msg(ct && strstr(ct, "json"), "%s: %s", *path, ct ? ct : "no type");
-		ck_assert_msg(r->len >= 2 && r->body[r->len - 1] == '\n' && r->body[r->len - 2] != '\n',
+		ck_assert_msg(r->len >= 2 && r->body[r->len - 1] == '\n' &&
+				      r->body[r->len - 2] != '\n',
 			      "%s does not end with one newline: %s", *path, r->body);
 		ck_assert_msg(r->json != NULL, "%s: not JSON", *path);
 		resp_free(r);
 	}
-	struct resp *r = http_post_json("/patients", "{\"code\":\"NL-1\",\"histology\":\"melanoma\","
-					 "\"setting\":\"metastatic\",\"regimen\":\"il2_alone\","
-					 "\"enrolled_on\":\"1985-01-10\"}");
+	struct resp *r =
+		http_post_json("/patients", "{\"code\":\"NL-1\",\"histology\":\"melanoma\","
+					    "\"setting\":\"metastatic\",\"regimen\":\"il2_alone\","
+					    "\"enrolled_on\":\"1985-01-10\"}");
 	ck_assert_int_eq(r->status, 201);
 	ck_assert(r->body[r->len - 1] == '\n');
 	resp_free(r);

@@ -20,15 +20,16 @@ static const char *const ndjson[] = {"Content-Type: application/x-ndjson", NULL}
 static char *line(const char *code, const char *patch)
 {
 	char *out = malloc(1024);
-	snprintf(out, 1024,
-		 "{\"code\":\"%s\",\"histology\":\"melanoma\",\"setting\":\"metastatic\","
-		 "\"regimen\":\"il2_lak\",\"enrolled_on\":\"1985-01-10\"%s,\"courses\":[{"
-		 "\"started_on\":\"1985-02-01\",\"il2_dose\":100000,\"il2_dose_unit\":\"U/kg\","
-		 "\"outcomes\":[{\"assessed_on\":\"1985-04-01\",\"response\":\"PR\"}],"
-		 "\"toxicities\":[{\"term\":\"Hypotension\",\"grade\":3,\"onset_on\":\"1985-02-02\","
-		 "\"attribution\":\"definite\"},{\"term\":\"Chills\",\"grade\":1,"
-		 "\"onset_on\":\"1985-02-01\",\"attribution\":\"definite\"}]}]}",
-		 code, patch ? patch : "");
+	snprintf(
+		out, 1024,
+		"{\"code\":\"%s\",\"histology\":\"melanoma\",\"setting\":\"metastatic\","
+		"\"regimen\":\"il2_lak\",\"enrolled_on\":\"1985-01-10\"%s,\"courses\":[{"
+		"\"started_on\":\"1985-02-01\",\"il2_dose\":100000,\"il2_dose_unit\":\"U/kg\","
+		"\"outcomes\":[{\"assessed_on\":\"1985-04-01\",\"response\":\"PR\"}],"
+		"\"toxicities\":[{\"term\":\"Hypotension\",\"grade\":3,\"onset_on\":\"1985-02-02\","
+		"\"attribution\":\"definite\"},{\"term\":\"Chills\",\"grade\":1,"
+		"\"onset_on\":\"1985-02-01\",\"attribution\":\"definite\"}]}]}",
+		code, patch ? patch : "");
 	return out;
 }
 
@@ -129,14 +130,15 @@ START_TEST(test_imported_records_get_the_ids_and_audit_rows_a_post_would)
 	snprintf(path, sizeof path, "/audit?after=%lld&limit=100", (long long)seq);
 	json_t *page = get_json(path);
 	json_t *rows = json_object_get(page, "items");
-	const char *entities[] = {"patients", "courses", "outcomes", "toxicities",
-				  "toxicities", "patients", "courses", "courses"};
+	const char *entities[] = {"patients",   "courses",  "outcomes", "toxicities",
+				  "toxicities", "patients", "courses",  "courses"};
 	const int64_t numbers[] = {0, 1, 0, 0, 0, 0, 3, 4};
 	ck_assert_uint_eq(json_array_size(rows), 8);
 	int64_t patient = 0, course = 0;
 	for (size_t i = 0; i < 8; i++) {
 		json_t *row = json_array_get(rows, i);
-		ck_assert_int_eq(json_integer_value(json_object_get(row, "seq")), seq + 1 + (int64_t)i);
+		ck_assert_int_eq(json_integer_value(json_object_get(row, "seq")),
+				 seq + 1 + (int64_t)i);
 		ck_assert_str_eq(json_string_value(json_object_get(row, "action")), "create");
 		ck_assert_str_eq(json_string_value(json_object_get(row, "entity")), entities[i]);
 		ck_assert_str_eq(json_string_value(json_object_get(row, "request_id")), request_id);
@@ -152,16 +154,20 @@ START_TEST(test_imported_records_get_the_ids_and_audit_rows_a_post_would)
 		ck_assert_str_eq(json_string_value(json_object_get(record, "created_at")),
 				 json_string_value(json_object_get(record, "updated_at")));
 		if (numbers[i])
-			ck_assert_int_eq(json_integer_value(json_object_get(record, "number")), numbers[i]);
+			ck_assert_int_eq(json_integer_value(json_object_get(record, "number")),
+					 numbers[i]);
 		if (i == 0 || i == 5) {
 			ck_assert_int_gt(id, i == 0 ? gone : patient);
 			patient = id;
 		} else if (i == 1 || i > 5) {
 			course = id;
-			ck_assert_int_eq(json_integer_value(json_object_get(record, "patient_id")), patient);
+			ck_assert_int_eq(json_integer_value(json_object_get(record, "patient_id")),
+					 patient);
 		} else {
-			ck_assert_int_eq(json_integer_value(json_object_get(record, "course_id")), course);
-			ck_assert_int_eq(json_integer_value(json_object_get(record, "patient_id")), patient);
+			ck_assert_int_eq(json_integer_value(json_object_get(record, "course_id")),
+					 course);
+			ck_assert_int_eq(json_integer_value(json_object_get(record, "patient_id")),
+					 patient);
 		}
 		json_decref(record);
 	}
@@ -213,8 +219,8 @@ START_TEST(test_malformed_line_and_nested_ids_are_refused)
 	char *with_parent = malloc(2048);
 	/* a nested course may not name its patient: the import does */
 	char *courses = strstr(a, "\"courses\":[{");
-	snprintf(with_parent, 2048, "%.*s\"courses\":[{\"patient_id\":1,%s",
-		 (int)(courses - a), a, courses + strlen("\"courses\":[{"));
+	snprintf(with_parent, 2048, "%.*s\"courses\":[{\"patient_id\":1,%s", (int)(courses - a), a,
+		 courses + strlen("\"courses\":[{"));
 	r = import(with_parent);
 	assert_problem(r, 422, PROBLEM_VALIDATION);
 	assert_field_error(r, "courses[0].patient_id");
@@ -312,8 +318,8 @@ START_TEST(test_max_import_raises_the_limit)
 	body[strlen(a)] = '\n';
 	struct resp *r = http("POST", "/import", ndjson, body, strlen(body));
 	ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
-	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r->json, "imported"),
-							    "patients")),
+	ck_assert_int_eq(json_integer_value(
+				 json_object_get(json_object_get(r->json, "imported"), "patients")),
 			 1);
 	resp_free(r);
 	free(a);
@@ -413,8 +419,10 @@ START_TEST(test_refusals_found_by_the_batched_writes_name_their_line)
 		 "{\"number\":1,\"started_on\":\"1985-02-01\"},"
 		 "{\"number\":1,\"started_on\":\"1985-06-01\"}]}",
 		 unique_code("BAT"));
-	char *early_toxicity = line_changed("\"onset_on\":\"1985-02-02\"", "\"onset_on\":\"1985-01-20\"");
-	char *early_course = line_changed("\"started_on\":\"1985-02-01\"", "\"started_on\":\"1985-01-05\"");
+	char *early_toxicity =
+		line_changed("\"onset_on\":\"1985-02-02\"", "\"onset_on\":\"1985-01-20\"");
+	char *early_course =
+		line_changed("\"started_on\":\"1985-02-01\"", "\"started_on\":\"1985-01-05\"");
 	char *adjuvant_pr = line_changed("\"metastatic\"", "\"adjuvant\"");
 	const struct {
 		int at;
@@ -436,13 +444,14 @@ START_TEST(test_refusals_found_by_the_batched_writes_name_their_line)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char *body = lines_with(320, cases[i].at, cases[i].line);
 		struct resp *r = import(body);
-		ck_assert_msg(r->status == cases[i].status, "line %d: %ld %s", cases[i].at, r->status,
-			      r->body);
+		ck_assert_msg(r->status == cases[i].status, "line %d: %ld %s", cases[i].at,
+			      r->status, r->body);
 		json_t *errors = json_object_get(r->json, "errors");
 		ck_assert_uint_eq(json_array_size(errors), 1);
 		assert_line_error(r, cases[i].at, cases[i].field);
-		ck_assert_str_eq(json_string_value(json_object_get(json_array_get(errors, 0), "message")),
-				 cases[i].message);
+		ck_assert_str_eq(
+			json_string_value(json_object_get(json_array_get(errors, 0), "message")),
+			cases[i].message);
 		char *after = db_fingerprint();
 		ck_assert_str_eq(before, after);
 		ck_assert_int_eq(audit_rows(), audit);
@@ -479,8 +488,8 @@ static int import_offline(const char *path, bool from_pipe, char *out, size_t ca
 		snprintf(cmd, sizeof cmd, "cat '%s' | '%s' import --db '%s' - 2>&1", path,
 			 bin ? bin : "./cohortd", api_db_path());
 	else
-		snprintf(cmd, sizeof cmd, "'%s' import --db '%s' '%s' 2>&1", bin ? bin : "./cohortd",
-			 api_db_path(), path);
+		snprintf(cmd, sizeof cmd, "'%s' import --db '%s' '%s' 2>&1",
+			 bin ? bin : "./cohortd", api_db_path(), path);
 	FILE *p = popen(cmd, "r");
 	ck_assert_ptr_nonnull(p);
 	size_t n = fread(out, 1, cap - 1, p);
@@ -519,10 +528,11 @@ START_TEST(test_offline_import_names_the_refused_line_from_a_file_and_a_pipe)
 	for (int from_pipe = 0; from_pipe < 2; from_pipe++) {
 		int status = import_offline(path, from_pipe, out, sizeof out);
 		ck_assert_msg(status == 1, "%d: %s", status, out);
-		ck_assert_msg(strstr(out, "cohortd: line 230 refused, nothing imported:") != NULL, "%s",
-			      out);
+		ck_assert_msg(strstr(out, "cohortd: line 230 refused, nothing imported:") != NULL,
+			      "%s", out);
 		ck_assert_msg(strstr(out, "\"field\": \"code\"") != NULL, "%s", out);
-		ck_assert_msg(strstr(out, "\"message\": \"is already used by another record\"") != NULL,
+		ck_assert_msg(strstr(out, "\"message\": \"is already used by another record\"") !=
+				      NULL,
 			      "%s", out);
 		char *after = db_fingerprint();
 		ck_assert_str_eq(before, after);
@@ -569,10 +579,10 @@ START_TEST(test_large_import_is_checkpointed_in_the_background)
 	char *body = many_lines(12000, 0, 0);
 	sqlite3 *reader;
 	ck_assert_int_eq(sqlite3_open_v2(api_db_path(), &reader, SQLITE_OPEN_READONLY, NULL),
-	                 SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM patients", NULL, NULL,
-	                              NULL),
-	                 SQLITE_OK);
+			 SQLITE_OK);
+	ck_assert_int_eq(
+		sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM patients", NULL, NULL, NULL),
+		SQLITE_OK);
 	struct resp *r = import(body);
 	ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
 	ck_assert_str_eq(r->body, "{\"lines\":12000,\"imported\":{\"patients\":12000,"

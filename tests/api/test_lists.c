@@ -23,9 +23,9 @@ static struct resp *page(const char *path, char **next)
 	ck_assert_msg(r->status == 200, "GET %s -> %ld %s", path, r->status, r->body);
 	const char *ct = resp_header(r, "Content-Type");
 	ck_assert_msg(ct && strncmp(ct, "application/json", 16) == 0, "content type %s",
-	              ct ? ct : "(none)");
+		      ct ? ct : "(none)");
 	ck_assert_msg(json_is_object(r->json) && json_object_size(r->json) == 2, "shape: %s",
-	              r->body);
+		      r->body);
 	ck_assert(json_is_array(json_object_get(r->json, "items")));
 	json_t *n = json_object_get(r->json, "next");
 	ck_assert_msg(n != NULL && (json_is_null(n) || json_is_string(n)), "next: %s", r->body);
@@ -60,7 +60,7 @@ static json_t *walk(const char *path, int *pages)
 		{
 			json_int_t id = json_integer_value(json_object_get(item, "id"));
 			ck_assert_msg(id > last, "ids out of order on %s: %lld after %lld", cur,
-			              (long long)id, (long long)last);
+				      (long long)id, (long long)last);
 			last = id;
 			json_array_append(all, item);
 		}
@@ -81,13 +81,13 @@ static void assert_ids(const char *path, int count, ...)
 	va_list ap;
 	va_start(ap, count);
 	ck_assert_msg(json_array_size(items) == (size_t)count, "%s: %zu items, want %d", path,
-	              json_array_size(items), count);
+		      json_array_size(items), count);
 	for (int i = 0; i < count; i++) {
 		int64_t want = va_arg(ap, int64_t);
 		json_int_t got =
-		    json_integer_value(json_object_get(json_array_get(items, i), "id"));
+			json_integer_value(json_object_get(json_array_get(items, i), "id"));
 		ck_assert_msg(got == want, "%s: item %d is %lld, want %lld", path, i,
-		              (long long)got, (long long)want);
+			      (long long)got, (long long)want);
 	}
 	va_end(ap);
 	json_decref(items);
@@ -139,10 +139,11 @@ START_TEST(test_list_default_limit_is_50_and_next_fetches_the_rest)
 	ck_assert_uint_eq(json_array_size(items), 50);
 	for (int i = 0; i < 50; i++)
 		ck_assert_int_eq(
-		    json_integer_value(json_object_get(json_array_get(items, i), "id")), ids[i]);
+			json_integer_value(json_object_get(json_array_get(items, i), "id")),
+			ids[i]);
 	ck_assert_ptr_nonnull(next);
-	ck_assert_str_eq(
-	    next, fmt("/toxicities?patient_id=%lld&after=%lld", (long long)p, (long long)ids[49]));
+	ck_assert_str_eq(next, fmt("/toxicities?patient_id=%lld&after=%lld", (long long)p,
+				   (long long)ids[49]));
 	resp_free(r);
 
 	char *after;
@@ -150,7 +151,7 @@ START_TEST(test_list_default_limit_is_50_and_next_fetches_the_rest)
 	items = json_object_get(r->json, "items");
 	ck_assert_uint_eq(json_array_size(items), 1);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(items, 0), "id")),
-	                 ids[50]);
+			 ids[50]);
 	ck_assert_ptr_null(after);
 	ck_assert(json_is_null(json_object_get(r->json, "next")));
 	resp_free(r);
@@ -171,22 +172,23 @@ START_TEST(test_list_limit_and_after_walk_every_record_exactly_once)
 	ck_assert_uint_eq(json_array_size(items), 7);
 	for (int i = 0; i < 7; i++)
 		ck_assert_int_eq(
-		    json_integer_value(json_object_get(json_array_get(items, i), "id")), ids[i]);
+			json_integer_value(json_object_get(json_array_get(items, i), "id")),
+			ids[i]);
 	json_decref(items);
 
 	/* Page by page: the cursor is the last id seen. */
 	char *next;
 	struct resp *r = page(fmt("/outcomes?patient_id=%lld&limit=3", (long long)p), &next);
 	ck_assert_str_eq(next, fmt("/outcomes?patient_id=%lld&limit=3&after=%lld", (long long)p,
-	                           (long long)ids[2]));
+				   (long long)ids[2]));
 	ck_assert_str_eq(resp_header(r, "Link"),
-	                 fmt("</outcomes?patient_id=%lld&limit=3&after=%lld>; rel=\"next\"",
-	                     (long long)p, (long long)ids[2]));
+			 fmt("</outcomes?patient_id=%lld&limit=3&after=%lld>; rel=\"next\"",
+			     (long long)p, (long long)ids[2]));
 	resp_free(r);
 	free(next);
-	assert_ids(
-	    fmt("/outcomes?patient_id=%lld&limit=3&after=%lld", (long long)p, (long long)ids[4]), 2,
-	    ids[5], ids[6]);
+	assert_ids(fmt("/outcomes?patient_id=%lld&limit=3&after=%lld", (long long)p,
+		       (long long)ids[4]),
+		   2, ids[5], ids[6]);
 }
 END_TEST
 
@@ -234,12 +236,12 @@ START_TEST(test_list_next_keeps_other_params_in_order_with_after_last)
 	 * slash of U/kg is re-encoded. */
 	char *next;
 	struct resp *r = page(
-	    fmt("/courses?after=0&il2_dose_unit=U%%2Fkg&limit=1&patient_id=%lld", (long long)p),
-	    &next);
+		fmt("/courses?after=0&il2_dose_unit=U%%2Fkg&limit=1&patient_id=%lld", (long long)p),
+		&next);
 	ck_assert_uint_eq(json_array_size(json_object_get(r->json, "items")), 1);
 	ck_assert_str_eq(next,
-	                 fmt("/courses?il2_dose_unit=U%%2Fkg&limit=1&patient_id=%lld&after=%lld",
-	                     (long long)p, (long long)c1));
+			 fmt("/courses?il2_dose_unit=U%%2Fkg&limit=1&patient_id=%lld&after=%lld",
+			     (long long)p, (long long)c1));
 	resp_free(r);
 	assert_ids(next, 1, c3);
 	free(next);
@@ -254,8 +256,8 @@ START_TEST(test_list_limit_bounds_1_and_1000_are_accepted)
 	char *next;
 	struct resp *r = page(fmt("/courses?patient_id=%lld&limit=1", (long long)p), &next);
 	ck_assert_uint_eq(json_array_size(json_object_get(r->json, "items")), 1);
-	ck_assert_str_eq(
-	    next, fmt("/courses?patient_id=%lld&limit=1&after=%lld", (long long)p, (long long)c1));
+	ck_assert_str_eq(next, fmt("/courses?patient_id=%lld&limit=1&after=%lld", (long long)p,
+				   (long long)c1));
 	resp_free(r);
 	free(next);
 	r = page(fmt("/courses?patient_id=%lld&limit=1000", (long long)p), &next);
@@ -275,25 +277,25 @@ START_TEST(test_list_patient_filters_each_field)
 	snprintf(code_b, sizeof code_b, "%s", unique_code("LB"));
 	char extra[400];
 	snprintf(extra, sizeof extra,
-	         "{\"code\": \"%s\", \"sex\": \"female\", \"histology\": \"sarcoma\", \"setting\": "
-	         "\"adjuvant\", \"regimen\": \"il2_tnf\", \"vital_status\": \"dead\", \"died_on\": "
-	         "\"1986-01-01\"}",
-	         code_a);
+		 "{\"code\": \"%s\", \"sex\": \"female\", \"histology\": \"sarcoma\", \"setting\": "
+		 "\"adjuvant\", \"regimen\": \"il2_tnf\", \"vital_status\": \"dead\", \"died_on\": "
+		 "\"1986-01-01\"}",
+		 code_a);
 	int64_t a = make_patient(extra);
 	snprintf(extra, sizeof extra,
-	         "{\"code\": \"%s\", \"sex\": \"male\", \"histology\": \"breast\", \"setting\": "
-	         "\"metastatic\", \"regimen\": \"il2_lak\", \"vital_status\": \"unknown\"}",
-	         code_b);
+		 "{\"code\": \"%s\", \"sex\": \"male\", \"histology\": \"breast\", \"setting\": "
+		 "\"metastatic\", \"regimen\": \"il2_lak\", \"vital_status\": \"unknown\"}",
+		 code_b);
 	int64_t b = make_patient(extra);
 
 	assert_ids(fmt("/patients?code=%s", code_a), 1, a);
 	assert_ids(fmt("/patients?code=%s", code_b), 1, b);
 	static const char *const filters[][3] = {
-	    {"sex", "female", "male"},
-	    {"histology", "sarcoma", "breast"},
-	    {"setting", "adjuvant", "metastatic"},
-	    {"regimen", "il2_tnf", "il2_lak"},
-	    {"vital_status", "dead", "unknown"},
+		{"sex", "female", "male"},
+		{"histology", "sarcoma", "breast"},
+		{"setting", "adjuvant", "metastatic"},
+		{"regimen", "il2_tnf", "il2_lak"},
+		{"vital_status", "dead", "unknown"},
 	};
 	for (size_t i = 0; i < sizeof filters / sizeof filters[0]; i++) {
 		const char *f = filters[i][0];
@@ -301,15 +303,15 @@ START_TEST(test_list_patient_filters_each_field)
 		assert_ids(fmt("/patients?code=%s&%s=%s", code_a, f, filters[i][2]), 0);
 		json_t *items = walk(fmt("/patients?%s=%s&limit=1000", f, filters[i][1]), NULL);
 		ck_assert_msg(holds_id(items, a), "%s=%s misses patient %lld", f, filters[i][1],
-		              (long long)a);
+			      (long long)a);
 		ck_assert_msg(!holds_id(items, b), "%s=%s keeps patient %lld", f, filters[i][1],
-		              (long long)b);
+			      (long long)b);
 		size_t k;
 		json_t *item;
 		json_array_foreach(items, k, item)
 		{
 			ck_assert_str_eq(json_string_value(json_object_get(item, f)),
-			                 filters[i][1]);
+					 filters[i][1]);
 		}
 		json_decref(items);
 	}
@@ -354,7 +356,7 @@ START_TEST(test_list_outcome_filters_each_field)
 	assert_ids(fmt("/outcomes?patient_id=%lld&confirmed=true", pl), 1, o1);
 	assert_ids(fmt("/outcomes?patient_id=%lld&confirmed=false", pl), 2, o2, o3);
 	assert_ids(fmt("/outcomes?course_id=%lld&response=SD&confirmed=false", (long long)c1), 1,
-	           o2);
+		   o2);
 	json_t *items = walk("/outcomes?response=PR&limit=1000", NULL);
 	ck_assert(holds_id(items, o1) && holds_id(items, other) && !holds_id(items, o2));
 	json_decref(items);
@@ -368,12 +370,12 @@ START_TEST(test_list_toxicity_filters_each_field)
 	int64_t c2 = make_course(p, NULL);
 	int64_t t1 = make_toxicity(c1, NULL); /* Hypotension 3 definite, not serious, unknown */
 	int64_t t2 = make_toxicity(c1, "{\"term\": \"Capillary leak syndrome\", \"grade\": 4, "
-	                               "\"attribution\": \"probable\", \"serious\": true, "
-	                               "\"outcome\": \"recovered\"}");
+				       "\"attribution\": \"probable\", \"serious\": true, "
+				       "\"outcome\": \"recovered\"}");
 	int64_t t3 = make_toxicity(c2, "{\"term\": \"Sepsis\", \"grade\": 5, \"attribution\": "
-	                               "\"possible\", \"serious\": true, \"outcome\": \"fatal\"}");
+				       "\"possible\", \"serious\": true, \"outcome\": \"fatal\"}");
 	int64_t t4 = make_toxicity(c2, "{\"term\": \"Fever\", \"grade\": 1, \"attribution\": "
-	                               "\"unrelated\", \"outcome\": \"recovering\"}");
+				       "\"unrelated\", \"outcome\": \"recovering\"}");
 	make_toxicity(make_course(make_patient(NULL), NULL), NULL);
 	long long pl = (long long)p;
 	assert_ids(fmt("/toxicities?patient_id=%lld", pl), 4, t1, t2, t3, t4);
@@ -392,9 +394,9 @@ START_TEST(test_list_toxicity_filters_each_field)
 	assert_ids(fmt("/toxicities?patient_id=%lld&serious=false", pl), 2, t1, t4);
 	assert_ids(fmt("/toxicities?patient_id=%lld&outcome=recovering", pl), 1, t4);
 	assert_ids(fmt("/toxicities?patient_id=%lld&outcome=unknown", pl), 1, t1);
-	assert_ids(
-	    fmt("/toxicities?patient_id=%lld&min_grade=3&serious=true&attribution=probable", pl), 1,
-	    t2);
+	assert_ids(fmt("/toxicities?patient_id=%lld&min_grade=3&serious=true&attribution=probable",
+		       pl),
+		   1, t2);
 }
 END_TEST
 
@@ -408,35 +410,35 @@ START_TEST(test_list_term_with_space_is_decoded_and_next_re_encodes_it)
 	int64_t t2 = make_toxicity(c, cls);
 	char *next;
 	struct resp *r =
-	    page(fmt("/toxicities?term=Capillary%%20leak%%20syndrome&patient_id=%lld&limit=1",
-	             (long long)p),
-	         &next);
+		page(fmt("/toxicities?term=Capillary%%20leak%%20syndrome&patient_id=%lld&limit=1",
+			 (long long)p),
+		     &next);
 	json_t *items = json_object_get(r->json, "items");
 	ck_assert_uint_eq(json_array_size(items), 1);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(items, 0), "id")), t1);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 0), "term")),
-	                 "Capillary leak syndrome");
+			 "Capillary leak syndrome");
 	ck_assert_str_eq(next, fmt("/toxicities?term=Capillary%%20leak%%20syndrome&patient_id=%lld"
-	                           "&limit=1&after=%lld",
-	                           (long long)p, (long long)t1));
+				   "&limit=1&after=%lld",
+				   (long long)p, (long long)t1));
 	resp_free(r);
 	assert_ids(next, 1, t2);
 	free(next);
 	/* A form-encoded '+' is a space too; next re-encodes it as %20. */
-	r = page(
-	    fmt("/toxicities?term=Capillary+leak+syndrome&patient_id=%lld&limit=1", (long long)p),
-	    &next);
+	r = page(fmt("/toxicities?term=Capillary+leak+syndrome&patient_id=%lld&limit=1",
+		     (long long)p),
+		 &next);
 	ck_assert_str_eq(next, fmt("/toxicities?term=Capillary%%20leak%%20syndrome&patient_id=%lld"
-	                           "&limit=1&after=%lld",
-	                           (long long)p, (long long)t1));
+				   "&limit=1&after=%lld",
+				   (long long)p, (long long)t1));
 	resp_free(r);
 	free(next);
 	/* A term that needs more than a space encoded round-trips as well. */
 	int64_t t3 = make_toxicity(c, "{\"term\": \"Rash & pruritus (50%)\"}");
 	assert_ids(
-	    fmt("/toxicities?patient_id=%lld&term=Rash%%20%%26%%20pruritus%%20%%2850%%25%%29",
-	        (long long)p),
-	    1, t3);
+		fmt("/toxicities?patient_id=%lld&term=Rash%%20%%26%%20pruritus%%20%%2850%%25%%29",
+		    (long long)p),
+		1, t3);
 }
 END_TEST
 
@@ -471,8 +473,8 @@ START_TEST(test_list_nested_next_link_keeps_the_nested_path)
 	int64_t t1 = make_toxicity(c, NULL), t2 = make_toxicity(c, NULL);
 	char *next;
 	struct resp *r = page(fmt("/patients/%lld/toxicities?limit=1", (long long)a), &next);
-	ck_assert_str_eq(
-	    next, fmt("/patients/%lld/toxicities?limit=1&after=%lld", (long long)a, (long long)t1));
+	ck_assert_str_eq(next, fmt("/patients/%lld/toxicities?limit=1&after=%lld", (long long)a,
+				   (long long)t1));
 	resp_free(r);
 	assert_ids(next, 1, t2);
 	free(next);
@@ -503,9 +505,9 @@ START_TEST(test_list_nested_patient_id_param_is_400)
 	int64_t p = make_patient(NULL);
 	static const char *const kinds[] = {"courses", "outcomes", "toxicities"};
 	for (size_t i = 0; i < 3; i++)
-		assert_bad_param(
-		    fmt("/patients/%lld/%s?patient_id=%lld", (long long)p, kinds[i], (long long)p),
-		    "patient_id");
+		assert_bad_param(fmt("/patients/%lld/%s?patient_id=%lld", (long long)p, kinds[i],
+				     (long long)p),
+				 "patient_id");
 }
 END_TEST
 

@@ -13,7 +13,8 @@ static char *metrics(void)
 {
 	struct resp *r = http_get("/metrics");
 	ck_assert_int_eq(r->status, 200);
-	ck_assert_str_eq(resp_header(r, "Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+	ck_assert_str_eq(resp_header(r, "Content-Type"),
+			 "text/plain; version=0.0.4; charset=utf-8");
 	char *text = strdup(r->body);
 	resp_free(r);
 	return text;
@@ -23,7 +24,8 @@ static char *metrics(void)
 static double series(const char *text, const char *name)
 {
 	size_t n = strlen(name);
-	for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+	for (const char *line = text; line && *line;
+	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
 		if (strncmp(line, name, n) == 0 && line[n] == ' ')
 			return atof(line + n + 1);
 	return 0;
@@ -48,7 +50,8 @@ static char *metrics_when(const char *name, double want)
 START_TEST(test_request_counter_moves_by_route_template_and_status)
 {
 	int64_t id = make_patient(NULL);
-	const char *ok = "cohortd_requests_total{route=\"/patients/{id}\",method=\"GET\",status=\"200\"}";
+	const char *ok =
+		"cohortd_requests_total{route=\"/patients/{id}\",method=\"GET\",status=\"200\"}";
 	const char *missing =
 		"cohortd_requests_total{route=\"/patients/{id}\",method=\"GET\",status=\"404\"}";
 	char *before = metrics();
@@ -79,9 +82,11 @@ START_TEST(test_latency_histogram_is_consistent)
 	char *text = metrics_when(name, 1);
 	double count = series(text, name);
 	ck_assert(count >= 1);
-	snprintf(name, sizeof name, "cohortd_request_duration_seconds_bucket%s,le=\"+Inf\"}", labels);
+	snprintf(name, sizeof name, "cohortd_request_duration_seconds_bucket%s,le=\"+Inf\"}",
+		 labels);
 	ck_assert(series(text, name) == count);
-	snprintf(name, sizeof name, "cohortd_request_duration_seconds_bucket%s,le=\"2.5\"}", labels);
+	snprintf(name, sizeof name, "cohortd_request_duration_seconds_bucket%s,le=\"2.5\"}",
+		 labels);
 	ck_assert(series(text, name) <= count);
 	ck_assert_ptr_nonnull(strstr(text, "# TYPE cohortd_request_duration_seconds histogram"));
 	free(text);
@@ -95,7 +100,8 @@ START_TEST(test_gauges_report_in_flight_database_records_and_build)
 	ck_assert(series(text, "cohortd_requests_in_flight") >= 1); /* this scrape */
 	ck_assert(series(text, "cohortd_database_bytes") > 0);
 	ck_assert_ptr_nonnull(strstr(text, "cohortd_wal_bytes "));
-	ck_assert(series(text, "cohortd_records{resource=\"patients\"}") == (double)db_count("patients"));
+	ck_assert(series(text, "cohortd_records{resource=\"patients\"}") ==
+		  (double)db_count("patients"));
 	ck_assert(series(text, "cohortd_records{resource=\"toxicities\"}") ==
 		  (double)db_count("toxicities"));
 	ck_assert(series(text, "cohortd_build_info{version=\"0.1.0\"}") == 1);

@@ -49,7 +49,8 @@ START_TEST(test_readyz_reports_schema_version)
 {
 	struct resp *r = http_get("/readyz");
 	ck_assert_int_eq(r->status, 200);
-	ck_assert_str_eq(r->body, "{\"status\":\"ready\",\"schema_version\":4,\"durability\":\"normal\",\"writable\":true}\n");
+	ck_assert_str_eq(r->body, "{\"status\":\"ready\",\"schema_version\":4,\"durability\":"
+				  "\"normal\",\"writable\":true}\n");
 	resp_free(r);
 }
 END_TEST
@@ -98,7 +99,7 @@ START_TEST(test_a_commit_by_another_process_is_read_by_the_next_request)
 		char sql[128], code[32];
 		snprintf(code, sizeof code, "elsewhere-%lld-%d", (long long)id, i);
 		snprintf(sql, sizeof sql, "UPDATE patients SET code = '%s' WHERE id = %lld", code,
-		         (long long)id);
+			 (long long)id);
 		ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 		json_t *after = get_json(path);
 		ck_assert_str_eq(json_string_value(json_object_get(after, "code")), code);
@@ -125,8 +126,8 @@ START_TEST(test_an_idle_worker_holds_no_snapshot)
 			usleep(50 * 1000);
 		sqlite3_stmt *st;
 		ck_assert_int_eq(
-		    sqlite3_prepare_v2(db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &st, NULL),
-		    SQLITE_OK);
+			sqlite3_prepare_v2(db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &st, NULL),
+			SQLITE_OK);
 		ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
 		busy = sqlite3_column_int(st, 0);
 		log_frames = sqlite3_column_int(st, 1);
@@ -177,7 +178,8 @@ static int spec_operations(char ops[][96], int max)
 		if (!in_paths)
 			continue;
 		if (strncmp(line, "  /", 3) == 0 && strchr(line, ':')) {
-			snprintf(path, sizeof path, "%.*s", (int)(strchr(line, ':') - line - 2), line + 2);
+			snprintf(path, sizeof path, "%.*s", (int)(strchr(line, ':') - line - 2),
+				 line + 2);
 			continue;
 		}
 		static const char *const methods[] = {"get", "post", "patch", "delete", "put"};
@@ -187,7 +189,8 @@ static int spec_operations(char ops[][96], int max)
 			if (strncmp(line, key, strlen(key)) == 0 && n < max) {
 				char upper[8];
 				for (size_t i = 0; i <= strlen(methods[m]); i++)
-					upper[i] = (char)(methods[m][i] >= 'a' ? methods[m][i] - 32 : methods[m][i]);
+					upper[i] = (char)(methods[m][i] >= 'a' ? methods[m][i] - 32
+									       : methods[m][i]);
 				snprintf(ops[n++], 96, "%s %s", upper, path);
 			}
 		}
@@ -216,7 +219,8 @@ START_TEST(test_every_route_is_in_the_spec_and_back)
 			snprintf(have, sizeof have, "%s %s", routes[i].method, routes[i].pattern);
 			found = strcmp(ops[j], have) == 0;
 		}
-		ck_assert_msg(found, "openapi.yaml names %s, which the server does not serve", ops[j]);
+		ck_assert_msg(found, "openapi.yaml names %s, which the server does not serve",
+			      ops[j]);
 	}
 	ck_assert_int_eq(n, (int)routes_count);
 }
@@ -238,12 +242,16 @@ START_TEST(test_cli_refuses_bad_options)
 	char out[4096];
 	ck_assert_int_eq(run_cli((const char *const[]){"--frobnicate", NULL}, out, sizeof out), 2);
 	ck_assert_ptr_nonnull(strstr(out, "unknown option --frobnicate"));
-	ck_assert_int_eq(run_cli((const char *const[]){"--port", "70000", NULL}, out, sizeof out), 2);
-	ck_assert_int_eq(run_cli((const char *const[]){"--port", NULL}, out, sizeof out), 2);
-	ck_assert_int_eq(run_cli((const char *const[]){"--threads", "0", NULL}, out, sizeof out), 2);
-	ck_assert_int_eq(run_cli((const char *const[]){"--durability", "sometimes", NULL}, out, sizeof out),
+	ck_assert_int_eq(run_cli((const char *const[]){"--port", "70000", NULL}, out, sizeof out),
 			 2);
-	ck_assert_int_eq(run_cli((const char *const[]){"--log-level", "loud", NULL}, out, sizeof out), 2);
+	ck_assert_int_eq(run_cli((const char *const[]){"--port", NULL}, out, sizeof out), 2);
+	ck_assert_int_eq(run_cli((const char *const[]){"--threads", "0", NULL}, out, sizeof out),
+			 2);
+	ck_assert_int_eq(
+		run_cli((const char *const[]){"--durability", "sometimes", NULL}, out, sizeof out),
+		2);
+	ck_assert_int_eq(
+		run_cli((const char *const[]){"--log-level", "loud", NULL}, out, sizeof out), 2);
 }
 END_TEST
 
@@ -253,15 +261,19 @@ START_TEST(test_cli_migrate_creates_current_schema)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	char path[128], out[4096];
 	snprintf(path, sizeof path, "%s/m.db", dir);
-	ck_assert_int_eq(run_cli((const char *const[]){"migrate", "--db", path, NULL}, out, sizeof out), 0);
+	ck_assert_int_eq(
+		run_cli((const char *const[]){"migrate", "--db", path, NULL}, out, sizeof out), 0);
 	ck_assert_ptr_nonnull(strstr(out, "schema version 4"));
 	/* idempotent */
-	ck_assert_int_eq(run_cli((const char *const[]){"migrate", "--db", path, NULL}, out, sizeof out), 0);
+	ck_assert_int_eq(
+		run_cli((const char *const[]){"migrate", "--db", path, NULL}, out, sizeof out), 0);
 	sqlite3 *db;
 	sqlite3_stmt *st;
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
-			       "('patients', 'courses', 'outcomes', 'toxicities')", -1, &st, NULL);
+	sqlite3_prepare_v2(db,
+			   "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+			   "('patients', 'courses', 'outcomes', 'toxicities')",
+			   -1, &st, NULL);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
 	ck_assert_int_eq(sqlite3_column_int(st, 0), 4);
 	sqlite3_finalize(st);
@@ -279,9 +291,10 @@ END_TEST
 START_TEST(test_cli_migrate_fails_on_unwritable_path)
 {
 	char out[4096];
-	ck_assert_int_eq(run_cli((const char *const[]){"migrate", "--db", "/nonexistent/dir/x.db", NULL},
-				 out, sizeof out),
-			 1);
+	ck_assert_int_eq(
+		run_cli((const char *const[]){"migrate", "--db", "/nonexistent/dir/x.db", NULL},
+			out, sizeof out),
+		1);
 	ck_assert_ptr_nonnull(strstr(out, "cannot open database"));
 }
 END_TEST
@@ -353,7 +366,8 @@ START_TEST(test_environment_sets_port_and_database)
 	long status;
 	char ready[256];
 	ck_assert_int_eq(serve_with_env(none, "/healthz", &status, ready), 0);
-	ck_assert_str_eq(ready, "{\"status\":\"ready\",\"schema_version\":4,\"durability\":\"normal\",\"writable\":true}\n");
+	ck_assert_str_eq(ready, "{\"status\":\"ready\",\"schema_version\":4,\"durability\":"
+				"\"normal\",\"writable\":true}\n");
 	ck_assert_int_eq(status, 200);
 }
 END_TEST
@@ -391,11 +405,13 @@ START_TEST(test_sigterm_lets_request_in_flight_finish)
 	api_start();
 	unsigned port = (unsigned)atoi(strrchr(api_base_url(), ':') + 1);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)port),
 				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-	const char *body = "{\"code\":\"INFLIGHT-1\",\"histology\":\"melanoma\",\"setting\":"
-			   "\"metastatic\",\"regimen\":\"il2_alone\",\"enrolled_on\":\"1985-01-10\"}";
+	const char *body =
+		"{\"code\":\"INFLIGHT-1\",\"histology\":\"melanoma\",\"setting\":"
+		"\"metastatic\",\"regimen\":\"il2_alone\",\"enrolled_on\":\"1985-01-10\"}";
 	char head[512];
 	int hn = snprintf(head, sizeof head,
 			  "POST /patients HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"

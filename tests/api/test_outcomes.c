@@ -63,8 +63,8 @@ START_TEST(test_outcome_create_is_201_with_location_etag_and_defaults)
 	int64_t course = fresh_course(&patient, NULL);
 	char body[256];
 	snprintf(body, sizeof body,
-	         "{\"course_id\": %lld, \"assessed_on\": \"1985-04-01\", \"response\": \"PR\"}",
-	         (long long)course);
+		 "{\"course_id\": %lld, \"assessed_on\": \"1985-04-01\", \"response\": \"PR\"}",
+		 (long long)course);
 	struct resp *r = http_post_json("/outcomes", body);
 	ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
 	json_int_t id = int_of(r, "id");
@@ -84,8 +84,8 @@ START_TEST(test_outcome_create_is_201_with_location_etag_and_defaults)
 
 	/* The keys, in contract order. */
 	static const char *const keys[] = {"id",         "course_id", "patient_id", "assessed_on",
-	                                   "criteria",   "response",  "confirmed",  "version",
-	                                   "created_at", "updated_at"};
+					   "criteria",   "response",  "confirmed",  "version",
+					   "created_at", "updated_at"};
 	void *it = json_object_iter(r->json);
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0];
 	     i++, it = json_object_iter_next(r->json, it)) {
@@ -107,9 +107,9 @@ START_TEST(test_outcome_stores_given_criteria_and_confirmed)
 	int64_t course = fresh_course(NULL, NULL);
 	char body[256];
 	snprintf(body, sizeof body,
-	         "{\"course_id\": %lld, \"assessed_on\": \"1985-05-02\", \"response\": \"CR\", "
-	         "\"criteria\": \"recist_1_1\", \"confirmed\": true}",
-	         (long long)course);
+		 "{\"course_id\": %lld, \"assessed_on\": \"1985-05-02\", \"response\": \"CR\", "
+		 "\"criteria\": \"recist_1_1\", \"confirmed\": true}",
+		 (long long)course);
 	struct resp *r = http_post_json("/outcomes", body);
 	ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
 	char path[64];
@@ -134,7 +134,7 @@ START_TEST(test_outcome_without_assessed_on_is_422)
 	int64_t course = fresh_course(NULL, NULL);
 	char body[128];
 	snprintf(body, sizeof body, "{\"course_id\": %lld, \"response\": \"PR\"}",
-	         (long long)course);
+		 (long long)course);
 	refuse_post(body, "assessed_on");
 }
 END_TEST
@@ -144,7 +144,7 @@ START_TEST(test_outcome_without_response_is_422)
 	int64_t course = fresh_course(NULL, NULL);
 	char body[128];
 	snprintf(body, sizeof body, "{\"course_id\": %lld, \"assessed_on\": \"1985-04-01\"}",
-	         (long long)course);
+		 (long long)course);
 	refuse_post(body, "response");
 }
 END_TEST
@@ -170,9 +170,9 @@ START_TEST(test_outcome_mr_under_recist_is_422)
 	int64_t course = fresh_course(NULL, NULL);
 	char body[200];
 	snprintf(body, sizeof body,
-	         "{\"course_id\": %lld, \"assessed_on\": \"1985-04-01\", \"response\": \"MR\", "
-	         "\"criteria\": \"recist_1_1\"}",
-	         (long long)course);
+		 "{\"course_id\": %lld, \"assessed_on\": \"1985-04-01\", \"response\": \"MR\", "
+		 "\"criteria\": \"recist_1_1\"}",
+		 (long long)course);
 	refuse_post(body, "response");
 }
 END_TEST
@@ -182,7 +182,7 @@ START_TEST(test_outcome_mr_under_who_is_201)
 	int64_t course = fresh_course(NULL, NULL);
 	int64_t implicit = make_outcome(course, "{\"response\": \"MR\"}");
 	int64_t explicit_who =
-	    make_outcome(course, "{\"response\": \"MR\", \"criteria\": \"who\"}");
+		make_outcome(course, "{\"response\": \"MR\", \"criteria\": \"who\"}");
 	char path[64];
 	snprintf(path, sizeof path, "/outcomes/%lld", (long long)implicit);
 	struct resp *g = get_ok(path);
@@ -202,10 +202,10 @@ START_TEST(test_outcome_adjuvant_patient_cr_pr_sd_mr_are_422)
 	static const char *const refused[] = {"CR", "PR", "SD", "MR"};
 	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
 		char body[200];
-		snprintf(
-		    body, sizeof body,
-		    "{\"course_id\": %lld, \"assessed_on\": \"1985-04-01\", \"response\": \"%s\"}",
-		    (long long)course, refused[i]);
+		snprintf(body, sizeof body,
+			 "{\"course_id\": %lld, \"assessed_on\": \"1985-04-01\", \"response\": "
+			 "\"%s\"}",
+			 (long long)course, refused[i]);
 		refuse_post(body, "response");
 	}
 }
@@ -235,8 +235,8 @@ START_TEST(test_outcome_assessed_before_course_start_is_422)
 	int64_t course = fresh_course(NULL, NULL); /* started 1985-02-01 */
 	char body[200];
 	snprintf(body, sizeof body,
-	         "{\"course_id\": %lld, \"assessed_on\": \"1985-01-31\", \"response\": \"SD\"}",
-	         (long long)course);
+		 "{\"course_id\": %lld, \"assessed_on\": \"1985-01-31\", \"response\": \"SD\"}",
+		 (long long)course);
 	refuse_post(body, "assessed_on");
 }
 END_TEST
@@ -260,8 +260,8 @@ START_TEST(test_outcome_invalid_assessed_on_date_is_422)
 	for (size_t i = 0; i < sizeof dates / sizeof dates[0]; i++) {
 		char body[200];
 		snprintf(body, sizeof body,
-		         "{\"course_id\": %lld, \"assessed_on\": \"%s\", \"response\": \"SD\"}",
-		         (long long)course, dates[i]);
+			 "{\"course_id\": %lld, \"assessed_on\": \"%s\", \"response\": \"SD\"}",
+			 (long long)course, dates[i]);
 		refuse_post(body, "assessed_on");
 	}
 }
@@ -270,8 +270,8 @@ END_TEST
 START_TEST(test_outcome_for_missing_course_is_422)
 {
 	refuse_post(
-	    "{\"course_id\": 999999999, \"assessed_on\": \"1985-04-01\", \"response\": \"PR\"}",
-	    "course_id");
+		"{\"course_id\": 999999999, \"assessed_on\": \"1985-04-01\", \"response\": \"PR\"}",
+		"course_id");
 }
 END_TEST
 
@@ -282,9 +282,9 @@ START_TEST(test_outcome_patient_id_in_body_is_422_server_managed)
 	char body[256];
 	/* Even the right patient_id is refused: the server derives it. */
 	snprintf(body, sizeof body,
-	         "{\"course_id\": %lld, \"patient_id\": %lld, \"assessed_on\": \"1985-04-01\", "
-	         "\"response\": \"PR\"}",
-	         (long long)course, (long long)patient);
+		 "{\"course_id\": %lld, \"patient_id\": %lld, \"assessed_on\": \"1985-04-01\", "
+		 "\"response\": \"PR\"}",
+		 (long long)course, (long long)patient);
 	char *before = db_fingerprint();
 	struct resp *r = http_post_json("/outcomes", body);
 	assert_problem(r, 422, VALIDATION);
@@ -321,11 +321,11 @@ START_TEST(test_outcome_confirmed_wrong_type_is_422)
 	static const char *const values[] = {"\"true\"", "1", "0", "\"yes\""};
 	for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
 		char body[256];
-		snprintf(
-		    body, sizeof body,
-		    "{\"course_id\": %lld, \"assessed_on\": \"1985-04-01\", \"response\": \"PR\", "
-		    "\"confirmed\": %s}",
-		    (long long)course, values[i]);
+		snprintf(body, sizeof body,
+			 "{\"course_id\": %lld, \"assessed_on\": \"1985-04-01\", \"response\": "
+			 "\"PR\", "
+			 "\"confirmed\": %s}",
+			 (long long)course, values[i]);
 		refuse_post(body, "confirmed");
 	}
 }
@@ -336,17 +336,17 @@ START_TEST(test_outcome_enum_values_outside_the_set_are_422)
 	int64_t course = fresh_course(NULL, NULL);
 	char body[256];
 	snprintf(body, sizeof body,
-	         "{\"course_id\": %lld, \"assessed_on\": \"1985-04-01\", \"response\": \"cr\"}",
-	         (long long)course);
+		 "{\"course_id\": %lld, \"assessed_on\": \"1985-04-01\", \"response\": \"cr\"}",
+		 (long long)course);
 	refuse_post(body, "response");
 	snprintf(body, sizeof body,
-	         "{\"course_id\": %lld, \"assessed_on\": \"1985-04-01\", \"response\": \"PR\", "
-	         "\"criteria\": \"recist\"}",
-	         (long long)course);
+		 "{\"course_id\": %lld, \"assessed_on\": \"1985-04-01\", \"response\": \"PR\", "
+		 "\"criteria\": \"recist\"}",
+		 (long long)course);
 	refuse_post(body, "criteria");
 	snprintf(body, sizeof body,
-	         "{\"course_id\": \"%lld\", \"assessed_on\": \"1985-04-01\", \"response\": \"PR\"}",
-	         (long long)course);
+		 "{\"course_id\": \"%lld\", \"assessed_on\": \"1985-04-01\", \"response\": \"PR\"}",
+		 (long long)course);
 	refuse_post(body, "course_id");
 }
 END_TEST
@@ -358,7 +358,7 @@ START_TEST(test_outcome_patch_changes_fields_and_bumps_version)
 	char path[64];
 	snprintf(path, sizeof path, "/outcomes/%lld", (long long)id);
 	struct resp *r = http_patch_json(path, "{\"response\": \"CR\", \"confirmed\": true, "
-	                                       "\"assessed_on\": \"1985-06-15\"}");
+					       "\"assessed_on\": \"1985-06-15\"}");
 	ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
 	ck_assert_str_eq(resp_header(r, "ETag"), "\"2\"");
 	ck_assert_int_eq(int_of(r, "version"), 2);
@@ -378,7 +378,7 @@ END_TEST
 START_TEST(test_outcome_patch_null_resets_criteria_and_confirmed)
 {
 	int64_t id = make_outcome(fresh_course(NULL, NULL),
-	                          "{\"criteria\": \"recist_1_1\", \"confirmed\": true}");
+				  "{\"criteria\": \"recist_1_1\", \"confirmed\": true}");
 	char path[64];
 	snprintf(path, sizeof path, "/outcomes/%lld", (long long)id);
 	struct resp *r = http_patch_json(path, "{\"criteria\": null, \"confirmed\": null}");
@@ -408,7 +408,7 @@ START_TEST(test_outcome_patch_recist_on_mr_is_422)
 	char path[64];
 	snprintf(path, sizeof path, "/outcomes/%lld", (long long)id);
 	struct resp *r =
-	    http_patch_json(path, "{\"criteria\": \"recist_1_1\", \"response\": \"PR\"}");
+		http_patch_json(path, "{\"criteria\": \"recist_1_1\", \"response\": \"PR\"}");
 	ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
 	ck_assert_str_eq(str_of(r, "criteria"), "recist_1_1");
 	resp_free(r);
@@ -418,7 +418,7 @@ END_TEST
 START_TEST(test_outcome_patch_adjuvant_response_to_cr_is_422)
 {
 	int64_t id = make_outcome(fresh_course(NULL, "{\"setting\": \"adjuvant\"}"),
-	                          "{\"response\": \"PD\"}");
+				  "{\"response\": \"PD\"}");
 	refuse_patch(id, "{\"response\": \"CR\"}", "response");
 }
 END_TEST

@@ -33,8 +33,8 @@ static const char *const PATIENT_KEYS[] = {
 static char *patient_body(const char *extra, const char *drop)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "code", unique_code("PT"), "histology",
-	                      "melanoma", "setting", "metastatic", "regimen", "il2_alone",
-	                      "enrolled_on", "1985-01-10");
+			      "melanoma", "setting", "metastatic", "regimen", "il2_alone",
+			      "enrolled_on", "1985-01-10");
 	return json_merged(o, extra, drop);
 }
 
@@ -92,8 +92,8 @@ static void assert_timestamp(json_t *o, const char *key)
 	const char *t = str_of(o, key);
 	size_t n = strlen(t);
 	ck_assert_msg(n >= 20 && t[4] == '-' && t[7] == '-' && t[10] == 'T' && t[13] == ':' &&
-	                  t[16] == ':' && t[n - 1] == 'Z',
-	              "%s is not RFC 3339 UTC: %s", key, t);
+			      t[16] == ':' && t[n - 1] == 'Z',
+		      "%s is not RFC 3339 UTC: %s", key, t);
 }
 
 /* POSTs a create body that must be refused, proving the database unchanged. */
@@ -174,13 +174,13 @@ START_TEST(test_create_patient_stores_every_field)
 	const char *code = "Ab.9_z-X";
 	char extra[512];
 	snprintf(
-	    extra, sizeof extra,
-	    "{\"code\": \"%s-%s\", \"sex\": \"female\", \"age\": 47, \"histology\": "
-	    "\"renal_cell\", \"setting\": \"adjuvant\", \"regimen\": \"il2_cyclophosphamide\", "
-	    "\"enrolled_on\": \"1986-03-04\", \"last_contact_on\": \"1988-02-29\", "
-	    "\"vital_status\": \"dead\", \"died_on\": \"1988-02-29\", "
-	    "\"death_cause\": \"Sepsis après IL-2\"}",
-	    code, unique_code("all"));
+		extra, sizeof extra,
+		"{\"code\": \"%s-%s\", \"sex\": \"female\", \"age\": 47, \"histology\": "
+		"\"renal_cell\", \"setting\": \"adjuvant\", \"regimen\": \"il2_cyclophosphamide\", "
+		"\"enrolled_on\": \"1986-03-04\", \"last_contact_on\": \"1988-02-29\", "
+		"\"vital_status\": \"dead\", \"died_on\": \"1988-02-29\", "
+		"\"death_cause\": \"Sepsis après IL-2\"}",
+		code, unique_code("all"));
 	int64_t id = post_patient(extra);
 	json_t *want = json_loads(extra, 0, NULL);
 	json_t *got = get_patient(id);
@@ -189,7 +189,7 @@ START_TEST(test_create_patient_stores_every_field)
 	json_object_foreach(want, key, v)
 	{
 		ck_assert_msg(json_equal(json_object_get(got, key), v), "%s not stored as sent",
-		              key);
+			      key);
 	}
 	assert_keys_in_order(got, PATIENT_KEYS);
 	json_decref(want);
@@ -200,7 +200,7 @@ END_TEST
 START_TEST(test_create_patient_without_each_required_field_is_422)
 {
 	static const char *const required[] = {"code",    "histology",   "setting",
-	                                       "regimen", "enrolled_on", NULL};
+					       "regimen", "enrolled_on", NULL};
 	for (int i = 0; required[i]; i++) {
 		char *body = patient_body(NULL, required[i]);
 		refuse_create(body, 422, VALIDATION, required[i]);
@@ -237,14 +237,14 @@ END_TEST
 START_TEST(test_create_patient_with_wrong_enum_value_is_422)
 {
 	static const char *const cases[][2] = {
-	    {"sex", "\"Male\""},
-	    {"sex", "\"\""},
-	    {"histology", "\"melanoma \""},
-	    {"histology", "\"kidney\""},
-	    {"setting", "\"neoadjuvant\""},
-	    {"regimen", "\"il2\""},
-	    {"regimen", "1"},
-	    {"vital_status", "\"deceased\""},
+		{"sex", "\"Male\""},
+		{"sex", "\"\""},
+		{"histology", "\"melanoma \""},
+		{"histology", "\"kidney\""},
+		{"setting", "\"neoadjuvant\""},
+		{"regimen", "\"il2\""},
+		{"regimen", "1"},
+		{"vital_status", "\"deceased\""},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char extra[128];
@@ -283,17 +283,17 @@ START_TEST(test_create_patient_code_pattern_violations_are_422)
 	char long_extra[128];
 	snprintf(long_extra, sizeof long_extra, "{\"code\": \"%s\"}", long_code);
 	const char *const bad[] = {
-	    "{\"code\": \"has space\"}",
-	    "{\"code\": \" lead\"}",
-	    "{\"code\": \"\"}",
-	    long_extra,
-	    "{\"code\": \"a\\u0000b\"}",
-	    "{\"code\": \"x'); DROP TABLE patients;--\"}",
-	    "{\"code\": \"a/b\"}",
-	    "{\"code\": \"Jos\\u00e9\"}",
-	    "{\"code\": \"tab\\tx\"}",
-	    "{\"code\": 42}",
-	    NULL,
+		"{\"code\": \"has space\"}",
+		"{\"code\": \" lead\"}",
+		"{\"code\": \"\"}",
+		long_extra,
+		"{\"code\": \"a\\u0000b\"}",
+		"{\"code\": \"x'); DROP TABLE patients;--\"}",
+		"{\"code\": \"a/b\"}",
+		"{\"code\": \"Jos\\u00e9\"}",
+		"{\"code\": \"tab\\tx\"}",
+		"{\"code\": 42}",
+		NULL,
 	};
 	for (int i = 0; bad[i]; i++) {
 		char *body = patient_body(bad[i], NULL);
@@ -336,12 +336,12 @@ END_TEST
 START_TEST(test_create_patient_with_server_managed_or_unknown_member_is_422)
 {
 	static const char *const cases[][2] = {
-	    {"id", "{\"id\": 99999}"},
-	    {"version", "{\"version\": 1}"},
-	    {"created_at", "{\"created_at\": \"2020-01-01T00:00:00Z\"}"},
-	    {"updated_at", "{\"updated_at\": \"2020-01-01T00:00:00Z\"}"},
-	    {"name", "{\"name\": \"John Doe\"}"},
-	    {"Code", "{\"Code\": \"abc\"}"},
+		{"id", "{\"id\": 99999}"},
+		{"version", "{\"version\": 1}"},
+		{"created_at", "{\"created_at\": \"2020-01-01T00:00:00Z\"}"},
+		{"updated_at", "{\"updated_at\": \"2020-01-01T00:00:00Z\"}"},
+		{"name", "{\"name\": \"John Doe\"}"},
+		{"Code", "{\"Code\": \"abc\"}"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char *body = patient_body(cases[i][1], NULL);
@@ -354,8 +354,8 @@ END_TEST
 START_TEST(test_create_patient_with_invalid_dates_is_422)
 {
 	static const char *const bad[] = {"2023-02-30", "2023-13-01", "1985-1-01",
-	                                  "1899-12-31", "2023-02-29", "1985-01-10T00:00:00Z",
-	                                  "",           NULL};
+					  "1899-12-31", "2023-02-29", "1985-01-10T00:00:00Z",
+					  "",           NULL};
 	for (int i = 0; bad[i]; i++) {
 		char extra[96];
 		snprintf(extra, sizeof extra, "{\"enrolled_on\": \"%s\"}", bad[i]);
@@ -417,11 +417,11 @@ END_TEST
 START_TEST(test_died_before_enrolment_is_422)
 {
 	char *body =
-	    patient_body("{\"vital_status\": \"dead\", \"died_on\": \"1985-01-09\"}", NULL);
+		patient_body("{\"vital_status\": \"dead\", \"died_on\": \"1985-01-09\"}", NULL);
 	refuse_create(body, 422, VALIDATION, "died_on");
 	free(body);
-	json_t *p =
-	    get_patient(post_patient("{\"vital_status\": \"dead\", \"died_on\": \"1985-01-10\"}"));
+	json_t *p = get_patient(
+		post_patient("{\"vital_status\": \"dead\", \"died_on\": \"1985-01-10\"}"));
 	assert_str_member(p, "vital_status", "dead");
 	assert_str_member(p, "died_on", "1985-01-10");
 	assert_null_member(p, "death_cause");
@@ -450,7 +450,8 @@ START_TEST(test_death_cause_must_be_1_to_500_visible_characters)
 	snprintf(bad_long, 700, "{%s, \"death_cause\": \"%s\"}", dead, long_cause);
 	char extra[128];
 	const char *const bad[] = {
-	    "\"\"", "\"   \"", "\"a\\u0001b\"", "\"a\\u0000b\"", "\"line\\nbreak\"", "17", NULL};
+		"\"\"", "\"   \"", "\"a\\u0001b\"", "\"a\\u0000b\"", "\"line\\nbreak\"",
+		"17",   NULL};
 	for (int i = 0; bad[i]; i++) {
 		snprintf(extra, sizeof extra, "{%s, \"death_cause\": %s}", dead, bad[i]);
 		char *body = patient_body(extra, NULL);
@@ -484,8 +485,9 @@ START_TEST(test_patch_patient_changes_field_and_bumps_version)
 {
 	int64_t id = make_patient(NULL);
 	json_t *before = get_patient(id);
-	struct resp *r = http_patch_json(
-	    path_of("patients", id), "{\"age\": 60, \"sex\": \"male\", \"regimen\": \"il2_lak\"}");
+	struct resp *r =
+		http_patch_json(path_of("patients", id),
+				"{\"age\": 60, \"sex\": \"male\", \"regimen\": \"il2_lak\"}");
 	ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
 	ck_assert_str_eq(resp_header(r, "ETag"), "\"2\"");
 	assert_int_member(r->json, "version", 2);
@@ -541,7 +543,7 @@ END_TEST
 START_TEST(test_patch_null_on_required_field_is_422)
 {
 	static const char *const required[] = {"code",    "histology",   "setting",
-	                                       "regimen", "enrolled_on", NULL};
+					       "regimen", "enrolled_on", NULL};
 	int64_t id = make_patient(NULL);
 	for (int i = 0; required[i]; i++) {
 		char body[64];
@@ -577,8 +579,8 @@ START_TEST(test_patch_with_several_problems_reports_all_of_them)
 	int64_t id = make_patient(NULL);
 	char *before = db_fingerprint();
 	struct resp *r =
-	    http_patch_json(path_of("patients", id),
-	                    "{\"age\": 121, \"sex\": \"x\", \"foo\": 1, \"code\": \"a b\"}");
+		http_patch_json(path_of("patients", id),
+				"{\"age\": 121, \"sex\": \"x\", \"foo\": 1, \"code\": \"a b\"}");
 	assert_problem(r, 422, VALIDATION);
 	assert_field_error(r, "age");
 	assert_field_error(r, "sex");
@@ -602,7 +604,7 @@ START_TEST(test_patch_code_to_existing_code_is_409)
 	resp_free(r);
 	int64_t other = make_patient(NULL);
 	assert_refused("PATCH", path_of("patients", other), MERGE_CT, patch, 409, DUPLICATE,
-	               "code");
+		       "code");
 	free(body);
 }
 END_TEST
@@ -616,8 +618,8 @@ START_TEST(test_patch_keeps_the_death_rules)
 	refuse_patch(id, "{\"vital_status\": \"dead\", \"died_on\": \"1985-01-09\"}", "died_on");
 
 	json_t *p = patch_ok(path_of("patients", id),
-	                     "{\"vital_status\": \"dead\", \"died_on\": \"1990-01-01\", "
-	                     "\"death_cause\": \"Capillary leak syndrome\"}");
+			     "{\"vital_status\": \"dead\", \"died_on\": \"1990-01-01\", "
+			     "\"death_cause\": \"Capillary leak syndrome\"}");
 	assert_str_member(p, "died_on", "1990-01-01");
 	json_decref(p);
 	/* back to alive while died_on stays: refused */
@@ -626,7 +628,7 @@ START_TEST(test_patch_keeps_the_death_rules)
 	refuse_patch(id, "{\"vital_status\": null}", "died_on");
 	refuse_patch(id, "{\"died_on\": null}", "died_on");
 	p = patch_ok(path_of("patients", id),
-	             "{\"vital_status\": null, \"died_on\": null, \"death_cause\": null}");
+		     "{\"vital_status\": null, \"died_on\": null, \"death_cause\": null}");
 	assert_str_member(p, "vital_status", "alive");
 	assert_null_member(p, "died_on");
 	assert_null_member(p, "death_cause");
@@ -655,7 +657,7 @@ START_TEST(test_patch_death_before_last_course_is_422)
 	make_course(id, "{\"started_on\": \"1985-06-01\"}");
 	refuse_patch(id, "{\"vital_status\": \"dead\", \"died_on\": \"1985-05-31\"}", "died_on");
 	json_t *p = patch_ok(path_of("patients", id),
-	                     "{\"vital_status\": \"dead\", \"died_on\": \"1985-06-01\"}");
+			     "{\"vital_status\": \"dead\", \"died_on\": \"1985-06-01\"}");
 	assert_str_member(p, "died_on", "1985-06-01");
 	json_decref(p);
 	refuse_patch(id, "{\"died_on\": \"1985-03-01\"}", "died_on");
@@ -718,7 +720,7 @@ START_TEST(test_delete_patient_with_cascade_removes_courses_outcomes_toxicities)
 	int64_t keep_t = make_toxicity(keep_c, NULL);
 
 	int64_t np = db_count("patients"), nc = db_count("courses"), no = db_count("outcomes"),
-	        nt = db_count("toxicities");
+		nt = db_count("toxicities");
 	char path[96];
 	snprintf(path, sizeof path, "/patients/%lld?cascade=true", (long long)id);
 	struct resp *r = http_delete(path);
@@ -730,8 +732,8 @@ START_TEST(test_delete_patient_with_cascade_removes_courses_outcomes_toxicities)
 	ck_assert_int_eq(db_count("toxicities"), nt - 2);
 
 	const char *gone[][2] = {{"patients", NULL},  {"courses", NULL},  {"courses", NULL},
-	                         {"outcomes", NULL},  {"outcomes", NULL}, {"toxicities", NULL},
-	                         {"toxicities", NULL}};
+				 {"outcomes", NULL},  {"outcomes", NULL}, {"toxicities", NULL},
+				 {"toxicities", NULL}};
 	int64_t gone_ids[] = {id, c1, c2, o1, o2, t1, t2};
 	for (size_t i = 0; i < sizeof gone_ids / sizeof gone_ids[0]; i++) {
 		r = http_get(path_of(gone[i][0], gone_ids[i]));

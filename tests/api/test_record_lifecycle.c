@@ -13,7 +13,7 @@
 
 #include "harness.h"
 
-#define NOT_FOUND "urn:cohortd:problem:not-found"
+#define NOT_FOUND    "urn:cohortd:problem:not-found"
 #define PRECONDITION "urn:cohortd:problem:precondition-failed"
 
 static const char *const MERGE_CT[] = {"Content-Type: application/merge-patch+json", NULL};
@@ -90,8 +90,8 @@ static struct resp *get_with(const char *path, const char *header, long status)
 {
 	const char *const headers[] = {header, NULL};
 	struct resp *r = http("GET", path, header ? headers : NULL, NULL, 0);
-	ck_assert_msg(r->status == status, "GET %s (%s): %ld, not %ld", path,
-		      header ? header : "", r->status, status);
+	ck_assert_msg(r->status == status, "GET %s (%s): %ld, not %ld", path, header ? header : "",
+		      r->status, status);
 	return r;
 }
 
@@ -134,7 +134,8 @@ START_TEST(test_changed_and_changed_to_what_it_is)
 		r = http_patch_json(path, *noop);
 		ck_assert_msg(r->status == 200, "%s %s: %ld %s", path, *noop, r->status, r->body);
 		ck_assert_str_eq(resp_header(r, "ETag"), "\"1\"");
-		ck_assert_msg(json_equal(r->json, original), "%s %s changed the record", path, *noop);
+		ck_assert_msg(json_equal(r->json, original), "%s %s changed the record", path,
+			      *noop);
 		char *fp_after = db_fingerprint();
 		ck_assert_str_eq(fp_before, fp_after);
 		free(fp_before);
@@ -147,13 +148,15 @@ START_TEST(test_changed_and_changed_to_what_it_is)
 	ck_assert_str_eq(resp_header(r, "ETag"), "\"2\"");
 	ck_assert_int_eq(json_integer_value(json_object_get(r->json, "version")), 2);
 	json_t *change = json_loads(l->change, 0, NULL);
-	ck_assert(json_equal(json_object_get(r->json, l->changed), json_object_get(change, l->changed)));
+	ck_assert(json_equal(json_object_get(r->json, l->changed),
+			     json_object_get(change, l->changed)));
 	const char *updated = json_string_value(json_object_get(r->json, "updated_at"));
 	assert_rfc3339(updated);
 	ck_assert(strcmp(updated, json_string_value(json_object_get(original, "created_at"))) >= 0);
 	resp_free(r);
 	r = get_with(path, NULL, 200);
-	ck_assert(json_equal(json_object_get(r->json, l->changed), json_object_get(change, l->changed)));
+	ck_assert(json_equal(json_object_get(r->json, l->changed),
+			     json_object_get(change, l->changed)));
 	ck_assert_str_eq(resp_header(r, "ETag"), "\"2\"");
 	resp_free(r);
 	json_decref(change);

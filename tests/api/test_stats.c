@@ -64,12 +64,12 @@ static int64_t pid[16]; /* pid[1..15] */
 static int64_t cid[16]; /* Pk's course for k <= 8 and k >= 11; P10's are cid[9] and cid[10] */
 
 static int64_t patient(const char *histology, const char *setting, const char *regimen,
-                       const char *extra)
+		       const char *extra)
 {
 	char body[512];
 	snprintf(body, sizeof body,
-	         "{\"histology\": \"%s\", \"setting\": \"%s\", \"regimen\": \"%s\"%s%s}", histology,
-	         setting, regimen, extra ? ", " : "", extra ? extra : "");
+		 "{\"histology\": \"%s\", \"setting\": \"%s\", \"regimen\": \"%s\"%s%s}", histology,
+		 setting, regimen, extra ? ", " : "", extra ? extra : "");
 	return make_patient(body);
 }
 
@@ -78,7 +78,7 @@ static int64_t course(int64_t patient_id, const char *started, const char *ended
 	char body[256];
 	if (ended)
 		snprintf(body, sizeof body, "{\"started_on\": \"%s\", \"ended_on\": \"%s\"}",
-		         started, ended);
+			 started, ended);
 	else
 		snprintf(body, sizeof body, "{\"started_on\": \"%s\"}", started);
 	return make_course(patient_id, body);
@@ -88,20 +88,20 @@ static void outcome(int64_t course_id, const char *assessed, const char *respons
 {
 	char body[256];
 	snprintf(body, sizeof body,
-	         "{\"assessed_on\": \"%s\", \"response\": \"%s\", \"confirmed\": %s}", assessed,
-	         response, confirmed ? "true" : "false");
+		 "{\"assessed_on\": \"%s\", \"response\": \"%s\", \"confirmed\": %s}", assessed,
+		 response, confirmed ? "true" : "false");
 	make_outcome(course_id, body);
 }
 
 static void toxicity(int64_t course_id, const char *term, int grade, const char *onset,
-                     const char *attribution, const char *extra)
+		     const char *attribution, const char *extra)
 {
 	char body[512];
 	snprintf(body, sizeof body,
-	         "{\"term\": \"%s\", \"grade\": %d, \"onset_on\": \"%s\", \"attribution\": \"%s\""
-	         "%s%s%s}",
-	         term, grade, onset, attribution, grade == 5 ? ", \"outcome\": \"fatal\"" : "",
-	         extra ? ", " : "", extra ? extra : "");
+		 "{\"term\": \"%s\", \"grade\": %d, \"onset_on\": \"%s\", \"attribution\": \"%s\""
+		 "%s%s%s}",
+		 term, grade, onset, attribution, grade == 5 ? ", \"outcome\": \"fatal\"" : "",
+		 extra ? ", " : "", extra ? extra : "");
 	make_toxicity(course_id, body);
 }
 
@@ -111,14 +111,14 @@ static void load_cohort(void)
 	const char *dead = "\"vital_status\": \"dead\", \"died_on\": ";
 	char x[128];
 #define DEAD(date) (snprintf(x, sizeof x, "%s\"%s\"", dead, date), x)
-	pid[1] =
-	    patient("melanoma", "metastatic", "il2_alone", "\"last_contact_on\": \"1987-06-01\"");
+	pid[1] = patient("melanoma", "metastatic", "il2_alone",
+			 "\"last_contact_on\": \"1987-06-01\"");
 	pid[2] = patient("melanoma", "metastatic", "il2_lak", DEAD("1986-03-01"));
-	pid[3] =
-	    patient("renal_cell", "metastatic", "il2_lak", "\"last_contact_on\": \"1986-09-01\"");
+	pid[3] = patient("renal_cell", "metastatic", "il2_lak",
+			 "\"last_contact_on\": \"1986-09-01\"");
 	pid[4] = patient("renal_cell", "metastatic", "il2_alone", DEAD("1985-12-01"));
 	pid[5] = patient("melanoma", "metastatic", "il2_ifn_alpha",
-	                 "\"last_contact_on\": \"1986-05-01\"");
+			 "\"last_contact_on\": \"1986-05-01\"");
 	pid[6] = patient("colorectal", "metastatic", "il2_alone", DEAD("1985-08-01"));
 	pid[7] = patient("colorectal", "metastatic", "il2_til", DEAD("1985-11-29"));
 	pid[8] = patient("melanoma", "adjuvant", "il2_alone", NULL);
@@ -170,7 +170,7 @@ static void load_cohort(void)
 	toxicity(cid[5], "Fever", 2, "1985-05-02", "unlikely", NULL);
 	toxicity(cid[5], "Capillary leak syndrome", 1, "1985-05-02", "possible", NULL);
 	toxicity(cid[8], "Vitiligo", 1, "1985-04-01", "possible",
-	         "\"resolved_on\": \"1985-12-01\"");
+		 "\"resolved_on\": \"1985-12-01\"");
 	toxicity(cid[9], "Hypotension", 2, "1985-02-02", "probable", NULL);
 	toxicity(cid[10], "Hypotension", 3, "1985-06-02", "probable", NULL);
 	toxicity(cid[10], "Sepsis", 5, "1985-06-08", "definite", NULL);
@@ -194,7 +194,7 @@ static json_t *at(json_t *v, const char *path)
 	char *save = NULL;
 	for (char *seg = strtok_r(buf, ".", &save); seg && v; seg = strtok_r(NULL, ".", &save))
 		v = json_is_array(v) ? json_array_get(v, strtoul(seg, NULL, 10))
-		                     : json_object_get(v, seg);
+				     : json_object_get(v, seg);
 	ck_assert_msg(v != NULL, "no %s", path);
 	return v;
 }
@@ -203,7 +203,7 @@ static void expect_int(json_t *j, const char *path, json_int_t want)
 {
 	json_t *v = at(j, path);
 	ck_assert_msg(json_is_integer(v) && json_integer_value(v) == want, "%s: want %lld, got %s",
-	              path, (long long)want, json_dumps(v, JSON_ENCODE_ANY));
+		      path, (long long)want, json_dumps(v, JSON_ENCODE_ANY));
 }
 
 /* A real to 1e-9, or null when want is NA. */
@@ -212,25 +212,25 @@ static void expect_real(json_t *j, const char *path, double want)
 	json_t *v = at(j, path);
 	if (isnan(want)) {
 		ck_assert_msg(json_is_null(v), "%s: want null, got %s", path,
-		              json_dumps(v, JSON_ENCODE_ANY));
+			      json_dumps(v, JSON_ENCODE_ANY));
 		return;
 	}
 	ck_assert_msg(json_is_number(v) && fabs(json_number_value(v) - want) <= EPS,
-	              "%s: want %.15g, got %s", path, want, json_dumps(v, JSON_ENCODE_ANY));
+		      "%s: want %.15g, got %s", path, want, json_dumps(v, JSON_ENCODE_ANY));
 }
 
 static void expect_str(json_t *j, const char *path, const char *want)
 {
 	json_t *v = at(j, path);
 	ck_assert_msg(json_is_string(v) && strcmp(json_string_value(v), want) == 0,
-	              "%s: want \"%s\", got %s", path, want, json_dumps(v, JSON_ENCODE_ANY));
+		      "%s: want \"%s\", got %s", path, want, json_dumps(v, JSON_ENCODE_ANY));
 }
 
 static void expect_bool(json_t *j, const char *path, bool want)
 {
 	json_t *v = at(j, path);
 	ck_assert_msg(json_is_boolean(v) && json_is_true(v) == want, "%s: want %s", path,
-	              want ? "true" : "false");
+		      want ? "true" : "false");
 }
 
 /* Asserts the keys of object o, in order. */
@@ -243,12 +243,12 @@ static void expect_keys(json_t *o, const char *const *keys)
 		ck_assert_str_eq(json_object_iter_key(it), keys[i]);
 	}
 	ck_assert_msg(it == NULL, "extra key %s in %s", it ? json_object_iter_key(it) : "",
-	              json_dumps(o, 0));
+		      json_dumps(o, 0));
 }
 
 /* A proportion k/n: its exact shape, rate k/n (null when n = 0), bounds. */
 static void expect_prop_ci(json_t *p, json_int_t k, json_int_t n, double lower, double upper,
-                           const char *method, double level)
+			   const char *method, double level)
 {
 	static const char *const keys[] = {"count", "total", "rate", "ci", NULL};
 	static const char *const ci_keys[] = {"lower", "upper", "method", "level", NULL};
@@ -282,9 +282,9 @@ static struct resp *stats(const char *path)
 	int n = snprintf(want, sizeof want, "\"%lld-", (long long)as_of);
 	const char *etag = resp_header(r, "ETag");
 	ck_assert_msg(etag && strncmp(etag, want, (size_t)n) == 0 &&
-	                  strlen(etag) == (size_t)n + 17 &&
-	                  strspn(etag + n, "0123456789abcdef") == 16 && etag[n + 16] == '"',
-	              "ETag %s for as_of %lld", etag ? etag : "(none)", (long long)as_of);
+			      strlen(etag) == (size_t)n + 17 &&
+			      strspn(etag + n, "0123456789abcdef") == 16 && etag[n + 16] == '"',
+		      "ETag %s for as_of %lld", etag ? etag : "(none)", (long long)as_of);
 	static const char *const frame[] = {"definitions", "as_of", "overall", NULL};
 	static const char *const grouped[] = {"definitions", "as_of", "overall", "groups", NULL};
 	json_t *group_by = json_object_get(json_object_get(r->json, "definitions"), "group_by");
@@ -323,22 +323,22 @@ static void expect_group_keys(json_t *j, const char *const *keys)
 	while (keys[n])
 		n++;
 	ck_assert_msg(json_array_size(groups) == n, "%zu groups, want %zu", json_array_size(groups),
-	              n);
+		      n);
 	for (size_t i = 0; i < n; i++)
 		expect_str(json_array_get(groups, i), "key", keys[i]);
 }
 
 static const char *const REGIMENS[] = {"il2_alone",
-                                       "il2_lak",
-                                       "il2_til",
-                                       "il2_ifn_alpha",
-                                       "il2_tnf",
-                                       "il2_antibody",
-                                       "il2_cyclophosphamide",
-                                       NULL};
+				       "il2_lak",
+				       "il2_til",
+				       "il2_ifn_alpha",
+				       "il2_tnf",
+				       "il2_antibody",
+				       "il2_cyclophosphamide",
+				       NULL};
 static const char *const HISTOLOGIES[] = {
-    "melanoma", "renal_cell", "colorectal", "non_hodgkin_lymphoma", "sarcoma", "breast",
-    "lung",     "other",      NULL};
+	"melanoma", "renal_cell", "colorectal", "non_hodgkin_lymphoma", "sarcoma", "breast",
+	"lung",     "other",      NULL};
 static const char *const SETTINGS[] = {"metastatic", "adjuvant", NULL};
 
 /* --- CSV helpers ---------------------------------------------------------- */
@@ -356,7 +356,7 @@ static struct csv csv_of(const struct resp *r, const char *header)
 	ck_assert_str_eq(resp_header(r, "Content-Type"), CSV_TYPE);
 	ck_assert(resp_varies_on(r, "Accept"));
 	ck_assert_msg(r->len >= 2 && strcmp(r->body + r->len - 2, "\r\n") == 0,
-	              "CSV does not end with CRLF");
+		      "CSV does not end with CRLF");
 	struct csv c = {calloc(r->len + 1, sizeof(char *)), 0};
 	const char *p = r->body;
 	while (*p) {
@@ -364,12 +364,12 @@ static struct csv csv_of(const struct resp *r, const char *header)
 		ck_assert_ptr_nonnull(end);
 		c.lines[c.n] = strndup(p, (size_t)(end - p));
 		ck_assert_msg(strpbrk(c.lines[c.n], "\r\n") == NULL, "bare CR or LF in line %zu",
-		              c.n + 1);
+			      c.n + 1);
 		c.n++;
 		p = end + 2;
 	}
 	ck_assert_msg(c.n >= 1 && strcmp(c.lines[0], header) == 0, "header %s, want %s",
-	              c.n ? c.lines[0] : "", header);
+		      c.n ? c.lines[0] : "", header);
 	return c;
 }
 
@@ -416,9 +416,9 @@ static void expect_row(const struct csv *c, size_t i, const char *const *cells)
 	char want[512] = "";
 	for (size_t k = 0; cells[k]; k++)
 		snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s", k ? "," : "",
-		         cells[k]);
+			 cells[k]);
 	ck_assert_msg(csv_line_matches(c->lines[i], cells), "line %zu is %s, want %s", i + 1,
-	              c->lines[i], want);
+		      c->lines[i], want);
 }
 
 #define ROW(...) ((const char *const[]){__VA_ARGS__, NULL})
@@ -432,12 +432,12 @@ static void refused(const char *path, const char *field)
 }
 
 static const char *const ROUTES[] = {"/stats/summary",
-                                     "/stats/response",
-                                     "/stats/mortality",
-                                     "/stats/toxicity",
-                                     "/stats/survival",
-                                     "/stats/durable-response",
-                                     NULL};
+				     "/stats/response",
+				     "/stats/mortality",
+				     "/stats/toxicity",
+				     "/stats/survival",
+				     "/stats/durable-response",
+				     NULL};
 
 /* path?query on every route in routes. */
 static void refused_on(const char *const *routes, const char *query, const char *field)
@@ -457,7 +457,7 @@ START_TEST(test_summary_counts_patients_treated_courses_and_tables)
 	json_t *j = r->json;
 	expect_scope(j, "{}", NULL);
 	static const char *const keys[] = {"patients",   "treated",      "courses", "by_setting",
-	                                   "by_regimen", "by_histology", NULL};
+					   "by_regimen", "by_histology", NULL};
 	expect_keys(at(j, "overall"), keys);
 	expect_int(j, "overall.patients", 15);
 	expect_int(j, "overall.treated", 14); /* P9 has no course */
@@ -491,7 +491,7 @@ START_TEST(test_summary_group_by_histology_lists_every_histology_even_empty)
 	expect_group_keys(j, HISTOLOGIES);
 	/* patients, treated, courses per histology, in enum order */
 	static const int want[8][3] = {{6, 5, 5}, {3, 3, 3}, {2, 2, 2}, {0, 0, 0},
-	                               {1, 1, 2}, {1, 1, 1}, {2, 2, 2}, {0, 0, 0}};
+				       {1, 1, 2}, {1, 1, 1}, {2, 2, 2}, {0, 0, 0}};
 	for (int g = 0; g < 8; g++) {
 		json_t *grp = json_array_get(at(j, "groups"), (size_t)g);
 		expect_int(grp, "patients", want[g][0]);
@@ -524,7 +524,7 @@ START_TEST(test_summary_filters_narrow_the_population)
 
 	r = cohort_stats("/stats/summary?histology=melanoma&setting=metastatic&group_by=regimen");
 	expect_scope(r->json, "{\"histology\": \"melanoma\", \"setting\": \"metastatic\"}",
-	             "regimen");
+		     "regimen");
 	expect_int(r->json, "overall.patients", 5); /* P1 P2 P5 P9 P13 */
 	expect_int(r->json, "overall.treated", 4);
 	expect_int(r->json, "overall.courses", 4);
@@ -540,30 +540,30 @@ END_TEST
 START_TEST(test_summary_csv_is_exact)
 {
 	static const char want[] =
-	    "group,figure,count,total,rate,ci_lower,ci_upper,ci_method,ci_level\r\n"
-	    "overall,patients,15,,,,,,\r\n"
-	    "overall,treated,14,,,,,,\r\n"
-	    "overall,courses,15,,,,,,\r\n"
-	    "overall,by_setting.metastatic,14,,,,,,\r\n"
-	    "overall,by_setting.adjuvant,1,,,,,,\r\n"
-	    "overall,by_regimen.il2_alone,6,,,,,,\r\n"
-	    "overall,by_regimen.il2_lak,4,,,,,,\r\n"
-	    "overall,by_regimen.il2_til,2,,,,,,\r\n"
-	    "overall,by_regimen.il2_ifn_alpha,1,,,,,,\r\n"
-	    "overall,by_regimen.il2_tnf,1,,,,,,\r\n"
-	    "overall,by_regimen.il2_antibody,1,,,,,,\r\n"
-	    "overall,by_regimen.il2_cyclophosphamide,0,,,,,,\r\n"
-	    "overall,by_histology.melanoma,6,,,,,,\r\n"
-	    "overall,by_histology.renal_cell,3,,,,,,\r\n"
-	    "overall,by_histology.colorectal,2,,,,,,\r\n"
-	    "overall,by_histology.non_hodgkin_lymphoma,0,,,,,,\r\n"
-	    "overall,by_histology.sarcoma,1,,,,,,\r\n"
-	    "overall,by_histology.breast,1,,,,,,\r\n"
-	    "overall,by_histology.lung,2,,,,,,\r\n"
-	    "overall,by_histology.other,0,,,,,,\r\n";
+		"group,figure,count,total,rate,ci_lower,ci_upper,ci_method,ci_level\r\n"
+		"overall,patients,15,,,,,,\r\n"
+		"overall,treated,14,,,,,,\r\n"
+		"overall,courses,15,,,,,,\r\n"
+		"overall,by_setting.metastatic,14,,,,,,\r\n"
+		"overall,by_setting.adjuvant,1,,,,,,\r\n"
+		"overall,by_regimen.il2_alone,6,,,,,,\r\n"
+		"overall,by_regimen.il2_lak,4,,,,,,\r\n"
+		"overall,by_regimen.il2_til,2,,,,,,\r\n"
+		"overall,by_regimen.il2_ifn_alpha,1,,,,,,\r\n"
+		"overall,by_regimen.il2_tnf,1,,,,,,\r\n"
+		"overall,by_regimen.il2_antibody,1,,,,,,\r\n"
+		"overall,by_regimen.il2_cyclophosphamide,0,,,,,,\r\n"
+		"overall,by_histology.melanoma,6,,,,,,\r\n"
+		"overall,by_histology.renal_cell,3,,,,,,\r\n"
+		"overall,by_histology.colorectal,2,,,,,,\r\n"
+		"overall,by_histology.non_hodgkin_lymphoma,0,,,,,,\r\n"
+		"overall,by_histology.sarcoma,1,,,,,,\r\n"
+		"overall,by_histology.breast,1,,,,,,\r\n"
+		"overall,by_histology.lung,2,,,,,,\r\n"
+		"overall,by_histology.other,0,,,,,,\r\n";
 	struct resp *r = http_get("/stats/summary?format=csv");
 	struct csv c =
-	    csv_of(r, "group,figure,count,total,rate,ci_lower,ci_upper,ci_method,ci_level");
+		csv_of(r, "group,figure,count,total,rate,ci_lower,ci_upper,ci_method,ci_level");
 	ck_assert_str_eq(r->body, want);
 	csv_free(&c);
 	resp_free(r);
@@ -587,7 +587,7 @@ static void expect_bor(json_t *slot, int cr, int pr, int mr, int sd, int pd, int
 {
 	static const char *const keys[] = {"CR", "PR", "MR", "SD", "PD", "NE", NULL};
 	static const char *const slot_keys[] = {"patients", "best_response", "objective_response",
-	                                        "complete_response", NULL};
+						"complete_response", NULL};
 	json_t *b = at(slot, "best_response");
 	expect_keys(b, keys);
 	const int want[] = {cr, pr, mr, sd, pd, ne};
@@ -613,9 +613,9 @@ START_TEST(test_response_counts_best_overall_response_of_treated_metastatic_pati
 	 * P6's MR is not a response; P7 (no outcome), P11, P12 and P14 are NE */
 	expect_bor(at(j, "overall"), 3, 2, 1, 2, 1, 4);
 	expect_prop(at(j, "overall.objective_response"), 5, 13, 0.138579338890161,
-	            0.684222397085937);
+		    0.684222397085937);
 	expect_prop(at(j, "overall.complete_response"), 3, 13, 0.0503810734911515,
-	            0.538131539234041);
+		    0.538131539234041);
 	resp_free(r);
 }
 END_TEST
@@ -628,9 +628,9 @@ START_TEST(test_response_confirmed_only_counts_unconfirmed_cr_and_pr_as_sd)
 	/* P2's CR and P4's PR become SD; P1 keeps its later confirmed CR */
 	expect_bor(at(j, "overall"), 2, 1, 1, 4, 1, 4);
 	expect_prop(at(j, "overall.objective_response"), 3, 13, 0.0503810734911515,
-	            0.538131539234041);
+		    0.538131539234041);
 	expect_prop(at(j, "overall.complete_response"), 2, 13, 0.0192066719825285,
-	            0.454471055676558);
+		    0.454471055676558);
 	resp_free(r);
 
 	r = cohort_stats("/stats/response?confirmed_only=false");
@@ -644,9 +644,9 @@ START_TEST(test_response_evaluable_population_drops_bor_ne)
 	struct resp *r = cohort_stats("/stats/response?population=evaluable");
 	expect_bor(at(r->json, "overall"), 3, 2, 1, 2, 1, 0);
 	expect_prop(at(r->json, "overall.objective_response"), 5, 9, 0.212008506778868,
-	            0.863004337734833);
+		    0.863004337734833);
 	expect_prop(at(r->json, "overall.complete_response"), 3, 9, 0.0748546314196918,
-	            0.70070494379146);
+		    0.70070494379146);
 	resp_free(r);
 
 	r = cohort_stats("/stats/response?population=all");
@@ -659,11 +659,11 @@ START_TEST(test_response_wilson_interval_matches_the_reference)
 {
 	struct resp *r = cohort_stats("/stats/response?ci=wilson");
 	expect_str(r->json, "definitions.ci.method",
-	           "wilson (score interval, from the normal quantile)");
+		   "wilson (score interval, from the normal quantile)");
 	expect_prop_ci(at(r->json, "overall.objective_response"), 5, 13, 0.177097077977626,
-	               0.644771084873343, "wilson", 0.95);
+		       0.644771084873343, "wilson", 0.95);
 	expect_prop_ci(at(r->json, "overall.complete_response"), 3, 13, 0.0817952871849856,
-	               0.502563759467275, "wilson", 0.95);
+		       0.502563759467275, "wilson", 0.95);
 	resp_free(r);
 }
 END_TEST
@@ -673,16 +673,16 @@ START_TEST(test_response_level_0_9_exact_and_wilson)
 	struct resp *r = cohort_stats("/stats/response?level=0.9");
 	expect_real(r->json, "definitions.ci.level", 0.9);
 	expect_prop_ci(at(r->json, "overall.objective_response"), 5, 13, 0.165659426715072,
-	               0.645200718980387, "exact", 0.9);
+		       0.645200718980387, "exact", 0.9);
 	expect_prop_ci(at(r->json, "overall.complete_response"), 3, 13, 0.0660495672163096,
-	               0.494649730151366, "exact", 0.9);
+		       0.494649730151366, "exact", 0.9);
 	resp_free(r);
 
 	r = cohort_stats("/stats/response?ci=wilson&level=0.9");
 	expect_prop_ci(at(r->json, "overall.objective_response"), 5, 13, 0.201592602583068,
-	               0.607392039765127, "wilson", 0.9);
+		       0.607392039765127, "wilson", 0.9);
 	expect_prop_ci(at(r->json, "overall.complete_response"), 3, 13, 0.0962317459294417,
-	               0.458065752883013, "wilson", 0.9);
+		       0.458065752883013, "wilson", 0.9);
 	resp_free(r);
 }
 END_TEST
@@ -698,12 +698,12 @@ START_TEST(test_response_group_by_regimen_has_every_regimen_and_empty_ones)
 	/* il2_alone: P1 CR, P4 PR, P6 MR, P11 NE (P8 adjuvant, P9 untreated) */
 	expect_bor(json_array_get(g, 0), 1, 1, 1, 0, 0, 1);
 	expect_prop(at(j, "groups.0.objective_response"), 2, 4, 0.067585986488543,
-	            0.932414013511457);
+		    0.932414013511457);
 	expect_prop(at(j, "groups.0.complete_response"), 1, 4, 0.00630946320970987,
-	            0.805879550316757);
+		    0.805879550316757);
 	expect_bor(json_array_get(g, 1), 2, 0, 0, 0, 1, 1);
 	expect_prop(at(j, "groups.1.complete_response"), 2, 4, 0.067585986488543,
-	            0.932414013511457);
+		    0.932414013511457);
 	expect_bor(json_array_get(g, 2), 0, 0, 0, 1, 0, 1);
 	expect_prop(at(j, "groups.2.objective_response"), 0, 2, 0, 0.841886116991581);
 	expect_bor(json_array_get(g, 3), 0, 1, 0, 0, 0, 0);
@@ -724,9 +724,9 @@ START_TEST(test_response_filters_melanoma_and_adjuvant)
 	expect_scope(r->json, "{\"histology\": \"melanoma\"}", NULL);
 	expect_bor(at(r->json, "overall"), 2, 1, 0, 0, 1, 0); /* P1 P2 P5 P13 */
 	expect_prop(at(r->json, "overall.objective_response"), 3, 4, 0.194120449683243,
-	            0.99369053679029);
+		    0.99369053679029);
 	expect_prop(at(r->json, "overall.complete_response"), 2, 4, 0.067585986488543,
-	            0.932414013511457);
+		    0.932414013511457);
 	resp_free(r);
 
 	/* adjuvant patients never count, even with a PD on record */
@@ -742,7 +742,7 @@ START_TEST(test_response_csv_has_a_row_per_group_and_figure)
 {
 	struct resp *r = http_get("/stats/response?format=csv&group_by=setting");
 	struct csv c =
-	    csv_of(r, "group,figure,count,total,rate,ci_lower,ci_upper,ci_method,ci_level");
+		csv_of(r, "group,figure,count,total,rate,ci_lower,ci_upper,ci_method,ci_level");
 	ck_assert_uint_eq(c.n, 1 + 3 * 9);
 	expect_row(&c, 1, ROW("overall", "patients", "13", "", "", "", "", "", ""));
 	expect_row(&c, 2, ROW("overall", "best_response.CR", "3", "", "", "", "", "", ""));
@@ -750,18 +750,18 @@ START_TEST(test_response_csv_has_a_row_per_group_and_figure)
 	expect_row(&c, 4, ROW("overall", "best_response.MR", "1", "", "", "", "", "", ""));
 	expect_row(&c, 7, ROW("overall", "best_response.NE", "4", "", "", "", "", "", ""));
 	expect_row(&c, 8,
-	           ROW("overall", "objective_response", "5", "13", "~0.384615384615385",
-	               "~0.138579338890161", "~0.684222397085937", "exact", "0.95"));
+		   ROW("overall", "objective_response", "5", "13", "~0.384615384615385",
+		       "~0.138579338890161", "~0.684222397085937", "exact", "0.95"));
 	expect_row(&c, 9,
-	           ROW("overall", "complete_response", "3", "13", "~0.230769230769231",
-	               "~0.0503810734911515", "~0.538131539234041", "exact", "0.95"));
+		   ROW("overall", "complete_response", "3", "13", "~0.230769230769231",
+		       "~0.0503810734911515", "~0.538131539234041", "exact", "0.95"));
 	expect_row(&c, 10, ROW("metastatic", "patients", "13", "", "", "", "", "", ""));
 	expect_row(&c, 19, ROW("adjuvant", "patients", "0", "", "", "", "", "", ""));
 	/* an undefined rate and interval are empty cells */
 	expect_row(&c, 26,
-	           ROW("adjuvant", "objective_response", "0", "0", "", "", "", "exact", "0.95"));
+		   ROW("adjuvant", "objective_response", "0", "0", "", "", "", "exact", "0.95"));
 	expect_row(&c, 27,
-	           ROW("adjuvant", "complete_response", "0", "0", "", "", "", "exact", "0.95"));
+		   ROW("adjuvant", "complete_response", "0", "0", "", "", "", "exact", "0.95"));
 	csv_free(&c);
 	resp_free(r);
 
@@ -769,8 +769,8 @@ START_TEST(test_response_csv_has_a_row_per_group_and_figure)
 	c = csv_of(r, "group,figure,count,total,rate,ci_lower,ci_upper,ci_method,ci_level");
 	ck_assert_uint_eq(c.n, 10);
 	expect_row(&c, 8,
-	           ROW("overall", "objective_response", "5", "13", "~0.384615384615385",
-	               "~0.201592602583068", "~0.607392039765127", "wilson", "0.9"));
+		   ROW("overall", "objective_response", "5", "13", "~0.384615384615385",
+		       "~0.201592602583068", "~0.607392039765127", "wilson", "0.9"));
 	csv_free(&c);
 	resp_free(r);
 }
@@ -854,15 +854,15 @@ START_TEST(test_mortality_wilson_and_level_0_9)
 {
 	struct resp *r = cohort_stats("/stats/mortality?ci=wilson");
 	expect_prop_ci(at(r->json, "overall.per_course"), 2, 15, 0.0373612591030654,
-	               0.378819828323224, "wilson", 0.95);
+		       0.378819828323224, "wilson", 0.95);
 	expect_prop_ci(at(r->json, "overall.per_patient"), 2, 14, 0.0400939212714649,
-	               0.399413794969703, "wilson", 0.95);
+		       0.399413794969703, "wilson", 0.95);
 	resp_free(r);
 	r = cohort_stats("/stats/mortality?level=0.9");
 	expect_prop_ci(at(r->json, "overall.per_course"), 2, 15, 0.0242257324685366,
-	               0.363441765541402, "exact", 0.9);
+		       0.363441765541402, "exact", 0.9);
 	expect_prop_ci(at(r->json, "overall.per_patient"), 2, 14, 0.0259993326008678,
-	               0.385389682363882, "exact", 0.9);
+		       0.385389682363882, "exact", 0.9);
 	resp_free(r);
 }
 END_TEST
@@ -871,14 +871,14 @@ START_TEST(test_mortality_csv_has_a_row_per_group_and_figure)
 {
 	struct resp *r = http_get("/stats/mortality?format=csv");
 	struct csv c =
-	    csv_of(r, "group,figure,count,total,rate,ci_lower,ci_upper,ci_method,ci_level");
+		csv_of(r, "group,figure,count,total,rate,ci_lower,ci_upper,ci_method,ci_level");
 	ck_assert_uint_eq(c.n, 5);
 	expect_row(&c, 1,
-	           ROW("overall", "per_course", "2", "15", "~0.133333333333333",
-	               "~0.0165759134400836", "~0.404602696603372", "exact", "0.95"));
+		   ROW("overall", "per_course", "2", "15", "~0.133333333333333",
+		       "~0.0165759134400836", "~0.404602696603372", "exact", "0.95"));
 	expect_row(&c, 2,
-	           ROW("overall", "per_patient", "2", "14", "~0.142857142857143",
-	               "~0.0177945154831915", "~0.428129160909699", "exact", "0.95"));
+		   ROW("overall", "per_patient", "2", "14", "~0.142857142857143",
+		       "~0.0177945154831915", "~0.428129160909699", "exact", "0.95"));
 	ck_assert_str_eq(c.lines[3], "overall,causes.Sepsis,2,,,,,,");
 	ck_assert_str_eq(c.lines[4], "overall,causes.Respiratory failure,1,,,,,,");
 	csv_free(&c);
@@ -889,8 +889,8 @@ START_TEST(test_mortality_csv_has_a_row_per_group_and_figure)
 	/* overall 4 rows; il2_tnf 4, il2_antibody 3, the other five groups 2 each */
 	ck_assert_uint_eq(c.n, 1 + 4 + 4 + 3 + 5 * 2);
 	expect_row(&c, 5,
-	           ROW("il2_alone", "per_course", "0", "5", "~0", "~0", "~0.521823750104981",
-	               "exact", "0.95"));
+		   ROW("il2_alone", "per_course", "0", "5", "~0", "~0", "~0.521823750104981",
+		       "exact", "0.95"));
 	ck_assert_str_eq(c.lines[15], "il2_tnf,causes.Respiratory failure,1,,,,,,");
 	ck_assert_str_eq(c.lines[16], "il2_tnf,causes.Sepsis,1,,,,,,");
 	ck_assert_str_eq(c.lines[19], "il2_antibody,causes.Sepsis,1,,,,,,");
@@ -911,13 +911,13 @@ struct term_ref {
 };
 
 static void expect_terms_ci(json_t *slot, int units, const struct term_ref *t, size_t n,
-                            const char *method, double level)
+			    const char *method, double level)
 {
 	static const char *const keys[] = {"term", "by_grade", "at_or_above", NULL};
 	expect_int(slot, "units", units);
 	json_t *terms = at(slot, "terms");
 	ck_assert_msg(json_array_size(terms) == n, "%zu terms, want %zu: %s",
-	              json_array_size(terms), n, json_dumps(terms, 0));
+		      json_array_size(terms), n, json_dumps(terms, 0));
 	for (size_t i = 0; i < n; i++) {
 		json_t *e = json_array_get(terms, i);
 		expect_keys(e, keys);
@@ -926,10 +926,10 @@ static void expect_terms_ci(json_t *slot, int units, const struct term_ref *t, s
 		ck_assert_uint_eq(json_array_size(g), 5);
 		for (size_t k = 0; k < 5; k++)
 			ck_assert_msg(json_is_integer(json_array_get(g, k)) &&
-			                  json_integer_value(json_array_get(g, k)) == t[i].g[k],
-			              "%s by_grade %s", t[i].term, json_dumps(g, 0));
+					      json_integer_value(json_array_get(g, k)) == t[i].g[k],
+				      "%s by_grade %s", t[i].term, json_dumps(g, 0));
 		expect_prop_ci(at(e, "at_or_above"), t[i].k, units, t[i].lower, t[i].upper, method,
-		               level);
+			       level);
 	}
 }
 
@@ -948,13 +948,13 @@ START_TEST(test_toxicity_counts_each_patient_once_per_term_at_its_worst_grade)
 	/* P1's Hypotension 2 and 4 count once at 4; P10's 2 and 3 (two courses)
 	 * once at 3; every attribution counts, so P11's unrelated grade 5 too */
 	static const struct term_ref want[] = {
-	    {"Hypotension", {0, 0, 3, 1, 0}, 4, P4_14},
-	    {"Sepsis", {0, 0, 0, 0, 2}, 2, P2_14},
-	    {"Myocardial infarction", {0, 0, 0, 0, 1}, 1, P1_14},
-	    {"Respiratory failure", {0, 0, 0, 0, 1}, 1, P1_14},
-	    {"Capillary leak syndrome", {1, 0, 0, 0, 0}, 0, P0_14},
-	    {"Fever", {1, 1, 0, 0, 0}, 0, P0_14},
-	    {"Vitiligo", {1, 0, 0, 0, 0}, 0, P0_14},
+		{"Hypotension", {0, 0, 3, 1, 0}, 4, P4_14},
+		{"Sepsis", {0, 0, 0, 0, 2}, 2, P2_14},
+		{"Myocardial infarction", {0, 0, 0, 0, 1}, 1, P1_14},
+		{"Respiratory failure", {0, 0, 0, 0, 1}, 1, P1_14},
+		{"Capillary leak syndrome", {1, 0, 0, 0, 0}, 0, P0_14},
+		{"Fever", {1, 1, 0, 0, 0}, 0, P0_14},
+		{"Vitiligo", {1, 0, 0, 0, 0}, 0, P0_14},
 	};
 	struct resp *r = cohort_stats("/stats/toxicity");
 	expect_scope(r->json, "{}", NULL);
@@ -975,13 +975,17 @@ START_TEST(test_toxicity_unit_course_counts_each_course)
 {
 	/* 15 courses; P10's Hypotension counts in each of its two courses */
 	static const struct term_ref want[] = {
-	    {"Hypotension", {0, 1, 3, 1, 0}, 4, 0.0778715462910436, 0.551003241036971},
-	    {"Sepsis", {0, 0, 0, 0, 2}, 2, 0.0165759134400836, 0.404602696603372},
-	    {"Myocardial infarction", {0, 0, 0, 0, 1}, 1, 0.0016864302413527, 0.319484566578303},
-	    {"Respiratory failure", {0, 0, 0, 0, 1}, 1, 0.0016864302413527, 0.319484566578303},
-	    {"Capillary leak syndrome", {1, 0, 0, 0, 0}, 0, 0, 0.218019360910534},
-	    {"Fever", {1, 1, 0, 0, 0}, 0, 0, 0.218019360910534},
-	    {"Vitiligo", {1, 0, 0, 0, 0}, 0, 0, 0.218019360910534},
+		{"Hypotension", {0, 1, 3, 1, 0}, 4, 0.0778715462910436, 0.551003241036971},
+		{"Sepsis", {0, 0, 0, 0, 2}, 2, 0.0165759134400836, 0.404602696603372},
+		{"Myocardial infarction",
+		 {0, 0, 0, 0, 1},
+		 1,
+		 0.0016864302413527,
+		 0.319484566578303},
+		{"Respiratory failure", {0, 0, 0, 0, 1}, 1, 0.0016864302413527, 0.319484566578303},
+		{"Capillary leak syndrome", {1, 0, 0, 0, 0}, 0, 0, 0.218019360910534},
+		{"Fever", {1, 1, 0, 0, 0}, 0, 0, 0.218019360910534},
+		{"Vitiligo", {1, 0, 0, 0, 0}, 0, 0, 0.218019360910534},
 	};
 	struct resp *r = cohort_stats("/stats/toxicity?unit=course");
 	expect_str(r->json, "definitions.unit", "course");
@@ -990,14 +994,14 @@ START_TEST(test_toxicity_unit_course_counts_each_course)
 
 	/* sarcoma: one patient, two courses */
 	static const struct term_ref by_course[] = {
-	    {"Hypotension", {0, 1, 1, 0, 0}, 1, 0.0125791170934251, 0.987420882906575},
-	    {"Respiratory failure", {0, 0, 0, 0, 1}, 1, 0.0125791170934251, 0.987420882906575},
-	    {"Sepsis", {0, 0, 0, 0, 1}, 1, 0.0125791170934251, 0.987420882906575},
+		{"Hypotension", {0, 1, 1, 0, 0}, 1, 0.0125791170934251, 0.987420882906575},
+		{"Respiratory failure", {0, 0, 0, 0, 1}, 1, 0.0125791170934251, 0.987420882906575},
+		{"Sepsis", {0, 0, 0, 0, 1}, 1, 0.0125791170934251, 0.987420882906575},
 	};
 	static const struct term_ref by_patient[] = {
-	    {"Hypotension", {0, 0, 1, 0, 0}, 1, 0.025, 1},
-	    {"Respiratory failure", {0, 0, 0, 0, 1}, 1, 0.025, 1},
-	    {"Sepsis", {0, 0, 0, 0, 1}, 1, 0.025, 1},
+		{"Hypotension", {0, 0, 1, 0, 0}, 1, 0.025, 1},
+		{"Respiratory failure", {0, 0, 0, 0, 1}, 1, 0.025, 1},
+		{"Sepsis", {0, 0, 0, 0, 1}, 1, 0.025, 1},
 	};
 	r = cohort_stats("/stats/toxicity?unit=course&histology=sarcoma");
 	EXPECT_TERMS(at(r->json, "overall"), 2, by_course);
@@ -1011,31 +1015,31 @@ END_TEST
 START_TEST(test_toxicity_min_grade_counts_and_orders_terms)
 {
 	static const struct term_ref g1[] = {
-	    {"Hypotension", {0, 0, 3, 1, 0}, 4, P4_14},
-	    {"Fever", {1, 1, 0, 0, 0}, 2, P2_14},
-	    {"Sepsis", {0, 0, 0, 0, 2}, 2, P2_14},
-	    {"Capillary leak syndrome", {1, 0, 0, 0, 0}, 1, P1_14},
-	    {"Myocardial infarction", {0, 0, 0, 0, 1}, 1, P1_14},
-	    {"Respiratory failure", {0, 0, 0, 0, 1}, 1, P1_14},
-	    {"Vitiligo", {1, 0, 0, 0, 0}, 1, P1_14},
+		{"Hypotension", {0, 0, 3, 1, 0}, 4, P4_14},
+		{"Fever", {1, 1, 0, 0, 0}, 2, P2_14},
+		{"Sepsis", {0, 0, 0, 0, 2}, 2, P2_14},
+		{"Capillary leak syndrome", {1, 0, 0, 0, 0}, 1, P1_14},
+		{"Myocardial infarction", {0, 0, 0, 0, 1}, 1, P1_14},
+		{"Respiratory failure", {0, 0, 0, 0, 1}, 1, P1_14},
+		{"Vitiligo", {1, 0, 0, 0, 0}, 1, P1_14},
 	};
 	static const struct term_ref g2[] = {
-	    {"Hypotension", {0, 0, 3, 1, 0}, 4, P4_14},
-	    {"Sepsis", {0, 0, 0, 0, 2}, 2, P2_14},
-	    {"Fever", {1, 1, 0, 0, 0}, 1, P1_14},
-	    {"Myocardial infarction", {0, 0, 0, 0, 1}, 1, P1_14},
-	    {"Respiratory failure", {0, 0, 0, 0, 1}, 1, P1_14},
-	    {"Capillary leak syndrome", {1, 0, 0, 0, 0}, 0, P0_14},
-	    {"Vitiligo", {1, 0, 0, 0, 0}, 0, P0_14},
+		{"Hypotension", {0, 0, 3, 1, 0}, 4, P4_14},
+		{"Sepsis", {0, 0, 0, 0, 2}, 2, P2_14},
+		{"Fever", {1, 1, 0, 0, 0}, 1, P1_14},
+		{"Myocardial infarction", {0, 0, 0, 0, 1}, 1, P1_14},
+		{"Respiratory failure", {0, 0, 0, 0, 1}, 1, P1_14},
+		{"Capillary leak syndrome", {1, 0, 0, 0, 0}, 0, P0_14},
+		{"Vitiligo", {1, 0, 0, 0, 0}, 0, P0_14},
 	};
 	static const struct term_ref g5[] = {
-	    {"Sepsis", {0, 0, 0, 0, 2}, 2, P2_14},
-	    {"Myocardial infarction", {0, 0, 0, 0, 1}, 1, P1_14},
-	    {"Respiratory failure", {0, 0, 0, 0, 1}, 1, P1_14},
-	    {"Capillary leak syndrome", {1, 0, 0, 0, 0}, 0, P0_14},
-	    {"Fever", {1, 1, 0, 0, 0}, 0, P0_14},
-	    {"Hypotension", {0, 0, 3, 1, 0}, 0, P0_14},
-	    {"Vitiligo", {1, 0, 0, 0, 0}, 0, P0_14},
+		{"Sepsis", {0, 0, 0, 0, 2}, 2, P2_14},
+		{"Myocardial infarction", {0, 0, 0, 0, 1}, 1, P1_14},
+		{"Respiratory failure", {0, 0, 0, 0, 1}, 1, P1_14},
+		{"Capillary leak syndrome", {1, 0, 0, 0, 0}, 0, P0_14},
+		{"Fever", {1, 1, 0, 0, 0}, 0, P0_14},
+		{"Hypotension", {0, 0, 3, 1, 0}, 0, P0_14},
+		{"Vitiligo", {1, 0, 0, 0, 0}, 0, P0_14},
 	};
 	struct resp *r = cohort_stats("/stats/toxicity?min_grade=1");
 	expect_int(r->json, "definitions.min_grade", 1);
@@ -1053,16 +1057,20 @@ END_TEST
 START_TEST(test_toxicity_course_wilson_level_0_9)
 {
 	static const struct term_ref want[] = {
-	    {"Hypotension", {0, 1, 3, 1, 0}, 5, 0.172774715549019, 0.544827852654361},
-	    {"Sepsis", {0, 0, 0, 0, 2}, 2, 0.0451508867575785, 0.333574763289858},
-	    {"Fever", {1, 1, 0, 0, 0}, 1, 0.0150161141956112, 0.250750563133177},
-	    {"Myocardial infarction", {0, 0, 0, 0, 1}, 1, 0.0150161141956112, 0.250750563133177},
-	    {"Respiratory failure", {0, 0, 0, 0, 1}, 1, 0.0150161141956112, 0.250750563133177},
-	    {"Capillary leak syndrome", {1, 0, 0, 0, 0}, 0, 0, 0.15280770461014},
-	    {"Vitiligo", {1, 0, 0, 0, 0}, 0, 0, 0.15280770461014},
+		{"Hypotension", {0, 1, 3, 1, 0}, 5, 0.172774715549019, 0.544827852654361},
+		{"Sepsis", {0, 0, 0, 0, 2}, 2, 0.0451508867575785, 0.333574763289858},
+		{"Fever", {1, 1, 0, 0, 0}, 1, 0.0150161141956112, 0.250750563133177},
+		{"Myocardial infarction",
+		 {0, 0, 0, 0, 1},
+		 1,
+		 0.0150161141956112,
+		 0.250750563133177},
+		{"Respiratory failure", {0, 0, 0, 0, 1}, 1, 0.0150161141956112, 0.250750563133177},
+		{"Capillary leak syndrome", {1, 0, 0, 0, 0}, 0, 0, 0.15280770461014},
+		{"Vitiligo", {1, 0, 0, 0, 0}, 0, 0, 0.15280770461014},
 	};
 	struct resp *r =
-	    cohort_stats("/stats/toxicity?unit=course&min_grade=2&ci=wilson&level=0.9");
+		cohort_stats("/stats/toxicity?unit=course&min_grade=2&ci=wilson&level=0.9");
 	expect_terms_ci(at(r->json, "overall"), 15, want, N_OF(want), "wilson", 0.9);
 	resp_free(r);
 }
@@ -1071,15 +1079,19 @@ END_TEST
 START_TEST(test_toxicity_group_by_setting_and_empty_groups)
 {
 	static const struct term_ref metastatic[] = {
-	    {"Hypotension", {0, 0, 3, 1, 0}, 4, 0.0909203945720966, 0.614261661750705},
-	    {"Sepsis", {0, 0, 0, 0, 2}, 2, 0.0192066719825285, 0.454471055676558},
-	    {"Myocardial infarction", {0, 0, 0, 0, 1}, 1, 0.00194562849734675, 0.360297435267877},
-	    {"Respiratory failure", {0, 0, 0, 0, 1}, 1, 0.00194562849734675, 0.360297435267877},
-	    {"Capillary leak syndrome", {1, 0, 0, 0, 0}, 0, 0, 0.247052638000471},
-	    {"Fever", {1, 1, 0, 0, 0}, 0, 0, 0.247052638000471},
+		{"Hypotension", {0, 0, 3, 1, 0}, 4, 0.0909203945720966, 0.614261661750705},
+		{"Sepsis", {0, 0, 0, 0, 2}, 2, 0.0192066719825285, 0.454471055676558},
+		{"Myocardial infarction",
+		 {0, 0, 0, 0, 1},
+		 1,
+		 0.00194562849734675,
+		 0.360297435267877},
+		{"Respiratory failure", {0, 0, 0, 0, 1}, 1, 0.00194562849734675, 0.360297435267877},
+		{"Capillary leak syndrome", {1, 0, 0, 0, 0}, 0, 0, 0.247052638000471},
+		{"Fever", {1, 1, 0, 0, 0}, 0, 0, 0.247052638000471},
 	};
 	static const struct term_ref adjuvant[] = {
-	    {"Vitiligo", {1, 0, 0, 0, 0}, 0, 0, 0.975},
+		{"Vitiligo", {1, 0, 0, 0, 0}, 0, 0, 0.975},
 	};
 	struct resp *r = cohort_stats("/stats/toxicity?group_by=setting");
 	expect_group_keys(r->json, SETTINGS);
@@ -1101,21 +1113,21 @@ END_TEST
 START_TEST(test_toxicity_csv_has_a_row_per_group_and_term)
 {
 	static const char header[] = "group,term,units,grade_1,grade_2,grade_3,grade_4,grade_5,"
-	                             "count,total,rate,ci_lower,ci_upper,ci_method,ci_level";
+				     "count,total,rate,ci_lower,ci_upper,ci_method,ci_level";
 	struct resp *r = http_get("/stats/toxicity?format=csv");
 	struct csv c = csv_of(r, header);
 	ck_assert_uint_eq(c.n, 8);
 	expect_row(&c, 1,
-	           ROW("overall", "Hypotension", "14", "0", "0", "3", "1", "0", "4", "14",
-	               "~0.285714285714286", "~0.0838893183071276", "~0.581035257183661", "exact",
-	               "0.95"));
+		   ROW("overall", "Hypotension", "14", "0", "0", "3", "1", "0", "4", "14",
+		       "~0.285714285714286", "~0.0838893183071276", "~0.581035257183661", "exact",
+		       "0.95"));
 	expect_row(&c, 2,
-	           ROW("overall", "Sepsis", "14", "0", "0", "0", "0", "2", "2", "14",
-	               "~0.142857142857143", "~0.0177945154831915", "~0.428129160909699", "exact",
-	               "0.95"));
+		   ROW("overall", "Sepsis", "14", "0", "0", "0", "0", "2", "2", "14",
+		       "~0.142857142857143", "~0.0177945154831915", "~0.428129160909699", "exact",
+		       "0.95"));
 	expect_row(&c, 7,
-	           ROW("overall", "Vitiligo", "14", "1", "0", "0", "0", "0", "0", "14", "~0", "~0",
-	               "~0.231635761650116", "exact", "0.95"));
+		   ROW("overall", "Vitiligo", "14", "1", "0", "0", "0", "0", "0", "14", "~0", "~0",
+		       "~0.231635761650116", "exact", "0.95"));
 	csv_free(&c);
 	resp_free(r);
 
@@ -1123,11 +1135,11 @@ START_TEST(test_toxicity_csv_has_a_row_per_group_and_term)
 	c = csv_of(r, header);
 	ck_assert_uint_eq(c.n, 1 + 3 + 3); /* overall and metastatic; adjuvant has no term */
 	expect_row(&c, 1,
-	           ROW("overall", "Hypotension", "2", "0", "1", "1", "0", "0", "1", "2", "~0.5",
-	               "~0.0125791170934251", "~0.987420882906575", "exact", "0.95"));
+		   ROW("overall", "Hypotension", "2", "0", "1", "1", "0", "0", "1", "2", "~0.5",
+		       "~0.0125791170934251", "~0.987420882906575", "exact", "0.95"));
 	expect_row(&c, 6,
-	           ROW("metastatic", "Sepsis", "2", "0", "0", "0", "0", "1", "1", "2", "~0.5",
-	               "~0.0125791170934251", "~0.987420882906575", "exact", "0.95"));
+		   ROW("metastatic", "Sepsis", "2", "0", "0", "0", "0", "1", "1", "2", "~0.5",
+		       "~0.0125791170934251", "~0.987420882906575", "exact", "0.95"));
 	csv_free(&c);
 	resp_free(r);
 }
@@ -1153,14 +1165,14 @@ static void expect_median(json_t *slot, double t, double lower, double upper)
 	for (int i = 0; i < 3; i++)
 		if (!isnan(vals[i]) && vals[i] == floor(vals[i]))
 			ck_assert_msg(json_is_integer(at(slot, names[i])), "%s not an integer",
-			              names[i]);
+				      names[i]);
 }
 
 static void expect_curve(json_t *slot, int n, int events, const struct km_ref *pts, size_t npts)
 {
 	static const char *const slot_keys[] = {"n", "events", "median", "curve", NULL};
 	static const char *const keys[] = {"time_days", "n_risk", "n_event", "n_censor",
-	                                   "survival",  "lower",  "upper",   NULL};
+					   "survival",  "lower",  "upper",   NULL};
 	json_t *copy = json_copy(slot);
 	json_object_del(copy, "key");
 	expect_keys(copy, slot_keys);
@@ -1169,7 +1181,7 @@ static void expect_curve(json_t *slot, int n, int events, const struct km_ref *p
 	expect_int(slot, "events", events);
 	json_t *curve = at(slot, "curve");
 	ck_assert_msg(json_array_size(curve) == npts, "%zu points, want %zu: %s",
-	              json_array_size(curve), npts, json_dumps(curve, 0));
+		      json_array_size(curve), npts, json_dumps(curve, 0));
 	for (size_t i = 0; i < npts; i++) {
 		json_t *p = json_array_get(curve, i);
 		expect_keys(p, keys);
@@ -1188,18 +1200,18 @@ static void expect_curve(json_t *slot, int n, int events, const struct km_ref *p
 /* All 14 treated patients, 95%: deaths tied at 181, a death and a
  * censoring at 365 (the censored one is at risk there) */
 static const struct km_ref overall_95[] = {
-    {4, 14, 1, 0, 0.928571428571429, 0.590766867426758, 0.98961982313685},
-    {9, 13, 1, 0, 0.857142857142857, 0.539448177623169, 0.962231856406329},
-    {127, 12, 1, 0, 0.785714285714286, 0.472463679914261, 0.925365226255237},
-    {181, 11, 2, 0, 0.642857142857143, 0.343306877899713, 0.833106828191954},
-    {200, 9, 1, 0, 0.571428571428571, 0.284005282558811, 0.779742263661165},
-    {244, 8, 1, 0, 0.5, 0.228594814090808, 0.72212764966531},
-    {275, 7, 0, 1, 0.5, 0.228594814090808, 0.72212764966531},
-    {365, 6, 1, 1, 0.416666666666667, 0.164159423836948, 0.654310673019254},
-    {400, 4, 0, 1, 0.416666666666667, 0.164159423836948, 0.654310673019254},
-    {535, 3, 0, 1, 0.416666666666667, 0.164159423836948, 0.654310673019254},
-    {700, 2, 1, 0, 0.208333333333333, 0.0158452875363911, 0.552314870763168},
-    {850, 1, 0, 1, 0.208333333333333, 0.0158452875363911, 0.552314870763168},
+	{4, 14, 1, 0, 0.928571428571429, 0.590766867426758, 0.98961982313685},
+	{9, 13, 1, 0, 0.857142857142857, 0.539448177623169, 0.962231856406329},
+	{127, 12, 1, 0, 0.785714285714286, 0.472463679914261, 0.925365226255237},
+	{181, 11, 2, 0, 0.642857142857143, 0.343306877899713, 0.833106828191954},
+	{200, 9, 1, 0, 0.571428571428571, 0.284005282558811, 0.779742263661165},
+	{244, 8, 1, 0, 0.5, 0.228594814090808, 0.72212764966531},
+	{275, 7, 0, 1, 0.5, 0.228594814090808, 0.72212764966531},
+	{365, 6, 1, 1, 0.416666666666667, 0.164159423836948, 0.654310673019254},
+	{400, 4, 0, 1, 0.416666666666667, 0.164159423836948, 0.654310673019254},
+	{535, 3, 0, 1, 0.416666666666667, 0.164159423836948, 0.654310673019254},
+	{700, 2, 1, 0, 0.208333333333333, 0.0158452875363911, 0.552314870763168},
+	{850, 1, 0, 1, 0.208333333333333, 0.0158452875363911, 0.552314870763168},
 };
 
 START_TEST(test_survival_curve_with_ties_and_censoring_matches_r)
@@ -1217,18 +1229,18 @@ END_TEST
 START_TEST(test_survival_level_0_9)
 {
 	static const struct km_ref want[] = {
-	    {4, 14, 1, 0, 0.928571428571429, 0.68110249568105, 0.985801286745195},
-	    {9, 13, 1, 0, 0.857142857142857, 0.610291060672114, 0.953019711225289},
-	    {127, 12, 1, 0, 0.785714285714286, 0.53536942730883, 0.911116354938333},
-	    {181, 11, 2, 0, 0.642857142857143, 0.395527559105844, 0.810205169917667},
-	    {200, 9, 1, 0, 0.571428571428571, 0.331227266819058, 0.753200137984947},
-	    {244, 8, 1, 0, 0.5, 0.270641521297439, 0.692386418740329},
-	    {275, 7, 0, 1, 0.5, 0.270641521297439, 0.692386418740329},
-	    {365, 6, 1, 1, 0.416666666666667, 0.200245400532082, 0.620901711024247},
-	    {400, 4, 0, 1, 0.416666666666667, 0.200245400532082, 0.620901711024247},
-	    {535, 3, 0, 1, 0.416666666666667, 0.200245400532082, 0.620901711024247},
-	    {700, 2, 1, 0, 0.208333333333333, 0.028856768770786, 0.499568012334284},
-	    {850, 1, 0, 1, 0.208333333333333, 0.028856768770786, 0.499568012334284},
+		{4, 14, 1, 0, 0.928571428571429, 0.68110249568105, 0.985801286745195},
+		{9, 13, 1, 0, 0.857142857142857, 0.610291060672114, 0.953019711225289},
+		{127, 12, 1, 0, 0.785714285714286, 0.53536942730883, 0.911116354938333},
+		{181, 11, 2, 0, 0.642857142857143, 0.395527559105844, 0.810205169917667},
+		{200, 9, 1, 0, 0.571428571428571, 0.331227266819058, 0.753200137984947},
+		{244, 8, 1, 0, 0.5, 0.270641521297439, 0.692386418740329},
+		{275, 7, 0, 1, 0.5, 0.270641521297439, 0.692386418740329},
+		{365, 6, 1, 1, 0.416666666666667, 0.200245400532082, 0.620901711024247},
+		{400, 4, 0, 1, 0.416666666666667, 0.200245400532082, 0.620901711024247},
+		{535, 3, 0, 1, 0.416666666666667, 0.200245400532082, 0.620901711024247},
+		{700, 2, 1, 0, 0.208333333333333, 0.028856768770786, 0.499568012334284},
+		{850, 1, 0, 1, 0.208333333333333, 0.028856768770786, 0.499568012334284},
 	};
 	struct resp *r = cohort_stats("/stats/survival?level=0.9");
 	expect_real(r->json, "definitions.level", 0.9);
@@ -1242,22 +1254,22 @@ START_TEST(test_survival_group_by_histology)
 {
 	/* melanoma: P8 censored first (S = 1: bounds 1), P5 censored at P2's death */
 	static const struct km_ref melanoma[] = {
-	    {275, 5, 0, 1, 1, NA, NA},
-	    {365, 4, 1, 1, 0.75, 0.127946917595146, 0.960548642285078},
-	    {700, 2, 1, 0, 0.375, 0.0109711215748446, 0.808001072481343},
-	    {850, 1, 0, 1, 0.375, 0.0109711215748446, 0.808001072481343},
+		{275, 5, 0, 1, 1, NA, NA},
+		{365, 4, 1, 1, 0.75, 0.127946917595146, 0.960548642285078},
+		{700, 2, 1, 0, 0.375, 0.0109711215748446, 0.808001072481343},
+		{850, 1, 0, 1, 0.375, 0.0109711215748446, 0.808001072481343},
 	};
 	static const struct km_ref renal[] = {
-	    {200, 3, 1, 0, 0.666666666666667, 0.0540734267865168, 0.945206387272047},
-	    {244, 2, 1, 0, 0.333333333333333, 0.00896162833097908, 0.774148650360833},
-	    {535, 1, 0, 1, 0.333333333333333, 0.00896162833097908, 0.774148650360833},
+		{200, 3, 1, 0, 0.666666666666667, 0.0540734267865168, 0.945206387272047},
+		{244, 2, 1, 0, 0.333333333333333, 0.00896162833097908, 0.774148650360833},
+		{535, 1, 0, 1, 0.333333333333333, 0.00896162833097908, 0.774148650360833},
 	};
 	/* colorectal: both die on day 181: S = 0, bounds null */
 	static const struct km_ref colorectal[] = {{181, 2, 2, 0, 0, NA, NA}};
 	/* lung: S = 0.5 from day 4 and never drops below: the median is day 4 */
 	static const struct km_ref lung[] = {
-	    {4, 2, 1, 0, 0.5, 0.00598308763914576, 0.910410084836737},
-	    {400, 1, 0, 1, 0.5, 0.00598308763914576, 0.910410084836737},
+		{4, 2, 1, 0, 0.5, 0.00598308763914576, 0.910410084836737},
+		{400, 1, 0, 1, 0.5, 0.00598308763914576, 0.910410084836737},
 	};
 	struct resp *r = cohort_stats("/stats/survival?group_by=histology");
 	json_t *j = r->json;
@@ -1285,14 +1297,14 @@ START_TEST(test_survival_median_bounds_are_null_where_r_prints_na)
 	/* il2_lak ends at S = 0 (bounds null): R's upper bound of the median is
 	 * NA, not the last time; il2_til sits at 0.5 to its end */
 	static const struct km_ref lak[] = {
-	    {200, 4, 1, 0, 0.75, 0.127946917595146, 0.960548642285078},
-	    {365, 3, 1, 0, 0.5, 0.0578470829951446, 0.844861281190374},
-	    {535, 2, 0, 1, 0.5, 0.0578470829951446, 0.844861281190374},
-	    {700, 1, 1, 0, 0, NA, NA},
+		{200, 4, 1, 0, 0.75, 0.127946917595146, 0.960548642285078},
+		{365, 3, 1, 0, 0.5, 0.0578470829951446, 0.844861281190374},
+		{535, 2, 0, 1, 0.5, 0.0578470829951446, 0.844861281190374},
+		{700, 1, 1, 0, 0, NA, NA},
 	};
 	static const struct km_ref til[] = {
-	    {181, 2, 1, 0, 0.5, 0.00598308763914576, 0.910410084836737},
-	    {400, 1, 0, 1, 0.5, 0.00598308763914576, 0.910410084836737},
+		{181, 2, 1, 0, 0.5, 0.00598308763914576, 0.910410084836737},
+		{400, 1, 0, 1, 0.5, 0.00598308763914576, 0.910410084836737},
 	};
 	static const struct km_ref ifn[] = {{365, 1, 0, 1, 1, NA, NA}};
 	static const struct km_ref tnf[] = {{127, 1, 1, 0, 0, NA, NA}};
@@ -1319,11 +1331,11 @@ START_TEST(test_survival_excludes_untreated_and_censors_at_latest_date_on_record
 	/* il2_alone: P9 (untreated, dead) is not in it; P8 is censored at its
 	 * toxicity's resolved_on (day 275), P1 at its last contact (day 850) */
 	static const struct km_ref alone[] = {
-	    {4, 5, 1, 0, 0.8, 0.203809263267639, 0.969179788866743},
-	    {181, 4, 1, 0, 0.6, 0.125730182994431, 0.881756407393532},
-	    {244, 3, 1, 0, 0.4, 0.0519757503774676, 0.752815791358755},
-	    {275, 2, 0, 1, 0.4, 0.0519757503774676, 0.752815791358755},
-	    {850, 1, 0, 1, 0.4, 0.0519757503774676, 0.752815791358755},
+		{4, 5, 1, 0, 0.8, 0.203809263267639, 0.969179788866743},
+		{181, 4, 1, 0, 0.6, 0.125730182994431, 0.881756407393532},
+		{244, 3, 1, 0, 0.4, 0.0519757503774676, 0.752815791358755},
+		{275, 2, 0, 1, 0.4, 0.0519757503774676, 0.752815791358755},
+		{850, 1, 0, 1, 0.4, 0.0519757503774676, 0.752815791358755},
 	};
 	struct resp *r = cohort_stats("/stats/survival?regimen=il2_alone");
 	expect_scope(r->json, "{\"regimen\": \"il2_alone\"}", NULL);
@@ -1342,21 +1354,21 @@ END_TEST
 START_TEST(test_survival_csv_has_the_median_and_a_row_per_curve_point)
 {
 	static const char header[] =
-	    "group,figure,time_days,n_risk,n_event,n_censor,survival,lower,upper";
+		"group,figure,time_days,n_risk,n_event,n_censor,survival,lower,upper";
 	struct resp *r = http_get("/stats/survival?format=csv");
 	struct csv c = csv_of(r, header);
 	ck_assert_uint_eq(c.n, 1 + 1 + 12);
 	/* the median row: n and events in n_risk and n_event, the median's bounds */
 	ck_assert_str_eq(c.lines[1], "overall,median,304.5,14,9,,,127,");
 	expect_row(&c, 2,
-	           ROW("overall", "curve", "4", "14", "1", "0", "~0.928571428571429",
-	               "~0.590766867426758", "~0.98961982313685"));
+		   ROW("overall", "curve", "4", "14", "1", "0", "~0.928571428571429",
+		       "~0.590766867426758", "~0.98961982313685"));
 	expect_row(&c, 5,
-	           ROW("overall", "curve", "181", "11", "2", "0", "~0.642857142857143",
-	               "~0.343306877899713", "~0.833106828191954"));
+		   ROW("overall", "curve", "181", "11", "2", "0", "~0.642857142857143",
+		       "~0.343306877899713", "~0.833106828191954"));
 	expect_row(&c, 9,
-	           ROW("overall", "curve", "365", "6", "1", "1", "~0.416666666666667",
-	               "~0.164159423836948", "~0.654310673019254"));
+		   ROW("overall", "curve", "365", "6", "1", "1", "~0.416666666666667",
+		       "~0.164159423836948", "~0.654310673019254"));
 	csv_free(&c);
 	resp_free(r);
 
@@ -1384,12 +1396,12 @@ struct durable_ref {
 };
 
 static void expect_durable(json_t *slot, int responders, int durable, int recurred,
-                           const struct durable_ref *want, size_t n)
+			   const struct durable_ref *want, size_t n)
 {
 	static const char *const slot_keys[] = {"complete_responders", "durable", "recurred",
-	                                        "patients", NULL};
+						"patients", NULL};
 	static const char *const keys[] = {"patient_id", "first_cr_on", "months_followed",
-	                                   "recurred",   "durable",     NULL};
+					   "recurred",   "durable",     NULL};
 	json_t *copy = json_copy(slot);
 	json_object_del(copy, "key");
 	expect_keys(copy, slot_keys);
@@ -1420,10 +1432,10 @@ static void expect_durable(json_t *slot, int responders, int durable, int recurr
 START_TEST(test_durable_response_default_18_months)
 {
 	static const struct durable_ref want[] = {
-	    {1, "1985-04-01", M_P1, false, true},  /* CR followed 26 months */
-	    {2, "1985-05-01", M_P2, true, false},  /* PD after the CR */
-	    {3, "1986-01-15", M_P3, false, false}, /* PD before the CR is no recurrence;
-	                                            * followed 7.5 months only */
+		{1, "1985-04-01", M_P1, false, true},  /* CR followed 26 months */
+		{2, "1985-05-01", M_P2, true, false},  /* PD after the CR */
+		{3, "1986-01-15", M_P3, false, false}, /* PD before the CR is no recurrence;
+							* followed 7.5 months only */
 	};
 	struct resp *r = cohort_stats("/stats/durable-response");
 	expect_scope(r->json, "{}", NULL);
@@ -1438,9 +1450,9 @@ END_TEST
 START_TEST(test_durable_response_min_months_6)
 {
 	static const struct durable_ref want[] = {
-	    {1, "1985-04-01", M_P1, false, true},
-	    {2, "1985-05-01", M_P2, true, false},
-	    {3, "1986-01-15", M_P3, false, true},
+		{1, "1985-04-01", M_P1, false, true},
+		{2, "1985-05-01", M_P2, true, false},
+		{3, "1986-01-15", M_P3, false, true},
 	};
 	struct resp *r = cohort_stats("/stats/durable-response?min_months=6");
 	expect_real(r->json, "definitions.min_months", 6);
@@ -1465,8 +1477,8 @@ START_TEST(test_durable_response_confirmed_only_uses_first_confirmed_cr)
 	/* P2's only CR is unconfirmed: out; P1's first confirmed CR is 1985-07-01
 	 * (700 days before 1987-06-01) */
 	static const struct durable_ref want[] = {
-	    {1, "1985-07-01", 700 / 30.4375, false, true},
-	    {3, "1986-01-15", M_P3, false, false},
+		{1, "1985-07-01", 700 / 30.4375, false, true},
+		{3, "1986-01-15", M_P3, false, false},
 	};
 	struct resp *r = cohort_stats("/stats/durable-response?confirmed_only=true");
 	expect_bool(r->json, "definitions.confirmed_only", true);
@@ -1479,8 +1491,8 @@ START_TEST(test_durable_response_group_by_regimen_and_filter)
 {
 	static const struct durable_ref alone[] = {{1, "1985-04-01", M_P1, false, true}};
 	static const struct durable_ref lak[] = {
-	    {2, "1985-05-01", M_P2, true, false},
-	    {3, "1986-01-15", M_P3, false, false},
+		{2, "1985-05-01", M_P2, true, false},
+		{3, "1986-01-15", M_P3, false, false},
 	};
 	struct resp *r = cohort_stats("/stats/durable-response?group_by=regimen");
 	expect_group_keys(r->json, REGIMENS);
@@ -1503,7 +1515,7 @@ END_TEST
 START_TEST(test_durable_response_csv_has_a_row_per_complete_responder)
 {
 	static const char header[] =
-	    "group,patient_id,first_cr_on,months_followed,recurred,durable";
+		"group,patient_id,first_cr_on,months_followed,recurred,durable";
 	struct resp *r = http_get("/stats/durable-response?format=csv&group_by=setting");
 	struct csv c = csv_of(r, header);
 	ck_assert_uint_eq(c.n, 1 + 3 + 3);
@@ -1513,11 +1525,11 @@ START_TEST(test_durable_response_csv_has_a_row_per_complete_responder)
 	expect_row(&c, 1, ROW("overall", p[0], "1985-04-01", "~25.9876796714579", "false", "true"));
 	expect_row(&c, 2, ROW("overall", p[1], "1985-05-01", "~9.98767967145791", "true", "false"));
 	expect_row(&c, 3,
-	           ROW("overall", p[2], "1986-01-15", "~7.52361396303901", "false", "false"));
+		   ROW("overall", p[2], "1986-01-15", "~7.52361396303901", "false", "false"));
 	expect_row(&c, 4,
-	           ROW("metastatic", p[0], "1985-04-01", "~25.9876796714579", "false", "true"));
+		   ROW("metastatic", p[0], "1985-04-01", "~25.9876796714579", "false", "true"));
 	expect_row(&c, 6,
-	           ROW("metastatic", p[2], "1986-01-15", "~7.52361396303901", "false", "false"));
+		   ROW("metastatic", p[2], "1986-01-15", "~7.52361396303901", "false", "false"));
 	csv_free(&c);
 	resp_free(r);
 }
@@ -1561,11 +1573,11 @@ START_TEST(test_current_etag_gives_304_on_every_route)
 		snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
 		snprintf(weak, sizeof weak, "If-None-Match: W/%s", etag);
 		const char *const tries[][2] = {
-		    {inm, NULL}, {weak, NULL}, {"If-None-Match: *", NULL}};
+			{inm, NULL}, {weak, NULL}, {"If-None-Match: *", NULL}};
 		for (size_t k = 0; k < 3; k++) {
 			r = http("GET", ROUTES[i], tries[k], NULL, 0);
 			ck_assert_msg(r->status == 304, "%s %s -> %ld", ROUTES[i], tries[k][0],
-			              r->status);
+				      r->status);
 			ck_assert_uint_eq(r->len, 0);
 			ck_assert_str_eq(resp_header(r, "ETag"), etag);
 			resp_free(r);
@@ -1582,16 +1594,16 @@ END_TEST
 START_TEST(test_etag_differs_between_queries_and_formats)
 {
 	static const char *const paths[] = {"/stats/response",
-	                                    "/stats/response?format=csv",
-	                                    "/stats/response?ci=wilson",
-	                                    "/stats/response?level=0.9",
-	                                    "/stats/response?group_by=regimen",
-	                                    "/stats/response?regimen=il2_lak",
-	                                    "/stats/response?confirmed_only=true",
-	                                    "/stats/response?population=evaluable",
-	                                    "/stats/mortality",
-	                                    "/stats/summary",
-	                                    NULL};
+					    "/stats/response?format=csv",
+					    "/stats/response?ci=wilson",
+					    "/stats/response?level=0.9",
+					    "/stats/response?group_by=regimen",
+					    "/stats/response?regimen=il2_lak",
+					    "/stats/response?confirmed_only=true",
+					    "/stats/response?population=evaluable",
+					    "/stats/mortality",
+					    "/stats/summary",
+					    NULL};
 	char tags[16][128];
 	size_t n = 0;
 	for (; paths[n]; n++) {
@@ -1601,7 +1613,7 @@ START_TEST(test_etag_differs_between_queries_and_formats)
 		resp_free(r);
 		for (size_t k = 0; k < n; k++)
 			ck_assert_msg(strcmp(tags[k], tags[n]) != 0, "%s and %s share ETag %s",
-			              paths[k], paths[n], tags[n]);
+				      paths[k], paths[n], tags[n]);
 	}
 	/* the same query gives the same tag; a 304 for one query is not one for another */
 	char inm[160];
@@ -1652,9 +1664,9 @@ END_TEST
 START_TEST(test_bad_ci_and_level_are_400)
 {
 	static const char *const with_ci[] = {"/stats/response", "/stats/mortality",
-	                                      "/stats/toxicity", NULL};
+					      "/stats/toxicity", NULL};
 	static const char *const with_level[] = {"/stats/response", "/stats/mortality",
-	                                         "/stats/toxicity", "/stats/survival", NULL};
+						 "/stats/toxicity", "/stats/survival", NULL};
 	refused_on(with_ci, "ci=bayes", "ci");
 	refused_on(with_ci, "ci=EXACT", "ci");
 	refused_on(with_level, "level=0", "level");
@@ -1688,7 +1700,7 @@ START_TEST(test_bad_min_months_population_and_confirmed_only_are_400)
 	refused("/stats/response?population=x", "population");
 	refused("/stats/response?population=", "population");
 	static const char *const with_confirmed[] = {"/stats/response", "/stats/durable-response",
-	                                             NULL};
+						     NULL};
 	refused_on(with_confirmed, "confirmed_only=yes", "confirmed_only");
 	refused_on(with_confirmed, "confirmed_only=1", "confirmed_only");
 }
@@ -1727,7 +1739,7 @@ END_TEST
 START_TEST(test_every_bad_param_is_named_in_one_answer)
 {
 	struct resp *r =
-	    http_get("/stats/toxicity?unit=day&min_grade=9&ci=bayes&level=2&group_by=sex&x=1");
+		http_get("/stats/toxicity?unit=day&min_grade=9&ci=bayes&level=2&group_by=sex&x=1");
 	assert_problem(r, 400, INVALID_PARAMETER);
 	static const char *const fields[] = {"unit", "min_grade", "ci", "level", "group_by", "x"};
 	for (size_t i = 0; i < N_OF(fields); i++)
@@ -1847,10 +1859,10 @@ START_TEST(test_etag_changes_after_a_write_and_the_new_one_gives_304)
 	resp_free(r);
 
 	int64_t p = make_patient("{\"histology\": \"breast\", \"vital_status\": \"dead\", "
-	                         "\"died_on\": \"1985-03-10\"}");
+				 "\"died_on\": \"1985-03-10\"}");
 	int64_t c = make_course(p, "{\"started_on\": \"1985-03-01\"}");
 	make_toxicity(c, "{\"term\": \"Sepsis\", \"grade\": 5, \"outcome\": \"fatal\", "
-	                 "\"onset_on\": \"1985-03-10\", \"attribution\": \"possible\"}");
+			 "\"onset_on\": \"1985-03-10\", \"attribution\": \"possible\"}");
 
 	r = http("GET", "/stats/mortality?histology=breast", h1, NULL, 0);
 	ck_assert_msg(r->status == 200, "stale ETag answered %ld", r->status);
@@ -1860,7 +1872,7 @@ START_TEST(test_etag_changes_after_a_write_and_the_new_one_gives_304)
 	char prefix[32];
 	snprintf(prefix, sizeof prefix, "\"%lld-", (long long)(a + 3));
 	ck_assert_msg(strncmp(e2, prefix, strlen(prefix)) == 0, "ETag %s after 3 writes from %lld",
-	              e2, (long long)a);
+		      e2, (long long)a);
 	expect_int(r->json, "as_of", a + 3);
 	expect_prop(at(r->json, "overall.per_course"), 1, 1, 0.025, 1);
 	expect_prop(at(r->json, "overall.per_patient"), 1, 1, 0.025, 1);
@@ -1895,7 +1907,7 @@ START_TEST(test_noop_patch_and_refused_write_keep_as_of_and_etag)
 	/* refused: a course before enrolment */
 	char body[128];
 	snprintf(body, sizeof body, "{\"patient_id\": %lld, \"started_on\": \"1984-01-01\"}",
-	         (long long)p);
+		 (long long)p);
 	assert_refused("POST", "/courses", JSON, body, 422, VALIDATION, "started_on");
 
 	r = http("GET", "/stats/summary?histology=sarcoma", h, NULL, 0);
@@ -1927,8 +1939,8 @@ START_TEST(test_survival_follows_a_death_recorded_by_patch)
 	char path[64];
 	snprintf(path, sizeof path, "/patients/%lld", (long long)p);
 	struct resp *w =
-	    http_patch_json(path, "{\"vital_status\": \"dead\", \"died_on\": \"1985-07-01\", "
-	                          "\"last_contact_on\": \"1985-06-01\"}");
+		http_patch_json(path, "{\"vital_status\": \"dead\", \"died_on\": \"1985-07-01\", "
+				      "\"last_contact_on\": \"1985-06-01\"}");
 	ck_assert_msg(w->status == 200, "%ld %s", w->status, w->body);
 	resp_free(w);
 	static const struct km_ref died[] = {{150, 1, 1, 0, 0, NA, NA}}; /* to 1985-07-01 */
@@ -1951,7 +1963,7 @@ int main(void)
 	tcase_add_test(tc, test_summary_filters_narrow_the_population);
 	tcase_add_test(tc, test_summary_csv_is_exact);
 	tcase_add_test(tc,
-	               test_response_counts_best_overall_response_of_treated_metastatic_patients);
+		       test_response_counts_best_overall_response_of_treated_metastatic_patients);
 	tcase_add_test(tc, test_response_confirmed_only_counts_unconfirmed_cr_and_pr_as_sd);
 	tcase_add_test(tc, test_response_evaluable_population_drops_bor_ne);
 	tcase_add_test(tc, test_response_wilson_interval_matches_the_reference);

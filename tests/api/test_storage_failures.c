@@ -25,7 +25,7 @@
 #include "harness.h"
 
 #define STORAGE_FULL "urn:cohortd:problem:storage-full"
-#define UNAVAILABLE "urn:cohortd:problem:unavailable"
+#define UNAVAILABLE  "urn:cohortd:problem:unavailable"
 
 static char mnt[64];
 
@@ -482,7 +482,8 @@ int main(void)
 	suite_add_tcase(s, own);
 	if (private_mounts()) {
 		TCase *full = storage_case("full", start_on_small_tmpfs, stop_and_unmount);
-		tcase_add_test(full, test_a_full_disk_refuses_every_write_with_507_and_serves_reads);
+		tcase_add_test(full,
+			       test_a_full_disk_refuses_every_write_with_507_and_serves_reads);
 		suite_add_tcase(s, full);
 		TCase *ro = storage_case("read_only", start_on_read_only_mount, stop_and_unmount);
 		tcase_add_test(ro, test_a_read_only_database_is_served_read_only);
@@ -494,8 +495,9 @@ int main(void)
 				       test_a_kernel_read_only_filesystem_refuses_writes_with_503);
 			suite_add_tcase(s, ext4);
 		} else {
-			fprintf(stderr, "test_storage_failures: SKIPPED the ext4 case: this machine "
-					"has no loop devices (/dev/loop-control)\n");
+			fprintf(stderr,
+				"test_storage_failures: SKIPPED the ext4 case: this machine "
+				"has no loop devices (/dev/loop-control)\n");
 		}
 	}
 	return run_suite(s);

@@ -57,14 +57,14 @@ static json_int_t int_of(const struct resp *r, const char *key)
  * term_json (a JSON value text), grade_json and extra (members to add, with a
  * leading comma) may replace or add to them. Caller frees. */
 static char *body_with(int64_t course, const char *term_json, const char *grade_json,
-                       const char *extra)
+		       const char *extra)
 {
 	size_t n = 256 + strlen(term_json) + strlen(grade_json) + (extra ? strlen(extra) : 0);
 	char *b = malloc(n);
 	snprintf(b, n,
-	         "{\"course_id\": %lld, \"term\": %s, \"grade\": %s, \"onset_on\": \"1985-02-02\", "
-	         "\"attribution\": \"probable\"%s}",
-	         (long long)course, term_json, grade_json, extra ? extra : "");
+		 "{\"course_id\": %lld, \"term\": %s, \"grade\": %s, \"onset_on\": \"1985-02-02\", "
+		 "\"attribution\": \"probable\"%s}",
+		 (long long)course, term_json, grade_json, extra ? extra : "");
 	return b;
 }
 
@@ -103,9 +103,9 @@ START_TEST(test_toxicity_create_is_201_with_defaults_and_derived_patient_id)
 	int64_t course = fresh_course(&patient);
 	char body[256];
 	snprintf(body, sizeof body,
-	         "{\"course_id\": %lld, \"term\": \"Hypotension\", \"grade\": 3, "
-	         "\"onset_on\": \"1985-02-03\", \"attribution\": \"definite\"}",
-	         (long long)course);
+		 "{\"course_id\": %lld, \"term\": \"Hypotension\", \"grade\": 3, "
+		 "\"onset_on\": \"1985-02-03\", \"attribution\": \"definite\"}",
+		 (long long)course);
 	struct resp *r = http_post_json("/toxicities", body);
 	ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
 	json_int_t id = int_of(r, "id");
@@ -125,9 +125,9 @@ START_TEST(test_toxicity_create_is_201_with_defaults_and_derived_patient_id)
 	ck_assert_int_eq(int_of(r, "version"), 1);
 
 	static const char *const keys[] = {"id",        "course_id", "patient_id",  "term",
-	                                   "grade",     "onset_on",  "resolved_on", "attribution",
-	                                   "serious",   "outcome",   "version",     "created_at",
-	                                   "updated_at"};
+					   "grade",     "onset_on",  "resolved_on", "attribution",
+					   "serious",   "outcome",   "version",     "created_at",
+					   "updated_at"};
 	void *it = json_object_iter(r->json);
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0];
 	     i++, it = json_object_iter_next(r->json, it)) {
@@ -147,8 +147,8 @@ START_TEST(test_toxicity_stores_every_optional_field)
 {
 	int64_t course = fresh_course(NULL);
 	char *b = body_with(course, "\"Capillary leak syndrome\"", "4",
-	                    ", \"resolved_on\": \"1985-02-10\", \"serious\": true, "
-	                    "\"outcome\": \"recovered\"");
+			    ", \"resolved_on\": \"1985-02-10\", \"serious\": true, "
+			    "\"outcome\": \"recovered\"");
 	struct resp *g = create_and_get(b);
 	ck_assert_str_eq(str_of(g, "term"), "Capillary leak syndrome");
 	ck_assert_int_eq(int_of(g, "grade"), 4);
@@ -246,7 +246,7 @@ START_TEST(test_toxicity_grade_5_with_fatal_is_201)
 {
 	int64_t course = fresh_course(NULL);
 	char *b =
-	    body_with(course, "\"Sepsis\"", "5", ", \"outcome\": \"fatal\", \"serious\": true");
+		body_with(course, "\"Sepsis\"", "5", ", \"outcome\": \"fatal\", \"serious\": true");
 	struct resp *g = create_and_get(b);
 	ck_assert_int_eq(int_of(g, "grade"), 5);
 	ck_assert_str_eq(str_of(g, "outcome"), "fatal");
@@ -374,9 +374,9 @@ START_TEST(test_toxicity_onset_before_course_start_is_422)
 	int64_t course = fresh_course(NULL); /* started 1985-02-01 */
 	char body[256];
 	snprintf(body, sizeof body,
-	         "{\"course_id\": %lld, \"term\": \"Fever\", \"grade\": 1, "
-	         "\"onset_on\": \"1985-01-31\", \"attribution\": \"possible\"}",
-	         (long long)course);
+		 "{\"course_id\": %lld, \"term\": \"Fever\", \"grade\": 1, "
+		 "\"onset_on\": \"1985-01-31\", \"attribution\": \"possible\"}",
+		 (long long)course);
 	refuse_post(body, "onset_on");
 	/* The day the course started is fine. */
 	int64_t id = make_toxicity(course, "{\"onset_on\": \"1985-02-01\"}");
@@ -406,9 +406,9 @@ START_TEST(test_toxicity_without_attribution_is_422)
 	int64_t course = fresh_course(NULL);
 	char body[256];
 	snprintf(body, sizeof body,
-	         "{\"course_id\": %lld, \"term\": \"Fever\", \"grade\": 1, \"onset_on\": "
-	         "\"1985-02-02\"}",
-	         (long long)course);
+		 "{\"course_id\": %lld, \"term\": \"Fever\", \"grade\": 1, \"onset_on\": "
+		 "\"1985-02-02\"}",
+		 (long long)course);
 	refuse_post(body, "attribution");
 	/* A value outside the set, or null, is refused as well. */
 	int64_t id = make_toxicity(course, NULL);
@@ -479,13 +479,13 @@ END_TEST
 
 START_TEST(test_toxicity_patch_null_resets_defaults_and_removes_resolved_on)
 {
-	int64_t id =
-	    make_toxicity(fresh_course(NULL), "{\"serious\": true, \"outcome\": "
-	                                      "\"recovered\", \"resolved_on\": \"1985-02-05\"}");
+	int64_t id = make_toxicity(fresh_course(NULL),
+				   "{\"serious\": true, \"outcome\": "
+				   "\"recovered\", \"resolved_on\": \"1985-02-05\"}");
 	char path[64];
 	snprintf(path, sizeof path, "/toxicities/%lld", (long long)id);
 	struct resp *r = http_patch_json(path, "{\"serious\": null, \"outcome\": null, "
-	                                       "\"resolved_on\": null}");
+					       "\"resolved_on\": null}");
 	ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
 	resp_free(r);
 	struct resp *g = get_toxicity(id);

@@ -54,7 +54,7 @@ static int cli(const char *args, char *out, size_t out_len)
 	const char *bin = getenv("COHORTD_BIN");
 	char cmd[1500];
 	snprintf(cmd, sizeof cmd, "'%s' %s --db '%s' 2>&1", bin ? bin : "./cohortd", args,
-	         api_db_path());
+		 api_db_path());
 	FILE *p = popen(cmd, "r");
 	ck_assert_ptr_nonnull(p);
 	size_t used = 0;
@@ -120,12 +120,12 @@ static int64_t audit_seq(void)
 {
 	sqlite3 *db;
 	ck_assert_int_eq(sqlite3_open_v2(api_db_path(), &db, SQLITE_OPEN_READONLY, NULL),
-	                 SQLITE_OK);
+			 SQLITE_OK);
 	sqlite3_busy_timeout(db, 5000);
 	sqlite3_stmt *st;
 	ck_assert_int_eq(
-	    sqlite3_prepare_v2(db, "SELECT coalesce(max(seq), 0) FROM audit", -1, &st, NULL),
-	    SQLITE_OK);
+		sqlite3_prepare_v2(db, "SELECT coalesce(max(seq), 0) FROM audit", -1, &st, NULL),
+		SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
 	int64_t seq = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
@@ -159,12 +159,12 @@ static int64_t num(json_t *o, const char *key)
 /* Asserts one audit row: what, who, why, which request; before/after
  * compared with record answers (NULL: must be null). */
 static void assert_audit_row(json_t *row, const char *action, const char *entity, int64_t id,
-                             json_t *before, json_t *after, const char *actor, const char *reason,
-                             const char *request_id)
+			     json_t *before, json_t *after, const char *actor, const char *reason,
+			     const char *request_id)
 {
 	char *text = json_dumps(row, JSON_COMPACT);
 	ck_assert_msg(str(row, "action") && strcmp(str(row, "action"), action) == 0, "row %s",
-	              text);
+		      text);
 	ck_assert_str_eq(str(row, "entity"), entity);
 	ck_assert_int_eq(num(row, "entity_id"), id);
 	ck_assert_str_eq(str(row, "actor"), actor);
@@ -278,8 +278,8 @@ static struct resp *patch_as(const char *auth, const char *path, const char *bod
 static char *patient_body(void)
 {
 	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "code", unique_code("TR"), "histology",
-	                      "melanoma", "setting", "metastatic", "regimen", "il2_alone",
-	                      "enrolled_on", "1985-01-10");
+			      "melanoma", "setting", "metastatic", "regimen", "il2_alone",
+			      "enrolled_on", "1985-01-10");
 	char *text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	return text;
@@ -289,25 +289,18 @@ static char *patient_body(void)
 
 enum who { NO_TOKEN, BAD, REVOKED, READER, EDITOR, ADMIN, NWHO };
 static const char *const who_names[] = {"no token", "bad token", "revoked token",
-                                        "reader",   "editor",    "admin"};
+					"reader",   "editor",    "admin"};
 
 static const char *who_header(enum who w)
 {
 	static char admin_auth[200];
 	switch (w) {
-	case NO_TOKEN:
-		return "Authorization:";
-	case BAD:
-		return "Authorization: Bearer " BAD_TOKEN;
-	case REVOKED:
-		return revoked_auth;
-	case READER:
-		return reader_auth;
-	case EDITOR:
-		return editor_auth;
-	default:
-		set_auth(admin_auth, sizeof admin_auth, api_admin_token());
-		return admin_auth;
+	case NO_TOKEN: return "Authorization:";
+	case BAD: return "Authorization: Bearer " BAD_TOKEN;
+	case REVOKED: return revoked_auth;
+	case READER: return reader_auth;
+	case EDITOR: return editor_auth;
+	default: set_auth(admin_auth, sizeof admin_auth, api_admin_token()); return admin_auth;
 	}
 }
 
@@ -339,18 +332,18 @@ static char *matrix_body(const char *method, const char *pattern, const struct f
 	if (strcmp(method, "POST") == 0) {
 		if (strcmp(pattern, "/patients") == 0)
 			j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "code", unique_code("RM"),
-			              "histology", "renal_cell", "setting", "metastatic", "regimen",
-			              "il2_lak", "enrolled_on", "1985-01-10");
+				      "histology", "renal_cell", "setting", "metastatic", "regimen",
+				      "il2_lak", "enrolled_on", "1985-01-10");
 		else if (strcmp(pattern, "/courses") == 0)
 			j = json_pack("{s:I, s:s}", "patient_id", (json_int_t)f->patient,
-			              "started_on", "1985-03-01");
+				      "started_on", "1985-03-01");
 		else if (strcmp(pattern, "/outcomes") == 0)
 			j = json_pack("{s:I, s:s, s:s}", "course_id", (json_int_t)f->course,
-			              "assessed_on", "1985-05-01", "response", "SD");
+				      "assessed_on", "1985-05-01", "response", "SD");
 		else if (strcmp(pattern, "/toxicities") == 0)
 			j = json_pack("{s:I, s:s, s:i, s:s, s:s}", "course_id",
-			              (json_int_t)f->course, "term", "Fever", "grade", 2,
-			              "onset_on", "1985-02-03", "attribution", "possible");
+				      (json_int_t)f->course, "term", "Fever", "grade", 2,
+				      "onset_on", "1985-02-03", "attribution", "possible");
 	} else if (strcmp(method, "PATCH") == 0) {
 		if (strncmp(pattern, "/patients", 9) == 0)
 			j = json_pack("{s:i}", "age", 20 + n % 80);
@@ -404,27 +397,28 @@ START_TEST(test_role_matrix_over_every_route)
 			const char *brace = strstr(rt->pattern, "{id}");
 			if (brace)
 				snprintf(path, sizeof path, "%.*s%lld%s",
-				         (int)(brace - rt->pattern), rt->pattern,
-				         (long long)id_for(rt->method, rt->pattern, &f), brace + 4);
+					 (int)(brace - rt->pattern), rt->pattern,
+					 (long long)id_for(rt->method, rt->pattern, &f), brace + 4);
 			else
 				snprintf(path, sizeof path, "%s", rt->pattern);
 			char *body = matrix_body(rt->method, rt->pattern, &f, requests);
-			const char *headers[] = {who_header((enum who)w),
-			                         strcmp(rt->method, "PATCH") == 0
-			                             ? "Content-Type: application/merge-patch+json"
-			                             : "Content-Type: application/json",
-			                         NULL};
+			const char *headers[] = {
+				who_header((enum who)w),
+				strcmp(rt->method, "PATCH") == 0
+					? "Content-Type: application/merge-patch+json"
+					: "Content-Type: application/json",
+				NULL};
 			if (!body)
 				headers[1] = NULL;
 			char *before = db_fingerprint();
 			int64_t seq = audit_seq();
 			struct resp *r =
-			    http(rt->method, path, headers, body, body ? strlen(body) : 0);
+				http(rt->method, path, headers, body, body ? strlen(body) : 0);
 			requests++;
 			bool refused = false;
 			if (rt->role == ROLE_NONE) {
 				ck_assert_msg(r->status == 200, "%s %s as %s -> %ld %s", rt->method,
-				              path, who_names[w], r->status, r->body);
+					      path, who_names[w], r->status, r->body);
 			} else if (w == NO_TOKEN) {
 				assert_unauthorized(r, CHALLENGE);
 				refused = true;
@@ -437,19 +431,19 @@ START_TEST(test_role_matrix_over_every_route)
 				refused = true;
 			} else if (known_route(rt)) {
 				ck_assert_msg(r->status == success_status(rt->method),
-				              "%s %s as %s -> %ld %s", rt->method, path,
-				              who_names[w], r->status, r->body);
+					      "%s %s as %s -> %ld %s", rt->method, path,
+					      who_names[w], r->status, r->body);
 			} else {
 				/* a route this test has no body for: let in, at least */
 				ck_assert_msg(r->status != 401 && r->status != 403 &&
-				                  r->status < 500,
-				              "%s %s as %s -> %ld %s", rt->method, path,
-				              who_names[w], r->status, r->body);
+						      r->status < 500,
+					      "%s %s as %s -> %ld %s", rt->method, path,
+					      who_names[w], r->status, r->body);
 			}
 			if (refused) {
 				char *after = db_fingerprint();
 				ck_assert_msg(strcmp(before, after) == 0, "%s %s as %s wrote",
-				              rt->method, path, who_names[w]);
+					      rt->method, path, who_names[w]);
 				ck_assert_int_eq(audit_seq(), seq);
 				free(after);
 			}
@@ -496,13 +490,13 @@ START_TEST(test_malformed_or_unknown_token_is_401_invalid_token)
 	snprintf(bare, sizeof bare, "Authorization: %s", api_admin_token());
 	snprintf(basic, sizeof basic, "Authorization: Basic %s", api_admin_token());
 	const char *const bad[] = {"Authorization: Bearer " BAD_TOKEN,
-	                           tampered,
-	                           longer,
-	                           bare,
-	                           basic,
-	                           "Authorization: Bearer",
-	                           "Authorization: Bearer cohortd_",
-	                           "Authorization: Bearer not-a-token"};
+				   tampered,
+				   longer,
+				   bare,
+				   basic,
+				   "Authorization: Bearer",
+				   "Authorization: Bearer cohortd_",
+				   "Authorization: Bearer not-a-token"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		const char *const headers[] = {bad[i], NULL};
 		struct resp *r = http("GET", "/patients", headers, NULL, 0);
@@ -523,7 +517,7 @@ START_TEST(test_reader_write_is_403_forbidden_and_changes_nothing)
 	const char *const post[] = {"Content-Type: application/json", reader_auth, NULL};
 	assert_refused("POST", "/patients", post, body, 403, FORBIDDEN, NULL);
 	const char *const patch[] = {"Content-Type: application/merge-patch+json", reader_auth,
-	                             NULL};
+				     NULL};
 	assert_refused("PATCH", path, patch, "{\"age\": 40}", 403, FORBIDDEN, NULL);
 	const char *const del[] = {reader_auth, NULL};
 	assert_refused("DELETE", path, del, NULL, 403, FORBIDDEN, NULL);
@@ -563,13 +557,13 @@ START_TEST(test_auth_is_checked_after_routing_and_before_everything_else)
 	char path[64];
 	snprintf(path, sizeof path, "/patients/%lld", (long long)p);
 	const char *const reader_bad[] = {reader_auth, "Change-Reason:", "Content-Type: text/plain",
-	                                  NULL};
+					  NULL};
 	r = http("PATCH", path, reader_bad, "{", 1);
 	assert_problem(r, 403, FORBIDDEN);
 	resp_free(r);
 	/* editor: the reason is checked before the media type */
 	const char *const editor_bad[] = {editor_auth, "Change-Reason:", "Content-Type: text/plain",
-	                                  NULL};
+					  NULL};
 	r = http("PATCH", path, editor_bad, "{", 1);
 	assert_problem(r, 422, VALIDATION);
 	assert_field_error(r, "Change-Reason");
@@ -623,8 +617,9 @@ END_TEST
  * trail) or for the server's own writes ("cohortd import", "cohortd demo"). */
 START_TEST(test_token_names_the_audit_keeps_for_others_are_refused)
 {
-	static const char *const reserved[] = {"anonymous", "Anonymous", "ANONYMOUS", "cohortd",
-					       "cohortd-import", "CohortD.demo", NULL};
+	static const char *const reserved[] = {"anonymous", "Anonymous",      "ANONYMOUS",
+					       "cohortd",   "cohortd-import", "CohortD.demo",
+					       NULL};
 	char out[2048], args[128];
 	ck_assert_int_eq(cli("token list", out, sizeof out), 0);
 	char *before = strdup(out);
@@ -638,7 +633,8 @@ START_TEST(test_token_names_the_audit_keeps_for_others_are_refused)
 	ck_assert_str_eq(out, before);
 	free(before);
 	/* a name that merely contains them is a name like any other */
-	ck_assert_int_eq(cli("token create --role reader --name not-anonymous", out, sizeof out), 0);
+	ck_assert_int_eq(cli("token create --role reader --name not-anonymous", out, sizeof out),
+			 0);
 }
 END_TEST
 
@@ -647,8 +643,8 @@ START_TEST(test_token_list_never_prints_a_token)
 	char out[8192];
 	ck_assert_int_eq(cli("token list", out, sizeof out), 0);
 	ck_assert_msg(strstr(out, "test-admin") && strstr(out, "t-reader") &&
-	                  strstr(out, "t-editor") && strstr(out, "t-revoked"),
-	              "list: %s", out);
+			      strstr(out, "t-editor") && strstr(out, "t-revoked"),
+		      "list: %s", out);
 	ck_assert_msg(strstr(out, "revoked 2") != NULL, "no revocation time: %s", out);
 	ck_assert_ptr_null(strstr(out, "cohortd_"));
 	const char *tokens[] = {api_admin_token(), reader_token, editor_token, revoked_token};
@@ -668,12 +664,12 @@ START_TEST(test_token_is_stored_only_as_its_sha256)
 	ck_assert_str_ne(reader_token, editor_token);
 	sqlite3 *db;
 	ck_assert_int_eq(sqlite3_open_v2(api_db_path(), &db, SQLITE_OPEN_READONLY, NULL),
-	                 SQLITE_OK);
+			 SQLITE_OK);
 	sqlite3_busy_timeout(db, 5000);
 	sqlite3_stmt *st;
-	ck_assert_int_eq(
-	    sqlite3_prepare_v2(db, "SELECT hash, role FROM tokens WHERE name = ?", -1, &st, NULL),
-	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT hash, role FROM tokens WHERE name = ?", -1,
+					    &st, NULL),
+			 SQLITE_OK);
 	sqlite3_bind_text(st, 1, "t-reader", -1, SQLITE_STATIC);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
 	char want[65];
@@ -705,7 +701,7 @@ START_TEST(test_token_never_in_database_or_wal_in_clear)
 			ck_assert_uint_gt(len, 0);
 		for (int i = 0; i < 4; i++) {
 			ck_assert_msg(!contains_bytes(data, len, tokens[i] + 8),
-			              "token %d found in %s", i, path);
+				      "token %d found in %s", i, path);
 		}
 		free(data);
 	}
@@ -715,7 +711,7 @@ END_TEST
 START_TEST(test_token_never_in_server_log)
 {
 	const char *auths[] = {reader_auth, editor_auth, revoked_auth,
-	                       "Authorization: Bearer " BAD_TOKEN};
+			       "Authorization: Bearer " BAD_TOKEN};
 	for (int i = 0; i < 4; i++) {
 		const char *const headers[] = {auths[i], NULL};
 		resp_free(http("GET", "/audit", headers, NULL, 0));
@@ -735,7 +731,7 @@ START_TEST(test_token_never_in_server_log)
 	}
 	ck_assert_msg(contains_bytes(log, len, "trust-log-marker"), "no log line for the marker");
 	const char *tokens[] = {api_admin_token(), reader_token, editor_token, revoked_token,
-	                        BAD_TOKEN};
+				BAD_TOKEN};
 	for (int i = 0; i < 5; i++)
 		ck_assert_msg(!contains_bytes(log, len, tokens[i] + 8), "token %d in the log", i);
 	free(log);
@@ -749,7 +745,7 @@ START_TEST(test_create_leaves_one_audit_row)
 	int64_t seq = audit_seq();
 	char *body = patient_body();
 	const char *const headers[] = {"Content-Type: application/json", "Change-Reason: enrolment",
-	                               "X-Request-ID: trust-create-1", NULL};
+				       "X-Request-ID: trust-create-1", NULL};
 	struct resp *r = http("POST", "/patients", headers, body, strlen(body));
 	ck_assert_int_eq(r->status, 201);
 	assert_header(r, "X-Request-ID", "trust-create-1");
@@ -761,7 +757,7 @@ START_TEST(test_create_leaves_one_audit_row)
 	json_t *row = json_array_get(rows, 0);
 	ck_assert_int_eq(num(row, "seq"), seq + 1);
 	assert_audit_row(row, "create", "patients", id, NULL, rec, "test-admin", "enrolment",
-	                 "trust-create-1");
+			 "trust-create-1");
 	/* without a reason on POST, the row's reason is null */
 	seq = audit_seq();
 	int64_t c = make_course(id, NULL);
@@ -771,9 +767,9 @@ START_TEST(test_create_leaves_one_audit_row)
 	json_t *course = get_record("courses", c);
 	row = json_array_get(rows, 0);
 	ck_assert_msg(is_uuid4(str(row, "request_id")), "generated request id %s",
-	              str(row, "request_id"));
+		      str(row, "request_id"));
 	assert_audit_row(row, "create", "courses", c, NULL, course, "test-admin", NULL,
-	                 str(row, "request_id"));
+			 str(row, "request_id"));
 	json_decref(course);
 	json_decref(rows);
 	json_decref(rec);
@@ -788,15 +784,15 @@ START_TEST(test_patch_by_editor_leaves_one_row_with_before_and_after)
 	const char *entities[] = {"patients", "courses", "outcomes", "toxicities"};
 	int64_t ids[] = {f.patient, f.course, f.outcome, f.toxicity};
 	const char *patches[] = {"{\"age\": 61, \"sex\": \"female\"}", "{\"doses_given\": 12}",
-	                         "{\"confirmed\": true}", "{\"serious\": true, \"grade\": 4}"};
+				 "{\"confirmed\": true}", "{\"serious\": true, \"grade\": 4}"};
 	for (int i = 0; i < 4; i++) {
 		json_t *before = get_record(entities[i], ids[i]);
 		int64_t seq = audit_seq();
 		char path[64];
 		snprintf(path, sizeof path, "/%s/%lld", entities[i], (long long)ids[i]);
 		const char *const headers[] = {"Content-Type: application/merge-patch+json",
-		                               editor_auth, "Change-Reason: source data verified",
-		                               NULL};
+					       editor_auth, "Change-Reason: source data verified",
+					       NULL};
 		struct resp *r = http("PATCH", path, headers, patches[i], strlen(patches[i]));
 		ck_assert_msg(r->status == 200, "%s -> %ld %s", path, r->status, r->body);
 		json_t *after = get_record(entities[i], ids[i]);
@@ -805,8 +801,8 @@ START_TEST(test_patch_by_editor_leaves_one_row_with_before_and_after)
 		json_t *rows = audit_after(seq);
 		ck_assert_uint_eq(json_array_size(rows), 1);
 		assert_audit_row(json_array_get(rows, 0), "update", entities[i], ids[i], before,
-		                 after, "t-editor", "source data verified",
-		                 resp_header(r, "X-Request-ID"));
+				 after, "t-editor", "source data verified",
+				 resp_header(r, "X-Request-ID"));
 		json_decref(rows);
 		json_decref(before);
 		json_decref(after);
@@ -826,13 +822,13 @@ START_TEST(test_delete_leaves_one_audit_row)
 		char path[64];
 		snprintf(path, sizeof path, "/%s/%lld", entities[i], (long long)ids[i]);
 		const char *const headers[] = {"Change-Reason: entered twice",
-		                               "X-Request-ID: trust-del", NULL};
+					       "X-Request-ID: trust-del", NULL};
 		struct resp *r = http("DELETE", path, headers, NULL, 0);
 		ck_assert_int_eq(r->status, 204);
 		json_t *rows = audit_after(seq);
 		ck_assert_uint_eq(json_array_size(rows), 1);
 		assert_audit_row(json_array_get(rows, 0), "delete", entities[i], ids[i], before,
-		                 NULL, "test-admin", "entered twice", "trust-del");
+				 NULL, "test-admin", "entered twice", "trust-del");
 		json_decref(rows);
 		json_decref(before);
 		resp_free(r);
@@ -844,7 +840,7 @@ START_TEST(test_cascade_delete_leaves_one_row_per_removed_record)
 {
 	struct family f = make_family();
 	int64_t o2 =
-	    make_outcome(f.course, "{\"assessed_on\": \"1985-06-01\", \"response\": \"CR\"}");
+		make_outcome(f.course, "{\"assessed_on\": \"1985-06-01\", \"response\": \"CR\"}");
 	const char *entities[] = {"patients", "courses", "outcomes", "toxicities", "outcomes"};
 	int64_t ids[] = {f.patient, f.course, f.outcome, f.toxicity, o2};
 	json_t *records[5];
@@ -871,7 +867,7 @@ START_TEST(test_cascade_delete_leaves_one_row_per_removed_record)
 		ck_assert_msg(match >= 0 && !seen[match], "unexpected row %lld", (long long)k);
 		seen[match] = true;
 		assert_audit_row(row, "delete", entities[match], ids[match], records[match], NULL,
-		                 "test-admin", "withdrew consent", rid);
+				 "test-admin", "withdrew consent", rid);
 	}
 	/* dependants go before what they point at; the patient last */
 	ck_assert_str_eq(str(json_array_get(rows, 4), "entity"), "patients");
@@ -900,21 +896,21 @@ START_TEST(test_refused_requests_leave_no_audit_row)
 	/* 409 */
 	char dup[200];
 	snprintf(dup, sizeof dup,
-	         "{\"code\": \"%s\", \"histology\": \"melanoma\", \"setting\": \"metastatic\", "
-	         "\"regimen\": \"il2_alone\", \"enrolled_on\": \"1985-01-10\"}",
-	         str(rec, "code"));
+		 "{\"code\": \"%s\", \"histology\": \"melanoma\", \"setting\": \"metastatic\", "
+		 "\"regimen\": \"il2_alone\", \"enrolled_on\": \"1985-01-10\"}",
+		 str(rec, "code"));
 	assert_refused("POST", "/patients", json_ct, dup, 409, DUPLICATE, "code");
 	assert_refused("DELETE", p, NULL, NULL, 409, HAS_DEPENDANTS, NULL);
 	assert_refused("DELETE", c, NULL, NULL, 409, HAS_DEPENDANTS, NULL);
 	/* 412 */
 	static const char *const stale[] = {"Content-Type: application/merge-patch+json",
-	                                    "If-Match: \"7\"", NULL};
+					    "If-Match: \"7\"", NULL};
 	assert_refused("PATCH", p, stale, "{\"age\": 5}", 412, PRECONDITION, NULL);
 	static const char *const stale_del[] = {"If-Match: \"7\"", NULL};
 	assert_refused("DELETE", p, stale_del, NULL, 412, PRECONDITION, NULL);
 	/* 403, 401 */
 	const char *const reader[] = {"Content-Type: application/merge-patch+json", reader_auth,
-	                              NULL};
+				      NULL};
 	assert_refused("PATCH", p, reader, "{\"age\": 5}", 403, FORBIDDEN, NULL);
 	static const char *const none[] = {"Authorization:", NULL};
 	assert_refused("DELETE", c, none, NULL, 401, UNAUTHORIZED, NULL);
@@ -964,7 +960,7 @@ START_TEST(test_history_reconstructs_every_version)
 		char reason[80];
 		snprintf(reason, sizeof reason, "Change-Reason: %s", reasons[i + 1]);
 		const char *const headers[] = {"Content-Type: application/merge-patch+json", reason,
-		                               editor_auth, NULL};
+					       editor_auth, NULL};
 		struct resp *r = http("PATCH", path, headers, patches[i], strlen(patches[i]));
 		ck_assert_int_eq(r->status, 200);
 		snprintf(rids[i + 1], sizeof rids[i + 1], "%s", resp_header(r, "X-Request-ID"));
@@ -1001,7 +997,7 @@ START_TEST(test_history_reconstructs_every_version)
 		ck_assert_int_gt(num(v, "seq"), last_seq);
 		last_seq = num(v, "seq");
 		ck_assert_msg(json_equal(json_object_get(v, "record"), seen[i]),
-		              "version %d differs from what GET answered", i);
+			      "version %d differs from what GET answered", i);
 		ck_assert_ptr_nonnull(str(v, "at"));
 		json_decref(seen[i]);
 	}
@@ -1015,8 +1011,8 @@ END_TEST
 START_TEST(test_history_of_an_id_that_never_existed_is_404)
 {
 	static const char *const paths[] = {
-	    "/patients/987654321/history", "/courses/987654321/history",
-	    "/outcomes/987654321/history", "/toxicities/987654321/history"};
+		"/patients/987654321/history", "/courses/987654321/history",
+		"/outcomes/987654321/history", "/toxicities/987654321/history"};
 	for (int i = 0; i < 4; i++) {
 		struct resp *r = http_get(paths[i]);
 		assert_problem(r, 404, NOT_FOUND);
@@ -1034,7 +1030,7 @@ START_TEST(test_patch_and_delete_without_change_reason_are_422)
 	json_t *before = get_record("patients", f.patient);
 	int64_t seq = audit_seq();
 	static const char *const patch[] = {"Content-Type: application/merge-patch+json",
-	                                    "Change-Reason:", NULL};
+					    "Change-Reason:", NULL};
 	assert_refused("PATCH", p, patch, "{\"age\": 33}", 422, VALIDATION, "Change-Reason");
 	static const char *const del[] = {"Change-Reason:", NULL};
 	assert_refused("DELETE", t, del, NULL, 422, VALIDATION, "Change-Reason");
@@ -1057,7 +1053,7 @@ START_TEST(test_invalid_change_reason_is_422_even_on_post)
 	char long_reason[600] = "Change-Reason: ";
 	memset(long_reason + strlen(long_reason), 'r', 501);
 	const char *const patch[] = {"Content-Type: application/merge-patch+json", long_reason,
-	                             NULL};
+				     NULL};
 	int64_t seq = audit_seq();
 	assert_refused("PATCH", path, patch, "{\"age\": 33}", 422, VALIDATION, "Change-Reason");
 	char *body = patient_body();
@@ -1104,7 +1100,7 @@ START_TEST(test_audit_list_filters_and_pages)
 	ck_assert_str_eq(str(json_array_get(items, 1), "action"), "update");
 	char next[240];
 	snprintf(next, sizeof next, "/audit?entity=patients&id=%lld&limit=2&after=%lld",
-	         (long long)id, (long long)num(json_array_get(items, 1), "seq"));
+		 (long long)id, (long long)num(json_array_get(items, 1), "seq"));
 	ck_assert_str_eq(str(r->json, "next"), next);
 	char link[280];
 	snprintf(link, sizeof link, "<%s>; rel=\"next\"", next);
@@ -1141,23 +1137,23 @@ END_TEST
 START_TEST(test_audit_list_bad_params_are_400)
 {
 	static const char *const bad[][2] = {
-	    {"/audit?entity=people", "entity"},
-	    {"/audit?limit=0", "limit"},
-	    {"/audit?limit=1001", "limit"},
-	    {"/audit?after=-1", "after"},
-	    {"/audit?id=0", "id"},
-	    {"/audit?from=yesterday", "from"},
-	    {"/audit?from=2026-01-31T24:00:00Z", "from"},
-	    {"/audit?from=2026-01-31T12:60:00Z", "from"},
-	    {"/audit?to=2026-01-31T12:00:61Z", "to"},
-	    {"/audit?to=2026-01-31T99:99:99Z", "to"},
-	    {"/audit?to=2026-01-31T12:00:00.1xZ", "to"},
-	    {"/audit?to=2026-01-31T12:00:00.Z", "to"},
-	    {"/audit?to=2026-01-31T12:00:00.1234Z", "to"},
-	    {"/audit?to=2026-01-31T12:00:00+01:00", "to"},
-	    {"/audit?from=2026-02-30", "from"},
-	    {"/audit?from=2026-02-30T00:00:00Z", "from"},
-	    {"/audit?colour=red", "colour"},
+		{"/audit?entity=people", "entity"},
+		{"/audit?limit=0", "limit"},
+		{"/audit?limit=1001", "limit"},
+		{"/audit?after=-1", "after"},
+		{"/audit?id=0", "id"},
+		{"/audit?from=yesterday", "from"},
+		{"/audit?from=2026-01-31T24:00:00Z", "from"},
+		{"/audit?from=2026-01-31T12:60:00Z", "from"},
+		{"/audit?to=2026-01-31T12:00:61Z", "to"},
+		{"/audit?to=2026-01-31T99:99:99Z", "to"},
+		{"/audit?to=2026-01-31T12:00:00.1xZ", "to"},
+		{"/audit?to=2026-01-31T12:00:00.Z", "to"},
+		{"/audit?to=2026-01-31T12:00:00.1234Z", "to"},
+		{"/audit?to=2026-01-31T12:00:00+01:00", "to"},
+		{"/audit?from=2026-02-30", "from"},
+		{"/audit?from=2026-02-30T00:00:00Z", "from"},
+		{"/audit?colour=red", "colour"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct resp *r = http_get(bad[i][0]);
@@ -1184,8 +1180,7 @@ END_TEST
 /* sql prepared on a read-only connection to the server's database file. */
 static sqlite3_stmt *prepare_on_file(sqlite3 **db, const char *sql)
 {
-	ck_assert_int_eq(sqlite3_open_v2(api_db_path(), db, SQLITE_OPEN_READONLY, NULL),
-	                 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_open_v2(api_db_path(), db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	sqlite3_busy_timeout(*db, 5000);
 	sqlite3_stmt *st;
 	ck_assert_int_eq(sqlite3_prepare_v2(*db, sql, -1, &st, NULL), SQLITE_OK);
@@ -1196,7 +1191,8 @@ static sqlite3_stmt *prepare_on_file(sqlite3 **db, const char *sql)
 static void last_audit_row(int64_t *seq, char hash[65])
 {
 	sqlite3 *db;
-	sqlite3_stmt *st = prepare_on_file(&db, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+	sqlite3_stmt *st =
+		prepare_on_file(&db, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
 	*seq = sqlite3_column_int64(st, 0);
 	snprintf(hash, 65, "%s", (const char *)sqlite3_column_text(st, 1));
@@ -1252,9 +1248,10 @@ START_TEST(test_each_row_hash_is_the_documented_digest_of_its_fields)
 	ck_assert_int_eq(r->status, 200);
 	resp_free(r);
 	sqlite3 *db;
-	sqlite3_stmt *st = prepare_on_file(&db, "SELECT prev_hash, seq, at, actor, action, entity, "
-						"entity_id, before, after, reason, request_id, hash "
-						"FROM audit ORDER BY seq");
+	sqlite3_stmt *st =
+		prepare_on_file(&db, "SELECT prev_hash, seq, at, actor, action, entity, "
+				     "entity_id, before, after, reason, request_id, hash "
+				     "FROM audit ORDER BY seq");
 	int rows = 0, updates = 0;
 	char prev[65] = "0000000000000000000000000000000000000000000000000000000000000000";
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -1281,7 +1278,7 @@ END_TEST
 /* --- idempotency ---------------------------------------------------------- */
 
 static struct resp *post_keyed(const char *auth, const char *key, const char *path,
-                               const char *body)
+			       const char *body)
 {
 	char key_header[400];
 	snprintf(key_header, sizeof key_header, "Idempotency-Key: %s", key);
@@ -1349,7 +1346,7 @@ START_TEST(test_same_key_with_another_body_is_422_key_reused)
 	int64_t p = make_patient(NULL);
 	char course[100];
 	snprintf(course, sizeof course, "{\"patient_id\": %lld, \"started_on\": \"1985-02-01\"}",
-	         (long long)p);
+		 (long long)p);
 	assert_refused("POST", "/courses", headers, course, 422, KEY_REUSED, "Idempotency-Key");
 	free(body);
 	free(other);
@@ -1368,7 +1365,7 @@ START_TEST(test_bad_idempotency_key_is_400)
 		snprintf(key_header, sizeof key_header, "Idempotency-Key: %s", bad[i]);
 		const char *const headers[] = {"Content-Type: application/json", key_header, NULL};
 		assert_refused("POST", "/patients", headers, body, 400, INVALID_PARAM,
-		               "Idempotency-Key");
+			       "Idempotency-Key");
 		free(body);
 	}
 	/* 255 characters is the most */
@@ -1495,10 +1492,10 @@ START_TEST(test_concurrent_posts_with_one_key_make_one_record)
 		snprintf(code, sizeof code, "%s", unique_code("CK"));
 		char body[300];
 		snprintf(body, sizeof body,
-		         "{\"code\": \"%s\", \"histology\": \"melanoma\", \"setting\": "
-		         "\"metastatic\", \"regimen\": \"il2_alone\", \"enrolled_on\": "
-		         "\"1985-01-10\"}",
-		         code);
+			 "{\"code\": \"%s\", \"histology\": \"melanoma\", \"setting\": "
+			 "\"metastatic\", \"regimen\": \"il2_alone\", \"enrolled_on\": "
+			 "\"1985-01-10\"}",
+			 code);
 		int go[2], results[2];
 		ck_assert_int_eq(pipe(go), 0);
 		ck_assert_int_eq(pipe(results), 0);
@@ -1519,7 +1516,7 @@ START_TEST(test_concurrent_posts_with_one_key_make_one_record)
 			int status;
 			ck_assert_int_eq(waitpid(kids[i], &status, 0), kids[i]);
 			ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-			              "child failed");
+				      "child failed");
 		}
 		FILE *in = fdopen(results[0], "r");
 		long status[2];
@@ -1528,8 +1525,8 @@ START_TEST(test_concurrent_posts_with_one_key_make_one_record)
 		char type[2][100];
 		for (int i = 0; i < 2; i++)
 			ck_assert_int_eq(fscanf(in, "%ld %d %lld %99s", &status[i], &replayed[i],
-			                        &id[i], type[i]),
-			                 4);
+						&id[i], type[i]),
+					 4);
 		fclose(in);
 		int created = 0;
 		long long the_id = 0;
@@ -1540,7 +1537,7 @@ START_TEST(test_concurrent_posts_with_one_key_make_one_record)
 				continue;
 			}
 			ck_assert_msg(status[i] == 201, "round %d: answer %ld (%s)", round,
-			              status[i], type[i]);
+				      status[i], type[i]);
 			ck_assert_int_gt(id[i], 0);
 			if (the_id)
 				ck_assert_int_eq(id[i], the_id);
@@ -1552,7 +1549,7 @@ START_TEST(test_concurrent_posts_with_one_key_make_one_record)
 		ck_assert_int_eq(count_code(code), 1);
 	}
 	fprintf(stderr, "test_trust: concurrent keys: %d in flight, %d replays of 20\n", in_flight,
-	        replays);
+		replays);
 }
 END_TEST
 
@@ -1586,8 +1583,8 @@ START_TEST(test_insane_request_id_is_replaced_by_a_uuid4)
 	char id129[160] = "X-Request-ID: ";
 	memset(id129 + strlen(id129), 'c', 129);
 	const char *ids[] = {
-	    "X-Request-ID: has spaces in it", id200, id129, "X-Request-ID: semi;colon",
-	    "X-Request-ID: <script>",         NULL};
+		"X-Request-ID: has spaces in it", id200, id129, "X-Request-ID: semi;colon",
+		"X-Request-ID: <script>",         NULL};
 	char seen[6][40];
 	for (int i = 0; i < 6; i++) {
 		const char *const headers[] = {ids[i], NULL};
@@ -1614,7 +1611,8 @@ START_TEST(test_generated_request_ids_are_random)
 		const char *got = resp_header(r, "X-Request-ID");
 		ck_assert_msg(is_uuid4(got), "not a UUIDv4: %s", got ? got : "(none)");
 		if (prev[0])
-			ck_assert_msg(strncmp(prev, got, 8) != 0, "%s then %s: a counter?", prev, got);
+			ck_assert_msg(strncmp(prev, got, 8) != 0, "%s then %s: a counter?", prev,
+				      got);
 		snprintf(prev, sizeof prev, "%s", got);
 		resp_free(r);
 	}
@@ -1642,7 +1640,7 @@ START_TEST(test_problem_instance_and_audit_name_the_request_id)
 	int64_t seq = audit_seq();
 	char *body = patient_body();
 	static const char *const post[] = {"Content-Type: application/json",
-	                                   "X-Request-ID: bad id!", NULL};
+					   "X-Request-ID: bad id!", NULL};
 	r = http("POST", "/patients", post, body, strlen(body));
 	ck_assert_int_eq(r->status, 201);
 	id = resp_header(r, "X-Request-ID");
@@ -1680,10 +1678,10 @@ START_TEST(test_anonymous_reader_cannot_write_or_read_audit)
 	snprintf(path, sizeof path, "/patients/%lld", (long long)id);
 	char *body = patient_body();
 	static const char *const post[] = {"Authorization:", "Content-Type: application/json",
-	                                   NULL};
+					   NULL};
 	assert_refused("POST", "/patients", post, body, 403, FORBIDDEN, NULL);
 	static const char *const patch[] = {
-	    "Authorization:", "Content-Type: application/merge-patch+json", NULL};
+		"Authorization:", "Content-Type: application/merge-patch+json", NULL};
 	assert_refused("PATCH", path, patch, "{\"age\": 3}", 403, FORBIDDEN, NULL);
 	static const char *const none[] = {"Authorization:", NULL};
 	assert_refused("DELETE", path, none, NULL, 403, FORBIDDEN, NULL);
@@ -1729,7 +1727,7 @@ static sqlite3 *open_rw(void)
 {
 	sqlite3 *db;
 	ck_assert_int_eq(sqlite3_open_v2(api_db_path(), &db, SQLITE_OPEN_READWRITE, NULL),
-	                 SQLITE_OK);
+			 SQLITE_OK);
 	sqlite3_busy_timeout(db, 5000);
 	return db;
 }
@@ -1741,14 +1739,14 @@ START_TEST(test_triggers_refuse_update_and_delete_of_audit_rows)
 	ck_assert_int_ge(rows, 4);
 	sqlite3 *db = open_rw();
 	static const char *const sql[] = {"UPDATE audit SET actor = 'x'",
-	                                  "UPDATE audit SET reason = 'r' WHERE seq = 2",
-	                                  "DELETE FROM audit", "DELETE FROM audit WHERE seq = 1"};
+					  "UPDATE audit SET reason = 'r' WHERE seq = 2",
+					  "DELETE FROM audit", "DELETE FROM audit WHERE seq = 1"};
 	for (int i = 0; i < 4; i++) {
 		char *err = NULL;
 		int rc = sqlite3_exec(db, sql[i], NULL, NULL, &err);
 		ck_assert_msg(rc != SQLITE_OK, "%s succeeded", sql[i]);
 		ck_assert_msg(err && strstr(err, "audit rows are append-only"), "%s: %s", sql[i],
-		              err ? err : "(no message)");
+			      err ? err : "(no message)");
 		sqlite3_free(err);
 	}
 	sqlite3_close(db);
@@ -1768,10 +1766,10 @@ START_TEST(test_verify_names_the_first_tampered_row)
 	sqlite3 *db = open_rw();
 	char *err = NULL;
 	ck_assert_int_eq(sqlite3_exec(db,
-	                              "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; "
-	                              "UPDATE audit SET reason = 'nothing happened' WHERE seq = 3",
-	                              NULL, NULL, &err),
-	                 SQLITE_OK);
+				      "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; "
+				      "UPDATE audit SET reason = 'nothing happened' WHERE seq = 3",
+				      NULL, NULL, &err),
+			 SQLITE_OK);
 	ck_assert_int_eq(sqlite3_changes(db), 1);
 	sqlite3_close(db);
 	json_t *v = get_json("/audit/verify");
@@ -1802,7 +1800,7 @@ START_TEST(test_verify_names_a_deleted_row)
 	sqlite3 *db = open_rw();
 	/* the triggers were dropped by the test before */
 	ck_assert_int_eq(sqlite3_exec(db, "DELETE FROM audit WHERE seq = 2", NULL, NULL, NULL),
-	                 SQLITE_OK);
+			 SQLITE_OK);
 	sqlite3_close(db);
 	json_t *v = get_json("/audit/verify");
 	ck_assert(json_is_false(json_object_get(v, "intact")));
@@ -1818,10 +1816,10 @@ END_TEST
 START_TEST(test_preflight_from_an_allowed_origin)
 {
 	static const char *const headers[] = {"Authorization:", "Origin: " ORIGIN,
-	                                      "Access-Control-Request-Method: POST",
-	                                      "Access-Control-Request-Headers: authorization, "
-	                                      "content-type",
-	                                      NULL};
+					      "Access-Control-Request-Method: POST",
+					      "Access-Control-Request-Headers: authorization, "
+					      "content-type",
+					      NULL};
 	struct resp *r = http("OPTIONS", "/patients", headers, NULL, 0);
 	ck_assert_int_eq(r->status, 204);
 	ck_assert_uint_eq(r->len, 0);
@@ -1829,8 +1827,8 @@ START_TEST(test_preflight_from_an_allowed_origin)
 	ck_assert_int_eq(header_count(r, "Access-Control-Allow-Origin"), 1);
 	assert_header(r, "Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS");
 	assert_header(r, "Access-Control-Allow-Headers",
-	              "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, "
-	              "Change-Reason, X-Request-ID");
+		      "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, "
+		      "Change-Reason, X-Request-ID");
 	assert_header(r, "Access-Control-Max-Age", "600");
 	ck_assert_ptr_nonnull(strstr(resp_header(r, "Vary"), "Origin"));
 	ck_assert_int_eq(header_count(r, "Vary"), 1);
@@ -1845,7 +1843,7 @@ END_TEST
 START_TEST(test_preflight_from_another_origin_has_no_cors_headers)
 {
 	static const char *const headers[] = {"Authorization:", "Origin: https://evil.example",
-	                                      "Access-Control-Request-Method: POST", NULL};
+					      "Access-Control-Request-Method: POST", NULL};
 	struct resp *r = http("OPTIONS", "/patients", headers, NULL, 0);
 	ck_assert_int_eq(r->status, 204);
 	ck_assert_ptr_null(resp_header(r, "Access-Control-Allow-Origin"));
@@ -1853,8 +1851,8 @@ START_TEST(test_preflight_from_another_origin_has_no_cors_headers)
 	resp_free(r);
 	/* an origin that merely starts like the allowed one */
 	static const char *const lookalike[] = {
-	    "Authorization:", "Origin: https://dash.example.evil.test",
-	    "Access-Control-Request-Method: GET", NULL};
+		"Authorization:", "Origin: https://dash.example.evil.test",
+		"Access-Control-Request-Method: GET", NULL};
 	r = http("OPTIONS", "/patients", lookalike, NULL, 0);
 	ck_assert_int_eq(r->status, 204);
 	ck_assert(!has_cors_headers(r));
@@ -1872,7 +1870,7 @@ START_TEST(test_answers_to_an_allowed_origin_expose_headers)
 	const char *expose = resp_header(r, "Access-Control-Expose-Headers");
 	ck_assert_ptr_nonnull(expose);
 	ck_assert_str_eq(expose, "ETag, Location, Link, X-Request-ID, Retry-After, "
-	                         "Idempotent-Replayed");
+				 "Idempotent-Replayed");
 	ck_assert_ptr_nonnull(strstr(resp_header(r, "Vary"), "Origin"));
 	resp_free(r);
 	/* a refusal reaches the script too, so it can read the problem */
@@ -1884,7 +1882,7 @@ START_TEST(test_answers_to_an_allowed_origin_expose_headers)
 	/* a created record: Location and ETag readable */
 	char *body = patient_body();
 	static const char *const post[] = {"Origin: " ORIGIN, "Content-Type: application/json",
-	                                   NULL};
+					   NULL};
 	r = http("POST", "/patients", post, body, strlen(body));
 	ck_assert_int_eq(r->status, 201);
 	assert_header(r, "Access-Control-Allow-Origin", ORIGIN);
@@ -1913,8 +1911,9 @@ END_TEST
  * Origin, refusals and public routes included, and Vary says so once. */
 START_TEST(test_every_answer_varies_on_origin_when_origins_are_allowed)
 {
-	static const char *const paths[] = {"/patients?limit=1", "/healthz", "/stats/summary",
-					    "/no-such-route", "/patients?limit=0", NULL};
+	static const char *const paths[] = {"/patients?limit=1", "/healthz",
+					    "/stats/summary",    "/no-such-route",
+					    "/patients?limit=0", NULL};
 	static const char *const origins[] = {NULL, "Origin: https://evil.example",
 					      "Origin: " ORIGIN};
 	for (const char *const *path = paths; *path; path++) {

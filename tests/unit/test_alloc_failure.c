@@ -31,14 +31,14 @@
 #include "auth.h"
 #include "config.h"
 #include "db.h"
-#include "store.h"
-#include "resources.h"
 #include "fault.h"
 #include "handlers.h"
 #include "log.h"
+#include "resources.h"
 #include "router.h"
 #include "routes.h"
 #include "server.h"
+#include "store.h"
 
 /* More allocations than any of the three requests makes. */
 #define MAX_ATTEMPTS 20000
@@ -68,7 +68,7 @@ static void server_up(void)
 	ck_assert_int_eq(sqlite3_open_v2(db_path, &file, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 
 	char *argv[] = {"cohortd",   "--db", db_path,  "--port",    "0",
-	                "--threads", "4",    "--bind", "127.0.0.1", NULL};
+			"--threads", "4",    "--bind", "127.0.0.1", NULL};
 	struct config cfg;
 	ck_assert_int_eq(config_parse(&cfg, 9, argv, stderr), 0);
 	log_set_level(LOG_ERROR);
@@ -195,7 +195,7 @@ static struct counts file_state(const char *table)
 	sqlite3 *db = file;
 	sqlite3_stmt *stmt = NULL;
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, NULL),
-	                 SQLITE_OK);
+			 SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(stmt), SQLITE_ROW);
 	ck_assert_str_eq((const char *)sqlite3_column_text(stmt, 0), "ok");
 	sqlite3_finalize(stmt);
@@ -210,11 +210,11 @@ static void audit_records(const char *table, const char *record)
 	sqlite3 *db = file;
 	sqlite3_stmt *stmt = NULL;
 	ck_assert_int_eq(
-	    sqlite3_prepare_v2(db,
-	                       "SELECT action, entity, entity_id, before, after, actor "
-	                       "FROM audit ORDER BY seq DESC LIMIT 1",
-	                       -1, &stmt, NULL),
-	    SQLITE_OK);
+		sqlite3_prepare_v2(db,
+				   "SELECT action, entity, entity_id, before, after, actor "
+				   "FROM audit ORDER BY seq DESC LIMIT 1",
+				   -1, &stmt, NULL),
+		SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(stmt), SQLITE_ROW);
 	ck_assert_str_eq((const char *)sqlite3_column_text(stmt, 0), "create");
 	ck_assert_str_eq((const char *)sqlite3_column_text(stmt, 1), table);
@@ -226,9 +226,9 @@ static void audit_records(const char *table, const char *record)
 	ck_assert_ptr_nonnull(stored);
 	ck_assert_ptr_nonnull(answered);
 	ck_assert_int_eq(sqlite3_column_int64(stmt, 2),
-	                 json_integer_value(json_object_get(answered, "id")));
+			 json_integer_value(json_object_get(answered, "id")));
 	ck_assert_msg(json_equal(stored, answered), "the audit holds %.400s for %.400s", after,
-	              record);
+		      record);
 	json_decref(stored);
 	json_decref(answered);
 	sqlite3_finalize(stmt);
@@ -243,10 +243,10 @@ static void chain_linked(int64_t rows)
 {
 	sqlite3_stmt *stmt = NULL;
 	ck_assert_int_eq(sqlite3_prepare_v2(file,
-	                                    "SELECT seq, prev_hash, hash FROM audit WHERE seq > ? "
-	                                    "ORDER BY seq",
-	                                    -1, &stmt, NULL),
-	                 SQLITE_OK);
+					    "SELECT seq, prev_hash, hash FROM audit WHERE seq > ? "
+					    "ORDER BY seq",
+					    -1, &stmt, NULL),
+			 SQLITE_OK);
 	sqlite3_bind_int64(stmt, 1, linked_seq);
 	while (sqlite3_step(stmt) == SQLITE_ROW) {
 		ck_assert_int_eq(sqlite3_column_int64(stmt, 0), linked_seq + 1);
@@ -270,9 +270,9 @@ static void audit_intact(int64_t rows)
 static void assert_clean_failure(const struct answer *a, long n)
 {
 	ck_assert_msg(a->status == 500 || a->status == 503, "N=%ld: status %ld: %.400s", n,
-	              a->status, a->body);
+		      a->status, a->body);
 	ck_assert_msg(strncmp(a->type, "application/problem+json", 24) == 0, "N=%ld: %s", n,
-	              a->type);
+		      a->type);
 	json_t *p = json_loads(a->body, 0, NULL);
 	ck_assert_msg(p != NULL, "N=%ld: not JSON: %.400s", n, a->body);
 	ck_assert(json_is_string(json_object_get(p, "type")));
@@ -286,7 +286,7 @@ static void assert_clean_failure(const struct answer *a, long n)
 /* One attempt: the nth allocation from now fails (and every later one when
  * persistent). *hit tells whether any injected failure happened. */
 static struct answer attempt(long n, bool persistent, const char *method, const char *path,
-                             const char *body, bool *hit)
+			     const char *body, bool *hit)
 {
 	fault_arm(n, persistent);
 	struct answer a = ask(method, path, body);
@@ -316,7 +316,7 @@ static bool sweep_next(struct sweep *s, bool hit)
 		if (s->n == 0 || hit) {
 			s->n++;
 			ck_assert_msg(s->n <= MAX_ATTEMPTS, "more than %d allocations",
-			              MAX_ATTEMPTS);
+				      MAX_ATTEMPTS);
 			return true;
 		}
 		s->end = s->n;
@@ -346,18 +346,18 @@ static void cohort(void)
 	for (int i = 0; i < 12; i++) {
 		char body[512];
 		snprintf(body, sizeof body,
-		         "{\"code\":\"A-%d\",\"histology\":\"melanoma\",\"setting\":\"metastatic\","
-		         "\"regimen\":\"%s\",\"enrolled_on\":\"1985-01-10\"}",
-		         i, regimens[i % 3]);
+			 "{\"code\":\"A-%d\",\"histology\":\"melanoma\",\"setting\":\"metastatic\","
+			 "\"regimen\":\"%s\",\"enrolled_on\":\"1985-01-10\"}",
+			 i, regimens[i % 3]);
 		int64_t patient = create("/patients", body);
 		snprintf(body, sizeof body,
-		         "{\"patient_id\":%lld,\"started_on\":\"1985-02-01\",\"il2_dose\":720000,"
-		         "\"il2_dose_unit\":\"IU/kg\"}",
-		         (long long)patient);
+			 "{\"patient_id\":%lld,\"started_on\":\"1985-02-01\",\"il2_dose\":720000,"
+			 "\"il2_dose_unit\":\"IU/kg\"}",
+			 (long long)patient);
 		course_id = create("/courses", body);
 		snprintf(body, sizeof body,
-		         "{\"course_id\":%lld,\"assessed_on\":\"1985-04-01\",\"response\":\"%s\"}",
-		         (long long)course_id, responses[i % 4]);
+			 "{\"course_id\":%lld,\"assessed_on\":\"1985-04-01\",\"response\":\"%s\"}",
+			 (long long)course_id, responses[i % 4]);
 		create("/outcomes", body);
 	}
 }
@@ -371,9 +371,9 @@ static long drive_create(bool persistent, bool idempotent)
 {
 	char body[256];
 	snprintf(body, sizeof body,
-	         "{\"course_id\":%lld,\"term\":\"Hypotension\",\"grade\":3,"
-	         "\"onset_on\":\"1985-02-02\",\"attribution\":\"definite\"}",
-	         (long long)course_id);
+		 "{\"course_id\":%lld,\"term\":\"Hypotension\",\"grade\":3,"
+		 "\"onset_on\":\"1985-02-02\",\"attribution\":\"definite\"}",
+		 (long long)course_id);
 	struct counts before = file_state("toxicities");
 	struct sweep sw = {0};
 	for (bool hit = true; sweep_next(&sw, hit);) {
@@ -381,14 +381,14 @@ static long drive_create(bool persistent, bool idempotent)
 		if (sw.warm_up) {
 			if (idempotent)
 				snprintf(extra_header, sizeof extra_header,
-				         "Idempotency-Key: alloc-%ld", serial());
+					 "Idempotency-Key: alloc-%ld", serial());
 			create("/toxicities", body);
 			extra_header[0] = '\0';
 			before = file_state("toxicities");
 		}
 		if (idempotent)
 			snprintf(extra_header, sizeof extra_header, "Idempotency-Key: alloc-%ld",
-			         serial());
+				 serial());
 		struct answer a = attempt(n, persistent, "POST", "/toxicities", body, &hit);
 		struct counts after = file_state("toxicities");
 		if (a.status == 201) {
@@ -406,12 +406,12 @@ static long drive_create(bool persistent, bool idempotent)
 			json_t *made = json_loads(a.body, 0, NULL);
 			ck_assert_ptr_nonnull(made);
 			ck_assert_str_eq(json_string_value(json_object_get(made, "term")),
-			                 "Hypotension");
+					 "Hypotension");
 			ck_assert_int_eq(json_integer_value(json_object_get(made, "course_id")),
-			                 course_id);
+					 course_id);
 			char path[64];
 			snprintf(path, sizeof path, "/toxicities/%lld",
-			         (long long)json_integer_value(json_object_get(made, "id")));
+				 (long long)json_integer_value(json_object_get(made, "id")));
 			json_decref(made);
 			struct answer back = ask("GET", path, NULL);
 			ck_assert_int_eq(back.status, 200);
@@ -421,11 +421,11 @@ static long drive_create(bool persistent, bool idempotent)
 		} else {
 			assert_clean_failure(&a, n);
 			ck_assert_msg(
-			    after.records == before.records && after.audit == before.audit &&
-			        after.answers == before.answers,
-			    "N=%ld: a failed create wrote %lld record(s), %lld audit row(s)", n,
-			    (long long)(after.records - before.records),
-			    (long long)(after.audit - before.audit));
+				after.records == before.records && after.audit == before.audit &&
+					after.answers == before.answers,
+				"N=%ld: a failed create wrote %lld record(s), %lld audit row(s)", n,
+				(long long)(after.records - before.records),
+				(long long)(after.audit - before.audit));
 		}
 		extra_header[0] = '\0';
 		chain_linked(after.audit);
@@ -433,7 +433,7 @@ static long drive_create(bool persistent, bool idempotent)
 		before = after;
 		if (!hit) {
 			ck_assert_msg(a.status == 201, "N=%ld: no failure injected, yet %ld", n,
-			              a.status);
+				      a.status);
 		}
 	}
 	audit_intact(file_state("patients").audit);
@@ -462,8 +462,8 @@ static long drive_read(bool persistent, const char *path, bool stats)
 		struct answer a = attempt(n, persistent, "GET", path, NULL, &hit);
 		if (a.status == 200)
 			ck_assert_msg(strcmp(a.body, want.body) == 0,
-			              "N=%ld: a different answer:\n%.400s\n%.400s", n, a.body,
-			              want.body);
+				      "N=%ld: a different answer:\n%.400s\n%.400s", n, a.body,
+				      want.body);
 		else
 			assert_clean_failure(&a, n);
 		if (stats) {
@@ -475,11 +475,11 @@ static long drive_read(bool persistent, const char *path, bool stats)
 		}
 		struct counts after = file_state("patients");
 		ck_assert(after.records == before.records && after.audit == before.audit &&
-		          after.answers == before.answers);
+			  after.answers == before.answers);
 		free(a.body);
 		if (!hit) {
 			ck_assert_msg(a.status == 200, "N=%ld: no failure injected, yet %ld", n,
-			              a.status);
+				      a.status);
 		}
 	}
 	free(want.body);
@@ -496,9 +496,9 @@ static long drive_concurrent(bool persistent)
 {
 	char body[256];
 	snprintf(body, sizeof body,
-	         "{\"course_id\":%lld,\"term\":\"Nausea\",\"grade\":2,"
-	         "\"onset_on\":\"1985-02-02\",\"attribution\":\"probable\"}",
-	         (long long)course_id);
+		 "{\"course_id\":%lld,\"term\":\"Nausea\",\"grade\":2,"
+		 "\"onset_on\":\"1985-02-02\",\"attribution\":\"probable\"}",
+		 (long long)course_id);
 	char url[128];
 	snprintf(url, sizeof url, "%s/toxicities", base);
 	struct counts before = file_state("toxicities");
@@ -554,7 +554,7 @@ static long drive_concurrent(bool persistent)
 				ck_assert_ptr_nonnull(j);
 				char path[64];
 				snprintf(path, sizeof path, "/toxicities/%lld",
-				         (long long)json_integer_value(json_object_get(j, "id")));
+					 (long long)json_integer_value(json_object_get(j, "id")));
 				json_decref(j);
 				struct answer back = ask("GET", path, NULL);
 				ck_assert_int_eq(back.status, 200);
@@ -567,16 +567,17 @@ static long drive_concurrent(bool persistent)
 		}
 		struct counts after = file_state("toxicities");
 		ck_assert_msg(
-		    after.records == before.records + made && after.audit == before.audit + made,
-		    "N=%ld: %d answered 201, %lld record(s) and %lld audit row(s) written", n, made,
-		    (long long)(after.records - before.records),
-		    (long long)(after.audit - before.audit));
+			after.records == before.records + made &&
+				after.audit == before.audit + made,
+			"N=%ld: %d answered 201, %lld record(s) and %lld audit row(s) written", n,
+			made, (long long)(after.records - before.records),
+			(long long)(after.audit - before.audit));
 		chain_linked(after.audit);
 		before = after;
 		if (!hit) {
 			ck_assert_msg(made == WRITERS,
-			              "N=%ld: no failure injected, yet %d of %d made", n, made,
-			              WRITERS);
+				      "N=%ld: no failure injected, yet %d of %d made", n, made,
+				      WRITERS);
 		}
 	}
 	audit_intact(file_state("patients").audit);
@@ -595,7 +596,7 @@ static long drive_patch(void)
 			json_t *now = ask_json("GET", "/patients/1", NULL, 200);
 			char body[64];
 			snprintf(body, sizeof body, "{\"age\":%lld}",
-			         (json_integer_value(json_object_get(now, "age")) + 1) % 100);
+				 (json_integer_value(json_object_get(now, "age")) + 1) % 100);
 			json_decref(now);
 			snprintf(extra_header, sizeof extra_header, "Change-Reason: warm-up");
 			json_decref(ask_json("PATCH", "/patients/1", body, 200));
@@ -618,9 +619,9 @@ static long drive_patch(void)
 		if (a.status == 200) {
 			ck_assert_int_eq(after.audit, before.audit + 1);
 			ck_assert_int_eq(json_integer_value(json_object_get(now, "version")),
-			                 version + 1);
+					 version + 1);
 			ck_assert_int_eq(json_integer_value(json_object_get(now, "age")),
-			                 (age + 1) % 100);
+					 (age + 1) % 100);
 			json_t *answered = json_loads(a.body, 0, NULL);
 			ck_assert(json_equal(answered, now));
 			json_decref(answered);
@@ -636,7 +637,7 @@ static long drive_patch(void)
 		free(a.body);
 		if (!hit) {
 			ck_assert_msg(a.status == 200, "N=%ld: no failure injected, yet %ld", n,
-			              a.status);
+				      a.status);
 		}
 	}
 	audit_intact(file_state("patients").audit);
@@ -653,15 +654,15 @@ static long drive_delete(void)
 		char body[256], path[64];
 		for (int k = sw.warm_up ? 0 : 1; k < 2; k++) {
 			snprintf(body, sizeof body,
-			         "{\"code\":\"D-%ld\",\"histology\":\"sarcoma\",\"setting\":"
-			         "\"metastatic\",\"regimen\":\"il2_alone\",\"enrolled_on\":\"1986-"
-			         "03-01\"}",
-			         serial());
+				 "{\"code\":\"D-%ld\",\"histology\":\"sarcoma\",\"setting\":"
+				 "\"metastatic\",\"regimen\":\"il2_alone\",\"enrolled_on\":\"1986-"
+				 "03-01\"}",
+				 serial());
 			if (k == 0) {
 				snprintf(path, sizeof path, "/patients/%lld",
-				         (long long)create("/patients", body));
+					 (long long)create("/patients", body));
 				snprintf(extra_header, sizeof extra_header,
-				         "Change-Reason: warm-up");
+					 "Change-Reason: warm-up");
 				struct answer gone = ask("DELETE", path, NULL);
 				extra_header[0] = '\0';
 				ck_assert_int_eq(gone.status, 204);
@@ -695,7 +696,7 @@ static long drive_delete(void)
 		free(a.body);
 		if (!hit) {
 			ck_assert_msg(a.status == 204, "N=%ld: no failure injected, yet %ld", n,
-			              a.status);
+				      a.status);
 		}
 	}
 	audit_intact(file_state("patients").audit);
@@ -706,17 +707,17 @@ static void drive_all(bool persistent)
 {
 	cohort();
 	const char *mode = persistent ? "the Nth and every later allocation failing"
-	                              : "the Nth allocation failing";
+				      : "the Nth allocation failing";
 	long create_n = drive_create(persistent, false);
 	/* one mode is enough for the key's extra reads and writes */
 	long idempotent_n = persistent ? 0 : drive_create(false, true);
 	long list_n = drive_read(persistent, "/patients?limit=50", false);
 	long stats_n = drive_read(persistent, "/stats/response?group_by=regimen", true);
 	long concurrent_n = drive_concurrent(persistent);
-	printf(
-	    "alloc failure, %s: create %ld, create with Idempotency-Key %ld, list %ld, stats %ld, "
-	    "%d creates at once %ld attempts\n",
-	    mode, create_n, idempotent_n, list_n, stats_n, WRITERS, concurrent_n);
+	printf("alloc failure, %s: create %ld, create with Idempotency-Key %ld, list %ld, stats "
+	       "%ld, "
+	       "%d creates at once %ld attempts\n",
+	       mode, create_n, idempotent_n, list_n, stats_n, WRITERS, concurrent_n);
 	fflush(stdout);
 	if (!persistent) {
 		/* beyond the three: a record's history (audit rows read back), a
@@ -725,17 +726,17 @@ static void drive_all(bool persistent)
 		long csv_n = drive_read(false, "/stats/mortality?format=csv", true);
 		long patch_n = drive_patch();
 		long delete_n = drive_delete();
-		printf(
-		    "alloc failure, the Nth allocation failing: history %ld, statistic as CSV %ld, "
-		    "patch %ld, delete %ld attempts\n",
-		    history_n, csv_n, patch_n, delete_n);
+		printf("alloc failure, the Nth allocation failing: history %ld, statistic as CSV "
+		       "%ld, "
+		       "patch %ld, delete %ld attempts\n",
+		       history_n, csv_n, patch_n, delete_n);
 	}
 	/* the writer still writes */
 	char body[256];
 	snprintf(body, sizeof body,
-	         "{\"course_id\":%lld,\"term\":\"Fever\",\"grade\":1,"
-	         "\"onset_on\":\"1985-02-03\",\"attribution\":\"possible\"}",
-	         (long long)course_id);
+		 "{\"course_id\":%lld,\"term\":\"Fever\",\"grade\":1,"
+		 "\"onset_on\":\"1985-02-03\",\"attribution\":\"possible\"}",
+		 (long long)course_id);
 	create("/toxicities", body);
 }
 

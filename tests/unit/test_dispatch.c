@@ -60,7 +60,8 @@ static struct request *request(const char *method, const char *path, const char 
 	for (const char *const *h = headers; h && *h; h++) {
 		char *name = strdup(*h), *colon = strchr(name, ':');
 		*colon = '\0';
-		req->inline_fields[n++] = (struct request_field){name, colon + 1 + strspn(colon + 1, " ")};
+		req->inline_fields[n++] =
+			(struct request_field){name, colon + 1 + strspn(colon + 1, " ")};
 	}
 	req->in_headers = req->inline_fields;
 	req->nin_headers = n;
@@ -187,7 +188,8 @@ START_TEST(test_a_list_pages_with_its_query)
 	for (int i = 0; i < 3; i++) {
 		char body[256];
 		snprintf(body, sizeof body,
-			 "{\"code\":\"LIST-%d\",\"histology\":\"melanoma\",\"setting\":\"metastatic\","
+			 "{\"code\":\"LIST-%d\",\"histology\":\"melanoma\",\"setting\":"
+			 "\"metastatic\","
 			 "\"regimen\":\"il2_lak\",\"enrolled_on\":\"1985-01-10\"}",
 			 i);
 		struct request *req = request("POST", "/patients", json_body, NULL, body);

@@ -57,17 +57,20 @@ START_TEST(test_exact_interval_defined_for_every_count_up_to_300)
 				struct proportion p = proportion_ci(k, n, CI_EXACT, levels[l]);
 				ck_assert_msg(isfinite(p.lower) && isfinite(p.upper) &&
 						      p.lower <= p.rate && p.rate <= p.upper,
-					      "%lld/%lld at %g", (long long)k, (long long)n, levels[l]);
+					      "%lld/%lld at %g", (long long)k, (long long)n,
+					      levels[l]);
 				if (k > 0)
 					ck_assert_msg(fabs(gsl_cdf_beta_P(p.lower, (double)k,
 									  (double)(n - k + 1)) -
 							   a2) < 1e-9,
-						      "lower %lld/%lld", (long long)k, (long long)n);
+						      "lower %lld/%lld", (long long)k,
+						      (long long)n);
 				if (k < n)
 					ck_assert_msg(fabs(gsl_cdf_beta_Q(p.upper, (double)(k + 1),
 									  (double)(n - k)) -
 							   a2) < 1e-9,
-						      "upper %lld/%lld", (long long)k, (long long)n);
+						      "upper %lld/%lld", (long long)k,
+						      (long long)n);
 			}
 		}
 	}

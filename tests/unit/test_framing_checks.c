@@ -28,12 +28,13 @@ static const struct {
 	{"POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n", 400, "number of bytes"},
 	{"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n", 400,
 	 "too large"},
-	{"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400,
-	 "both"},
+	{"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+	 400, "both"},
 	{"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "gzip"},
 	{"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501, "gzip"},
 	{"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400, "final"},
-	{"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+	{"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
+	 "chunked\r\n\r\n",
 	 400, "final"},
 	{"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n\r\n", 400, "final"},
 	{"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400, "HTTP/1.0"},
@@ -95,7 +96,8 @@ Suite *suite(void)
 {
 	Suite *s = suite_create("framing");
 	TCase *tc = tcase_create("framing");
-	tcase_add_loop_test(tc, test_each_head_is_refused_or_passed_as_rfc_9112_says, 0, (int)(sizeof cases / sizeof cases[0]));
+	tcase_add_loop_test(tc, test_each_head_is_refused_or_passed_as_rfc_9112_says, 0,
+			    (int)(sizeof cases / sizeof cases[0]));
 	tcase_add_test(tc, test_first_refusal_is_kept);
 	tcase_add_test(tc, test_folded_flag_refuses);
 	suite_add_tcase(s, tc);

@@ -27,16 +27,12 @@ static json_t *record_to_json(const struct resource *res, const struct record *r
 		json_t *j;
 		switch (v->kind) {
 		case VALUE_INT:
-			j = res->fields[i].type == FIELD_BOOL ? json_boolean(v->i) : json_integer(v->i);
+			j = res->fields[i].type == FIELD_BOOL ? json_boolean(v->i)
+							      : json_integer(v->i);
 			break;
-		case VALUE_REAL:
-			j = json_real(v->r);
-			break;
-		case VALUE_TEXT:
-			j = json_string(v->s);
-			break;
-		default:
-			j = json_null();
+		case VALUE_REAL: j = json_real(v->r); break;
+		case VALUE_TEXT: j = json_string(v->s); break;
+		default: j = json_null();
 		}
 		rc = json_object_set_new(o, res->fields[i].name, j);
 	}
@@ -96,8 +92,8 @@ START_TEST(test_defaults_fill_missing_fields)
 START_TEST(test_every_problem_reported_at_once)
 {
 	struct record rec;
-	char *errs = convert(&patients_resource, "{\"id\":1,\"nickname\":\"x\",\"age\":\"9\"}", NULL,
-			     &rec);
+	char *errs = convert(&patients_resource, "{\"id\":1,\"nickname\":\"x\",\"age\":\"9\"}",
+			     NULL, &rec);
 	json_t *list = json_loads(errs, 0, NULL);
 	/* id, nickname, age, and the five required fields */
 	ck_assert_uint_eq(json_array_size(list), 8);
@@ -151,23 +147,27 @@ END_TEST
 
 START_TEST(test_dead_needs_date_and_alive_forbids_it)
 {
+	expect_error(
+		&patients_resource,
+		"{\"code\":\"P\",\"histology\":\"melanoma\",\"setting\":\"metastatic\","
+		"\"regimen\":\"il2_lak\",\"enrolled_on\":\"1985-01-10\",\"vital_status\":\"dead\"}",
+		"died_on");
 	expect_error(&patients_resource,
 		     "{\"code\":\"P\",\"histology\":\"melanoma\",\"setting\":\"metastatic\","
-		     "\"regimen\":\"il2_lak\",\"enrolled_on\":\"1985-01-10\",\"vital_status\":\"dead\"}",
+		     "\"regimen\":\"il2_lak\",\"enrolled_on\":\"1985-01-10\",\"died_on\":\"1986-01-"
+		     "01\"}",
 		     "died_on");
 	expect_error(&patients_resource,
 		     "{\"code\":\"P\",\"histology\":\"melanoma\",\"setting\":\"metastatic\","
-		     "\"regimen\":\"il2_lak\",\"enrolled_on\":\"1985-01-10\",\"died_on\":\"1986-01-01\"}",
-		     "died_on");
-	expect_error(&patients_resource,
-		     "{\"code\":\"P\",\"histology\":\"melanoma\",\"setting\":\"metastatic\","
-		     "\"regimen\":\"il2_lak\",\"enrolled_on\":\"1985-01-10\",\"death_cause\":\"Sepsis\"}",
+		     "\"regimen\":\"il2_lak\",\"enrolled_on\":\"1985-01-10\",\"death_cause\":"
+		     "\"Sepsis\"}",
 		     "death_cause");
-	expect_error(&patients_resource,
-		     "{\"code\":\"P\",\"histology\":\"melanoma\",\"setting\":\"metastatic\","
-		     "\"regimen\":\"il2_lak\",\"enrolled_on\":\"1985-01-10\",\"vital_status\":\"dead\","
-		     "\"died_on\":\"1984-01-01\"}",
-		     "died_on");
+	expect_error(
+		&patients_resource,
+		"{\"code\":\"P\",\"histology\":\"melanoma\",\"setting\":\"metastatic\","
+		"\"regimen\":\"il2_lak\",\"enrolled_on\":\"1985-01-10\",\"vital_status\":\"dead\","
+		"\"died_on\":\"1984-01-01\"}",
+		"died_on");
 }
 END_TEST
 
@@ -241,8 +241,8 @@ END_TEST
 START_TEST(test_merge_patch_refuses_null_required_and_immutable)
 {
 	struct record old, rec;
-	char *errs = convert(&courses_resource,
-			     "{\"patient_id\":1,\"started_on\":\"1985-01-10\"}", NULL, &old);
+	char *errs = convert(&courses_resource, "{\"patient_id\":1,\"started_on\":\"1985-01-10\"}",
+			     NULL, &old);
 	ck_assert_str_eq(errs, "[]");
 	free(errs);
 	errs = convert(&courses_resource, "{\"started_on\":null}", &old, &rec);
@@ -260,9 +260,9 @@ END_TEST
 /* The integer writer says what printf's %lld says, at both ends of the range. */
 START_TEST(test_integers_are_written_as_printf_writes_them)
 {
-	static const long long values[] = {0,	  1,	-1,	9,	10,	  -10,	99,
-					   100,	  12345, -98765, INT64_MAX, INT64_MIN, INT64_MAX - 1,
-					   INT64_MIN + 1};
+	static const long long values[] = {
+		0,   1,     -1,     9,         10,        -10,           99,
+		100, 12345, -98765, INT64_MAX, INT64_MIN, INT64_MAX - 1, INT64_MIN + 1};
 	for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
 		char want[32], got[24];
 		int n = snprintf(want, sizeof want, "%lld", values[i]);
@@ -296,11 +296,12 @@ START_TEST(test_record_json_has_every_member_in_order)
 	struct strbuf sb = {0};
 	record_write_json(&sb, &outcomes_resource, &rec, RECORD_JSON_API);
 	char *text = strbuf_steal(&sb);
-	ck_assert_str_eq(text, "{\"id\":12,\"course_id\":4,\"patient_id\":null,"
-			       "\"assessed_on\":\"1985-01-10\",\"criteria\":\"who\",\"response\":\"CR\","
-			       "\"confirmed\":false,\"version\":2,"
-			       "\"created_at\":\"2026-01-01T00:00:00.000Z\","
-			       "\"updated_at\":\"2026-01-02T00:00:00.000Z\"}");
+	ck_assert_str_eq(text,
+			 "{\"id\":12,\"course_id\":4,\"patient_id\":null,"
+			 "\"assessed_on\":\"1985-01-10\",\"criteria\":\"who\",\"response\":\"CR\","
+			 "\"confirmed\":false,\"version\":2,"
+			 "\"created_at\":\"2026-01-01T00:00:00.000Z\","
+			 "\"updated_at\":\"2026-01-02T00:00:00.000Z\"}");
 	free(text);
 	record_clear(&rec);
 }

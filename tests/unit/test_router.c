@@ -8,7 +8,10 @@
 #include "router.h"
 #include "routes.h"
 
-static void h(struct request *req) { (void)req; }
+static void h(struct request *req)
+{
+	(void)req;
+}
 
 static const struct route table[] = {
 	{.method = "GET", .pattern = "/patients", .handler = h, .flags = 0},
@@ -22,8 +25,8 @@ static const struct route table[] = {
 static enum route_match match(const char *method, const char *path, const struct route **r,
 			      int64_t ids[2], int *nids, char *allow)
 {
-	return router_match(table, sizeof table / sizeof table[0], method, path, r, ids, nids, allow,
-			    128);
+	return router_match(table, sizeof table / sizeof table[0], method, path, r, ids, nids,
+			    allow, 128);
 }
 
 START_TEST(test_a_literal_path_finds_its_route)
@@ -44,8 +47,9 @@ START_TEST(test_id_segments_are_captured)
 	int64_t ids[2];
 	int nids = 0;
 	char allow[128];
-	ck_assert_int_eq(match("GET", "/patients/9223372036854775807/courses", &r, ids, &nids, allow),
-			 ROUTE_FOUND);
+	ck_assert_int_eq(
+		match("GET", "/patients/9223372036854775807/courses", &r, ids, &nids, allow),
+		ROUTE_FOUND);
 	ck_assert_ptr_eq(r, &table[5]);
 	ck_assert_int_eq(nids, 1);
 	ck_assert(ids[0] == INT64_MAX);
@@ -84,13 +88,23 @@ START_TEST(test_bad_ids_do_not_match)
 	int nids;
 	char allow[128];
 	static const char *const paths[] = {
-		"/patients/0", "/patients/01", "/patients/-1", "/patients/abc", "/patients/1a",
-		"/patients/", "/patients//courses", "/patients/9223372036854775808",
-		"/patients/1/", "/patientsx", "/", "", "/patients/1/courses/2",
+		"/patients/0",
+		"/patients/01",
+		"/patients/-1",
+		"/patients/abc",
+		"/patients/1a",
+		"/patients/",
+		"/patients//courses",
+		"/patients/9223372036854775808",
+		"/patients/1/",
+		"/patientsx",
+		"/",
+		"",
+		"/patients/1/courses/2",
 	};
 	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
-		ck_assert_msg(match("GET", paths[i], &r, ids, &nids, allow) == ROUTE_NOT_FOUND, "%s",
-			      paths[i]);
+		ck_assert_msg(match("GET", paths[i], &r, ids, &nids, allow) == ROUTE_NOT_FOUND,
+			      "%s", paths[i]);
 }
 END_TEST
 
@@ -112,7 +126,8 @@ START_TEST(test_real_table_writes_are_flagged)
 		if (writes)
 			ck_assert_msg(routes[i].role >= ROLE_EDITOR, "%s %s", routes[i].method,
 				      routes[i].pattern);
-		if (strcmp(routes[i].method, "PATCH") == 0 || strcmp(routes[i].method, "DELETE") == 0)
+		if (strcmp(routes[i].method, "PATCH") == 0 ||
+		    strcmp(routes[i].method, "DELETE") == 0)
 			ck_assert(routes[i].flags & ROUTE_REASON);
 		ck_assert_msg(writes == ((routes[i].flags & ROUTE_WRITES) != 0), "%s %s",
 			      routes[i].method, routes[i].pattern);

@@ -66,7 +66,8 @@ static bool snapshot_held(void)
 {
 	sqlite3_stmt *st;
 	ck_assert_int_eq(
-	    sqlite3_prepare_v2(other, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &st, NULL), SQLITE_OK);
+		sqlite3_prepare_v2(other, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &st, NULL),
+		SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
 	int busy = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);

@@ -98,9 +98,9 @@ START_TEST(test_text_refuses_bad_utf8)
 {
 	size_t chars;
 	ck_assert(!valid_text("\xff", 1, &chars));
-	ck_assert(!valid_text("\xc3", 1, &chars));            /* truncated */
-	ck_assert(!valid_text("\xc0\xaf", 2, &chars));        /* overlong '/' */
-	ck_assert(!valid_text("\xed\xa0\x80", 3, &chars));    /* surrogate */
+	ck_assert(!valid_text("\xc3", 1, &chars));             /* truncated */
+	ck_assert(!valid_text("\xc0\xaf", 2, &chars));         /* overlong '/' */
+	ck_assert(!valid_text("\xed\xa0\x80", 3, &chars));     /* surrogate */
 	ck_assert(!valid_text("\xf4\x90\x80\x80", 4, &chars)); /* past U+10FFFF */
 }
 END_TEST

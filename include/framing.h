@@ -6,7 +6,7 @@
  * one Authorization, and a request target whose decoded path or query holds
  * no control character (%00 would otherwise cut the path short).
  *
- * Pure: the glue (http.c) feeds it the fields libmicrohttpd parsed, one at
+ * Pure: the glue (http_glue.c) feeds it the fields libmicrohttpd parsed, one at
  * a time, and says which it found folded; framing_check_raw runs the same
  * checks over raw head bytes, for the unit tests and the fuzzer. A refusal
  * is answered with its status and the connection closed: once the framing

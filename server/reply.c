@@ -159,7 +159,7 @@ static void reply_body(struct request *req, unsigned status, const char *content
 
 size_t reply_out_of_memory_body(const char *request_id, char *out)
 {
-	/* request ids are plain (http.c): nothing to escape */
+	/* request ids are plain (http_glue.c): nothing to escape */
 	int n = snprintf(out, REPLY_OOM_PROBLEM,
 			 "{\"type\":\"" PROBLEM_UNAVAILABLE "\",\"title\":\"Service Unavailable\","
 			 "\"status\":503,\"detail\":\"the server ran short of memory while "

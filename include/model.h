@@ -82,8 +82,8 @@ struct resource {
 	 * create refused anyway, before it); may set derived fields. old is
 	 * NULL on create. Runs whatever errs holds, unless errs->fatal. Returns
 	 * 0 or a DB_ code. */
-	int (*check_refs)(struct db *db, struct record *rec, const struct record *old,
-			  struct field_errors *errs);
+	int (*check_refs)(const struct resource *res, struct db *db, struct record *rec,
+			  const struct record *old, struct field_errors *errs);
 	/* The rules check_refs applies to a new record once it has read its
 	 * parent's facts (a course's patient; an outcome's or a toxicity's
 	 * course), and nothing else: pure, so that a bulk import holding the

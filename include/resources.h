@@ -9,6 +9,16 @@ extern const struct resource patients_resource;
 extern const struct resource courses_resource;
 extern const struct resource outcomes_resource;
 extern const struct resource toxicities_resource;
+
+/* The first two fields of a record that belongs to a course (outcome,
+ * toxicity): its course, and that course's patient, derived. */
+/* clang-format off */
+#define COURSE_CHILD_FIELDS                                                                        \
+	{.name = "course_id", .type = FIELD_INT,                                                   \
+	 .flags = FIELD_REQUIRED | FIELD_IMMUTABLE | FIELD_FILTER, .min = 1, .max = INT64_MAX},     \
+	{.name = "patient_id", .type = FIELD_INT, .flags = FIELD_DERIVED | FIELD_FILTER,          \
+	 .min = 1, .max = INT64_MAX}
+/* clang-format on */
 /* The four, each parent before its children (patients.c). */
 #define RESOURCES_COUNT 4
 extern const struct resource *const resources_all[RESOURCES_COUNT];
@@ -17,16 +27,13 @@ struct db;
 struct patient_facts;
 struct course_facts;
 
-typedef void (*check_parent_fn)(const struct record *rec, const struct patient_facts *patient,
-				const struct course_facts *course, struct field_errors *errs);
-
-/* The rules against its course of a record that belongs to one (outcome,
- * toxicity): looks up the course named by its course_id field, sets its
- * derived patient_id field, and runs rules on the course's facts (NULL
- * when course_id is broken or names no course, which is then an error).
- * Returns DB_OK or the DB_ code of a failed lookup. */
-int courses_check_child(struct db *db, struct record *rec, int course_field, int patient_field,
-			check_parent_fn rules, struct field_errors *errs);
+/* The check_refs of a record that belongs to a course (outcome, toxicity):
+ * looks up the course named by its course_id, sets its derived patient_id,
+ * and runs res->check_parent on the course's facts (NULL when course_id is
+ * broken or names no course, which is then an error). Returns DB_OK or the
+ * DB_ code of a failed lookup. */
+int courses_check_child(const struct resource *res, struct db *db, struct record *rec,
+			const struct record *old, struct field_errors *errs);
 
 /* The facts a child's rules read (resource.check_parent), taken from a
  * parent record in memory instead of the database. */

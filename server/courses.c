@@ -14,12 +14,10 @@ static const char *const dose_units[] = {"IU/kg", "U/kg", NULL};
 static const char *const stop_reasons[] = {"completed", "toxicity", "progression", "patient_choice",
 					   "death",     "other",    NULL};
 
+/* clang-format off */
 static const struct field fields[] = {
-	{.name = "patient_id",
-	 .type = FIELD_INT,
-	 .flags = FIELD_REQUIRED | FIELD_IMMUTABLE | FIELD_FILTER,
-	 .min = 1,
-	 .max = INT64_MAX},
+	{.name = "patient_id", .type = FIELD_INT,
+	 .flags = FIELD_REQUIRED | FIELD_IMMUTABLE | FIELD_FILTER, .min = 1, .max = INT64_MAX},
 	{.name = "number", .type = FIELD_INT, .min = 1, .max = 1000},
 	{.name = "started_on", .type = FIELD_DATE, .flags = FIELD_REQUIRED},
 	{.name = "ended_on", .type = FIELD_DATE},
@@ -28,6 +26,7 @@ static const struct field fields[] = {
 	{.name = "doses_given", .type = FIELD_INT, .min = 0, .max = 30},
 	{.name = "stop_reason", .type = FIELD_ENUM, .flags = FIELD_FILTER, .choices = stop_reasons},
 };
+/* clang-format on */
 
 enum {
 	PATIENT_ID,
@@ -79,9 +78,10 @@ static void check_course_patient(const struct record *rec, const struct patient_
 			    p->died_on);
 }
 
-static int check_course_refs(struct db *db, struct record *rec, const struct record *old,
-			     struct field_errors *errs)
+static int check_course_refs(const struct resource *res, struct db *db, struct record *rec,
+			     const struct record *old, struct field_errors *errs)
 {
+	(void)res;
 	struct value *v = rec->v;
 	struct patient_facts p;
 	int rc = DB_NOTFOUND;
@@ -128,22 +128,23 @@ void course_facts_of(const struct record *course, const struct patient_facts *pa
 	out->adjuvant = patient->adjuvant;
 }
 
-int courses_check_child(struct db *db, struct record *rec, int course_field, int patient_field,
-			check_parent_fn rules, struct field_errors *errs)
+int courses_check_child(const struct resource *res, struct db *db, struct record *rec,
+			const struct record *old, struct field_errors *errs)
 {
+	(void)old; /* the course cannot change: course_id is immutable */
 	struct course_facts course;
 	int rc = DB_NOTFOUND;
 	if (rule_ready(errs, NULL, "course_id", "must name an existing course", NULL)) {
-		int64_t id = rec->v[course_field].i;
+		int64_t id = record_get(rec, res, "course_id")->i;
 		rc = store_course_facts(db, id, &course);
 		if (rc == DB_NOTFOUND)
 			field_error(errs, "course_id", "no course has id %lld", (long long)id);
 		else if (rc != DB_OK)
 			return rc;
 		else
-			value_set_int(&rec->v[patient_field], course.patient_id);
+			value_set_int(record_slot(rec, res, "patient_id"), course.patient_id);
 	}
-	rules(rec, NULL, rc == DB_OK ? &course : NULL, errs);
+	res->check_parent(rec, NULL, rc == DB_OK ? &course : NULL, errs);
 	return DB_OK;
 }
 

@@ -11,33 +11,18 @@
 static const char *const criteria[] = {"who", "recist_1_1", NULL};
 static const char *const responses[] = {"CR", "PR", "MR", "SD", "PD", "NE", NULL};
 
+/* clang-format off */
 static const struct field fields[] = {
-	{.name = "course_id",
-	 .type = FIELD_INT,
-	 .flags = FIELD_REQUIRED | FIELD_IMMUTABLE | FIELD_FILTER,
-	 .min = 1,
-	 .max = INT64_MAX},
-	{.name = "patient_id",
-	 .type = FIELD_INT,
-	 .flags = FIELD_DERIVED | FIELD_FILTER,
-	 .min = 1,
-	 .max = INT64_MAX},
+	COURSE_CHILD_FIELDS,
 	{.name = "assessed_on", .type = FIELD_DATE, .flags = FIELD_REQUIRED},
-	{.name = "criteria",
-	 .type = FIELD_ENUM,
-	 .flags = FIELD_FILTER,
-	 .choices = criteria,
+	{.name = "criteria", .type = FIELD_ENUM, .flags = FIELD_FILTER, .choices = criteria,
 	 .default_text = "who"},
-	{.name = "response",
-	 .type = FIELD_ENUM,
-	 .flags = FIELD_REQUIRED | FIELD_FILTER,
+	{.name = "response", .type = FIELD_ENUM, .flags = FIELD_REQUIRED | FIELD_FILTER,
 	 .choices = responses},
-	{.name = "confirmed",
-	 .type = FIELD_BOOL,
-	 .flags = FIELD_FILTER,
-	 .has_default_int = true,
+	{.name = "confirmed", .type = FIELD_BOOL, .flags = FIELD_FILTER, .has_default_int = true,
 	 .default_int = 0},
 };
+/* clang-format on */
 
 enum { COURSE_ID, PATIENT_ID, ASSESSED_ON, CRITERIA, RESPONSE, CONFIRMED };
 
@@ -71,19 +56,12 @@ static void check_outcome_course(const struct record *rec, const struct patient_
 			"an adjuvant patient has no evaluable disease: only PD (recurrence) or NE");
 }
 
-static int check_outcome_refs(struct db *db, struct record *rec, const struct record *old,
-			      struct field_errors *errs)
-{
-	(void)old;
-	return courses_check_child(db, rec, COURSE_ID, PATIENT_ID, check_outcome_course, errs);
-}
-
 const struct resource outcomes_resource = {
 	.name = "outcomes",
 	.singular = "outcome",
 	.fields = fields,
 	.nfields = sizeof fields / sizeof fields[0],
 	.check_record = check_outcome,
-	.check_refs = check_outcome_refs,
+	.check_refs = courses_check_child,
 	.check_parent = check_outcome_course,
 };

@@ -25,42 +25,28 @@ static const char *const regimens[] = {"il2_alone",
 				       NULL};
 static const char *const vital_statuses[] = {"alive", "dead", "unknown", NULL};
 
+/* clang-format off */
 static const struct field fields[] = {
-	{.name = "code",
-	 .type = FIELD_TEXT,
-	 .flags = FIELD_REQUIRED | FIELD_FILTER,
-	 .min = 1,
-	 .max = 64,
-	 .text_ok = valid_code,
+	{.name = "code", .type = FIELD_TEXT, .flags = FIELD_REQUIRED | FIELD_FILTER, .min = 1,
+	 .max = 64, .text_ok = valid_code,
 	 .text_rule = "must be 1 to 64 of A-Z a-z 0-9 . _ - (a study subject id, never a name)"},
-	{.name = "sex",
-	 .type = FIELD_ENUM,
-	 .flags = FIELD_FILTER,
-	 .choices = sexes,
+	{.name = "sex", .type = FIELD_ENUM, .flags = FIELD_FILTER, .choices = sexes,
 	 .default_text = "unknown"},
 	{.name = "age", .type = FIELD_INT, .min = 0, .max = 120},
-	{.name = "histology",
-	 .type = FIELD_ENUM,
-	 .flags = FIELD_REQUIRED | FIELD_FILTER,
+	{.name = "histology", .type = FIELD_ENUM, .flags = FIELD_REQUIRED | FIELD_FILTER,
 	 .choices = histologies},
-	{.name = "setting",
-	 .type = FIELD_ENUM,
-	 .flags = FIELD_REQUIRED | FIELD_FILTER,
+	{.name = "setting", .type = FIELD_ENUM, .flags = FIELD_REQUIRED | FIELD_FILTER,
 	 .choices = settings},
-	{.name = "regimen",
-	 .type = FIELD_ENUM,
-	 .flags = FIELD_REQUIRED | FIELD_FILTER,
+	{.name = "regimen", .type = FIELD_ENUM, .flags = FIELD_REQUIRED | FIELD_FILTER,
 	 .choices = regimens},
 	{.name = "enrolled_on", .type = FIELD_DATE, .flags = FIELD_REQUIRED},
 	{.name = "last_contact_on", .type = FIELD_DATE},
-	{.name = "vital_status",
-	 .type = FIELD_ENUM,
-	 .flags = FIELD_FILTER,
-	 .choices = vital_statuses,
-	 .default_text = "alive"},
+	{.name = "vital_status", .type = FIELD_ENUM, .flags = FIELD_FILTER,
+	 .choices = vital_statuses, .default_text = "alive"},
 	{.name = "died_on", .type = FIELD_DATE},
 	{.name = "death_cause", .type = FIELD_TEXT, .min = 1, .max = 500},
 };
+/* clang-format on */
 
 enum {
 	CODE,
@@ -115,9 +101,10 @@ static void check_patient(const struct record *rec, struct field_errors *errs)
 /* A new patient has nothing pointing at it; a changed one must still hold
  * its courses between enrolment and death, and an adjuvant patient cannot
  * have responses other than PD (recurrence) or NE. */
-static int check_patient_refs(struct db *db, struct record *rec, const struct record *old,
-			      struct field_errors *errs)
+static int check_patient_refs(const struct resource *res, struct db *db, struct record *rec,
+			      const struct record *old, struct field_errors *errs)
 {
+	(void)res;
 	if (!old)
 		return DB_OK;
 	char first[11] = "", last[11] = "";

@@ -19,13 +19,13 @@ int records_insert(struct db *db, const struct audit_context *ctx, const struct 
 		return records_insert_valid(db, ctx, res, rec, errs);
 	/* refused already; its rules against other records still run, so that
 	 * the answer names every problem */
-	return errs->fatal || !res->check_refs ? DB_OK : res->check_refs(db, rec, NULL, errs);
+	return errs->fatal || !res->check_refs ? DB_OK : res->check_refs(res, db, rec, NULL, errs);
 }
 
 int records_insert_valid(struct db *db, const struct audit_context *ctx, const struct resource *res,
 			 struct record *rec, struct field_errors *errs)
 {
-	int rc = res->check_refs ? res->check_refs(db, rec, NULL, errs) : DB_OK;
+	int rc = res->check_refs ? res->check_refs(res, db, rec, NULL, errs) : DB_OK;
 	if (rc != DB_OK || field_errors_any(errs))
 		return rc;
 	rec->version = 1;
@@ -49,7 +49,7 @@ int records_insert_made(struct db *db, const struct resource *res, struct record
 	struct value made[RECORD_MAX_FIELDS];
 	memcpy(made, rec->v, sizeof made);
 	int64_t id = rec->id;
-	int rc = res->check_refs ? res->check_refs(db, rec, NULL, errs) : DB_OK;
+	int rc = res->check_refs ? res->check_refs(res, db, rec, NULL, errs) : DB_OK;
 	if (rc != DB_OK || field_errors_any(errs))
 		return rc;
 	/* the row was made for the record as planned: the references must find

@@ -178,8 +178,9 @@ bool records_stage(struct request *req)
 		/* refused whatever the database holds: the rules against other
 		 * records are read from the reader's snapshot, not the writer's,
 		 * so that the answer names every problem */
-		int rc = errs.fatal || !res->check_refs ? DB_OK
-							: res->check_refs(req->db, s, NULL, &errs);
+		int rc = errs.fatal || !res->check_refs
+				 ? DB_OK
+				 : res->check_refs(res, req->db, s, NULL, &errs);
 		if (rc != DB_OK)
 			reply_db_error(req, rc);
 		else
@@ -326,7 +327,7 @@ void records_patch(struct request *req)
 	if (alloc_failure_seen())
 		rc = DB_ERROR;
 	if (rc == DB_OK && !errs.fatal && res->check_refs)
-		rc = res->check_refs(req->db, &rec, &old, &errs);
+		rc = res->check_refs(res, req->db, &rec, &old, &errs);
 	if (rc != DB_OK)
 		goto out_db_error;
 	if (field_errors_any(&errs)) {

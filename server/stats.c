@@ -457,6 +457,25 @@ static void tallies_sort(struct tallies *t, int s)
 	qsort(t->list[s], t->n[s], sizeof *t->list[s], by_count_then_term);
 }
 
+/* Per slot, the treated patients and their courses (each set to 0 first). */
+static void count_treated(const struct stats_query *q, const struct cohort *c,
+			  int64_t patients[MAX_SLOTS], int64_t courses[MAX_SLOTS])
+{
+	for (int s = 0; s < MAX_SLOTS; s++)
+		patients[s] = courses[s] = 0;
+	for (size_t i = 0; i < c->npatients; i++) {
+		const struct cohort_patient *p = &c->patients[i];
+		int slot = patient_slot(q, p);
+		if (slot < 0 || !treated(p))
+			continue;
+		FOR_SLOTS(slot, s)
+		{
+			patients[s]++;
+			courses[s] += p->courses;
+		}
+	}
+}
+
 /* --- /stats/mortality ---------------------------------------------------- */
 
 static void mortality(struct request *req, const struct stats_query *q, const struct cohort *c)
@@ -469,17 +488,7 @@ static void mortality(struct request *req, const struct stats_query *q, const st
 		return;
 	}
 
-	for (size_t i = 0; i < c->npatients; i++) {
-		const struct cohort_patient *p = &c->patients[i];
-		int slot = patient_slot(q, p);
-		if (slot < 0 || !treated(p))
-			continue;
-		FOR_SLOTS(slot, s)
-		{
-			treated_n[s]++;
-			courses[s] += p->courses;
-		}
-	}
+	count_treated(q, c, treated_n, courses);
 	/* Events come ordered by patient and course: count each course and each
 	 * patient once, and each term once per patient. */
 	for (size_t e = 0; e < c->nevents; e++) {
@@ -539,14 +548,10 @@ static void toxicity(struct request *req, const struct stats_query *q, const str
 		return;
 	}
 
-	for (size_t i = 0; i < c->npatients; i++) {
-		const struct cohort_patient *p = &c->patients[i];
-		int slot = patient_slot(q, p);
-		if (slot < 0 || !treated(p))
-			continue;
-		FOR_SLOTS(slot, s)
-		units[s] += q->by_course ? p->courses : 1;
-	}
+	int64_t treated_n[MAX_SLOTS] = {0}, courses[MAX_SLOTS] = {0};
+	count_treated(q, c, treated_n, courses);
+	for (int s = 0; s < MAX_SLOTS; s++)
+		units[s] = q->by_course ? courses[s] : treated_n[s];
 	/* Each event is one unit's worst grade for one term (SQL grouped them). */
 	for (size_t e = 0; e < c->nevents; e++) {
 		const struct cohort_event *ev = &c->events[e];

@@ -13,44 +13,23 @@ static const char *const attributions[] = {"unrelated", "unlikely", "possible",
 static const char *const event_outcomes[] = {
 	"recovered", "recovering", "not_recovered", "sequelae", "fatal", "unknown", NULL};
 
+/* clang-format off */
 static const struct field fields[] = {
-	{.name = "course_id",
-	 .type = FIELD_INT,
-	 .flags = FIELD_REQUIRED | FIELD_IMMUTABLE | FIELD_FILTER,
-	 .min = 1,
-	 .max = INT64_MAX},
-	{.name = "patient_id",
-	 .type = FIELD_INT,
-	 .flags = FIELD_DERIVED | FIELD_FILTER,
-	 .min = 1,
-	 .max = INT64_MAX},
-	{.name = "term",
-	 .type = FIELD_TEXT,
-	 .flags = FIELD_REQUIRED | FIELD_FILTER,
-	 .min = 1,
+	COURSE_CHILD_FIELDS,
+	{.name = "term", .type = FIELD_TEXT, .flags = FIELD_REQUIRED | FIELD_FILTER, .min = 1,
 	 .max = 100},
-	{.name = "grade",
-	 .type = FIELD_INT,
-	 .flags = FIELD_REQUIRED | FIELD_FILTER,
-	 .min = 1,
+	{.name = "grade", .type = FIELD_INT, .flags = FIELD_REQUIRED | FIELD_FILTER, .min = 1,
 	 .max = 5},
 	{.name = "onset_on", .type = FIELD_DATE, .flags = FIELD_REQUIRED},
 	{.name = "resolved_on", .type = FIELD_DATE},
-	{.name = "attribution",
-	 .type = FIELD_ENUM,
-	 .flags = FIELD_REQUIRED | FIELD_FILTER,
+	{.name = "attribution", .type = FIELD_ENUM, .flags = FIELD_REQUIRED | FIELD_FILTER,
 	 .choices = attributions},
-	{.name = "serious",
-	 .type = FIELD_BOOL,
-	 .flags = FIELD_FILTER,
-	 .has_default_int = true,
+	{.name = "serious", .type = FIELD_BOOL, .flags = FIELD_FILTER, .has_default_int = true,
 	 .default_int = 0},
-	{.name = "outcome",
-	 .type = FIELD_ENUM,
-	 .flags = FIELD_FILTER,
-	 .choices = event_outcomes,
+	{.name = "outcome", .type = FIELD_ENUM, .flags = FIELD_FILTER, .choices = event_outcomes,
 	 .default_text = "unknown"},
 };
+/* clang-format on */
 
 enum { COURSE_ID, PATIENT_ID, TERM, GRADE, ONSET_ON, RESOLVED_ON, ATTRIBUTION, SERIOUS, OUTCOME };
 
@@ -84,19 +63,12 @@ static void check_toxicity_course(const struct record *rec, const struct patient
 			    c->started_on);
 }
 
-static int check_toxicity_refs(struct db *db, struct record *rec, const struct record *old,
-			       struct field_errors *errs)
-{
-	(void)old;
-	return courses_check_child(db, rec, COURSE_ID, PATIENT_ID, check_toxicity_course, errs);
-}
-
 const struct resource toxicities_resource = {
 	.name = "toxicities",
 	.singular = "toxicity",
 	.fields = fields,
 	.nfields = sizeof fields / sizeof fields[0],
 	.check_record = check_toxicity,
-	.check_refs = check_toxicity_refs,
+	.check_refs = courses_check_child,
 	.check_parent = check_toxicity_course,
 };

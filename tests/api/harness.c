@@ -399,6 +399,60 @@ json_t *get_json(const char *path)
 	return j;
 }
 
+json_t *patch_ok(const char *path, const char *body)
+{
+	struct resp *r = http_patch_json(path, body);
+	ck_assert_msg(r->status == 200, "PATCH %s %s -> %ld %s", path, body, r->status, r->body);
+	json_t *j = json_incref(r->json);
+	resp_free(r);
+	return j;
+}
+
+const char *record_path(const char *collection, int64_t id)
+{
+	static char path[96];
+	snprintf(path, sizeof path, "/%s/%lld", collection, (long long)id);
+	return path;
+}
+
+void assert_member_str(json_t *o, const char *key, const char *want)
+{
+	json_t *v = json_object_get(o, key);
+	ck_assert_msg(json_is_string(v), "%s is not a string", key);
+	ck_assert_str_eq(json_string_value(v), want);
+}
+
+void assert_member_int(json_t *o, const char *key, json_int_t want)
+{
+	json_t *v = json_object_get(o, key);
+	ck_assert_msg(json_is_integer(v), "%s is not an integer", key);
+	ck_assert_int_eq(json_integer_value(v), want);
+}
+
+void assert_member_number(json_t *o, const char *key, double want)
+{
+	json_t *v = json_object_get(o, key);
+	ck_assert_msg(json_is_number(v), "%s is not a number", key);
+	ck_assert_double_eq(json_number_value(v), want);
+}
+
+void assert_member_null(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	ck_assert_msg(v != NULL && json_is_null(v), "%s should be null", key);
+}
+
+void assert_keys_in_order(json_t *o, const char *const *keys)
+{
+	void *it = json_object_iter(o);
+	for (int i = 0; keys[i]; i++) {
+		ck_assert_msg(it != NULL, "missing key %s", keys[i]);
+		ck_assert_str_eq(json_object_iter_key(it), keys[i]);
+		it = json_object_iter_next(o, it);
+	}
+	ck_assert_msg(it == NULL, "extra key %s", it ? json_object_iter_key(it) : "");
+}
+
 const char *resp_header(const struct resp *r, const char *name)
 {
 	static char value[2048];

@@ -87,6 +87,19 @@ char *json_merged(json_t *base, const char *extra, const char *drop);
 
 /* GETs path, asserts 200, returns the body's JSON (a new reference). */
 json_t *get_json(const char *path);
+/* PATCHes path with a merge patch, asserts 200, returns the record (a new
+ * reference). */
+json_t *patch_ok(const char *path, const char *body);
+/* "/collection/id", in a static buffer the next call overwrites. */
+const char *record_path(const char *collection, int64_t id);
+
+/* A member of a JSON object, asserted to be of that type and value. */
+void assert_member_str(json_t *o, const char *key, const char *want);
+void assert_member_int(json_t *o, const char *key, json_int_t want);
+void assert_member_number(json_t *o, const char *key, double want);
+void assert_member_null(json_t *o, const char *key);
+/* Every key present, in this order, and no other. */
+void assert_keys_in_order(json_t *o, const char *const *keys);
 
 /* A code no other test uses: PREFIX-<pid>-<n>. */
 const char *unique_code(const char *prefix);

@@ -36,61 +36,16 @@ static char *course_body(int64_t patient_id, const char *extra, const char *drop
 	return json_merged(o, extra, drop);
 }
 
-static char *path_of(const char *collection, int64_t id)
-{
-	static char path[64];
-	snprintf(path, sizeof path, "/%s/%lld", collection, (long long)id);
-	return path;
-}
-
 static json_t *get_course(int64_t id)
 {
-	return get_json(path_of("courses", id));
+	return get_json(record_path("courses", id));
 }
 
 static void assert_gone(const char *collection, int64_t id)
 {
-	struct resp *r = http_get(path_of(collection, id));
+	struct resp *r = http_get(record_path(collection, id));
 	assert_problem(r, 404, NOT_FOUND);
 	resp_free(r);
-}
-
-static void assert_str_member(json_t *o, const char *key, const char *want)
-{
-	json_t *v = json_object_get(o, key);
-	ck_assert_msg(json_is_string(v), "%s is not a string", key);
-	ck_assert_str_eq(json_string_value(v), want);
-}
-
-static void assert_null_member(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-	ck_assert_msg(v != NULL && json_is_null(v), "%s should be null", key);
-}
-
-static void assert_int_member(json_t *o, const char *key, json_int_t want)
-{
-	json_t *v = json_object_get(o, key);
-	ck_assert_msg(json_is_integer(v), "%s is not an integer", key);
-	ck_assert_int_eq(json_integer_value(v), want);
-}
-
-static void assert_number_member(json_t *o, const char *key, double want)
-{
-	json_t *v = json_object_get(o, key);
-	ck_assert_msg(json_is_number(v), "%s is not a number", key);
-	ck_assert_double_eq(json_number_value(v), want);
-}
-
-static void assert_keys_in_order(json_t *o, const char *const *keys)
-{
-	void *it = json_object_iter(o);
-	for (int i = 0; keys[i]; i++) {
-		ck_assert_msg(it != NULL, "missing key %s", keys[i]);
-		ck_assert_str_eq(json_object_iter_key(it), keys[i]);
-		it = json_object_iter_next(o, it);
-	}
-	ck_assert_msg(it == NULL, "extra key %s", it ? json_object_iter_key(it) : "");
 }
 
 static void refuse_create(const char *body, long status, const char *type, const char *field)
@@ -108,16 +63,7 @@ static void refuse_create_with(int64_t patient_id, const char *extra, const char
 
 static void refuse_patch(int64_t id, const char *body, const char *field)
 {
-	assert_refused("PATCH", path_of("courses", id), MERGE_CT, body, 422, VALIDATION, field);
-}
-
-static json_t *patch_ok(int64_t id, const char *body)
-{
-	struct resp *r = http_patch_json(path_of("courses", id), body);
-	ck_assert_msg(r->status == 200, "PATCH %s -> %ld %s", body, r->status, r->body);
-	json_t *j = json_incref(r->json);
-	resp_free(r);
-	return j;
+	assert_refused("PATCH", record_path("courses", id), MERGE_CT, body, 422, VALIDATION, field);
 }
 
 static json_int_t number_of(int64_t course_id)
@@ -143,17 +89,17 @@ START_TEST(test_create_course_is_201_with_location_etag_and_stored_values)
 	ck_assert_str_eq(resp_header(r, "ETag"), "\"1\"");
 	json_int_t id = json_integer_value(json_object_get(r->json, "id"));
 	ck_assert_int_gt(id, 0);
-	ck_assert_str_eq(resp_header(r, "Location"), path_of("courses", id));
+	ck_assert_str_eq(resp_header(r, "Location"), record_path("courses", id));
 	assert_keys_in_order(r->json, COURSE_KEYS);
-	assert_int_member(r->json, "patient_id", pid);
-	assert_int_member(r->json, "number", 1);
-	assert_str_member(r->json, "started_on", "1985-03-01");
-	assert_str_member(r->json, "ended_on", "1985-03-20");
-	assert_number_member(r->json, "il2_dose", 100000);
-	assert_str_member(r->json, "il2_dose_unit", "U/kg"); /* as recorded, not converted */
-	assert_int_member(r->json, "doses_given", 28);
-	assert_str_member(r->json, "stop_reason", "toxicity");
-	assert_int_member(r->json, "version", 1);
+	assert_member_int(r->json, "patient_id", pid);
+	assert_member_int(r->json, "number", 1);
+	assert_member_str(r->json, "started_on", "1985-03-01");
+	assert_member_str(r->json, "ended_on", "1985-03-20");
+	assert_member_number(r->json, "il2_dose", 100000);
+	assert_member_str(r->json, "il2_dose_unit", "U/kg"); /* as recorded, not converted */
+	assert_member_int(r->json, "doses_given", 28);
+	assert_member_str(r->json, "stop_reason", "toxicity");
+	assert_member_int(r->json, "version", 1);
 	json_t *got = get_course(id);
 	ck_assert_msg(json_equal(got, r->json), "GET differs from the POST answer");
 	json_decref(got);
@@ -169,12 +115,12 @@ START_TEST(test_create_minimal_course_leaves_optionals_null)
 	struct resp *r = http_post_json("/courses", body);
 	ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
 	json_t *c = get_course(json_integer_value(json_object_get(r->json, "id")));
-	assert_int_member(c, "number", 1);
-	assert_null_member(c, "ended_on");
-	assert_null_member(c, "il2_dose");
-	assert_null_member(c, "il2_dose_unit");
-	assert_null_member(c, "doses_given");
-	assert_null_member(c, "stop_reason");
+	assert_member_int(c, "number", 1);
+	assert_member_null(c, "ended_on");
+	assert_member_null(c, "il2_dose");
+	assert_member_null(c, "il2_dose_unit");
+	assert_member_null(c, "doses_given");
+	assert_member_null(c, "stop_reason");
 	json_decref(c);
 	resp_free(r);
 	free(body);
@@ -213,8 +159,8 @@ START_TEST(test_duplicate_course_number_for_same_patient_is_409)
 	/* the same number for another patient is fine */
 	ck_assert_int_eq(number_of(make_course(b, "{\"number\": 1}")), 1);
 	/* and a PATCH onto a taken number is refused too */
-	assert_refused("PATCH", path_of("courses", a2), MERGE_CT, "{\"number\": 1}", 409, DUPLICATE,
-		       "number");
+	assert_refused("PATCH", record_path("courses", a2), MERGE_CT, "{\"number\": 1}", 409,
+		       DUPLICATE, "number");
 	ck_assert_int_eq(number_of(a1), 1);
 	ck_assert_int_eq(number_of(a2), 2);
 }
@@ -265,7 +211,7 @@ START_TEST(test_course_for_missing_patient_is_422)
 	free(body);
 	/* a deleted patient is missing too */
 	int64_t gone = make_patient(NULL);
-	struct resp *r = http_delete(path_of("patients", gone));
+	struct resp *r = http_delete(record_path("patients", gone));
 	ck_assert_int_eq(r->status, 204);
 	resp_free(r);
 	body = course_body(gone, NULL, NULL);
@@ -286,7 +232,7 @@ START_TEST(test_course_before_enrolment_is_422)
 	refuse_create_with(pid, "{\"started_on\": \"1950-01-01\"}", "started_on");
 	int64_t c = make_course(pid, "{\"started_on\": \"1986-05-10\"}");
 	json_t *got = get_course(c);
-	assert_str_member(got, "started_on", "1986-05-10");
+	assert_member_str(got, "started_on", "1986-05-10");
 	json_decref(got);
 }
 END_TEST
@@ -298,7 +244,7 @@ START_TEST(test_course_after_death_is_422)
 	refuse_create_with(pid, "{\"started_on\": \"1990-01-01\"}", "started_on");
 	int64_t c = make_course(pid, "{\"started_on\": \"1985-03-15\"}");
 	json_t *got = get_course(c);
-	assert_str_member(got, "started_on", "1985-03-15");
+	assert_member_str(got, "started_on", "1985-03-15");
 	json_decref(got);
 }
 END_TEST
@@ -327,13 +273,13 @@ START_TEST(test_course_dose_and_unit_go_together)
 	}
 	int64_t c = make_course(pid, "{\"il2_dose\": 0.5, \"il2_dose_unit\": \"IU/kg\"}");
 	json_t *got = get_course(c);
-	assert_number_member(got, "il2_dose", 0.5);
-	assert_str_member(got, "il2_dose_unit", "IU/kg");
+	assert_member_number(got, "il2_dose", 0.5);
+	assert_member_str(got, "il2_dose_unit", "IU/kg");
 	json_decref(got);
 	c = make_course(pid, "{\"il2_dose\": null, \"il2_dose_unit\": null}");
 	got = get_course(c);
-	assert_null_member(got, "il2_dose");
-	assert_null_member(got, "il2_dose_unit");
+	assert_member_null(got, "il2_dose");
+	assert_member_null(got, "il2_dose_unit");
 	json_decref(got);
 }
 END_TEST
@@ -348,10 +294,10 @@ START_TEST(test_course_doses_given_must_be_0_to_30)
 		refuse_create_with(pid, extra, "doses_given");
 	}
 	json_t *got = get_course(make_course(pid, "{\"doses_given\": 0}"));
-	assert_int_member(got, "doses_given", 0);
+	assert_member_int(got, "doses_given", 0);
 	json_decref(got);
 	got = get_course(make_course(pid, "{\"doses_given\": 30}"));
-	assert_int_member(got, "doses_given", 30);
+	assert_member_int(got, "doses_given", 30);
 	json_decref(got);
 }
 END_TEST
@@ -364,7 +310,7 @@ START_TEST(test_course_ended_before_started_is_422)
 	int64_t c =
 		make_course(pid, "{\"started_on\": \"1985-03-10\", \"ended_on\": \"1985-03-10\"}");
 	json_t *got = get_course(c);
-	assert_str_member(got, "ended_on", "1985-03-10");
+	assert_member_str(got, "ended_on", "1985-03-10");
 	json_decref(got);
 	refuse_patch(c, "{\"ended_on\": \"1985-03-01\"}", "ended_on");
 	refuse_patch(c, "{\"started_on\": \"1985-03-11\"}", "ended_on");
@@ -392,7 +338,7 @@ START_TEST(test_course_with_bad_enum_or_date_is_422)
 		char extra[64];
 		snprintf(extra, sizeof extra, "{\"stop_reason\": \"%s\"}", reasons[i]);
 		json_t *got = get_course(make_course(pid, extra));
-		assert_str_member(got, "stop_reason", reasons[i]);
+		assert_member_str(got, "stop_reason", reasons[i]);
 		json_decref(got);
 	}
 }
@@ -420,31 +366,33 @@ START_TEST(test_patch_course_changes_and_null_removes_optional_fields)
 	int64_t c = make_course(pid, "{\"ended_on\": \"1985-02-20\", \"doses_given\": 12, "
 				     "\"stop_reason\": \"completed\"}");
 	json_t *before = get_course(c);
-	json_t *p = patch_ok(c, "{\"doses_given\": 14, \"stop_reason\": \"toxicity\", "
-				"\"il2_dose\": 600000, \"il2_dose_unit\": \"U/kg\"}");
-	assert_int_member(p, "version", 2);
+	json_t *p = patch_ok(record_path("courses", c),
+			     "{\"doses_given\": 14, \"stop_reason\": \"toxicity\", "
+			     "\"il2_dose\": 600000, \"il2_dose_unit\": \"U/kg\"}");
+	assert_member_int(p, "version", 2);
 	json_t *got = get_course(c);
 	ck_assert(json_equal(got, p));
-	assert_int_member(got, "doses_given", 14);
-	assert_str_member(got, "stop_reason", "toxicity");
-	assert_number_member(got, "il2_dose", 600000);
-	assert_str_member(got, "il2_dose_unit", "U/kg");
-	assert_int_member(got, "number", 1);
-	assert_str_member(got, "created_at",
+	assert_member_int(got, "doses_given", 14);
+	assert_member_str(got, "stop_reason", "toxicity");
+	assert_member_number(got, "il2_dose", 600000);
+	assert_member_str(got, "il2_dose_unit", "U/kg");
+	assert_member_int(got, "number", 1);
+	assert_member_str(got, "created_at",
 			  json_string_value(json_object_get(before, "created_at")));
 	json_decref(p);
 	json_decref(got);
 
-	p = patch_ok(c, "{\"ended_on\": null, \"doses_given\": null, \"stop_reason\": null, "
-			"\"il2_dose\": null, \"il2_dose_unit\": null}");
-	assert_int_member(p, "version", 3);
+	p = patch_ok(record_path("courses", c),
+		     "{\"ended_on\": null, \"doses_given\": null, \"stop_reason\": null, "
+		     "\"il2_dose\": null, \"il2_dose_unit\": null}");
+	assert_member_int(p, "version", 3);
 	json_decref(p);
 	got = get_course(c);
-	assert_null_member(got, "ended_on");
-	assert_null_member(got, "doses_given");
-	assert_null_member(got, "stop_reason");
-	assert_null_member(got, "il2_dose");
-	assert_null_member(got, "il2_dose_unit");
+	assert_member_null(got, "ended_on");
+	assert_member_null(got, "doses_given");
+	assert_member_null(got, "stop_reason");
+	assert_member_null(got, "il2_dose");
+	assert_member_null(got, "il2_dose_unit");
 	json_decref(got);
 	json_decref(before);
 }
@@ -461,9 +409,9 @@ START_TEST(test_patch_course_breaking_dose_pairing_is_422)
 	refuse_patch(c, "{\"doses_given\": 31}", "doses_given");
 	refuse_patch(c, "{\"started_on\": null}", "started_on");
 	json_t *got = get_course(c);
-	assert_number_member(got, "il2_dose", 720000);
-	assert_str_member(got, "il2_dose_unit", "IU/kg");
-	assert_int_member(got, "version", 1);
+	assert_member_number(got, "il2_dose", 720000);
+	assert_member_str(got, "il2_dose_unit", "IU/kg");
+	assert_member_int(got, "version", 1);
 	json_decref(got);
 }
 END_TEST
@@ -479,7 +427,7 @@ START_TEST(test_patch_course_patient_id_is_422)
 	refuse_patch(c, body, "patient_id");
 	refuse_patch(c, "{\"patient_id\": null}", "patient_id");
 	json_t *got = get_course(c);
-	assert_int_member(got, "patient_id", a);
+	assert_member_int(got, "patient_id", a);
 	json_decref(got);
 }
 END_TEST
@@ -490,12 +438,12 @@ START_TEST(test_patch_course_start_outside_patient_span_is_422)
 	int64_t c = make_course(pid, NULL);
 	refuse_patch(c, "{\"started_on\": \"1985-01-09\"}", "started_on");
 	refuse_patch(c, "{\"started_on\": \"1986-01-01\"}", "started_on");
-	json_t *p = patch_ok(c, "{\"started_on\": \"1985-12-31\"}");
-	assert_str_member(p, "started_on", "1985-12-31");
+	json_t *p = patch_ok(record_path("courses", c), "{\"started_on\": \"1985-12-31\"}");
+	assert_member_str(p, "started_on", "1985-12-31");
 	json_decref(p);
-	p = patch_ok(c, "{\"started_on\": \"1985-01-10\"}");
-	assert_str_member(p, "started_on", "1985-01-10");
-	assert_int_member(p, "version", 3);
+	p = patch_ok(record_path("courses", c), "{\"started_on\": \"1985-01-10\"}");
+	assert_member_str(p, "started_on", "1985-01-10");
+	assert_member_int(p, "version", 3);
 	json_decref(p);
 }
 END_TEST
@@ -506,7 +454,7 @@ START_TEST(test_patch_course_start_after_its_outcomes_is_422)
 	int64_t c = make_course(pid, NULL); /* starts 1985-02-01 */
 	make_outcome(c, "{\"assessed_on\": \"1985-03-01\"}");
 	refuse_patch(c, "{\"started_on\": \"1985-03-02\"}", "started_on");
-	json_t *p = patch_ok(c, "{\"started_on\": \"1985-03-01\"}");
+	json_t *p = patch_ok(record_path("courses", c), "{\"started_on\": \"1985-03-01\"}");
 	json_decref(p);
 
 	int64_t c2 = make_course(pid, "{\"started_on\": \"1985-05-01\"}");
@@ -514,8 +462,8 @@ START_TEST(test_patch_course_start_after_its_outcomes_is_422)
 	make_outcome(c2, "{\"assessed_on\": \"1985-07-01\"}");
 	refuse_patch(c2, "{\"started_on\": \"1985-05-04\"}", "started_on");
 	refuse_patch(c2, "{\"started_on\": \"1985-07-02\"}", "started_on");
-	p = patch_ok(c2, "{\"started_on\": \"1985-05-03\"}");
-	assert_str_member(p, "started_on", "1985-05-03");
+	p = patch_ok(record_path("courses", c2), "{\"started_on\": \"1985-05-03\"}");
+	assert_member_str(p, "started_on", "1985-05-03");
 	json_decref(p);
 }
 END_TEST
@@ -529,10 +477,10 @@ START_TEST(test_delete_course_with_dependants_is_409)
 	make_outcome(with_outcome, NULL);
 	int64_t with_toxicity = make_course(pid, NULL);
 	make_toxicity(with_toxicity, NULL);
-	assert_refused("DELETE", path_of("courses", with_outcome), NULL, NULL, 409, HAS_DEPENDANTS,
-		       NULL);
-	assert_refused("DELETE", path_of("courses", with_toxicity), NULL, NULL, 409, HAS_DEPENDANTS,
-		       NULL);
+	assert_refused("DELETE", record_path("courses", with_outcome), NULL, NULL, 409,
+		       HAS_DEPENDANTS, NULL);
+	assert_refused("DELETE", record_path("courses", with_toxicity), NULL, NULL, 409,
+		       HAS_DEPENDANTS, NULL);
 	char path[96];
 	snprintf(path, sizeof path, "/courses/%lld?cascade=false", (long long)with_outcome);
 	assert_refused("DELETE", path, NULL, NULL, 409, HAS_DEPENDANTS, NULL);
@@ -569,10 +517,10 @@ START_TEST(test_delete_course_with_cascade_removes_outcomes_and_toxicities)
 	assert_gone("outcomes", o1);
 	assert_gone("outcomes", o2);
 	assert_gone("toxicities", t1);
-	json_decref(get_json(path_of("patients", pid)));
+	json_decref(get_json(record_path("patients", pid)));
 	json_decref(get_course(sibling));
-	json_decref(get_json(path_of("outcomes", so)));
-	json_decref(get_json(path_of("toxicities", st)));
+	json_decref(get_json(record_path("outcomes", so)));
+	json_decref(get_json(record_path("toxicities", st)));
 }
 END_TEST
 

@@ -38,16 +38,9 @@ static char *patient_body(const char *extra, const char *drop)
 	return json_merged(o, extra, drop);
 }
 
-static char *path_of(const char *collection, int64_t id)
-{
-	static char path[64];
-	snprintf(path, sizeof path, "/%s/%lld", collection, (long long)id);
-	return path;
-}
-
 static json_t *get_patient(int64_t id)
 {
-	return get_json(path_of("patients", id));
+	return get_json(record_path("patients", id));
 }
 
 static const char *str_of(json_t *o, const char *key)
@@ -55,36 +48,6 @@ static const char *str_of(json_t *o, const char *key)
 	json_t *v = json_object_get(o, key);
 	ck_assert_msg(json_is_string(v), "%s is not a string", key);
 	return json_string_value(v);
-}
-
-static void assert_str_member(json_t *o, const char *key, const char *want)
-{
-	ck_assert_str_eq(str_of(o, key), want);
-}
-
-static void assert_null_member(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-	ck_assert_msg(v != NULL && json_is_null(v), "%s should be null", key);
-}
-
-static void assert_int_member(json_t *o, const char *key, json_int_t want)
-{
-	json_t *v = json_object_get(o, key);
-	ck_assert_msg(json_is_integer(v), "%s is not an integer", key);
-	ck_assert_int_eq(json_integer_value(v), want);
-}
-
-/* Every key present, in this order, and no other. */
-static void assert_keys_in_order(json_t *o, const char *const *keys)
-{
-	void *it = json_object_iter(o);
-	for (int i = 0; keys[i]; i++) {
-		ck_assert_msg(it != NULL, "missing key %s", keys[i]);
-		ck_assert_str_eq(json_object_iter_key(it), keys[i]);
-		it = json_object_iter_next(o, it);
-	}
-	ck_assert_msg(it == NULL, "extra key %s", it ? json_object_iter_key(it) : "");
 }
 
 static void assert_timestamp(json_t *o, const char *key)
@@ -104,17 +67,8 @@ static void refuse_create(const char *body, long status, const char *type, const
 
 static void refuse_patch(int64_t id, const char *body, const char *field)
 {
-	assert_refused("PATCH", path_of("patients", id), MERGE_CT, body, 422, VALIDATION, field);
-}
-
-/* PATCHes and asserts 200; returns the answered record. */
-static json_t *patch_ok(const char *path, const char *body)
-{
-	struct resp *r = http_patch_json(path, body);
-	ck_assert_msg(r->status == 200, "PATCH %s %s -> %ld %s", path, body, r->status, r->body);
-	json_t *j = json_incref(r->json);
-	resp_free(r);
-	return j;
+	assert_refused("PATCH", record_path("patients", id), MERGE_CT, body, 422, VALIDATION,
+		       field);
 }
 
 /* Creates via POST (asserting 201) and returns the id. */
@@ -141,24 +95,24 @@ START_TEST(test_create_patient_is_201_with_location_etag_and_defaults)
 	ck_assert_str_eq(resp_header(r, "ETag"), "\"1\"");
 	json_int_t id = json_integer_value(json_object_get(r->json, "id"));
 	ck_assert_int_gt(id, 0);
-	ck_assert_str_eq(resp_header(r, "Location"), path_of("patients", id));
+	ck_assert_str_eq(resp_header(r, "Location"), record_path("patients", id));
 
 	assert_keys_in_order(r->json, PATIENT_KEYS);
-	assert_str_member(r->json, "code", str_of(sent, "code"));
-	assert_str_member(r->json, "sex", "unknown");
-	assert_null_member(r->json, "age");
-	assert_str_member(r->json, "histology", "melanoma");
-	assert_str_member(r->json, "setting", "metastatic");
-	assert_str_member(r->json, "regimen", "il2_alone");
-	assert_str_member(r->json, "enrolled_on", "1985-01-10");
-	assert_null_member(r->json, "last_contact_on");
-	assert_str_member(r->json, "vital_status", "alive");
-	assert_null_member(r->json, "died_on");
-	assert_null_member(r->json, "death_cause");
-	assert_int_member(r->json, "version", 1);
+	assert_member_str(r->json, "code", str_of(sent, "code"));
+	assert_member_str(r->json, "sex", "unknown");
+	assert_member_null(r->json, "age");
+	assert_member_str(r->json, "histology", "melanoma");
+	assert_member_str(r->json, "setting", "metastatic");
+	assert_member_str(r->json, "regimen", "il2_alone");
+	assert_member_str(r->json, "enrolled_on", "1985-01-10");
+	assert_member_null(r->json, "last_contact_on");
+	assert_member_str(r->json, "vital_status", "alive");
+	assert_member_null(r->json, "died_on");
+	assert_member_null(r->json, "death_cause");
+	assert_member_int(r->json, "version", 1);
 	assert_timestamp(r->json, "created_at");
 	assert_timestamp(r->json, "updated_at");
-	assert_str_member(r->json, "updated_at", str_of(r->json, "created_at"));
+	assert_member_str(r->json, "updated_at", str_of(r->json, "created_at"));
 
 	json_t *got = get_patient(id);
 	ck_assert_msg(json_equal(got, r->json), "GET differs from the POST answer");
@@ -267,10 +221,10 @@ START_TEST(test_create_patient_age_must_be_integer_0_to_120)
 		free(body);
 	}
 	json_t *p = get_patient(post_patient("{\"age\": 0}"));
-	assert_int_member(p, "age", 0);
+	assert_member_int(p, "age", 0);
 	json_decref(p);
 	p = get_patient(post_patient("{\"age\": 120}"));
-	assert_int_member(p, "age", 120);
+	assert_member_int(p, "age", 120);
 	json_decref(p);
 }
 END_TEST
@@ -311,7 +265,7 @@ START_TEST(test_create_patient_code_pattern_violations_are_422)
 	char extra[128];
 	snprintf(extra, sizeof extra, "{\"code\": \"%s\"}", ok_code);
 	json_t *p = get_patient(post_patient(extra));
-	assert_str_member(p, "code", ok_code);
+	assert_member_str(p, "code", ok_code);
 	json_decref(p);
 }
 END_TEST
@@ -368,10 +322,10 @@ START_TEST(test_create_patient_with_invalid_dates_is_422)
 		free(body);
 	}
 	json_t *p = get_patient(post_patient("{\"enrolled_on\": \"2024-02-29\"}"));
-	assert_str_member(p, "enrolled_on", "2024-02-29");
+	assert_member_str(p, "enrolled_on", "2024-02-29");
 	json_decref(p);
 	p = get_patient(post_patient("{\"enrolled_on\": \"1900-01-01\"}"));
-	assert_str_member(p, "enrolled_on", "1900-01-01");
+	assert_member_str(p, "enrolled_on", "1900-01-01");
 	json_decref(p);
 }
 END_TEST
@@ -382,7 +336,7 @@ START_TEST(test_last_contact_before_enrolment_is_422)
 	refuse_create(body, 422, VALIDATION, "last_contact_on");
 	free(body);
 	json_t *p = get_patient(post_patient("{\"last_contact_on\": \"1985-01-10\"}"));
-	assert_str_member(p, "last_contact_on", "1985-01-10");
+	assert_member_str(p, "last_contact_on", "1985-01-10");
 	json_decref(p);
 }
 END_TEST
@@ -422,9 +376,9 @@ START_TEST(test_died_before_enrolment_is_422)
 	free(body);
 	json_t *p = get_patient(
 		post_patient("{\"vital_status\": \"dead\", \"died_on\": \"1985-01-10\"}"));
-	assert_str_member(p, "vital_status", "dead");
-	assert_str_member(p, "died_on", "1985-01-10");
-	assert_null_member(p, "death_cause");
+	assert_member_str(p, "vital_status", "dead");
+	assert_member_str(p, "died_on", "1985-01-10");
+	assert_member_null(p, "death_cause");
 	json_decref(p);
 }
 END_TEST
@@ -469,7 +423,7 @@ START_TEST(test_death_cause_must_be_1_to_500_visible_characters)
 		strcat(cause, "\xc3\xa9"); /* é */
 	snprintf(ok, 2048, "{%s, \"death_cause\": \"%s\"}", dead, cause);
 	json_t *p = get_patient(post_patient(ok));
-	assert_str_member(p, "death_cause", cause);
+	assert_member_str(p, "death_cause", cause);
 	json_decref(p);
 	free(ok);
 	free(bad_long);
@@ -486,30 +440,30 @@ START_TEST(test_patch_patient_changes_field_and_bumps_version)
 	int64_t id = make_patient(NULL);
 	json_t *before = get_patient(id);
 	struct resp *r =
-		http_patch_json(path_of("patients", id),
+		http_patch_json(record_path("patients", id),
 				"{\"age\": 60, \"sex\": \"male\", \"regimen\": \"il2_lak\"}");
 	ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
 	ck_assert_str_eq(resp_header(r, "ETag"), "\"2\"");
-	assert_int_member(r->json, "version", 2);
+	assert_member_int(r->json, "version", 2);
 	assert_keys_in_order(r->json, PATIENT_KEYS);
 	json_t *after = get_patient(id);
 	ck_assert_msg(json_equal(after, r->json), "GET differs from the PATCH answer");
-	assert_int_member(after, "age", 60);
-	assert_str_member(after, "sex", "male");
-	assert_str_member(after, "regimen", "il2_lak");
-	assert_str_member(after, "code", str_of(before, "code"));
-	assert_str_member(after, "histology", "melanoma");
-	assert_str_member(after, "created_at", str_of(before, "created_at"));
+	assert_member_int(after, "age", 60);
+	assert_member_str(after, "sex", "male");
+	assert_member_str(after, "regimen", "il2_lak");
+	assert_member_str(after, "code", str_of(before, "code"));
+	assert_member_str(after, "histology", "melanoma");
+	assert_member_str(after, "created_at", str_of(before, "created_at"));
 	ck_assert_str_ge(str_of(after, "updated_at"), str_of(before, "updated_at"));
 	json_decref(before);
 	json_decref(after);
 	resp_free(r);
 
 	/* plain application/json is accepted for PATCH as well */
-	r = http("PATCH", path_of("patients", id), JSON_CT, "{\"age\": 61}", 11);
+	r = http("PATCH", record_path("patients", id), JSON_CT, "{\"age\": 61}", 11);
 	ck_assert_int_eq(r->status, 200);
-	assert_int_member(r->json, "version", 3);
-	assert_int_member(r->json, "age", 61);
+	assert_member_int(r->json, "version", 3);
+	assert_member_int(r->json, "age", 61);
 	resp_free(r);
 }
 END_TEST
@@ -517,12 +471,13 @@ END_TEST
 START_TEST(test_patch_null_removes_optional_field)
 {
 	int64_t id = make_patient("{\"age\": 44, \"last_contact_on\": \"1990-01-01\"}");
-	json_t *p = patch_ok(path_of("patients", id), "{\"age\": null, \"last_contact_on\": null}");
-	assert_int_member(p, "version", 2);
+	json_t *p =
+		patch_ok(record_path("patients", id), "{\"age\": null, \"last_contact_on\": null}");
+	assert_member_int(p, "version", 2);
 	json_decref(p);
 	p = get_patient(id);
-	assert_null_member(p, "age");
-	assert_null_member(p, "last_contact_on");
+	assert_member_null(p, "age");
+	assert_member_null(p, "last_contact_on");
 	json_decref(p);
 }
 END_TEST
@@ -530,12 +485,13 @@ END_TEST
 START_TEST(test_patch_null_resets_defaulted_field)
 {
 	int64_t id = make_patient("{\"sex\": \"female\", \"vital_status\": \"unknown\"}");
-	json_t *p = patch_ok(path_of("patients", id), "{\"sex\": null, \"vital_status\": null}");
+	json_t *p =
+		patch_ok(record_path("patients", id), "{\"sex\": null, \"vital_status\": null}");
 	json_decref(p);
 	p = get_patient(id);
-	assert_str_member(p, "sex", "unknown");
-	assert_str_member(p, "vital_status", "alive");
-	assert_int_member(p, "version", 2);
+	assert_member_str(p, "sex", "unknown");
+	assert_member_str(p, "vital_status", "alive");
+	assert_member_int(p, "version", 2);
 	json_decref(p);
 }
 END_TEST
@@ -551,7 +507,7 @@ START_TEST(test_patch_null_on_required_field_is_422)
 		refuse_patch(id, body, required[i]);
 	}
 	json_t *p = get_patient(id);
-	assert_int_member(p, "version", 1);
+	assert_member_int(p, "version", 1);
 	json_decref(p);
 }
 END_TEST
@@ -568,8 +524,8 @@ START_TEST(test_patch_unknown_or_server_managed_member_is_422)
 	refuse_patch(id, "{\"updated_at\": \"2020-01-01T00:00:00Z\"}", "updated_at");
 	refuse_patch(id, "{\"nickname\": \"Bob\", \"age\": 30}", "nickname");
 	json_t *p = get_patient(id);
-	assert_null_member(p, "age");
-	assert_int_member(p, "version", 1);
+	assert_member_null(p, "age");
+	assert_member_int(p, "version", 1);
 	json_decref(p);
 }
 END_TEST
@@ -579,7 +535,7 @@ START_TEST(test_patch_with_several_problems_reports_all_of_them)
 	int64_t id = make_patient(NULL);
 	char *before = db_fingerprint();
 	struct resp *r =
-		http_patch_json(path_of("patients", id),
+		http_patch_json(record_path("patients", id),
 				"{\"age\": 121, \"sex\": \"x\", \"foo\": 1, \"code\": \"a b\"}");
 	assert_problem(r, 422, VALIDATION);
 	assert_field_error(r, "age");
@@ -603,7 +559,7 @@ START_TEST(test_patch_code_to_existing_code_is_409)
 	snprintf(patch, sizeof patch, "{\"code\": \"%s\"}", str_of(r->json, "code"));
 	resp_free(r);
 	int64_t other = make_patient(NULL);
-	assert_refused("PATCH", path_of("patients", other), MERGE_CT, patch, 409, DUPLICATE,
+	assert_refused("PATCH", record_path("patients", other), MERGE_CT, patch, 409, DUPLICATE,
 		       "code");
 	free(body);
 }
@@ -617,22 +573,22 @@ START_TEST(test_patch_keeps_the_death_rules)
 	refuse_patch(id, "{\"death_cause\": \"Sepsis\"}", "death_cause");
 	refuse_patch(id, "{\"vital_status\": \"dead\", \"died_on\": \"1985-01-09\"}", "died_on");
 
-	json_t *p = patch_ok(path_of("patients", id),
+	json_t *p = patch_ok(record_path("patients", id),
 			     "{\"vital_status\": \"dead\", \"died_on\": \"1990-01-01\", "
 			     "\"death_cause\": \"Capillary leak syndrome\"}");
-	assert_str_member(p, "died_on", "1990-01-01");
+	assert_member_str(p, "died_on", "1990-01-01");
 	json_decref(p);
 	/* back to alive while died_on stays: refused */
 	refuse_patch(id, "{\"vital_status\": \"alive\"}", "died_on");
 	/* null on vital_status resets it to alive, which then forbids died_on */
 	refuse_patch(id, "{\"vital_status\": null}", "died_on");
 	refuse_patch(id, "{\"died_on\": null}", "died_on");
-	p = patch_ok(path_of("patients", id),
+	p = patch_ok(record_path("patients", id),
 		     "{\"vital_status\": null, \"died_on\": null, \"death_cause\": null}");
-	assert_str_member(p, "vital_status", "alive");
-	assert_null_member(p, "died_on");
-	assert_null_member(p, "death_cause");
-	assert_int_member(p, "version", 3);
+	assert_member_str(p, "vital_status", "alive");
+	assert_member_null(p, "died_on");
+	assert_member_null(p, "death_cause");
+	assert_member_int(p, "version", 3);
 	json_decref(p);
 }
 END_TEST
@@ -644,8 +600,8 @@ START_TEST(test_patch_enrolment_after_first_course_is_422)
 	make_course(id, "{\"started_on\": \"1985-06-01\"}");
 	refuse_patch(id, "{\"enrolled_on\": \"1985-02-02\"}", "enrolled_on");
 	refuse_patch(id, "{\"enrolled_on\": \"1985-07-01\"}", "enrolled_on");
-	json_t *p = patch_ok(path_of("patients", id), "{\"enrolled_on\": \"1985-02-01\"}");
-	assert_str_member(p, "enrolled_on", "1985-02-01");
+	json_t *p = patch_ok(record_path("patients", id), "{\"enrolled_on\": \"1985-02-01\"}");
+	assert_member_str(p, "enrolled_on", "1985-02-01");
 	json_decref(p);
 }
 END_TEST
@@ -656,9 +612,9 @@ START_TEST(test_patch_death_before_last_course_is_422)
 	make_course(id, "{\"started_on\": \"1985-02-01\"}");
 	make_course(id, "{\"started_on\": \"1985-06-01\"}");
 	refuse_patch(id, "{\"vital_status\": \"dead\", \"died_on\": \"1985-05-31\"}", "died_on");
-	json_t *p = patch_ok(path_of("patients", id),
+	json_t *p = patch_ok(record_path("patients", id),
 			     "{\"vital_status\": \"dead\", \"died_on\": \"1985-06-01\"}");
-	assert_str_member(p, "died_on", "1985-06-01");
+	assert_member_str(p, "died_on", "1985-06-01");
 	json_decref(p);
 	refuse_patch(id, "{\"died_on\": \"1985-03-01\"}", "died_on");
 }
@@ -681,8 +637,8 @@ START_TEST(test_patch_setting_to_adjuvant_with_responses_is_422)
 	int64_t course = make_course(id, NULL);
 	make_outcome(course, "{\"response\": \"PD\"}");
 	make_outcome(course, "{\"response\": \"NE\"}");
-	json_t *p = patch_ok(path_of("patients", id), "{\"setting\": \"adjuvant\"}");
-	assert_str_member(p, "setting", "adjuvant");
+	json_t *p = patch_ok(record_path("patients", id), "{\"setting\": \"adjuvant\"}");
+	assert_member_str(p, "setting", "adjuvant");
 	json_decref(p);
 }
 END_TEST
@@ -693,11 +649,12 @@ START_TEST(test_delete_patient_with_courses_is_409)
 {
 	int64_t id = make_patient(NULL);
 	int64_t course = make_course(id, NULL);
-	assert_refused("DELETE", path_of("patients", id), NULL, NULL, 409, HAS_DEPENDANTS, NULL);
+	assert_refused("DELETE", record_path("patients", id), NULL, NULL, 409, HAS_DEPENDANTS,
+		       NULL);
 	char path[96];
 	snprintf(path, sizeof path, "/patients/%lld?cascade=false", (long long)id);
 	assert_refused("DELETE", path, NULL, NULL, 409, HAS_DEPENDANTS, NULL);
-	json_t *c = get_json(path_of("courses", course));
+	json_t *c = get_json(record_path("courses", course));
 	json_decref(c);
 	json_t *p = get_patient(id);
 	json_decref(p);
@@ -736,14 +693,14 @@ START_TEST(test_delete_patient_with_cascade_removes_courses_outcomes_toxicities)
 				 {"toxicities", NULL}};
 	int64_t gone_ids[] = {id, c1, c2, o1, o2, t1, t2};
 	for (size_t i = 0; i < sizeof gone_ids / sizeof gone_ids[0]; i++) {
-		r = http_get(path_of(gone[i][0], gone_ids[i]));
+		r = http_get(record_path(gone[i][0], gone_ids[i]));
 		assert_problem(r, 404, NOT_FOUND);
 		resp_free(r);
 	}
 	json_decref(get_patient(keep));
-	json_decref(get_json(path_of("courses", keep_c)));
-	json_decref(get_json(path_of("outcomes", keep_o)));
-	json_decref(get_json(path_of("toxicities", keep_t)));
+	json_decref(get_json(record_path("courses", keep_c)));
+	json_decref(get_json(record_path("outcomes", keep_o)));
+	json_decref(get_json(record_path("toxicities", keep_t)));
 }
 END_TEST
 

@@ -399,6 +399,26 @@ json_t *get_json(const char *path)
 	return j;
 }
 
+struct resp *get_ok(const char *path)
+{
+	struct resp *r = http_get(path);
+	ck_assert_msg(r->status == 200, "GET %s -> %ld %s", path, r->status, r->body);
+	ck_assert_ptr_nonnull(r->json);
+	return r;
+}
+
+const char *resp_str(const struct resp *r, const char *key)
+{
+	return json_string_value(json_object_get(r->json, key));
+}
+
+json_int_t resp_int(const struct resp *r, const char *key)
+{
+	json_t *v = json_object_get(r->json, key);
+	ck_assert_msg(json_is_integer(v), "%s is not an integer in %s", key, r->body);
+	return json_integer_value(v);
+}
+
 json_t *patch_ok(const char *path, const char *body)
 {
 	struct resp *r = http_patch_json(path, body);
@@ -590,6 +610,14 @@ int64_t make_toxicity(int64_t course_id, const char *extra)
 			      "term", "Hypotension", "grade", 3, "onset_on", "1985-02-02",
 			      "attribution", "definite"),
 		    extra);
+}
+
+int64_t make_course_of_new_patient(int64_t *patient_id, const char *patient_extra)
+{
+	int64_t p = make_patient(patient_extra);
+	if (patient_id)
+		*patient_id = p;
+	return make_course(p, NULL);
 }
 
 static sqlite3 *open_db(void)

@@ -87,6 +87,11 @@ char *json_merged(json_t *base, const char *extra, const char *drop);
 
 /* GETs path, asserts 200, returns the body's JSON (a new reference). */
 json_t *get_json(const char *path);
+/* GETs path, asserts 200 and a JSON body, returns the answer. */
+struct resp *get_ok(const char *path);
+/* A member of the answer's JSON: a string (or NULL), an integer (asserted). */
+const char *resp_str(const struct resp *r, const char *key);
+json_int_t resp_int(const struct resp *r, const char *key);
 /* PATCHes path with a merge patch, asserts 200, returns the record (a new
  * reference). */
 json_t *patch_ok(const char *path, const char *body);
@@ -110,6 +115,10 @@ int64_t make_patient(const char *extra);
 int64_t make_course(int64_t patient_id, const char *extra);
 int64_t make_outcome(int64_t course_id, const char *extra);
 int64_t make_toxicity(int64_t course_id, const char *extra);
+/* A new patient (extra merged over make_patient's body) with one course
+ * started 1985-02-01; returns the course's id, and the patient's in
+ * *patient_id unless it is NULL. */
+int64_t make_course_of_new_patient(int64_t *patient_id, const char *patient_extra);
 
 /* A patient with one course, one outcome and one toxicity (make_*). */
 struct family {

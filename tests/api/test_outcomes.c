@@ -16,35 +16,6 @@
 static const char *const JSON[] = {"Content-Type: application/json", NULL};
 static const char *const MERGE[] = {"Content-Type: application/merge-patch+json", NULL};
 
-/* A metastatic patient with one course started 1985-02-01; returns the course id. */
-static int64_t fresh_course(int64_t *patient_id, const char *patient_extra)
-{
-	int64_t p = make_patient(patient_extra);
-	if (patient_id)
-		*patient_id = p;
-	return make_course(p, NULL);
-}
-
-static struct resp *get_ok(const char *path)
-{
-	struct resp *r = http_get(path);
-	ck_assert_msg(r->status == 200, "GET %s -> %ld %s", path, r->status, r->body);
-	ck_assert_ptr_nonnull(r->json);
-	return r;
-}
-
-static const char *str_of(const struct resp *r, const char *key)
-{
-	return json_string_value(json_object_get(r->json, key));
-}
-
-static json_int_t int_of(const struct resp *r, const char *key)
-{
-	json_t *v = json_object_get(r->json, key);
-	ck_assert_msg(json_is_integer(v), "%s is not an integer in %s", key, r->body);
-	return json_integer_value(v);
-}
-
 static void refuse_post(const char *body, const char *field)
 {
 	assert_refused("POST", "/outcomes", JSON, body, 422, VALIDATION, field);
@@ -60,27 +31,27 @@ static void refuse_patch(int64_t id, const char *body, const char *field)
 START_TEST(test_outcome_create_is_201_with_location_etag_and_defaults)
 {
 	int64_t patient;
-	int64_t course = fresh_course(&patient, NULL);
+	int64_t course = make_course_of_new_patient(&patient, NULL);
 	char body[256];
 	snprintf(body, sizeof body,
 		 "{\"course_id\": %lld, \"assessed_on\": \"1985-04-01\", \"response\": \"PR\"}",
 		 (long long)course);
 	struct resp *r = http_post_json("/outcomes", body);
 	ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
-	json_int_t id = int_of(r, "id");
+	json_int_t id = resp_int(r, "id");
 	char want[64];
 	snprintf(want, sizeof want, "/outcomes/%lld", (long long)id);
 	ck_assert_str_eq(resp_header(r, "Location"), want);
 	ck_assert_str_eq(resp_header(r, "ETag"), "\"1\"");
-	ck_assert_int_eq(int_of(r, "course_id"), course);
-	ck_assert_int_eq(int_of(r, "patient_id"), patient);
-	ck_assert_str_eq(str_of(r, "assessed_on"), "1985-04-01");
-	ck_assert_str_eq(str_of(r, "criteria"), "who");
-	ck_assert_str_eq(str_of(r, "response"), "PR");
+	ck_assert_int_eq(resp_int(r, "course_id"), course);
+	ck_assert_int_eq(resp_int(r, "patient_id"), patient);
+	ck_assert_str_eq(resp_str(r, "assessed_on"), "1985-04-01");
+	ck_assert_str_eq(resp_str(r, "criteria"), "who");
+	ck_assert_str_eq(resp_str(r, "response"), "PR");
 	ck_assert(json_is_false(json_object_get(r->json, "confirmed")));
-	ck_assert_int_eq(int_of(r, "version"), 1);
-	ck_assert_ptr_nonnull(str_of(r, "created_at"));
-	ck_assert_str_eq(str_of(r, "created_at"), str_of(r, "updated_at"));
+	ck_assert_int_eq(resp_int(r, "version"), 1);
+	ck_assert_ptr_nonnull(resp_str(r, "created_at"));
+	ck_assert_str_eq(resp_str(r, "created_at"), resp_str(r, "updated_at"));
 
 	/* The keys, in contract order. */
 	static const char *const keys[] = {"id",         "course_id", "patient_id", "assessed_on",
@@ -104,7 +75,7 @@ END_TEST
 
 START_TEST(test_outcome_stores_given_criteria_and_confirmed)
 {
-	int64_t course = fresh_course(NULL, NULL);
+	int64_t course = make_course_of_new_patient(NULL, NULL);
 	char body[256];
 	snprintf(body, sizeof body,
 		 "{\"course_id\": %lld, \"assessed_on\": \"1985-05-02\", \"response\": \"CR\", "
@@ -113,10 +84,10 @@ START_TEST(test_outcome_stores_given_criteria_and_confirmed)
 	struct resp *r = http_post_json("/outcomes", body);
 	ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
 	char path[64];
-	snprintf(path, sizeof path, "/outcomes/%lld", (long long)int_of(r, "id"));
+	snprintf(path, sizeof path, "/outcomes/%lld", (long long)resp_int(r, "id"));
 	struct resp *g = get_ok(path);
-	ck_assert_str_eq(str_of(g, "criteria"), "recist_1_1");
-	ck_assert_str_eq(str_of(g, "response"), "CR");
+	ck_assert_str_eq(resp_str(g, "criteria"), "recist_1_1");
+	ck_assert_str_eq(resp_str(g, "response"), "CR");
 	ck_assert(json_is_true(json_object_get(g->json, "confirmed")));
 	resp_free(g);
 	resp_free(r);
@@ -131,7 +102,7 @@ END_TEST
 
 START_TEST(test_outcome_without_assessed_on_is_422)
 {
-	int64_t course = fresh_course(NULL, NULL);
+	int64_t course = make_course_of_new_patient(NULL, NULL);
 	char body[128];
 	snprintf(body, sizeof body, "{\"course_id\": %lld, \"response\": \"PR\"}",
 		 (long long)course);
@@ -141,7 +112,7 @@ END_TEST
 
 START_TEST(test_outcome_without_response_is_422)
 {
-	int64_t course = fresh_course(NULL, NULL);
+	int64_t course = make_course_of_new_patient(NULL, NULL);
 	char body[128];
 	snprintf(body, sizeof body, "{\"course_id\": %lld, \"assessed_on\": \"1985-04-01\"}",
 		 (long long)course);
@@ -167,7 +138,7 @@ END_TEST
 
 START_TEST(test_outcome_mr_under_recist_is_422)
 {
-	int64_t course = fresh_course(NULL, NULL);
+	int64_t course = make_course_of_new_patient(NULL, NULL);
 	char body[200];
 	snprintf(body, sizeof body,
 		 "{\"course_id\": %lld, \"assessed_on\": \"1985-04-01\", \"response\": \"MR\", "
@@ -179,26 +150,26 @@ END_TEST
 
 START_TEST(test_outcome_mr_under_who_is_201)
 {
-	int64_t course = fresh_course(NULL, NULL);
+	int64_t course = make_course_of_new_patient(NULL, NULL);
 	int64_t implicit = make_outcome(course, "{\"response\": \"MR\"}");
 	int64_t explicit_who =
 		make_outcome(course, "{\"response\": \"MR\", \"criteria\": \"who\"}");
 	char path[64];
 	snprintf(path, sizeof path, "/outcomes/%lld", (long long)implicit);
 	struct resp *g = get_ok(path);
-	ck_assert_str_eq(str_of(g, "response"), "MR");
-	ck_assert_str_eq(str_of(g, "criteria"), "who");
+	ck_assert_str_eq(resp_str(g, "response"), "MR");
+	ck_assert_str_eq(resp_str(g, "criteria"), "who");
 	resp_free(g);
 	snprintf(path, sizeof path, "/outcomes/%lld", (long long)explicit_who);
 	g = get_ok(path);
-	ck_assert_str_eq(str_of(g, "response"), "MR");
+	ck_assert_str_eq(resp_str(g, "response"), "MR");
 	resp_free(g);
 }
 END_TEST
 
 START_TEST(test_outcome_adjuvant_patient_cr_pr_sd_mr_are_422)
 {
-	int64_t course = fresh_course(NULL, "{\"setting\": \"adjuvant\"}");
+	int64_t course = make_course_of_new_patient(NULL, "{\"setting\": \"adjuvant\"}");
 	static const char *const refused[] = {"CR", "PR", "SD", "MR"};
 	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
 		char body[200];
@@ -214,25 +185,25 @@ END_TEST
 START_TEST(test_outcome_adjuvant_patient_pd_ne_are_201)
 {
 	int64_t patient;
-	int64_t course = fresh_course(&patient, "{\"setting\": \"adjuvant\"}");
+	int64_t course = make_course_of_new_patient(&patient, "{\"setting\": \"adjuvant\"}");
 	int64_t pd = make_outcome(course, "{\"response\": \"PD\"}");
 	int64_t ne = make_outcome(course, "{\"response\": \"NE\", \"criteria\": \"recist_1_1\"}");
 	char path[64];
 	snprintf(path, sizeof path, "/outcomes/%lld", (long long)pd);
 	struct resp *g = get_ok(path);
-	ck_assert_str_eq(str_of(g, "response"), "PD");
-	ck_assert_int_eq(int_of(g, "patient_id"), patient);
+	ck_assert_str_eq(resp_str(g, "response"), "PD");
+	ck_assert_int_eq(resp_int(g, "patient_id"), patient);
 	resp_free(g);
 	snprintf(path, sizeof path, "/outcomes/%lld", (long long)ne);
 	g = get_ok(path);
-	ck_assert_str_eq(str_of(g, "response"), "NE");
+	ck_assert_str_eq(resp_str(g, "response"), "NE");
 	resp_free(g);
 }
 END_TEST
 
 START_TEST(test_outcome_assessed_before_course_start_is_422)
 {
-	int64_t course = fresh_course(NULL, NULL); /* started 1985-02-01 */
+	int64_t course = make_course_of_new_patient(NULL, NULL); /* started 1985-02-01 */
 	char body[200];
 	snprintf(body, sizeof body,
 		 "{\"course_id\": %lld, \"assessed_on\": \"1985-01-31\", \"response\": \"SD\"}",
@@ -243,19 +214,19 @@ END_TEST
 
 START_TEST(test_outcome_assessed_on_course_start_day_is_201)
 {
-	int64_t course = fresh_course(NULL, NULL);
+	int64_t course = make_course_of_new_patient(NULL, NULL);
 	int64_t id = make_outcome(course, "{\"assessed_on\": \"1985-02-01\"}");
 	char path[64];
 	snprintf(path, sizeof path, "/outcomes/%lld", (long long)id);
 	struct resp *g = get_ok(path);
-	ck_assert_str_eq(str_of(g, "assessed_on"), "1985-02-01");
+	ck_assert_str_eq(resp_str(g, "assessed_on"), "1985-02-01");
 	resp_free(g);
 }
 END_TEST
 
 START_TEST(test_outcome_invalid_assessed_on_date_is_422)
 {
-	int64_t course = fresh_course(NULL, NULL);
+	int64_t course = make_course_of_new_patient(NULL, NULL);
 	static const char *const dates[] = {"1985-02-30", "1985-13-01", "1985-4-01", "04/01/1985"};
 	for (size_t i = 0; i < sizeof dates / sizeof dates[0]; i++) {
 		char body[200];
@@ -278,7 +249,7 @@ END_TEST
 START_TEST(test_outcome_patient_id_in_body_is_422_server_managed)
 {
 	int64_t patient;
-	int64_t course = fresh_course(&patient, NULL);
+	int64_t course = make_course_of_new_patient(&patient, NULL);
 	char body[256];
 	/* Even the right patient_id is refused: the server derives it. */
 	snprintf(body, sizeof body,
@@ -304,8 +275,8 @@ END_TEST
 
 START_TEST(test_outcome_course_id_in_patch_is_422_even_unchanged)
 {
-	int64_t course = fresh_course(NULL, NULL);
-	int64_t other = fresh_course(NULL, NULL);
+	int64_t course = make_course_of_new_patient(NULL, NULL);
+	int64_t other = make_course_of_new_patient(NULL, NULL);
 	int64_t id = make_outcome(course, NULL);
 	char body[64];
 	snprintf(body, sizeof body, "{\"course_id\": %lld}", (long long)other);
@@ -317,7 +288,7 @@ END_TEST
 
 START_TEST(test_outcome_confirmed_wrong_type_is_422)
 {
-	int64_t course = fresh_course(NULL, NULL);
+	int64_t course = make_course_of_new_patient(NULL, NULL);
 	static const char *const values[] = {"\"true\"", "1", "0", "\"yes\""};
 	for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
 		char body[256];
@@ -333,7 +304,7 @@ END_TEST
 
 START_TEST(test_outcome_enum_values_outside_the_set_are_422)
 {
-	int64_t course = fresh_course(NULL, NULL);
+	int64_t course = make_course_of_new_patient(NULL, NULL);
 	char body[256];
 	snprintf(body, sizeof body,
 		 "{\"course_id\": %lld, \"assessed_on\": \"1985-04-01\", \"response\": \"cr\"}",
@@ -353,7 +324,7 @@ END_TEST
 
 START_TEST(test_outcome_patch_changes_fields_and_bumps_version)
 {
-	int64_t course = fresh_course(NULL, NULL);
+	int64_t course = make_course_of_new_patient(NULL, NULL);
 	int64_t id = make_outcome(course, NULL);
 	char path[64];
 	snprintf(path, sizeof path, "/outcomes/%lld", (long long)id);
@@ -361,23 +332,23 @@ START_TEST(test_outcome_patch_changes_fields_and_bumps_version)
 					       "\"assessed_on\": \"1985-06-15\"}");
 	ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
 	ck_assert_str_eq(resp_header(r, "ETag"), "\"2\"");
-	ck_assert_int_eq(int_of(r, "version"), 2);
+	ck_assert_int_eq(resp_int(r, "version"), 2);
 	resp_free(r);
 
 	struct resp *g = get_ok(path);
-	ck_assert_str_eq(str_of(g, "response"), "CR");
+	ck_assert_str_eq(resp_str(g, "response"), "CR");
 	ck_assert(json_is_true(json_object_get(g->json, "confirmed")));
-	ck_assert_str_eq(str_of(g, "assessed_on"), "1985-06-15");
-	ck_assert_str_eq(str_of(g, "criteria"), "who");
-	ck_assert_int_eq(int_of(g, "course_id"), course);
-	ck_assert_int_eq(int_of(g, "version"), 2);
+	ck_assert_str_eq(resp_str(g, "assessed_on"), "1985-06-15");
+	ck_assert_str_eq(resp_str(g, "criteria"), "who");
+	ck_assert_int_eq(resp_int(g, "course_id"), course);
+	ck_assert_int_eq(resp_int(g, "version"), 2);
 	resp_free(g);
 }
 END_TEST
 
 START_TEST(test_outcome_patch_null_resets_criteria_and_confirmed)
 {
-	int64_t id = make_outcome(fresh_course(NULL, NULL),
+	int64_t id = make_outcome(make_course_of_new_patient(NULL, NULL),
 				  "{\"criteria\": \"recist_1_1\", \"confirmed\": true}");
 	char path[64];
 	snprintf(path, sizeof path, "/outcomes/%lld", (long long)id);
@@ -385,16 +356,16 @@ START_TEST(test_outcome_patch_null_resets_criteria_and_confirmed)
 	ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
 	resp_free(r);
 	struct resp *g = get_ok(path);
-	ck_assert_str_eq(str_of(g, "criteria"), "who");
+	ck_assert_str_eq(resp_str(g, "criteria"), "who");
 	ck_assert(json_is_false(json_object_get(g->json, "confirmed")));
-	ck_assert_int_eq(int_of(g, "version"), 2);
+	ck_assert_int_eq(resp_int(g, "version"), 2);
 	resp_free(g);
 }
 END_TEST
 
 START_TEST(test_outcome_patch_null_required_field_is_422)
 {
-	int64_t id = make_outcome(fresh_course(NULL, NULL), NULL);
+	int64_t id = make_outcome(make_course_of_new_patient(NULL, NULL), NULL);
 	refuse_patch(id, "{\"response\": null}", "response");
 	refuse_patch(id, "{\"assessed_on\": null}", "assessed_on");
 }
@@ -402,7 +373,7 @@ END_TEST
 
 START_TEST(test_outcome_patch_recist_on_mr_is_422)
 {
-	int64_t id = make_outcome(fresh_course(NULL, NULL), "{\"response\": \"MR\"}");
+	int64_t id = make_outcome(make_course_of_new_patient(NULL, NULL), "{\"response\": \"MR\"}");
 	refuse_patch(id, "{\"criteria\": \"recist_1_1\"}", "response");
 	/* Changing both together is fine. */
 	char path[64];
@@ -410,14 +381,14 @@ START_TEST(test_outcome_patch_recist_on_mr_is_422)
 	struct resp *r =
 		http_patch_json(path, "{\"criteria\": \"recist_1_1\", \"response\": \"PR\"}");
 	ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
-	ck_assert_str_eq(str_of(r, "criteria"), "recist_1_1");
+	ck_assert_str_eq(resp_str(r, "criteria"), "recist_1_1");
 	resp_free(r);
 }
 END_TEST
 
 START_TEST(test_outcome_patch_adjuvant_response_to_cr_is_422)
 {
-	int64_t id = make_outcome(fresh_course(NULL, "{\"setting\": \"adjuvant\"}"),
+	int64_t id = make_outcome(make_course_of_new_patient(NULL, "{\"setting\": \"adjuvant\"}"),
 				  "{\"response\": \"PD\"}");
 	refuse_patch(id, "{\"response\": \"CR\"}", "response");
 }
@@ -425,14 +396,14 @@ END_TEST
 
 START_TEST(test_outcome_patch_assessed_before_course_start_is_422)
 {
-	int64_t id = make_outcome(fresh_course(NULL, NULL), NULL);
+	int64_t id = make_outcome(make_course_of_new_patient(NULL, NULL), NULL);
 	refuse_patch(id, "{\"assessed_on\": \"1985-01-15\"}", "assessed_on");
 }
 END_TEST
 
 START_TEST(test_outcome_delete_with_cascade_is_400)
 {
-	int64_t id = make_outcome(fresh_course(NULL, NULL), NULL);
+	int64_t id = make_outcome(make_course_of_new_patient(NULL, NULL), NULL);
 	char path[80];
 	snprintf(path, sizeof path, "/outcomes/%lld?cascade=true", (long long)id);
 	assert_refused("DELETE", path, NULL, NULL, 400, INVALID_PARAMETER, "cascade");

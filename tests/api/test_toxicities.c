@@ -17,40 +17,11 @@
 static const char *const JSON[] = {"Content-Type: application/json", NULL};
 static const char *const MERGE[] = {"Content-Type: application/merge-patch+json", NULL};
 
-/* A metastatic patient with one course started 1985-02-01; returns the course id. */
-static int64_t fresh_course(int64_t *patient_id)
-{
-	int64_t p = make_patient(NULL);
-	if (patient_id)
-		*patient_id = p;
-	return make_course(p, NULL);
-}
-
-static struct resp *get_ok(const char *path)
-{
-	struct resp *r = http_get(path);
-	ck_assert_msg(r->status == 200, "GET %s -> %ld %s", path, r->status, r->body);
-	ck_assert_ptr_nonnull(r->json);
-	return r;
-}
-
 static struct resp *get_toxicity(int64_t id)
 {
 	char path[64];
 	snprintf(path, sizeof path, "/toxicities/%lld", (long long)id);
 	return get_ok(path);
-}
-
-static const char *str_of(const struct resp *r, const char *key)
-{
-	return json_string_value(json_object_get(r->json, key));
-}
-
-static json_int_t int_of(const struct resp *r, const char *key)
-{
-	json_t *v = json_object_get(r->json, key);
-	ck_assert_msg(json_is_integer(v), "%s is not an integer in %s", key, r->body);
-	return json_integer_value(v);
 }
 
 /* A create body for course with the defaults of make_toxicity, where any of
@@ -92,7 +63,7 @@ static struct resp *create_and_get(const char *body)
 {
 	struct resp *r = http_post_json("/toxicities", body);
 	ck_assert_msg(r->status == 201, "POST %s -> %ld %s", body, r->status, r->body);
-	int64_t id = int_of(r, "id");
+	int64_t id = resp_int(r, "id");
 	resp_free(r);
 	return get_toxicity(id);
 }
@@ -100,7 +71,7 @@ static struct resp *create_and_get(const char *body)
 START_TEST(test_toxicity_create_is_201_with_defaults_and_derived_patient_id)
 {
 	int64_t patient;
-	int64_t course = fresh_course(&patient);
+	int64_t course = make_course_of_new_patient(&patient, NULL);
 	char body[256];
 	snprintf(body, sizeof body,
 		 "{\"course_id\": %lld, \"term\": \"Hypotension\", \"grade\": 3, "
@@ -108,21 +79,21 @@ START_TEST(test_toxicity_create_is_201_with_defaults_and_derived_patient_id)
 		 (long long)course);
 	struct resp *r = http_post_json("/toxicities", body);
 	ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
-	json_int_t id = int_of(r, "id");
+	json_int_t id = resp_int(r, "id");
 	char want[64];
 	snprintf(want, sizeof want, "/toxicities/%lld", (long long)id);
 	ck_assert_str_eq(resp_header(r, "Location"), want);
 	ck_assert_str_eq(resp_header(r, "ETag"), "\"1\"");
-	ck_assert_int_eq(int_of(r, "course_id"), course);
-	ck_assert_int_eq(int_of(r, "patient_id"), patient);
-	ck_assert_str_eq(str_of(r, "term"), "Hypotension");
-	ck_assert_int_eq(int_of(r, "grade"), 3);
-	ck_assert_str_eq(str_of(r, "onset_on"), "1985-02-03");
+	ck_assert_int_eq(resp_int(r, "course_id"), course);
+	ck_assert_int_eq(resp_int(r, "patient_id"), patient);
+	ck_assert_str_eq(resp_str(r, "term"), "Hypotension");
+	ck_assert_int_eq(resp_int(r, "grade"), 3);
+	ck_assert_str_eq(resp_str(r, "onset_on"), "1985-02-03");
 	ck_assert(json_is_null(json_object_get(r->json, "resolved_on")));
-	ck_assert_str_eq(str_of(r, "attribution"), "definite");
+	ck_assert_str_eq(resp_str(r, "attribution"), "definite");
 	ck_assert(json_is_false(json_object_get(r->json, "serious")));
-	ck_assert_str_eq(str_of(r, "outcome"), "unknown");
-	ck_assert_int_eq(int_of(r, "version"), 1);
+	ck_assert_str_eq(resp_str(r, "outcome"), "unknown");
+	ck_assert_int_eq(resp_int(r, "version"), 1);
 
 	static const char *const keys[] = {"id",        "course_id", "patient_id",  "term",
 					   "grade",     "onset_on",  "resolved_on", "attribution",
@@ -145,17 +116,17 @@ END_TEST
 
 START_TEST(test_toxicity_stores_every_optional_field)
 {
-	int64_t course = fresh_course(NULL);
+	int64_t course = make_course_of_new_patient(NULL, NULL);
 	char *b = body_with(course, "\"Capillary leak syndrome\"", "4",
 			    ", \"resolved_on\": \"1985-02-10\", \"serious\": true, "
 			    "\"outcome\": \"recovered\"");
 	struct resp *g = create_and_get(b);
-	ck_assert_str_eq(str_of(g, "term"), "Capillary leak syndrome");
-	ck_assert_int_eq(int_of(g, "grade"), 4);
-	ck_assert_str_eq(str_of(g, "resolved_on"), "1985-02-10");
-	ck_assert_str_eq(str_of(g, "attribution"), "probable");
+	ck_assert_str_eq(resp_str(g, "term"), "Capillary leak syndrome");
+	ck_assert_int_eq(resp_int(g, "grade"), 4);
+	ck_assert_str_eq(resp_str(g, "resolved_on"), "1985-02-10");
+	ck_assert_str_eq(resp_str(g, "attribution"), "probable");
 	ck_assert(json_is_true(json_object_get(g->json, "serious")));
-	ck_assert_str_eq(str_of(g, "outcome"), "recovered");
+	ck_assert_str_eq(resp_str(g, "outcome"), "recovered");
 	resp_free(g);
 	free(b);
 }
@@ -181,7 +152,7 @@ END_TEST
 
 START_TEST(test_toxicity_grade_0_and_6_are_422)
 {
-	int64_t course = fresh_course(NULL);
+	int64_t course = make_course_of_new_patient(NULL, NULL);
 	char *b = body_with(course, "\"Fever\"", "0", NULL);
 	refuse_post(b, "grade");
 	free(b);
@@ -196,7 +167,7 @@ END_TEST
 
 START_TEST(test_toxicity_grade_not_an_integer_is_422)
 {
-	int64_t course = fresh_course(NULL);
+	int64_t course = make_course_of_new_patient(NULL, NULL);
 	static const char *const grades[] = {"2.5", "\"3\"", "3.0", "true"};
 	for (size_t i = 0; i < sizeof grades / sizeof grades[0]; i++) {
 		char *b = body_with(course, "\"Fever\"", grades[i], NULL);
@@ -208,13 +179,13 @@ END_TEST
 
 START_TEST(test_toxicity_grades_1_to_4_are_201)
 {
-	int64_t course = fresh_course(NULL);
+	int64_t course = make_course_of_new_patient(NULL, NULL);
 	for (int g = 1; g <= 4; g++) {
 		char grade[4];
 		snprintf(grade, sizeof grade, "%d", g);
 		char *b = body_with(course, "\"Nausea\"", grade, NULL);
 		struct resp *r = create_and_get(b);
-		ck_assert_int_eq(int_of(r, "grade"), g);
+		ck_assert_int_eq(resp_int(r, "grade"), g);
 		resp_free(r);
 		free(b);
 	}
@@ -223,7 +194,7 @@ END_TEST
 
 START_TEST(test_toxicity_grade_5_without_fatal_is_422_on_outcome)
 {
-	int64_t course = fresh_course(NULL);
+	int64_t course = make_course_of_new_patient(NULL, NULL);
 	char *b = body_with(course, "\"Sepsis\"", "5", NULL); /* outcome defaults to unknown */
 	refuse_post(b, "outcome");
 	free(b);
@@ -235,7 +206,7 @@ END_TEST
 
 START_TEST(test_toxicity_fatal_with_grade_3_is_422_on_grade)
 {
-	int64_t course = fresh_course(NULL);
+	int64_t course = make_course_of_new_patient(NULL, NULL);
 	char *b = body_with(course, "\"Sepsis\"", "3", ", \"outcome\": \"fatal\"");
 	refuse_post(b, "grade");
 	free(b);
@@ -244,12 +215,12 @@ END_TEST
 
 START_TEST(test_toxicity_grade_5_with_fatal_is_201)
 {
-	int64_t course = fresh_course(NULL);
+	int64_t course = make_course_of_new_patient(NULL, NULL);
 	char *b =
 		body_with(course, "\"Sepsis\"", "5", ", \"outcome\": \"fatal\", \"serious\": true");
 	struct resp *g = create_and_get(b);
-	ck_assert_int_eq(int_of(g, "grade"), 5);
-	ck_assert_str_eq(str_of(g, "outcome"), "fatal");
+	ck_assert_int_eq(resp_int(g, "grade"), 5);
+	ck_assert_str_eq(resp_str(g, "outcome"), "fatal");
 	resp_free(g);
 	free(b);
 }
@@ -257,7 +228,7 @@ END_TEST
 
 START_TEST(test_toxicity_empty_term_is_422)
 {
-	refuse_term(fresh_course(NULL), "\"\"");
+	refuse_term(make_course_of_new_patient(NULL, NULL), "\"\"");
 }
 END_TEST
 
@@ -267,13 +238,13 @@ START_TEST(test_toxicity_term_of_101_characters_is_422)
 	term[0] = '"';
 	memset(term + 1, 'a', 101);
 	snprintf(term + 102, sizeof term - 102, "\"");
-	refuse_term(fresh_course(NULL), term);
+	refuse_term(make_course_of_new_patient(NULL, NULL), term);
 }
 END_TEST
 
 START_TEST(test_toxicity_term_of_only_spaces_is_422)
 {
-	int64_t course = fresh_course(NULL);
+	int64_t course = make_course_of_new_patient(NULL, NULL);
 	refuse_term(course, "\"   \"");
 	refuse_term(course, "\" \\u00a0 \""); /* no-break space is not visible either */
 }
@@ -281,7 +252,7 @@ END_TEST
 
 START_TEST(test_toxicity_term_with_control_character_is_422)
 {
-	int64_t course = fresh_course(NULL);
+	int64_t course = make_course_of_new_patient(NULL, NULL);
 	refuse_term(course, "\"Hypo\\u0007tension\"");
 	refuse_term(course, "\"Hypo\\ttension\"");
 	refuse_term(course, "\"Hypotension\\n\"");
@@ -292,7 +263,8 @@ END_TEST
 
 START_TEST(test_toxicity_term_with_nul_is_422)
 {
-	char *b = body_with(fresh_course(NULL), "\"Hypo\\u0000tension\"", "2", NULL);
+	char *b = body_with(make_course_of_new_patient(NULL, NULL), "\"Hypo\\u0000tension\"", "2",
+			    NULL);
 	char *before = db_fingerprint();
 	struct resp *r = http_post_json("/toxicities", b);
 	assert_problem(r, 422, VALIDATION);
@@ -313,10 +285,10 @@ START_TEST(test_toxicity_term_of_exactly_100_characters_is_201)
 	term[0] = '"';
 	memset(term + 1, 'x', 100);
 	snprintf(term + 101, sizeof term - 101, "\"");
-	char *b = body_with(fresh_course(NULL), term, "1", NULL);
+	char *b = body_with(make_course_of_new_patient(NULL, NULL), term, "1", NULL);
 	struct resp *g = create_and_get(b);
-	ck_assert_uint_eq(strlen(str_of(g, "term")), 100);
-	ck_assert(strspn(str_of(g, "term"), "x") == 100);
+	ck_assert_uint_eq(strlen(resp_str(g, "term")), 100);
+	ck_assert(strspn(resp_str(g, "term"), "x") == 100);
 	resp_free(g);
 	free(b);
 }
@@ -336,11 +308,11 @@ START_TEST(test_toxicity_term_of_100_multibyte_characters_is_201_and_101_is_422)
 	want[n - 1] = '\0';
 	term[n++] = '"';
 	term[n] = '\0';
-	int64_t course = fresh_course(NULL);
+	int64_t course = make_course_of_new_patient(NULL, NULL);
 	char *b = body_with(course, term, "1", NULL);
 	struct resp *g = create_and_get(b);
-	ck_assert_str_eq(str_of(g, "term"), want);
-	ck_assert_uint_eq(strlen(str_of(g, "term")), 200);
+	ck_assert_str_eq(resp_str(g, "term"), want);
+	ck_assert_uint_eq(strlen(resp_str(g, "term")), 200);
 	resp_free(g);
 	free(b);
 
@@ -357,9 +329,10 @@ END_TEST
 START_TEST(test_toxicity_sql_text_in_term_is_stored_verbatim)
 {
 	const char *sql = "x'); DROP TABLE toxicities;--";
-	char *b = body_with(fresh_course(NULL), "\"x'); DROP TABLE toxicities;--\"", "2", NULL);
+	char *b = body_with(make_course_of_new_patient(NULL, NULL),
+			    "\"x'); DROP TABLE toxicities;--\"", "2", NULL);
 	struct resp *g = create_and_get(b);
-	ck_assert_str_eq(str_of(g, "term"), sql);
+	ck_assert_str_eq(resp_str(g, "term"), sql);
 	resp_free(g);
 	free(b);
 	/* The table is still there and still answers. */
@@ -371,7 +344,7 @@ END_TEST
 
 START_TEST(test_toxicity_onset_before_course_start_is_422)
 {
-	int64_t course = fresh_course(NULL); /* started 1985-02-01 */
+	int64_t course = make_course_of_new_patient(NULL, NULL); /* started 1985-02-01 */
 	char body[256];
 	snprintf(body, sizeof body,
 		 "{\"course_id\": %lld, \"term\": \"Fever\", \"grade\": 1, "
@@ -381,21 +354,21 @@ START_TEST(test_toxicity_onset_before_course_start_is_422)
 	/* The day the course started is fine. */
 	int64_t id = make_toxicity(course, "{\"onset_on\": \"1985-02-01\"}");
 	struct resp *g = get_toxicity(id);
-	ck_assert_str_eq(str_of(g, "onset_on"), "1985-02-01");
+	ck_assert_str_eq(resp_str(g, "onset_on"), "1985-02-01");
 	resp_free(g);
 }
 END_TEST
 
 START_TEST(test_toxicity_resolved_before_onset_is_422)
 {
-	int64_t course = fresh_course(NULL);
+	int64_t course = make_course_of_new_patient(NULL, NULL);
 	char *b = body_with(course, "\"Fever\"", "2", ", \"resolved_on\": \"1985-02-01\"");
 	refuse_post(b, "resolved_on");
 	free(b);
 	/* Resolved the day of onset is fine. */
 	b = body_with(course, "\"Fever\"", "2", ", \"resolved_on\": \"1985-02-02\"");
 	struct resp *g = create_and_get(b);
-	ck_assert_str_eq(str_of(g, "resolved_on"), "1985-02-02");
+	ck_assert_str_eq(resp_str(g, "resolved_on"), "1985-02-02");
 	resp_free(g);
 	free(b);
 }
@@ -403,7 +376,7 @@ END_TEST
 
 START_TEST(test_toxicity_without_attribution_is_422)
 {
-	int64_t course = fresh_course(NULL);
+	int64_t course = make_course_of_new_patient(NULL, NULL);
 	char body[256];
 	snprintf(body, sizeof body,
 		 "{\"course_id\": %lld, \"term\": \"Fever\", \"grade\": 1, \"onset_on\": "
@@ -427,7 +400,7 @@ END_TEST
 
 START_TEST(test_toxicity_serious_defaults_false_and_must_be_boolean)
 {
-	int64_t course = fresh_course(NULL);
+	int64_t course = make_course_of_new_patient(NULL, NULL);
 	struct resp *g = get_toxicity(make_toxicity(course, NULL));
 	ck_assert(json_is_false(json_object_get(g->json, "serious")));
 	resp_free(g);
@@ -443,7 +416,7 @@ END_TEST
 START_TEST(test_toxicity_patient_id_and_course_id_are_not_writable)
 {
 	int64_t patient;
-	int64_t course = fresh_course(&patient);
+	int64_t course = make_course_of_new_patient(&patient, NULL);
 	char extra[64];
 	snprintf(extra, sizeof extra, ", \"patient_id\": %lld", (long long)patient);
 	char *b = body_with(course, "\"Fever\"", "1", extra);
@@ -460,7 +433,7 @@ END_TEST
 
 START_TEST(test_toxicity_patch_to_grade_5_needs_fatal_in_the_same_patch)
 {
-	int64_t id = make_toxicity(fresh_course(NULL), NULL);
+	int64_t id = make_toxicity(make_course_of_new_patient(NULL, NULL), NULL);
 	refuse_patch(id, "{\"grade\": 5}", "outcome");
 	refuse_patch(id, "{\"outcome\": \"fatal\"}", "grade");
 	char path[64];
@@ -470,16 +443,16 @@ START_TEST(test_toxicity_patch_to_grade_5_needs_fatal_in_the_same_patch)
 	ck_assert_str_eq(resp_header(r, "ETag"), "\"2\"");
 	resp_free(r);
 	struct resp *g = get_toxicity(id);
-	ck_assert_int_eq(int_of(g, "grade"), 5);
-	ck_assert_str_eq(str_of(g, "outcome"), "fatal");
-	ck_assert_int_eq(int_of(g, "version"), 2);
+	ck_assert_int_eq(resp_int(g, "grade"), 5);
+	ck_assert_str_eq(resp_str(g, "outcome"), "fatal");
+	ck_assert_int_eq(resp_int(g, "version"), 2);
 	resp_free(g);
 }
 END_TEST
 
 START_TEST(test_toxicity_patch_null_resets_defaults_and_removes_resolved_on)
 {
-	int64_t id = make_toxicity(fresh_course(NULL),
+	int64_t id = make_toxicity(make_course_of_new_patient(NULL, NULL),
 				   "{\"serious\": true, \"outcome\": "
 				   "\"recovered\", \"resolved_on\": \"1985-02-05\"}");
 	char path[64];
@@ -490,7 +463,7 @@ START_TEST(test_toxicity_patch_null_resets_defaults_and_removes_resolved_on)
 	resp_free(r);
 	struct resp *g = get_toxicity(id);
 	ck_assert(json_is_false(json_object_get(g->json, "serious")));
-	ck_assert_str_eq(str_of(g, "outcome"), "unknown");
+	ck_assert_str_eq(resp_str(g, "outcome"), "unknown");
 	ck_assert(json_is_null(json_object_get(g->json, "resolved_on")));
 	resp_free(g);
 	refuse_patch(id, "{\"term\": null}", "term");
@@ -499,7 +472,8 @@ END_TEST
 
 START_TEST(test_toxicity_patch_resolved_before_onset_is_422)
 {
-	int64_t id = make_toxicity(fresh_course(NULL), "{\"resolved_on\": \"1985-02-09\"}");
+	int64_t id = make_toxicity(make_course_of_new_patient(NULL, NULL),
+				   "{\"resolved_on\": \"1985-02-09\"}");
 	refuse_patch(id, "{\"onset_on\": \"1985-02-10\"}", "resolved_on");
 	refuse_patch(id, "{\"onset_on\": \"1985-01-01\"}", "onset_on");
 }
@@ -507,7 +481,7 @@ END_TEST
 
 START_TEST(test_toxicity_delete_with_cascade_is_400)
 {
-	int64_t id = make_toxicity(fresh_course(NULL), NULL);
+	int64_t id = make_toxicity(make_course_of_new_patient(NULL, NULL), NULL);
 	char path[80];
 	snprintf(path, sizeof path, "/toxicities/%lld?cascade=true", (long long)id);
 	assert_refused("DELETE", path, NULL, NULL, 400, INVALID_PARAMETER, "cascade");

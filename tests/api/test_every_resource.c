@@ -126,6 +126,21 @@ START_TEST(test_delete_without_change_reason_is_422_on_every_resource)
 }
 END_TEST
 
+/* Nothing depends on an outcome or a toxicity: ?cascade=true there is not
+ * a parameter of the route (400), and the record stays. */
+START_TEST(test_cascade_is_400_where_nothing_depends)
+{
+	char paths[N_RESOURCES][64];
+	make_one_of_each(paths);
+	for (int i = 2; i < N_RESOURCES; i++) {
+		char path[96];
+		snprintf(path, sizeof path, "%s?cascade=true", paths[i]);
+		assert_refused("DELETE", path, NULL, NULL, 400, INVALID_PARAMETER, "cascade");
+		resp_free(get_ok(paths[i]));
+	}
+}
+END_TEST
+
 START_TEST(test_patch_of_a_missing_record_is_404_on_every_resource)
 {
 	for (int i = 0; i < N_RESOURCES; i++) {
@@ -148,5 +163,6 @@ int main(void)
 	tcase_add_test(tc, test_bodies_over_1_mib_or_not_json_are_413_and_415_on_every_write);
 	tcase_add_test(tc, test_delete_without_change_reason_is_422_on_every_resource);
 	tcase_add_test(tc, test_patch_of_a_missing_record_is_404_on_every_resource);
+	tcase_add_test(tc, test_cascade_is_400_where_nothing_depends);
 	return run_suite(s);
 }

@@ -11,7 +11,6 @@
 
 #define VALIDATION        "urn:cohortd:problem:validation"
 #define NOT_FOUND         "urn:cohortd:problem:not-found"
-#define INVALID_PARAMETER "urn:cohortd:problem:invalid-parameter"
 
 static const char *const JSON[] = {"Content-Type: application/json", NULL};
 static const char *const MERGE[] = {"Content-Type: application/merge-patch+json", NULL};
@@ -401,15 +400,6 @@ START_TEST(test_outcome_patch_assessed_before_course_start_is_422)
 }
 END_TEST
 
-START_TEST(test_outcome_delete_with_cascade_is_400)
-{
-	int64_t id = make_outcome(make_course_of_new_patient(NULL, NULL), NULL);
-	char path[80];
-	snprintf(path, sizeof path, "/outcomes/%lld?cascade=true", (long long)id);
-	assert_refused("DELETE", path, NULL, NULL, 400, INVALID_PARAMETER, "cascade");
-}
-END_TEST
-
 int main(void)
 {
 	TCase *tc;
@@ -438,6 +428,5 @@ int main(void)
 	tcase_add_test(tc, test_outcome_patch_recist_on_mr_is_422);
 	tcase_add_test(tc, test_outcome_patch_adjuvant_response_to_cr_is_422);
 	tcase_add_test(tc, test_outcome_patch_assessed_before_course_start_is_422);
-	tcase_add_test(tc, test_outcome_delete_with_cascade_is_400);
 	return run_suite(s);
 }

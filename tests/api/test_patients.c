@@ -65,6 +65,14 @@ static void refuse_create(const char *body, long status, const char *type, const
 	assert_refused("POST", "/patients", JSON_CT, body, status, type, field);
 }
 
+/* A create body with extra merged in, refused with 422 on field. */
+static void refuse_create_with(const char *extra, const char *field)
+{
+	char *body = patient_body(extra, NULL);
+	refuse_create(body, 422, VALIDATION, field);
+	free(body);
+}
+
 static void refuse_patch(int64_t id, const char *body, const char *field)
 {
 	assert_refused("PATCH", record_path("patients", id), MERGE_CT, body, 422, VALIDATION,
@@ -332,9 +340,7 @@ END_TEST
 
 START_TEST(test_last_contact_before_enrolment_is_422)
 {
-	char *body = patient_body("{\"last_contact_on\": \"1985-01-09\"}", NULL);
-	refuse_create(body, 422, VALIDATION, "last_contact_on");
-	free(body);
+	refuse_create_with("{\"last_contact_on\": \"1985-01-09\"}", "last_contact_on");
 	json_t *p = get_patient(post_patient("{\"last_contact_on\": \"1985-01-10\"}"));
 	assert_member_str(p, "last_contact_on", "1985-01-10");
 	json_decref(p);
@@ -345,35 +351,23 @@ END_TEST
 
 START_TEST(test_dead_patient_without_died_on_is_422)
 {
-	char *body = patient_body("{\"vital_status\": \"dead\"}", NULL);
-	refuse_create(body, 422, VALIDATION, "died_on");
-	free(body);
-	body = patient_body("{\"vital_status\": \"dead\", \"died_on\": null}", NULL);
-	refuse_create(body, 422, VALIDATION, "died_on");
-	free(body);
+	refuse_create_with("{\"vital_status\": \"dead\"}", "died_on");
+	refuse_create_with("{\"vital_status\": \"dead\", \"died_on\": null}", "died_on");
 }
 END_TEST
 
 START_TEST(test_died_on_when_not_dead_is_422)
 {
-	char *body = patient_body("{\"died_on\": \"1986-01-01\"}", NULL);
-	refuse_create(body, 422, VALIDATION, "died_on");
-	free(body);
-	body = patient_body("{\"vital_status\": \"alive\", \"died_on\": \"1986-01-01\"}", NULL);
-	refuse_create(body, 422, VALIDATION, "died_on");
-	free(body);
-	body = patient_body("{\"vital_status\": \"unknown\", \"died_on\": \"1986-01-01\"}", NULL);
-	refuse_create(body, 422, VALIDATION, "died_on");
-	free(body);
+	refuse_create_with("{\"died_on\": \"1986-01-01\"}", "died_on");
+	refuse_create_with("{\"vital_status\": \"alive\", \"died_on\": \"1986-01-01\"}", "died_on");
+	refuse_create_with("{\"vital_status\": \"unknown\", \"died_on\": \"1986-01-01\"}",
+			   "died_on");
 }
 END_TEST
 
 START_TEST(test_died_before_enrolment_is_422)
 {
-	char *body =
-		patient_body("{\"vital_status\": \"dead\", \"died_on\": \"1985-01-09\"}", NULL);
-	refuse_create(body, 422, VALIDATION, "died_on");
-	free(body);
+	refuse_create_with("{\"vital_status\": \"dead\", \"died_on\": \"1985-01-09\"}", "died_on");
 	json_t *p = get_patient(
 		post_patient("{\"vital_status\": \"dead\", \"died_on\": \"1985-01-10\"}"));
 	assert_member_str(p, "vital_status", "dead");
@@ -385,12 +379,9 @@ END_TEST
 
 START_TEST(test_death_cause_only_when_dead_is_422)
 {
-	char *body = patient_body("{\"death_cause\": \"Sepsis\"}", NULL);
-	refuse_create(body, 422, VALIDATION, "death_cause");
-	free(body);
-	body = patient_body("{\"vital_status\": \"unknown\", \"death_cause\": \"Sepsis\"}", NULL);
-	refuse_create(body, 422, VALIDATION, "death_cause");
-	free(body);
+	refuse_create_with("{\"death_cause\": \"Sepsis\"}", "death_cause");
+	refuse_create_with("{\"vital_status\": \"unknown\", \"death_cause\": \"Sepsis\"}",
+			   "death_cause");
 }
 END_TEST
 
@@ -412,9 +403,7 @@ START_TEST(test_death_cause_must_be_1_to_500_visible_characters)
 		refuse_create(body, 422, VALIDATION, "death_cause");
 		free(body);
 	}
-	char *body = patient_body(bad_long, NULL);
-	refuse_create(body, 422, VALIDATION, "death_cause");
-	free(body);
+	refuse_create_with(bad_long, "death_cause");
 
 	/* exactly 500 characters, multi-byte ones counted as one */
 	char *ok = malloc(2048);

@@ -12,7 +12,6 @@
 
 #define VALIDATION        "urn:cohortd:problem:validation"
 #define NOT_FOUND         "urn:cohortd:problem:not-found"
-#define INVALID_PARAMETER "urn:cohortd:problem:invalid-parameter"
 
 static const char *const JSON[] = {"Content-Type: application/json", NULL};
 static const char *const MERGE[] = {"Content-Type: application/merge-patch+json", NULL};
@@ -479,15 +478,6 @@ START_TEST(test_toxicity_patch_resolved_before_onset_is_422)
 }
 END_TEST
 
-START_TEST(test_toxicity_delete_with_cascade_is_400)
-{
-	int64_t id = make_toxicity(make_course_of_new_patient(NULL, NULL), NULL);
-	char path[80];
-	snprintf(path, sizeof path, "/toxicities/%lld?cascade=true", (long long)id);
-	assert_refused("DELETE", path, NULL, NULL, 400, INVALID_PARAMETER, "cascade");
-}
-END_TEST
-
 int main(void)
 {
 	TCase *tc;
@@ -518,6 +508,5 @@ int main(void)
 	tcase_add_test(tc, test_toxicity_patch_to_grade_5_needs_fatal_in_the_same_patch);
 	tcase_add_test(tc, test_toxicity_patch_null_resets_defaults_and_removes_resolved_on);
 	tcase_add_test(tc, test_toxicity_patch_resolved_before_onset_is_422);
-	tcase_add_test(tc, test_toxicity_delete_with_cascade_is_400);
 	return run_suite(s);
 }

@@ -687,6 +687,14 @@ char *db_fingerprint(void)
 	return out;
 }
 
+void assert_unchanged(char *before)
+{
+	char *after = db_fingerprint();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+}
+
 int64_t db_count(const char *table)
 {
 	return db_count_at(db_path, table);
@@ -753,10 +761,7 @@ void assert_refused(const char *method, const char *path, const char *const *hea
 	assert_problem(r, status, type);
 	if (field)
 		assert_field_error(r, field);
-	char *after = db_fingerprint();
-	ck_assert_str_eq(before, after);
-	free(before);
-	free(after);
+	assert_unchanged(before);
 	resp_free(r);
 }
 

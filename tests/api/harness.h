@@ -135,6 +135,9 @@ char *read_file(const char *path, size_t *len);
  * was written. Caller frees. */
 char *db_fingerprint(void);
 int64_t db_count(const char *table);
+/* Asserts the fingerprint now equals before (a db_fingerprint) and frees
+ * before: nothing was written since. */
+void assert_unchanged(char *before);
 /* The same in the database file at path (a copy, say). */
 int64_t db_count_at(const char *path, const char *table);
 

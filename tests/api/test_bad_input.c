@@ -71,10 +71,7 @@ static void refused_bytes(const char *method, const char *path, const char *cons
 	assert_problem(r, status, type);
 	if (field)
 		assert_field_error(r, field);
-	char *after = db_fingerprint();
-	ck_assert_str_eq(before, after);
-	free(before);
-	free(after);
+	assert_unchanged(before);
 	resp_free(r);
 }
 
@@ -105,10 +102,7 @@ static void refused_only(const char *method, const char *path, const char *body,
 	ck_assert_msg(msg && *msg, "empty message: %s", r->body);
 	if (hint)
 		ck_assert_msg(strstr(msg, hint) != NULL, "message \"%s\" lacks \"%s\"", msg, hint);
-	char *after = db_fingerprint();
-	ck_assert_str_eq(before, after);
-	free(before);
-	free(after);
+	assert_unchanged(before);
 	resp_free(r);
 }
 
@@ -196,10 +190,7 @@ START_TEST(test_every_truncation_of_a_valid_body_is_400)
 		resp_free(r);
 	}
 	refused_malformed("POST", "/patients", "{\"code\":\"a");
-	char *after = db_fingerprint();
-	ck_assert_str_eq(before, after);
-	free(before);
-	free(after);
+	assert_unchanged(before);
 	free(body);
 }
 END_TEST
@@ -282,10 +273,7 @@ START_TEST(test_nesting_depth_limit_is_2048)
 	body = malloc(n);
 	snprintf(body, n, "{\"code\":%s}", inner);
 	refused_malformed("POST", "/patients", body);
-	char *after = db_fingerprint();
-	ck_assert_str_eq(before, after);
-	free(before);
-	free(after);
+	assert_unchanged(before);
 	free(inner);
 	free(body);
 }
@@ -367,10 +355,7 @@ START_TEST(test_declared_oversize_is_refused_before_the_body_is_sent)
 		"Content-Type: application/json\r\nContent-Length: 52428800\r\n\r\n");
 	ck_assert_msg(strncmp(reply, "HTTP/1.1 413", 12) == 0, "got: %s", reply);
 	free(reply);
-	char *after = db_fingerprint();
-	ck_assert_str_eq(before, after);
-	free(before);
-	free(after);
+	assert_unchanged(before);
 }
 END_TEST
 
@@ -568,10 +553,7 @@ START_TEST(test_every_problem_is_reported_in_one_answer)
 	assert_field_error(r, "enrolled_on");
 	assert_field_error(r, "name");
 	assert_field_error(r, "id");
-	char *after = db_fingerprint();
-	ck_assert_str_eq(before, after);
-	free(before);
-	free(after);
+	assert_unchanged(before);
 	resp_free(r);
 }
 END_TEST
@@ -1156,10 +1138,7 @@ START_TEST(test_body_with_thousands_of_members_is_one_422)
 	ck_assert_uint_eq(json_array_size(json_object_get(r->json, "errors")), 1);
 	assert_field_error(r, "");
 	ck_assert_uint_lt(r->len, 1024);
-	char *after = db_fingerprint();
-	ck_assert_str_eq(before, after);
-	free(before);
-	free(after);
+	assert_unchanged(before);
 	resp_free(r);
 	free(body);
 }

@@ -195,10 +195,7 @@ START_TEST(test_create_course_without_required_fields_is_422)
 	assert_problem(r, 422, VALIDATION);
 	assert_field_error(r, "patient_id");
 	assert_field_error(r, "started_on");
-	char *after = db_fingerprint();
-	ck_assert_str_eq(before, after);
-	free(before);
-	free(after);
+	assert_unchanged(before);
 	resp_free(r);
 }
 END_TEST

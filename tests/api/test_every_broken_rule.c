@@ -250,10 +250,7 @@ static void run_case(const struct rule_case *c, const char *const *headers)
 		ck_assert_msg(!unchecked, "%s: not_checked in\n%s", c->name, r->body);
 	else
 		assert_exactly(c->name, unchecked, c->unchecked, "because", r->body);
-	char *after = db_fingerprint();
-	ck_assert_str_eq(before, after);
-	free(before);
-	free(after);
+	assert_unchanged(before);
 	resp_free(r);
 	free(path);
 	free(body);

@@ -46,10 +46,7 @@ static void assert_not_allowed(const char *method, const char *path, const char 
 	const char *got = resp_header(r, "Allow");
 	ck_assert_msg(got != NULL, "%s %s: no Allow header", method, path);
 	ck_assert_str_eq(got, allow);
-	char *after = db_fingerprint();
-	ck_assert_str_eq(before, after);
-	free(before);
-	free(after);
+	assert_unchanged(before);
 	resp_free(r);
 }
 
@@ -221,10 +218,7 @@ START_TEST(test_options_is_204_with_allow)
 		ck_assert_str_eq(allow, cases[i].allow);
 		resp_free(r);
 	}
-	char *after = db_fingerprint();
-	ck_assert_str_eq(before, after);
-	free(before);
-	free(after);
+	assert_unchanged(before);
 	assert_no_route("OPTIONS", "/nope");
 }
 END_TEST
@@ -529,10 +523,7 @@ START_TEST(test_two_mib_body_to_unknown_route_is_refused_and_server_lives)
 	r = http("PUT", "/patients/1/nope", json_ct, big, len);
 	assert_problem(r, 413, TOO_LARGE);
 	resp_free(r);
-	char *after = db_fingerprint();
-	ck_assert_str_eq(before, after);
-	free(before);
-	free(after);
+	assert_unchanged(before);
 	free(big);
 	r = http_get("/healthz");
 	ck_assert_int_eq(r->status, 200);

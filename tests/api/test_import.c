@@ -228,10 +228,7 @@ START_TEST(test_malformed_line_and_nested_ids_are_refused)
 	r = import("[1,2]\n");
 	assert_problem(r, 422, PROBLEM_VALIDATION);
 	resp_free(r);
-	char *after = db_fingerprint();
-	ck_assert_str_eq(before, after);
-	free(before);
-	free(after);
+	assert_unchanged(before);
 	free(a);
 	free(with_parent);
 }
@@ -363,10 +360,7 @@ START_TEST(test_refusal_deep_into_a_long_import_writes_nothing)
 	assert_line_error(r, 2999, "code");
 	resp_free(r);
 	free(body);
-	char *after = db_fingerprint();
-	ck_assert_str_eq(before, after);
-	free(before);
-	free(after);
+	assert_unchanged(before);
 }
 END_TEST
 

@@ -403,12 +403,7 @@ END_TEST
 START_TEST(test_sigterm_lets_request_in_flight_finish)
 {
 	api_start();
-	unsigned port = (unsigned)atoi(strrchr(api_base_url(), ':') + 1);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_port = htons((uint16_t)port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	int fd = api_connect();
 	const char *body =
 		"{\"code\":\"INFLIGHT-1\",\"histology\":\"melanoma\",\"setting\":"
 		"\"metastatic\",\"regimen\":\"il2_alone\",\"enrolled_on\":\"1985-01-10\"}";

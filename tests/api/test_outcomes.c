@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VALIDATION        "urn:cohortd:problem:validation"
-#define NOT_FOUND         "urn:cohortd:problem:not-found"
+#define VALIDATION "urn:cohortd:problem:validation"
+#define NOT_FOUND  "urn:cohortd:problem:not-found"
 
 static const char *const JSON[] = {"Content-Type: application/json", NULL};
 static const char *const MERGE[] = {"Content-Type: application/merge-patch+json", NULL};
@@ -127,10 +127,7 @@ START_TEST(test_outcome_empty_object_names_every_required_field)
 	assert_field_error(r, "course_id");
 	assert_field_error(r, "assessed_on");
 	assert_field_error(r, "response");
-	char *after = db_fingerprint();
-	ck_assert_str_eq(before, after);
-	free(before);
-	free(after);
+	assert_unchanged(before);
 	resp_free(r);
 }
 END_TEST
@@ -260,10 +257,7 @@ START_TEST(test_outcome_patient_id_in_body_is_422_server_managed)
 	assert_problem(r, 422, VALIDATION);
 	assert_field_error(r, "patient_id");
 	ck_assert_ptr_nonnull(strstr(r->body, "is set by the server"));
-	char *after = db_fingerprint();
-	ck_assert_str_eq(before, after);
-	free(before);
-	free(after);
+	assert_unchanged(before);
 	resp_free(r);
 
 	int64_t id = make_outcome(course, NULL);

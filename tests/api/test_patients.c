@@ -188,10 +188,7 @@ START_TEST(test_create_empty_patient_names_every_required_field)
 	assert_field_error(r, "regimen");
 	assert_field_error(r, "enrolled_on");
 	ck_assert_int_eq(json_array_size(json_object_get(r->json, "errors")), 5);
-	char *after = db_fingerprint();
-	ck_assert_str_eq(before, after);
-	free(before);
-	free(after);
+	assert_unchanged(before);
 	resp_free(r);
 }
 END_TEST
@@ -531,10 +528,7 @@ START_TEST(test_patch_with_several_problems_reports_all_of_them)
 	assert_field_error(r, "sex");
 	assert_field_error(r, "foo");
 	assert_field_error(r, "code");
-	char *after = db_fingerprint();
-	ck_assert_str_eq(before, after);
-	free(before);
-	free(after);
+	assert_unchanged(before);
 	resp_free(r);
 }
 END_TEST

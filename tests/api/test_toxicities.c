@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VALIDATION        "urn:cohortd:problem:validation"
-#define NOT_FOUND         "urn:cohortd:problem:not-found"
+#define VALIDATION "urn:cohortd:problem:validation"
+#define NOT_FOUND  "urn:cohortd:problem:not-found"
 
 static const char *const JSON[] = {"Content-Type: application/json", NULL};
 static const char *const MERGE[] = {"Content-Type: application/merge-patch+json", NULL};
@@ -141,10 +141,7 @@ START_TEST(test_toxicity_empty_object_names_every_required_field)
 	assert_field_error(r, "grade");
 	assert_field_error(r, "onset_on");
 	assert_field_error(r, "attribution");
-	char *after = db_fingerprint();
-	ck_assert_str_eq(before, after);
-	free(before);
-	free(after);
+	assert_unchanged(before);
 	resp_free(r);
 }
 END_TEST
@@ -269,10 +266,7 @@ START_TEST(test_toxicity_term_with_nul_is_422)
 	assert_problem(r, 422, VALIDATION);
 	assert_field_error(r, "term");
 	ck_assert_ptr_nonnull(strstr(r->body, "visible text"));
-	char *after = db_fingerprint();
-	ck_assert_str_eq(before, after);
-	free(before);
-	free(after);
+	assert_unchanged(before);
 	resp_free(r);
 	free(b);
 }

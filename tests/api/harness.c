@@ -399,6 +399,17 @@ json_t *get_json(const char *path)
 	return j;
 }
 
+int64_t assert_created(const struct resp *r, const char *collection)
+{
+	ck_assert_msg(r->status == 201, "POST /%s -> %ld %s", collection, r->status, r->body);
+	ck_assert_str_eq(resp_header(r, "Content-Type"), "application/json");
+	ck_assert_str_eq(resp_header(r, "ETag"), "\"1\"");
+	json_int_t id = json_integer_value(json_object_get(r->json, "id"));
+	ck_assert_int_gt(id, 0);
+	ck_assert_str_eq(resp_header(r, "Location"), record_path(collection, id));
+	return id;
+}
+
 struct resp *get_ok(const char *path)
 {
 	struct resp *r = http_get(path);

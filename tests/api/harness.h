@@ -87,6 +87,9 @@ char *json_merged(json_t *base, const char *extra, const char *drop);
 
 /* GETs path, asserts 200, returns the body's JSON (a new reference). */
 json_t *get_json(const char *path);
+/* Asserts a create's answer: 201, JSON, ETag "1", Location
+ * /collection/<id>; returns the id. */
+int64_t assert_created(const struct resp *r, const char *collection);
 /* GETs path, asserts 200 and a JSON body, returns the answer. */
 struct resp *get_ok(const char *path);
 /* A member of the answer's JSON: a string (or NULL), an integer (asserted). */

@@ -320,12 +320,7 @@ END_TEST
  * server answers before any body byte is sent (or "" on timeout). */
 static char *answer_to_head(const char *head)
 {
-	unsigned port = (unsigned)atoi(strrchr(api_base_url(), ':') + 1);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_port = htons((uint16_t)port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	int fd = api_connect();
 	struct timeval tv = {.tv_sec = 5};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	ck_assert_int_eq(write(fd, head, strlen(head)), (ssize_t)strlen(head));

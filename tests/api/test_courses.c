@@ -85,11 +85,7 @@ START_TEST(test_create_course_is_201_with_location_etag_and_stored_values)
 				 "\"doses_given\": 28, \"stop_reason\": \"toxicity\"}",
 				 NULL);
 	struct resp *r = http_post_json("/courses", body);
-	ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
-	ck_assert_str_eq(resp_header(r, "ETag"), "\"1\"");
-	json_int_t id = json_integer_value(json_object_get(r->json, "id"));
-	ck_assert_int_gt(id, 0);
-	ck_assert_str_eq(resp_header(r, "Location"), record_path("courses", id));
+	json_int_t id = assert_created(r, "courses");
 	assert_keys_in_order(r->json, COURSE_KEYS);
 	assert_member_int(r->json, "patient_id", pid);
 	assert_member_int(r->json, "number", 1);

@@ -36,12 +36,7 @@ START_TEST(test_outcome_create_is_201_with_location_etag_and_defaults)
 		 "{\"course_id\": %lld, \"assessed_on\": \"1985-04-01\", \"response\": \"PR\"}",
 		 (long long)course);
 	struct resp *r = http_post_json("/outcomes", body);
-	ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
-	json_int_t id = resp_int(r, "id");
-	char want[64];
-	snprintf(want, sizeof want, "/outcomes/%lld", (long long)id);
-	ck_assert_str_eq(resp_header(r, "Location"), want);
-	ck_assert_str_eq(resp_header(r, "ETag"), "\"1\"");
+	json_int_t id = assert_created(r, "outcomes");
 	ck_assert_int_eq(resp_int(r, "course_id"), course);
 	ck_assert_int_eq(resp_int(r, "patient_id"), patient);
 	ck_assert_str_eq(resp_str(r, "assessed_on"), "1985-04-01");
@@ -64,7 +59,7 @@ START_TEST(test_outcome_create_is_201_with_location_etag_and_defaults)
 	}
 	ck_assert_ptr_null(it);
 
-	struct resp *g = get_ok(want);
+	struct resp *g = get_ok(record_path("outcomes", id));
 	ck_assert_str_eq(resp_header(g, "ETag"), "\"1\"");
 	ck_assert(json_equal(g->json, r->json));
 	resp_free(g);

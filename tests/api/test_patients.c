@@ -98,12 +98,7 @@ START_TEST(test_create_patient_is_201_with_location_etag_and_defaults)
 	char *body = patient_body(NULL, NULL);
 	json_t *sent = json_loads(body, 0, NULL);
 	struct resp *r = http_post_json("/patients", body);
-	ck_assert_msg(r->status == 201, "got %ld %s", r->status, r->body);
-	ck_assert_str_eq(resp_header(r, "Content-Type"), "application/json");
-	ck_assert_str_eq(resp_header(r, "ETag"), "\"1\"");
-	json_int_t id = json_integer_value(json_object_get(r->json, "id"));
-	ck_assert_int_gt(id, 0);
-	ck_assert_str_eq(resp_header(r, "Location"), record_path("patients", id));
+	json_int_t id = assert_created(r, "patients");
 
 	assert_keys_in_order(r->json, PATIENT_KEYS);
 	assert_member_str(r->json, "code", str_of(sent, "code"));

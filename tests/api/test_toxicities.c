@@ -77,12 +77,7 @@ START_TEST(test_toxicity_create_is_201_with_defaults_and_derived_patient_id)
 		 "\"onset_on\": \"1985-02-03\", \"attribution\": \"definite\"}",
 		 (long long)course);
 	struct resp *r = http_post_json("/toxicities", body);
-	ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
-	json_int_t id = resp_int(r, "id");
-	char want[64];
-	snprintf(want, sizeof want, "/toxicities/%lld", (long long)id);
-	ck_assert_str_eq(resp_header(r, "Location"), want);
-	ck_assert_str_eq(resp_header(r, "ETag"), "\"1\"");
+	json_int_t id = assert_created(r, "toxicities");
 	ck_assert_int_eq(resp_int(r, "course_id"), course);
 	ck_assert_int_eq(resp_int(r, "patient_id"), patient);
 	ck_assert_str_eq(resp_str(r, "term"), "Hypotension");
@@ -106,7 +101,7 @@ START_TEST(test_toxicity_create_is_201_with_defaults_and_derived_patient_id)
 	}
 	ck_assert_ptr_null(it);
 
-	struct resp *g = get_ok(want);
+	struct resp *g = get_ok(record_path("toxicities", id));
 	ck_assert(json_equal(g->json, r->json));
 	resp_free(g);
 	resp_free(r);

@@ -123,6 +123,68 @@ START_TEST(test_delete_without_change_reason_is_422_on_every_resource)
 }
 END_TEST
 
+/* A record's parent cannot change, not even to itself (a course's
+ * patient_id; an outcome's or a toxicity's course_id), and the patient_id an
+ * outcome or a toxicity derives from its course cannot be written, on create
+ * or on patch, not even its right value. Nothing changes. */
+START_TEST(test_a_parent_cannot_change_and_a_derived_id_cannot_be_written)
+{
+	int64_t p = make_patient(NULL), other_p = make_patient(NULL);
+	int64_t c = make_course(p, NULL), other_c = make_course(other_p, NULL);
+	int64_t ids[N_RESOURCES] = {p, c, make_outcome(c, NULL), make_toxicity(c, NULL)};
+	static const char *const merge[] = {"Content-Type: application/merge-patch+json", NULL};
+	static const char *const json_ct[] = {"Content-Type: application/json", NULL};
+	for (int i = 1; i < N_RESOURCES; i++) {
+		const char *parent = i == 1 ? "patient_id" : "course_id";
+		int64_t same = i == 1 ? p : c, another = i == 1 ? other_p : other_c;
+		char path[64], body[96];
+		snprintf(path, sizeof path, "%s/%lld", RESOURCES[i], (long long)ids[i]);
+		int64_t values[] = {same, another};
+		for (int v = 0; v < 2; v++) {
+			snprintf(body, sizeof body, "{\"%s\": %lld}", parent, (long long)values[v]);
+			assert_refused("PATCH", path, merge, body, 422, VALIDATION, parent);
+		}
+		snprintf(body, sizeof body, "{\"%s\": null}", parent);
+		assert_refused("PATCH", path, merge, body, 422, VALIDATION, parent);
+		if (i == 1)
+			continue;
+		/* the derived patient_id, right as it is */
+		snprintf(body, sizeof body, "{\"patient_id\": %lld}", (long long)p);
+		assert_refused("PATCH", path, merge, body, 422, VALIDATION, "patient_id");
+		json_t *create = json_pack("{s:I, s:I}", "course_id", (json_int_t)c, "patient_id",
+					   (json_int_t)p);
+		char *text = json_dumps(create, JSON_COMPACT);
+		assert_refused("POST", RESOURCES[i], json_ct, text, 422, VALIDATION, "patient_id");
+		free(text);
+		json_decref(create);
+	}
+}
+END_TEST
+
+/* An empty object names every required field of the resource, and only
+ * those (server-managed and derived fields are not asked for). */
+START_TEST(test_an_empty_body_names_every_required_field_on_every_resource)
+{
+	static const char *const required[N_RESOURCES][6] = {
+		{"code", "histology", "setting", "regimen", "enrolled_on", NULL},
+		{"patient_id", "started_on", NULL},
+		{"course_id", "assessed_on", "response", NULL},
+		{"course_id", "term", "grade", "onset_on", "attribution", NULL},
+	};
+	for (int i = 0; i < N_RESOURCES; i++) {
+		char *before = db_fingerprint();
+		struct resp *r = http_post_json(RESOURCES[i], "{}");
+		assert_problem(r, 422, VALIDATION);
+		size_t n = 0;
+		for (; required[i][n]; n++)
+			assert_field_error(r, required[i][n]);
+		ck_assert_uint_eq(json_array_size(json_object_get(r->json, "errors")), n);
+		assert_unchanged(before);
+		resp_free(r);
+	}
+}
+END_TEST
+
 /* Nothing depends on an outcome or a toxicity: ?cascade=true there is not
  * a parameter of the route (400), and the record stays. */
 START_TEST(test_cascade_is_400_where_nothing_depends)
@@ -161,5 +223,7 @@ int main(void)
 	tcase_add_test(tc, test_delete_without_change_reason_is_422_on_every_resource);
 	tcase_add_test(tc, test_patch_of_a_missing_record_is_404_on_every_resource);
 	tcase_add_test(tc, test_cascade_is_400_where_nothing_depends);
+	tcase_add_test(tc, test_an_empty_body_names_every_required_field_on_every_resource);
+	tcase_add_test(tc, test_a_parent_cannot_change_and_a_derived_id_cannot_be_written);
 	return run_suite(s);
 }

@@ -172,22 +172,6 @@ START_TEST(test_create_patient_without_each_required_field_is_422)
 }
 END_TEST
 
-START_TEST(test_create_empty_patient_names_every_required_field)
-{
-	char *before = db_fingerprint();
-	struct resp *r = http_post_json("/patients", "{}");
-	assert_problem(r, 422, VALIDATION);
-	assert_field_error(r, "code");
-	assert_field_error(r, "histology");
-	assert_field_error(r, "setting");
-	assert_field_error(r, "regimen");
-	assert_field_error(r, "enrolled_on");
-	ck_assert_int_eq(json_array_size(json_object_get(r->json, "errors")), 5);
-	assert_unchanged(before);
-	resp_free(r);
-}
-END_TEST
-
 START_TEST(test_create_patient_with_wrong_enum_value_is_422)
 {
 	static const char *const cases[][2] = {
@@ -705,7 +689,6 @@ int main(void)
 	tcase_add_test(tc, test_create_patient_is_201_with_location_etag_and_defaults);
 	tcase_add_test(tc, test_create_patient_stores_every_field);
 	tcase_add_test(tc, test_create_patient_without_each_required_field_is_422);
-	tcase_add_test(tc, test_create_empty_patient_names_every_required_field);
 	tcase_add_test(tc, test_create_patient_with_wrong_enum_value_is_422);
 	tcase_add_test(tc, test_create_patient_age_must_be_integer_0_to_120);
 	tcase_add_test(tc, test_create_patient_code_pattern_violations_are_422);

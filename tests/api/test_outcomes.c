@@ -48,16 +48,10 @@ START_TEST(test_outcome_create_is_201_with_location_etag_and_defaults)
 	ck_assert_str_eq(resp_str(r, "created_at"), resp_str(r, "updated_at"));
 
 	/* The keys, in contract order. */
-	static const char *const keys[] = {"id",         "course_id", "patient_id", "assessed_on",
-					   "criteria",   "response",  "confirmed",  "version",
-					   "created_at", "updated_at"};
-	void *it = json_object_iter(r->json);
-	for (size_t i = 0; i < sizeof keys / sizeof keys[0];
-	     i++, it = json_object_iter_next(r->json, it)) {
-		ck_assert_ptr_nonnull(it);
-		ck_assert_str_eq(json_object_iter_key(it), keys[i]);
-	}
-	ck_assert_ptr_null(it);
+	static const char *const keys[] = {"id",         "course_id",  "patient_id", "assessed_on",
+					   "criteria",   "response",   "confirmed",  "version",
+					   "created_at", "updated_at", NULL};
+	assert_keys_in_order(r->json, keys);
 
 	struct resp *g = get_ok(record_path("outcomes", id));
 	ck_assert_str_eq(resp_header(g, "ETag"), "\"1\"");

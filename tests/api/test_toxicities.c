@@ -89,17 +89,11 @@ START_TEST(test_toxicity_create_is_201_with_defaults_and_derived_patient_id)
 	ck_assert_str_eq(resp_str(r, "outcome"), "unknown");
 	ck_assert_int_eq(resp_int(r, "version"), 1);
 
-	static const char *const keys[] = {"id",        "course_id", "patient_id",  "term",
-					   "grade",     "onset_on",  "resolved_on", "attribution",
-					   "serious",   "outcome",   "version",     "created_at",
-					   "updated_at"};
-	void *it = json_object_iter(r->json);
-	for (size_t i = 0; i < sizeof keys / sizeof keys[0];
-	     i++, it = json_object_iter_next(r->json, it)) {
-		ck_assert_ptr_nonnull(it);
-		ck_assert_str_eq(json_object_iter_key(it), keys[i]);
-	}
-	ck_assert_ptr_null(it);
+	static const char *const keys[] = {"id",         "course_id", "patient_id",  "term",
+					   "grade",      "onset_on",  "resolved_on", "attribution",
+					   "serious",    "outcome",   "version",     "created_at",
+					   "updated_at", NULL};
+	assert_keys_in_order(r->json, keys);
 
 	struct resp *g = get_ok(record_path("toxicities", id));
 	ck_assert(json_equal(g->json, r->json));

@@ -128,6 +128,12 @@ int64_t db_changes(struct db *db);
 int64_t db_last_insert_id(struct db *db);
 /* A transaction is open on db. */
 bool db_in_transaction(struct db *db);
+/* For the tests of query plans: fn is called with the SQL of every
+ * statement prepared from now on (NULL: no more); and the engine's plan for
+ * sql on db ("SEARCH audit USING INDEX audit_by_entity ..."), one step a
+ * line, into out. */
+void db_trace_statements(void (*fn)(void *cls, const char *sql), void *cls);
+int db_query_plan(struct db *db, const char *sql, char *out, size_t len);
 /* Inserts n rows of ncols values with head ("INSERT INTO t (a, b)", text
  * that lives as long as the process), several rows to a statement, bind
  * giving row i its values from parameter at on. On failure the rows of

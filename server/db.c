@@ -464,6 +464,34 @@ static sqlite3_stmt *prepare(struct db *db, const char *sql, const char *key)
 	return stmt;
 }
 
+static void (*trace_fn)(void *cls, const char *sql);
+static void *trace_cls;
+
+void db_trace_statements(void (*fn)(void *cls, const char *sql), void *cls)
+{
+	trace_cls = cls;
+	trace_fn = fn;
+}
+
+int db_query_plan(struct db *db, const char *sql, char *out, size_t len)
+{
+	char *explain = xasprintf("EXPLAIN QUERY PLAN %s", sql);
+	sqlite3_stmt *stmt = NULL;
+	int rc = explain ? sqlite3_prepare_v2(db->conn, explain, -1, &stmt, NULL) : SQLITE_NOMEM;
+	free(explain);
+	size_t used = 0;
+	if (len)
+		out[0] = '\0';
+	while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *detail = (const char *)sqlite3_column_text(stmt, 3);
+		int n = snprintf(out + used, len - used, "%s\n", detail ? detail : "");
+		used += n > 0 && (size_t)n < len - used ? (size_t)n : 0;
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(stmt);
+	return db_status_from(db, rc);
+}
+
 /* A statement of the store is SQLite's own, under another name. */
 static sqlite3_stmt *raw(struct db_stmt *stmt)
 {
@@ -472,6 +500,8 @@ static sqlite3_stmt *raw(struct db_stmt *stmt)
 
 struct db_stmt *db_prepare(struct db *db, const char *sql)
 {
+	if (trace_fn)
+		trace_fn(trace_cls, sql);
 	return (struct db_stmt *)prepare(db, sql, NULL);
 }
 
@@ -490,6 +520,8 @@ static sqlite3_stmt *prepare_static(struct db *db, const char *sql)
 
 struct db_stmt *db_prepare_static(struct db *db, const char *sql)
 {
+	if (trace_fn)
+		trace_fn(trace_cls, sql);
 	return (struct db_stmt *)prepare_static(db, sql);
 }
 

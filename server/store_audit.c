@@ -118,23 +118,38 @@ int store_audit_insert_many(struct db *db, const struct audit_row *const *rows, 
 int store_audit_list(struct db *db, const struct audit_filter *f, struct audit_row **rows,
 		     int *count, bool *more)
 {
-	/* Absent filters bind NULL and match everything; one statement serves all. */
-	struct db_stmt *stmt =
-		db_prepare_static(db, "SELECT " AUDIT_COLUMNS " FROM audit WHERE seq > ?1 "
-				      "AND (?2 IS NULL OR entity = ?2) "
-				      "AND (?3 = 0 OR entity_id = ?3) "
-				      "AND (?4 IS NULL OR actor = ?4) "
-				      "AND (?5 IS NULL OR at >= ?5) "
-				      "AND (?6 IS NULL OR at < ?6) "
-				      "ORDER BY seq LIMIT ?7");
+	/* Only the filters given are in the SQL, so that one of them the index
+	 * audit_by_entity (entity, entity_id, seq) serves is used: a test of
+	 * "?2 IS NULL OR entity = ?2" kept SQLite from it, and every history
+	 * scanned the whole trail. */
+	struct strbuf sql = {0};
+	strbuf_puts(&sql, "SELECT " AUDIT_COLUMNS " FROM audit WHERE seq > ?1");
+	if (f->entity)
+		strbuf_puts(&sql, " AND entity = ?2");
+	if (f->entity_id)
+		strbuf_puts(&sql, " AND entity_id = ?3");
+	if (f->actor)
+		strbuf_puts(&sql, " AND actor = ?4");
+	if (f->from)
+		strbuf_puts(&sql, " AND at >= ?5");
+	if (f->to)
+		strbuf_puts(&sql, " AND at < ?6");
+	strbuf_puts(&sql, " ORDER BY seq LIMIT ?7");
+	struct db_stmt *stmt = sql.data ? db_prepare(db, sql.data) : NULL;
+	strbuf_free(&sql);
 	if (!stmt)
 		return DB_ERROR;
 	db_bind_int(stmt, 1, f->after);
-	db_bind_text(stmt, 2, f->entity);
-	db_bind_int(stmt, 3, f->entity_id);
-	db_bind_text(stmt, 4, f->actor);
-	db_bind_text(stmt, 5, f->from);
-	db_bind_text(stmt, 6, f->to);
+	if (f->entity)
+		db_bind_text(stmt, 2, f->entity);
+	if (f->entity_id)
+		db_bind_int(stmt, 3, f->entity_id);
+	if (f->actor)
+		db_bind_text(stmt, 4, f->actor);
+	if (f->from)
+		db_bind_text(stmt, 5, f->from);
+	if (f->to)
+		db_bind_text(stmt, 6, f->to);
 	db_bind_int(stmt, 7, f->limit + 1);
 	struct audit_row *out = xcalloc((size_t)f->limit + 1, sizeof *out);
 	if (!out) {

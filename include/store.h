@@ -17,7 +17,8 @@
 
 /* Builds the SQL of every resource's get, insert and update, once, before
  * any other call here (main() and the in-process tests): afterwards the
- * store only reads it, without a lock. DB_ERROR when memory ran out. */
+ * store only reads it, without a lock. Calling it again with the same
+ * resources does nothing. DB_ERROR when memory ran out. */
 int store_init(const struct resource *const *resources, size_t n);
 
 int store_get(struct db *db, const struct resource *res, int64_t id, struct record *out);

@@ -65,6 +65,12 @@ int store_init(const struct resource *const *resources, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		const struct resource *res = resources[i];
 		struct resource_sql *r = &sql_cache[i];
+		if (r->res == res)
+			continue; /* built by an earlier call */
+		free(r->get);
+		free(r->insert_head);
+		free(r->update);
+		*r = (struct resource_sql){0};
 		struct strbuf sb = {0};
 		select_columns(&sb, res);
 		strbuf_puts(&sb, " WHERE id = ?");

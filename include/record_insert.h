@@ -29,4 +29,10 @@ int records_insert_valid(struct db *db, const struct audit_context *ctx, const s
 int records_insert_made(struct db *db, const struct resource *res, struct record *rec,
 			const struct audit_row *row, struct field_errors *errs);
 
+/* The record's rules against other records (res->check_refs), when it has
+ * any and errs does not say the body is no record at all (errs->fatal);
+ * DB_OK when there are none to run. */
+int records_check_refs(const struct resource *res, struct db *db, struct record *rec,
+		       const struct record *old, struct field_errors *errs);
+
 #endif

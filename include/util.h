@@ -50,6 +50,10 @@ void utc_now_rfc3339(char out[32]);
 /* The RFC 3339 time seconds after (or before, when negative) at. */
 void utc_shift_rfc3339(const char *at, long seconds, char out[32]);
 
+/* Does a ", "-separated list (an Allow or Vary value) hold item as a whole
+ * element? */
+_Bool list_holds(const char *list, const char *item);
+
 /* Parses a whole decimal string (optional leading '-') into *out; false on
  * anything else, including overflow and leading zeros other than "0". */
 _Bool parse_int64(const char *s, int64_t *out);

@@ -88,7 +88,7 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 	const char *anonymous = getenv("COHORTD_ANONYMOUS");
 	if (anonymous && *anonymous && strcmp(anonymous, "none") != 0) {
 		enum role role;
-		if (!role_parse(anonymous, &role) || role == ROLE_NONE) {
+		if (!role_parse(anonymous, &role)) {
 			fprintf(err, "cohortd: COHORTD_ANONYMOUS must be reader, editor, admin or "
 				     "none\n");
 			return -1;

@@ -482,12 +482,13 @@ int db_query_plan(struct db *db, const char *sql, char *out, size_t len)
 	size_t used = 0;
 	if (len)
 		out[0] = '\0';
-	while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	while (rc == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
 		const char *detail = (const char *)sqlite3_column_text(stmt, 3);
 		int n = snprintf(out + used, len - used, "%s\n", detail ? detail : "");
 		used += n > 0 && (size_t)n < len - used ? (size_t)n : 0;
-		rc = SQLITE_OK;
 	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_errcode(db->conn); /* SQLITE_DONE, or what stopped the steps */
 	sqlite3_finalize(stmt);
 	return db_status_from(db, rc);
 }

@@ -362,26 +362,17 @@ static bool field_folded(const char *key, size_t key_len, const char *value)
 struct head_walk {
 	struct request_field *into; /* the next free field */
 	int *count;
-	struct framing *framing;
+	struct framing *framing; /* header fields are checked too; NULL for the query */
 };
 
-static enum MHD_Result take_header(void *cls, enum MHD_ValueKind kind, const char *key,
-				   size_t key_len, const char *value, size_t value_len)
+static enum MHD_Result take_field(void *cls, enum MHD_ValueKind kind, const char *key,
+				  size_t key_len, const char *value, size_t value_len)
 {
 	(void)kind;
 	struct head_walk *w = cls;
-	framing_field(w->framing, key, key_len, value ? value : "", value ? value_len : 0,
-		      value && field_folded(key, key_len, value));
-	*w->into++ = (struct request_field){key, value ? value : ""};
-	(*w->count)++;
-	return MHD_YES;
-}
-
-static enum MHD_Result take_query(void *cls, enum MHD_ValueKind kind, const char *key,
-				  const char *value)
-{
-	(void)kind;
-	struct head_walk *w = cls;
+	if (w->framing)
+		framing_field(w->framing, key, key_len, value ? value : "", value ? value_len : 0,
+			      value && field_folded(key, key_len, value));
 	*w->into++ = (struct request_field){key, value ? value : ""};
 	(*w->count)++;
 	return MHD_YES;
@@ -403,9 +394,9 @@ static bool take_head(struct MHD_Connection *conn, struct request *req, struct f
 	req->in_headers = room;
 	req->in_query = room + nh;
 	struct head_walk w = {room, &req->nin_headers, f};
-	MHD_get_connection_values_n(conn, MHD_HEADER_KIND, take_header, &w);
+	MHD_get_connection_values_n(conn, MHD_HEADER_KIND, take_field, &w);
 	w = (struct head_walk){room + nh, &req->nin_query, NULL};
-	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, take_query, &w);
+	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, take_field, &w);
 	return true;
 }
 
@@ -629,21 +620,26 @@ struct server *server_start(const struct config *cfg, unsigned *port_out)
 	if (!srv)
 		return NULL;
 	request_timeout_ms = (long long)cfg->request_timeout_seconds * 1000;
+	/* one option and its value to a line */
+	/* clang-format off */
 	srv->daemon = MHD_start_daemon(
 		flags, (uint16_t)cfg->port, NULL, NULL, on_request, NULL,
-		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_SOCK_ADDR,
-		(struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
+		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->connection_limit,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->per_ip_limit,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->timeout_seconds,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
-		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1, MHD_OPTION_NOTIFY_COMPLETED,
-		on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 #if MHD_VERSION >= 0x01000000
 		MHD_OPTION_CLIENT_DISCIPLINE_LVL, (int)1,
 #endif
 		MHD_OPTION_END);
+	/* clang-format on */
 	if (!srv->daemon) {
 		log_write(LOG_ERROR, "cannot listen",
 			  json_pack("{s:s, s:i}", "bind", cfg->bind, "port", (int)cfg->port));

@@ -44,18 +44,16 @@
  * the audit chain's head, both moved on by every record staged. */
 struct import_plan {
 	const struct audit_context *audit;
-	int64_t next_id[4]; /* in the order of kinds[] */
+	int64_t next_id[4]; /* in the order of resources_all[] */
 	int64_t seq;
 	char hash[65];
 };
 
-static const struct resource *const *const kinds = resources_all;
-
-/* res's place in kinds[] (res is always one of them). */
+/* res's place in resources_all[] (res is always one of them). */
 static int kind_of(const struct resource *res)
 {
 	int kind = 0;
-	while (kinds[kind] != res)
+	while (resources_all[kind] != res)
 		kind++;
 	return kind;
 }
@@ -378,7 +376,7 @@ static void nested_errors(struct import_session *s, const char *prefix, struct f
 static void count(struct import_session *s, const struct resource *res)
 {
 	int64_t *per_kind[4] = {&s->counts.patients, &s->counts.courses, &s->counts.outcomes,
-				&s->counts.toxicities}; /* in the order of kinds[] */
+				&s->counts.toxicities}; /* in the order of resources_all[] */
 	(*per_kind[kind_of(res)])++;
 }
 
@@ -526,7 +524,7 @@ static void *stager(void *arg)
 #define IMPORT_REPLAY 2
 
 struct batch {
-	struct record **recs[4]; /* in the order of kinds[] */
+	struct record **recs[4]; /* in the order of resources_all[] */
 	int nrecs[4];
 	const struct audit_row **rows;
 	int nrows;
@@ -585,7 +583,7 @@ static int write_batch(struct import_session *s, struct batch *b, struct pipelin
 	bool careful = to > p->careful_from;
 	int rc = careful ? db_part_begin(s->db) : DB_OK;
 	for (int k = 0; k < 4 && rc == DB_OK; k++)
-		rc = store_insert_many(s->db, kinds[k], b->recs[k], b->nrecs[k]);
+		rc = store_insert_many(s->db, resources_all[k], b->recs[k], b->nrecs[k]);
 	if (rc == DB_OK)
 		rc = audit_rows_append(s->db, b->rows, b->nrows);
 	if (rc == DB_OK && (!careful || (rc = db_part_end(s->db, true)) == DB_OK)) {
@@ -665,7 +663,7 @@ static bool plan_from(struct db *db, const struct audit_context *audit, struct i
 {
 	plan->audit = audit;
 	for (int k = 0; k < 4; k++)
-		if (store_next_id(db, kinds[k], &plan->next_id[k]) != DB_OK)
+		if (store_next_id(db, resources_all[k], &plan->next_id[k]) != DB_OK)
 			return false;
 	return audit_head(db, &plan->seq, plan->hash) == DB_OK;
 }

@@ -9,6 +9,12 @@
 #include "store.h"
 #include "util.h"
 
+int records_check_refs(const struct resource *res, struct db *db, struct record *rec,
+		       const struct record *old, struct field_errors *errs)
+{
+	return errs->fatal || !res->check_refs ? DB_OK : res->check_refs(res, db, rec, old, errs);
+}
+
 int records_insert(struct db *db, const struct audit_context *ctx, const struct resource *res,
 		   json_t *body, struct record *rec, struct field_errors *errs)
 {
@@ -19,13 +25,13 @@ int records_insert(struct db *db, const struct audit_context *ctx, const struct 
 		return records_insert_valid(db, ctx, res, rec, errs);
 	/* refused already; its rules against other records still run, so that
 	 * the answer names every problem */
-	return errs->fatal || !res->check_refs ? DB_OK : res->check_refs(res, db, rec, NULL, errs);
+	return records_check_refs(res, db, rec, NULL, errs);
 }
 
 int records_insert_valid(struct db *db, const struct audit_context *ctx, const struct resource *res,
 			 struct record *rec, struct field_errors *errs)
 {
-	int rc = res->check_refs ? res->check_refs(res, db, rec, NULL, errs) : DB_OK;
+	int rc = records_check_refs(res, db, rec, NULL, errs);
 	if (rc != DB_OK || field_errors_any(errs))
 		return rc;
 	rec->version = 1;
@@ -49,7 +55,7 @@ int records_insert_made(struct db *db, const struct resource *res, struct record
 	struct value made[RECORD_MAX_FIELDS];
 	memcpy(made, rec->v, sizeof made);
 	int64_t id = rec->id;
-	int rc = res->check_refs ? res->check_refs(res, db, rec, NULL, errs) : DB_OK;
+	int rc = records_check_refs(res, db, rec, NULL, errs);
 	if (rc != DB_OK || field_errors_any(errs))
 		return rc;
 	/* the row was made for the record as planned: the references must find

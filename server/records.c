@@ -79,18 +79,15 @@ static void reply_invalid(struct request *req, struct field_errors *errs)
 {
 	size_t n = json_array_size(errs->list), moot = json_array_size(errs->unchecked);
 	json_t *members = json_pack("{s:O}", "errors", errs->list);
-	if (members && moot)
+	char moot_note[96] = "";
+	if (moot) {
 		json_object_set(members, "not_checked", errs->unchecked);
-	if (moot)
-		reply_problem_members(
-			req, 422, PROBLEM_VALIDATION, members,
-			"the %s is not valid: %zu problem(s), see errors; %zu rule(s) "
-			"could not be checked, see not_checked",
-			req->route->res->singular, n, moot);
-	else
-		reply_problem_members(req, 422, PROBLEM_VALIDATION, members,
-				      "the %s is not valid: %zu problem(s), see errors",
-				      req->route->res->singular, n);
+		snprintf(moot_note, sizeof moot_note,
+			 "; %zu rule(s) could not be checked, see not_checked", moot);
+	}
+	reply_problem_members(req, 422, PROBLEM_VALIDATION, members,
+			      "the %s is not valid: %zu problem(s), see errors%s",
+			      req->route->res->singular, n, moot_note);
 }
 
 /* A stale If-Match leaves the record as it is; true when the request may go on. */
@@ -178,9 +175,7 @@ bool records_stage(struct request *req)
 		/* refused whatever the database holds: the rules against other
 		 * records are read from the reader's snapshot, not the writer's,
 		 * so that the answer names every problem */
-		int rc = errs.fatal || !res->check_refs
-				 ? DB_OK
-				 : res->check_refs(res, req->db, s, NULL, &errs);
+		int rc = records_check_refs(res, req->db, s, NULL, &errs);
 		if (rc != DB_OK)
 			reply_db_error(req, rc);
 		else
@@ -326,8 +321,8 @@ void records_patch(struct request *req)
 	record_from_json(res, req->json, &old, &rec, &errs);
 	if (alloc_failure_seen())
 		rc = DB_ERROR;
-	if (rc == DB_OK && !errs.fatal && res->check_refs)
-		rc = res->check_refs(res, req->db, &rec, &old, &errs);
+	if (rc == DB_OK)
+		rc = records_check_refs(res, req->db, &rec, &old, &errs);
 	if (rc != DB_OK)
 		goto out_db_error;
 	if (field_errors_any(&errs)) {
@@ -585,8 +580,7 @@ static void write_rows(struct strbuf *sb, const struct resource *res, const stru
  * written meanwhile beyond the cursor is included. */
 #define EXPORT_PAGE 500
 
-struct export
-{
+struct list_export {
 	const struct resource *res;
 	struct list_query q;
 	bool csv, started, finished, first;
@@ -596,7 +590,7 @@ struct export
 
 static long export_read(void *cls, char *buf, size_t max)
 {
-	struct export *e = cls;
+	struct list_export *e = cls;
 	while (e->sent == e->pending.len) {
 		if (e->pending.failed)
 			return REPLY_STREAM_ERROR;
@@ -637,7 +631,7 @@ static long export_read(void *cls, char *buf, size_t max)
 
 static void export_done(void *cls)
 {
-	struct export *e = cls;
+	struct list_export *e = cls;
 	for (int i = 0; i < e->q.nfilters; i++)
 		value_set_null(&e->q.filters[i].value);
 	strbuf_free(&e->pending);
@@ -675,12 +669,12 @@ static void list_records(struct request *req, bool nested)
 	}
 	if (rc == DB_OK && form.all) {
 		db_rollback(req->db);
-		struct export *e = xcalloc(1, sizeof *e);
+		struct list_export *e = xcalloc(1, sizeof *e);
 		if (!e) {
 			reply_out_of_memory(req);
 			goto out;
 		}
-		*e = (struct export){.res = res, .q = q, .csv = form.csv, .first = true};
+		*e = (struct list_export){.res = res, .q = q, .csv = form.csv, .first = true};
 		e->q.limit = EXPORT_PAGE;
 		q.nfilters = 0; /* the export owns the filter values now */
 		reply_stream(req, 200, form.csv ? csv_type : "application/json", export_read, e,

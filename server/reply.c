@@ -102,13 +102,10 @@ void reply_vary(struct request *req, const char *name)
 	for (int i = 0; i < req->nheaders; i++) {
 		if (strcmp(req->headers[i].name, "Vary") != 0)
 			continue;
-		const char *v = req->headers[i].value;
-		size_t n = strlen(name);
-		for (const char *p = v; (p = strstr(p, name)) != NULL; p += n)
-			if ((p == v || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
-				return; /* named already */
+		if (list_holds(req->headers[i].value, name))
+			return; /* named already */
 		char was[REPLY_INLINE_VALUE];
-		copy_cut(was, sizeof was, v);
+		copy_cut(was, sizeof was, req->headers[i].value);
 		reply_header_set(req, i, "%s, %s", was, name);
 		return;
 	}

@@ -53,10 +53,8 @@ static bool pattern_matches(const char *pattern, const char *path, int64_t ids[2
 /* Appends method to a ", "-separated Allow list unless it is there. */
 static void allow_add(char *allow, size_t len, const char *method)
 {
-	size_t n = strlen(method);
-	for (const char *p = allow; (p = strstr(p, method)) != NULL; p += n)
-		if ((p == allow || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
-			return;
+	if (list_holds(allow, method))
+		return;
 	size_t used = strlen(allow);
 	snprintf(allow + used, len - used, "%s%s", used ? ", " : "", method);
 }

@@ -206,3 +206,12 @@ bool parse_int64(const char *s, int64_t *out)
 	*out = v;
 	return true;
 }
+
+bool list_holds(const char *list, const char *item)
+{
+	size_t n = strlen(item);
+	for (const char *p = list; (p = strstr(p, item)) != NULL; p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}

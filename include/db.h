@@ -25,7 +25,10 @@ enum db_status {
 
 struct db;
 
-int db_open(const char *path, struct db **out);
+/* target: a file path (SQLite). */
+int db_open(const char *target, struct db **out);
+/* Which engine db is on: "sqlite". */
+const char *db_engine_name(struct db *db);
 /* Gives the engine the allocator of fault.h (its own, through the failure
  * injector); before the engine is first used. Called once by main(). */
 int db_set_allocator(void);
@@ -61,8 +64,8 @@ bool db_opened_read_only(void);
 /* Folds the write-ahead log into the main file and empties it. */
 int db_checkpoint(struct db *db);
 
-/* Applies the embedded migrations not yet applied, each in its own
- * transaction, and records the newest under PRAGMA user_version. */
+/* Applies the engine's embedded migrations not yet applied, each in its
+ * own transaction with the schema version it brings (db_migrate.c). */
 int db_migrate(struct db *db);
 int db_schema_version(struct db *db, int *version);
 int db_latest_schema_version(void);
@@ -155,7 +158,7 @@ int db_insert_rows(struct db *db, const char *head, int ncols, int n,
 int db_batch_begin(struct db *writer);
 int db_batch_end(struct db *writer);
 
-int db_pool_init(const char *path);
+int db_pool_init(const char *target);
 /* The calling thread's connection, taken for its use until db_thread_done.
  * It reads from a snapshot that has every commit made before the call, by
  * any connection of any process. While this process's writes are quiet the

@@ -1,5 +1,5 @@
 /* Files compiled into the binary by tools/embed.py at build time: the
- * migrations (applied in name order), the OpenAPI description, and the
+ * migrations of each engine (applied in name order), the OpenAPI description, and the
  * dashboard's page, script, style and Chart.js (found by file name). */
 #ifndef COHORTD_EMBEDDED_H
 #define COHORTD_EMBEDDED_H
@@ -12,8 +12,9 @@ struct embedded_file {
 	size_t len;
 };
 
-extern const struct embedded_file embedded_migrations[];
-extern const size_t embedded_migrations_count;
+/* one list per engine, the same numbering (migrations/sqlite/, ...) */
+extern const struct embedded_file embedded_migrations_sqlite[];
+extern const size_t embedded_migrations_sqlite_count;
 
 extern const unsigned char embedded_openapi[];
 extern const size_t embedded_openapi_len;

@@ -129,6 +129,9 @@ void db_done(struct db_stmt *stmt);
 int64_t db_changes(struct db *db);
 /* The id the last INSERT on db gave its row. */
 int64_t db_last_insert_id(struct db *db);
+/* The id the next INSERT into table without one would give: never one a
+ * row had before, deleted or not. */
+int db_next_id(struct db *db, const char *table, int64_t *next);
 /* A transaction is open on db. */
 bool db_in_transaction(struct db *db);
 /* For the tests of query plans: fn is called with the SQL of every

@@ -188,6 +188,11 @@ int64_t db_last_insert_id(struct db *db)
 	return db->engine->last_insert_id(db);
 }
 
+int db_next_id(struct db *db, const char *table, int64_t *next)
+{
+	return db->engine->next_id(db, table, next);
+}
+
 bool db_in_transaction(struct db *db)
 {
 	return db->engine->in_transaction(db);

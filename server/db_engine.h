@@ -18,14 +18,14 @@
 
 /* The transaction control db.c runs, one statement each. */
 enum db_control {
-	DB_BEGIN_READ,     /* one consistent snapshot for several reads */
-	DB_BEGIN_WRITE,    /* holds the engine's write lock from now to the end */
+	DB_BEGIN_READ,  /* one consistent snapshot for several reads */
+	DB_BEGIN_WRITE, /* holds the engine's write lock from now to the end */
 	DB_COMMIT,
 	DB_ROLLBACK,
-	DB_SAVE_WRITER,    /* a writer's work in a group (db.c) */
+	DB_SAVE_WRITER, /* a writer's work in a group (db.c) */
 	DB_RELEASE_WRITER,
-	DB_UNDO_WRITER,    /* back to DB_SAVE_WRITER; the savepoint stays */
-	DB_SAVE_PART,      /* db_part_begin */
+	DB_UNDO_WRITER, /* back to DB_SAVE_WRITER; the savepoint stays */
+	DB_SAVE_PART,   /* db_part_begin */
 	DB_RELEASE_PART,
 	DB_UNDO_PART,
 };
@@ -78,6 +78,7 @@ struct db_engine {
 	void (*done)(struct db_stmt *stmt);
 	int64_t (*changes)(struct db *db);
 	int64_t (*last_insert_id)(struct db *db);
+	int (*next_id)(struct db *db, const char *table, int64_t *next);
 	int (*insert_rows)(struct db *db, const char *head, int ncols, int n,
 			   void (*bind)(struct db_stmt *stmt, int at, int i, const void *cls),
 			   const void *cls);

@@ -42,7 +42,7 @@ struct sqlite_db {
 	struct cached_stmt cache[STMT_CACHE_SIZE];
 	uint64_t clock;
 	unsigned char seen[WAL_HEADER_BYTES]; /* the WAL index header just before
-						* a kept snapshot began */
+					       * a kept snapshot began */
 };
 
 static struct sqlite_db *lite(struct db *db)
@@ -446,8 +446,8 @@ static sqlite3_stmt *prepare_static(struct db *db, const char *sql)
 
 static struct db_stmt *sqlite_prepare(struct db *db, const char *sql, bool is_static)
 {
-	struct cached_stmt *c = is_static ? prepare_by_address(lite(db), sql)
-					  : prepare(lite(db), sql, NULL);
+	struct cached_stmt *c =
+		is_static ? prepare_by_address(lite(db), sql) : prepare(lite(db), sql, NULL);
 	return c ? &c->head : NULL;
 }
 
@@ -595,10 +595,10 @@ static bool in_wal_mode(struct db *db)
 	return wal;
 }
 
-/* With db open and read (so SQLite has mapped the WAL index). The mapping is SQLite's own, asked of its VFS (xShmMap of region
- * 0, never extending it): opening and closing the -shm file here would drop
- * every POSIX lock this process holds on it, SQLite's included. It lives
- * while any connection of this process is open on the file. */
+/* With db open and read (so SQLite has mapped the WAL index). The mapping is SQLite's own, asked of
+ * its VFS (xShmMap of region 0, never extending it): opening and closing the -shm file here would
+ * drop every POSIX lock this process holds on it, SQLite's included. It lives while any connection
+ * of this process is open on the file. */
 static void map_wal_index(struct db *db)
 {
 	sqlite3_file *file = NULL;
@@ -865,6 +865,24 @@ static int64_t sqlite_last_insert_id(struct db *db)
 	return sqlite3_last_insert_rowid(conn_of(db));
 }
 
+/* AUTOINCREMENT keeps the largest id ever given in sqlite_sequence (none
+ * until the first insert); rows inserted with their own ids may be past it. */
+static int sqlite_next_id(struct db *db, const char *table, int64_t *next)
+{
+	char *sql = xasprintf("SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = "
+			      "'%s'), 0), coalesce((SELECT max(id) FROM %s), 0)) + 1",
+			      table, table);
+	sqlite3_stmt *stmt = NULL;
+	int rc = sql ? sqlite3_prepare_v2(conn_of(db), sql, -1, &stmt, NULL) : SQLITE_NOMEM;
+	free(sql);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		*next = sqlite3_column_int64(stmt, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(stmt);
+	return db_status_from(db, rc);
+}
+
 /* --- the schema and what the engine promises ---------------------------- */
 
 /* The migrations applied are counted in PRAGMA user_version. */
@@ -925,6 +943,7 @@ const struct db_engine db_engine_sqlite = {
 	.done = sqlite_done,
 	.changes = sqlite_changes,
 	.last_insert_id = sqlite_last_insert_id,
+	.next_id = sqlite_next_id,
 	.insert_rows = sqlite_insert_rows,
 	.query_plan = sqlite_query_plan,
 	.migrations = embedded_migrations_sqlite,

@@ -190,12 +190,7 @@ int store_insert(struct db *db, const struct resource *res, struct record *rec)
 
 int store_next_id(struct db *db, const struct resource *res, int64_t *next)
 {
-	char sql[256];
-	snprintf(sql, sizeof sql,
-		 "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = '%s'), 0),"
-		 " coalesce((SELECT max(id) FROM %s), 0)) + 1",
-		 res->name, res->name);
-	return query_int(db, sql, NULL, next);
+	return db_next_id(db, res->name, next);
 }
 
 int store_update(struct db *db, const struct resource *res, const struct record *rec)

@@ -35,7 +35,8 @@ int store_course_facts(struct db *db, int64_t course_id, struct course_facts *ou
 		return DB_OK;
 	}
 	struct db_stmt *stmt =
-		db_prepare_static(db, "SELECT c.patient_id, c.started_on, p.setting = 'adjuvant' "
+		db_prepare_static(db, "SELECT c.patient_id, c.started_on, CASE p.setting WHEN "
+				      "'adjuvant' THEN 1 ELSE 0 END "
 				      "FROM courses c JOIN patients p ON p.id = c.patient_id "
 				      "WHERE c.id = ?");
 	if (!stmt)
@@ -79,7 +80,7 @@ int store_course_first_dependant_date(struct db *db, int64_t course_id, char fir
 		db, "SELECT min(d) FROM ("
 		    "SELECT min(assessed_on) AS d FROM outcomes WHERE course_id = ?1 "
 		    "UNION ALL "
-		    "SELECT min(onset_on) FROM toxicities WHERE course_id = ?1)");
+		    "SELECT min(onset_on) FROM toxicities WHERE course_id = ?1) AS firsts");
 	if (!stmt)
 		return DB_ERROR;
 	db_bind_int(stmt, 1, course_id);

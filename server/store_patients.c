@@ -29,7 +29,8 @@ static int scalar_int(struct db *db, const char *sql, int64_t arg, int64_t *out)
 int store_patient_facts(struct db *db, int64_t patient_id, struct patient_facts *out)
 {
 	struct db_stmt *stmt = db_prepare_static(
-		db, "SELECT enrolled_on, died_on, setting = 'adjuvant' FROM patients WHERE id = ?");
+		db, "SELECT enrolled_on, died_on, CASE setting WHEN 'adjuvant' THEN 1 ELSE 0 END "
+		    "FROM patients WHERE id = ?");
 	if (!stmt)
 		return DB_ERROR;
 	db_bind_int(stmt, 1, patient_id);

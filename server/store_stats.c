@@ -249,7 +249,7 @@ int store_cohort_load(struct db *db, unsigned parts, struct cohort *out)
 	if (rc == DB_OK && (parts & COHORT_WORST_BY_COURSE))
 		rc = load_events(db,
 				 "SELECT patient_id, course_id, term, max(grade) FROM toxicities "
-				 "GROUP BY course_id, term ORDER BY patient_id",
+				 "GROUP BY patient_id, course_id, term ORDER BY patient_id",
 				 out);
 	db_rollback(db);
 	if (rc != DB_OK)

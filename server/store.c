@@ -174,10 +174,26 @@ static void bind_many(struct db_stmt *stmt, int at, int i, const void *cls)
 	bind_record(stmt, at, m->res, m->recs[i]);
 }
 
+/* record_counts (migration 0006) moves with every insert and delete, in
+ * the same transaction. */
+static int count_records(struct db *db, const struct resource *res, int64_t by)
+{
+	struct db_stmt *stmt =
+		db_prepare_static(db, "UPDATE record_counts SET n = n + ?1 WHERE resource = ?2");
+	if (!stmt)
+		return DB_ERROR;
+	db_bind_int(stmt, 1, by);
+	db_bind_text(stmt, 2, res->name);
+	int rc = db_step(stmt);
+	db_done(stmt);
+	return db_result(rc);
+}
+
 int store_insert_many(struct db *db, const struct resource *res, struct record *const *recs, int n)
 {
 	struct many m = {res, recs};
-	return db_insert_rows(db, sql_of(res)->insert_head, res->nfields + 4, n, bind_many, &m);
+	int rc = db_insert_rows(db, sql_of(res)->insert_head, res->nfields + 4, n, bind_many, &m);
+	return rc == DB_OK ? count_records(db, res, n) : rc;
 }
 
 int store_insert(struct db *db, const struct resource *res, struct record *rec)
@@ -224,14 +240,21 @@ int store_delete(struct db *db, const struct resource *res, int64_t id)
 	db_done(stmt);
 	if (rc == DB_OK && db_changes(db) == 0)
 		return DB_NOTFOUND;
-	return db_result(rc);
+	return rc == DB_OK ? count_records(db, res, -1) : db_result(rc);
 }
 
 int store_count(struct db *db, const struct resource *res, int64_t *count)
 {
-	char sql[128];
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", res->name);
-	return query_int(db, sql, NULL, count);
+	struct db_stmt *stmt =
+		db_prepare_static(db, "SELECT n FROM record_counts WHERE resource = ?1");
+	if (!stmt)
+		return DB_ERROR;
+	db_bind_text(stmt, 1, res->name);
+	int rc = db_step(stmt);
+	if (rc == DB_ROW)
+		*count = db_column_int(stmt, 0);
+	db_done(stmt);
+	return rc == DB_ROW ? DB_OK : db_result(rc == DB_OK ? DB_ERROR : rc);
 }
 
 int store_list(struct db *db, const struct resource *res, const struct list_query *q,

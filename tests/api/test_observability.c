@@ -93,6 +93,17 @@ START_TEST(test_latency_histogram_is_consistent)
 }
 END_TEST
 
+/* cohortd_records of one resource, from a fresh scrape. */
+static double series_of_records(const char *table)
+{
+	char name[96];
+	snprintf(name, sizeof name, "cohortd_records{resource=\"%s\"}", table);
+	char *text = metrics();
+	double v = series(text, name);
+	free(text);
+	return v;
+}
+
 START_TEST(test_gauges_report_in_flight_database_records_and_build)
 {
 	make_patient(NULL);
@@ -106,6 +117,58 @@ START_TEST(test_gauges_report_in_flight_database_records_and_build)
 		  (double)db_count("toxicities"));
 	ck_assert(series(text, "cohortd_build_info{version=\"0.1.0\"}") == 1);
 	free(text);
+}
+END_TEST
+
+/* The counts /metrics reads are kept on every write (record_counts): after
+ * creates, a refused write, a delete and a cascade they still equal what
+ * the tables hold. */
+static void assert_record_counts_match_tables(void)
+{
+	static const char *const tables[] = {"patients", "courses", "outcomes", "toxicities"};
+	char *text = metrics();
+	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+		char name[96];
+		snprintf(name, sizeof name, "cohortd_records{resource=\"%s\"}", tables[i]);
+		ck_assert_msg(series(text, name) == (double)db_count(tables[i]), "%s: %g, not %lld",
+			      tables[i], series(text, name), (long long)db_count(tables[i]));
+	}
+	free(text);
+}
+
+START_TEST(test_record_counts_follow_every_write)
+{
+	double toxicities = series_of_records("toxicities");
+	double patients = series_of_records("patients");
+	int64_t patient = 0;
+	int64_t course = make_course_of_new_patient(&patient, NULL);
+	make_outcome(course, NULL);
+	make_toxicity(course, NULL);
+	make_toxicity(course, NULL);
+	int64_t lone = make_patient(NULL);
+	assert_record_counts_match_tables();
+	ck_assert(series_of_records("toxicities") == toxicities + 2);
+	ck_assert(series_of_records("patients") == patients + 2);
+
+	struct resp *r = http_post_json("/toxicities", "{\"course_id\": 999999}");
+	ck_assert_int_eq(r->status, 422);
+	resp_free(r);
+	assert_record_counts_match_tables();
+
+	char path[64];
+	snprintf(path, sizeof path, "/patients/%lld", (long long)lone);
+	r = http_delete(path);
+	ck_assert_int_eq(r->status, 204);
+	resp_free(r);
+	assert_record_counts_match_tables();
+
+	snprintf(path, sizeof path, "/courses/%lld?cascade=true", (long long)course);
+	r = http_delete(path);
+	ck_assert_int_eq(r->status, 204);
+	resp_free(r);
+	assert_record_counts_match_tables();
+	ck_assert(series_of_records("toxicities") == toxicities);
+	ck_assert(series_of_records("patients") == patients + 1);
 }
 END_TEST
 
@@ -211,6 +274,7 @@ int main(void)
 	tcase_add_test(tc, test_request_counter_moves_by_route_template_and_status);
 	tcase_add_test(tc, test_latency_histogram_is_consistent);
 	tcase_add_test(tc, test_gauges_report_in_flight_database_records_and_build);
+	tcase_add_test(tc, test_record_counts_follow_every_write);
 	tcase_add_test(tc, test_metrics_need_a_reader);
 	tcase_add_test(tc, test_one_json_log_line_per_request);
 	tcase_add_test(tc, test_log_holds_no_token_no_body_and_only_json);

@@ -83,37 +83,68 @@ START_TEST(test_a_record_by_id_searches_its_primary_key)
 }
 END_TEST
 
-/* Lists under a parent (/patients/{id}/courses ..., ?patient_id=,
- * ?course_id=) and by term search their index. */
-START_TEST(test_lists_by_parent_or_term_search_an_index)
+/* Runs a list of res filtered on field = value (an integer when text is
+ * NULL) and asserts that its plan searches index. */
+static void assert_filter_uses(const struct resource *res, const char *field, const char *text,
+			       const char *index)
 {
-	static const struct {
-		const struct resource *res;
-		const char *field, *index;
-	} lookups[] = {
-		{&courses_resource, "patient_id", "courses_by_patient"},
-		{&outcomes_resource, "course_id", "outcomes_by_course"},
-		{&outcomes_resource, "patient_id", "outcomes_by_patient"},
-		{&toxicities_resource, "course_id", "toxicities_by_course"},
-		{&toxicities_resource, "patient_id", "toxicities_by_patient"},
-		{&toxicities_resource, "term", "toxicities_by_term"},
-	};
-	for (size_t i = 0; i < sizeof lookups / sizeof lookups[0]; i++) {
-		struct list_query q = {.limit = 50, .nfilters = 1};
-		q.filters[0].field = resource_field_index(lookups[i].res, lookups[i].field);
-		q.filters[0].op = FILTER_EQ;
-		if (strcmp(lookups[i].field, "term") == 0)
-			value_set_text(&q.filters[0].value, "Sepsis");
-		else
-			value_set_int(&q.filters[0].value, 3);
-		struct record *recs = NULL;
-		int count = 0;
-		bool more = false;
-		ck_assert_int_eq(store_list(db, lookups[i].res, &q, &recs, &count, &more), DB_OK);
-		store_list_free(recs, count);
-		value_set_null(&q.filters[0].value);
-		assert_traced_use(lookups[i].index, lookups[i].field);
+	struct list_query q = {.limit = 50, .nfilters = 1};
+	q.filters[0].field = resource_field_index(res, field);
+	ck_assert_int_ge(q.filters[0].field, 0);
+	q.filters[0].op = FILTER_EQ;
+	if (text)
+		value_set_text(&q.filters[0].value, text);
+	else
+		value_set_int(&q.filters[0].value, 3);
+	struct record *recs = NULL;
+	int count = 0;
+	bool more = false;
+	ck_assert_int_eq(store_list(db, res, &q, &recs, &count, &more), DB_OK);
+	store_list_free(recs, count);
+	value_set_null(&q.filters[0].value);
+	char what[128];
+	snprintf(what, sizeof what, "%s?%s=", res->name, field);
+	assert_traced_use(index, what);
+}
+
+/* Every equality filter of every list (each FIELD_FILTER field, read from
+ * the resources themselves, so a new filterable field without an index
+ * fails here): <resource>_by_<field> (a parent's without its _id), or
+ * the UNIQUE index of patients' code. */
+START_TEST(test_every_list_filter_searches_an_index)
+{
+	int checked = 0;
+	for (int r = 0; r < RESOURCES_COUNT; r++) {
+		const struct resource *res = resources_all[r];
+		for (int f = 0; f < res->nfields; f++) {
+			const struct field *fd = &res->fields[f];
+			if (!(fd->flags & FIELD_FILTER))
+				continue;
+			const char *text = fd->type == FIELD_ENUM   ? fd->choices[0]
+					   : fd->type == FIELD_TEXT ? "Sepsis"
+								    : NULL;
+			char index[96];
+			if (strcmp(fd->name, "code") == 0)
+				snprintf(index, sizeof index, "sqlite_autoindex_%s", res->name);
+			else /* a parent's index is by_patient, by_course */
+				snprintf(index, sizeof index, "%s_by_%.*s", res->name,
+					 (int)(strlen(fd->name) -
+					       (strstr(fd->name, "_id") ? strlen("_id") : 0)),
+					 fd->name);
+			assert_filter_uses(res, fd->name, text, index);
+			checked++;
+		}
 	}
+	ck_assert_int_eq(checked, 21);
+}
+END_TEST
+
+/* The lists under a patient (/patients/{id}/outcomes, /toxicities) filter
+ * on patient_id, which their bodies do not name. */
+START_TEST(test_lists_under_a_patient_search_an_index)
+{
+	assert_filter_uses(&outcomes_resource, "patient_id", NULL, "outcomes_by_patient");
+	assert_filter_uses(&toxicities_resource, "patient_id", NULL, "toxicities_by_patient");
 }
 END_TEST
 
@@ -124,7 +155,8 @@ Suite *suite(void)
 	tcase_add_checked_fixture(tc, database_up, database_down);
 	tcase_add_test(tc, test_history_and_audit_by_entity_search_audit_by_entity);
 	tcase_add_test(tc, test_a_record_by_id_searches_its_primary_key);
-	tcase_add_test(tc, test_lists_by_parent_or_term_search_an_index);
+	tcase_add_test(tc, test_every_list_filter_searches_an_index);
+	tcase_add_test(tc, test_lists_under_a_patient_search_an_index);
 	suite_add_tcase(s, tc);
 	return s;
 }

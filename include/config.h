@@ -26,7 +26,8 @@ struct config {
 	const char *bind;
 	unsigned port;
 	unsigned threads;
-	unsigned write_threads; /* the write pool (writers.h); 0: writes on the HTTP workers */
+	unsigned write_threads; /* the write pool (pools.h); 0: writes on the HTTP workers */
+	unsigned stats_threads; /* the slow-read pool (pools.h); 0: on the HTTP workers */
 	unsigned connection_limit;
 	unsigned per_ip_limit;
 	unsigned timeout_seconds;

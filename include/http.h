@@ -69,9 +69,11 @@ struct request {
 	bool body_too_large;
 	bool body_lost;            /* memory for the body ran out: answered 503 */
 	bool replied;              /* the glue has queued the reply */
-	bool in_pool;              /* handed to the write pool; the connection waits, suspended */
+	bool in_pool;              /* handed to a pool; the connection waits, suspended */
 	bool write_committed;      /* the pool committed its batch with this write's work */
-	struct request *pool_next; /* the write pool's queue (writers.c) */
+	struct request *pool_next; /* a pool's queue (pools.c) */
+	bool deferrable;           /* a slow-read pool would take it (reply_defer) */
+	bool deferred;             /* the handler asked for it: run it again there */
 	char request_id[129];      /* the client's X-Request-ID when sane, else a UUID */
 	struct timespec started;
 
@@ -131,6 +133,11 @@ void reply_empty(struct request *req, unsigned status);
 /* Forgets the reply made so far, body and headers: a write whose batch
  * could not be committed is answered anew (writers.c). */
 void reply_discard(struct request *req);
+/* A handler about to do long work (a statistic not cached) asks for it to
+ * be run again on the slow-read pool (pools.h), away from the HTTP
+ * workers: true when it will be (the handler returns at once, answering
+ * nothing); false when it is to do the work itself (no pool, or on it). */
+bool reply_defer(struct request *req);
 void reply_static(struct request *req, unsigned status, const char *content_type, const void *data,
 		  size_t len);
 /* A body written as it is sent: fn fills buf with up to max bytes and

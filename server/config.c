@@ -34,6 +34,10 @@ void config_usage(FILE *out)
 	      "                     queued as one batch with one commit, while the HTTP\n"
 	      "                     workers serve reads (default 2; 0 runs writes on the\n"
 	      "                     HTTP workers, one commit each unless they overlap)\n"
+	      "  --stats-threads N  threads that compute statistics not yet cached and\n"
+	      "                     verify the audit chain, at a lower priority, so that\n"
+	      "                     the HTTP workers keep serving other requests (default\n"
+	      "                     2; 0 computes them on the HTTP workers)\n"
 	      "  --max-connections N  open connections in total (default 1024)\n"
 	      "  --max-per-ip N     open connections per client address (default 256)\n"
 	      "  --timeout S        seconds an idle connection is kept (default 30)\n"
@@ -72,6 +76,7 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 		.port = 8080,
 		.threads = cores > 0 ? (unsigned)cores : 1,
 		.write_threads = 2,
+		.stats_threads = 2,
 		.connection_limit = 1024,
 		.per_ip_limit = 256,
 		.timeout_seconds = 30,
@@ -145,6 +150,8 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 			ok = parse_unsigned(arg, 1, 256, &cfg->threads);
 		else if (strcmp(opt, "--write-threads") == 0)
 			ok = parse_unsigned(arg, 0, 256, &cfg->write_threads);
+		else if (strcmp(opt, "--stats-threads") == 0)
+			ok = parse_unsigned(arg, 0, 256, &cfg->stats_threads);
 		else if (strcmp(opt, "--max-connections") == 0)
 			ok = parse_unsigned(arg, 1, 100000, &cfg->connection_limit);
 		else if (strcmp(opt, "--max-per-ip") == 0)

@@ -44,10 +44,10 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "pools.h"
 #include "router.h"
 #include "server.h"
 #include "util.h"
-#include "writers.h"
 
 #define DRAIN_SECONDS 10
 /* Per connection: request line, headers and reply headers (bodies are ours).
@@ -84,7 +84,8 @@ static struct conn_clock clocks = {&clocks, &clocks, -1, 0, false, false, false}
 static long long request_timeout_ms = 30 * 1000;
 static atomic_bool sweeping;
 
-static bool write_pool; /* writes go to the pool (writers.h), set at start */
+static bool write_pool;     /* writes go to the pool (pools.h), set at start */
+static bool slow_read_pool; /* long reads go to theirs (reply_defer), set at start */
 
 /* The ETag headers of the reply, in their "-gz" form. */
 static void etags_to_gzip_form(struct request *req)
@@ -422,6 +423,16 @@ static bool framing_refused(struct MHD_Connection *conn, struct request *req, st
 	return true;
 }
 
+/* Hands req to a pool; suspended before it is handed over, so that the
+ * pool's resume always finds it suspended. */
+static void hand_over(struct MHD_Connection *conn, struct request *req, enum pool_kind kind)
+{
+	req->in_pool = true;
+	db_thread_done();
+	MHD_suspend_connection(conn);
+	pool_submit(kind, req);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **state)
@@ -512,9 +523,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	alloc_failure_clear();
 	if (req->in_pool) {
-		/* called again once the write pool has resumed the connection;
-		 * the pool has checked the answer against its own thread's
-		 * allocation failures (writers.c) */
+		/* called again once a pool has resumed the connection; the
+		 * pool has checked the answer against its own thread's
+		 * allocation failures (pools.c) */
 		req->in_pool = false;
 		if (req->write_committed)
 			alloc_commit_note();
@@ -533,25 +544,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (alloc_failure_seen()) {
 			reply_out_of_memory(req);
 		} else {
-			/* suspended before it is handed over, so that the pool's
-			 * resume always finds it suspended */
-			req->in_pool = true;
-			db_thread_done();
-			MHD_suspend_connection(conn);
-			writers_submit(req);
+			hand_over(conn, req, POOL_WRITES);
 			return MHD_YES;
 		}
 	} else {
+		req->deferrable = slow_read_pool;
 		router_run(req);
+		if (req->deferred) {
+			req->deferred = req->deferrable = false;
+			hand_over(conn, req, POOL_SLOW_READS);
+			return MHD_YES;
+		}
 	}
 	db_thread_done();
 	req->replied = true;
 	return send_reply(conn, req);
 }
 
-/* The write pool is done with req: its connection goes back to the HTTP
- * worker that owns it, which sends the reply (on_request, above). */
-static void write_done(struct request *req)
+/* A pool is done with req: its connection goes back to the HTTP worker
+ * that owns it, which sends the reply (on_request, above). */
+static void pool_done(struct request *req)
 {
 	MHD_resume_connection(req->conn);
 }
@@ -646,7 +658,10 @@ struct server *server_start(const struct config *cfg, unsigned *port_out)
 		free(srv);
 		return NULL;
 	}
-	write_pool = cfg->write_threads > 0 && writers_start(cfg->write_threads, write_done);
+	write_pool =
+		cfg->write_threads > 0 && pool_start(POOL_WRITES, cfg->write_threads, pool_done);
+	slow_read_pool = cfg->stats_threads > 0 &&
+			 pool_start(POOL_SLOW_READS, cfg->stats_threads, pool_done);
 	atomic_store(&sweeping, true);
 	if (pthread_create(&srv->sweeper, NULL, sweep, NULL) != 0)
 		abort();
@@ -669,8 +684,10 @@ void server_stop(struct server *srv)
 	/* every handed-over write answered and its connection resumed: the
 	 * daemon must not be stopped with a connection suspended */
 	if (write_pool)
-		writers_stop();
-	write_pool = false;
+		pool_stop(POOL_WRITES);
+	if (slow_read_pool)
+		pool_stop(POOL_SLOW_READS);
+	write_pool = slow_read_pool = false;
 	MHD_stop_daemon(srv->daemon);
 	log_flush();
 	atomic_store(&sweeping, false);

@@ -15,6 +15,7 @@
 #include "digest.h"
 #include "fault.h"
 #include "import.h"
+#include "inject.h"
 #include "log.h"
 #include "resources.h"
 #include "router.h"
@@ -224,9 +225,10 @@ static int serve(const struct config *cfg)
 		return 1;
 	}
 	log_write(LOG_INFO, "listening",
-		  json_pack("{s:s, s:s, s:i, s:i, s:i, s:s}", "version", COHORTD_VERSION, "bind",
-			    cfg->bind, "port", (int)port, "threads", (int)cfg->threads,
-			    "write_threads", (int)cfg->write_threads, "db", cfg->db_path));
+		  json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:s}", "version", COHORTD_VERSION,
+			    "bind", cfg->bind, "port", (int)port, "threads", (int)cfg->threads,
+			    "write_threads", (int)cfg->write_threads, "stats_threads",
+			    (int)cfg->stats_threads, "db", cfg->db_path));
 	while (!stop_requested)
 		sigsuspend(&old);
 	log_write(LOG_INFO, "stopping", NULL);
@@ -240,6 +242,7 @@ int main(int argc, char **argv)
 {
 	/* before any Jansson or engine use: their failures are then noted like ours */
 	fault_alloc_install();
+	inject_configure();
 	if (db_set_allocator() != DB_OK || store_init(resources_all, RESOURCES_COUNT) != DB_OK) {
 		fprintf(stderr, "cohortd: cannot prepare the database engine and the store\n");
 		return 1;

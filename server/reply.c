@@ -191,6 +191,14 @@ void reply_json(struct request *req, unsigned status, json_t *body)
 	reply_body(req, status, "application/json", body);
 }
 
+bool reply_defer(struct request *req)
+{
+	if (!req->deferrable)
+		return false;
+	req->deferred = true;
+	return true;
+}
+
 void reply_discard(struct request *req)
 {
 	reply_reset_body(req);

@@ -307,6 +307,8 @@ bool router_prepare(struct request *req)
 void router_run(struct request *req)
 {
 	req->route->handler(req);
+	if (req->deferred)
+		return; /* to be run again on the slow-read pool */
 	if (req->status == 0)
 		reply_problem(req, 500, PROBLEM_INTERNAL, "the handler gave no answer");
 	cors_decorate(req);

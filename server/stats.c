@@ -17,6 +17,7 @@
 #include "estimators.h"
 #include "handlers.h"
 #include "http.h"
+#include "inject.h"
 #include "query.h"
 #include "resources.h"
 #include "router.h"
@@ -883,6 +884,9 @@ static void serve_stats(struct request *req, unsigned allowed, unsigned parts, s
 		return;
 	}
 	if (!answer_cached(req, key, as_of)) {
+		if (reply_defer(req))
+			return;
+		inject_pause("statistic");
 		struct cohort c;
 		rc = store_cohort_load(req->db, parts, &c);
 		if (rc != DB_OK) {

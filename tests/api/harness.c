@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -261,6 +262,9 @@ void traffic_record(const char *method, const char *path, const char *const *req
 	const char *dir = getenv("COHORTD_TRAFFIC_LOG");
 	if (!dir || !*dir)
 		return;
+	/* tests may send requests from several threads (test_slow_reads.c) */
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&lock);
 	static unsigned seq;
 	const char *req_ct = NULL;
 	for (int i = 0; req_headers && req_headers[i]; i++)
@@ -292,6 +296,7 @@ void traffic_record(const char *method, const char *path, const char *const *req
 	ck_assert_msg(f && text_line, "cannot record traffic in %s", file);
 	fprintf(f, "%s\n", text_line);
 	fclose(f);
+	pthread_mutex_unlock(&lock);
 	free(text_line);
 	json_decref(line);
 }

@@ -1,9 +1,8 @@
 /* What the statistics read from the registry, in one consistent snapshot:
- * a row per patient carrying the per-patient aggregates every statistic
- * needs (courses, first course start, latest date on record), and the
- * outcome and toxicity facts some statistics need. The storage layer fills
- * these (store_stats.c); the statistics never see SQL. Free with
- * cohort_free(). */
+ * the tallies kept on every write (summary.h), and the few per-record facts
+ * a statistic lists (treatment-related deaths, complete responders), each
+ * only for the cells the filters keep. The storage layer fills these
+ * (store_stats.c); the statistics never see SQL. Free with cohort_free(). */
 #ifndef COHORTD_COHORT_H
 #define COHORTD_COHORT_H
 
@@ -13,60 +12,70 @@
 
 struct db;
 
-struct cohort_patient {
-	int64_t id;
-	char histology[24];
-	char setting[12];
-	char regimen[24];
-	bool dead;
-	char died_on[11]; /* "" unless dead */
-	int64_t courses;
-	char first_start[11]; /* "" when untreated */
-	char latest[11];      /* latest date on record ("" unless COHORT_LATEST) */
+/* The cells a statistic keeps: NULL is any. */
+struct cohort_filter {
+	const char *regimen, *histology, *setting;
 };
 
-struct cohort_outcome {
-	int64_t patient_id;
-	int64_t id;
-	char assessed_on[11];
-	char response[3];
-	bool confirmed;
+/* A cell's regimen, histology and setting. */
+struct cohort_cell {
+	char regimen[24], histology[24], setting[12];
 };
 
-/* One toxicity fact: a term's worst grade for a unit (patient or course),
- * or a treatment-related death. */
-struct cohort_event {
-	int64_t patient_id;
-	int64_t course_id;
+/* One tally (summary.h): kind, cell, term (NULL unless a worst grade), key,
+ * and how many. */
+struct cohort_tally {
+	int kind;
+	struct cohort_cell cell;
 	char *term;
-	int grade;
+	int64_t key;
+	int64_t n;
+};
+
+/* A grade-5 toxicity attributed possibly, probably or definitely. */
+struct cohort_death {
+	int64_t patient_id, course_id;
+	struct cohort_cell cell;
+	char term[104];
+};
+
+/* A patient whose best response (as read) is CR. */
+struct cohort_responder {
+	int64_t patient_id;
+	struct cohort_cell cell;
+	char first_cr[11];
+	char latest[11];
+	bool recurred;
 };
 
 enum cohort_parts {
-	COHORT_OUTCOMES = 1 << 0,         /* every outcome, by patient and date */
-	COHORT_DEATHS = 1 << 1,           /* treatment-related deaths */
-	COHORT_WORST_BY_PATIENT = 1 << 2, /* worst grade per patient and term */
-	COHORT_WORST_BY_COURSE = 1 << 3,  /* worst grade per course and term */
-	COHORT_LATEST = 1 << 4,           /* each patient's latest date on record */
+	COHORT_COUNTS = 1 << 0,              /* patients, treated, courses */
+	COHORT_BEST = 1 << 1,                /* best response, every outcome read */
+	COHORT_BEST_CONFIRMED = 1 << 2,      /* best response read confirmed_only */
+	COHORT_SURVIVAL = 1 << 3,            /* died and censored, by days */
+	COHORT_WORST_BY_PATIENT = 1 << 4,    /* worst grade per patient and term */
+	COHORT_WORST_BY_COURSE = 1 << 5,     /* worst grade per course and term */
+	COHORT_DEATHS = 1 << 6,              /* treatment-related deaths, by patient, course */
+	COHORT_RESPONDERS = 1 << 7,          /* complete responders, by patient */
+	COHORT_RESPONDERS_CONFIRMED = 1 << 8 /* the same, read confirmed_only */
 };
 
 struct cohort {
-	int64_t as_of;                   /* the data version these rows were read at */
-	struct cohort_patient *patients; /* ascending id */
-	size_t npatients;
-	struct cohort_outcome *outcomes;
-	size_t noutcomes;
-	struct cohort_event *events;
-	size_t nevents;
+	int64_t as_of; /* the data version these rows were read at */
+	struct cohort_tally *tallies;
+	size_t ntallies;
+	struct cohort_death *deaths; /* by patient, course, then record */
+	size_t ndeaths;
+	struct cohort_responder *responders; /* by patient */
+	size_t nresponders;
 };
 
-/* Reads the patients and the parts asked for, and the data version, in one
- * read transaction. Returns 0 or a DB_ code. */
-int store_cohort_load(struct db *db, unsigned parts, struct cohort *out);
+/* Reads the parts asked for, of the cells filter keeps, and the data
+ * version, in one read transaction. Returns 0 or a DB_ code. */
+int store_cohort_load(struct db *db, unsigned parts, const struct cohort_filter *filter,
+		      struct cohort *out);
 /* Just the data version (cheap: for cache checks). */
 int store_data_version(struct db *db, int64_t *version);
 void cohort_free(struct cohort *c);
-/* The index of the patient with this id in c->patients, or SIZE_MAX. */
-size_t cohort_find_patient(const struct cohort *c, int64_t id);
 
 #endif

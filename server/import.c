@@ -37,6 +37,7 @@
 #include "record_insert.h"
 #include "resources.h"
 #include "store.h"
+#include "store_summary.h"
 #include "store_trust.h"
 #include "util.h"
 
@@ -571,6 +572,21 @@ static bool batch_fill(struct batch *b, struct pipeline *p, size_t from, size_t 
 	return true;
 }
 
+/* The batch's patients (each line is one, with all of its records) are
+ * summarised for the statistics once their records are in. */
+static int refresh_summaries(struct db *db, const struct batch *b)
+{
+	int k = kind_of(&patients_resource);
+	int64_t *ids = xmalloc(((size_t)b->nrecs[k] + 1) * sizeof *ids);
+	if (!ids)
+		return DB_ERROR;
+	for (int i = 0; i < b->nrecs[k]; i++)
+		ids[i] = b->recs[k][i]->id;
+	int rc = store_summaries_refresh(db, ids, (size_t)b->nrecs[k]);
+	free(ids);
+	return rc;
+}
+
 /* Writes the ready lines [from, to) of the ring; 0, 1 when a line was
  * refused, IMPORT_REPLAY (not careful), or a DB_ code. */
 static int write_batch(struct import_session *s, struct batch *b, struct pipeline *p, size_t from,
@@ -586,6 +602,8 @@ static int write_batch(struct import_session *s, struct batch *b, struct pipelin
 		rc = store_insert_many(s->db, resources_all[k], b->recs[k], b->nrecs[k]);
 	if (rc == DB_OK)
 		rc = audit_rows_append(s->db, b->rows, b->nrows);
+	if (rc == DB_OK)
+		rc = refresh_summaries(s->db, b);
 	if (rc == DB_OK && (!careful || (rc = db_part_end(s->db, true)) == DB_OK)) {
 		for (size_t i = from; i < to; i++) {
 			struct staged_line *l = p->ring[i % STAGED_AHEAD];

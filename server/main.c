@@ -22,6 +22,7 @@
 #include "routes.h"
 #include "server.h"
 #include "store.h"
+#include "store_summary.h"
 
 #ifndef COHORTD_VERSION
 #define COHORTD_VERSION "0.0.0"
@@ -35,6 +36,17 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
+/* Applies the migrations, then builds the statistics' summaries when the
+ * database held records before they existed (store_summary.h); a
+ * read-only database is read as it is. */
+static int migrate(struct db *db)
+{
+	int rc = db_migrate(db);
+	if (rc == DB_OK && !db_opened_read_only())
+		rc = store_summaries_ensure(db);
+	return rc;
+}
+
 /* Opens the database once in the main thread to apply migrations, so that
  * workers find the schema current and a bad file fails at start, not on the
  * first request. */
@@ -43,7 +55,7 @@ static int prepare_database(const char *path)
 	struct db *db = NULL;
 	int rc = db_open(path, &db);
 	if (rc == DB_OK)
-		rc = db_migrate(db);
+		rc = migrate(db);
 	db_close(db);
 	if (rc == DB_READONLY && db_opened_read_only())
 		log_write(LOG_ERROR,
@@ -63,7 +75,7 @@ static int load_demo(const char *path)
 	struct demo_counts n;
 	int rc = db_open(path, &db);
 	if (rc == DB_OK)
-		rc = db_migrate(db);
+		rc = migrate(db);
 	if (rc == DB_OK)
 		rc = demo_load(db, &n);
 	db_close(db);
@@ -117,7 +129,7 @@ static int import_file(const struct config *cfg)
 	struct import_session s = {0};
 	int rc = db_open(cfg->db_path, &db);
 	if (rc == DB_OK)
-		rc = db_migrate(db);
+		rc = migrate(db);
 	if (rc == DB_OK)
 		rc = import_begin(&s, db, &ctx);
 	struct file_lines lines = {in, NULL, 0};
@@ -156,7 +168,7 @@ static int tokens(const struct config *cfg)
 	char token[TOKEN_TEXT_LEN + 1];
 	int rc = db_open(cfg->db_path, &db);
 	if (rc == DB_OK)
-		rc = db_migrate(db);
+		rc = migrate(db);
 	if (rc == DB_OK) {
 		switch (cfg->command) {
 		case CMD_TOKEN_CREATE:

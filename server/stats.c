@@ -22,6 +22,7 @@
 #include "resources.h"
 #include "router.h"
 #include "stats_csv.h"
+#include "summary.h"
 #include "util.h"
 #include "validate.h"
 
@@ -164,9 +165,9 @@ static bool parse_query(struct request *req, unsigned allowed, struct stats_quer
 
 /* --- populations and groups --------------------------------------------- */
 
-static const char *patient_value(const struct cohort_patient *p, int g)
+static const char *cell_value(const struct cohort_cell *c, int g)
 {
-	return g == 0 ? p->regimen : g == 1 ? p->histology : p->setting;
+	return g == 0 ? c->regimen : g == 1 ? c->histology : c->setting;
 }
 
 static int slot_count(const struct stats_query *q)
@@ -178,18 +179,19 @@ static int slot_count(const struct stats_query *q)
 	return n;
 }
 
-/* The group slot (1..n) of a patient, 0 when not grouping, -1 when the
- * filters leave it out. Slot 0 always holds the overall figures. */
-static int patient_slot(const struct stats_query *q, const struct cohort_patient *p)
+/* The group slot (1..n) of a cell's patients, 0 when not grouping, -1
+ * when the filters leave them out. Slot 0 always holds the overall
+ * figures. */
+static int cell_slot(const struct stats_query *q, const struct cohort_cell *c)
 {
 	for (int g = 0; g < NGROUPINGS; g++)
-		if (q->filter[g] && strcmp(q->filter[g], patient_value(p, g)) != 0)
+		if (q->filter[g] && strcmp(q->filter[g], cell_value(c, g)) != 0)
 			return -1;
 	if (q->group_by < 0)
 		return 0;
 	const char *const *choices = grouping_choices(q->group_by);
 	for (int i = 0; choices[i]; i++)
-		if (strcmp(choices[i], patient_value(p, q->group_by)) == 0)
+		if (strcmp(choices[i], cell_value(c, q->group_by)) == 0)
 			return i + 1;
 	return -1;
 }
@@ -197,11 +199,6 @@ static int patient_slot(const struct stats_query *q, const struct cohort_patient
 /* Visits the slots a patient's figures go to: overall (0), then its own
  * group's slot when grouping (slot > 0). */
 #define FOR_SLOTS(slot, s) for (int s = 0; s <= (slot); s += (slot) > 0 ? (slot) : 1)
-
-static bool treated(const struct cohort_patient *p)
-{
-	return p->courses > 0;
-}
 
 /* --- JSON pieces --------------------------------------------------------- */
 
@@ -286,21 +283,25 @@ static void summary(struct request *req, const struct stats_query *q, const stru
 {
 	int64_t patients[MAX_SLOTS] = {0}, treated_n[MAX_SLOTS] = {0}, courses[MAX_SLOTS] = {0};
 	int64_t by[MAX_SLOTS][NGROUPINGS][8] = {{{0}}};
-	for (size_t i = 0; i < c->npatients; i++) {
-		const struct cohort_patient *p = &c->patients[i];
-		int slot = patient_slot(q, p);
+	for (size_t i = 0; i < c->ntallies; i++) {
+		const struct cohort_tally *t = &c->tallies[i];
+		int slot = cell_slot(q, &t->cell);
 		if (slot < 0)
 			continue;
 		FOR_SLOTS(slot, s)
 		{
-			patients[s]++;
-			treated_n[s] += treated(p);
-			courses[s] += p->courses;
+			if (t->kind == TALLY_TREATED)
+				treated_n[s] += t->n;
+			else if (t->kind == TALLY_COURSES)
+				courses[s] += t->n;
+			if (t->kind != TALLY_PATIENTS)
+				continue;
+			patients[s] += t->n;
 			for (int g = 0; g < NGROUPINGS; g++) {
 				const char *const *choices = grouping_choices(g);
 				for (int k = 0; choices[k]; k++)
-					if (strcmp(choices[k], patient_value(p, g)) == 0)
-						by[s][g][k]++;
+					if (strcmp(choices[k], cell_value(&t->cell, g)) == 0)
+						by[s][g][k] += t->n;
 			}
 		}
 	}
@@ -320,60 +321,24 @@ static void summary(struct request *req, const struct stats_query *q, const stru
 
 /* --- best overall response ---------------------------------------------- */
 
-static const char *const responses[] = {"CR", "PR", "MR", "SD", "PD", "NE", NULL};
-enum { CR, PR, MR, SD, PD, NE };
-
-static int response_rank(const struct cohort_outcome *o, bool confirmed_only)
-{
-	for (int r = CR; r <= NE; r++) {
-		if (strcmp(responses[r], o->response) == 0) {
-			if (confirmed_only && (r == CR || r == PR) && !o->confirmed)
-				return SD;
-			return r;
-		}
-	}
-	return NE;
-}
-
-/* The best overall response of every patient (NE when it has no outcome),
- * as an array parallel to c->patients; caller frees. */
-static int *best_responses(const struct cohort *c, bool confirmed_only)
-{
-	int *bor = xmalloc((c->npatients ? c->npatients : 1) * sizeof *bor);
-	if (!bor)
-		return NULL;
-	for (size_t i = 0; i < c->npatients; i++)
-		bor[i] = NE;
-	for (size_t j = 0; j < c->noutcomes; j++) {
-		size_t i = cohort_find_patient(c, c->outcomes[j].patient_id);
-		int r = response_rank(&c->outcomes[j], confirmed_only);
-		if (i != SIZE_MAX && r < bor[i])
-			bor[i] = r;
-	}
-	return bor;
-}
+static const char *const *const responses = summary_responses;
+enum { CR = RANK_CR, PR = RANK_PR, NE = RANK_NE };
 
 static void response(struct request *req, const struct stats_query *q, const struct cohort *c)
 {
-	int64_t counts[MAX_SLOTS][6] = {{0}}, n[MAX_SLOTS] = {0};
-	int *bor = best_responses(c, q->confirmed_only);
-	if (!bor) {
-		reply_out_of_memory(req);
-		return;
-	}
-	for (size_t i = 0; i < c->npatients; i++) {
-		const struct cohort_patient *p = &c->patients[i];
-		int slot = patient_slot(q, p);
-		if (slot < 0 || !treated(p) || strcmp(p->setting, "metastatic") != 0 ||
-		    (q->evaluable && bor[i] == NE))
+	int64_t counts[MAX_SLOTS][RANK_COUNT] = {{0}}, n[MAX_SLOTS] = {0};
+	/* the tallies hold treated metastatic patients by best response */
+	for (size_t i = 0; i < c->ntallies; i++) {
+		const struct cohort_tally *t = &c->tallies[i];
+		int slot = cell_slot(q, &t->cell);
+		if (slot < 0 || t->key < CR || t->key > NE || (q->evaluable && t->key == NE))
 			continue;
 		FOR_SLOTS(slot, s)
 		{
-			counts[s][bor[i]]++;
-			n[s]++;
+			counts[s][t->key] += t->n;
+			n[s] += t->n;
 		}
 	}
-	free(bor);
 	json_t *slots[MAX_SLOTS];
 	for (int s = 0; s < slot_count(q); s++) {
 		json_t *best = json_object();
@@ -464,15 +429,17 @@ static void count_treated(const struct stats_query *q, const struct cohort *c,
 {
 	for (int s = 0; s < MAX_SLOTS; s++)
 		patients[s] = courses[s] = 0;
-	for (size_t i = 0; i < c->npatients; i++) {
-		const struct cohort_patient *p = &c->patients[i];
-		int slot = patient_slot(q, p);
-		if (slot < 0 || !treated(p))
+	for (size_t i = 0; i < c->ntallies; i++) {
+		const struct cohort_tally *t = &c->tallies[i];
+		int slot = cell_slot(q, &t->cell);
+		if (slot < 0 || (t->kind != TALLY_TREATED && t->kind != TALLY_COURSES))
 			continue;
 		FOR_SLOTS(slot, s)
 		{
-			patients[s]++;
-			courses[s] += p->courses;
+			if (t->kind == TALLY_TREATED)
+				patients[s] += t->n;
+			else
+				courses[s] += t->n;
 		}
 	}
 }
@@ -484,25 +451,24 @@ static void mortality(struct request *req, const struct stats_query *q, const st
 	int64_t courses[MAX_SLOTS] = {0}, treated_n[MAX_SLOTS] = {0};
 	int64_t death_courses[MAX_SLOTS] = {0}, death_patients[MAX_SLOTS] = {0};
 	struct tallies causes;
-	if (!tallies_init(&causes, c->nevents)) {
+	if (!tallies_init(&causes, c->ndeaths)) {
 		reply_out_of_memory(req);
 		return;
 	}
 
 	count_treated(q, c, treated_n, courses);
-	/* Events come ordered by patient and course: count each course and each
+	/* Deaths come ordered by patient and course: count each course and each
 	 * patient once, and each term once per patient. */
-	for (size_t e = 0; e < c->nevents; e++) {
-		const struct cohort_event *ev = &c->events[e];
-		size_t i = cohort_find_patient(c, ev->patient_id);
-		int slot = i == SIZE_MAX ? -1 : patient_slot(q, &c->patients[i]);
+	for (size_t e = 0; e < c->ndeaths; e++) {
+		const struct cohort_death *ev = &c->deaths[e];
+		int slot = cell_slot(q, &ev->cell);
 		if (slot < 0)
 			continue;
-		bool new_patient = e == 0 || c->events[e - 1].patient_id != ev->patient_id;
-		bool new_course = new_patient || c->events[e - 1].course_id != ev->course_id;
+		bool new_patient = e == 0 || c->deaths[e - 1].patient_id != ev->patient_id;
+		bool new_course = new_patient || c->deaths[e - 1].course_id != ev->course_id;
 		bool new_term = true;
-		for (size_t k = e; k-- > 0 && c->events[k].patient_id == ev->patient_id;)
-			if (strcmp(c->events[k].term, ev->term) == 0)
+		for (size_t k = e; k-- > 0 && c->deaths[k].patient_id == ev->patient_id;)
+			if (strcmp(c->deaths[k].term, ev->term) == 0)
 				new_term = false;
 		FOR_SLOTS(slot, s)
 		{
@@ -544,7 +510,7 @@ static void toxicity(struct request *req, const struct stats_query *q, const str
 {
 	int64_t units[MAX_SLOTS] = {0};
 	struct tallies terms;
-	if (!tallies_init(&terms, c->nevents)) {
+	if (!tallies_init(&terms, c->ntallies)) {
 		reply_out_of_memory(req);
 		return;
 	}
@@ -553,18 +519,18 @@ static void toxicity(struct request *req, const struct stats_query *q, const str
 	count_treated(q, c, treated_n, courses);
 	for (int s = 0; s < MAX_SLOTS; s++)
 		units[s] = q->by_course ? courses[s] : treated_n[s];
-	/* Each event is one unit's worst grade for one term (SQL grouped them). */
-	for (size_t e = 0; e < c->nevents; e++) {
-		const struct cohort_event *ev = &c->events[e];
-		size_t i = cohort_find_patient(c, ev->patient_id);
-		int slot = i == SIZE_MAX ? -1 : patient_slot(q, &c->patients[i]);
-		if (slot < 0 || ev->grade < 1 || ev->grade > 5)
+	/* Each worst-grade tally counts the units whose worst grade for one term
+	 * is its key. */
+	for (size_t e = 0; e < c->ntallies; e++) {
+		const struct cohort_tally *ev = &c->tallies[e];
+		int slot = cell_slot(q, &ev->cell);
+		if (slot < 0 || !ev->term || ev->key < 1 || ev->key > 5)
 			continue;
 		FOR_SLOTS(slot, s)
 		{
 			struct term_tally *t = tally_of(&terms, s, ev->term);
-			t->by_grade[ev->grade - 1]++;
-			t->count += ev->grade >= q->min_grade;
+			t->by_grade[ev->key - 1] += ev->n;
+			t->count += ev->key >= q->min_grade ? ev->n : 0;
 		}
 	}
 	json_t *slots[MAX_SLOTS];
@@ -640,29 +606,30 @@ static json_t *survival_slot(struct km_subject *subjects, size_t n, const struct
 static void survival(struct request *req, const struct stats_query *q, const struct cohort *c)
 {
 	struct km_subject *subjects[MAX_SLOTS];
-	size_t n[MAX_SLOTS] = {0};
+	size_t n[MAX_SLOTS] = {0}, treated_n = 0;
+	for (size_t i = 0; i < c->ntallies; i++)
+		treated_n += (size_t)c->tallies[i].n;
 	bool ok = true;
 	for (int s = 0; s < MAX_SLOTS; s++)
-		ok &= (subjects[s] = xmalloc((c->npatients + 1) * sizeof **subjects)) != NULL;
+		ok &= (subjects[s] = xmalloc((treated_n + 1) * sizeof **subjects)) != NULL;
 	if (!ok) {
 		for (int s = 0; s < MAX_SLOTS; s++)
 			free(subjects[s]);
 		reply_out_of_memory(req);
 		return;
 	}
-	for (size_t i = 0; i < c->npatients; i++) {
-		const struct cohort_patient *p = &c->patients[i];
-		int slot = patient_slot(q, p);
-		if (slot < 0 || !treated(p))
+	/* treated patients counted by days from their first course to death
+	 * (died) or to the latest date on record (censored) */
+	for (size_t i = 0; i < c->ntallies; i++) {
+		const struct cohort_tally *t = &c->tallies[i];
+		int slot = cell_slot(q, &t->cell);
+		if (slot < 0)
 			continue;
-		bool event = p->dead && p->died_on[0];
-		const char *end = event ? p->died_on : p->latest;
-		struct km_subject subject = {
-			.time = (double)(date_days(end) - date_days(p->first_start)),
-			.event = event,
-		};
+		struct km_subject subject = {.time = (double)t->key,
+					     .event = t->kind == TALLY_DIED};
 		FOR_SLOTS(slot, s)
-		subjects[s][n[s]++] = subject;
+		for (int64_t k = 0; k < t->n; k++)
+			subjects[s][n[s]++] = subject;
 	}
 	json_t *slots[MAX_SLOTS];
 	for (int s = 0; s < slot_count(q); s++)
@@ -693,47 +660,28 @@ static void durable_response(struct request *req, const struct stats_query *q,
 	json_t *lists[MAX_SLOTS];
 	int64_t responders[MAX_SLOTS] = {0}, durable_n[MAX_SLOTS] = {0},
 		recurred_n[MAX_SLOTS] = {0};
-	int *bor = best_responses(c, q->confirmed_only);
-	if (!bor) {
-		reply_out_of_memory(req);
-		return;
-	}
 	for (int s = 0; s < MAX_SLOTS; s++)
 		lists[s] = json_array();
-	size_t j = 0; /* outcomes are ordered by patient, then date */
-	for (size_t i = 0; i < c->npatients; i++) {
-		const struct cohort_patient *p = &c->patients[i];
-		while (j < c->noutcomes && c->outcomes[j].patient_id < p->id)
-			j++;
-		int slot = patient_slot(q, p);
-		if (slot < 0 || bor[i] != CR)
+	for (size_t i = 0; i < c->nresponders; i++) {
+		const struct cohort_responder *p = &c->responders[i];
+		int slot = cell_slot(q, &p->cell);
+		if (slot < 0)
 			continue;
-		const char *first_cr = NULL;
-		bool recurred = false;
-		for (size_t k = j; k < c->noutcomes && c->outcomes[k].patient_id == p->id; k++) {
-			const struct cohort_outcome *o = &c->outcomes[k];
-			if (!first_cr && response_rank(o, q->confirmed_only) == CR)
-				first_cr = o->assessed_on;
-			else if (first_cr && strcmp(o->response, "PD") == 0 &&
-				 strcmp(o->assessed_on, first_cr) > 0)
-				recurred = true;
-		}
 		double months =
-			(double)(date_days(p->latest) - date_days(first_cr)) / DAYS_PER_MONTH;
-		bool durable = !recurred && months >= q->min_months;
+			(double)(date_days(p->latest) - date_days(p->first_cr)) / DAYS_PER_MONTH;
+		bool durable = !p->recurred && months >= q->min_months;
 		FOR_SLOTS(slot, s)
 		{
 			responders[s]++;
 			durable_n[s] += durable;
-			recurred_n[s] += recurred;
-			json_array_append_new(lists[s],
-					      json_pack("{s:I, s:s, s:f, s:b, s:b}", "patient_id",
-							(json_int_t)p->id, "first_cr_on", first_cr,
-							"months_followed", months, "recurred",
-							recurred, "durable", durable));
+			recurred_n[s] += p->recurred;
+			json_array_append_new(
+				lists[s], json_pack("{s:I, s:s, s:f, s:b, s:b}", "patient_id",
+						    (json_int_t)p->patient_id, "first_cr_on",
+						    p->first_cr, "months_followed", months,
+						    "recurred", p->recurred, "durable", durable));
 		}
 	}
-	free(bor);
 	json_t *slots[MAX_SLOTS];
 	for (int s = 0; s < slot_count(q); s++)
 		slots[s] = json_pack("{s:I, s:I, s:I, s:o}", "complete_responders",
@@ -888,7 +836,12 @@ static void serve_stats(struct request *req, unsigned allowed, unsigned parts, s
 			return;
 		inject_pause("statistic");
 		struct cohort c;
-		rc = store_cohort_load(req->db, parts, &c);
+		struct cohort_filter filter = {q.filter[0], q.filter[1], q.filter[2]};
+		if (q.confirmed_only && (parts & COHORT_BEST))
+			parts = (parts & ~COHORT_BEST) | COHORT_BEST_CONFIRMED;
+		if (q.confirmed_only && (parts & COHORT_RESPONDERS))
+			parts = (parts & ~COHORT_RESPONDERS) | COHORT_RESPONDERS_CONFIRMED;
+		rc = store_cohort_load(req->db, parts, &filter, &c);
 		if (rc != DB_OK) {
 			reply_db_error(req, rc);
 			return;
@@ -907,18 +860,18 @@ static void serve_stats(struct request *req, unsigned allowed, unsigned parts, s
 
 void stats_summary(struct request *req)
 {
-	serve_stats(req, 0, 0, summary);
+	serve_stats(req, 0, COHORT_COUNTS, summary);
 }
 
 void stats_response(struct request *req)
 {
 	serve_stats(req, PARAM_CI | PARAM_LEVEL | PARAM_POPULATION | PARAM_CONFIRMED_ONLY,
-		    COHORT_OUTCOMES, response);
+		    COHORT_BEST, response);
 }
 
 void stats_mortality(struct request *req)
 {
-	serve_stats(req, PARAM_CI | PARAM_LEVEL, COHORT_DEATHS, mortality);
+	serve_stats(req, PARAM_CI | PARAM_LEVEL, COHORT_COUNTS | COHORT_DEATHS, mortality);
 }
 
 void stats_toxicity(struct request *req)
@@ -926,16 +879,17 @@ void stats_toxicity(struct request *req)
 	const char *unit = request_query(req, "unit");
 	bool by_course = unit && strcmp(unit, "course") == 0;
 	serve_stats(req, PARAM_CI | PARAM_LEVEL | PARAM_UNIT | PARAM_MIN_GRADE,
-		    by_course ? COHORT_WORST_BY_COURSE : COHORT_WORST_BY_PATIENT, toxicity);
+		    COHORT_COUNTS | (by_course ? COHORT_WORST_BY_COURSE : COHORT_WORST_BY_PATIENT),
+		    toxicity);
 }
 
 void stats_survival(struct request *req)
 {
-	serve_stats(req, PARAM_LEVEL, COHORT_LATEST, survival);
+	serve_stats(req, PARAM_LEVEL, COHORT_SURVIVAL, survival);
 }
 
 void stats_durable_response(struct request *req)
 {
-	serve_stats(req, PARAM_CONFIRMED_ONLY | PARAM_MIN_MONTHS, COHORT_OUTCOMES | COHORT_LATEST,
+	serve_stats(req, PARAM_CONFIRMED_ONLY | PARAM_MIN_MONTHS, COHORT_RESPONDERS,
 		    durable_response);
 }

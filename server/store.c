@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "store_summary.h"
 #include "util.h"
 
 static void bind_value(struct db_stmt *stmt, int col, const struct value *v)
@@ -196,11 +197,34 @@ int store_insert_many(struct db *db, const struct resource *res, struct record *
 	return rc == DB_OK ? count_records(db, res, n) : rc;
 }
 
+/* The patient a record belongs to: itself, or its patient_id. */
+static int64_t patient_of(const struct resource *res, const struct record *rec)
+{
+	int i = resource_field_index(res, "patient_id");
+	return i >= 0 ? rec->v[i].i : rec->id;
+}
+
+/* The patient of record id of res, read before it is deleted. */
+static int patient_of_id(struct db *db, const struct resource *res, int64_t id, int64_t *patient)
+{
+	*patient = id;
+	if (resource_field_index(res, "patient_id") < 0)
+		return DB_OK;
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT patient_id FROM %s WHERE id = ?", res->name);
+	int rc = query_int(db, sql, &id, patient);
+	return rc;
+}
+
 int store_insert(struct db *db, const struct resource *res, struct record *rec)
 {
 	int rc = store_insert_many(db, res, &rec, 1);
 	if (rc == DB_OK)
 		rec->id = db_last_insert_id(db);
+	if (rc == DB_OK) {
+		int64_t patient = patient_of(res, rec);
+		rc = store_summaries_refresh(db, &patient, 1);
+	}
 	return rc;
 }
 
@@ -224,12 +248,19 @@ int store_update(struct db *db, const struct resource *res, const struct record 
 	db_done(stmt);
 	if (rc == DB_OK && db_changes(db) == 0)
 		return DB_NOTFOUND;
-	return db_result(rc);
+	if (rc != DB_OK)
+		return db_result(rc);
+	int64_t patient = patient_of(res, rec);
+	return store_summaries_refresh(db, &patient, 1);
 }
 
 int store_delete(struct db *db, const struct resource *res, int64_t id)
 {
 	store_forget_course_facts();
+	int64_t patient = 0;
+	int prior = patient_of_id(db, res, id, &patient);
+	if (prior != DB_OK)
+		return prior;
 	char sql[128];
 	snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = ?", res->name);
 	struct db_stmt *stmt = db_prepare(db, sql);
@@ -240,7 +271,9 @@ int store_delete(struct db *db, const struct resource *res, int64_t id)
 	db_done(stmt);
 	if (rc == DB_OK && db_changes(db) == 0)
 		return DB_NOTFOUND;
-	return rc == DB_OK ? count_records(db, res, -1) : db_result(rc);
+	if (rc == DB_OK)
+		rc = count_records(db, res, -1);
+	return rc == DB_OK ? store_summaries_refresh(db, &patient, 1) : db_result(rc);
 }
 
 int store_count(struct db *db, const struct resource *res, int64_t *count)

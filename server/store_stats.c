@@ -1,7 +1,8 @@
 /* The reads behind the statistics, in one read transaction so that every
- * figure comes from one consistent data version. Worst grade per unit and
- * term is SQL's GROUP BY; per-patient counts and dates are folded from table
- * scans (see load_patients). */
+ * figure comes from one consistent data version: the tallies kept on every
+ * write (store_summary.c), and the treatment-related deaths and complete
+ * responders a statistic lists. A filter on regimen, histology or setting
+ * is in each query, so a filtered statistic reads only what it keeps. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,35 +10,27 @@
 
 #include "cohort.h"
 #include "db.h"
+#include "summary.h"
 #include "util.h"
 
 static void text_into(char *dst, size_t n, struct db_stmt *stmt, int col)
 {
 	const char *s = db_column_text(stmt, col);
-	size_t len = s ? (size_t)db_column_bytes(stmt, col) : 0;
-	if (len >= n)
-		len = n - 1;
-	memcpy(dst, s ? s : "", len);
-	dst[len] = '\0';
+	snprintf(dst, n, "%s", s ? s : "");
 }
 
-/* Keeps the later of two YYYY-MM-DD dates in dst ("" is earliest). */
-static void later_into(char dst[11], struct db_stmt *stmt, int col)
+/* Room for one more item in *p (of *cap items of size each); false when
+ * the memory is not there (*p is then unchanged). */
+static bool room(void **p, size_t *cap, size_t n, size_t size)
 {
-	const char *s = db_column_text(stmt, col);
-	if (s && db_column_bytes(stmt, col) == 10 && strcmp(s, dst) > 0)
-		memcpy(dst, s, 11);
-}
-
-/* Doubles the array at *p (of *cap items of size each); false when the
- * memory is not there (*p is then unchanged). */
-static bool grow(void **p, size_t *cap, size_t size)
-{
-	void *more = xrealloc(*p, *cap * 2 * size);
-	if (!more)
+	if (n < *cap)
+		return true;
+	size_t more = *cap ? *cap * 2 : 64;
+	void *q = xrealloc(*p, more * size);
+	if (!q)
 		return false;
-	*p = more;
-	*cap *= 2;
+	*p = q;
+	*cap = more;
 	return true;
 }
 
@@ -54,203 +47,169 @@ int store_data_version(struct db *db, int64_t *version)
 	return rc == DB_ROW ? DB_OK : db_result(rc == DB_OK ? DB_ERROR : rc);
 }
 
-/* The patients, then their courses, outcomes and toxicities read as plain
- * table scans and folded into each patient here: with 100,000 patients a
- * scan and a lookup by id in a sorted array take a fraction of what SQL's
- * GROUP BY over the indexes (a table lookup per row) does, and a cold
- * answer must come back within a second. Latest date on record: last
- * contact, death, and every date of the patient's courses, outcomes and
- * toxicities; only survival and durable response need it. */
-size_t cohort_find_patient(const struct cohort *c, int64_t id)
+/* head, then " AND <column> = ?N" for each filter given (alias: the
+ * table's, or ""), numbering parameters from first; *n gets how many. */
+static char *filtered_sql(const char *head, const char *alias, const struct cohort_filter *f,
+			  int first, const char *tail, const char **values, int *n)
 {
-	size_t lo = 0, hi = c->npatients;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (c->patients[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < c->npatients && c->patients[lo].id == id ? lo : SIZE_MAX;
-}
-
-static struct cohort_patient *patient_by_id(struct cohort *c, int64_t id)
-{
-	size_t i = cohort_find_patient(c, id);
-	return i == SIZE_MAX ? NULL : &c->patients[i];
-}
-
-static int load_patients(struct db *db, struct cohort *c, bool latest)
-{
-	struct db_stmt *stmt = db_prepare_static(
-		db, "SELECT id, histology, setting, regimen, vital_status = 'dead', died_on, "
-		    "last_contact_on FROM patients ORDER BY id");
-	if (!stmt)
-		return DB_ERROR;
-	size_t cap = 256;
-	c->patients = xmalloc(cap * sizeof *c->patients);
-	int rc = DB_ERROR;
-	while (c->patients && (rc = db_step(stmt)) == DB_ROW) {
-		if (c->npatients == cap &&
-		    !grow((void **)&c->patients, &cap, sizeof *c->patients)) {
-			rc = DB_ERROR;
-			break;
-		}
-		struct cohort_patient *p = &c->patients[c->npatients++];
-		memset(p, 0, sizeof *p);
-		p->id = db_column_int(stmt, 0);
-		text_into(p->histology, sizeof p->histology, stmt, 1);
-		text_into(p->setting, sizeof p->setting, stmt, 2);
-		text_into(p->regimen, sizeof p->regimen, stmt, 3);
-		p->dead = (int)db_column_int(stmt, 4);
-		text_into(p->died_on, sizeof p->died_on, stmt, 5);
-		if (latest) {
-			later_into(p->latest, stmt, 5);
-			later_into(p->latest, stmt, 6);
-		}
-	}
-	db_done(stmt);
-	if (rc != DB_OK)
-		return db_result(rc);
-
-	stmt = db_prepare_static(db, "SELECT patient_id, started_on, ended_on FROM courses");
-	if (!stmt)
-		return DB_ERROR;
-	while ((rc = db_step(stmt)) == DB_ROW) {
-		struct cohort_patient *p = patient_by_id(c, db_column_int(stmt, 0));
-		if (!p)
+	struct strbuf sb = {0};
+	strbuf_puts(&sb, head);
+	const char *columns[] = {"regimen", "histology", "setting"};
+	const char *given[] = {f ? f->regimen : NULL, f ? f->histology : NULL,
+			       f ? f->setting : NULL};
+	*n = 0;
+	for (int i = 0; i < 3; i++) {
+		if (!given[i])
 			continue;
-		const char *start = db_column_text(stmt, 1);
-		p->courses++;
-		if (start && (!p->first_start[0] || strcmp(start, p->first_start) < 0))
-			text_into(p->first_start, sizeof p->first_start, stmt, 1);
-		if (latest) {
-			later_into(p->latest, stmt, 1);
-			later_into(p->latest, stmt, 2);
+		strbuf_printf(&sb, " AND %s%s = ?%d", alias, columns[i], first + *n);
+		values[(*n)++] = given[i];
+	}
+	strbuf_puts(&sb, tail);
+	return strbuf_steal(&sb);
+}
+
+static int load_tallies(struct db *db, int kind, const struct cohort_filter *f, struct cohort *c,
+			size_t *cap)
+{
+	const char *values[3];
+	int nvalues;
+	char *sql = filtered_sql("SELECT regimen, histology, setting, term, k, n FROM tallies "
+				 "WHERE kind = ?1 AND n <> 0",
+				 "", f, 2, "", values, &nvalues);
+	struct db_stmt *stmt = sql ? db_prepare(db, sql) : NULL;
+	free(sql);
+	if (!stmt)
+		return DB_ERROR;
+	db_bind_text(stmt, 1, tally_kind_names[kind]);
+	for (int i = 0; i < nvalues; i++)
+		db_bind_text(stmt, 2 + i, values[i]);
+	bool termed = kind == TALLY_WORST_PATIENT || kind == TALLY_WORST_COURSE;
+	int rc;
+	while ((rc = db_step(stmt)) == DB_ROW) {
+		if (!room((void **)&c->tallies, cap, c->ntallies, sizeof *c->tallies)) {
+			rc = DB_ERROR;
+			break;
 		}
+		struct cohort_tally *t = &c->tallies[c->ntallies];
+		memset(t, 0, sizeof *t);
+		t->kind = kind;
+		text_into(t->cell.regimen, sizeof t->cell.regimen, stmt, 0);
+		text_into(t->cell.histology, sizeof t->cell.histology, stmt, 1);
+		text_into(t->cell.setting, sizeof t->cell.setting, stmt, 2);
+		if (termed && !(t->term = xstrdup(db_column_text(stmt, 3)))) {
+			rc = DB_ERROR;
+			break;
+		}
+		t->key = db_column_int(stmt, 4);
+		t->n = db_column_int(stmt, 5);
+		c->ntallies++;
 	}
 	db_done(stmt);
-	if (rc != DB_OK || !latest)
-		return db_result(rc);
+	return db_result(rc);
+}
 
-	static const char *const dated[] = {
-		"SELECT patient_id, assessed_on, NULL FROM outcomes",
-		"SELECT patient_id, onset_on, resolved_on FROM toxicities",
+static int load_deaths(struct db *db, const struct cohort_filter *f, struct cohort *c)
+{
+	const char *values[3];
+	int nvalues;
+	char *sql = filtered_sql(
+		"SELECT t.patient_id, t.course_id, t.term, s.regimen, s.histology, s.setting "
+		"FROM toxicities t JOIN patient_summaries s ON s.patient_id = t.patient_id "
+		"WHERE t.grade = 5 AND t.attribution IN ('possible', 'probable', 'definite')",
+		"s.", f, 1, " ORDER BY t.patient_id, t.course_id, t.id", values, &nvalues);
+	struct db_stmt *stmt = sql ? db_prepare(db, sql) : NULL;
+	free(sql);
+	if (!stmt)
+		return DB_ERROR;
+	for (int i = 0; i < nvalues; i++)
+		db_bind_text(stmt, 1 + i, values[i]);
+	size_t cap = 0;
+	int rc;
+	while ((rc = db_step(stmt)) == DB_ROW) {
+		if (!room((void **)&c->deaths, &cap, c->ndeaths, sizeof *c->deaths)) {
+			rc = DB_ERROR;
+			break;
+		}
+		struct cohort_death *d = &c->deaths[c->ndeaths++];
+		memset(d, 0, sizeof *d);
+		d->patient_id = db_column_int(stmt, 0);
+		d->course_id = db_column_int(stmt, 1);
+		text_into(d->term, sizeof d->term, stmt, 2);
+		text_into(d->cell.regimen, sizeof d->cell.regimen, stmt, 3);
+		text_into(d->cell.histology, sizeof d->cell.histology, stmt, 4);
+		text_into(d->cell.setting, sizeof d->cell.setting, stmt, 5);
+	}
+	db_done(stmt);
+	return db_result(rc);
+}
+
+/* Complete responders as one reading sees them, through its partial index. */
+static int load_responders(struct db *db, bool confirmed, const struct cohort_filter *f,
+			   struct cohort *c)
+{
+	const char *values[3];
+	int nvalues;
+	char *sql = filtered_sql(
+		confirmed ? "SELECT patient_id, regimen, histology, setting, first_cr_confirmed, "
+			    "latest, recurred_confirmed FROM patient_summaries "
+			    "WHERE best_confirmed = 0"
+			  : "SELECT patient_id, regimen, histology, setting, first_cr, latest, "
+			    "recurred FROM patient_summaries WHERE best = 0",
+		"", f, 1, " ORDER BY patient_id", values, &nvalues);
+	struct db_stmt *stmt = sql ? db_prepare(db, sql) : NULL;
+	free(sql);
+	if (!stmt)
+		return DB_ERROR;
+	for (int i = 0; i < nvalues; i++)
+		db_bind_text(stmt, 1 + i, values[i]);
+	size_t cap = 0;
+	int rc;
+	while ((rc = db_step(stmt)) == DB_ROW) {
+		if (!room((void **)&c->responders, &cap, c->nresponders, sizeof *c->responders)) {
+			rc = DB_ERROR;
+			break;
+		}
+		struct cohort_responder *r = &c->responders[c->nresponders++];
+		memset(r, 0, sizeof *r);
+		r->patient_id = db_column_int(stmt, 0);
+		text_into(r->cell.regimen, sizeof r->cell.regimen, stmt, 1);
+		text_into(r->cell.histology, sizeof r->cell.histology, stmt, 2);
+		text_into(r->cell.setting, sizeof r->cell.setting, stmt, 3);
+		text_into(r->first_cr, sizeof r->first_cr, stmt, 4);
+		text_into(r->latest, sizeof r->latest, stmt, 5);
+		r->recurred = db_column_int(stmt, 6) != 0;
+	}
+	db_done(stmt);
+	return db_result(rc);
+}
+
+int store_cohort_load(struct db *db, unsigned parts, const struct cohort_filter *filter,
+		      struct cohort *out)
+{
+	static const struct {
+		unsigned part;
+		int kinds[3];
+	} tallied[] = {
+		{COHORT_COUNTS, {TALLY_PATIENTS, TALLY_TREATED, TALLY_COURSES}},
+		{COHORT_BEST, {TALLY_BEST, -1}},
+		{COHORT_BEST_CONFIRMED, {TALLY_BEST_CONFIRMED, -1}},
+		{COHORT_SURVIVAL, {TALLY_DIED, TALLY_CENSORED, -1}},
+		{COHORT_WORST_BY_PATIENT, {TALLY_WORST_PATIENT, -1}},
+		{COHORT_WORST_BY_COURSE, {TALLY_WORST_COURSE, -1}},
 	};
-	for (size_t t = 0; t < 2; t++) {
-		stmt = db_prepare_static(db, dated[t]);
-		if (!stmt)
-			return DB_ERROR;
-		while ((rc = db_step(stmt)) == DB_ROW) {
-			struct cohort_patient *p = patient_by_id(c, db_column_int(stmt, 0));
-			if (p) {
-				later_into(p->latest, stmt, 1);
-				later_into(p->latest, stmt, 2);
-			}
-		}
-		db_done(stmt);
-		if (rc != DB_OK)
-			return db_result(rc);
-	}
-	return DB_OK;
-}
-
-/* Outcomes by patient, then date, then id (the order durable response
- * walks them in), sorted here rather than by SQL over the whole table. */
-static int by_patient_date(const void *a, const void *b)
-{
-	const struct cohort_outcome *x = a, *y = b;
-	if (x->patient_id != y->patient_id)
-		return x->patient_id < y->patient_id ? -1 : 1;
-	int d = strcmp(x->assessed_on, y->assessed_on);
-	if (d)
-		return d;
-	return (x->id > y->id) - (x->id < y->id);
-}
-
-static int load_outcomes(struct db *db, struct cohort *c)
-{
-	struct db_stmt *stmt = db_prepare_static(
-		db, "SELECT patient_id, assessed_on, response, confirmed, id FROM outcomes");
-	if (!stmt)
-		return DB_ERROR;
-	size_t cap = 256;
-	c->outcomes = xmalloc(cap * sizeof *c->outcomes);
-	int rc = DB_ERROR;
-	while (c->outcomes && (rc = db_step(stmt)) == DB_ROW) {
-		if (c->noutcomes == cap &&
-		    !grow((void **)&c->outcomes, &cap, sizeof *c->outcomes)) {
-			rc = DB_ERROR;
-			break;
-		}
-		struct cohort_outcome *o = &c->outcomes[c->noutcomes++];
-		o->patient_id = db_column_int(stmt, 0);
-		text_into(o->assessed_on, sizeof o->assessed_on, stmt, 1);
-		text_into(o->response, sizeof o->response, stmt, 2);
-		o->confirmed = (int)db_column_int(stmt, 3);
-		o->id = db_column_int(stmt, 4);
-	}
-	db_done(stmt);
-	if (rc == DB_OK)
-		qsort(c->outcomes, c->noutcomes, sizeof *c->outcomes, by_patient_date);
-	return db_result(rc);
-}
-
-static int load_events(struct db *db, const char *sql, struct cohort *c)
-{
-	struct db_stmt *stmt = db_prepare(db, sql);
-	if (!stmt)
-		return DB_ERROR;
-	size_t cap = 256;
-	c->events = xmalloc(cap * sizeof *c->events);
-	int rc = DB_ERROR;
-	while (c->events && (rc = db_step(stmt)) == DB_ROW) {
-		if (c->nevents == cap && !grow((void **)&c->events, &cap, sizeof *c->events)) {
-			rc = DB_ERROR;
-			break;
-		}
-		char *term = xstrdup(db_column_text(stmt, 2));
-		if (!term) {
-			rc = DB_ERROR;
-			break;
-		}
-		struct cohort_event *e = &c->events[c->nevents++];
-		e->patient_id = db_column_int(stmt, 0);
-		e->course_id = db_column_int(stmt, 1);
-		e->term = term;
-		e->grade = (int)db_column_int(stmt, 3);
-	}
-	db_done(stmt);
-	return db_result(rc);
-}
-
-int store_cohort_load(struct db *db, unsigned parts, struct cohort *out)
-{
 	memset(out, 0, sizeof *out);
+	size_t cap = 0;
 	int rc = db_begin_read(db);
 	if (rc == DB_OK)
 		rc = store_data_version(db, &out->as_of);
-	if (rc == DB_OK)
-		rc = load_patients(db, out, parts & COHORT_LATEST);
-	if (rc == DB_OK && (parts & COHORT_OUTCOMES))
-		rc = load_outcomes(db, out);
+	for (size_t i = 0; i < sizeof tallied / sizeof *tallied && rc == DB_OK; i++)
+		for (int k = 0; k < 3 && tallied[i].kinds[k] >= 0 && rc == DB_OK; k++)
+			if (parts & tallied[i].part)
+				rc = load_tallies(db, tallied[i].kinds[k], filter, out, &cap);
 	if (rc == DB_OK && (parts & COHORT_DEATHS))
-		rc = load_events(
-			db,
-			"SELECT patient_id, course_id, term, grade FROM toxicities "
-			"WHERE grade = 5 AND attribution IN ('possible', 'probable', 'definite') "
-			"ORDER BY patient_id, course_id, id",
-			out);
-	if (rc == DB_OK && (parts & COHORT_WORST_BY_PATIENT))
-		rc = load_events(db,
-				 "SELECT patient_id, 0, term, max(grade) FROM toxicities "
-				 "GROUP BY patient_id, term ORDER BY patient_id",
-				 out);
-	if (rc == DB_OK && (parts & COHORT_WORST_BY_COURSE))
-		rc = load_events(db,
-				 "SELECT patient_id, course_id, term, max(grade) FROM toxicities "
-				 "GROUP BY patient_id, course_id, term ORDER BY patient_id",
-				 out);
+		rc = load_deaths(db, filter, out);
+	if (rc == DB_OK && (parts & (COHORT_RESPONDERS | COHORT_RESPONDERS_CONFIRMED)))
+		rc = load_responders(db, parts & COHORT_RESPONDERS_CONFIRMED, filter, out);
 	db_rollback(db);
 	if (rc != DB_OK)
 		cohort_free(out);
@@ -259,10 +218,10 @@ int store_cohort_load(struct db *db, unsigned parts, struct cohort *out)
 
 void cohort_free(struct cohort *c)
 {
-	free(c->patients);
-	free(c->outcomes);
-	for (size_t i = 0; i < c->nevents; i++)
-		free(c->events[i].term);
-	free(c->events);
+	for (size_t i = 0; i < c->ntallies; i++)
+		free(c->tallies[i].term);
+	free(c->tallies);
+	free(c->deaths);
+	free(c->responders);
 	memset(c, 0, sizeof *c);
 }

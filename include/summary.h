@@ -1,0 +1,135 @@
+/* What every statistic is built from, per patient, as a pure function of
+ * the patient's record and its courses, outcomes and toxicities
+ * (summary_compute), and the counters that summary adds to the statistics'
+ * tallies (summary_tallies). The store keeps both in the database, changed
+ * in the same transaction as every write (store_summary.c), so that a
+ * statistic reads counters instead of the whole registry. Nothing here
+ * reads a database.
+ *
+ * A tally is a count of patients (or courses) in one cell, the patients
+ * sharing a regimen, histology and setting (the fields statistics filter
+ * and group by), for one kind of figure and one key: treated patients;
+ * treated metastatic patients by best response; treated patients by
+ * survival time and whether it ended in death; units by term and worst
+ * grade. A write changes the tallies of the one patient it touches: its
+ * counters before are taken away and its counters after added. */
+#ifndef COHORTD_SUMMARY_H
+#define COHORTD_SUMMARY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Best overall response, best first: a patient's is the best of its
+ * outcomes, NE when it has none. */
+enum summary_rank { RANK_CR, RANK_PR, RANK_MR, RANK_SD, RANK_PD, RANK_NE, RANK_COUNT };
+/* Two readings of the outcomes: every one, or with an unconfirmed CR or PR
+ * read as SD (confirmed_only). */
+enum { READ_ANY, READ_CONFIRMED, READINGS };
+
+extern const char *const summary_responses[]; /* "CR" ... "NE", NULL */
+
+/* The rank of a response as read (RANK_NE when unknown). */
+int summary_rank(const char *response, bool confirmed, int reading);
+
+struct summary_course {
+	int64_t id;
+	char started_on[11], ended_on[11]; /* "" when absent */
+};
+
+struct summary_outcome {
+	int64_t id;
+	char assessed_on[11];
+	char response[3];
+	bool confirmed;
+};
+
+struct summary_toxicity {
+	int64_t course_id;
+	char term[104];
+	int grade;
+	char onset_on[11], resolved_on[11];
+};
+
+/* A patient as summary_compute reads it. */
+struct summary_input {
+	char regimen[24], histology[24], setting[12];
+	bool dead;
+	char died_on[11], last_contact_on[11];
+	struct summary_course *courses;
+	size_t ncourses;
+	struct summary_outcome *outcomes;
+	size_t noutcomes;
+	struct summary_toxicity *toxicities;
+	size_t ntoxicities;
+};
+
+/* A term's worst grade for one unit: the patient (course_id 0), or one of
+ * its courses. */
+struct summary_worst {
+	int64_t course_id;
+	char term[104];
+	int grade;
+};
+
+struct patient_summary {
+	int64_t patient_id;
+	char regimen[24], histology[24], setting[12];
+	int64_t courses;
+	char first_start[11]; /* the first course's start; "" when untreated */
+	char latest[11];      /* the latest date on record */
+	bool dead;
+	char died_on[11];
+	int best[READINGS];            /* enum summary_rank */
+	char first_cr[READINGS][11];   /* the earliest CR as read; "" when none */
+	bool recurred[READINGS];       /* a PD assessed after it */
+	struct summary_worst *worst;   /* ordered by course_id, then term */
+	size_t nworst;
+};
+
+/* Fills out from in (the outcomes in any order); its worst grades are
+ * allocated: summary_free. Returns false when memory ran out. */
+bool summary_compute(int64_t patient_id, const struct summary_input *in,
+		     struct patient_summary *out);
+void summary_free(struct patient_summary *s);
+/* Sorts s->worst by course, then term (as summary_compute leaves it). */
+void summary_sort_worst(struct patient_summary *s);
+/* The same facts, worst grades aside. */
+bool summary_same_facts(const struct patient_summary *a, const struct patient_summary *b);
+
+enum tally_kind {
+	TALLY_PATIENTS,      /* every patient */
+	TALLY_TREATED,       /* patients with at least one course */
+	TALLY_COURSES,       /* their courses */
+	TALLY_BEST,          /* treated metastatic, key: best response, every outcome read */
+	TALLY_BEST_CONFIRMED, /* the same, key: best response read confirmed_only */
+	TALLY_DIED,          /* treated, key: days from first course to death */
+	TALLY_CENSORED,      /* treated, alive: key: days to the latest date on record */
+	TALLY_WORST_PATIENT, /* term; key: a patient's worst grade for it */
+	TALLY_WORST_COURSE,  /* term; key: a course's worst grade for it */
+	TALLY_KINDS
+};
+extern const char *const tally_kind_names[]; /* as stored: "patients" ... */
+
+struct tally {
+	int kind;
+	char regimen[24], histology[24], setting[12];
+	char term[104]; /* "" unless a worst grade */
+	int64_t key;
+	int64_t n;
+};
+
+struct tally_buf {
+	struct tally *t;
+	size_t n, cap;
+};
+
+/* Appends s's counters, each counting sign (+1 or -1); false when memory
+ * ran out. */
+bool summary_tallies(const struct patient_summary *s, int sign, struct tally_buf *buf);
+/* Adds up counters of the same cell, kind, term and key, and drops those
+ * that come to 0 (a patient's before and after that did not change). */
+void tally_merge(struct tally_buf *buf);
+void tally_buf_free(struct tally_buf *buf);
+
+#endif

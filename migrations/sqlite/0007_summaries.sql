@@ -1,0 +1,55 @@
+-- The statistics, kept up to date as writes happen instead of recomputed
+-- from the whole registry (store_summary.c, summary.h). Each patient's
+-- summary, its worst grade per unit (the patient: course_id 0, or a course)
+-- and term, and the tallies: per cell (regimen, histology, setting), kind
+-- and key, how many patients or courses. A database that already held
+-- records gets them built at its next start (summary_state).
+
+CREATE TABLE patient_summaries (
+  patient_id         INTEGER PRIMARY KEY,
+  regimen            TEXT NOT NULL,
+  histology          TEXT NOT NULL,
+  setting            TEXT NOT NULL,
+  courses            INTEGER NOT NULL,
+  first_start        TEXT NOT NULL,
+  latest             TEXT NOT NULL,
+  dead               INTEGER NOT NULL,
+  died_on            TEXT NOT NULL,
+  best               INTEGER NOT NULL,
+  best_confirmed     INTEGER NOT NULL,
+  first_cr           TEXT NOT NULL,
+  first_cr_confirmed TEXT NOT NULL,
+  recurred           INTEGER NOT NULL,
+  recurred_confirmed INTEGER NOT NULL
+);
+
+-- complete responders (best response CR, rank 0), as each reading sees them
+CREATE INDEX summaries_complete_responders ON patient_summaries (patient_id) WHERE best = 0;
+CREATE INDEX summaries_confirmed_complete_responders ON patient_summaries (patient_id)
+  WHERE best_confirmed = 0;
+
+CREATE TABLE worst_grades (
+  patient_id INTEGER NOT NULL,
+  course_id  INTEGER NOT NULL,
+  term       TEXT NOT NULL,
+  grade      INTEGER NOT NULL,
+  PRIMARY KEY (patient_id, course_id, term)
+) WITHOUT ROWID;
+
+CREATE TABLE tallies (
+  kind      TEXT NOT NULL,
+  regimen   TEXT NOT NULL,
+  histology TEXT NOT NULL,
+  setting   TEXT NOT NULL,
+  term      TEXT NOT NULL,
+  k         INTEGER NOT NULL,
+  n         INTEGER NOT NULL,
+  PRIMARY KEY (kind, regimen, histology, setting, term, k)
+) WITHOUT ROWID;
+
+-- treatment-related deaths, read by /stats/mortality in patient and course order
+CREATE INDEX toxicities_treatment_related_deaths ON toxicities (patient_id, course_id, id)
+  WHERE grade = 5 AND attribution IN ('possible', 'probable', 'definite');
+
+CREATE TABLE summary_state (built INTEGER NOT NULL);
+INSERT INTO summary_state (built) SELECT count(*) = 0 FROM patients;

@@ -1,0 +1,241 @@
+/* A patient's summary and its tallies (summary.h): the definitions of the
+ * statistics, applied to one patient at a time. */
+#include "summary.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "validate.h"
+
+const char *const summary_responses[] = {"CR", "PR", "MR", "SD", "PD", "NE", NULL};
+
+const char *const tally_kind_names[] = {
+	[TALLY_PATIENTS] = "patients",
+	[TALLY_TREATED] = "treated",
+	[TALLY_COURSES] = "courses",
+	[TALLY_BEST] = "best",
+	[TALLY_BEST_CONFIRMED] = "best_confirmed",
+	[TALLY_DIED] = "died",
+	[TALLY_CENSORED] = "censored",
+	[TALLY_WORST_PATIENT] = "worst_patient",
+	[TALLY_WORST_COURSE] = "worst_course",
+};
+
+int summary_rank(const char *response, bool confirmed, int reading)
+{
+	for (int r = RANK_CR; r <= RANK_NE; r++) {
+		if (strcmp(summary_responses[r], response) == 0) {
+			if (reading == READ_CONFIRMED && (r == RANK_CR || r == RANK_PR) && !confirmed)
+				return RANK_SD;
+			return r;
+		}
+	}
+	return RANK_NE;
+}
+
+/* Keeps the later of two YYYY-MM-DD dates in dst ("" is earliest). */
+static void later(char dst[11], const char *date)
+{
+	if (strlen(date) == 10 && strcmp(date, dst) > 0)
+		memcpy(dst, date, 11);
+}
+
+static int by_date_then_id(const void *a, const void *b)
+{
+	const struct summary_outcome *x = *(const struct summary_outcome *const *)a;
+	const struct summary_outcome *y = *(const struct summary_outcome *const *)b;
+	int d = strcmp(x->assessed_on, y->assessed_on);
+	return d ? d : (x->id > y->id) - (x->id < y->id);
+}
+
+static int by_course_then_term(const void *a, const void *b)
+{
+	const struct summary_worst *x = a, *y = b;
+	if (x->course_id != y->course_id)
+		return x->course_id < y->course_id ? -1 : 1;
+	return strcmp(x->term, y->term);
+}
+
+void summary_sort_worst(struct patient_summary *s)
+{
+	if (s->nworst > 1)
+		qsort(s->worst, s->nworst, sizeof *s->worst, by_course_then_term);
+}
+
+/* Raises unit's worst grade for term to grade, adding the unit when new. */
+static void raise_worst(struct patient_summary *s, int64_t course_id, const char *term, int grade)
+{
+	for (size_t i = 0; i < s->nworst; i++) {
+		struct summary_worst *w = &s->worst[i];
+		if (w->course_id == course_id && strcmp(w->term, term) == 0) {
+			if (grade > w->grade)
+				w->grade = grade;
+			return;
+		}
+	}
+	struct summary_worst *w = &s->worst[s->nworst++];
+	w->course_id = course_id;
+	snprintf(w->term, sizeof w->term, "%s", term);
+	w->grade = grade;
+}
+
+bool summary_compute(int64_t patient_id, const struct summary_input *in,
+		     struct patient_summary *out)
+{
+	memset(out, 0, sizeof *out);
+	out->patient_id = patient_id;
+	snprintf(out->regimen, sizeof out->regimen, "%s", in->regimen);
+	snprintf(out->histology, sizeof out->histology, "%s", in->histology);
+	snprintf(out->setting, sizeof out->setting, "%s", in->setting);
+	out->dead = in->dead;
+	snprintf(out->died_on, sizeof out->died_on, "%s", in->died_on);
+	later(out->latest, in->died_on);
+	later(out->latest, in->last_contact_on);
+
+	out->courses = (int64_t)in->ncourses;
+	for (size_t i = 0; i < in->ncourses; i++) {
+		const struct summary_course *c = &in->courses[i];
+		if (!out->first_start[0] || strcmp(c->started_on, out->first_start) < 0)
+			snprintf(out->first_start, sizeof out->first_start, "%s", c->started_on);
+		later(out->latest, c->started_on);
+		later(out->latest, c->ended_on);
+	}
+
+	/* outcomes by date, then id: the first CR, and a PD after it */
+	const struct summary_outcome **order =
+		xmalloc((in->noutcomes ? in->noutcomes : 1) * sizeof *order);
+	if (!order)
+		return false;
+	for (size_t i = 0; i < in->noutcomes; i++)
+		order[i] = &in->outcomes[i];
+	qsort(order, in->noutcomes, sizeof *order, by_date_then_id);
+	for (int r = 0; r < READINGS; r++) {
+		out->best[r] = RANK_NE;
+		for (size_t i = 0; i < in->noutcomes; i++) {
+			const struct summary_outcome *o = order[i];
+			int rank = summary_rank(o->response, o->confirmed, r);
+			if (rank < out->best[r])
+				out->best[r] = rank;
+			if (!out->first_cr[r][0] && rank == RANK_CR)
+				memcpy(out->first_cr[r], o->assessed_on, 11);
+			else if (out->first_cr[r][0] && strcmp(o->response, "PD") == 0 &&
+				 strcmp(o->assessed_on, out->first_cr[r]) > 0)
+				out->recurred[r] = true;
+		}
+	}
+	for (size_t i = 0; i < in->noutcomes; i++)
+		later(out->latest, in->outcomes[i].assessed_on);
+	free(order);
+
+	/* at most two units per toxicity: the patient and its course */
+	out->worst = xmalloc((2 * in->ntoxicities + 1) * sizeof *out->worst);
+	if (!out->worst)
+		return false;
+	for (size_t i = 0; i < in->ntoxicities; i++) {
+		const struct summary_toxicity *t = &in->toxicities[i];
+		raise_worst(out, 0, t->term, t->grade);
+		raise_worst(out, t->course_id, t->term, t->grade);
+		later(out->latest, t->onset_on);
+		later(out->latest, t->resolved_on);
+	}
+	summary_sort_worst(out);
+	return true;
+}
+
+void summary_free(struct patient_summary *s)
+{
+	free(s->worst);
+	s->worst = NULL;
+	s->nworst = 0;
+}
+
+bool summary_same_facts(const struct patient_summary *a, const struct patient_summary *b)
+{
+	struct patient_summary x = *a, y = *b;
+	x.worst = y.worst = NULL;
+	x.nworst = y.nworst = 0;
+	return memcmp(&x, &y, sizeof x) == 0;
+}
+
+static bool add(struct tally_buf *buf, const struct patient_summary *s, int kind,
+		const char *term, int64_t key, int64_t n)
+{
+	if (buf->n == buf->cap) {
+		size_t cap = buf->cap ? buf->cap * 2 : 64;
+		struct tally *t = xrealloc(buf->t, cap * sizeof *t);
+		if (!t)
+			return false;
+		buf->t = t;
+		buf->cap = cap;
+	}
+	struct tally *t = &buf->t[buf->n++];
+	memset(t, 0, sizeof *t);
+	t->kind = kind;
+	memcpy(t->regimen, s->regimen, sizeof t->regimen);
+	memcpy(t->histology, s->histology, sizeof t->histology);
+	memcpy(t->setting, s->setting, sizeof t->setting);
+	snprintf(t->term, sizeof t->term, "%s", term);
+	t->key = key;
+	t->n = n;
+	return true;
+}
+
+bool summary_tallies(const struct patient_summary *s, int sign, struct tally_buf *buf)
+{
+	bool ok = add(buf, s, TALLY_PATIENTS, "", 0, sign);
+	if (s->courses > 0) {
+		ok &= add(buf, s, TALLY_TREATED, "", 0, sign);
+		ok &= add(buf, s, TALLY_COURSES, "", 0, sign * s->courses);
+		if (strcmp(s->setting, "metastatic") == 0) {
+			ok &= add(buf, s, TALLY_BEST, "", s->best[READ_ANY], sign);
+			ok &= add(buf, s, TALLY_BEST_CONFIRMED, "", s->best[READ_CONFIRMED], sign);
+		}
+		bool died = s->dead && s->died_on[0];
+		int64_t days = date_days(died ? s->died_on : s->latest) - date_days(s->first_start);
+		ok &= add(buf, s, died ? TALLY_DIED : TALLY_CENSORED, "", days, sign);
+	}
+	for (size_t i = 0; i < s->nworst; i++) {
+		const struct summary_worst *w = &s->worst[i];
+		ok &= add(buf, s, w->course_id ? TALLY_WORST_COURSE : TALLY_WORST_PATIENT, w->term,
+			  w->grade, sign);
+	}
+	return ok;
+}
+
+static int tally_order(const void *a, const void *b)
+{
+	const struct tally *x = a, *y = b;
+	int d;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if ((d = strcmp(x->regimen, y->regimen)) || (d = strcmp(x->histology, y->histology)) ||
+	    (d = strcmp(x->setting, y->setting)) || (d = strcmp(x->term, y->term)))
+		return d;
+	return (x->key > y->key) - (x->key < y->key);
+}
+
+void tally_merge(struct tally_buf *buf)
+{
+	if (buf->n == 0)
+		return;
+	qsort(buf->t, buf->n, sizeof *buf->t, tally_order);
+	size_t out = 0;
+	for (size_t i = 0; i < buf->n;) {
+		struct tally sum = buf->t[i];
+		size_t j = i + 1;
+		while (j < buf->n && tally_order(&buf->t[j], &sum) == 0)
+			sum.n += buf->t[j++].n;
+		if (sum.n != 0)
+			buf->t[out++] = sum;
+		i = j;
+	}
+	buf->n = out;
+}
+
+void tally_buf_free(struct tally_buf *buf)
+{
+	free(buf->t);
+	*buf = (struct tally_buf){0};
+}

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "summary.h"
+
 struct db;
 struct audit_context;
 
@@ -22,8 +24,9 @@ struct import_session {
 	struct db *db;
 	const struct audit_context *audit;
 	struct import_counts counts;
-	json_t *errors; /* [{"line", "field", "message"}] of the first bad line */
-	int status;     /* 0, or the HTTP status of the first bad line (409, 422) */
+	json_t *errors;           /* [{"line", "field", "message"}] of the first bad line */
+	int status;               /* 0, or the HTTP status of the first bad line (409, 422) */
+	struct tally_buf tallies; /* the statistics' counters of the batches written */
 };
 
 /* Starts the transaction. Returns 0 or a DB_ code. */

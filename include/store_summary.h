@@ -1,19 +1,52 @@
 /* The statistics' summaries, kept by the store (store_summary.c): every
- * write that touches a patient refreshes it in the same transaction (the
+ * write that touches a patient moves the tallies by the difference between
+ * the patient summarised before and after it, in the same transaction (the
  * store's insert, update and delete do it themselves; a bulk import names
- * its patients once per batch). Every function returns 0 or a DB_ code. */
+ * its new patients once per batch). Every function returns 0 or a DB_
+ * code. */
 #ifndef COHORTD_STORE_SUMMARY_H
 #define COHORTD_STORE_SUMMARY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "db.h"
+#include "model.h"
 #include "summary.h"
 
-/* Summarises these patients again from their rows (a patient no longer
- * there is taken out) and moves the tallies by the difference. */
-int store_summaries_refresh(struct db *db, const int64_t *ids, size_t n);
+/* A patient before a write that touches it (store_summary_before), then
+ * after it (store_summary_after: the difference goes to the tallies, and
+ * the change is freed). A patient that is not there is summarised as
+ * nothing: before its insert, after its delete. */
+struct summary_change {
+	int64_t patient_id;
+	bool had;
+	struct patient_summary before;
+};
+int store_summary_before(struct db *db, int64_t patient_id, struct summary_change *change);
+int store_summary_after(struct db *db, struct summary_change *change);
+/* For a change abandoned before store_summary_after. */
+void store_summary_change_free(struct summary_change *change);
+/* Patients just inserted with all their records: their tallies added,
+ * summarised from their rows (store_summaries_add_new), or from the records
+ * a bulk import made, without reading them back (store_summaries_add_records:
+ * patients, courses, outcomes, toxicities, in that order, the patients by
+ * ascending id; their counters are left in pending). */
+int store_summaries_add_new(struct db *db, const int64_t *ids, size_t n);
+struct summary_records {
+	const struct resource *res;
+	struct record *const *recs;
+	int n;
+};
+int store_summaries_add_records(struct db *db, const struct summary_records kinds[4],
+				struct tally_buf *pending);
+/* The counters store_summaries_add_records leaves pending (an import keeps
+ * them across its batches: far fewer cells than patients): written to the
+ * tallies, and the buffer emptied (store_tallies_add); or merged and written
+ * only once there are many (store_tallies_note, after each batch). */
+int store_tallies_add(struct db *db, struct tally_buf *pending);
+int store_tallies_note(struct db *db, struct tally_buf *pending);
 /* Every summary and tally from scratch, in the open write transaction. */
 int store_summaries_rebuild(struct db *db);
 /* Builds them once on a database that had records before they existed

@@ -80,10 +80,10 @@ struct patient_summary {
 	char latest[11];      /* the latest date on record */
 	bool dead;
 	char died_on[11];
-	int best[READINGS];            /* enum summary_rank */
-	char first_cr[READINGS][11];   /* the earliest CR as read; "" when none */
-	bool recurred[READINGS];       /* a PD assessed after it */
-	struct summary_worst *worst;   /* ordered by course_id, then term */
+	int best[READINGS];          /* enum summary_rank */
+	char first_cr[READINGS][11]; /* the earliest CR as read; "" when none */
+	bool recurred[READINGS];     /* a PD assessed after it */
+	struct summary_worst *worst; /* ordered by course_id, then term */
 	size_t nworst;
 };
 
@@ -98,15 +98,15 @@ void summary_sort_worst(struct patient_summary *s);
 bool summary_same_facts(const struct patient_summary *a, const struct patient_summary *b);
 
 enum tally_kind {
-	TALLY_PATIENTS,      /* every patient */
-	TALLY_TREATED,       /* patients with at least one course */
-	TALLY_COURSES,       /* their courses */
-	TALLY_BEST,          /* treated metastatic, key: best response, every outcome read */
+	TALLY_PATIENTS,       /* every patient */
+	TALLY_TREATED,        /* patients with at least one course */
+	TALLY_COURSES,        /* their courses */
+	TALLY_BEST,           /* treated metastatic, key: best response, every outcome read */
 	TALLY_BEST_CONFIRMED, /* the same, key: best response read confirmed_only */
-	TALLY_DIED,          /* treated, key: days from first course to death */
-	TALLY_CENSORED,      /* treated, alive: key: days to the latest date on record */
-	TALLY_WORST_PATIENT, /* term; key: a patient's worst grade for it */
-	TALLY_WORST_COURSE,  /* term; key: a course's worst grade for it */
+	TALLY_DIED,           /* treated, key: days from first course to death */
+	TALLY_CENSORED,       /* treated, alive: key: days to the latest date on record */
+	TALLY_WORST_PATIENT,  /* term; key: a patient's worst grade for it */
+	TALLY_WORST_COURSE,   /* term; key: a course's worst grade for it */
 	TALLY_KINDS
 };
 extern const char *const tally_kind_names[]; /* as stored: "patients" ... */
@@ -130,6 +130,9 @@ bool summary_tallies(const struct patient_summary *s, int sign, struct tally_buf
 /* Adds up counters of the same cell, kind, term and key, and drops those
  * that come to 0 (a patient's before and after that did not change). */
 void tally_merge(struct tally_buf *buf);
+/* Moves src's counters to the end of dst (src is emptied); false when
+ * memory ran out (both are then unchanged). */
+bool tally_append(struct tally_buf *dst, struct tally_buf *src);
 void tally_buf_free(struct tally_buf *buf);
 
 #endif

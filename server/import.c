@@ -573,18 +573,14 @@ static bool batch_fill(struct batch *b, struct pipeline *p, size_t from, size_t 
 }
 
 /* The batch's patients (each line is one, with all of its records) are
- * summarised for the statistics once their records are in. */
-static int refresh_summaries(struct db *db, const struct batch *b)
+ * summarised for the statistics from the records made, once they are in;
+ * their counters wait in pending. */
+static int summarise_batch(struct db *db, const struct batch *b, struct tally_buf *pending)
 {
-	int k = kind_of(&patients_resource);
-	int64_t *ids = xmalloc(((size_t)b->nrecs[k] + 1) * sizeof *ids);
-	if (!ids)
-		return DB_ERROR;
-	for (int i = 0; i < b->nrecs[k]; i++)
-		ids[i] = b->recs[k][i]->id;
-	int rc = store_summaries_refresh(db, ids, (size_t)b->nrecs[k]);
-	free(ids);
-	return rc;
+	struct summary_records kinds[4];
+	for (int k = 0; k < 4; k++)
+		kinds[k] = (struct summary_records){resources_all[k], b->recs[k], b->nrecs[k]};
+	return store_summaries_add_records(db, kinds, pending);
 }
 
 /* Writes the ready lines [from, to) of the ring; 0, 1 when a line was
@@ -602,9 +598,17 @@ static int write_batch(struct import_session *s, struct batch *b, struct pipelin
 		rc = store_insert_many(s->db, resources_all[k], b->recs[k], b->nrecs[k]);
 	if (rc == DB_OK)
 		rc = audit_rows_append(s->db, b->rows, b->nrows);
+	struct tally_buf batch_tallies = {0};
 	if (rc == DB_OK)
-		rc = refresh_summaries(s->db, b);
+		rc = summarise_batch(s->db, b, &batch_tallies);
 	if (rc == DB_OK && (!careful || (rc = db_part_end(s->db, true)) == DB_OK)) {
+		/* the batch is in: its counters join the import's */
+		rc = tally_append(&s->tallies, &batch_tallies) ? DB_OK : DB_ERROR;
+		tally_buf_free(&batch_tallies);
+		if (rc == DB_OK)
+			rc = store_tallies_note(s->db, &s->tallies);
+		if (rc != DB_OK)
+			return rc;
 		for (size_t i = from; i < to; i++) {
 			struct staged_line *l = p->ring[i % STAGED_AHEAD];
 			s->counts.lines++;
@@ -613,6 +617,7 @@ static int write_batch(struct import_session *s, struct batch *b, struct pipelin
 		}
 		return 0;
 	}
+	tally_buf_free(&batch_tallies);
 	if (rc != DB_CONFLICT && rc != DB_CONSTRAINT)
 		return rc;
 	if (!careful) {
@@ -732,6 +737,7 @@ int import_stream(struct import_session *s, import_next_line next, import_rewind
 	 * concurrent write), a last pass is careful throughout. */
 	for (int pass = 0; rc == IMPORT_REPLAY && pass < 2; pass++) {
 		db_rollback(s->db);
+		s->tallies.n = 0;
 		json_array_clear(s->errors);
 		memset(&s->counts, 0, sizeof s->counts);
 		s->status = 0;
@@ -750,9 +756,12 @@ int import_end(struct import_session *s, int commit)
 {
 	int rc = DB_OK;
 	if (commit && !s->status)
+		rc = store_tallies_add(s->db, &s->tallies);
+	if (commit && !s->status && rc == DB_OK)
 		rc = db_commit(s->db);
 	else
 		db_rollback(s->db);
+	tally_buf_free(&s->tallies);
 	json_decref(s->errors);
 	s->errors = NULL;
 	return rc;

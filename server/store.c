@@ -216,15 +216,20 @@ static int patient_of_id(struct db *db, const struct resource *res, int64_t id, 
 	return rc;
 }
 
+/* A new patient has nothing to summarise before its insert. */
 int store_insert(struct db *db, const struct resource *res, struct record *rec)
 {
-	int rc = store_insert_many(db, res, &rec, 1);
+	struct summary_change change = {0};
+	bool patient = resource_field_index(res, "patient_id") < 0;
+	int rc = patient ? DB_OK : store_summary_before(db, patient_of(res, rec), &change);
 	if (rc == DB_OK)
-		rec->id = db_last_insert_id(db);
+		rc = store_insert_many(db, res, &rec, 1);
 	if (rc == DB_OK) {
-		int64_t patient = patient_of(res, rec);
-		rc = store_summaries_refresh(db, &patient, 1);
+		rec->id = db_last_insert_id(db);
+		change.patient_id = patient_of(res, rec);
+		return store_summary_after(db, &change);
 	}
+	store_summary_change_free(&change);
 	return rc;
 }
 
@@ -236,44 +241,57 @@ int store_next_id(struct db *db, const struct resource *res, int64_t *next)
 int store_update(struct db *db, const struct resource *res, const struct record *rec)
 {
 	store_forget_course_facts();
-	struct db_stmt *stmt = prepare_of(db, res, 1);
-	if (!stmt)
-		return DB_ERROR;
+	struct summary_change change;
+	int rc = store_summary_before(db, patient_of(res, rec), &change);
+	struct db_stmt *stmt = rc == DB_OK ? prepare_of(db, res, 1) : NULL;
+	if (!stmt) {
+		store_summary_change_free(&change);
+		return rc == DB_OK ? DB_ERROR : rc;
+	}
 	for (int i = 0; i < res->nfields; i++)
 		bind_value(stmt, i + 1, &rec->v[i]);
 	db_bind_int(stmt, res->nfields + 1, rec->version);
 	db_bind_text(stmt, res->nfields + 2, rec->updated_at);
 	db_bind_int(stmt, res->nfields + 3, rec->id);
-	int rc = db_step(stmt);
+	rc = db_step(stmt);
 	db_done(stmt);
 	if (rc == DB_OK && db_changes(db) == 0)
-		return DB_NOTFOUND;
-	if (rc != DB_OK)
+		rc = DB_NOTFOUND;
+	if (rc != DB_OK) {
+		store_summary_change_free(&change);
 		return db_result(rc);
-	int64_t patient = patient_of(res, rec);
-	return store_summaries_refresh(db, &patient, 1);
+	}
+	return store_summary_after(db, &change);
 }
 
 int store_delete(struct db *db, const struct resource *res, int64_t id)
 {
 	store_forget_course_facts();
 	int64_t patient = 0;
+	struct summary_change change;
 	int prior = patient_of_id(db, res, id, &patient);
+	if (prior == DB_OK)
+		prior = store_summary_before(db, patient, &change);
 	if (prior != DB_OK)
 		return prior;
 	char sql[128];
 	snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = ?", res->name);
 	struct db_stmt *stmt = db_prepare(db, sql);
-	if (!stmt)
-		return DB_ERROR;
-	db_bind_int(stmt, 1, id);
-	int rc = db_step(stmt);
-	db_done(stmt);
+	int rc = DB_ERROR;
+	if (stmt) {
+		db_bind_int(stmt, 1, id);
+		rc = db_step(stmt);
+		db_done(stmt);
+	}
 	if (rc == DB_OK && db_changes(db) == 0)
-		return DB_NOTFOUND;
+		rc = DB_NOTFOUND;
 	if (rc == DB_OK)
 		rc = count_records(db, res, -1);
-	return rc == DB_OK ? store_summaries_refresh(db, &patient, 1) : db_result(rc);
+	if (rc != DB_OK) {
+		store_summary_change_free(&change);
+		return db_result(rc);
+	}
+	return store_summary_after(db, &change);
 }
 
 int store_count(struct db *db, const struct resource *res, int64_t *count)

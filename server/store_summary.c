@@ -1,12 +1,13 @@
 /* The statistics kept up to date as writes happen (summary.h): each
- * patient's summary (patient_summaries), its worst grade per unit and term
- * (worst_grades), and the tallies the statistics read (tallies). A write
- * that touches a patient refreshes that patient in its own transaction: the
- * patient is read again (a handful of rows, by index), summarised, and the
- * difference between its tallies before and after is added, so that a
- * write costs what it touches and a statistic reads counters, whatever the
- * registry's size. Every statement here is in the dialect the engines share
- * (INSERT ... ON CONFLICT is SQLite's and PostgreSQL's). */
+ * patient's summary (patient_summaries) and the tallies the statistics read
+ * (tallies). A write that touches a patient summarises it from its rows (a
+ * handful, by index) just before and just after, in its own transaction,
+ * and adds the difference between its tallies then and now, so that a write
+ * costs what it touches and a statistic reads counters, whatever the
+ * registry's size. Summarising before, rather than keeping every input of
+ * the tallies (each unit's worst grade per term), keeps a bulk import from
+ * writing two rows more for every toxicity. Every statement here is in the dialect the engines
+ * share (INSERT ... ON CONFLICT is SQLite's and PostgreSQL's). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,62 +140,6 @@ static int read_input(struct db *db, int64_t id, struct summary_input *in, bool 
 	return db_result(rc);
 }
 
-/* The summary kept for the patient; *exists false when none is. */
-static int read_kept(struct db *db, int64_t id, struct patient_summary *s, bool *exists)
-{
-	memset(s, 0, sizeof *s);
-	struct db_stmt *stmt = db_prepare_static(
-		db, "SELECT regimen, histology, setting, courses, first_start, latest, dead, "
-		    "died_on, best, best_confirmed, first_cr, first_cr_confirmed, recurred, "
-		    "recurred_confirmed FROM patient_summaries WHERE patient_id = ?1");
-	if (!stmt)
-		return DB_ERROR;
-	db_bind_int(stmt, 1, id);
-	int rc = db_step(stmt);
-	*exists = rc == DB_ROW;
-	if (rc == DB_ROW) {
-		s->patient_id = id;
-		text_into(s->regimen, sizeof s->regimen, stmt, 0);
-		text_into(s->histology, sizeof s->histology, stmt, 1);
-		text_into(s->setting, sizeof s->setting, stmt, 2);
-		s->courses = db_column_int(stmt, 3);
-		text_into(s->first_start, sizeof s->first_start, stmt, 4);
-		text_into(s->latest, sizeof s->latest, stmt, 5);
-		s->dead = db_column_int(stmt, 6) != 0;
-		text_into(s->died_on, sizeof s->died_on, stmt, 7);
-		s->best[READ_ANY] = (int)db_column_int(stmt, 8);
-		s->best[READ_CONFIRMED] = (int)db_column_int(stmt, 9);
-		text_into(s->first_cr[READ_ANY], sizeof s->first_cr[0], stmt, 10);
-		text_into(s->first_cr[READ_CONFIRMED], sizeof s->first_cr[0], stmt, 11);
-		s->recurred[READ_ANY] = db_column_int(stmt, 12) != 0;
-		s->recurred[READ_CONFIRMED] = db_column_int(stmt, 13) != 0;
-	}
-	db_done(stmt);
-	if (rc != DB_ROW)
-		return db_result(rc);
-
-	size_t cap = 0;
-	stmt = db_prepare_static(
-		db, "SELECT course_id, term, grade FROM worst_grades WHERE patient_id = ?1");
-	if (!stmt)
-		return DB_ERROR;
-	db_bind_int(stmt, 1, id);
-	while ((rc = db_step(stmt)) == DB_ROW) {
-		if (!room((void **)&s->worst, &cap, s->nworst, sizeof *s->worst)) {
-			rc = DB_ERROR;
-			break;
-		}
-		struct summary_worst *w = &s->worst[s->nworst++];
-		memset(w, 0, sizeof *w);
-		w->course_id = db_column_int(stmt, 0);
-		text_into(w->term, sizeof w->term, stmt, 1);
-		w->grade = (int)db_column_int(stmt, 2);
-	}
-	db_done(stmt);
-	summary_sort_worst(s);
-	return db_result(rc);
-}
-
 static int run_id(struct db *db, const char *sql, int64_t id)
 {
 	struct db_stmt *stmt = db_prepare_static(db, sql);
@@ -209,17 +154,18 @@ static int run_id(struct db *db, const char *sql, int64_t id)
 static int keep_summary(struct db *db, const struct patient_summary *s)
 {
 	struct db_stmt *stmt = db_prepare_static(
-		db, "INSERT INTO patient_summaries (patient_id, regimen, histology, setting, "
-		    "courses, first_start, latest, dead, died_on, best, best_confirmed, first_cr, "
-		    "first_cr_confirmed, recurred, recurred_confirmed) "
-		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
-		    "ON CONFLICT (patient_id) DO UPDATE SET regimen = excluded.regimen, "
-		    "histology = excluded.histology, setting = excluded.setting, "
-		    "courses = excluded.courses, first_start = excluded.first_start, "
-		    "latest = excluded.latest, dead = excluded.dead, died_on = excluded.died_on, "
-		    "best = excluded.best, best_confirmed = excluded.best_confirmed, "
-		    "first_cr = excluded.first_cr, first_cr_confirmed = excluded.first_cr_confirmed, "
-		    "recurred = excluded.recurred, recurred_confirmed = excluded.recurred_confirmed");
+		db,
+		"INSERT INTO patient_summaries (patient_id, regimen, histology, setting, "
+		"courses, first_start, latest, dead, died_on, best, best_confirmed, first_cr, "
+		"first_cr_confirmed, recurred, recurred_confirmed) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
+		"ON CONFLICT (patient_id) DO UPDATE SET regimen = excluded.regimen, "
+		"histology = excluded.histology, setting = excluded.setting, "
+		"courses = excluded.courses, first_start = excluded.first_start, "
+		"latest = excluded.latest, dead = excluded.dead, died_on = excluded.died_on, "
+		"best = excluded.best, best_confirmed = excluded.best_confirmed, "
+		"first_cr = excluded.first_cr, first_cr_confirmed = excluded.first_cr_confirmed, "
+		"recurred = excluded.recurred, recurred_confirmed = excluded.recurred_confirmed");
 	if (!stmt)
 		return DB_ERROR;
 	db_bind_int(stmt, 1, s->patient_id);
@@ -242,66 +188,23 @@ static int keep_summary(struct db *db, const struct patient_summary *s)
 	return db_result(rc);
 }
 
-static int keep_worst(struct db *db, int64_t patient_id, const struct summary_worst *w)
+static int add_tallies(struct db *db, struct tally_buf *buf);
+
+int store_tallies_add(struct db *db, struct tally_buf *buf)
 {
-	struct db_stmt *stmt = db_prepare_static(
-		db, "INSERT INTO worst_grades (patient_id, course_id, term, grade) "
-		    "VALUES (?1, ?2, ?3, ?4) "
-		    "ON CONFLICT (patient_id, course_id, term) DO UPDATE SET grade = excluded.grade");
-	if (!stmt)
-		return DB_ERROR;
-	db_bind_int(stmt, 1, patient_id);
-	db_bind_int(stmt, 2, w->course_id);
-	db_bind_text(stmt, 3, w->term);
-	db_bind_int(stmt, 4, w->grade);
-	int rc = db_step(stmt);
-	db_done(stmt);
-	return db_result(rc);
+	return add_tallies(db, buf);
 }
 
-static int forget_worst(struct db *db, int64_t patient_id, const struct summary_worst *w)
-{
-	struct db_stmt *stmt = db_prepare_static(
-		db, "DELETE FROM worst_grades WHERE patient_id = ?1 AND course_id = ?2 AND term = ?3");
-	if (!stmt)
-		return DB_ERROR;
-	db_bind_int(stmt, 1, patient_id);
-	db_bind_int(stmt, 2, w->course_id);
-	db_bind_text(stmt, 3, w->term);
-	int rc = db_step(stmt);
-	db_done(stmt);
-	return db_result(rc);
-}
+/* Pending counters beyond this many are merged, and written when they are
+ * still this many once merged: a bulk import's memory stays bounded. */
+#define PENDING_MAX 65536
 
-static int worst_order(const struct summary_worst *x, const struct summary_worst *y)
+int store_tallies_note(struct db *db, struct tally_buf *pending)
 {
-	if (x->course_id != y->course_id)
-		return x->course_id < y->course_id ? -1 : 1;
-	return strcmp(x->term, y->term);
-}
-
-/* Writes what changed between the kept worst grades and the new (both
- * sorted by course, then term). */
-static int keep_worst_changes(struct db *db, int64_t patient_id, const struct patient_summary *old,
-			      const struct patient_summary *now)
-{
-	size_t i = 0, j = 0;
-	int rc = DB_OK;
-	while (rc == DB_OK && (i < old->nworst || j < now->nworst)) {
-		int d = i == old->nworst   ? 1
-			: j == now->nworst ? -1
-					   : worst_order(&old->worst[i], &now->worst[j]);
-		if (d < 0) {
-			rc = forget_worst(db, patient_id, &old->worst[i++]);
-		} else if (d > 0) {
-			rc = keep_worst(db, patient_id, &now->worst[j++]);
-		} else {
-			if (old->worst[i].grade != now->worst[j].grade)
-				rc = keep_worst(db, patient_id, &now->worst[j]);
-			i++, j++;
-		}
-	}
-	return rc;
+	if (pending->n < PENDING_MAX)
+		return DB_OK;
+	tally_merge(pending);
+	return pending->n < PENDING_MAX / 2 ? DB_OK : add_tallies(db, pending);
 }
 
 /* Adds the merged counters to the tallies; a counter that comes to 0 stays
@@ -333,53 +236,225 @@ static int add_tallies(struct db *db, struct tally_buf *buf)
 	return rc;
 }
 
-/* Refreshes one patient, its tallies' difference into buf. */
-static int refresh_one(struct db *db, int64_t id, struct tally_buf *buf)
+/* The patient summarised from its rows as they are now; *has false when
+ * there is no such patient. */
+static int summarise(struct db *db, int64_t id, struct patient_summary *out, bool *has)
 {
 	struct summary_input in;
-	struct patient_summary old, now;
-	bool had = false, has = false;
-	memset(&in, 0, sizeof in);
-	memset(&old, 0, sizeof old);
-	memset(&now, 0, sizeof now);
-	int rc = read_kept(db, id, &old, &had);
-	if (rc == DB_OK)
-		rc = read_input(db, id, &in, &has);
-	if (rc == DB_OK && has && !summary_compute(id, &in, &now))
+	memset(out, 0, sizeof *out);
+	int rc = read_input(db, id, &in, has);
+	if (rc == DB_OK && *has && !summary_compute(id, &in, out))
 		rc = DB_ERROR;
 	input_free(&in);
-	if (rc == DB_OK && had && !summary_tallies(&old, -1, buf))
-		rc = DB_ERROR;
-	if (rc == DB_OK && has && !summary_tallies(&now, +1, buf))
-		rc = DB_ERROR;
-	if (rc == DB_OK && has && !(had && summary_same_facts(&old, &now)))
-		rc = keep_summary(db, &now);
-	if (rc == DB_OK && !has && had)
-		rc = run_id(db, "DELETE FROM patient_summaries WHERE patient_id = ?1", id);
-	if (rc == DB_OK)
-		rc = keep_worst_changes(db, id, &old, &now);
-	summary_free(&old);
-	summary_free(&now);
 	return rc;
 }
 
-int store_summaries_refresh(struct db *db, const int64_t *ids, size_t n)
+int store_summary_before(struct db *db, int64_t patient_id, struct summary_change *change)
+{
+	memset(change, 0, sizeof *change);
+	change->patient_id = patient_id;
+	return summarise(db, patient_id, &change->before, &change->had);
+}
+
+/* The difference between before and now into the tallies, and the kept
+ * summary brought up to date. */
+static int apply(struct db *db, int64_t id, const struct patient_summary *before, bool had,
+		 const struct patient_summary *now, bool has, struct tally_buf *buf)
+{
+	if (had && !summary_tallies(before, -1, buf))
+		return DB_ERROR;
+	if (has && !summary_tallies(now, +1, buf))
+		return DB_ERROR;
+	if (has && !(had && summary_same_facts(before, now)))
+		return keep_summary(db, now);
+	if (!has && had)
+		return run_id(db, "DELETE FROM patient_summaries WHERE patient_id = ?1", id);
+	return DB_OK;
+}
+
+int store_summary_after(struct db *db, struct summary_change *change)
+{
+	struct patient_summary now;
+	bool has = false;
+	struct tally_buf buf = {0};
+	int rc = summarise(db, change->patient_id, &now, &has);
+	if (rc == DB_OK)
+		rc = apply(db, change->patient_id, &change->before, change->had, &now, has, &buf);
+	if (rc == DB_OK)
+		rc = add_tallies(db, &buf);
+	tally_buf_free(&buf);
+	summary_free(&now);
+	store_summary_change_free(change);
+	return rc;
+}
+
+void store_summary_change_free(struct summary_change *change)
+{
+	summary_free(&change->before);
+}
+
+int store_summaries_add_new(struct db *db, const int64_t *ids, size_t n)
 {
 	struct tally_buf buf = {0};
 	int rc = DB_OK;
-	for (size_t i = 0; i < n && rc == DB_OK; i++)
-		rc = refresh_one(db, ids[i], &buf);
+	for (size_t i = 0; i < n && rc == DB_OK; i++) {
+		struct patient_summary now;
+		bool has = false;
+		rc = summarise(db, ids[i], &now, &has);
+		if (rc == DB_OK)
+			rc = apply(db, ids[i], NULL, false, &now, has, &buf);
+		summary_free(&now);
+	}
 	if (rc == DB_OK)
 		rc = add_tallies(db, &buf);
 	tally_buf_free(&buf);
 	return rc;
 }
 
+/* A field's text ("" when null). */
+static const char *text_of(const struct record *rec, const struct resource *res, int field)
+{
+	(void)res;
+	const struct value *v = &rec->v[field];
+	return v->kind == VALUE_TEXT && v->s ? v->s : "";
+}
+
+static int field_of(const struct resource *res, const char *name)
+{
+	int i = resource_field_index(res, name);
+	if (i < 0)
+		abort(); /* the summary reads fields every registry has: a programming error */
+	return i;
+}
+
+/* The position of id in the ascending ids[0..n), or -1. */
+static long position(const int64_t *ids, size_t n, int64_t id)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && ids[lo] == id ? (long)lo : -1;
+}
+
+/* The inputs of the patients in k[0], their records in k[1..3], as
+ * records made for a bulk import hold them (no database read). */
+static bool inputs_of(const struct summary_records k[4], int64_t *ids, struct summary_input *in)
+{
+	const struct resource *pr = k[0].res, *cr = k[1].res, *orr = k[2].res, *tr = k[3].res;
+	int regimen = field_of(pr, "regimen"), histology = field_of(pr, "histology"),
+	    setting = field_of(pr, "setting"), vital = field_of(pr, "vital_status"),
+	    died = field_of(pr, "died_on"), contact = field_of(pr, "last_contact_on");
+	size_t n = (size_t)k[0].n;
+	for (size_t i = 0; i < n; i++) {
+		const struct record *p = k[0].recs[i];
+		ids[i] = p->id;
+		memset(&in[i], 0, sizeof in[i]);
+		snprintf(in[i].regimen, sizeof in[i].regimen, "%s", text_of(p, pr, regimen));
+		snprintf(in[i].histology, sizeof in[i].histology, "%s", text_of(p, pr, histology));
+		snprintf(in[i].setting, sizeof in[i].setting, "%s", text_of(p, pr, setting));
+		in[i].dead = strcmp(text_of(p, pr, vital), "dead") == 0;
+		snprintf(in[i].died_on, sizeof in[i].died_on, "%s", text_of(p, pr, died));
+		snprintf(in[i].last_contact_on, sizeof in[i].last_contact_on, "%s",
+			 text_of(p, pr, contact));
+	}
+	/* ids ascend with the lines (an import plans them in order); checked */
+	for (size_t i = 1; i < n; i++)
+		if (ids[i] <= ids[i - 1])
+			return false;
+	int c_patient = field_of(cr, "patient_id"), started = field_of(cr, "started_on"),
+	    ended = field_of(cr, "ended_on");
+	int o_patient = field_of(orr, "patient_id"), assessed = field_of(orr, "assessed_on"),
+	    response = field_of(orr, "response"), confirmed = field_of(orr, "confirmed");
+	int t_patient = field_of(tr, "patient_id"), t_course = field_of(tr, "course_id"),
+	    term = field_of(tr, "term"), grade = field_of(tr, "grade"),
+	    onset = field_of(tr, "onset_on"), resolved = field_of(tr, "resolved_on");
+	int patient_field[4] = {0, c_patient, o_patient, t_patient};
+	/* counted first, so that each patient's arrays are allocated once */
+	for (int kind = 1; kind < 4; kind++) {
+		for (int r = 0; r < k[kind].n; r++) {
+			long at = position(ids, n, k[kind].recs[r]->v[patient_field[kind]].i);
+			if (at < 0)
+				return false;
+			size_t *count = kind == 1   ? &in[at].ncourses
+					: kind == 2 ? &in[at].noutcomes
+						    : &in[at].ntoxicities;
+			(*count)++;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct summary_input *p = &in[i];
+		p->courses = xcalloc(p->ncourses + 1, sizeof *p->courses);
+		p->outcomes = xcalloc(p->noutcomes + 1, sizeof *p->outcomes);
+		p->toxicities = xcalloc(p->ntoxicities + 1, sizeof *p->toxicities);
+		if (!p->courses || !p->outcomes || !p->toxicities)
+			return false;
+		p->ncourses = p->noutcomes = p->ntoxicities = 0;
+	}
+	for (int kind = 1; kind < 4; kind++) {
+		for (int r = 0; r < k[kind].n; r++) {
+			const struct record *rec = k[kind].recs[r];
+			struct summary_input *p =
+				&in[position(ids, n, rec->v[patient_field[kind]].i)];
+			if (kind == 1) {
+				struct summary_course *c = &p->courses[p->ncourses++];
+				c->id = rec->id;
+				snprintf(c->started_on, sizeof c->started_on, "%s",
+					 text_of(rec, cr, started));
+				snprintf(c->ended_on, sizeof c->ended_on, "%s",
+					 text_of(rec, cr, ended));
+			} else if (kind == 2) {
+				struct summary_outcome *o = &p->outcomes[p->noutcomes++];
+				o->id = rec->id;
+				snprintf(o->assessed_on, sizeof o->assessed_on, "%s",
+					 text_of(rec, orr, assessed));
+				snprintf(o->response, sizeof o->response, "%s",
+					 text_of(rec, orr, response));
+				o->confirmed = rec->v[confirmed].i != 0;
+			} else {
+				struct summary_toxicity *t = &p->toxicities[p->ntoxicities++];
+				t->course_id = rec->v[t_course].i;
+				snprintf(t->term, sizeof t->term, "%s", text_of(rec, tr, term));
+				t->grade = (int)rec->v[grade].i;
+				snprintf(t->onset_on, sizeof t->onset_on, "%s",
+					 text_of(rec, tr, onset));
+				snprintf(t->resolved_on, sizeof t->resolved_on, "%s",
+					 text_of(rec, tr, resolved));
+			}
+		}
+	}
+	return true;
+}
+
+int store_summaries_add_records(struct db *db, const struct summary_records kinds[4],
+				struct tally_buf *pending)
+{
+	size_t n = (size_t)kinds[0].n;
+	int64_t *ids = xmalloc((n + 1) * sizeof *ids);
+	struct summary_input *in = xcalloc(n + 1, sizeof *in);
+	int rc = ids && in && inputs_of(kinds, ids, in) ? DB_OK : DB_ERROR;
+	for (size_t i = 0; i < n && rc == DB_OK; i++) {
+		struct patient_summary now;
+		rc = summary_compute(ids[i], &in[i], &now) ? DB_OK : DB_ERROR;
+		if (rc == DB_OK)
+			rc = apply(db, ids[i], NULL, false, &now, true, pending);
+		summary_free(&now);
+	}
+	for (size_t i = 0; in && i < n; i++)
+		input_free(&in[i]);
+	free(in);
+	free(ids);
+	return rc;
+}
+
 int store_summaries_rebuild(struct db *db)
 {
 	int rc = DB_OK;
-	static const char *const clear[] = {"DELETE FROM tallies", "DELETE FROM worst_grades",
-					    "DELETE FROM patient_summaries"};
+	static const char *const clear[] = {"DELETE FROM tallies", "DELETE FROM patient_summaries"};
 	for (size_t i = 0; i < sizeof clear / sizeof *clear && rc == DB_OK; i++) {
 		struct db_stmt *stmt = db_prepare_static(db, clear[i]);
 		rc = stmt ? db_result(db_step(stmt)) : DB_ERROR;
@@ -402,7 +477,7 @@ int store_summaries_rebuild(struct db *db)
 		if (rc != DB_OK || n == 0)
 			break;
 		after = ids[n - 1];
-		rc = store_summaries_refresh(db, ids, n);
+		rc = store_summaries_add_new(db, ids, n);
 	}
 	if (rc == DB_OK)
 		rc = run_id(db, "UPDATE summary_state SET built = ?1", 1);

@@ -27,7 +27,8 @@ int summary_rank(const char *response, bool confirmed, int reading)
 {
 	for (int r = RANK_CR; r <= RANK_NE; r++) {
 		if (strcmp(summary_responses[r], response) == 0) {
-			if (reading == READ_CONFIRMED && (r == RANK_CR || r == RANK_PR) && !confirmed)
+			if (reading == READ_CONFIRMED && (r == RANK_CR || r == RANK_PR) &&
+			    !confirmed)
 				return RANK_SD;
 			return r;
 		}
@@ -159,8 +160,8 @@ bool summary_same_facts(const struct patient_summary *a, const struct patient_su
 	return memcmp(&x, &y, sizeof x) == 0;
 }
 
-static bool add(struct tally_buf *buf, const struct patient_summary *s, int kind,
-		const char *term, int64_t key, int64_t n)
+static bool add(struct tally_buf *buf, const struct patient_summary *s, int kind, const char *term,
+		int64_t key, int64_t n)
 {
 	if (buf->n == buf->cap) {
 		size_t cap = buf->cap ? buf->cap * 2 : 64;
@@ -232,6 +233,25 @@ void tally_merge(struct tally_buf *buf)
 		i = j;
 	}
 	buf->n = out;
+}
+
+bool tally_append(struct tally_buf *dst, struct tally_buf *src)
+{
+	if (dst->n + src->n > dst->cap) {
+		size_t cap = dst->cap ? dst->cap : 64;
+		while (cap < dst->n + src->n)
+			cap *= 2;
+		struct tally *t = xrealloc(dst->t, cap * sizeof *t);
+		if (!t)
+			return false;
+		dst->t = t;
+		dst->cap = cap;
+	}
+	if (src->n)
+		memcpy(dst->t + dst->n, src->t, src->n * sizeof *src->t);
+	dst->n += src->n;
+	src->n = 0;
+	return true;
 }
 
 void tally_buf_free(struct tally_buf *buf)

@@ -1,8 +1,7 @@
 -- The statistics, kept up to date as writes happen instead of recomputed
 -- from the whole registry (store_summary.c, summary.h). Each patient's
--- summary, its worst grade per unit (the patient: course_id 0, or a course)
--- and term, and the tallies: per cell (regimen, histology, setting), kind
--- and key, how many patients or courses. A database that already held
+-- summary, and the tallies: per cell (regimen, histology, setting), kind
+-- and key (a term for worst grades), how many patients or courses. A database that already held
 -- records gets them built at its next start (summary_state).
 
 CREATE TABLE patient_summaries (
@@ -27,14 +26,6 @@ CREATE TABLE patient_summaries (
 CREATE INDEX summaries_complete_responders ON patient_summaries (patient_id) WHERE best = 0;
 CREATE INDEX summaries_confirmed_complete_responders ON patient_summaries (patient_id)
   WHERE best_confirmed = 0;
-
-CREATE TABLE worst_grades (
-  patient_id INTEGER NOT NULL,
-  course_id  INTEGER NOT NULL,
-  term       TEXT NOT NULL,
-  grade      INTEGER NOT NULL,
-  PRIMARY KEY (patient_id, course_id, term)
-) WITHOUT ROWID;
 
 CREATE TABLE tallies (
   kind      TEXT NOT NULL,

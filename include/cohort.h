@@ -12,9 +12,12 @@
 
 struct db;
 
-/* The cells a statistic keeps: NULL is any. */
+/* The cells a statistic keeps (NULL is any), and the page of complete
+ * responders it lists: ids after after, at most limit. */
 struct cohort_filter {
 	const char *regimen, *histology, *setting;
+	int64_t after;
+	int limit;
 };
 
 /* A cell's regimen, histology and setting. */
@@ -56,7 +59,8 @@ enum cohort_parts {
 	COHORT_WORST_BY_PATIENT = 1 << 4,    /* worst grade per patient and term */
 	COHORT_WORST_BY_COURSE = 1 << 5,     /* worst grade per course and term */
 	COHORT_DEATHS = 1 << 6,              /* treatment-related deaths, by patient, course */
-	COHORT_RESPONDERS = 1 << 7,          /* complete responders, by patient */
+	COHORT_RESPONDERS = 1 << 7,          /* complete responders: tallied by days
+					      * followed, and a page of them listed */
 	COHORT_RESPONDERS_CONFIRMED = 1 << 8 /* the same, read confirmed_only */
 };
 
@@ -66,8 +70,9 @@ struct cohort {
 	size_t ntallies;
 	struct cohort_death *deaths; /* by patient, course, then record */
 	size_t ndeaths;
-	struct cohort_responder *responders; /* by patient */
+	struct cohort_responder *responders; /* a page of them, by patient */
 	size_t nresponders;
+	bool more_responders; /* past the page */
 };
 
 /* Reads the parts asked for, of the cells filter keeps, and the data

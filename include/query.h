@@ -25,6 +25,10 @@ struct query {
 };
 
 void query_parse(struct request *req, struct query *q);
+/* Appends key=value, percent-encoded, to sb: the query string of a next
+ * link ("&" between parameters). */
+struct strbuf;
+void query_keep(struct strbuf *sb, const char *key, const char *value);
 /* The same built by hand (the fuzzer): an empty query, then each parameter
  * in order, under the same rules. */
 void query_init(struct query *q);

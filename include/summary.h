@@ -107,6 +107,13 @@ enum tally_kind {
 	TALLY_CENSORED,       /* treated, alive: key: days to the latest date on record */
 	TALLY_WORST_PATIENT,  /* term; key: a patient's worst grade for it */
 	TALLY_WORST_COURSE,   /* term; key: a course's worst grade for it */
+	/* complete responders (best response CR) as each reading sees them, key:
+	 * days from the first CR to the latest date on record; with a PD after
+	 * the first CR, or without */
+	TALLY_CR,
+	TALLY_CR_RECURRED,
+	TALLY_CR_CONFIRMED,
+	TALLY_CR_RECURRED_CONFIRMED,
 	TALLY_KINDS
 };
 extern const char *const tally_kind_names[]; /* as stored: "patients" ... */

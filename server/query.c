@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "util.h"
 #include "validate.h"
 
 static int collect(void *cls, const char *key, const char *value)
@@ -82,4 +83,22 @@ void query_free(struct query *q)
 {
 	json_decref(q->errors);
 	q->errors = NULL;
+}
+
+/* Appends key=value, percent-encoded, to the query string of a next link. */
+void query_keep(struct strbuf *sb, const char *key, const char *value)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	strbuf_puts(sb, sb->len ? "&" : "");
+	strbuf_puts(sb, key);
+	strbuf_puts(sb, "=");
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+			strbuf_append(sb, (const char *)p, 1);
+		} else {
+			char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+			strbuf_append(sb, esc, 3);
+		}
+	}
 }

@@ -474,24 +474,6 @@ static bool parse_bounded(const char *text, int64_t min, int64_t max, int64_t *o
 	return parse_int64(text, out) && *out >= min && *out <= max;
 }
 
-/* Appends key=value, percent-encoded, to the query string of a next link. */
-static void keep_param(struct strbuf *sb, const char *key, const char *value)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	strbuf_puts(sb, sb->len ? "&" : "");
-	strbuf_puts(sb, key);
-	strbuf_puts(sb, "=");
-	for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
-			strbuf_append(sb, (const char *)p, 1);
-		} else {
-			char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-			strbuf_append(sb, esc, 3);
-		}
-	}
-}
-
 /* The filter a list parameter names: an equality filter on a FIELD_FILTER
  * field, or min_<field> (>=) on an integer one; -1 when it names none. */
 static int filter_field(const struct resource *res, const char *key, bool nested,
@@ -524,7 +506,7 @@ void records_parse_list_query(const struct resource *res, bool nested, struct qu
 				query_error(qs, p->key, "must be json or csv");
 			else
 				form->csv = strcmp(p->value, "csv") == 0;
-			keep_param(kept, p->key, p->value);
+			query_keep(kept, p->key, p->value);
 		} else if (strcmp(p->key, "limit") == 0) {
 			if (strcmp(p->value, "all") == 0)
 				form->all = true;
@@ -533,7 +515,7 @@ void records_parse_list_query(const struct resource *res, bool nested, struct qu
 					    "must be an integer from 1 to 1000, or all");
 			else
 				q->limit = (int)n;
-			keep_param(kept, p->key, p->value);
+			query_keep(kept, p->key, p->value);
 		} else if (strcmp(p->key, "after") == 0) {
 			if (!parse_bounded(p->value, 0, INT64_MAX, &n))
 				query_error(qs, p->key, "must be a record id (an integer >= 0)");
@@ -549,7 +531,7 @@ void records_parse_list_query(const struct resource *res, bool nested, struct qu
 			f->field = field;
 			f->op = op;
 			q->nfilters++;
-			keep_param(kept, p->key, p->value);
+			query_keep(kept, p->key, p->value);
 		} else {
 			p->used = false;
 		}

@@ -42,7 +42,12 @@ enum stats_params {
 	PARAM_UNIT = 1 << 4,
 	PARAM_MIN_GRADE = 1 << 5,
 	PARAM_MIN_MONTHS = 1 << 6,
+	PARAM_PAGE = 1 << 7, /* limit and after: a page of a list */
 };
+
+/* complete responders listed per answer, unless limit says otherwise */
+#define DURABLE_PAGE_DEFAULT 1000
+#define DURABLE_PAGE_MAX     10000
 
 struct stats_query {
 	int group_by; /* index into groupings, or -1 */
@@ -54,6 +59,8 @@ struct stats_query {
 	bool by_course;
 	int min_grade;
 	double min_months;
+	int limit;     /* PARAM_PAGE */
+	int64_t after; /* PARAM_PAGE */
 	bool csv;
 };
 
@@ -101,8 +108,12 @@ static bool parse_query(struct request *req, unsigned allowed, struct stats_quer
 	double d;
 	int choice;
 
-	*q = (struct stats_query){
-		.group_by = -1, .ci = CI_EXACT, .level = 0.95, .min_grade = 3, .min_months = 18};
+	*q = (struct stats_query){.group_by = -1,
+				  .ci = CI_EXACT,
+				  .level = 0.95,
+				  .min_grade = 3,
+				  .min_months = 18,
+				  .limit = DURABLE_PAGE_DEFAULT};
 	const char *accept = request_header(req, "Accept");
 	q->csv = accept && strstr(accept, "text/csv") && !strstr(accept, "application/json");
 
@@ -156,6 +167,19 @@ static bool parse_query(struct request *req, unsigned allowed, struct stats_quer
 			query_error(&qs, "min_months", "must be a number of months from 0 to 1200");
 		else
 			q->min_months = d;
+	}
+	int64_t n;
+	if ((allowed & PARAM_PAGE) && (v = query_take(&qs, "limit")) != NULL) {
+		if (!parse_int64(v, &n) || n < 1 || n > DURABLE_PAGE_MAX)
+			query_error(&qs, "limit", "must be an integer from 1 to 10000");
+		else
+			q->limit = (int)n;
+	}
+	if ((allowed & PARAM_PAGE) && (v = query_take(&qs, "after")) != NULL) {
+		if (!parse_int64(v, &n) || n < 0)
+			query_error(&qs, "after", "must be a patient id (an integer >= 0)");
+		else
+			q->after = n;
 	}
 	query_refuse_unused(&qs, "is not a parameter of this statistic");
 	bool refused = query_reply_errors(req, &qs);
@@ -239,9 +263,41 @@ static json_t *filters_definition(const struct stats_query *q)
 	return f;
 }
 
-/* Wraps per-slot figures into the common frame and replies (JSON or CSV). */
+/* The link to the next page of a paged list (PARAM_PAGE): this request's
+ * path and parameters, with after moved past the page's last record. */
+static int keep_but_after(void *cls, const char *key, const char *value)
+{
+	if (strcmp(key, "after") != 0)
+		query_keep(cls, key, value);
+	return 0;
+}
+
+static char *next_link(const struct request *req, int64_t last)
+{
+	struct strbuf sb = {0};
+	request_query_each(req, keep_but_after, &sb);
+	char *url = xasprintf("%s?%s%safter=%lld", req->path, sb.data ? sb.data : "",
+			      sb.len ? "&" : "", (long long)last);
+	strbuf_free(&sb);
+	return url;
+}
+
+/* Wraps per-slot figures into the common frame and replies (JSON or CSV);
+ * next, when a list was cut at a page, goes in a Link header and, in JSON,
+ * a "next" member. */
+static void reply_stats_paged(struct request *req, const struct stats_query *q, int64_t as_of,
+			      json_t *definitions, json_t *slots[MAX_SLOTS], enum stats_kind kind,
+			      const char *next);
+
 static void reply_stats(struct request *req, const struct stats_query *q, int64_t as_of,
 			json_t *definitions, json_t *slots[MAX_SLOTS], enum stats_kind kind)
+{
+	reply_stats_paged(req, q, as_of, definitions, slots, kind, NULL);
+}
+
+static void reply_stats_paged(struct request *req, const struct stats_query *q, int64_t as_of,
+			      json_t *definitions, json_t *slots[MAX_SLOTS], enum stats_kind kind,
+			      const char *next)
 {
 	json_object_set_new(definitions, "filters", filters_definition(q));
 	json_object_set_new(definitions, "group_by",
@@ -258,6 +314,11 @@ static void reply_stats(struct request *req, const struct stats_query *q, int64_
 			json_array_append_new(groups, g);
 		}
 		json_object_set_new(body, "groups", groups);
+	}
+	if (next) {
+		/* the link holds only the path and percent-encoded parameters */
+		json_object_set_new(body, "next", json_string(next));
+		reply_header(req, "Link", "<%s>; rel=\"next\"", next);
 	}
 	if (!q->csv) {
 		reply_json(req, 200, body);
@@ -662,6 +723,24 @@ static void durable_response(struct request *req, const struct stats_query *q,
 		recurred_n[MAX_SLOTS] = {0};
 	for (int s = 0; s < MAX_SLOTS; s++)
 		lists[s] = json_array();
+	/* the counts, of every complete responder, from the tallies (key: days
+	 * from the first CR to the latest date on record) */
+	for (size_t i = 0; i < c->ntallies; i++) {
+		const struct cohort_tally *t = &c->tallies[i];
+		int slot = cell_slot(q, &t->cell);
+		if (slot < 0)
+			continue;
+		bool recurred =
+			t->kind == TALLY_CR_RECURRED || t->kind == TALLY_CR_RECURRED_CONFIRMED;
+		bool durable = !recurred && (double)t->key / DAYS_PER_MONTH >= q->min_months;
+		FOR_SLOTS(slot, s)
+		{
+			responders[s] += t->n;
+			durable_n[s] += durable ? t->n : 0;
+			recurred_n[s] += recurred ? t->n : 0;
+		}
+	}
+	/* the list: the page's */
 	for (size_t i = 0; i < c->nresponders; i++) {
 		const struct cohort_responder *p = &c->responders[i];
 		int slot = cell_slot(q, &p->cell);
@@ -671,16 +750,11 @@ static void durable_response(struct request *req, const struct stats_query *q,
 			(double)(date_days(p->latest) - date_days(p->first_cr)) / DAYS_PER_MONTH;
 		bool durable = !p->recurred && months >= q->min_months;
 		FOR_SLOTS(slot, s)
-		{
-			responders[s]++;
-			durable_n[s] += durable;
-			recurred_n[s] += p->recurred;
-			json_array_append_new(
-				lists[s], json_pack("{s:I, s:s, s:f, s:b, s:b}", "patient_id",
-						    (json_int_t)p->patient_id, "first_cr_on",
-						    p->first_cr, "months_followed", months,
-						    "recurred", p->recurred, "durable", durable));
-		}
+		json_array_append_new(lists[s],
+				      json_pack("{s:I, s:s, s:f, s:b, s:b}", "patient_id",
+						(json_int_t)p->patient_id, "first_cr_on",
+						p->first_cr, "months_followed", months, "recurred",
+						p->recurred, "durable", durable));
 	}
 	json_t *slots[MAX_SLOTS];
 	for (int s = 0; s < slot_count(q); s++)
@@ -698,7 +772,11 @@ static void durable_response(struct request *req, const struct stats_query *q,
 		"date on record",
 		"min_months", q->min_months, "days_per_month", DAYS_PER_MONTH, "confirmed_only",
 		q->confirmed_only);
-	reply_stats(req, q, c->as_of, defs, slots, STATS_DURABLE);
+	char *next = c->more_responders && c->nresponders
+			     ? next_link(req, c->responders[c->nresponders - 1].patient_id)
+			     : NULL;
+	reply_stats_paged(req, q, c->as_of, defs, slots, STATS_DURABLE, next);
+	free(next);
 }
 
 /* --- the routes ---------------------------------------------------------- */
@@ -718,6 +796,7 @@ struct cached_answer {
 	char *body;
 	size_t len;
 	const char *content_type;
+	char *link; /* its Link header (a paged list's next), or NULL */
 	uint64_t used;
 };
 
@@ -738,6 +817,8 @@ static bool answer_cached(struct request *req, uint64_t key, int64_t as_of)
 			if (copy)
 				memcpy(copy, a->body, a->len + 1);
 			reply_owned(req, 200, a->content_type, copy, a->len); /* a 503 when NULL */
+			if (a->link)
+				reply_header(req, "Link", "%s", a->link);
 			hit = true;
 		}
 	}
@@ -757,17 +838,26 @@ static void answer_keep(const struct request *req, uint64_t key, int64_t as_of)
 		return;
 	memcpy(copy, req->out, req->out_len);
 	copy[req->out_len] = '\0';
+	char *link = NULL;
+	for (int i = 0; i < req->nheaders; i++)
+		if (strcmp(req->headers[i].name, "Link") == 0 &&
+		    !(link = xstrdup(req->headers[i].value))) {
+			free(copy);
+			return;
+		}
 	pthread_mutex_lock(&answers_lock);
 	struct cached_answer *slot = &answers[0];
 	for (int i = 0; i < ANSWER_CACHE_SIZE; i++)
 		if (answers[i].used < slot->used)
 			slot = &answers[i];
 	free(slot->body);
+	free(slot->link);
 	*slot = (struct cached_answer){.key = key,
 				       .as_of = as_of,
 				       .body = copy,
 				       .len = req->out_len,
 				       .content_type = req->content_type,
+				       .link = link,
 				       .used = ++answers_clock};
 	snprintf(slot->path, sizeof slot->path, "%s", req->path);
 	pthread_mutex_unlock(&answers_lock);
@@ -778,6 +868,7 @@ void stats_cache_clear(void)
 	pthread_mutex_lock(&answers_lock);
 	for (int i = 0; i < ANSWER_CACHE_SIZE; i++) {
 		free(answers[i].body);
+		free(answers[i].link);
 		answers[i] = (struct cached_answer){0};
 	}
 	pthread_mutex_unlock(&answers_lock);
@@ -796,8 +887,9 @@ static uint64_t query_key(const struct request *req, const struct stats_query *q
 	for (int g = 0; g < NGROUPINGS; g++)
 		for (const char *p = q->filter[g] ? q->filter[g] : "-"; *p; p++)
 			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	double numbers[] = {q->ci,        q->level,     q->evaluable, q->confirmed_only,
-			    q->by_course, q->min_grade, q->min_months};
+	double numbers[] = {q->ci,           q->level,     q->evaluable,  q->confirmed_only,
+			    q->by_course,    q->min_grade, q->min_months, q->limit,
+			    (double)q->after};
 	for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
 		uint64_t bits;
 		memcpy(&bits, &numbers[i], sizeof bits);
@@ -836,7 +928,8 @@ static void serve_stats(struct request *req, unsigned allowed, unsigned parts, s
 			return;
 		inject_pause("statistic");
 		struct cohort c;
-		struct cohort_filter filter = {q.filter[0], q.filter[1], q.filter[2]};
+		struct cohort_filter filter = {q.filter[0], q.filter[1], q.filter[2], q.after,
+					       q.limit};
 		if (q.confirmed_only && (parts & COHORT_BEST))
 			parts = (parts & ~COHORT_BEST) | COHORT_BEST_CONFIRMED;
 		if (q.confirmed_only && (parts & COHORT_RESPONDERS))
@@ -890,6 +983,6 @@ void stats_survival(struct request *req)
 
 void stats_durable_response(struct request *req)
 {
-	serve_stats(req, PARAM_CONFIRMED_ONLY | PARAM_MIN_MONTHS, COHORT_RESPONDERS,
+	serve_stats(req, PARAM_CONFIRMED_ONLY | PARAM_MIN_MONTHS | PARAM_PAGE, COHORT_RESPONDERS,
 		    durable_response);
 }

@@ -155,16 +155,22 @@ static int load_responders(struct db *db, bool confirmed, const struct cohort_fi
 			    "WHERE best_confirmed = 0"
 			  : "SELECT patient_id, regimen, histology, setting, first_cr, latest, "
 			    "recurred FROM patient_summaries WHERE best = 0",
-		"", f, 1, " ORDER BY patient_id", values, &nvalues);
+		"", f, 3, " AND patient_id > ?1 ORDER BY patient_id LIMIT ?2", values, &nvalues);
 	struct db_stmt *stmt = sql ? db_prepare(db, sql) : NULL;
 	free(sql);
 	if (!stmt)
 		return DB_ERROR;
+	db_bind_int(stmt, 1, f->after);
+	db_bind_int(stmt, 2, (int64_t)f->limit + 1);
 	for (int i = 0; i < nvalues; i++)
-		db_bind_text(stmt, 1 + i, values[i]);
+		db_bind_text(stmt, 3 + i, values[i]);
 	size_t cap = 0;
 	int rc;
 	while ((rc = db_step(stmt)) == DB_ROW) {
+		if (c->nresponders == (size_t)f->limit) {
+			c->more_responders = true;
+			continue;
+		}
 		if (!room((void **)&c->responders, &cap, c->nresponders, sizeof *c->responders)) {
 			rc = DB_ERROR;
 			break;
@@ -196,6 +202,9 @@ int store_cohort_load(struct db *db, unsigned parts, const struct cohort_filter 
 		{COHORT_SURVIVAL, {TALLY_DIED, TALLY_CENSORED, -1}},
 		{COHORT_WORST_BY_PATIENT, {TALLY_WORST_PATIENT, -1}},
 		{COHORT_WORST_BY_COURSE, {TALLY_WORST_COURSE, -1}},
+		{COHORT_RESPONDERS, {TALLY_CR, TALLY_CR_RECURRED, -1}},
+		{COHORT_RESPONDERS_CONFIRMED,
+		 {TALLY_CR_CONFIRMED, TALLY_CR_RECURRED_CONFIRMED, -1}},
 	};
 	memset(out, 0, sizeof *out);
 	size_t cap = 0;
@@ -208,7 +217,8 @@ int store_cohort_load(struct db *db, unsigned parts, const struct cohort_filter 
 				rc = load_tallies(db, tallied[i].kinds[k], filter, out, &cap);
 	if (rc == DB_OK && (parts & COHORT_DEATHS))
 		rc = load_deaths(db, filter, out);
-	if (rc == DB_OK && (parts & (COHORT_RESPONDERS | COHORT_RESPONDERS_CONFIRMED)))
+	if (rc == DB_OK && (parts & (COHORT_RESPONDERS | COHORT_RESPONDERS_CONFIRMED)) && filter &&
+	    filter->limit > 0)
 		rc = load_responders(db, parts & COHORT_RESPONDERS_CONFIRMED, filter, out);
 	db_rollback(db);
 	if (rc != DB_OK)

@@ -21,6 +21,10 @@ const char *const tally_kind_names[] = {
 	[TALLY_CENSORED] = "censored",
 	[TALLY_WORST_PATIENT] = "worst_patient",
 	[TALLY_WORST_COURSE] = "worst_course",
+	[TALLY_CR] = "cr",
+	[TALLY_CR_RECURRED] = "cr_recurred",
+	[TALLY_CR_CONFIRMED] = "cr_confirmed",
+	[TALLY_CR_RECURRED_CONFIRMED] = "cr_recurred_confirmed",
 };
 
 int summary_rank(const char *response, bool confirmed, int reading)
@@ -196,6 +200,14 @@ bool summary_tallies(const struct patient_summary *s, int sign, struct tally_buf
 		bool died = s->dead && s->died_on[0];
 		int64_t days = date_days(died ? s->died_on : s->latest) - date_days(s->first_start);
 		ok &= add(buf, s, died ? TALLY_DIED : TALLY_CENSORED, "", days, sign);
+	}
+	static const int responders[READINGS][2] = {
+		{TALLY_CR, TALLY_CR_RECURRED}, {TALLY_CR_CONFIRMED, TALLY_CR_RECURRED_CONFIRMED}};
+	for (int r = 0; r < READINGS; r++) {
+		if (s->best[r] != RANK_CR)
+			continue;
+		int64_t days = date_days(s->latest) - date_days(s->first_cr[r]);
+		ok &= add(buf, s, responders[r][s->recurred[r]], "", days, sign);
 	}
 	for (size_t i = 0; i < s->nworst; i++) {
 		const struct summary_worst *w = &s->worst[i];

@@ -269,7 +269,8 @@ static void expect_prop(json_t *p, json_int_t k, json_int_t n, double lower, dou
 }
 
 /* GETs a stats path: 200, JSON, Vary: Accept, an ETag "<as_of>-<16 hex>",
- * and the frame {definitions, as_of, overall[, groups]}. Caller frees. */
+ * and the frame {definitions, as_of, overall[, groups][, next]} (next only
+ * on a page that ends before its list). Caller frees. */
 static struct resp *stats(const char *path)
 {
 	struct resp *r = http_get(path);
@@ -287,9 +288,14 @@ static struct resp *stats(const char *path)
 		      "ETag %s for as_of %lld", etag ? etag : "(none)", (long long)as_of);
 	static const char *const frame[] = {"definitions", "as_of", "overall", NULL};
 	static const char *const grouped[] = {"definitions", "as_of", "overall", "groups", NULL};
+	static const char *const frame_next[] = {"definitions", "as_of", "overall", "next", NULL};
+	static const char *const grouped_next[] = {"definitions", "as_of", "overall",
+						   "groups",      "next",  NULL};
 	json_t *group_by = json_object_get(json_object_get(r->json, "definitions"), "group_by");
 	ck_assert_msg(group_by != NULL, "definitions.group_by missing: %s", r->body);
-	expect_keys(r->json, json_is_null(group_by) ? frame : grouped);
+	bool next = json_object_get(r->json, "next") != NULL;
+	expect_keys(r->json, json_is_null(group_by) ? (next ? frame_next : frame)
+						    : (next ? grouped_next : grouped));
 	return r;
 }
 
@@ -1472,6 +1478,68 @@ START_TEST(test_durable_response_min_months_6)
 }
 END_TEST
 
+/* CSV rows end in CRLF. */
+static int count_lines(const char *text)
+{
+	int n = 0;
+	for (const char *p = text; (p = strstr(p, "\r\n")) != NULL; p += 2)
+		n++;
+	return n;
+}
+
+/* The list of complete responders comes a page at a time (limit, default
+ * 1000; after: a patient id), in patient order; the counts are always of
+ * every responder. A page that ends before the list has a "next" member
+ * and a Link header naming the same URL; the last page has neither. */
+START_TEST(test_durable_response_lists_responders_a_page_at_a_time)
+{
+	static const struct durable_ref want[] = {
+		{1, "1985-04-01", M_P1, false, true},
+		{2, "1985-05-01", M_P2, true, false},
+		{3, "1986-01-15", M_P3, false, false},
+	};
+	char path[256];
+	snprintf(path, sizeof path, "/stats/durable-response?limit=2&group_by=setting");
+	struct resp *r = cohort_stats(path);
+	expect_durable(at(r->json, "overall"), 3, 1, 1, want, 2);
+	char next[256];
+	snprintf(next, sizeof next, "/stats/durable-response?limit=2&group_by=setting&after=%lld",
+		 (long long)pid[2]);
+	expect_str(r->json, "next", next);
+	char link[300];
+	snprintf(link, sizeof link, "<%s>; rel=\"next\"", next);
+	ck_assert_str_eq(resp_header(r, "Link"), link);
+	resp_free(r);
+
+	r = cohort_stats(next);
+	expect_durable(at(r->json, "overall"), 3, 1, 1, want + 2, 1);
+	ck_assert_ptr_null(json_object_get(r->json, "next"));
+	ck_assert_ptr_null(resp_header(r, "Link"));
+	resp_free(r);
+
+	/* the same page again: from the cache, with its link */
+	r = cohort_stats(path);
+	ck_assert_str_eq(resp_header(r, "Link"), link);
+	resp_free(r);
+
+	/* CSV pages alike: its rows, and the Link header */
+	static const char *const csv[] = {"Accept: text/csv", NULL};
+	r = http("GET", "/stats/durable-response?limit=1", csv, NULL, 0);
+	ck_assert_int_eq(r->status, 200);
+	snprintf(link, sizeof link, "</stats/durable-response?limit=1&after=%lld>; rel=\"next\"",
+		 (long long)pid[1]);
+	ck_assert_str_eq(resp_header(r, "Link"), link);
+	ck_assert_int_eq(count_lines(r->body), 2); /* the header and one patient */
+	resp_free(r);
+
+	refused("/stats/durable-response?limit=0", "limit");
+	refused("/stats/durable-response?limit=10001", "limit");
+	refused("/stats/durable-response?limit=all", "limit");
+	refused("/stats/durable-response?after=-1", "after");
+	refused("/stats/durable-response?after=x", "after");
+}
+END_TEST
+
 START_TEST(test_durable_response_confirmed_only_uses_first_confirmed_cr)
 {
 	/* P2's only CR is unconfirmed: out; P1's first confirmed CR is 1985-07-01
@@ -1711,7 +1779,12 @@ START_TEST(test_unknown_and_repeated_params_are_400)
 	refused_on(ROUTES, "foo=1", "foo");
 	refused_on(ROUTES, "group_by=regimen&group_by=setting", "group_by");
 	refused_on(ROUTES, "regimen=il2_lak&regimen=il2_lak", "regimen");
-	refused_on(ROUTES, "limit=10", "limit");
+	static const char *const unpaged[] = {"/stats/summary",   "/stats/response",
+					      "/stats/mortality", "/stats/toxicity",
+					      "/stats/survival",  NULL};
+	refused_on(unpaged, "limit=10", "limit");
+	refused_on(unpaged, "after=10", "after");
+	refused("/stats/durable-response?limit=2&limit=2", "limit");
 	refused("/stats/response?level=0.9&level=0.9", "level");
 }
 END_TEST
@@ -2002,6 +2075,7 @@ int main(void)
 	tcase_add_test(tc, test_bad_unit_and_min_grade_are_400);
 	tcase_add_test(tc, test_bad_min_months_population_and_confirmed_only_are_400);
 	tcase_add_test(tc, test_unknown_and_repeated_params_are_400);
+	tcase_add_test(tc, test_durable_response_lists_responders_a_page_at_a_time);
 	tcase_add_test(tc, test_param_a_route_does_not_take_is_400);
 	tcase_add_test(tc, test_every_bad_param_is_named_in_one_answer);
 

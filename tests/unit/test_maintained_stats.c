@@ -251,8 +251,8 @@ static void op_create_outcome(void)
 	char assessed[11];
 	date_after(300 + pick(500), assessed);
 	char *body = json_dumps(json_pack("{s:I, s:s, s:s, s:b}", "course_id", (json_int_t)c,
-					  "assessed_on", assessed, "response",
-					  one_of(responses, 6), "confirmed", pick(2)),
+					  "assessed_on", assessed, "response", one_of(responses, 6),
+					  "confirmed", pick(2)),
 				JSON_COMPACT);
 	remember(&outcomes, call("POST", "/outcomes", NULL, "application/json", body), c);
 	free(body);
@@ -330,7 +330,8 @@ static void op_delete(void)
 	int i = pick(ids->n);
 	char path[64];
 	snprintf(path, sizeof path, "/%s/%lld", names[k], (long long)ids->id[i]);
-	struct answer a = call("DELETE", path, k < 2 && pick(2) ? "cascade=true" : NULL, NULL, NULL);
+	struct answer a =
+		call("DELETE", path, k < 2 && pick(2) ? "cascade=true" : NULL, NULL, NULL);
 	if (a.status == 204)
 		forget(ids, i);
 	json_decref(a.json);
@@ -351,8 +352,8 @@ static void op_import(void)
 			date_after(300 + pick(300), assessed);
 			date_after(300 + pick(300), onset);
 			json_t *course = json_pack(
-				"{s:i, s:s, s:[{s:s, s:s}], s:[{s:s, s:i, s:s, s:s}]}", "number", c + 1,
-				"started_on", started, "outcomes", "assessed_on", assessed,
+				"{s:i, s:s, s:[{s:s, s:s}], s:[{s:s, s:i, s:s, s:s}]}", "number",
+				c + 1, "started_on", started, "outcomes", "assessed_on", assessed,
 				"response", one_of(responses, 6), "toxicities", "term",
 				one_of(terms, 4), "grade", 1 + pick(4), "onset_on", onset,
 				"attribution", one_of(attributions, 4));
@@ -390,6 +391,7 @@ static const struct {
 	{"/stats/durable-response", NULL},
 	{"/stats/durable-response", "confirmed_only=true&min_months=0"},
 	{"/stats/durable-response", "group_by=regimen&min_months=3"},
+	{"/stats/durable-response", "limit=2&after=3&min_months=0"},
 };
 #define NQUESTIONS (sizeof questions / sizeof questions[0])
 
@@ -428,9 +430,9 @@ static void assert_maintained_equals_rebuilt(int after_ops)
 START_TEST(test_kept_statistics_equal_statistics_from_scratch)
 {
 	static void (*const ops[])(void) = {
-		op_create_patient, op_create_patient, op_create_course,   op_create_course,
-		op_create_outcome, op_create_outcome, op_create_toxicity, op_create_toxicity,
-		op_create_toxicity, op_patch,         op_patch,           op_delete,
+		op_create_patient,  op_create_patient, op_create_course,   op_create_course,
+		op_create_outcome,  op_create_outcome, op_create_toxicity, op_create_toxicity,
+		op_create_toxicity, op_patch,          op_patch,           op_delete,
 		op_import,
 	};
 	memset(&patients, 0, sizeof patients);
@@ -445,8 +447,8 @@ START_TEST(test_kept_statistics_equal_statistics_from_scratch)
 	/* the sequence did reach what it is meant to */
 	char *summary = get_text("/stats/summary", NULL);
 	json_t *j = json_loads(summary, 0, NULL);
-	ck_assert_int_gt(json_integer_value(json_object_get(json_object_get(j, "overall"), "treated")),
-			 20);
+	ck_assert_int_gt(
+		json_integer_value(json_object_get(json_object_get(j, "overall"), "treated")), 20);
 	json_decref(j);
 	free(summary);
 	char *deaths = get_text("/stats/mortality", NULL);

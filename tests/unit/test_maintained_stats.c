@@ -195,6 +195,14 @@ static const char *const responses[] = {"CR", "PR", "MR", "SD", "PD", "NE"};
 static const char *const terms[] = {"Hypotension", "Chills", "Sepsis", "Oliguria"};
 static const char *const attributions[] = {"unrelated", "possible", "probable", "definite"};
 
+/* j as compact text, j released. */
+static char *dump(json_t *j)
+{
+	char *text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return text;
+}
+
 /* A patient's JSON, dead or alive, with or without last contact. */
 static char *patient_json(void)
 {
@@ -236,9 +244,8 @@ static void op_create_course(void)
 	int s = 100 + pick(200);
 	date_after(s, started);
 	date_after(s + pick(30), ended);
-	char *body = json_dumps(json_pack("{s:I, s:s, s:s}", "patient_id", (json_int_t)p,
-					  "started_on", started, "ended_on", ended),
-				JSON_COMPACT);
+	char *body = dump(json_pack("{s:I, s:s, s:s}", "patient_id", (json_int_t)p, "started_on",
+				    started, "ended_on", ended));
 	remember(&courses, call("POST", "/courses", NULL, "application/json", body), p);
 	free(body);
 }
@@ -250,10 +257,9 @@ static void op_create_outcome(void)
 	int64_t c = courses.id[pick(courses.n)];
 	char assessed[11];
 	date_after(300 + pick(500), assessed);
-	char *body = json_dumps(json_pack("{s:I, s:s, s:s, s:b}", "course_id", (json_int_t)c,
-					  "assessed_on", assessed, "response", one_of(responses, 6),
-					  "confirmed", pick(2)),
-				JSON_COMPACT);
+	char *body =
+		dump(json_pack("{s:I, s:s, s:s, s:b}", "course_id", (json_int_t)c, "assessed_on",
+			       assessed, "response", one_of(responses, 6), "confirmed", pick(2)));
 	remember(&outcomes, call("POST", "/outcomes", NULL, "application/json", body), c);
 	free(body);
 }
@@ -288,29 +294,25 @@ static void op_patch(void)
 	if (what == 0 && patients.n) {
 		snprintf(path, sizeof path, "/patients/%lld",
 			 (long long)patients.id[pick(patients.n)]);
-		body = json_dumps(json_pack("{s:s, s:s}", "regimen", one_of(regimens, 3),
-					    "histology", one_of(histologies, 3)),
-				  JSON_COMPACT);
+		body = dump(json_pack("{s:s, s:s}", "regimen", one_of(regimens, 3), "histology",
+				      one_of(histologies, 3)));
 	} else if (what == 1 && patients.n) {
 		snprintf(path, sizeof path, "/patients/%lld",
 			 (long long)patients.id[pick(patients.n)]);
 		char died[11];
 		date_after(400 + pick(400), died);
-		body = pick(2) ? json_dumps(json_pack("{s:s, s:s}", "vital_status", "dead",
-						      "died_on", died),
-					    JSON_COMPACT)
+		body = pick(2) ? dump(json_pack("{s:s, s:s}", "vital_status", "dead", "died_on",
+						died))
 			       : strdup("{\"setting\": \"metastatic\"}");
 	} else if (what == 2 && outcomes.n) {
 		snprintf(path, sizeof path, "/outcomes/%lld",
 			 (long long)outcomes.id[pick(outcomes.n)]);
-		body = json_dumps(json_pack("{s:s}", "response", one_of(responses, 6)),
-				  JSON_COMPACT);
+		body = dump(json_pack("{s:s}", "response", one_of(responses, 6)));
 	} else if (what == 3 && toxicities.n) {
 		snprintf(path, sizeof path, "/toxicities/%lld",
 			 (long long)toxicities.id[pick(toxicities.n)]);
-		body = json_dumps(json_pack("{s:s, s:s}", "term", one_of(terms, 4), "attribution",
-					    one_of(attributions, 4)),
-				  JSON_COMPACT);
+		body = dump(json_pack("{s:s, s:s}", "term", one_of(terms, 4), "attribution",
+				      one_of(attributions, 4)));
 	}
 	if (!body)
 		return;

@@ -160,8 +160,11 @@ static const char *one_of(const char *const *choices, int n)
  * days is enough for a test: every date it makes is real). */
 static void date_after(int days, char out[11])
 {
-	int y = 1985 + days / (12 * 28), m = 1 + (days / 28) % 12, d = 1 + days % 28;
-	snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
+	unsigned n = (unsigned)days % 9000;
+	unsigned y = 1985 + n / (12 * 28), m = 1 + (n / 28) % 12, d = 1 + n % 28;
+	char text[32];
+	snprintf(text, sizeof text, "%04u-%02u-%02u", y, m, d);
+	memcpy(out, text, 11);
 }
 
 #define MAX_IDS 4096

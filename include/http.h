@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #define REQUEST_MAX_BODY  (1024 * 1024)
@@ -65,6 +66,9 @@ struct request {
 	char *body;
 	size_t body_len;
 	size_t body_cap;
+	/* the body, once past REQUEST_SPOOL_BYTES: in an unlinked temporary
+	 * file instead of body (request_body_append) */
+	FILE *body_file;
 	size_t body_limit; /* REQUEST_MAX_BODY, or the import limit */
 	bool body_too_large;
 	bool body_lost;            /* memory for the body ran out: answered 503 */
@@ -116,6 +120,14 @@ const char *request_query(const struct request *req, const char *name);
  * and returns that value. */
 int request_query_each(const struct request *req,
 		       int (*fn)(void *cls, const char *key, const char *value), void *cls);
+
+/* A body larger than this (only a bulk import's may be) is kept in a
+ * temporary file, not in memory. */
+#define REQUEST_SPOOL_BYTES (4u << 20)
+/* Appends n bytes to the body: in memory, or past REQUEST_SPOOL_BYTES in
+ * req->body_file. False when memory or disk ran out (the body is then
+ * incomplete: the request is answered 503). */
+bool request_body_append(struct request *req, const char *data, size_t n);
 
 /* Frees the request and everything hanging off it. */
 void request_free(struct request *req);

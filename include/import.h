@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "summary.h"
 
@@ -28,6 +29,17 @@ struct import_session {
 	int status;               /* 0, or the HTTP status of the first bad line (409, 422) */
 	struct tally_buf tallies; /* the statistics' counters of the batches written */
 };
+
+/* A file read line by line (a line may be as long as memory allows), for
+ * import_stream: import_file_next, and import_file_rewind (for a file that
+ * can be read again; not a pipe). Free buf when done. */
+struct import_file {
+	FILE *in;
+	char *buf;
+	size_t cap;
+};
+bool import_file_next(void *cls, const char **line, size_t *len);
+bool import_file_rewind(void *cls);
 
 /* Starts the transaction. Returns 0 or a DB_ code. */
 int import_begin(struct import_session *s, struct db *db, const struct audit_context *audit);

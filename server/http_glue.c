@@ -499,24 +499,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				refuse_large_body(conn, req);
 			return MHD_YES;
 		}
-		if (req->body_len + n + 1 > req->body_cap) {
-			size_t cap = req->body_cap ? req->body_cap : 4096;
-			while (cap < req->body_len + n + 1)
-				cap *= 2;
-			char *body = xrealloc(req->body, cap);
-			if (!body) {
-				/* the rest is read and dropped; the answer is a 503 */
-				free(req->body);
-				req->body = NULL;
-				req->body_lost = true;
-				return MHD_YES;
-			}
-			req->body = body;
-			req->body_cap = cap;
+		if (!request_body_append(req, upload_data, n)) {
+			/* the rest is read and dropped; the answer is a 503 */
+			free(req->body);
+			req->body = NULL;
+			req->body_lost = true;
 		}
-		memcpy(req->body + req->body_len, upload_data, n);
-		req->body_len += n;
-		req->body[req->body_len] = '\0';
 		return MHD_YES;
 	}
 	if (req->replied)

@@ -423,6 +423,23 @@ static int apply_line(struct import_session *s, struct staged_line *l)
 	return 0;
 }
 
+bool import_file_next(void *cls, const char **line, size_t *len)
+{
+	struct import_file *f = cls;
+	ssize_t n = getline(&f->buf, &f->cap, f->in);
+	if (n < 0)
+		return false;
+	*line = f->buf;
+	*len = (size_t)n - (n > 0 && f->buf[n - 1] == '\n');
+	return true;
+}
+
+bool import_file_rewind(void *cls)
+{
+	struct import_file *f = cls;
+	return fseek(f->in, 0, SEEK_SET) == 0;
+}
+
 int import_begin(struct import_session *s, struct db *db, const struct audit_context *audit)
 {
 	memset(s, 0, sizeof *s);

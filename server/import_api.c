@@ -1,6 +1,7 @@
 /* POST /import: an NDJSON body, imported line by line in one transaction
  * (import.c). Answers the counts, or the first bad line's problems with
- * nothing written. */
+ * nothing written. A body past REQUEST_SPOOL_BYTES arrives in a temporary
+ * file (http.h), so an import of any size holds a line at a time in memory. */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,8 +44,15 @@ void import_ndjson(struct request *req)
 	int rc = import_begin(&s, req->db, &ctx);
 	const char *body = req->body ? req->body : "";
 	struct body_lines lines = {body, body, body + (req->body ? req->body_len : 0)};
-	if (rc == DB_OK)
+	/* a large body was spooled to a file as it came (request_body_append) */
+	struct import_file spooled = {req->body_file, NULL, 0};
+	if (rc == DB_OK && req->body_file)
+		rc = fflush(req->body_file) == 0 && import_file_rewind(&spooled)
+			     ? import_stream(&s, import_file_next, import_file_rewind, &spooled)
+			     : DB_ERROR;
+	else if (rc == DB_OK)
 		rc = import_stream(&s, next_body_line, rewind_body, &lines);
+	free(spooled.buf);
 	if (rc == DB_OK && s.counts.patients == 0 && !s.status) {
 		json_array_append_new(s.errors, json_pack("{s:i, s:s, s:s}", "line", 0, "field", "",
 							  "message", "the body holds no patient"));

@@ -88,31 +88,6 @@ static int load_demo(const char *path)
 	return 0;
 }
 
-/* A file, line by line. */
-struct file_lines {
-	FILE *in;
-	char *buf;
-	size_t cap;
-};
-
-static bool next_file_line(void *cls, const char **line, size_t *len)
-{
-	struct file_lines *f = cls;
-	ssize_t n = getline(&f->buf, &f->cap, f->in);
-	if (n < 0)
-		return false;
-	*line = f->buf;
-	*len = (size_t)n - (n > 0 && f->buf[n - 1] == '\n');
-	return true;
-}
-
-/* A file can be read again; a pipe (stdin) cannot. */
-static bool rewind_file(void *cls)
-{
-	struct file_lines *f = cls;
-	return fseek(f->in, 0, SEEK_SET) == 0;
-}
-
 /* cohortd import --db PATH FILE: the same import as POST /import, read
  * from a file line by line, so the file may be larger than memory. */
 static int import_file(const struct config *cfg)
@@ -132,11 +107,12 @@ static int import_file(const struct config *cfg)
 		rc = migrate(db);
 	if (rc == DB_OK)
 		rc = import_begin(&s, db, &ctx);
-	struct file_lines lines = {in, NULL, 0};
+	struct import_file lines = {in, NULL, 0};
 	bool seekable = fseek(in, 0, SEEK_CUR) == 0;
 	bool started = rc == DB_OK;
 	if (rc == DB_OK)
-		rc = import_stream(&s, next_file_line, seekable ? rewind_file : NULL, &lines);
+		rc = import_stream(&s, import_file_next, seekable ? import_file_rewind : NULL,
+				   &lines);
 	free(lines.buf);
 	if (rc == 1) {
 		char *errors = json_dumps(s.errors, JSON_INDENT(2));

@@ -197,7 +197,7 @@ int store_tallies_add(struct db *db, struct tally_buf *buf)
 
 /* Pending counters beyond this many are merged, and written when they are
  * still this many once merged: a bulk import's memory stays bounded. */
-#define PENDING_MAX 65536
+#define PENDING_MAX 16384
 
 int store_tallies_note(struct db *db, struct tally_buf *pending)
 {

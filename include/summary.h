@@ -129,6 +129,7 @@ struct tally {
 struct tally_buf {
 	struct tally *t;
 	size_t n, cap;
+	size_t merged; /* how many the last merge left (store_tallies_note) */
 };
 
 /* Appends s's counters, each counting sign (+1 or -1); false when memory

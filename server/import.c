@@ -754,7 +754,7 @@ int import_stream(struct import_session *s, import_next_line next, import_rewind
 	 * concurrent write), a last pass is careful throughout. */
 	for (int pass = 0; rc == IMPORT_REPLAY && pass < 2; pass++) {
 		db_rollback(s->db);
-		s->tallies.n = 0;
+		s->tallies.n = s->tallies.merged = 0;
 		json_array_clear(s->errors);
 		memset(&s->counts, 0, sizeof s->counts);
 		s->status = 0;

@@ -41,6 +41,14 @@ struct summary_records {
 };
 int store_summaries_add_records(struct db *db, const struct summary_records kinds[4],
 				struct tally_buf *pending);
+/* store_summaries_add_records in its two halves: the summaries of the
+ * patients in kinds[0] (out: one per patient, summary_free each) and their
+ * counters into tallies, without the database (an import's parsing thread
+ * does it ahead of the writes); false when memory ran out (nothing is
+ * then held). Then their rows written (store_summaries_keep_new). */
+bool store_summaries_of_records(const struct summary_records kinds[4], struct patient_summary *out,
+				struct tally_buf *tallies);
+int store_summaries_keep_new(struct db *db, const struct patient_summary *s, size_t n);
 /* The counters store_summaries_add_records leaves pending (an import keeps
  * them across its batches: far fewer cells than patients): written to the
  * tallies, and the buffer emptied (store_tallies_add); or merged and written

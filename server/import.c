@@ -78,6 +78,11 @@ struct staged_line {
 	int n, cap;
 	bool out_of_memory; /* staging ran short: the line cannot be trusted */
 	bool ready;         /* every record made and checked: it only needs inserting */
+	/* a ready line's patient summarised for the statistics, and its
+	 * counters, made on the staging thread (store_summaries_of_records) */
+	bool summarised;
+	struct patient_summary summary;
+	struct tally_buf tallies;
 };
 
 static struct step *add_step(struct staged_line *l)
@@ -115,6 +120,9 @@ static void staged_line_free(struct staged_line *l)
 {
 	if (!l)
 		return;
+	if (l->summarised)
+		summary_free(&l->summary);
+	tally_buf_free(&l->tallies);
 	for (int i = 0; i < l->n; i++) {
 		struct step *st = &l->steps[i];
 		free(st->path);
@@ -300,6 +308,23 @@ static bool stage_course(struct staged_line *l, json_t *course, int patient, con
 /* Parses and validates one line, and makes its records ahead when a plan
  * is given; never touches the database. NULL, or marked, when memory ran
  * out (util.h: the thread's flag tells). */
+/* A ready line's patient, summarised here on the staging thread so that
+ * the writer only writes the row and adds the counters. Without memory
+ * the writer summarises the batch itself. */
+static void summarise_line(struct staged_line *l)
+{
+	struct record *recs[4][l->n];
+	struct summary_records kinds[4];
+	for (int k = 0; k < 4; k++)
+		kinds[k] = (struct summary_records){resources_all[k], recs[k], 0};
+	for (int i = 0; i < l->n; i++) {
+		int k = kind_of(l->steps[i].res);
+		recs[k][kinds[k].n++] = &l->steps[i].rec;
+	}
+	if (kinds[0].n == 1)
+		l->summarised = store_summaries_of_records(kinds, &l->summary, &l->tallies);
+}
+
 static struct staged_line *stage_line(const char *line, size_t len, struct import_plan *plan)
 {
 	struct staged_line *l = xcalloc(1, sizeof *l);
@@ -348,6 +373,8 @@ static struct staged_line *stage_line(const char *line, size_t len, struct impor
 		l->ready = st->res && st->made && st->res->check_parent &&
 			   !field_errors_any(&st->errs);
 	}
+	if (l->ready && l->n > 0)
+		summarise_line(l);
 	return l;
 }
 
@@ -590,14 +617,32 @@ static bool batch_fill(struct batch *b, struct pipeline *p, size_t from, size_t 
 }
 
 /* The batch's patients (each line is one, with all of its records) are
- * summarised for the statistics from the records made, once they are in;
- * their counters wait in pending. */
-static int summarise_batch(struct db *db, const struct batch *b, struct tally_buf *pending)
+ * summarised for the statistics once their records are in: from the
+ * summaries the staging thread made, or here from the records made when a
+ * line has none; their counters wait in pending. */
+static int summarise_batch(struct db *db, const struct batch *b, struct pipeline *p, size_t from,
+			   size_t to, struct tally_buf *pending)
 {
-	struct summary_records kinds[4];
-	for (int k = 0; k < 4; k++)
-		kinds[k] = (struct summary_records){resources_all[k], b->recs[k], b->nrecs[k]};
-	return store_summaries_add_records(db, kinds, pending);
+	bool all = true;
+	for (size_t i = from; i < to && all; i++)
+		all = p->ring[i % STAGED_AHEAD]->summarised || p->ring[i % STAGED_AHEAD]->n == 0;
+	if (!all) {
+		struct summary_records kinds[4];
+		for (int k = 0; k < 4; k++)
+			kinds[k] =
+				(struct summary_records){resources_all[k], b->recs[k], b->nrecs[k]};
+		return store_summaries_add_records(db, kinds, pending);
+	}
+	int rc = DB_OK;
+	for (size_t i = from; i < to && rc == DB_OK; i++) {
+		struct staged_line *l = p->ring[i % STAGED_AHEAD];
+		if (l->n == 0)
+			continue; /* a blank line */
+		rc = store_summaries_keep_new(db, &l->summary, 1);
+		if (rc == DB_OK && !tally_append(pending, &l->tallies))
+			rc = DB_ERROR;
+	}
+	return rc;
 }
 
 /* Writes the ready lines [from, to) of the ring; 0, 1 when a line was
@@ -617,7 +662,7 @@ static int write_batch(struct import_session *s, struct batch *b, struct pipelin
 		rc = audit_rows_append(s->db, b->rows, b->nrows);
 	struct tally_buf batch_tallies = {0};
 	if (rc == DB_OK)
-		rc = summarise_batch(s->db, b, &batch_tallies);
+		rc = summarise_batch(s->db, b, p, from, to, &batch_tallies);
 	if (rc == DB_OK && (!careful || (rc = db_part_end(s->db, true)) == DB_OK)) {
 		/* the batch is in: its counters join the import's */
 		rc = tally_append(&s->tallies, &batch_tallies) ? DB_OK : DB_ERROR;

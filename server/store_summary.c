@@ -188,34 +188,6 @@ static int keep_summary(struct db *db, const struct patient_summary *s)
 	return db_result(rc);
 }
 
-static int add_tallies(struct db *db, struct tally_buf *buf);
-
-int store_tallies_add(struct db *db, struct tally_buf *buf)
-{
-	return add_tallies(db, buf);
-}
-
-/* Pending counters are merged once there are twice as many as the last
- * merge left (and at least PENDING_MIN), so that merging costs a constant
- * share of the import however many distinct counters it has; and they are
- * written once a merge leaves more than PENDING_MAX (a bulk import's
- * memory stays bounded: a counter is about 200 bytes). A registry of
- * 100,000 patients has about 18,000 distinct counters. */
-#define PENDING_MIN 16384
-#define PENDING_MAX 131072
-
-int store_tallies_note(struct db *db, struct tally_buf *pending)
-{
-	if (pending->n < PENDING_MIN || pending->n < 2 * pending->merged)
-		return DB_OK;
-	tally_merge(pending);
-	pending->merged = pending->n;
-	if (pending->n <= PENDING_MAX)
-		return DB_OK;
-	pending->merged = 0;
-	return add_tallies(db, pending);
-}
-
 /* Adds the merged counters to the tallies; a counter that comes to 0 stays
  * (read as absent). */
 static int add_tallies(struct db *db, struct tally_buf *buf)
@@ -243,6 +215,32 @@ static int add_tallies(struct db *db, struct tally_buf *buf)
 	}
 	buf->n = 0;
 	return rc;
+}
+
+int store_tallies_add(struct db *db, struct tally_buf *buf)
+{
+	return add_tallies(db, buf);
+}
+
+/* Pending counters are merged once there are twice as many as the last
+ * merge left (and at least PENDING_MIN), so that merging costs a constant
+ * share of the import however many distinct counters it has; and they are
+ * written once a merge leaves more than PENDING_MAX (a bulk import's
+ * memory stays bounded: a counter is about 200 bytes). A registry of
+ * 100,000 patients has about 18,000 distinct counters. */
+#define PENDING_MIN 16384
+#define PENDING_MAX 131072
+
+int store_tallies_note(struct db *db, struct tally_buf *pending)
+{
+	if (pending->n < PENDING_MIN || pending->n < 2 * pending->merged)
+		return DB_OK;
+	tally_merge(pending);
+	pending->merged = pending->n;
+	if (pending->n <= PENDING_MAX)
+		return DB_OK;
+	pending->merged = 0;
+	return add_tallies(db, pending);
 }
 
 /* The patient summarised from its rows as they are now; *has false when
@@ -321,9 +319,8 @@ int store_summaries_add_new(struct db *db, const int64_t *ids, size_t n)
 }
 
 /* A field's text ("" when null). */
-static const char *text_of(const struct record *rec, const struct resource *res, int field)
+static const char *text_of(const struct record *rec, int field)
 {
-	(void)res;
 	const struct value *v = &rec->v[field];
 	return v->kind == VALUE_TEXT && v->s ? v->s : "";
 }
@@ -363,13 +360,13 @@ static bool inputs_of(const struct summary_records k[4], int64_t *ids, struct su
 		const struct record *p = k[0].recs[i];
 		ids[i] = p->id;
 		memset(&in[i], 0, sizeof in[i]);
-		snprintf(in[i].regimen, sizeof in[i].regimen, "%s", text_of(p, pr, regimen));
-		snprintf(in[i].histology, sizeof in[i].histology, "%s", text_of(p, pr, histology));
-		snprintf(in[i].setting, sizeof in[i].setting, "%s", text_of(p, pr, setting));
-		in[i].dead = strcmp(text_of(p, pr, vital), "dead") == 0;
-		snprintf(in[i].died_on, sizeof in[i].died_on, "%s", text_of(p, pr, died));
+		snprintf(in[i].regimen, sizeof in[i].regimen, "%s", text_of(p, regimen));
+		snprintf(in[i].histology, sizeof in[i].histology, "%s", text_of(p, histology));
+		snprintf(in[i].setting, sizeof in[i].setting, "%s", text_of(p, setting));
+		in[i].dead = strcmp(text_of(p, vital), "dead") == 0;
+		snprintf(in[i].died_on, sizeof in[i].died_on, "%s", text_of(p, died));
 		snprintf(in[i].last_contact_on, sizeof in[i].last_contact_on, "%s",
-			 text_of(p, pr, contact));
+			 text_of(p, contact));
 	}
 	/* ids ascend with the lines (an import plans them in order); checked */
 	for (size_t i = 1; i < n; i++)
@@ -413,50 +410,71 @@ static bool inputs_of(const struct summary_records k[4], int64_t *ids, struct su
 				struct summary_course *c = &p->courses[p->ncourses++];
 				c->id = rec->id;
 				snprintf(c->started_on, sizeof c->started_on, "%s",
-					 text_of(rec, cr, started));
+					 text_of(rec, started));
 				snprintf(c->ended_on, sizeof c->ended_on, "%s",
-					 text_of(rec, cr, ended));
+					 text_of(rec, ended));
 			} else if (kind == 2) {
 				struct summary_outcome *o = &p->outcomes[p->noutcomes++];
 				o->id = rec->id;
 				snprintf(o->assessed_on, sizeof o->assessed_on, "%s",
-					 text_of(rec, orr, assessed));
+					 text_of(rec, assessed));
 				snprintf(o->response, sizeof o->response, "%s",
-					 text_of(rec, orr, response));
+					 text_of(rec, response));
 				o->confirmed = rec->v[confirmed].i != 0;
 			} else {
 				struct summary_toxicity *t = &p->toxicities[p->ntoxicities++];
 				t->course_id = rec->v[t_course].i;
-				snprintf(t->term, sizeof t->term, "%s", text_of(rec, tr, term));
+				snprintf(t->term, sizeof t->term, "%s", text_of(rec, term));
 				t->grade = (int)rec->v[grade].i;
 				snprintf(t->onset_on, sizeof t->onset_on, "%s",
-					 text_of(rec, tr, onset));
+					 text_of(rec, onset));
 				snprintf(t->resolved_on, sizeof t->resolved_on, "%s",
-					 text_of(rec, tr, resolved));
+					 text_of(rec, resolved));
 			}
 		}
 	}
 	return true;
 }
 
-int store_summaries_add_records(struct db *db, const struct summary_records kinds[4],
-				struct tally_buf *pending)
+bool store_summaries_of_records(const struct summary_records kinds[4], struct patient_summary *out,
+				struct tally_buf *tallies)
 {
 	size_t n = (size_t)kinds[0].n;
 	int64_t *ids = xmalloc((n + 1) * sizeof *ids);
 	struct summary_input *in = xcalloc(n + 1, sizeof *in);
-	int rc = ids && in && inputs_of(kinds, ids, in) ? DB_OK : DB_ERROR;
-	for (size_t i = 0; i < n && rc == DB_OK; i++) {
-		struct patient_summary now;
-		rc = summary_compute(ids[i], &in[i], &now) ? DB_OK : DB_ERROR;
-		if (rc == DB_OK)
-			rc = apply(db, ids[i], NULL, false, &now, true, pending);
-		summary_free(&now);
-	}
+	size_t done = 0;
+	bool ok = ids && in && inputs_of(kinds, ids, in);
+	for (; ok && done < n; done++)
+		ok = summary_compute(ids[done], &in[done], &out[done]) &&
+		     summary_tallies(&out[done], +1, tallies);
 	for (size_t i = 0; in && i < n; i++)
 		input_free(&in[i]);
 	free(in);
 	free(ids);
+	if (!ok)
+		for (size_t i = 0; i < done; i++)
+			summary_free(&out[i]);
+	return ok;
+}
+
+int store_summaries_keep_new(struct db *db, const struct patient_summary *s, size_t n)
+{
+	int rc = DB_OK;
+	for (size_t i = 0; i < n && rc == DB_OK; i++)
+		rc = keep_summary(db, &s[i]);
+	return rc;
+}
+
+int store_summaries_add_records(struct db *db, const struct summary_records kinds[4],
+				struct tally_buf *pending)
+{
+	size_t n = (size_t)kinds[0].n;
+	struct patient_summary *now = xcalloc(n + 1, sizeof *now);
+	bool computed = now && store_summaries_of_records(kinds, now, pending);
+	int rc = computed ? store_summaries_keep_new(db, now, n) : DB_ERROR;
+	for (size_t i = 0; computed && i < n; i++)
+		summary_free(&now[i]);
+	free(now);
 	return rc;
 }
 

@@ -52,6 +52,13 @@ struct km_fit {
  * survfit(Surv(t, e) ~ 1, conf.type = "log-log") gives them. Sorts subjects
  * in place. Returns 0, or -1 when level is out of range. */
 int km_estimate(struct km_subject *subjects, size_t n, double level, struct km_fit *fit);
+/* The same from subjects counted by time: how many died and how many were
+ * censored at each (times may repeat; groups are sorted in place). */
+struct km_group {
+	double time;
+	int64_t events, censored;
+};
+int km_estimate_groups(struct km_group *groups, size_t n, double level, struct km_fit *fit);
 void km_fit_free(struct km_fit *fit);
 
 #endif

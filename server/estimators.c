@@ -78,6 +78,12 @@ static int by_time(const void *a, const void *b)
 	return (x->time > y->time) - (x->time < y->time);
 }
 
+static int group_by_time(const void *a, const void *b)
+{
+	const struct km_group *x = a, *y = b;
+	return (x->time > y->time) - (x->time < y->time);
+}
+
 /* R's rule for a quantile of a step function: the first time the curve is
  * at or below p; where it sits exactly at p, the midpoint to the next time
  * it drops below. */
@@ -104,27 +110,51 @@ static bool km_quantile(const struct km_point *pts, size_t n, const double *curv
 
 int km_estimate(struct km_subject *subjects, size_t n, double level, struct km_fit *fit)
 {
-	*fit = (struct km_fit){.n = (int64_t)n};
+	if (n > 0)
+		qsort(subjects, n, sizeof *subjects, by_time);
+	struct km_group *groups = xcalloc(n ? n : 1, sizeof *groups);
+	if (!groups) {
+		*fit = (struct km_fit){.n = (int64_t)n};
+		return -1;
+	}
+	size_t ngroups = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!ngroups || groups[ngroups - 1].time != subjects[i].time)
+			groups[ngroups++].time = subjects[i].time;
+		if (subjects[i].event)
+			groups[ngroups - 1].events++;
+		else
+			groups[ngroups - 1].censored++;
+	}
+	int rc = km_estimate_groups(groups, ngroups, level, fit);
+	free(groups);
+	return rc;
+}
+
+int km_estimate_groups(struct km_group *groups, size_t n, double level, struct km_fit *fit)
+{
+	int64_t subjects = 0;
+	for (size_t i = 0; i < n; i++)
+		subjects += groups[i].events + groups[i].censored;
+	*fit = (struct km_fit){.n = subjects};
 	if (!(level > 0 && level < 1))
 		return -1;
 	if (n > 0)
-		qsort(subjects, n, sizeof *subjects, by_time);
+		qsort(groups, n, sizeof *groups, group_by_time);
 	pthread_once(&gsl_quiet, gsl_errors_off);
 	double z = gsl_cdf_ugaussian_Qinv((1 - level) / 2);
 	fit->points = xcalloc(n ? n : 1, sizeof *fit->points);
 	if (!fit->points)
 		return -1;
 	double survival = 1, greenwood = 0;
-	int64_t at_risk = (int64_t)n;
+	int64_t at_risk = subjects;
 	for (size_t i = 0; i < n;) {
 		struct km_point *pt = &fit->points[fit->npoints++];
-		pt->time = subjects[i].time;
+		pt->time = groups[i].time;
 		pt->n_risk = at_risk;
-		while (i < n && subjects[i].time == pt->time) {
-			if (subjects[i].event)
-				pt->n_event++;
-			else
-				pt->n_censor++;
+		while (i < n && groups[i].time == pt->time) {
+			pt->n_event += groups[i].events;
+			pt->n_censor += groups[i].censored;
 			i++;
 		}
 		double d = (double)pt->n_event, r = (double)pt->n_risk;

@@ -641,10 +641,10 @@ static json_t *median_json(const struct km_median *m)
 			 days_or_null(m->upper_reached, m->upper));
 }
 
-static json_t *survival_slot(struct km_subject *subjects, size_t n, const struct stats_query *q)
+static json_t *survival_slot(struct km_group *groups, size_t n, const struct stats_query *q)
 {
 	struct km_fit fit;
-	km_estimate(subjects, n, q->level, &fit);
+	km_estimate_groups(groups, n, q->level, &fit);
 	json_t *curve = json_array();
 	for (size_t i = 0; i < fit.npoints; i++) {
 		const struct km_point *pt = &fit.points[i];
@@ -666,37 +666,35 @@ static json_t *survival_slot(struct km_subject *subjects, size_t n, const struct
 
 static void survival(struct request *req, const struct stats_query *q, const struct cohort *c)
 {
-	struct km_subject *subjects[MAX_SLOTS];
-	size_t n[MAX_SLOTS] = {0}, treated_n = 0;
-	for (size_t i = 0; i < c->ntallies; i++)
-		treated_n += (size_t)c->tallies[i].n;
+	/* treated patients counted by days from their first course to death
+	 * (died) or to the latest date on record (censored), a group per tally:
+	 * the estimator adds up groups of one time */
+	struct km_group *groups[MAX_SLOTS];
+	size_t n[MAX_SLOTS] = {0};
 	bool ok = true;
 	for (int s = 0; s < MAX_SLOTS; s++)
-		ok &= (subjects[s] = xmalloc((treated_n + 1) * sizeof **subjects)) != NULL;
+		ok &= (groups[s] = xmalloc((c->ntallies + 1) * sizeof **groups)) != NULL;
 	if (!ok) {
 		for (int s = 0; s < MAX_SLOTS; s++)
-			free(subjects[s]);
+			free(groups[s]);
 		reply_out_of_memory(req);
 		return;
 	}
-	/* treated patients counted by days from their first course to death
-	 * (died) or to the latest date on record (censored) */
 	for (size_t i = 0; i < c->ntallies; i++) {
 		const struct cohort_tally *t = &c->tallies[i];
 		int slot = cell_slot(q, &t->cell);
 		if (slot < 0)
 			continue;
-		struct km_subject subject = {.time = (double)t->key,
-					     .event = t->kind == TALLY_DIED};
+		bool died = t->kind == TALLY_DIED;
+		struct km_group g = {(double)t->key, died ? t->n : 0, died ? 0 : t->n};
 		FOR_SLOTS(slot, s)
-		for (int64_t k = 0; k < t->n; k++)
-			subjects[s][n[s]++] = subject;
+		groups[s][n[s]++] = g;
 	}
 	json_t *slots[MAX_SLOTS];
 	for (int s = 0; s < slot_count(q); s++)
-		slots[s] = survival_slot(subjects[s], n[s], q);
+		slots[s] = survival_slot(groups[s], n[s], q);
 	for (int s = 0; s < MAX_SLOTS; s++)
-		free(subjects[s]);
+		free(groups[s]);
 	json_t *defs = json_pack(
 		"{s:s, s:s, s:s, s:s, s:s, s:s, s:f}", "population", "treated patients",
 		"time_zero", "the patient's first course's started_on", "event", "death (died_on)",

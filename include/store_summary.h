@@ -15,17 +15,23 @@
 #include "model.h"
 #include "summary.h"
 
-/* A patient before a write that touches it (store_summary_before), then
- * after it (store_summary_after: the difference goes to the tallies, and
- * the change is freed). A patient that is not there is summarised as
- * nothing: before its insert, after its delete. */
+/* A patient before a write that touches it (store_summary_before reads its
+ * rows), then after it (store_summary_after: the rows read before, changed
+ * as the write changed them, are summarised again without reading them,
+ * the difference goes to the tallies, and the change is freed). A patient
+ * that is not there is summarised as nothing: before its insert, after its
+ * delete. */
+enum summary_edit { SUMMARY_ADD, SUMMARY_REPLACE, SUMMARY_REMOVE };
 struct summary_change {
 	int64_t patient_id;
 	bool had;
+	struct summary_input input;
 	struct patient_summary before;
 };
 int store_summary_before(struct db *db, int64_t patient_id, struct summary_change *change);
-int store_summary_after(struct db *db, struct summary_change *change);
+/* rec (of res) was added, written over its row, or removed (edit). */
+int store_summary_after(struct db *db, struct summary_change *change, const struct resource *res,
+			const struct record *rec, enum summary_edit edit);
 /* For a change abandoned before store_summary_after. */
 void store_summary_change_free(struct summary_change *change);
 /* Patients just inserted with all their records: their tallies added,

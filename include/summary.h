@@ -44,7 +44,9 @@ struct summary_outcome {
 	bool confirmed;
 };
 
+/* Each row begins with its record's id (store_summary.c finds rows by it). */
 struct summary_toxicity {
+	int64_t id;
 	int64_t course_id;
 	char term[104];
 	int grade;

@@ -227,7 +227,7 @@ int store_insert(struct db *db, const struct resource *res, struct record *rec)
 	if (rc == DB_OK) {
 		rec->id = db_last_insert_id(db);
 		change.patient_id = patient_of(res, rec);
-		return store_summary_after(db, &change);
+		return store_summary_after(db, &change, res, rec, SUMMARY_ADD);
 	}
 	store_summary_change_free(&change);
 	return rc;
@@ -261,7 +261,7 @@ int store_update(struct db *db, const struct resource *res, const struct record 
 		store_summary_change_free(&change);
 		return db_result(rc);
 	}
-	return store_summary_after(db, &change);
+	return store_summary_after(db, &change, res, rec, SUMMARY_REPLACE);
 }
 
 int store_delete(struct db *db, const struct resource *res, int64_t id)
@@ -291,7 +291,8 @@ int store_delete(struct db *db, const struct resource *res, int64_t id)
 		store_summary_change_free(&change);
 		return db_result(rc);
 	}
-	return store_summary_after(db, &change);
+	struct record gone = {.id = id};
+	return store_summary_after(db, &change, res, &gone, SUMMARY_REMOVE);
 }
 
 int store_count(struct db *db, const struct resource *res, int64_t *count)

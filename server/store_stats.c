@@ -16,7 +16,12 @@
 static void text_into(char *dst, size_t n, struct db_stmt *stmt, int col)
 {
 	const char *s = db_column_text(stmt, col);
-	snprintf(dst, n, "%s", s ? s : "");
+	size_t len = s ? db_column_bytes(stmt, col) : 0;
+	if (len >= n)
+		len = n - 1;
+	if (len)
+		memcpy(dst, s, len);
+	dst[len] = '\0';
 }
 
 /* Room for one more item in *p (of *cap items of size each); false when

@@ -21,7 +21,12 @@
 static void text_into(char *dst, size_t n, struct db_stmt *stmt, int col)
 {
 	const char *s = db_column_text(stmt, col);
-	snprintf(dst, n, "%s", s ? s : "");
+	size_t len = s ? db_column_bytes(stmt, col) : 0;
+	if (len >= n)
+		len = n - 1;
+	if (len)
+		memcpy(dst, s, len);
+	dst[len] = '\0';
 }
 
 /* Grows *p (of *cap items) to hold one more than n; false when memory ran
@@ -117,7 +122,7 @@ static int read_input(struct db *db, int64_t id, struct summary_input *in, bool 
 		return db_result(rc);
 
 	cap = 0;
-	stmt = db_prepare_static(db, "SELECT course_id, term, grade, onset_on, resolved_on "
+	stmt = db_prepare_static(db, "SELECT course_id, term, grade, onset_on, resolved_on, id "
 				     "FROM toxicities WHERE patient_id = ?1");
 	if (!stmt)
 		return DB_ERROR;
@@ -135,6 +140,7 @@ static int read_input(struct db *db, int64_t id, struct summary_input *in, bool 
 		t->grade = (int)db_column_int(stmt, 2);
 		text_into(t->onset_on, sizeof t->onset_on, stmt, 3);
 		text_into(t->resolved_on, sizeof t->resolved_on, stmt, 4);
+		t->id = db_column_int(stmt, 5);
 	}
 	db_done(stmt);
 	return db_result(rc);
@@ -243,81 +249,6 @@ int store_tallies_note(struct db *db, struct tally_buf *pending)
 	return add_tallies(db, pending);
 }
 
-/* The patient summarised from its rows as they are now; *has false when
- * there is no such patient. */
-static int summarise(struct db *db, int64_t id, struct patient_summary *out, bool *has)
-{
-	struct summary_input in;
-	memset(out, 0, sizeof *out);
-	int rc = read_input(db, id, &in, has);
-	if (rc == DB_OK && *has && !summary_compute(id, &in, out))
-		rc = DB_ERROR;
-	input_free(&in);
-	return rc;
-}
-
-int store_summary_before(struct db *db, int64_t patient_id, struct summary_change *change)
-{
-	memset(change, 0, sizeof *change);
-	change->patient_id = patient_id;
-	return summarise(db, patient_id, &change->before, &change->had);
-}
-
-/* The difference between before and now into the tallies, and the kept
- * summary brought up to date. */
-static int apply(struct db *db, int64_t id, const struct patient_summary *before, bool had,
-		 const struct patient_summary *now, bool has, struct tally_buf *buf)
-{
-	if (had && !summary_tallies(before, -1, buf))
-		return DB_ERROR;
-	if (has && !summary_tallies(now, +1, buf))
-		return DB_ERROR;
-	if (has && !(had && summary_same_facts(before, now)))
-		return keep_summary(db, now);
-	if (!has && had)
-		return run_id(db, "DELETE FROM patient_summaries WHERE patient_id = ?1", id);
-	return DB_OK;
-}
-
-int store_summary_after(struct db *db, struct summary_change *change)
-{
-	struct patient_summary now;
-	bool has = false;
-	struct tally_buf buf = {0};
-	int rc = summarise(db, change->patient_id, &now, &has);
-	if (rc == DB_OK)
-		rc = apply(db, change->patient_id, &change->before, change->had, &now, has, &buf);
-	if (rc == DB_OK)
-		rc = add_tallies(db, &buf);
-	tally_buf_free(&buf);
-	summary_free(&now);
-	store_summary_change_free(change);
-	return rc;
-}
-
-void store_summary_change_free(struct summary_change *change)
-{
-	summary_free(&change->before);
-}
-
-int store_summaries_add_new(struct db *db, const int64_t *ids, size_t n)
-{
-	struct tally_buf buf = {0};
-	int rc = DB_OK;
-	for (size_t i = 0; i < n && rc == DB_OK; i++) {
-		struct patient_summary now;
-		bool has = false;
-		rc = summarise(db, ids[i], &now, &has);
-		if (rc == DB_OK)
-			rc = apply(db, ids[i], NULL, false, &now, has, &buf);
-		summary_free(&now);
-	}
-	if (rc == DB_OK)
-		rc = add_tallies(db, &buf);
-	tally_buf_free(&buf);
-	return rc;
-}
-
 /* A field's text ("" when null). */
 static const char *text_of(const struct record *rec, int field)
 {
@@ -347,39 +278,78 @@ static long position(const int64_t *ids, size_t n, int64_t id)
 	return lo < n && ids[lo] == id ? (long)lo : -1;
 }
 
+/* A patient's, a course's, an outcome's and a toxicity's fields as the
+ * summary reads them, from a record of its resource. */
+static void patient_fields(struct summary_input *in, const struct resource *res,
+			   const struct record *p)
+{
+	copy_cut(in->regimen, sizeof in->regimen, text_of(p, field_of(res, "regimen")));
+	copy_cut(in->histology, sizeof in->histology, text_of(p, field_of(res, "histology")));
+	copy_cut(in->setting, sizeof in->setting, text_of(p, field_of(res, "setting")));
+	in->dead = strcmp(text_of(p, field_of(res, "vital_status")), "dead") == 0;
+	copy_cut(in->died_on, sizeof in->died_on, text_of(p, field_of(res, "died_on")));
+	copy_cut(in->last_contact_on, sizeof in->last_contact_on,
+		 text_of(p, field_of(res, "last_contact_on")));
+}
+
+static void course_row(struct summary_course *c, const struct resource *res,
+		       const struct record *rec)
+{
+	memset(c, 0, sizeof *c);
+	c->id = rec->id;
+	copy_cut(c->started_on, sizeof c->started_on, text_of(rec, field_of(res, "started_on")));
+	copy_cut(c->ended_on, sizeof c->ended_on, text_of(rec, field_of(res, "ended_on")));
+}
+
+static void outcome_row(struct summary_outcome *o, const struct resource *res,
+			const struct record *rec)
+{
+	memset(o, 0, sizeof *o);
+	o->id = rec->id;
+	copy_cut(o->assessed_on, sizeof o->assessed_on, text_of(rec, field_of(res, "assessed_on")));
+	copy_cut(o->response, sizeof o->response, text_of(rec, field_of(res, "response")));
+	o->confirmed = rec->v[field_of(res, "confirmed")].i != 0;
+}
+
+static void toxicity_row(struct summary_toxicity *t, const struct resource *res,
+			 const struct record *rec)
+{
+	memset(t, 0, sizeof *t);
+	t->id = rec->id;
+	t->course_id = rec->v[field_of(res, "course_id")].i;
+	copy_cut(t->term, sizeof t->term, text_of(rec, field_of(res, "term")));
+	t->grade = (int)rec->v[field_of(res, "grade")].i;
+	copy_cut(t->onset_on, sizeof t->onset_on, text_of(rec, field_of(res, "onset_on")));
+	copy_cut(t->resolved_on, sizeof t->resolved_on, text_of(rec, field_of(res, "resolved_on")));
+}
+
+/* Which of the four a resource is: 0 patients, 1 courses, 2 outcomes, 3
+ * toxicities (told apart by the fields the summary reads). */
+static int kind_of(const struct resource *res)
+{
+	if (resource_field_index(res, "patient_id") < 0)
+		return 0;
+	if (resource_field_index(res, "course_id") < 0)
+		return 1;
+	return resource_field_index(res, "response") >= 0 ? 2 : 3;
+}
+
 /* The inputs of the patients in k[0], their records in k[1..3], as
  * records made for a bulk import hold them (no database read). */
 static bool inputs_of(const struct summary_records k[4], int64_t *ids, struct summary_input *in)
 {
-	const struct resource *pr = k[0].res, *cr = k[1].res, *orr = k[2].res, *tr = k[3].res;
-	int regimen = field_of(pr, "regimen"), histology = field_of(pr, "histology"),
-	    setting = field_of(pr, "setting"), vital = field_of(pr, "vital_status"),
-	    died = field_of(pr, "died_on"), contact = field_of(pr, "last_contact_on");
 	size_t n = (size_t)k[0].n;
 	for (size_t i = 0; i < n; i++) {
-		const struct record *p = k[0].recs[i];
-		ids[i] = p->id;
+		ids[i] = k[0].recs[i]->id;
 		memset(&in[i], 0, sizeof in[i]);
-		snprintf(in[i].regimen, sizeof in[i].regimen, "%s", text_of(p, regimen));
-		snprintf(in[i].histology, sizeof in[i].histology, "%s", text_of(p, histology));
-		snprintf(in[i].setting, sizeof in[i].setting, "%s", text_of(p, setting));
-		in[i].dead = strcmp(text_of(p, vital), "dead") == 0;
-		snprintf(in[i].died_on, sizeof in[i].died_on, "%s", text_of(p, died));
-		snprintf(in[i].last_contact_on, sizeof in[i].last_contact_on, "%s",
-			 text_of(p, contact));
+		patient_fields(&in[i], k[0].res, k[0].recs[i]);
 	}
 	/* ids ascend with the lines (an import plans them in order); checked */
 	for (size_t i = 1; i < n; i++)
 		if (ids[i] <= ids[i - 1])
 			return false;
-	int c_patient = field_of(cr, "patient_id"), started = field_of(cr, "started_on"),
-	    ended = field_of(cr, "ended_on");
-	int o_patient = field_of(orr, "patient_id"), assessed = field_of(orr, "assessed_on"),
-	    response = field_of(orr, "response"), confirmed = field_of(orr, "confirmed");
-	int t_patient = field_of(tr, "patient_id"), t_course = field_of(tr, "course_id"),
-	    term = field_of(tr, "term"), grade = field_of(tr, "grade"),
-	    onset = field_of(tr, "onset_on"), resolved = field_of(tr, "resolved_on");
-	int patient_field[4] = {0, c_patient, o_patient, t_patient};
+	int patient_field[4] = {0, field_of(k[1].res, "patient_id"),
+				field_of(k[2].res, "patient_id"), field_of(k[3].res, "patient_id")};
 	/* counted first, so that each patient's arrays are allocated once */
 	for (int kind = 1; kind < 4; kind++) {
 		for (int r = 0; r < k[kind].n; r++) {
@@ -406,34 +376,147 @@ static bool inputs_of(const struct summary_records k[4], int64_t *ids, struct su
 			const struct record *rec = k[kind].recs[r];
 			struct summary_input *p =
 				&in[position(ids, n, rec->v[patient_field[kind]].i)];
-			if (kind == 1) {
-				struct summary_course *c = &p->courses[p->ncourses++];
-				c->id = rec->id;
-				snprintf(c->started_on, sizeof c->started_on, "%s",
-					 text_of(rec, started));
-				snprintf(c->ended_on, sizeof c->ended_on, "%s",
-					 text_of(rec, ended));
-			} else if (kind == 2) {
-				struct summary_outcome *o = &p->outcomes[p->noutcomes++];
-				o->id = rec->id;
-				snprintf(o->assessed_on, sizeof o->assessed_on, "%s",
-					 text_of(rec, assessed));
-				snprintf(o->response, sizeof o->response, "%s",
-					 text_of(rec, response));
-				o->confirmed = rec->v[confirmed].i != 0;
-			} else {
-				struct summary_toxicity *t = &p->toxicities[p->ntoxicities++];
-				t->course_id = rec->v[t_course].i;
-				snprintf(t->term, sizeof t->term, "%s", text_of(rec, term));
-				t->grade = (int)rec->v[grade].i;
-				snprintf(t->onset_on, sizeof t->onset_on, "%s",
-					 text_of(rec, onset));
-				snprintf(t->resolved_on, sizeof t->resolved_on, "%s",
-					 text_of(rec, resolved));
-			}
+			if (kind == 1)
+				course_row(&p->courses[p->ncourses++], k[kind].res, rec);
+			else if (kind == 2)
+				outcome_row(&p->outcomes[p->noutcomes++], k[kind].res, rec);
+			else
+				toxicity_row(&p->toxicities[p->ntoxicities++], k[kind].res, rec);
 		}
 	}
 	return true;
+}
+
+/* The rows summarised before a write, changed as the write changed them:
+ * rec added, put in place of its row (same id), or its row removed. False
+ * when memory ran out. */
+static bool edit_input(struct summary_input *in, const struct resource *res,
+		       const struct record *rec, enum summary_edit edit)
+{
+	int kind = kind_of(res);
+	if (kind == 0) {
+		if (edit != SUMMARY_REMOVE)
+			patient_fields(in, res, rec);
+		return true;
+	}
+	void **rows = kind == 1   ? (void **)&in->courses
+		      : kind == 2 ? (void **)&in->outcomes
+				  : (void **)&in->toxicities;
+	size_t *n = kind == 1 ? &in->ncourses : kind == 2 ? &in->noutcomes : &in->ntoxicities;
+	size_t size = kind == 1   ? sizeof *in->courses
+		      : kind == 2 ? sizeof *in->outcomes
+				  : sizeof *in->toxicities;
+	size_t at = 0;
+	while (at < *n && *(const int64_t *)((const char *)*rows + at * size) != rec->id)
+		at++; /* each row begins with its id */
+	if (edit == SUMMARY_REMOVE) {
+		if (at < *n) {
+			memmove((char *)*rows + at * size, (char *)*rows + (at + 1) * size,
+				(*n - at - 1) * size);
+			(*n)--;
+		}
+		return true;
+	}
+	if (at == *n) {
+		void *more = xrealloc(*rows, (*n + 1) * size);
+		if (!more)
+			return false;
+		*rows = more;
+		(*n)++;
+	}
+	void *row = (char *)*rows + at * size;
+	if (kind == 1)
+		course_row(row, res, rec);
+	else if (kind == 2)
+		outcome_row(row, res, rec);
+	else
+		toxicity_row(row, res, rec);
+	return true;
+}
+
+/* The patient summarised from its rows as they are now; *has false when
+ * there is no such patient. */
+static int summarise(struct db *db, int64_t id, struct patient_summary *out, bool *has)
+{
+	struct summary_input in;
+	memset(out, 0, sizeof *out);
+	int rc = read_input(db, id, &in, has);
+	if (rc == DB_OK && *has && !summary_compute(id, &in, out))
+		rc = DB_ERROR;
+	input_free(&in);
+	return rc;
+}
+
+int store_summary_before(struct db *db, int64_t patient_id, struct summary_change *change)
+{
+	memset(change, 0, sizeof *change);
+	change->patient_id = patient_id;
+	int rc = read_input(db, patient_id, &change->input, &change->had);
+	if (rc == DB_OK && change->had &&
+	    !summary_compute(patient_id, &change->input, &change->before))
+		rc = DB_ERROR;
+	if (rc != DB_OK)
+		store_summary_change_free(change);
+	return rc;
+}
+
+/* The difference between before and now into the tallies, and the kept
+ * summary brought up to date. */
+static int apply(struct db *db, int64_t id, const struct patient_summary *before, bool had,
+		 const struct patient_summary *now, bool has, struct tally_buf *buf)
+{
+	if (had && !summary_tallies(before, -1, buf))
+		return DB_ERROR;
+	if (has && !summary_tallies(now, +1, buf))
+		return DB_ERROR;
+	if (has && !(had && summary_same_facts(before, now)))
+		return keep_summary(db, now);
+	if (!has && had)
+		return run_id(db, "DELETE FROM patient_summaries WHERE patient_id = ?1", id);
+	return DB_OK;
+}
+
+int store_summary_after(struct db *db, struct summary_change *change, const struct resource *res,
+			const struct record *rec, enum summary_edit edit)
+{
+	struct patient_summary now = {0};
+	bool has = kind_of(res) == 0 ? edit != SUMMARY_REMOVE : change->had;
+	struct tally_buf buf = {0};
+	int rc = edit_input(&change->input, res, rec, edit) ? DB_OK : DB_ERROR;
+	if (rc == DB_OK && has && !summary_compute(change->patient_id, &change->input, &now))
+		rc = DB_ERROR;
+	if (rc == DB_OK)
+		rc = apply(db, change->patient_id, &change->before, change->had, &now, has, &buf);
+	if (rc == DB_OK)
+		rc = add_tallies(db, &buf);
+	tally_buf_free(&buf);
+	summary_free(&now);
+	store_summary_change_free(change);
+	return rc;
+}
+
+void store_summary_change_free(struct summary_change *change)
+{
+	summary_free(&change->before);
+	input_free(&change->input);
+}
+
+int store_summaries_add_new(struct db *db, const int64_t *ids, size_t n)
+{
+	struct tally_buf buf = {0};
+	int rc = DB_OK;
+	for (size_t i = 0; i < n && rc == DB_OK; i++) {
+		struct patient_summary now;
+		bool has = false;
+		rc = summarise(db, ids[i], &now, &has);
+		if (rc == DB_OK)
+			rc = apply(db, ids[i], NULL, false, &now, has, &buf);
+		summary_free(&now);
+	}
+	if (rc == DB_OK)
+		rc = add_tallies(db, &buf);
+	tally_buf_free(&buf);
+	return rc;
 }
 
 bool store_summaries_of_records(const struct summary_records kinds[4], struct patient_summary *out,

@@ -82,7 +82,7 @@ static void raise_worst(struct patient_summary *s, int64_t course_id, const char
 	}
 	struct summary_worst *w = &s->worst[s->nworst++];
 	w->course_id = course_id;
-	snprintf(w->term, sizeof w->term, "%s", term);
+	copy_cut(w->term, sizeof w->term, term);
 	w->grade = grade;
 }
 
@@ -91,11 +91,11 @@ bool summary_compute(int64_t patient_id, const struct summary_input *in,
 {
 	memset(out, 0, sizeof *out);
 	out->patient_id = patient_id;
-	snprintf(out->regimen, sizeof out->regimen, "%s", in->regimen);
-	snprintf(out->histology, sizeof out->histology, "%s", in->histology);
-	snprintf(out->setting, sizeof out->setting, "%s", in->setting);
+	copy_cut(out->regimen, sizeof out->regimen, in->regimen);
+	copy_cut(out->histology, sizeof out->histology, in->histology);
+	copy_cut(out->setting, sizeof out->setting, in->setting);
 	out->dead = in->dead;
-	snprintf(out->died_on, sizeof out->died_on, "%s", in->died_on);
+	copy_cut(out->died_on, sizeof out->died_on, in->died_on);
 	later(out->latest, in->died_on);
 	later(out->latest, in->last_contact_on);
 
@@ -103,7 +103,7 @@ bool summary_compute(int64_t patient_id, const struct summary_input *in,
 	for (size_t i = 0; i < in->ncourses; i++) {
 		const struct summary_course *c = &in->courses[i];
 		if (!out->first_start[0] || strcmp(c->started_on, out->first_start) < 0)
-			snprintf(out->first_start, sizeof out->first_start, "%s", c->started_on);
+			copy_cut(out->first_start, sizeof out->first_start, c->started_on);
 		later(out->latest, c->started_on);
 		later(out->latest, c->ended_on);
 	}
@@ -181,7 +181,7 @@ static bool add(struct tally_buf *buf, const struct patient_summary *s, int kind
 	memcpy(t->regimen, s->regimen, sizeof t->regimen);
 	memcpy(t->histology, s->histology, sizeof t->histology);
 	memcpy(t->setting, s->setting, sizeof t->setting);
-	snprintf(t->term, sizeof t->term, "%s", term);
+	copy_cut(t->term, sizeof t->term, term);
 	t->key = key;
 	t->n = n;
 	return true;

@@ -96,6 +96,14 @@ bool summary_compute(int64_t patient_id, const struct summary_input *in,
 void summary_free(struct patient_summary *s);
 /* Sorts s->worst by course, then term (as summary_compute leaves it). */
 void summary_sort_worst(struct patient_summary *s);
+/* The facts of s after one more record of the patient, told from the facts
+ * alone (the worst grades aside: a toxicity's are the caller's): a course;
+ * a toxicity's dates; an outcome, unless it is a first CR (as either
+ * reading sees it), after which a PD already on record would count as a
+ * recurrence: false then, and s is unchanged. */
+void summary_add_course(struct patient_summary *s, const struct summary_course *c);
+void summary_add_toxicity(struct patient_summary *s, const struct summary_toxicity *t);
+bool summary_add_outcome(struct patient_summary *s, const struct summary_outcome *o);
 /* The same facts, worst grades aside. */
 bool summary_same_facts(const struct patient_summary *a, const struct patient_summary *b);
 

@@ -216,21 +216,18 @@ static int patient_of_id(struct db *db, const struct resource *res, int64_t id, 
 	return rc;
 }
 
-/* A new patient has nothing to summarise before its insert. */
+/* A new patient has nothing to summarise before its insert; a record of a
+ * patient moves the counters its patient's summary tells (store_summary.h). */
 int store_insert(struct db *db, const struct resource *res, struct record *rec)
 {
-	struct summary_change change = {0};
-	bool patient = resource_field_index(res, "patient_id") < 0;
-	int rc = patient ? DB_OK : store_summary_before(db, patient_of(res, rec), &change);
-	if (rc == DB_OK)
-		rc = store_insert_many(db, res, &rec, 1);
-	if (rc == DB_OK) {
-		rec->id = db_last_insert_id(db);
-		change.patient_id = patient_of(res, rec);
-		return store_summary_after(db, &change, res, rec, SUMMARY_ADD);
-	}
-	store_summary_change_free(&change);
-	return rc;
+	int rc = store_insert_many(db, res, &rec, 1);
+	if (rc != DB_OK)
+		return rc;
+	rec->id = db_last_insert_id(db);
+	if (resource_field_index(res, "patient_id") >= 0)
+		return store_summary_added(db, patient_of(res, rec), res, rec);
+	struct summary_change change = {.patient_id = rec->id};
+	return store_summary_after(db, &change, res, rec, SUMMARY_ADD);
 }
 
 int store_next_id(struct db *db, const struct resource *res, int64_t *next)

@@ -476,6 +476,144 @@ static int apply(struct db *db, int64_t id, const struct patient_summary *before
 	return DB_OK;
 }
 
+/* The summary kept for the patient, its facts only (no worst grades);
+ * *exists false when none is. */
+static int read_kept(struct db *db, int64_t id, struct patient_summary *s, bool *exists)
+{
+	memset(s, 0, sizeof *s);
+	struct db_stmt *stmt = db_prepare_static(
+		db, "SELECT regimen, histology, setting, courses, first_start, latest, dead, "
+		    "died_on, best, best_confirmed, first_cr, first_cr_confirmed, recurred, "
+		    "recurred_confirmed FROM patient_summaries WHERE patient_id = ?1");
+	if (!stmt)
+		return DB_ERROR;
+	db_bind_int(stmt, 1, id);
+	int rc = db_step(stmt);
+	*exists = rc == DB_ROW;
+	if (rc == DB_ROW) {
+		s->patient_id = id;
+		text_into(s->regimen, sizeof s->regimen, stmt, 0);
+		text_into(s->histology, sizeof s->histology, stmt, 1);
+		text_into(s->setting, sizeof s->setting, stmt, 2);
+		s->courses = db_column_int(stmt, 3);
+		text_into(s->first_start, sizeof s->first_start, stmt, 4);
+		text_into(s->latest, sizeof s->latest, stmt, 5);
+		s->dead = db_column_int(stmt, 6) != 0;
+		text_into(s->died_on, sizeof s->died_on, stmt, 7);
+		s->best[READ_ANY] = (int)db_column_int(stmt, 8);
+		s->best[READ_CONFIRMED] = (int)db_column_int(stmt, 9);
+		text_into(s->first_cr[READ_ANY], sizeof s->first_cr[0], stmt, 10);
+		text_into(s->first_cr[READ_CONFIRMED], sizeof s->first_cr[0], stmt, 11);
+		s->recurred[READ_ANY] = db_column_int(stmt, 12) != 0;
+		s->recurred[READ_CONFIRMED] = db_column_int(stmt, 13) != 0;
+	}
+	db_done(stmt);
+	return rc == DB_ROW ? DB_OK : db_result(rc);
+}
+
+/* The worst grade for term of the patient's records other than the new
+ * one (id), on the patient (course 0) or one course; 0 when none. Through
+ * the patient's or the course's index: max(grade) alone would walk the
+ * grade index from the top (to its end when nothing matches), and term
+ * alone every toxicity of that term; both are kept from their indexes by
+ * an expression (grade + 0, term || ''), in the SQL both engines share. */
+static int worst_before(struct db *db, int64_t patient_id, int64_t course_id, const char *term,
+			int64_t id, int *grade)
+{
+	struct db_stmt *stmt = db_prepare_static(
+		db, course_id ? "SELECT coalesce(max(grade + 0), 0) FROM toxicities "
+				"WHERE course_id = ?1 AND term || '' = ?2 AND id <> ?3"
+			      : "SELECT coalesce(max(grade + 0), 0) FROM toxicities "
+				"WHERE patient_id = ?1 AND term || '' = ?2 AND id <> ?3");
+	if (!stmt)
+		return DB_ERROR;
+	db_bind_int(stmt, 1, course_id ? course_id : patient_id);
+	db_bind_text(stmt, 2, term);
+	db_bind_int(stmt, 3, id);
+	int rc = db_step(stmt);
+	if (rc == DB_ROW)
+		*grade = (int)db_column_int(stmt, 0);
+	db_done(stmt);
+	return rc == DB_ROW ? DB_OK : db_result(rc == DB_OK ? DB_ERROR : rc);
+}
+
+/* After a record of the patient was added: summarised whole from its rows,
+ * and before from the same rows less the new one (had: the patient's
+ * counters are in the tallies; a summary was kept for it). */
+static int added_from_rows(struct db *db, int64_t patient_id, const struct resource *res,
+			   const struct record *rec, bool had)
+{
+	struct summary_change c; /* c.before: summarised with the new record */
+	int rc = store_summary_before(db, patient_id, &c);
+	if (rc != DB_OK)
+		return rc;
+	struct patient_summary before = {0};
+	struct tally_buf buf = {0};
+	if (c.had && had &&
+	    (!edit_input(&c.input, res, rec, SUMMARY_REMOVE) ||
+	     !summary_compute(patient_id, &c.input, &before)))
+		rc = DB_ERROR;
+	if (rc == DB_OK)
+		rc = apply(db, patient_id, &before, had, &c.before, c.had, &buf);
+	if (rc == DB_OK)
+		rc = add_tallies(db, &buf);
+	tally_buf_free(&buf);
+	summary_free(&before);
+	store_summary_change_free(&c);
+	return rc;
+}
+
+int store_summary_added(struct db *db, int64_t patient_id, const struct resource *res,
+			const struct record *rec)
+{
+	struct patient_summary before, now;
+	bool kept = false;
+	int rc = read_kept(db, patient_id, &before, &kept);
+	if (rc != DB_OK)
+		return rc;
+	if (!kept)
+		return added_from_rows(db, patient_id, res, rec, false);
+	now = before;
+	int kind = kind_of(res);
+	struct summary_worst was[2], is[2];
+	if (kind == 1) {
+		struct summary_course c;
+		course_row(&c, res, rec);
+		summary_add_course(&now, &c);
+	} else if (kind == 2) {
+		struct summary_outcome o;
+		outcome_row(&o, res, rec);
+		if (!summary_add_outcome(&now, &o))
+			return added_from_rows(db, patient_id, res, rec, true);
+	} else {
+		struct summary_toxicity t;
+		toxicity_row(&t, res, rec);
+		summary_add_toxicity(&now, &t);
+		/* the two units whose worst grade for the term it may raise: the
+		 * patient (course 0), and its course */
+		int64_t units[2] = {0, t.course_id};
+		for (int u = 0; u < 2 && rc == DB_OK; u++) {
+			int grade = 0;
+			rc = worst_before(db, patient_id, units[u], t.term, t.id, &grade);
+			struct summary_worst w = {.course_id = units[u], .grade = grade};
+			copy_cut(w.term, sizeof w.term, t.term);
+			if (grade > 0)
+				was[before.nworst++] = w;
+			w.grade = grade > t.grade ? grade : t.grade;
+			is[now.nworst++] = w;
+		}
+		before.worst = was;
+		now.worst = is;
+	}
+	struct tally_buf buf = {0};
+	if (rc == DB_OK)
+		rc = apply(db, patient_id, &before, true, &now, true, &buf);
+	if (rc == DB_OK)
+		rc = add_tallies(db, &buf);
+	tally_buf_free(&buf);
+	return rc;
+}
+
 int store_summary_after(struct db *db, struct summary_change *change, const struct resource *res,
 			const struct record *rec, enum summary_edit edit)
 {

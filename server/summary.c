@@ -149,6 +149,41 @@ bool summary_compute(int64_t patient_id, const struct summary_input *in,
 	return true;
 }
 
+void summary_add_course(struct patient_summary *s, const struct summary_course *c)
+{
+	s->courses++;
+	if (!s->first_start[0] || strcmp(c->started_on, s->first_start) < 0)
+		copy_cut(s->first_start, sizeof s->first_start, c->started_on);
+	later(s->latest, c->started_on);
+	later(s->latest, c->ended_on);
+}
+
+void summary_add_toxicity(struct patient_summary *s, const struct summary_toxicity *t)
+{
+	later(s->latest, t->onset_on);
+	later(s->latest, t->resolved_on);
+}
+
+/* As summary_compute reads outcomes by date, then id, a new outcome (the
+ * largest id) comes after every one of its date. */
+bool summary_add_outcome(struct patient_summary *s, const struct summary_outcome *o)
+{
+	for (int r = 0; r < READINGS; r++)
+		if (summary_rank(o->response, o->confirmed, r) == RANK_CR &&
+		    (!s->first_cr[r][0] || strcmp(o->assessed_on, s->first_cr[r]) < 0))
+			return false;
+	for (int r = 0; r < READINGS; r++) {
+		int rank = summary_rank(o->response, o->confirmed, r);
+		if (rank < s->best[r])
+			s->best[r] = rank;
+		if (s->first_cr[r][0] && strcmp(o->response, "PD") == 0 &&
+		    strcmp(o->assessed_on, s->first_cr[r]) > 0)
+			s->recurred[r] = true;
+	}
+	later(s->latest, o->assessed_on);
+	return true;
+}
+
 void summary_free(struct patient_summary *s)
 {
 	free(s->worst);

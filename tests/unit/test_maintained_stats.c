@@ -267,6 +267,31 @@ static void op_create_outcome(void)
 	free(body);
 }
 
+/* The outcomes that move a complete response: a CR, a PD after it (a
+ * recurrence), and sometimes a CR earlier than both (a new first CR, with
+ * a PD already after it), as each reading sees them. */
+static void op_response_story(void)
+{
+	if (!courses.n)
+		return;
+	int64_t c = courses.id[pick(courses.n)];
+	int d = 400 + pick(300);
+	static const struct {
+		const char *response;
+		int offset;
+	} story[] = {{"CR", 0}, {"PD", 30}, {"CR", -60}};
+	int n = pick(3) ? 2 : 3;
+	for (int i = 0; i < n; i++) {
+		char assessed[11];
+		date_after(d + story[i].offset, assessed);
+		char *body = dump(json_pack("{s:I, s:s, s:s, s:b}", "course_id", (json_int_t)c,
+					    "assessed_on", assessed, "response", story[i].response,
+					    "confirmed", pick(2)));
+		remember(&outcomes, call("POST", "/outcomes", NULL, "application/json", body), c);
+		free(body);
+	}
+}
+
 static void op_create_toxicity(void)
 {
 	if (!courses.n)
@@ -438,7 +463,7 @@ START_TEST(test_kept_statistics_equal_statistics_from_scratch)
 		op_create_patient,  op_create_patient, op_create_course,   op_create_course,
 		op_create_outcome,  op_create_outcome, op_create_toxicity, op_create_toxicity,
 		op_create_toxicity, op_patch,          op_patch,           op_delete,
-		op_import,
+		op_import,          op_response_story,
 	};
 	memset(&patients, 0, sizeof patients);
 	memset(&courses, 0, sizeof courses);

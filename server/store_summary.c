@@ -512,29 +512,34 @@ static int read_kept(struct db *db, int64_t id, struct patient_summary *s, bool 
 }
 
 /* The worst grade for term of the patient's records other than the new
- * one (id), on the patient (course 0) or one course; 0 when none. Through
- * the patient's or the course's index: max(grade) alone would walk the
- * grade index from the top (to its end when nothing matches), and term
- * alone every toxicity of that term; both are kept from their indexes by
- * an expression (grade + 0, term || ''), in the SQL both engines share. */
+ * one (id), on the patient (course 0) or one course; 0 when none. The
+ * patient's or the course's toxicities are read through their index and
+ * the term compared here: in SQL, term = ? would lead SQLite to the term's
+ * index (every toxicity of that term), max(grade) to the grade index
+ * walked from the top, and an expression to keep them off allocates for
+ * every row. */
 static int worst_before(struct db *db, int64_t patient_id, int64_t course_id, const char *term,
 			int64_t id, int *grade)
 {
 	struct db_stmt *stmt = db_prepare_static(
-		db, course_id ? "SELECT coalesce(max(grade + 0), 0) FROM toxicities "
-				"WHERE course_id = ?1 AND term || '' = ?2 AND id <> ?3"
-			      : "SELECT coalesce(max(grade + 0), 0) FROM toxicities "
-				"WHERE patient_id = ?1 AND term || '' = ?2 AND id <> ?3");
+		db,
+		course_id
+			? "SELECT grade, term FROM toxicities WHERE course_id = ?1 AND id <> ?2"
+			: "SELECT grade, term FROM toxicities WHERE patient_id = ?1 AND id <> ?2");
 	if (!stmt)
 		return DB_ERROR;
 	db_bind_int(stmt, 1, course_id ? course_id : patient_id);
-	db_bind_text(stmt, 2, term);
-	db_bind_int(stmt, 3, id);
-	int rc = db_step(stmt);
-	if (rc == DB_ROW)
-		*grade = (int)db_column_int(stmt, 0);
+	db_bind_int(stmt, 2, id);
+	*grade = 0;
+	int rc;
+	while ((rc = db_step(stmt)) == DB_ROW) {
+		const char *t = db_column_text(stmt, 1);
+		int g = (int)db_column_int(stmt, 0);
+		if (t && strcmp(t, term) == 0 && g > *grade)
+			*grade = g;
+	}
 	db_done(stmt);
-	return rc == DB_ROW ? DB_OK : db_result(rc == DB_OK ? DB_ERROR : rc);
+	return db_result(rc);
 }
 
 /* After a record of the patient was added: summarised whole from its rows,

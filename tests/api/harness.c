@@ -322,6 +322,13 @@ void traffic_record_raw(const char *request, const char *reply, size_t reply_len
 	free(head);
 }
 
+static long timeout_override;
+
+void http_timeout(long seconds)
+{
+	timeout_override = seconds;
+}
+
 struct resp *http(const char *method, const char *path, const char *const *headers,
 		  const char *body, size_t body_len)
 {
@@ -339,7 +346,10 @@ struct resp *http(const char *method, const char *path, const char *const *heade
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, sink_write);
 	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &hdr);
 	/* under valgrind (the valgrind lane's meson timeouts are 4x) as long again */
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, getenv("COHORTD_VALGRIND") ? 80L : 20L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT,
+			 timeout_override             ? timeout_override
+			 : getenv("COHORTD_VALGRIND") ? 80L
+						      : 20L);
 	list = curl_slist_append(list, "Expect:");
 	bool has_auth = false, has_reason = false;
 	for (int i = 0; headers && headers[i]; i++) {

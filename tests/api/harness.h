@@ -53,6 +53,9 @@ int api_pid(void);
 struct resp *http(const char *method, const char *path, const char *const *headers,
 		  const char *body, size_t body_len);
 struct resp *http_get(const char *path);
+/* Seconds a request may take from now on (0: the default, 20, or 80 under
+ * valgrind): for a request that is large on purpose. */
+void http_timeout(long seconds);
 struct resp *http_post_json(const char *path, const char *json);
 struct resp *http_patch_json(const char *path, const char *json);
 struct resp *http_delete(const char *path);

@@ -34,9 +34,9 @@ int store_summary_after(struct db *db, struct summary_change *change, const stru
 			const struct record *rec, enum summary_edit edit);
 /* After a course, an outcome or a toxicity of the patient was inserted:
  * its counters moved from the summary kept for it and the record alone
- * (for a toxicity, two index lookups find the worst grades it may raise),
- * without reading the patient's other records, but when the record is a
- * new first CR (then the patient is summarised from its rows). */
+ * (for a toxicity, the worst grades it may raise are read from its
+ * patient's and its course's toxicities), but when the record is a new
+ * first CR (then the patient is summarised from its rows). */
 int store_summary_added(struct db *db, int64_t patient_id, const struct resource *res,
 			const struct record *rec);
 /* For a change abandoned before store_summary_after. */

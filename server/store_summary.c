@@ -1,13 +1,19 @@
 /* The statistics kept up to date as writes happen (summary.h): each
  * patient's summary (patient_summaries) and the tallies the statistics read
- * (tallies). A write that touches a patient summarises it from its rows (a
- * handful, by index) just before and just after, in its own transaction,
- * and adds the difference between its tallies then and now, so that a write
+ * (tallies), changed in the transaction of the write, by the difference
+ * between the patient's counters before and after it, so that a write
  * costs what it touches and a statistic reads counters, whatever the
- * registry's size. Summarising before, rather than keeping every input of
- * the tallies (each unit's worst grade per term), keeps a bulk import from
- * writing two rows more for every toxicity. Every statement here is in the dialect the engines
- * share (INSERT ... ON CONFLICT is SQLite's and PostgreSQL's). */
+ * registry's size. An inserted course, outcome or toxicity changes the
+ * summary kept for its patient by itself (with the worst grades a toxicity
+ * may raise read from its patient's and course's toxicities); an update, a
+ * delete, or an outcome that is a new first CR summarises the patient from
+ * its rows (a handful, by index) before, and after from the same rows as
+ * the write changed them; a bulk import's patients are summarised from the
+ * records it made. Summarising before, rather than keeping every input of
+ * the tallies (each unit's worst grade per term), keeps an import from
+ * writing two rows more for every toxicity. Every statement here is in the
+ * dialect the engines share (INSERT ... ON CONFLICT is SQLite's and
+ * PostgreSQL's). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -124,6 +124,8 @@ double db_column_real(struct db_stmt *stmt, int col);
 /* NULL for SQL NULL (or when memory ran out: util.h). */
 const char *db_column_text(struct db_stmt *stmt, int col);
 size_t db_column_bytes(struct db_stmt *stmt, int col);
+/* The column's text into dst (n bytes), cut to fit; "" for SQL NULL. */
+void db_column_text_into(struct db_stmt *stmt, int col, char *dst, size_t n);
 void db_done(struct db_stmt *stmt);
 /* Rows the last INSERT, UPDATE or DELETE on db changed. */
 int64_t db_changes(struct db *db);

@@ -39,6 +39,9 @@ size_t format_int(char out[24], long long n);
 /* src into dst, cut to cap - 1 bytes, as snprintf(dst, cap, "%s", src)
  * would, without printf's cost. */
 void copy_cut(char *dst, size_t cap, const char *src);
+/* Room for item n in the array *p of *cap items of size bytes: doubles it
+ * (from 16) when full; false when memory ran out (*p is then unchanged). */
+bool xgrow(void **p, size_t *cap, size_t n, size_t size);
 /* Hands the buffer to the caller (free() it) and empties sb; NULL when an
  * append failed or memory for "" cannot be had. */
 char *strbuf_steal(struct strbuf *sb);

@@ -173,6 +173,17 @@ size_t db_column_bytes(struct db_stmt *stmt, int col)
 	return stmt->engine->column_bytes(stmt, col);
 }
 
+void db_column_text_into(struct db_stmt *stmt, int col, char *dst, size_t n)
+{
+	const char *s = db_column_text(stmt, col);
+	size_t len = s ? db_column_bytes(stmt, col) : 0;
+	if (len >= n)
+		len = n - 1;
+	if (len)
+		memcpy(dst, s, len);
+	dst[len] = '\0';
+}
+
 void db_done(struct db_stmt *stmt)
 {
 	stmt->engine->done(stmt);

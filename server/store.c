@@ -35,12 +35,6 @@ static void read_value(struct db_stmt *stmt, int col, struct value *v)
 	}
 }
 
-static void copy_text(char *dst, size_t n, struct db_stmt *stmt, int col)
-{
-	const char *s = db_column_text(stmt, col);
-	snprintf(dst, n, "%s", s ? s : "");
-}
-
 /* "id, f1, f2, ..., version, created_at, updated_at" */
 static void select_columns(struct strbuf *sb, const struct resource *res)
 {
@@ -115,8 +109,8 @@ static void read_record(struct db_stmt *stmt, const struct resource *res, struct
 	for (int i = 0; i < res->nfields; i++)
 		read_value(stmt, i + 1, &rec->v[i]);
 	rec->version = db_column_int(stmt, res->nfields + 1);
-	copy_text(rec->created_at, sizeof rec->created_at, stmt, res->nfields + 2);
-	copy_text(rec->updated_at, sizeof rec->updated_at, stmt, res->nfields + 3);
+	db_column_text_into(stmt, res->nfields + 2, rec->created_at, sizeof rec->created_at);
+	db_column_text_into(stmt, res->nfields + 3, rec->updated_at, sizeof rec->updated_at);
 }
 
 /* The one integer sql answers, with its ? bound to *arg when arg is given. */

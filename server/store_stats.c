@@ -13,32 +13,6 @@
 #include "summary.h"
 #include "util.h"
 
-static void text_into(char *dst, size_t n, struct db_stmt *stmt, int col)
-{
-	const char *s = db_column_text(stmt, col);
-	size_t len = s ? db_column_bytes(stmt, col) : 0;
-	if (len >= n)
-		len = n - 1;
-	if (len)
-		memcpy(dst, s, len);
-	dst[len] = '\0';
-}
-
-/* Room for one more item in *p (of *cap items of size each); false when
- * the memory is not there (*p is then unchanged). */
-static bool room(void **p, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return true;
-	size_t more = *cap ? *cap * 2 : 64;
-	void *q = xrealloc(*p, more * size);
-	if (!q)
-		return false;
-	*p = q;
-	*cap = more;
-	return true;
-}
-
 int store_data_version(struct db *db, int64_t *version)
 {
 	/* every change appends an audit row: the last seq is the data version */
@@ -91,16 +65,16 @@ static int load_tallies(struct db *db, int kind, const struct cohort_filter *f, 
 	bool termed = kind == TALLY_WORST_PATIENT || kind == TALLY_WORST_COURSE;
 	int rc;
 	while ((rc = db_step(stmt)) == DB_ROW) {
-		if (!room((void **)&c->tallies, cap, c->ntallies, sizeof *c->tallies)) {
+		if (!xgrow((void **)&c->tallies, cap, c->ntallies, sizeof *c->tallies)) {
 			rc = DB_ERROR;
 			break;
 		}
 		struct cohort_tally *t = &c->tallies[c->ntallies];
 		memset(t, 0, sizeof *t);
 		t->kind = kind;
-		text_into(t->cell.regimen, sizeof t->cell.regimen, stmt, 0);
-		text_into(t->cell.histology, sizeof t->cell.histology, stmt, 1);
-		text_into(t->cell.setting, sizeof t->cell.setting, stmt, 2);
+		db_column_text_into(stmt, 0, t->cell.regimen, sizeof t->cell.regimen);
+		db_column_text_into(stmt, 1, t->cell.histology, sizeof t->cell.histology);
+		db_column_text_into(stmt, 2, t->cell.setting, sizeof t->cell.setting);
 		if (termed && !(t->term = xstrdup(db_column_text(stmt, 3)))) {
 			rc = DB_ERROR;
 			break;
@@ -131,7 +105,7 @@ static int load_deaths(struct db *db, const struct cohort_filter *f, struct coho
 	size_t cap = 0;
 	int rc;
 	while ((rc = db_step(stmt)) == DB_ROW) {
-		if (!room((void **)&c->deaths, &cap, c->ndeaths, sizeof *c->deaths)) {
+		if (!xgrow((void **)&c->deaths, &cap, c->ndeaths, sizeof *c->deaths)) {
 			rc = DB_ERROR;
 			break;
 		}
@@ -139,10 +113,10 @@ static int load_deaths(struct db *db, const struct cohort_filter *f, struct coho
 		memset(d, 0, sizeof *d);
 		d->patient_id = db_column_int(stmt, 0);
 		d->course_id = db_column_int(stmt, 1);
-		text_into(d->term, sizeof d->term, stmt, 2);
-		text_into(d->cell.regimen, sizeof d->cell.regimen, stmt, 3);
-		text_into(d->cell.histology, sizeof d->cell.histology, stmt, 4);
-		text_into(d->cell.setting, sizeof d->cell.setting, stmt, 5);
+		db_column_text_into(stmt, 2, d->term, sizeof d->term);
+		db_column_text_into(stmt, 3, d->cell.regimen, sizeof d->cell.regimen);
+		db_column_text_into(stmt, 4, d->cell.histology, sizeof d->cell.histology);
+		db_column_text_into(stmt, 5, d->cell.setting, sizeof d->cell.setting);
 	}
 	db_done(stmt);
 	return db_result(rc);
@@ -176,18 +150,18 @@ static int load_responders(struct db *db, bool confirmed, const struct cohort_fi
 			c->more_responders = true;
 			continue;
 		}
-		if (!room((void **)&c->responders, &cap, c->nresponders, sizeof *c->responders)) {
+		if (!xgrow((void **)&c->responders, &cap, c->nresponders, sizeof *c->responders)) {
 			rc = DB_ERROR;
 			break;
 		}
 		struct cohort_responder *r = &c->responders[c->nresponders++];
 		memset(r, 0, sizeof *r);
 		r->patient_id = db_column_int(stmt, 0);
-		text_into(r->cell.regimen, sizeof r->cell.regimen, stmt, 1);
-		text_into(r->cell.histology, sizeof r->cell.histology, stmt, 2);
-		text_into(r->cell.setting, sizeof r->cell.setting, stmt, 3);
-		text_into(r->first_cr, sizeof r->first_cr, stmt, 4);
-		text_into(r->latest, sizeof r->latest, stmt, 5);
+		db_column_text_into(stmt, 1, r->cell.regimen, sizeof r->cell.regimen);
+		db_column_text_into(stmt, 2, r->cell.histology, sizeof r->cell.histology);
+		db_column_text_into(stmt, 3, r->cell.setting, sizeof r->cell.setting);
+		db_column_text_into(stmt, 4, r->first_cr, sizeof r->first_cr);
+		db_column_text_into(stmt, 5, r->latest, sizeof r->latest);
 		r->recurred = db_column_int(stmt, 6) != 0;
 	}
 	db_done(stmt);

@@ -24,32 +24,6 @@
 /* patients refreshed per flush of the tallies in a rebuild */
 #define REBUILD_CHUNK 1024
 
-static void text_into(char *dst, size_t n, struct db_stmt *stmt, int col)
-{
-	const char *s = db_column_text(stmt, col);
-	size_t len = s ? db_column_bytes(stmt, col) : 0;
-	if (len >= n)
-		len = n - 1;
-	if (len)
-		memcpy(dst, s, len);
-	dst[len] = '\0';
-}
-
-/* Grows *p (of *cap items) to hold one more than n; false when memory ran
- * out. */
-static bool room(void **p, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return true;
-	size_t more = *cap ? *cap * 2 : 16;
-	void *q = xrealloc(*p, more * size);
-	if (!q)
-		return false;
-	*p = q;
-	*cap = more;
-	return true;
-}
-
 static void input_free(struct summary_input *in)
 {
 	free(in->courses);
@@ -73,12 +47,12 @@ static int read_input(struct db *db, int64_t id, struct summary_input *in, bool 
 	int rc = db_step(stmt);
 	*exists = rc == DB_ROW;
 	if (rc == DB_ROW) {
-		text_into(in->regimen, sizeof in->regimen, stmt, 0);
-		text_into(in->histology, sizeof in->histology, stmt, 1);
-		text_into(in->setting, sizeof in->setting, stmt, 2);
+		db_column_text_into(stmt, 0, in->regimen, sizeof in->regimen);
+		db_column_text_into(stmt, 1, in->histology, sizeof in->histology);
+		db_column_text_into(stmt, 2, in->setting, sizeof in->setting);
 		in->dead = db_column_int(stmt, 3) != 0;
-		text_into(in->died_on, sizeof in->died_on, stmt, 4);
-		text_into(in->last_contact_on, sizeof in->last_contact_on, stmt, 5);
+		db_column_text_into(stmt, 4, in->died_on, sizeof in->died_on);
+		db_column_text_into(stmt, 5, in->last_contact_on, sizeof in->last_contact_on);
 	}
 	db_done(stmt);
 	if (rc != DB_ROW)
@@ -91,15 +65,15 @@ static int read_input(struct db *db, int64_t id, struct summary_input *in, bool 
 		return DB_ERROR;
 	db_bind_int(stmt, 1, id);
 	while ((rc = db_step(stmt)) == DB_ROW) {
-		if (!room((void **)&in->courses, &cap, in->ncourses, sizeof *in->courses)) {
+		if (!xgrow((void **)&in->courses, &cap, in->ncourses, sizeof *in->courses)) {
 			rc = DB_ERROR;
 			break;
 		}
 		struct summary_course *c = &in->courses[in->ncourses++];
 		memset(c, 0, sizeof *c);
 		c->id = db_column_int(stmt, 0);
-		text_into(c->started_on, sizeof c->started_on, stmt, 1);
-		text_into(c->ended_on, sizeof c->ended_on, stmt, 2);
+		db_column_text_into(stmt, 1, c->started_on, sizeof c->started_on);
+		db_column_text_into(stmt, 2, c->ended_on, sizeof c->ended_on);
 	}
 	db_done(stmt);
 	if (rc != DB_OK)
@@ -112,15 +86,15 @@ static int read_input(struct db *db, int64_t id, struct summary_input *in, bool 
 		return DB_ERROR;
 	db_bind_int(stmt, 1, id);
 	while ((rc = db_step(stmt)) == DB_ROW) {
-		if (!room((void **)&in->outcomes, &cap, in->noutcomes, sizeof *in->outcomes)) {
+		if (!xgrow((void **)&in->outcomes, &cap, in->noutcomes, sizeof *in->outcomes)) {
 			rc = DB_ERROR;
 			break;
 		}
 		struct summary_outcome *o = &in->outcomes[in->noutcomes++];
 		memset(o, 0, sizeof *o);
 		o->id = db_column_int(stmt, 0);
-		text_into(o->assessed_on, sizeof o->assessed_on, stmt, 1);
-		text_into(o->response, sizeof o->response, stmt, 2);
+		db_column_text_into(stmt, 1, o->assessed_on, sizeof o->assessed_on);
+		db_column_text_into(stmt, 2, o->response, sizeof o->response);
 		o->confirmed = db_column_int(stmt, 3) != 0;
 	}
 	db_done(stmt);
@@ -134,18 +108,18 @@ static int read_input(struct db *db, int64_t id, struct summary_input *in, bool 
 		return DB_ERROR;
 	db_bind_int(stmt, 1, id);
 	while ((rc = db_step(stmt)) == DB_ROW) {
-		if (!room((void **)&in->toxicities, &cap, in->ntoxicities,
-			  sizeof *in->toxicities)) {
+		if (!xgrow((void **)&in->toxicities, &cap, in->ntoxicities,
+			   sizeof *in->toxicities)) {
 			rc = DB_ERROR;
 			break;
 		}
 		struct summary_toxicity *t = &in->toxicities[in->ntoxicities++];
 		memset(t, 0, sizeof *t);
 		t->course_id = db_column_int(stmt, 0);
-		text_into(t->term, sizeof t->term, stmt, 1);
+		db_column_text_into(stmt, 1, t->term, sizeof t->term);
 		t->grade = (int)db_column_int(stmt, 2);
-		text_into(t->onset_on, sizeof t->onset_on, stmt, 3);
-		text_into(t->resolved_on, sizeof t->resolved_on, stmt, 4);
+		db_column_text_into(stmt, 3, t->onset_on, sizeof t->onset_on);
+		db_column_text_into(stmt, 4, t->resolved_on, sizeof t->resolved_on);
 		t->id = db_column_int(stmt, 5);
 	}
 	db_done(stmt);
@@ -498,18 +472,18 @@ static int read_kept(struct db *db, int64_t id, struct patient_summary *s, bool 
 	*exists = rc == DB_ROW;
 	if (rc == DB_ROW) {
 		s->patient_id = id;
-		text_into(s->regimen, sizeof s->regimen, stmt, 0);
-		text_into(s->histology, sizeof s->histology, stmt, 1);
-		text_into(s->setting, sizeof s->setting, stmt, 2);
+		db_column_text_into(stmt, 0, s->regimen, sizeof s->regimen);
+		db_column_text_into(stmt, 1, s->histology, sizeof s->histology);
+		db_column_text_into(stmt, 2, s->setting, sizeof s->setting);
 		s->courses = db_column_int(stmt, 3);
-		text_into(s->first_start, sizeof s->first_start, stmt, 4);
-		text_into(s->latest, sizeof s->latest, stmt, 5);
+		db_column_text_into(stmt, 4, s->first_start, sizeof s->first_start);
+		db_column_text_into(stmt, 5, s->latest, sizeof s->latest);
 		s->dead = db_column_int(stmt, 6) != 0;
-		text_into(s->died_on, sizeof s->died_on, stmt, 7);
+		db_column_text_into(stmt, 7, s->died_on, sizeof s->died_on);
 		s->best[READ_ANY] = (int)db_column_int(stmt, 8);
 		s->best[READ_CONFIRMED] = (int)db_column_int(stmt, 9);
-		text_into(s->first_cr[READ_ANY], sizeof s->first_cr[0], stmt, 10);
-		text_into(s->first_cr[READ_CONFIRMED], sizeof s->first_cr[0], stmt, 11);
+		db_column_text_into(stmt, 10, s->first_cr[READ_ANY], sizeof s->first_cr[0]);
+		db_column_text_into(stmt, 11, s->first_cr[READ_CONFIRMED], sizeof s->first_cr[0]);
 		s->recurred[READ_ANY] = db_column_int(stmt, 12) != 0;
 		s->recurred[READ_CONFIRMED] = db_column_int(stmt, 13) != 0;
 	}

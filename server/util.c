@@ -121,6 +121,19 @@ void copy_cut(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
+bool xgrow(void **p, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return true;
+	size_t more = *cap ? *cap * 2 : 16;
+	void *q = xrealloc(*p, more * size);
+	if (!q)
+		return false;
+	*p = q;
+	*cap = more;
+	return true;
+}
+
 void strbuf_int(struct strbuf *sb, long long n)
 {
 	char buf[24];

@@ -491,32 +491,33 @@ static int read_kept(struct db *db, int64_t id, struct patient_summary *s, bool 
 	return rc == DB_ROW ? DB_OK : db_result(rc);
 }
 
-/* The worst grade for term of the patient's records other than the new
- * one (id), on the patient (course 0) or one course; 0 when none. The
- * patient's or the course's toxicities are read through their index and
- * the term compared here: in SQL, term = ? would lead SQLite to the term's
- * index (every toxicity of that term), max(grade) to the grade index
- * walked from the top, and an expression to keep them off allocates for
- * every row. */
+/* The worst grades for term of the patient's toxicities other than the new
+ * one (id): on the patient, grade[0], and on its course course_id,
+ * grade[1]; 0 when none. One walk of the patient's toxicities in
+ * toxicities_by_patient, which carries course, term and grade (0008), so
+ * no row is read from the table; the term is compared here, as term = ?
+ * in SQL would lead SQLite to the term's index (every toxicity of that
+ * term). */
 static int worst_before(struct db *db, int64_t patient_id, int64_t course_id, const char *term,
-			int64_t id, int *grade)
+			int64_t id, int grade[2])
 {
 	struct db_stmt *stmt = db_prepare_static(
-		db,
-		course_id
-			? "SELECT grade, term FROM toxicities WHERE course_id = ?1 AND id <> ?2"
-			: "SELECT grade, term FROM toxicities WHERE patient_id = ?1 AND id <> ?2");
+		db, "SELECT course_id, term, grade FROM toxicities WHERE patient_id = ?1 AND id <> ?2");
 	if (!stmt)
 		return DB_ERROR;
-	db_bind_int(stmt, 1, course_id ? course_id : patient_id);
+	db_bind_int(stmt, 1, patient_id);
 	db_bind_int(stmt, 2, id);
-	*grade = 0;
+	grade[0] = grade[1] = 0;
 	int rc;
 	while ((rc = db_step(stmt)) == DB_ROW) {
 		const char *t = db_column_text(stmt, 1);
-		int g = (int)db_column_int(stmt, 0);
-		if (t && strcmp(t, term) == 0 && g > *grade)
-			*grade = g;
+		if (!t || strcmp(t, term) != 0)
+			continue;
+		int g = (int)db_column_int(stmt, 2);
+		if (g > grade[0])
+			grade[0] = g;
+		if (db_column_int(stmt, 0) == course_id && g > grade[1])
+			grade[1] = g;
 	}
 	db_done(stmt);
 	return db_result(rc);
@@ -577,9 +578,10 @@ int store_summary_added(struct db *db, int64_t patient_id, const struct resource
 		/* the two units whose worst grade for the term it may raise: the
 		 * patient (course 0), and its course */
 		int64_t units[2] = {0, t.course_id};
+		int grades[2];
+		rc = worst_before(db, patient_id, t.course_id, t.term, t.id, grades);
 		for (int u = 0; u < 2 && rc == DB_OK; u++) {
-			int grade = 0;
-			rc = worst_before(db, patient_id, units[u], t.term, t.id, &grade);
+			int grade = grades[u];
 			struct summary_worst w = {.course_id = units[u], .grade = grade};
 			copy_cut(w.term, sizeof w.term, t.term);
 			if (grade > 0)

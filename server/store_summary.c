@@ -502,7 +502,8 @@ static int worst_before(struct db *db, int64_t patient_id, int64_t course_id, co
 			int64_t id, int grade[2])
 {
 	struct db_stmt *stmt = db_prepare_static(
-		db, "SELECT course_id, term, grade FROM toxicities WHERE patient_id = ?1 AND id <> ?2");
+		db,
+		"SELECT course_id, term, grade FROM toxicities WHERE patient_id = ?1 AND id <> ?2");
 	if (!stmt)
 		return DB_ERROR;
 	db_bind_int(stmt, 1, patient_id);

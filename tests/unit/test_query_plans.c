@@ -210,7 +210,8 @@ START_TEST(test_a_create_searches_indexes_only)
 		/* the worst grades before the new toxicity: from the index alone */
 		if (strstr(traced[i], "SELECT course_id, term, grade FROM toxicities")) {
 			worst = true;
-			ck_assert_msg(strstr(plan, "COVERING INDEX toxicities_by_patient"), "%s", plan);
+			ck_assert_msg(strstr(plan, "COVERING INDEX toxicities_by_patient"), "%s",
+				      plan);
 		}
 	}
 	ck_assert(worst);

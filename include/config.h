@@ -36,6 +36,7 @@ struct config {
 	const char *cors_origins[CONFIG_MAX_ORIGINS];
 	int ncors_origins;
 	size_t max_import;       /* bytes of an NDJSON import body */
+	unsigned import_chunk;   /* lines an import commits at a time (import.h); 0: all */
 	int log_level;           /* enum log_level (log.h) */
 	int durability;          /* enum db_durability (db.h) */
 	long long max_db_bytes;  /* a quota on the database file; 0: none */

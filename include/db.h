@@ -77,6 +77,13 @@ int db_begin_write(struct db *db);
 int db_begin_read(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
+/* Commits the write transaction's work so far and opens the next one
+ * without letting the writer go: no other write comes between them (a
+ * bulk import in chunks, import.c). */
+int db_commit_continue(struct db *db);
+/* Rolls back the write transaction's work since it began (or since the
+ * last db_commit_continue) and opens the next one, the writer kept. */
+int db_undo_continue(struct db *db);
 /* A number that changes with every transaction begun on this connection. */
 uint64_t db_transaction_id(struct db *db);
 /* A part of the open write transaction that can be undone alone (a
@@ -134,6 +141,10 @@ int64_t db_last_insert_id(struct db *db);
 /* The id the next INSERT into table without one would give: never one a
  * row had before, deleted or not. */
 int db_next_id(struct db *db, const char *table, int64_t *next);
+/* Gives the ids from next on back, as if no row past them had ever been
+ * inserted: for records taken back with the import that made them, the
+ * rows past next already deleted (store_import.c). */
+int db_set_next_id(struct db *db, const char *table, int64_t next);
 /* A transaction is open on db. */
 bool db_in_transaction(struct db *db);
 /* For the tests of query plans: fn is called with the SQL of every

@@ -1,7 +1,10 @@
 /* Bulk import: NDJSON, one patient a line with its courses nested, and
  * each course's outcomes and toxicities nested in it. Every record goes
- * through records_insert() (the validation and audit of a POST); the whole
- * import is one transaction, so a bad line leaves nothing written. Used by
+ * through records_insert() (the validation and audit of a POST). A bad line
+ * leaves nothing written: an import of up to import_chunk_lines lines is
+ * one transaction; a longer one commits every import_chunk_lines lines, so
+ * its write-ahead log stays small, and is taken back if refused or cut
+ * short (store_import.h), its records seen by readers meanwhile. Used by
  * POST /import and by `cohortd import --db PATH FILE`. */
 #ifndef COHORTD_IMPORT_H
 #define COHORTD_IMPORT_H
@@ -12,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "store_import.h"
 #include "summary.h"
 
 struct db;
@@ -28,7 +32,15 @@ struct import_session {
 	json_t *errors;           /* [{"line", "field", "message"}] of the first bad line */
 	int status;               /* 0, or the HTTP status of the first bad line (409, 422) */
 	struct tally_buf tallies; /* the statistics' counters of the batches written */
+	struct import_start start; /* where its records begin */
+	int64_t committed_lines;   /* lines in the chunks committed */
+	bool marked;               /* a commit was tried: take back, do not roll back */
 };
+
+/* Lines an import commits at a time (default 10,000, --import-chunk); 0:
+ * every import in one transaction, its WAL as large as its records. Set
+ * before imports run (main). */
+extern long import_chunk_lines;
 
 /* A file read line by line (a line may be as long as memory allows), for
  * import_stream: import_file_next, and import_file_rewind (for a file that
@@ -57,7 +69,8 @@ typedef bool (*import_rewind)(void *cls);
  * stopped it, or 0. With rewind (else NULL), a refused import may read the
  * input twice: the second time to name the line at fault. */
 int import_stream(struct import_session *s, import_next_line next, import_rewind rewind, void *cls);
-/* Commits when commit is true and nothing was refused, else rolls back. */
+/* Commits when commit is true and nothing was refused, else rolls back or
+ * takes back what was committed. */
 int import_end(struct import_session *s, int commit);
 
 #endif

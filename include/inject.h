@@ -3,7 +3,8 @@
  * unless the environment names one at start:
  *   COHORTD_INJECT_PAUSE=POINT:MS   each time the server reaches POINT it
  *                                   sleeps MS milliseconds (at most 60000)
- * Points: "statistic" (a statistic not cached, before it is computed).
+ * Points: "statistic" (a statistic not cached, before it is computed);
+ * "import-chunk" (an import that commits as it goes, after each commit).
  * Unset, a point costs one load and a compare. */
 #ifndef COHORTD_INJECT_H
 #define COHORTD_INJECT_H

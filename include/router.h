@@ -19,6 +19,7 @@ enum route_flags {
 	ROUTE_QUERY = 1 << 3,       /* takes query parameters; elsewhere any is a 400 */
 	ROUTE_REASON = 1 << 4,      /* needs a Change-Reason header (audited change) */
 	ROUTE_NDJSON = 1 << 5,      /* an application/x-ndjson body, up to the import limit */
+	ROUTE_OWN_COMMITS = 1 << 6, /* commits as it goes (an import): never in a batch */
 };
 
 typedef void (*route_handler)(struct request *req);

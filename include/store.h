@@ -33,6 +33,10 @@ int store_next_id(struct db *db, const struct resource *res, int64_t *next);
 /* Writes every field, version and updated_at of rec over row rec->id. */
 int store_update(struct db *db, const struct resource *res, const struct record *rec);
 int store_delete(struct db *db, const struct resource *res, int64_t id);
+/* Deletes res's records of the patients lo..hi (the patients themselves
+ * when res is patients), with no audit row and no summary moved: for an
+ * import taken back (store_import.c), children before their parents. */
+int store_delete_of_patients(struct db *db, const struct resource *res, int64_t lo, int64_t hi);
 int store_count(struct db *db, const struct resource *res, int64_t *count);
 /* Records of res whose integer field equals value: how many, and their ids
  * (ascending; free *ids). */

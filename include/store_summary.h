@@ -47,6 +47,10 @@ void store_summary_change_free(struct summary_change *change);
  * patients, courses, outcomes, toxicities, in that order, the patients by
  * ascending id; their counters are left in pending). */
 int store_summaries_add_new(struct db *db, const int64_t *ids, size_t n);
+/* Patients about to be deleted with all their records (an import taken
+ * back, store_import.c): their counters taken out of the tallies, from
+ * their rows, and their summaries deleted. */
+int store_summaries_remove(struct db *db, const int64_t *ids, size_t n);
 struct summary_records {
 	const struct resource *res;
 	struct record *const *recs;

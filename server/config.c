@@ -18,7 +18,7 @@ void config_usage(FILE *out)
 	      "       cohortd demo --db PATH         write the demo cohort (the 1989 IL-2 series)\n"
 	      "                                      into an empty database and exit\n"
 	      "       cohortd import --db PATH FILE  import NDJSON (one patient a line, nested)\n"
-	      "                                      in one transaction, audited, and exit;\n"
+	      "                                      all or nothing, audited, and exit;\n"
 	      "                                      FILE - reads standard input\n"
 	      "       cohortd token create --role reader|editor|admin --name NAME [--db PATH]\n"
 	      "                                      make a token; it is printed once, last\n"
@@ -45,6 +45,10 @@ void config_usage(FILE *out)
 	      "                     whole, however steadily they trickle, plus 1 s per 64 KiB\n"
 	      "                     of body; else the connection is closed (default 30)\n"
 	      "  --max-import MIB   largest POST /import body in MiB (default 32)\n"
+	      "  --import-chunk N   an import commits every N lines (patients), so that its\n"
+	      "                     log stays small; if refused or cut short, what it\n"
+	      "                     committed is taken back. 0: one transaction, the log\n"
+	      "                     as large as the import (default 10000)\n"
 	      "  --durability MODE  normal (default: survives a killed process) or full (also\n"
 	      "                     survives power loss: the log is synced at every commit)\n"
 	      "  --max-db-size MIB  a quota on the database file: writes that would grow it past\n"
@@ -82,6 +86,7 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 		.timeout_seconds = 30,
 		.request_timeout_seconds = 30,
 		.max_import = 32 * 1024 * 1024,
+		.import_chunk = 10000,
 		.log_level = LOG_INFO,
 	};
 	if (getenv("COHORTD_PORT") &&
@@ -172,6 +177,8 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 			unsigned mib = 0;
 			ok = parse_unsigned(arg, 1, 65536, &mib);
 			cfg->max_import = (size_t)mib * 1024 * 1024;
+		} else if (strcmp(opt, "--import-chunk") == 0) {
+			ok = parse_unsigned(arg, 0, 100000000, &cfg->import_chunk);
 		} else if (strcmp(opt, "--max-db-size") == 0) {
 			unsigned mib = 0;
 			ok = parse_unsigned(arg, 1, 1024 * 1024, &mib);

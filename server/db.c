@@ -204,6 +204,11 @@ int db_next_id(struct db *db, const char *table, int64_t *next)
 	return db->engine->next_id(db, table, next);
 }
 
+int db_set_next_id(struct db *db, const char *table, int64_t next)
+{
+	return db->engine->set_next_id(db, table, next);
+}
+
 bool db_in_transaction(struct db *db)
 {
 	return db->engine->in_transaction(db);
@@ -490,6 +495,57 @@ int db_commit(struct db *db)
 	if (rc == DB_OK)
 		alloc_commit_note();
 	return rc;
+}
+
+/* The next transaction of a writer that keeps the lock: on the shared
+ * writer, a group that no one else can join while it is held. */
+static int begin_again(struct db *db)
+{
+	db->transactions++;
+	if (db->engine->before_group)
+		db->engine->before_group(db); /* the WAL may start over (db_sqlite.c) */
+	int rc = run(db, DB_BEGIN_WRITE);
+	if (rc != DB_OK || !db->shared)
+		return rc;
+	pthread_mutex_lock(&group_lock);
+	group_open = true;
+	pthread_mutex_unlock(&group_lock);
+	return run(db, DB_SAVE_WRITER);
+}
+
+/* On the shared writer the transaction may also hold the work of writers
+ * that handed it over and wait for its outcome: they are told it here. */
+int db_commit_continue(struct db *db)
+{
+	if (!holding_writer || batching || alloc_failure_seen())
+		return DB_ERROR;
+	int rc;
+	if (db->shared) {
+		if ((rc = run(db, DB_RELEASE_WRITER)) != DB_OK)
+			return rc;
+		pthread_mutex_lock(&group_lock);
+		group_members++;
+		pthread_mutex_unlock(&group_lock);
+		rc = end_group(db, !db->engine->in_transaction(db));
+	} else if ((rc = run(db, DB_COMMIT)) == DB_OK) {
+		db_note_commit();
+	}
+	return rc == DB_OK ? begin_again(db) : rc;
+}
+
+/* On the shared writer only this writer's work is undone (its savepoint)
+ * unless the transaction itself is gone. */
+int db_undo_continue(struct db *db)
+{
+	if (!holding_writer || batching)
+		return DB_ERROR;
+	if (db->shared && db->engine->in_transaction(db) && run(db, DB_UNDO_WRITER) == DB_OK)
+		return DB_OK;
+	if (db->shared && group_open)
+		end_group(db, true);
+	else if (db->engine->in_transaction(db))
+		run(db, DB_ROLLBACK);
+	return begin_again(db);
 }
 
 void db_rollback(struct db *db)

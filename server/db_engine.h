@@ -79,6 +79,7 @@ struct db_engine {
 	int64_t (*changes)(struct db *db);
 	int64_t (*last_insert_id)(struct db *db);
 	int (*next_id)(struct db *db, const char *table, int64_t *next);
+	int (*set_next_id)(struct db *db, const char *table, int64_t next);
 	int (*insert_rows)(struct db *db, const char *head, int ncols, int n,
 			   void (*bind)(struct db_stmt *stmt, int at, int i, const void *cls),
 			   const void *cls);

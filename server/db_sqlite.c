@@ -883,6 +883,21 @@ static int sqlite_next_id(struct db *db, const char *table, int64_t *next)
 	return db_status_from(db, rc);
 }
 
+/* sqlite_sequence has a table's row once it has had one (AUTOINCREMENT). */
+static int sqlite_set_next_id(struct db *db, const char *table, int64_t next)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = sqlite3_prepare_v2(conn_of(db), "UPDATE sqlite_sequence SET seq = ?1 WHERE name = ?2",
+				    -1, &stmt, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(stmt, 1, next - 1);
+		sqlite3_bind_text(stmt, 2, table, -1, SQLITE_STATIC);
+		rc = sqlite3_step(stmt) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(conn_of(db));
+	}
+	sqlite3_finalize(stmt);
+	return db_status_from(db, rc);
+}
+
 /* --- the schema and what the engine promises ---------------------------- */
 
 /* The migrations applied are counted in PRAGMA user_version. */
@@ -944,6 +959,7 @@ const struct db_engine db_engine_sqlite = {
 	.changes = sqlite_changes,
 	.last_insert_id = sqlite_last_insert_id,
 	.next_id = sqlite_next_id,
+	.set_next_id = sqlite_set_next_id,
 	.insert_rows = sqlite_insert_rows,
 	.query_plan = sqlite_query_plan,
 	.migrations = embedded_migrations_sqlite,

@@ -34,12 +34,16 @@
 
 #include "audit.h"
 #include "db.h"
+#include "inject.h"
+#include "log.h"
 #include "record_insert.h"
 #include "resources.h"
 #include "store.h"
 #include "store_summary.h"
 #include "store_trust.h"
 #include "util.h"
+
+long import_chunk_lines = 10000;
 
 /* What staging makes ahead of the writes: the next id of each resource and
  * the audit chain's head, both moved on by every record staged. */
@@ -473,7 +477,47 @@ int import_begin(struct import_session *s, struct db *db, const struct audit_con
 	s->db = db;
 	s->audit = audit;
 	s->errors = json_array();
-	return db_begin_write(db);
+	int rc = db_begin_write(db);
+	if (rc == DB_OK && (rc = store_import_start(db, resources_all, &s->start)) != DB_OK)
+		db_rollback(db);
+	return rc;
+}
+
+/* The lines written so far made durable, with the mark of an unfinished
+ * import reaching to them and the counters written; the writer kept. */
+static int commit_chunk(struct import_session *s)
+{
+	int rc = store_import_mark(s->db, &s->start);
+	if (rc == DB_OK)
+		rc = store_tallies_add(s->db, &s->tallies);
+	s->tallies.merged = 0;
+	if (rc != DB_OK)
+		return rc;
+	s->marked = true;
+	rc = db_commit_continue(s->db);
+	if (rc == DB_OK)
+		s->committed_lines = s->counts.lines;
+	inject_pause("import-chunk");
+	return rc;
+}
+
+/* What the import committed taken back, what it had not rolled back; the
+ * writer kept, a transaction open. */
+static int take_back(struct import_session *s)
+{
+	int64_t patients = 0;
+	int rc = db_undo_continue(s->db);
+	if (rc == DB_OK)
+		rc = store_import_undo(s->db, resources_all, &patients);
+	if (rc == DB_OK)
+		rc = db_commit_continue(s->db);
+	if (rc == DB_OK)
+		s->marked = false;
+	else
+		log_write(LOG_ERROR, "an import could not be taken back",
+			  json_pack("{s:I, s:s}", "patients_taken_back", (json_int_t)patients,
+				    "then", "the next start takes back the rest"));
+	return rc;
 }
 
 int import_line(struct import_session *s, const char *line, size_t len)
@@ -677,6 +721,9 @@ static int write_batch(struct import_session *s, struct batch *b, struct pipelin
 			for (int j = 0; j < l->n; j++)
 				count(s, l->steps[j].res);
 		}
+		if (import_chunk_lines > 0 &&
+		    s->counts.lines - s->committed_lines >= import_chunk_lines)
+			return commit_chunk(s);
 		return 0;
 	}
 	tally_buf_free(&batch_tallies);
@@ -798,13 +845,19 @@ int import_stream(struct import_session *s, import_next_line next, import_rewind
 	 * then), the rest carefully. Should one of those be refused now (a
 	 * concurrent write), a last pass is careful throughout. */
 	for (int pass = 0; rc == IMPORT_REPLAY && pass < 2; pass++) {
-		db_rollback(s->db);
+		if (s->marked) {
+			if ((rc = take_back(s)) != DB_OK)
+				return rc;
+		} else {
+			db_rollback(s->db);
+			if ((rc = db_begin_write(s->db)) != DB_OK)
+				return rc;
+		}
 		s->tallies.n = s->tallies.merged = 0;
 		json_array_clear(s->errors);
 		memset(&s->counts, 0, sizeof s->counts);
+		s->committed_lines = 0;
 		s->status = 0;
-		if ((rc = db_begin_write(s->db)) != DB_OK)
-			return rc;
 		if (!rewind(cls))
 			return DB_ERROR;
 		if (pass == 1)
@@ -819,10 +872,24 @@ int import_end(struct import_session *s, int commit)
 	int rc = DB_OK;
 	if (commit && !s->status)
 		rc = store_tallies_add(s->db, &s->tallies);
-	if (commit && !s->status && rc == DB_OK)
+	if (commit && !s->status && rc == DB_OK && s->marked) {
+		/* the last chunk with the mark dropped, then the writer let go */
+		rc = store_import_unmark(s->db);
+		if (rc == DB_OK && (rc = db_commit_continue(s->db)) == DB_OK)
+			s->marked = false;
+	}
+	if (s->marked) {
+		int undone = take_back(s);
+		rc = rc != DB_OK ? rc : undone;
+		if (undone == DB_OK)
+			db_commit(s->db);
+		else
+			db_rollback(s->db);
+	} else if (commit && !s->status && rc == DB_OK) {
 		rc = db_commit(s->db);
-	else
+	} else {
 		db_rollback(s->db);
+	}
 	tally_buf_free(&s->tallies);
 	json_decref(s->errors);
 	s->errors = NULL;

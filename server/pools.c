@@ -8,7 +8,9 @@
  * (db_batch_begin): each its own savepoint, one COMMIT for all, and only
  * then are they answered. A write refused on its own merits is answered as
  * it would be alone; when the COMMIT fails, every write the batch kept is
- * answered with that failure instead, as nothing of it was written.
+ * answered with that failure instead, as nothing of it was written. A
+ * write that commits as it goes (ROUTE_OWN_COMMITS: an import) runs alone,
+ * outside any batch, so that no other write's answer hangs on its commits.
  *
  * Slow reads. A cold statistic can take seconds; on the HTTP workers two of
  * them stopped all other traffic. Each runs here on the pool thread's own
@@ -44,12 +46,13 @@ struct pool {
 	void (*run)(struct pool *pool, struct request **reqs, int n);
 };
 
-/* Runs reqs[0..n) as one batch and answers them. Each is checked against
+/* Runs reqs[0..n) as one batch (or one by one, batch false) and answers
+ * them. Each is checked against
  * this thread's allocation failures (util.h) as the glue checks its own. */
-static void run_writes(struct pool *pool, struct request **reqs, int n)
+static void run_batch(struct pool *pool, struct request **reqs, int n, bool batch)
 {
 	struct db *writer = db_writer();
-	bool batched = writer && db_batch_begin(writer) == DB_OK;
+	bool batched = batch && writer && db_batch_begin(writer) == DB_OK;
 	for (int i = 0; i < n; i++) {
 		alloc_failure_clear();
 		router_run(reqs[i]);
@@ -67,6 +70,21 @@ static void run_writes(struct pool *pool, struct request **reqs, int n)
 		}
 		req->write_committed = rc == DB_OK && ok;
 		pool->done(req);
+	}
+}
+
+static bool alone(const struct request *req)
+{
+	return req->route && (req->route->flags & ROUTE_OWN_COMMITS);
+}
+
+static void run_writes(struct pool *pool, struct request **reqs, int n)
+{
+	for (int from = 0, to; from < n; from = to) {
+		to = from + 1;
+		while (!alone(reqs[from]) && to < n && !alone(reqs[to]))
+			to++;
+		run_batch(pool, reqs + from, to - from, !alone(reqs[from]));
 	}
 }
 

@@ -286,6 +286,22 @@ int store_delete(struct db *db, const struct resource *res, int64_t id)
 	return store_summary_after(db, &change, res, &gone, SUMMARY_REMOVE);
 }
 
+int store_delete_of_patients(struct db *db, const struct resource *res, int64_t lo, int64_t hi)
+{
+	store_forget_course_facts();
+	char sql[128];
+	snprintf(sql, sizeof sql, "DELETE FROM %s WHERE %s BETWEEN ?1 AND ?2", res->name,
+		 resource_field_index(res, "patient_id") >= 0 ? "patient_id" : "id");
+	struct db_stmt *stmt = db_prepare(db, sql);
+	if (!stmt)
+		return DB_ERROR;
+	db_bind_int(stmt, 1, lo);
+	db_bind_int(stmt, 2, hi);
+	int rc = db_result(db_step(stmt));
+	db_done(stmt);
+	return rc == DB_OK ? count_records(db, res, -db_changes(db)) : rc;
+}
+
 int store_count(struct db *db, const struct resource *res, int64_t *count)
 {
 	struct db_stmt *stmt =

@@ -645,6 +645,25 @@ int store_summaries_add_new(struct db *db, const int64_t *ids, size_t n)
 	return rc;
 }
 
+int store_summaries_remove(struct db *db, const int64_t *ids, size_t n)
+{
+	struct tally_buf buf = {0};
+	struct patient_summary none = {0};
+	int rc = DB_OK;
+	for (size_t i = 0; i < n && rc == DB_OK; i++) {
+		struct patient_summary was;
+		bool had = false;
+		rc = summarise(db, ids[i], &was, &had);
+		if (rc == DB_OK && had)
+			rc = apply(db, ids[i], &was, true, &none, false, &buf);
+		summary_free(&was);
+	}
+	if (rc == DB_OK)
+		rc = add_tallies(db, &buf);
+	tally_buf_free(&buf);
+	return rc;
+}
+
 bool store_summaries_of_records(const struct summary_records kinds[4], struct patient_summary *out,
 				struct tally_buf *tallies)
 {

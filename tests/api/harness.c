@@ -153,14 +153,19 @@ void api_launch(const char *const *extra_args)
 	FILE *log = fdopen(pipefd[0], "r");
 	char line[1024];
 	unsigned port = 0;
+	FILE *early = fopen(log_path, "a"); /* what it says before it listens, too */
 	while (fgets(line, sizeof line, log)) {
 		fputs(line, stderr);
+		if (early)
+			fputs(line, early);
 		char *p = strstr(line, "\"msg\":\"listening\"");
 		if (p && (p = strstr(line, "\"port\":")) != NULL) {
 			port = (unsigned)atoi(p + 7);
 			break;
 		}
 	}
+	if (early)
+		fclose(early);
 	if (port == 0) {
 		fprintf(stderr, "harness: cohortd did not start\n");
 		exit(1);
@@ -191,6 +196,18 @@ void api_shutdown(void)
 		die("waitpid");
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		fprintf(stderr, "harness: cohortd exited badly (status %d)\n", status);
+		exit(1);
+	}
+}
+
+void api_crash(void)
+{
+	int status = 0;
+	kill(server_pid, SIGKILL);
+	if (waitpid(server_pid, &status, 0) != server_pid)
+		die("waitpid");
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) {
+		fprintf(stderr, "harness: cohortd was not killed (status %d)\n", status);
 		exit(1);
 	}
 }

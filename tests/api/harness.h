@@ -34,6 +34,8 @@ void api_launch(const char *const *extra_args);
 /* api_stop in two steps: stop the server (asserting a clean exit), then
  * remove its temporary directory. */
 void api_shutdown(void);
+/* Kills the server at once (SIGKILL), as a crash would, and reaps it. */
+void api_crash(void);
 void api_remove_files(void);
 /* Where the next start puts the database (NULL: a fresh temporary
  * directory, the default); the server's log stays in the latter. */

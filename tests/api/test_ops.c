@@ -49,7 +49,7 @@ START_TEST(test_readyz_reports_schema_version)
 {
 	struct resp *r = http_get("/readyz");
 	ck_assert_int_eq(r->status, 200);
-	ck_assert_str_eq(r->body, "{\"status\":\"ready\",\"schema_version\":8,\"durability\":"
+	ck_assert_str_eq(r->body, "{\"status\":\"ready\",\"schema_version\":9,\"durability\":"
 				  "\"normal\",\"writable\":true}\n");
 	resp_free(r);
 }
@@ -70,7 +70,7 @@ START_TEST(test_readyz_503_when_schema_is_not_current)
 {
 	set_user_version(99);
 	struct resp *r = http_get("/readyz");
-	set_user_version(8);
+	set_user_version(9);
 	assert_problem(r, 503, "urn:cohortd:problem:unavailable");
 	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(r->json, "detail")), "99"));
 	resp_free(r);
@@ -263,7 +263,7 @@ START_TEST(test_cli_migrate_creates_current_schema)
 	snprintf(path, sizeof path, "%s/m.db", dir);
 	ck_assert_int_eq(
 		run_cli((const char *const[]){"migrate", "--db", path, NULL}, out, sizeof out), 0);
-	ck_assert_ptr_nonnull(strstr(out, "schema version 8"));
+	ck_assert_ptr_nonnull(strstr(out, "schema version 9"));
 	/* idempotent */
 	ck_assert_int_eq(
 		run_cli((const char *const[]){"migrate", "--db", path, NULL}, out, sizeof out), 0);
@@ -366,7 +366,7 @@ START_TEST(test_environment_sets_port_and_database)
 	long status;
 	char ready[256];
 	ck_assert_int_eq(serve_with_env(none, "/healthz", &status, ready), 0);
-	ck_assert_str_eq(ready, "{\"status\":\"ready\",\"schema_version\":8,\"durability\":"
+	ck_assert_str_eq(ready, "{\"status\":\"ready\",\"schema_version\":9,\"durability\":"
 				"\"normal\",\"writable\":true}\n");
 	ck_assert_int_eq(status, 200);
 }

@@ -29,9 +29,9 @@ struct import_session {
 	struct db *db;
 	const struct audit_context *audit;
 	struct import_counts counts;
-	json_t *errors;           /* [{"line", "field", "message"}] of the first bad line */
-	int status;               /* 0, or the HTTP status of the first bad line (409, 422) */
-	struct tally_buf tallies; /* the statistics' counters of the batches written */
+	json_t *errors;            /* [{"line", "field", "message"}] of the first bad line */
+	int status;                /* 0, or the HTTP status of the first bad line (409, 422) */
+	struct tally_buf tallies;  /* the statistics' counters of the batches written */
 	struct import_start start; /* where its records begin */
 	int64_t committed_lines;   /* lines in the chunks committed */
 	bool marked;               /* a commit was tried: take back, do not roll back */

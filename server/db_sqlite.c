@@ -887,8 +887,9 @@ static int sqlite_next_id(struct db *db, const char *table, int64_t *next)
 static int sqlite_set_next_id(struct db *db, const char *table, int64_t next)
 {
 	sqlite3_stmt *stmt = NULL;
-	int rc = sqlite3_prepare_v2(conn_of(db), "UPDATE sqlite_sequence SET seq = ?1 WHERE name = ?2",
-				    -1, &stmt, NULL);
+	int rc = sqlite3_prepare_v2(conn_of(db),
+				    "UPDATE sqlite_sequence SET seq = ?1 WHERE name = ?2", -1,
+				    &stmt, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(stmt, 1, next - 1);
 		sqlite3_bind_text(stmt, 2, table, -1, SQLITE_STATIC);

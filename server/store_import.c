@@ -41,12 +41,13 @@ int store_import_start(struct db *db, const struct resource *const kinds[4],
 int store_import_mark(struct db *db, const struct import_start *at)
 {
 	struct db_stmt *stmt = db_prepare_static(
-		db, "INSERT INTO import_unfinished (one, patients_from, courses_from, outcomes_from, "
-		    "toxicities_from, audit_from, patients_to, audit_to) "
-		    "VALUES (1, ?1, ?2, ?3, ?4, ?5, (SELECT coalesce(max(id), 0) FROM patients), "
-		    "(SELECT coalesce(max(seq), 0) FROM audit)) "
-		    "ON CONFLICT (one) DO UPDATE SET patients_to = excluded.patients_to, "
-		    "audit_to = excluded.audit_to");
+		db,
+		"INSERT INTO import_unfinished (one, patients_from, courses_from, outcomes_from, "
+		"toxicities_from, audit_from, patients_to, audit_to) "
+		"VALUES (1, ?1, ?2, ?3, ?4, ?5, (SELECT coalesce(max(id), 0) FROM patients), "
+		"(SELECT coalesce(max(seq), 0) FROM audit)) "
+		"ON CONFLICT (one) DO UPDATE SET patients_to = excluded.patients_to, "
+		"audit_to = excluded.audit_to");
 	if (!stmt)
 		return DB_ERROR;
 	for (int k = 0; k < 4; k++)
@@ -76,8 +77,9 @@ struct mark {
 static int read_mark(struct db *db, struct mark *m, bool *marked)
 {
 	struct db_stmt *stmt = db_prepare_static(
-		db, "SELECT patients_from, courses_from, outcomes_from, toxicities_from, audit_from, "
-		    "patients_to, audit_to FROM import_unfinished");
+		db,
+		"SELECT patients_from, courses_from, outcomes_from, toxicities_from, audit_from, "
+		"patients_to, audit_to FROM import_unfinished");
 	if (!stmt)
 		return DB_ERROR;
 	int rc = db_step(stmt);

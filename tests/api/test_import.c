@@ -672,9 +672,12 @@ static void start_with_small_chunks(void)
 /* Every statistic as a client reads it, one after the other. */
 static char *statistics_answers(void)
 {
-	static const char *const routes[] = {"/stats/summary",	 "/stats/response",
-					     "/stats/toxicity",	 "/stats/mortality",
-					     "/stats/survival",	 "/stats/durable-response",
+	static const char *const routes[] = {"/stats/summary",
+					     "/stats/response",
+					     "/stats/toxicity",
+					     "/stats/mortality",
+					     "/stats/survival",
+					     "/stats/durable-response",
 					     "/stats/response?group_by=regimen"};
 	size_t cap = 1, len = 0;
 	char *out = calloc(1, 1);
@@ -826,10 +829,11 @@ START_TEST(test_an_import_cut_short_by_a_crash_is_taken_back_at_the_next_start)
 	/* sent on a socket of its own: no answer will come */
 	int fd = api_connect();
 	char head[512];
-	int hn = snprintf(head, sizeof head,
-			  "POST /import HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
-			  "Authorization: Bearer %s\r\nContent-Length: %zu\r\n\r\n",
-			  api_admin_token(), strlen(body));
+	int hn = snprintf(
+		head, sizeof head,
+		"POST /import HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
+		"Authorization: Bearer %s\r\nContent-Length: %zu\r\n\r\n",
+		api_admin_token(), strlen(body));
 	ck_assert_int_eq(write(fd, head, (size_t)hn), hn);
 	ck_assert_int_eq(write(fd, body, strlen(body)), (ssize_t)strlen(body));
 	for (int i = 0; i < 1000 && db_count("patients") < 1 + 100; i++) {
@@ -848,7 +852,8 @@ START_TEST(test_an_import_cut_short_by_a_crash_is_taken_back_at_the_next_start)
 	ck_assert_int_eq(unfinished_marks(), 0);
 	size_t log_len;
 	char *log = read_file(api_log_path(), &log_len);
-	ck_assert_ptr_nonnull(strstr(log, "\"msg\":\"an import that did not finish was taken back\""));
+	ck_assert_ptr_nonnull(
+		strstr(log, "\"msg\":\"an import that did not finish was taken back\""));
 	json_t *check = get_json("/audit/verify");
 	ck_assert(json_is_true(json_object_get(check, "intact")));
 	json_decref(check);

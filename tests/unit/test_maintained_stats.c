@@ -9,6 +9,7 @@
  * that led to it. */
 #include <check.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
+#include "import.h"
 #include "log.h"
 #include "resources.h"
 #include "router.h"
@@ -367,11 +369,12 @@ static void op_delete(void)
 	json_decref(a.json);
 }
 
-/* Two patients, nested, as one import. */
-static void op_import(void)
+/* n patients, nested, as one import; the last one's grade refused when
+ * refuse is true. */
+static void import_patients(int n, bool refuse)
 {
 	struct strbuf sb = {0};
-	for (int p = 0; p < 2; p++) {
+	for (int p = 0; p < n; p++) {
 		char *text = patient_json();
 		json_t *j = json_loads(text, 0, NULL);
 		free(text);
@@ -385,8 +388,8 @@ static void op_import(void)
 				"{s:i, s:s, s:[{s:s, s:s}], s:[{s:s, s:i, s:s, s:s}]}", "number",
 				c + 1, "started_on", started, "outcomes", "assessed_on", assessed,
 				"response", one_of(responses, 6), "toxicities", "term",
-				one_of(terms, 4), "grade", 1 + pick(4), "onset_on", onset,
-				"attribution", one_of(attributions, 4));
+				one_of(terms, 4), "grade", refuse && p == n - 1 ? 9 : 1 + pick(4),
+				"onset_on", onset, "attribution", one_of(attributions, 4));
 			json_array_append_new(list, course);
 		}
 		json_object_set_new(j, "courses", list);
@@ -396,8 +399,25 @@ static void op_import(void)
 		json_decref(j);
 	}
 	struct answer a = call("POST", "/import", NULL, "application/x-ndjson", sb.data);
+	if (refuse)
+		ck_assert_int_eq(a.status, 422);
 	json_decref(a.json);
 	strbuf_free(&sb);
+}
+
+static void op_import(void)
+{
+	import_patients(2, false);
+}
+
+/* An import that commits every two lines (import_chunk_lines), refused
+ * at its last line half the time: what it committed is taken back. */
+static void op_import_in_chunks(void)
+{
+	long chunk = import_chunk_lines;
+	import_chunk_lines = 2;
+	import_patients(5, pick(2));
+	import_chunk_lines = chunk;
 }
 
 /* --- the comparison ----------------------------------------------------- */
@@ -460,10 +480,14 @@ static void assert_maintained_equals_rebuilt(int after_ops)
 START_TEST(test_kept_statistics_equal_statistics_from_scratch)
 {
 	static void (*const ops[])(void) = {
-		op_create_patient,  op_create_patient, op_create_course,   op_create_course,
-		op_create_outcome,  op_create_outcome, op_create_toxicity, op_create_toxicity,
-		op_create_toxicity, op_patch,          op_patch,           op_delete,
-		op_import,          op_response_story,
+		op_create_patient,  op_create_patient,
+		op_create_course,   op_create_course,
+		op_create_outcome,  op_create_outcome,
+		op_create_toxicity, op_create_toxicity,
+		op_create_toxicity, op_patch,
+		op_patch,           op_delete,
+		op_import,          op_import_in_chunks,
+		op_response_story,
 	};
 	memset(&patients, 0, sizeof patients);
 	memset(&courses, 0, sizeof courses);

@@ -721,9 +721,6 @@ static int write_batch(struct import_session *s, struct batch *b, struct pipelin
 			for (int j = 0; j < l->n; j++)
 				count(s, l->steps[j].res);
 		}
-		if (import_chunk_lines > 0 &&
-		    s->counts.lines - s->committed_lines >= import_chunk_lines)
-			return commit_chunk(s);
 		return 0;
 	}
 	tally_buf_free(&batch_tallies);
@@ -777,6 +774,10 @@ static int apply_all(struct import_session *s, struct pipeline *p)
 			} else if (++upto - from == BATCH_LINES) {
 				rc = write_batch(s, &b, p, from, upto);
 				from = upto;
+				/* not after the last batch: import_end commits that */
+				if (rc == 0 && import_chunk_lines > 0 &&
+				    s->counts.lines - s->committed_lines >= import_chunk_lines)
+					rc = commit_chunk(s);
 			}
 		}
 		pthread_mutex_lock(&p->lock);

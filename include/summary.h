@@ -145,6 +145,9 @@ struct tally_buf {
 /* Appends s's counters, each counting sign (+1 or -1); false when memory
  * ran out. */
 bool summary_tallies(const struct patient_summary *s, int sign, struct tally_buf *buf);
+/* Only its worst grades' counters: all that moves between two summaries of
+ * the same facts (summary_same_facts), the others cancelling. */
+bool summary_tallies_worst(const struct patient_summary *s, int sign, struct tally_buf *buf);
 /* Adds up counters of the same cell, kind, term and key, and drops those
  * that come to 0 (a patient's before and after that did not change). */
 void tally_merge(struct tally_buf *buf);

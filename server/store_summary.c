@@ -441,15 +441,20 @@ int store_summary_before(struct db *db, int64_t patient_id, struct summary_chang
 }
 
 /* The difference between before and now into the tallies, and the kept
- * summary brought up to date. */
+ * summary brought up to date. When the facts are the same (most writes),
+ * their counters cancel and only the worst grades' can move. */
 static int apply(struct db *db, int64_t id, const struct patient_summary *before, bool had,
 		 const struct patient_summary *now, bool has, struct tally_buf *buf)
 {
+	if (had && has && summary_same_facts(before, now)) /* most writes: the kept row stays */
+		return summary_tallies_worst(before, -1, buf) && summary_tallies_worst(now, +1, buf)
+			       ? DB_OK
+			       : DB_ERROR;
 	if (had && !summary_tallies(before, -1, buf))
 		return DB_ERROR;
 	if (has && !summary_tallies(now, +1, buf))
 		return DB_ERROR;
-	if (has && !(had && summary_same_facts(before, now)))
+	if (has)
 		return keep_summary(db, now);
 	if (!has && had)
 		return run_id(db, "DELETE FROM patient_summaries WHERE patient_id = ?1", id);

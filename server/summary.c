@@ -244,6 +244,12 @@ bool summary_tallies(const struct patient_summary *s, int sign, struct tally_buf
 		int64_t days = date_days(s->latest) - date_days(s->first_cr[r]);
 		ok &= add(buf, s, responders[r][s->recurred[r]], "", days, sign);
 	}
+	return ok && summary_tallies_worst(s, sign, buf);
+}
+
+bool summary_tallies_worst(const struct patient_summary *s, int sign, struct tally_buf *buf)
+{
+	bool ok = true;
 	for (size_t i = 0; i < s->nworst; i++) {
 		const struct summary_worst *w = &s->worst[i];
 		ok &= add(buf, s, w->course_id ? TALLY_WORST_COURSE : TALLY_WORST_PATIENT, w->term,

@@ -118,8 +118,8 @@ static int last_patients(struct db *db, const struct mark *m, int64_t *ids, int 
 static int drop_audit_rows(struct db *db, const struct mark *m, bool *more)
 {
 	struct db_stmt *stmt = db_prepare_static(
-		db, "DELETE FROM audit WHERE seq BETWEEN max(?1, (SELECT max(seq) FROM audit "
-		    "WHERE seq <= ?2) - ?3 + 1) AND ?2");
+		db, "DELETE FROM audit WHERE seq BETWEEN ?1 AND ?2 "
+		    "AND seq > (SELECT max(seq) FROM audit WHERE seq <= ?2) - ?3");
 	if (!stmt)
 		return DB_ERROR;
 	db_bind_int(stmt, 1, m->at.audit_from);

@@ -15,8 +15,8 @@
 #include "store_summary.h"
 
 /* patients taken back per transaction, and audit rows */
-#define UNDO_PATIENTS   1024
-#define UNDO_AUDIT_ROWS 16384
+#define UNDO_PATIENTS   256
+#define UNDO_AUDIT_ROWS 1024
 
 int store_import_start(struct db *db, const struct resource *const kinds[4],
 		       struct import_start *at)

@@ -15,6 +15,8 @@ struct embedded_file {
 /* one list per engine, the same numbering (migrations/sqlite/, ...) */
 extern const struct embedded_file embedded_migrations_sqlite[];
 extern const size_t embedded_migrations_sqlite_count;
+extern const struct embedded_file embedded_migrations_postgresql[];
+extern const size_t embedded_migrations_postgresql_count;
 
 extern const unsigned char embedded_openapi[];
 extern const size_t embedded_openapi_len;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "db_engine.h"
+#include "db_postgresql.h"
 #include "db_sqlite.h"
 #include "fault.h"
 #include "log.h"
@@ -20,7 +21,7 @@
 
 /* the engines, in the order they are asked to claim a target; SQLite last,
  * as it takes any path */
-static const struct db_engine *const engines[] = {&db_engine_sqlite};
+static const struct db_engine *const engines[] = {&db_engine_postgresql, &db_engine_sqlite};
 
 static const struct db_engine *engine_for(const char *target)
 {

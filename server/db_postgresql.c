@@ -1,0 +1,682 @@
+/* The PostgreSQL engine (libpq), behind struct db_engine: `--db` takes any
+ * libpq connection string or URI (postgresql://..., postgres://..., or
+ * "host=... dbname=..."). The store's SQL is written once in the dialect
+ * both engines share, with ?N parameters; here they become $N, each bound
+ * with the type of what was bound (bigint, double precision, text), and a
+ * statement runs with PQexecParams when first stepped, its rows then read
+ * one by one. The only file that includes libpq-fe.h.
+ *
+ * What SQLite gives and PostgreSQL does not, made here:
+ * - a statement that fails inside a transaction leaves the transaction as
+ *   it was before the statement (PostgreSQL aborts it whole): each write
+ *   statement in a transaction runs inside a savepoint of its own;
+ * - an insert with no id takes the next (AUTOINCREMENT): the id column of
+ *   an insert is COALESCE($n, nextval(...)), and its id is returned;
+ * - ids inserted as given move the next id past them (sqlite_sequence);
+ * - BEGIN IMMEDIATE: a write transaction takes a transaction-scoped
+ *   advisory lock first, so that writers through several processes append
+ *   to one audit chain in turn;
+ * - PRAGMA user_version: the table cohortd_schema. */
+#include <libpq-fe.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_postgresql.h"
+#include "log.h"
+#include "util.h"
+
+/* the advisory lock every write transaction takes: "cohortd" in ASCII */
+#define WRITER_LOCK_KEY 27988517031408740
+#define STMT_CACHE_SIZE 64
+#define INT8OID         20
+#define TEXTOID         25
+#define FLOAT8OID       701
+#define STRINGIFY_(x)   #x
+#define STRINGIFY(x)    STRINGIFY_(x)
+
+struct pg_db;
+
+struct pg_stmt {
+	struct db_stmt head;
+	struct pg_db *db;
+	const char *key; /* the caller's pointer, for SQL that lives as long as the process */
+	char *sql;       /* as given, ?N */
+	char *pg_sql;    /* $N */
+	bool writes;     /* INSERT, UPDATE or DELETE: run in a savepoint inside a transaction */
+	int nparams;     /* the highest ?N */
+	char **values;   /* bound, as text; NULL for NULL */
+	unsigned *types;
+	PGresult *res;
+	int row, nrows;
+	bool ran;
+	uint64_t last_used;
+};
+
+struct pg_db {
+	struct db head;
+	PGconn *conn;
+	struct pg_stmt cache[STMT_CACHE_SIZE];
+	uint64_t clock;
+	int64_t changes, last_id;
+	char error[512];
+};
+
+static struct pg_db *pg(struct db *db)
+{
+	return (struct pg_db *)db;
+}
+
+static struct pg_stmt *st(struct db_stmt *stmt)
+{
+	return (struct pg_stmt *)stmt;
+}
+
+/* Maps a result to a DB_ code, keeping the message for last_error. */
+static int status_of(struct pg_db *db, PGresult *res)
+{
+	ExecStatusType s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || s == PGRES_EMPTY_QUERY)
+		return DB_OK;
+	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn);
+	snprintf(db->error, sizeof db->error, "%s", msg ? msg : "");
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	if (PQstatus(db->conn) != CONNECTION_OK || !state)
+		return DB_ERROR;
+	int status;
+	if (strcmp(state, "23505") == 0)
+		return DB_CONFLICT;
+	if (strncmp(state, "23", 2) == 0)
+		return DB_CONSTRAINT;
+	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+	    strcmp(state, "55P03") == 0)
+		return DB_BUSY;
+	if (strcmp(state, "53100") == 0)
+		status = DB_FULL;
+	else if (strcmp(state, "25006") == 0)
+		status = DB_READONLY;
+	else
+		return DB_ERROR;
+	db_note_write_health(status);
+	return status;
+}
+
+/* Runs one command without parameters. */
+static int exec(struct db *db, const char *sql)
+{
+	PGresult *res = PQexec(pg(db)->conn, sql);
+	int rc = status_of(pg(db), res);
+	PQclear(res);
+	return rc;
+}
+
+static const char *pg_last_error(struct db *db)
+{
+	return db ? pg(db)->error : "database not open";
+}
+
+static bool pg_in_transaction(struct db *db)
+{
+	PGTransactionStatusType t = PQtransactionStatus(pg(db)->conn);
+	return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+}
+
+/* --- connections ------------------------------------------------------- */
+
+static bool pg_claims(const char *target)
+{
+	return strncmp(target, "postgresql://", 13) == 0 || strncmp(target, "postgres://", 11) == 0 ||
+	       strstr(target, "dbname=") != NULL || strstr(target, "host=") != NULL;
+}
+
+static void stmt_clear(struct pg_stmt *s)
+{
+	PQclear(s->res);
+	s->res = NULL;
+	s->ran = false;
+	s->row = s->nrows = 0;
+	for (int i = 0; i < s->nparams; i++) {
+		free(s->values[i]);
+		s->values[i] = NULL;
+		s->types[i] = 0;
+	}
+}
+
+static void stmt_free(struct pg_stmt *s)
+{
+	stmt_clear(s);
+	free(s->sql);
+	free(s->pg_sql);
+	free(s->values);
+	free(s->types);
+	memset(s, 0, sizeof *s);
+}
+
+static void pg_close(struct db *head)
+{
+	if (!head)
+		return;
+	struct pg_db *db = pg(head);
+	for (int i = 0; i < STMT_CACHE_SIZE; i++)
+		stmt_free(&db->cache[i]);
+	PQfinish(db->conn);
+	db_head_free(head);
+	free(db);
+}
+
+/* Notices (a table that exists already, ...) are not the log's business. */
+static void quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+static int pg_open(const char *target, struct db **out)
+{
+	struct pg_db *db = xcalloc(1, sizeof *db);
+	if (!db)
+		return DB_ERROR;
+	db_head_init(&db->head, &db_engine_postgresql);
+	db->conn = PQconnectdb(target);
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		log_write(LOG_ERROR, "cannot connect to PostgreSQL",
+			  json_pack("{s:s}", "error", PQerrorMessage(db->conn)));
+		pg_close(&db->head);
+		return DB_ERROR;
+	}
+	PQsetNoticeProcessor(db->conn, quiet, NULL);
+	bool full = db_durability_wanted() == DB_DURABLE_FULL;
+	int rc = exec(&db->head, full ? "SET synchronous_commit = on" : "SET synchronous_commit = off");
+	if (rc == DB_OK)
+		rc = exec(&db->head, "SET DateStyle = ISO; SET TimeZone = 'UTC'; "
+				     "SET lock_timeout = '5s'; SET client_min_messages = warning");
+	if (rc != DB_OK) {
+		pg_close(&db->head);
+		return rc;
+	}
+	*out = &db->head;
+	return DB_OK;
+}
+
+/* --- statements -------------------------------------------------------- */
+
+/* ?N to $N, outside quotes; the highest N into *nparams. */
+static char *dollars(const char *sql, int *nparams)
+{
+	struct strbuf sb = {0};
+	bool quoted = false;
+	*nparams = 0;
+	int next = 0; /* a bare ? is the next one */
+	for (const char *p = sql; *p; p++) {
+		if (*p == '\'')
+			quoted = !quoted;
+		if (quoted || *p != '?') {
+			strbuf_append(&sb, p, 1);
+			continue;
+		}
+		int n = 0;
+		while (p[1] >= '0' && p[1] <= '9')
+			n = n * 10 + (*++p - '0');
+		if (n == 0)
+			n = next + 1;
+		next = n;
+		if (n > *nparams)
+			*nparams = n;
+		strbuf_printf(&sb, "$%d", n);
+	}
+	return strbuf_steal(&sb);
+}
+
+static bool is_write(const char *sql)
+{
+	while (*sql == ' ' || *sql == '\n' || *sql == '(')
+		sql++;
+	return strncasecmp(sql, "INSERT", 6) == 0 || strncasecmp(sql, "UPDATE", 6) == 0 ||
+	       strncasecmp(sql, "DELETE", 6) == 0;
+}
+
+static struct pg_stmt *prepare(struct pg_db *db, const char *sql, const char *key)
+{
+	struct pg_stmt *slot = &db->cache[0];
+	for (int i = 0; i < STMT_CACHE_SIZE; i++) {
+		struct pg_stmt *c = &db->cache[i];
+		if (c->sql && ((key && c->key == key) || strcmp(c->sql, sql) == 0)) {
+			c->last_used = ++db->clock;
+			if (key)
+				c->key = key;
+			return c;
+		}
+		if (c->last_used < slot->last_used)
+			slot = c;
+	}
+	stmt_free(slot);
+	int nparams = 0;
+	slot->sql = xstrdup(sql);
+	slot->pg_sql = dollars(sql, &nparams);
+	slot->nparams = nparams;
+	slot->values = xcalloc((size_t)nparams + 1, sizeof *slot->values);
+	slot->types = xcalloc((size_t)nparams + 1, sizeof *slot->types);
+	if (!slot->sql || !slot->pg_sql || !slot->values || !slot->types) {
+		stmt_free(slot);
+		return NULL;
+	}
+	slot->writes = is_write(sql);
+	slot->key = key;
+	slot->db = db;
+	slot->head.engine = &db_engine_postgresql;
+	slot->last_used = ++db->clock;
+	return slot;
+}
+
+static struct db_stmt *pg_prepare(struct db *db, const char *sql, bool is_static)
+{
+	struct pg_stmt *s = prepare(pg(db), sql, is_static ? sql : NULL);
+	if (s)
+		stmt_clear(s);
+	return s ? &s->head : NULL;
+}
+
+static void bind(struct db_stmt *stmt, int i, char *text, unsigned type)
+{
+	struct pg_stmt *s = st(stmt);
+	if (i < 1 || i > s->nparams) {
+		free(text);
+		return;
+	}
+	free(s->values[i - 1]);
+	s->values[i - 1] = text;
+	s->types[i - 1] = type;
+}
+
+static void pg_bind_int(struct db_stmt *stmt, int i, int64_t v)
+{
+	bind(stmt, i, xasprintf("%lld", (long long)v), INT8OID);
+}
+
+static void pg_bind_real(struct db_stmt *stmt, int i, double v)
+{
+	bind(stmt, i, xasprintf("%.17g", v), FLOAT8OID);
+}
+
+static void pg_bind_text(struct db_stmt *stmt, int i, const char *s, size_t n)
+{
+	if (!s) { /* as SQLite binds it */
+		bind(stmt, i, NULL, 0);
+		return;
+	}
+	char *copy = xmalloc(n + 1);
+	if (copy) {
+		memcpy(copy, s, n);
+		copy[n] = '\0';
+	}
+	bind(stmt, i, copy, TEXTOID);
+}
+
+static void pg_bind_null(struct db_stmt *stmt, int i)
+{
+	bind(stmt, i, NULL, 0);
+}
+
+/* A write inside a transaction runs in a savepoint, so that its failure
+ * leaves the transaction usable (as a failed statement does on SQLite). */
+static int run(struct pg_stmt *s)
+{
+	struct pg_db *db = s->db;
+	bool guarded = s->writes && pg_in_transaction(&db->head);
+	if (guarded && exec(&db->head, "SAVEPOINT statement") != DB_OK)
+		return DB_ERROR;
+	s->res = PQexecParams(db->conn, s->pg_sql, s->nparams, s->types,
+			      (const char *const *)s->values, NULL, NULL, 0);
+	int rc = status_of(db, s->res);
+	if (guarded)
+		exec(&db->head, rc == DB_OK ? "RELEASE statement"
+					    : "ROLLBACK TO statement; RELEASE statement");
+	if (rc == DB_OK) {
+		const char *n = PQcmdTuples(s->res);
+		if (n && *n)
+			db->changes = strtoll(n, NULL, 10);
+		s->nrows = PQntuples(s->res);
+	}
+	s->ran = true;
+	return rc;
+}
+
+static int pg_step(struct db_stmt *stmt)
+{
+	struct pg_stmt *s = st(stmt);
+	if (!s->ran) {
+		int rc = run(s);
+		if (rc != DB_OK)
+			return rc;
+		s->row = -1;
+	}
+	if (++s->row < s->nrows)
+		return DB_ROW;
+	return DB_OK;
+}
+
+static bool at_row(struct pg_stmt *s, int col)
+{
+	return s->res && s->row >= 0 && s->row < s->nrows && col < PQnfields(s->res);
+}
+
+static enum db_type pg_column_type(struct db_stmt *stmt, int col)
+{
+	struct pg_stmt *s = st(stmt);
+	if (!at_row(s, col) || PQgetisnull(s->res, s->row, col))
+		return DB_TYPE_NULL;
+	switch (PQftype(s->res, col)) {
+	case 16:  /* bool */
+	case 20:  /* int8 */
+	case 21:  /* int2 */
+	case 23:  /* int4 */
+	case 26: return DB_TYPE_INT; /* oid */
+	case 700: /* float4 */
+	case 701: /* float8 */
+	case 1700: return DB_TYPE_REAL; /* numeric */
+	default: return DB_TYPE_TEXT;
+	}
+}
+
+static int64_t pg_column_int(struct db_stmt *stmt, int col)
+{
+	struct pg_stmt *s = st(stmt);
+	if (!at_row(s, col) || PQgetisnull(s->res, s->row, col))
+		return 0;
+	const char *v = PQgetvalue(s->res, s->row, col);
+	if (v[0] == 't' && !v[1])
+		return 1;
+	return strtoll(v, NULL, 10);
+}
+
+static double pg_column_real(struct db_stmt *stmt, int col)
+{
+	struct pg_stmt *s = st(stmt);
+	if (!at_row(s, col) || PQgetisnull(s->res, s->row, col))
+		return 0;
+	return strtod(PQgetvalue(s->res, s->row, col), NULL);
+}
+
+static const char *pg_column_text(struct db_stmt *stmt, int col)
+{
+	struct pg_stmt *s = st(stmt);
+	if (!at_row(s, col) || PQgetisnull(s->res, s->row, col))
+		return NULL;
+	return PQgetvalue(s->res, s->row, col);
+}
+
+static size_t pg_column_bytes(struct db_stmt *stmt, int col)
+{
+	struct pg_stmt *s = st(stmt);
+	if (!at_row(s, col) || PQgetisnull(s->res, s->row, col))
+		return 0;
+	return (size_t)PQgetlength(s->res, s->row, col);
+}
+
+static void pg_done(struct db_stmt *stmt)
+{
+	stmt_clear(st(stmt));
+}
+
+static int64_t pg_changes(struct db *db)
+{
+	return pg(db)->changes;
+}
+
+static int64_t pg_last_insert_id(struct db *db)
+{
+	return pg(db)->last_id;
+}
+
+/* The largest of the identity's last value and the table's largest id,
+ * plus one. */
+static int pg_next_id(struct db *db, const char *table, int64_t *next)
+{
+	char *sql = xasprintf("SELECT GREATEST((SELECT coalesce(max(id), 0) FROM %s), "
+			      "coalesce((SELECT CASE WHEN is_called THEN last_value ELSE 0 END "
+			      "FROM %s_id_seq), 0)) + 1",
+			      table, table);
+	if (!sql)
+		return DB_ERROR;
+	PGresult *res = PQexec(pg(db)->conn, sql);
+	free(sql);
+	int rc = status_of(pg(db), res);
+	if (rc == DB_OK && PQntuples(res) == 1)
+		*next = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return rc;
+}
+
+static int pg_set_next_id(struct db *db, const char *table, int64_t next)
+{
+	char *sql = next > 1 ? xasprintf("SELECT setval('%s_id_seq', %lld, true)", table,
+					 (long long)(next - 1))
+			     : xasprintf("SELECT setval('%s_id_seq', 1, false)", table);
+	if (!sql)
+		return DB_ERROR;
+	int rc = exec(db, sql);
+	free(sql);
+	return rc;
+}
+
+/* "INSERT INTO t (a, b, id)": the table, and whether id is the last column. */
+static bool id_last(const char *head, char *table, size_t len)
+{
+	const char *into = strstr(head, "INTO ");
+	if (!into)
+		return false;
+	into += 5;
+	size_t n = strcspn(into, " (");
+	snprintf(table, len, "%.*s", (int)n, into);
+	const char *close = strrchr(head, ')');
+	return close && close - head >= 4 && strncmp(close - 4, ", id", 4) == 0;
+}
+
+static int pg_insert_rows(struct db *db, const char *head, int ncols, int n,
+			  void (*bind_row)(struct db_stmt *stmt, int at, int i, const void *cls),
+			  const void *cls)
+{
+	char table[64];
+	bool ids = id_last(head, table, sizeof table);
+	struct strbuf sb = {0};
+	strbuf_printf(&sb, "%s VALUES ", head);
+	for (int r = 0; r < n; r++)
+		for (int c = 0; c < ncols; c++) {
+			int k = r * ncols + c + 1;
+			strbuf_puts(&sb, c ? ", " : r ? "), (" : "(");
+			if (ids && c == ncols - 1)
+				strbuf_printf(&sb, "coalesce(?%d::bigint, nextval('%s_id_seq'))", k,
+					      table);
+			else
+				strbuf_printf(&sb, "?%d", k);
+		}
+	strbuf_puts(&sb, ids ? ") RETURNING id" : ")");
+	char *sql = strbuf_steal(&sb);
+	struct pg_stmt *s = sql ? prepare(pg(db), sql, NULL) : NULL;
+	free(sql);
+	if (!s)
+		return DB_ERROR;
+	stmt_clear(s);
+	for (int i = 0; i < n; i++)
+		bind_row(&s->head, 1 + i * ncols, i, cls);
+	int64_t given = 0; /* the largest id given, to move the identity past */
+	for (int i = 0; ids && i < n; i++) {
+		const char *v = s->values[i * ncols + ncols - 1];
+		if (v && strtoll(v, NULL, 10) > given)
+			given = strtoll(v, NULL, 10);
+	}
+	int rc = run(s);
+	if (rc == DB_OK && ids && s->nrows > 0)
+		pg(db)->last_id = strtoll(PQgetvalue(s->res, s->nrows - 1, 0), NULL, 10);
+	stmt_clear(s);
+	if (rc == DB_OK && given > 0) {
+		char *move = xasprintf("SELECT setval('%s_id_seq', GREATEST(%lld, (SELECT CASE WHEN "
+				       "is_called THEN last_value ELSE 0 END FROM %s_id_seq)), true)",
+				       table, (long long)given, table);
+		rc = move ? exec(db, move) : DB_ERROR;
+		free(move);
+	}
+	return rc;
+}
+
+static int pg_query_plan(struct db *db, const char *sql, char *out, size_t len)
+{
+	int nparams = 0;
+	char *converted = dollars(sql, &nparams);
+	char *explain = converted ? xasprintf("EXPLAIN %s", converted) : NULL;
+	free(converted);
+	if (!explain)
+		return DB_ERROR;
+	const char **values = xcalloc((size_t)nparams + 1, sizeof *values);
+	PGresult *res = values ? PQexecParams(pg(db)->conn, explain, nparams, NULL, values, NULL,
+					      NULL, 0)
+			       : NULL;
+	free(values);
+	free(explain);
+	int rc = status_of(pg(db), res);
+	size_t used = 0;
+	if (len)
+		out[0] = '\0';
+	for (int i = 0; rc == DB_OK && i < PQntuples(res); i++) {
+		int k = snprintf(out + used, len - used, "%s\n", PQgetvalue(res, i, 0));
+		used += k > 0 && (size_t)k < len - used ? (size_t)k : 0;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* --- transactions ------------------------------------------------------ */
+
+static const char *const control_sql[] = {
+	[DB_BEGIN_READ] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+	[DB_BEGIN_WRITE] = "BEGIN; SELECT pg_advisory_xact_lock(" STRINGIFY(WRITER_LOCK_KEY) ")",
+	[DB_COMMIT] = "COMMIT",
+	[DB_ROLLBACK] = "ROLLBACK",
+	[DB_SAVE_WRITER] = "SAVEPOINT writer",
+	[DB_RELEASE_WRITER] = "RELEASE writer",
+	[DB_UNDO_WRITER] = "ROLLBACK TO writer",
+	[DB_SAVE_PART] = "SAVEPOINT part",
+	[DB_RELEASE_PART] = "RELEASE part",
+	[DB_UNDO_PART] = "ROLLBACK TO part",
+};
+
+static int pg_control(struct db *db, enum db_control what)
+{
+	int rc = exec(db, control_sql[what]);
+	if (rc != DB_OK && what == DB_BEGIN_WRITE && pg_in_transaction(db))
+		exec(db, "ROLLBACK");
+	return rc;
+}
+
+/* --- the schema and what the engine promises ---------------------------- */
+
+/* 0 until the first migration made cohortd_schema. */
+static int pg_schema_version(struct db *db, int *version)
+{
+	PGresult *res = PQexec(pg(db)->conn,
+			       "SELECT CASE WHEN to_regclass('cohortd_schema') IS NULL THEN 0 END");
+	int rc = status_of(pg(db), res);
+	bool made = rc == DB_OK && PQntuples(res) == 1 && PQgetisnull(res, 0, 0);
+	PQclear(res);
+	*version = 0;
+	if (rc != DB_OK || !made)
+		return rc;
+	res = PQexec(pg(db)->conn, "SELECT max(version) FROM cohortd_schema");
+	rc = status_of(pg(db), res);
+	if (rc == DB_OK && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+		*version = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return rc;
+}
+
+static int pg_set_schema_version(struct db *db, int version)
+{
+	char sql[192];
+	snprintf(sql, sizeof sql,
+		 "CREATE TABLE IF NOT EXISTS cohortd_schema (version INTEGER NOT NULL); "
+		 "DELETE FROM cohortd_schema; INSERT INTO cohortd_schema (version) VALUES (%d)",
+		 version);
+	return exec(db, sql);
+}
+
+/* A worker's connection keeps no snapshot between requests here. */
+static void pg_worker_taken(struct db *db)
+{
+	(void)db;
+}
+
+static int pg_durability(struct db *db, enum db_durability *d)
+{
+	PGresult *res = PQexec(pg(db)->conn, "SHOW synchronous_commit");
+	int rc = status_of(pg(db), res);
+	if (rc == DB_OK)
+		*d = strcmp(PQgetvalue(res, 0, 0), "off") == 0 ? DB_DURABLE_NORMAL
+							      : DB_DURABLE_FULL;
+	PQclear(res);
+	return rc;
+}
+
+/* The database's size; PostgreSQL's WAL is the server's, not this database's. */
+static int pg_file_sizes(struct db *db, int64_t *db_bytes, int64_t *wal_bytes)
+{
+	PGresult *res = PQexec(pg(db)->conn, "SELECT pg_database_size(current_database())");
+	int rc = status_of(pg(db), res);
+	if (rc == DB_OK)
+		*db_bytes = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	*wal_bytes = 0;
+	PQclear(res);
+	return rc;
+}
+
+static int pg_checkpoint(struct db *db)
+{
+	(void)db;
+	return DB_OK; /* the server's own business */
+}
+
+static bool pg_at_quota(struct db *db)
+{
+	(void)db;
+	return false;
+}
+
+const struct db_engine db_engine_postgresql = {
+	.name = "postgresql",
+	.claims = pg_claims,
+	.open = pg_open,
+	.close = pg_close,
+	.last_error = pg_last_error,
+	.control = pg_control,
+	.in_transaction = pg_in_transaction,
+	.prepare = pg_prepare,
+	.bind_int = pg_bind_int,
+	.bind_real = pg_bind_real,
+	.bind_text = pg_bind_text,
+	.bind_null = pg_bind_null,
+	.step = pg_step,
+	.column_type = pg_column_type,
+	.column_int = pg_column_int,
+	.column_real = pg_column_real,
+	.column_text = pg_column_text,
+	.column_bytes = pg_column_bytes,
+	.done = pg_done,
+	.changes = pg_changes,
+	.last_insert_id = pg_last_insert_id,
+	.next_id = pg_next_id,
+	.set_next_id = pg_set_next_id,
+	.insert_rows = pg_insert_rows,
+	.query_plan = pg_query_plan,
+	.migrations = embedded_migrations_postgresql,
+	.migrations_count = &embedded_migrations_postgresql_count,
+	.schema_version = pg_schema_version,
+	.set_schema_version = pg_set_schema_version,
+	.exec_script = exec,
+	.durability = pg_durability,
+	.file_sizes = pg_file_sizes,
+	.checkpoint = pg_checkpoint,
+	.at_quota = pg_at_quota,
+	.worker_taken = pg_worker_taken,
+};

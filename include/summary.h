@@ -32,6 +32,11 @@ extern const char *const summary_responses[]; /* "CR" ... "NE", NULL */
 /* The rank of a response as read (RANK_NE when unknown). */
 int summary_rank(const char *response, bool confirmed, int reading);
 
+/* A toxicity's term whole: 100 characters of up to 4 bytes each, and a NUL
+ * (cut shorter, two terms could be counted as one, and a cut in the middle
+ * of a character is not UTF-8). */
+#define SUMMARY_TERM_BYTES 404
+
 struct summary_course {
 	int64_t id;
 	char started_on[11], ended_on[11]; /* "" when absent */
@@ -48,7 +53,7 @@ struct summary_outcome {
 struct summary_toxicity {
 	int64_t id;
 	int64_t course_id;
-	char term[104];
+	char term[SUMMARY_TERM_BYTES];
 	int grade;
 	char onset_on[11], resolved_on[11];
 };
@@ -70,7 +75,7 @@ struct summary_input {
  * its courses. */
 struct summary_worst {
 	int64_t course_id;
-	char term[104];
+	char term[SUMMARY_TERM_BYTES];
 	int grade;
 };
 
@@ -131,7 +136,7 @@ extern const char *const tally_kind_names[]; /* as stored: "patients" ... */
 struct tally {
 	int kind;
 	char regimen[24], histology[24], setting[12];
-	char term[104]; /* "" unless a worst grade */
+	char term[SUMMARY_TERM_BYTES]; /* "" unless a worst grade */
 	int64_t key;
 	int64_t n;
 };

@@ -212,10 +212,10 @@ int store_tallies_add(struct db *db, struct tally_buf *buf)
  * merge left (and at least PENDING_MIN), so that merging costs a constant
  * share of the import however many distinct counters it has; and they are
  * written once a merge leaves more than PENDING_MAX (a bulk import's
- * memory stays bounded: a counter is about 200 bytes). A registry of
+ * memory stays bounded: a counter is about 500 bytes, its term whole). A registry of
  * 100,000 patients has about 18,000 distinct counters. */
 #define PENDING_MIN 16384
-#define PENDING_MAX 131072
+#define PENDING_MAX 65536
 
 int store_tallies_note(struct db *db, struct tally_buf *pending)
 {

@@ -282,6 +282,13 @@ START_TEST(test_toxicity_term_of_100_multibyte_characters_is_201_and_101_is_422)
 	ck_assert_uint_eq(strlen(resp_str(g, "term")), 200);
 	resp_free(g);
 	free(b);
+	/* and the statistics count it under the whole term (the counters kept
+	 * for them once cut it to 103 bytes, in the middle of a character) */
+	struct resp *stats = get_ok("/stats/toxicity?min_grade=1");
+	char quoted[520];
+	snprintf(quoted, sizeof quoted, "\"%s\"", want);
+	ck_assert_msg(strstr(stats->body, quoted), "%s", stats->body);
+	resp_free(stats);
 
 	/* One more character is too long. */
 	n--; /* drop the closing quote */

@@ -50,6 +50,7 @@ struct pg_stmt {
 	int nparams;     /* the highest ?N */
 	char **values;   /* bound, as text; NULL for NULL */
 	unsigned *types;
+	bool *unused; /* ?N that the SQL does not name: typed text, or PostgreSQL cannot tell */
 	PGresult *res;
 	int row, nrows;
 	bool ran;
@@ -94,12 +95,16 @@ static int status_of(struct pg_db *db, PGresult *res)
 	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
 	    strcmp(state, "55P03") == 0)
 		return DB_BUSY;
-	if (strcmp(state, "53100") == 0)
+	if (strcmp(state, "53100") == 0) {
 		status = DB_FULL;
-	else if (strcmp(state, "25006") == 0)
+	} else if (strcmp(state, "25006") == 0) {
 		status = DB_READONLY;
-	else
+	} else {
+		/* a statement the engine should not have been given: say which */
+		log_write(LOG_WARN, "PostgreSQL refused a statement",
+			  json_pack("{s:s, s:s}", "sqlstate", state, "error", db->error));
 		return DB_ERROR;
+	}
 	db_note_write_health(status);
 	return status;
 }
@@ -128,8 +133,9 @@ static bool pg_in_transaction(struct db *db)
 
 static bool pg_claims(const char *target)
 {
-	return strncmp(target, "postgresql://", 13) == 0 || strncmp(target, "postgres://", 11) == 0 ||
-	       strstr(target, "dbname=") != NULL || strstr(target, "host=") != NULL;
+	return strncmp(target, "postgresql://", 13) == 0 ||
+	       strncmp(target, "postgres://", 11) == 0 || strstr(target, "dbname=") != NULL ||
+	       strstr(target, "host=") != NULL;
 }
 
 static void stmt_clear(struct pg_stmt *s)
@@ -141,7 +147,7 @@ static void stmt_clear(struct pg_stmt *s)
 	for (int i = 0; i < s->nparams; i++) {
 		free(s->values[i]);
 		s->values[i] = NULL;
-		s->types[i] = 0;
+		s->types[i] = s->unused[i] ? TEXTOID : 0;
 	}
 }
 
@@ -152,6 +158,7 @@ static void stmt_free(struct pg_stmt *s)
 	free(s->pg_sql);
 	free(s->values);
 	free(s->types);
+	free(s->unused);
 	memset(s, 0, sizeof *s);
 }
 
@@ -188,8 +195,19 @@ static int pg_open(const char *target, struct db **out)
 		return DB_ERROR;
 	}
 	PQsetNoticeProcessor(db->conn, quiet, NULL);
+	/* lengths are counted in characters, as the contract's are */
+	const char *encoding = PQparameterStatus(db->conn, "server_encoding");
+	if (!encoding || strcmp(encoding, "UTF8") != 0) {
+		log_write(LOG_ERROR,
+			  "the PostgreSQL database is not UTF8: create it with ENCODING 'UTF8'",
+			  json_pack("{s:s}", "server_encoding", encoding ? encoding : "unknown"));
+		pg_close(&db->head);
+		return DB_ERROR;
+	}
+	PQsetClientEncoding(db->conn, "UTF8");
 	bool full = db_durability_wanted() == DB_DURABLE_FULL;
-	int rc = exec(&db->head, full ? "SET synchronous_commit = on" : "SET synchronous_commit = off");
+	int rc = exec(&db->head,
+		      full ? "SET synchronous_commit = on" : "SET synchronous_commit = off");
 	if (rc == DB_OK)
 		rc = exec(&db->head, "SET DateStyle = ISO; SET TimeZone = 'UTC'; "
 				     "SET lock_timeout = '5s'; SET client_min_messages = warning");
@@ -203,8 +221,10 @@ static int pg_open(const char *target, struct db **out)
 
 /* --- statements -------------------------------------------------------- */
 
-/* ?N to $N, outside quotes; the highest N into *nparams. */
-static char *dollars(const char *sql, int *nparams)
+/* ?N to $N, outside quotes; the highest N into *nparams, and each N seen
+ * marked in used (when given: up to MAX_MARKED). */
+#define MAX_MARKED 4096
+static char *dollars(const char *sql, int *nparams, bool *used)
 {
 	struct strbuf sb = {0};
 	bool quoted = false;
@@ -225,6 +245,8 @@ static char *dollars(const char *sql, int *nparams)
 		next = n;
 		if (n > *nparams)
 			*nparams = n;
+		if (used && n <= MAX_MARKED)
+			used[n - 1] = true;
 		strbuf_printf(&sb, "$%d", n);
 	}
 	return strbuf_steal(&sb);
@@ -254,15 +276,21 @@ static struct pg_stmt *prepare(struct pg_db *db, const char *sql, const char *ke
 	}
 	stmt_free(slot);
 	int nparams = 0;
+	bool *used = xcalloc(MAX_MARKED, sizeof *used);
 	slot->sql = xstrdup(sql);
-	slot->pg_sql = dollars(sql, &nparams);
+	slot->pg_sql = used ? dollars(sql, &nparams, used) : NULL;
 	slot->nparams = nparams;
 	slot->values = xcalloc((size_t)nparams + 1, sizeof *slot->values);
 	slot->types = xcalloc((size_t)nparams + 1, sizeof *slot->types);
-	if (!slot->sql || !slot->pg_sql || !slot->values || !slot->types) {
+	slot->unused = xcalloc((size_t)nparams + 1, sizeof *slot->unused);
+	if (!slot->sql || !slot->pg_sql || !slot->values || !slot->types || !slot->unused) {
+		free(used);
 		stmt_free(slot);
 		return NULL;
 	}
+	for (int i = 0; i < nparams; i++)
+		slot->unused[i] = i >= MAX_MARKED || !used[i];
+	free(used);
 	slot->writes = is_write(sql);
 	slot->key = key;
 	slot->db = db;
@@ -288,7 +316,7 @@ static void bind(struct db_stmt *stmt, int i, char *text, unsigned type)
 	}
 	free(s->values[i - 1]);
 	s->values[i - 1] = text;
-	s->types[i - 1] = type;
+	s->types[i - 1] = s->unused[i - 1] ? TEXTOID : type;
 }
 
 static void pg_bind_int(struct db_stmt *stmt, int i, int64_t v)
@@ -369,13 +397,13 @@ static enum db_type pg_column_type(struct db_stmt *stmt, int col)
 	if (!at_row(s, col) || PQgetisnull(s->res, s->row, col))
 		return DB_TYPE_NULL;
 	switch (PQftype(s->res, col)) {
-	case 16:  /* bool */
-	case 20:  /* int8 */
-	case 21:  /* int2 */
-	case 23:  /* int4 */
-	case 26: return DB_TYPE_INT; /* oid */
-	case 700: /* float4 */
-	case 701: /* float8 */
+	case 16:                        /* bool */
+	case 20:                        /* int8 */
+	case 21:                        /* int2 */
+	case 23:                        /* int4 */
+	case 26: return DB_TYPE_INT;    /* oid */
+	case 700:                       /* float4 */
+	case 701:                       /* float8 */
 	case 1700: return DB_TYPE_REAL; /* numeric */
 	default: return DB_TYPE_TEXT;
 	}
@@ -479,6 +507,8 @@ static int pg_insert_rows(struct db *db, const char *head, int ncols, int n,
 			  void (*bind_row)(struct db_stmt *stmt, int at, int i, const void *cls),
 			  const void *cls)
 {
+	if (n == 0)
+		return DB_OK;
 	char table[64];
 	bool ids = id_last(head, table, sizeof table);
 	struct strbuf sb = {0};
@@ -513,9 +543,10 @@ static int pg_insert_rows(struct db *db, const char *head, int ncols, int n,
 		pg(db)->last_id = strtoll(PQgetvalue(s->res, s->nrows - 1, 0), NULL, 10);
 	stmt_clear(s);
 	if (rc == DB_OK && given > 0) {
-		char *move = xasprintf("SELECT setval('%s_id_seq', GREATEST(%lld, (SELECT CASE WHEN "
-				       "is_called THEN last_value ELSE 0 END FROM %s_id_seq)), true)",
-				       table, (long long)given, table);
+		char *move =
+			xasprintf("SELECT setval('%s_id_seq', GREATEST(%lld, (SELECT CASE WHEN "
+				  "is_called THEN last_value ELSE 0 END FROM %s_id_seq)), true)",
+				  table, (long long)given, table);
 		rc = move ? exec(db, move) : DB_ERROR;
 		free(move);
 	}
@@ -525,15 +556,15 @@ static int pg_insert_rows(struct db *db, const char *head, int ncols, int n,
 static int pg_query_plan(struct db *db, const char *sql, char *out, size_t len)
 {
 	int nparams = 0;
-	char *converted = dollars(sql, &nparams);
+	char *converted = dollars(sql, &nparams, NULL);
 	char *explain = converted ? xasprintf("EXPLAIN %s", converted) : NULL;
 	free(converted);
 	if (!explain)
 		return DB_ERROR;
 	const char **values = xcalloc((size_t)nparams + 1, sizeof *values);
-	PGresult *res = values ? PQexecParams(pg(db)->conn, explain, nparams, NULL, values, NULL,
-					      NULL, 0)
-			       : NULL;
+	PGresult *res =
+		values ? PQexecParams(pg(db)->conn, explain, nparams, NULL, values, NULL, NULL, 0)
+		       : NULL;
 	free(values);
 	free(explain);
 	int rc = status_of(pg(db), res);
@@ -614,7 +645,7 @@ static int pg_durability(struct db *db, enum db_durability *d)
 	int rc = status_of(pg(db), res);
 	if (rc == DB_OK)
 		*d = strcmp(PQgetvalue(res, 0, 0), "off") == 0 ? DB_DURABLE_NORMAL
-							      : DB_DURABLE_FULL;
+							       : DB_DURABLE_FULL;
 	PQclear(res);
 	return rc;
 }

@@ -96,6 +96,23 @@ void api_prepare(void)
 		die("mkdtemp");
 	snprintf(db_path, sizeof db_path, "%s/test.db", db_dir ? db_dir : tmp_dir);
 	snprintf(log_path, sizeof log_path, "%s/server.log", tmp_dir);
+	/* COHORTD_TEST_POSTGRESQL: a database of its own on the PostgreSQL the
+	 * PG* variables name (pg_virtualenv sets them) */
+	if (getenv("COHORTD_TEST_POSTGRESQL") && !db_dir) {
+		static int made;
+		char name[64], cmd[256];
+		snprintf(name, sizeof name, "cohortd_test_%d_%d", (int)getpid(), ++made);
+		snprintf(cmd, sizeof cmd,
+			 "psql -X -q -d postgres -c \"CREATE DATABASE %s ENCODING 'UTF8' TEMPLATE "
+			 "template0\" >&2",
+			 name);
+		if (system(cmd) != 0) {
+			fprintf(stderr, "harness: cannot create the PostgreSQL database %s\n",
+				name);
+			exit(1);
+		}
+		snprintf(db_path, sizeof db_path, "postgresql:///%s", name);
+	}
 	if (with_demo) {
 		char cmd[1200];
 		snprintf(cmd, sizeof cmd, "'%s' demo --db '%s' >&2", bin, db_path);
@@ -221,6 +238,13 @@ void api_stop(void)
 void api_remove_files(void)
 {
 	char cmd[600];
+	if (strncmp(db_path, "postgresql:///", 14) == 0) {
+		snprintf(cmd, sizeof cmd,
+			 "psql -X -q -d postgres -c 'DROP DATABASE IF EXISTS %s WITH (FORCE)' >&2",
+			 db_path + 14);
+		if (system(cmd) != 0)
+			fprintf(stderr, "harness: could not drop %s\n", db_path + 14);
+	}
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "harness: could not remove %s\n", tmp_dir);
@@ -663,14 +687,6 @@ int64_t make_course_of_new_patient(int64_t *patient_id, const char *patient_extr
 	return make_course(p, NULL);
 }
 
-static sqlite3 *open_db(void)
-{
-	sqlite3 *db;
-	ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	return db;
-}
-
 struct family make_family(void)
 {
 	struct family f;
@@ -696,37 +712,58 @@ char *read_file(const char *path, size_t *len)
 	return data;
 }
 
+/* The first row sql gives on the database at path (a file, or a
+ * postgresql: URI, read with psql), its columns joined by '/'. */
+static void query_row(const char *path, const char *sql, char *out, size_t n)
+{
+	out[0] = '\0';
+	if (strncmp(path, "postgresql:", 11) == 0) {
+		char cmd[2048];
+		snprintf(cmd, sizeof cmd, "psql -X -q -t -A -F/ -d '%s' -c \"%s\"", path, sql);
+		FILE *p = popen(cmd, "r");
+		ck_assert_ptr_nonnull(p);
+		if (!fgets(out, (int)n, p))
+			out[0] = '\0';
+		ck_assert_int_eq(pclose(p), 0);
+		out[strcspn(out, "\n")] = '\0';
+		return;
+	}
+	sqlite3 *db;
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	sqlite3_stmt *st;
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
+		      sqlite3_errmsg(db));
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	size_t used = 0;
+	for (int i = 0; i < sqlite3_column_count(st); i++) {
+		const unsigned char *v = sqlite3_column_text(st, i);
+		int k = snprintf(out + used, n - used, "%s%s", i ? "/" : "",
+				 v ? (const char *)v : "");
+		used += k > 0 && (size_t)k < n - used ? (size_t)k : 0;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 char *db_fingerprint(void)
 {
 	static const char *const tables[] = {"patients", "courses", "outcomes", "toxicities"};
-	sqlite3 *db = open_db();
 	char *out = calloc(1, 1024);
 	size_t used = 0;
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
-		char sql[256];
+		char sql[256], row[256];
 		snprintf(sql, sizeof sql,
-			 "SELECT count(*), total(version), coalesce(max(id), 0), "
+			 "SELECT count(*), coalesce(sum(version), 0), coalesce(max(id), 0), "
 			 "coalesce(max(updated_at), '') FROM %s",
 			 tables[i]);
-		sqlite3_stmt *st;
-		ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-		ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-		used += (size_t)snprintf(out + used, 1024 - used, "%s:%lld/%.0f/%lld/%s ",
-					 tables[i], sqlite3_column_int64(st, 0),
-					 sqlite3_column_double(st, 1), sqlite3_column_int64(st, 2),
-					 sqlite3_column_text(st, 3));
-		sqlite3_finalize(st);
+		query_row(db_path, sql, row, sizeof row);
+		used += (size_t)snprintf(out + used, 1024 - used, "%s:%s ", tables[i], row);
 	}
 	/* and the audit trail: a refused request appends no row */
-	sqlite3_stmt *st;
-	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*), coalesce(max(seq), 0) FROM audit",
-					    -1, &st, NULL),
-			 SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	snprintf(out + used, 1024 - used, "audit:%lld/%lld", sqlite3_column_int64(st, 0),
-		 sqlite3_column_int64(st, 1));
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	char row[256];
+	query_row(db_path, "SELECT count(*), coalesce(max(seq), 0) FROM audit", row, sizeof row);
+	snprintf(out + used, 1024 - used, "audit:%s", row);
 	return out;
 }
 
@@ -745,18 +782,10 @@ int64_t db_count(const char *table)
 
 int64_t db_count_at(const char *path, const char *table)
 {
-	sqlite3 *db;
-	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	char sql[128];
+	char sql[128], row[64];
 	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
-	sqlite3_stmt *st;
-	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	int64_t n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return n;
+	query_row(path, sql, row, sizeof row);
+	return strtoll(row, NULL, 10);
 }
 
 void assert_problem(const struct resp *r, long status, const char *type)

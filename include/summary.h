@@ -133,13 +133,22 @@ enum tally_kind {
 };
 extern const char *const tally_kind_names[]; /* as stored: "patients" ... */
 
+/* A counter. Its term ("" unless a worst grade) is held in term when it
+ * fits, else in long_term, owned by the tally_buf the counter is in: an
+ * import keeps tens of thousands of counters, and most terms are short. */
 struct tally {
 	int kind;
 	char regimen[24], histology[24], setting[12];
-	char term[SUMMARY_TERM_BYTES]; /* "" unless a worst grade */
+	char term[48];
+	char *long_term;
 	int64_t key;
 	int64_t n;
 };
+
+static inline const char *tally_term(const struct tally *t)
+{
+	return t->long_term ? t->long_term : t->term;
+}
 
 struct tally_buf {
 	struct tally *t;
@@ -160,5 +169,7 @@ void tally_merge(struct tally_buf *buf);
  * memory ran out (both are then unchanged). */
 bool tally_append(struct tally_buf *dst, struct tally_buf *src);
 void tally_buf_free(struct tally_buf *buf);
+/* Empties buf, keeping its room. */
+void tally_buf_clear(struct tally_buf *buf);
 
 #endif

@@ -854,7 +854,7 @@ int import_stream(struct import_session *s, import_next_line next, import_rewind
 			if ((rc = db_begin_write(s->db)) != DB_OK)
 				return rc;
 		}
-		s->tallies.n = s->tallies.merged = 0;
+		tally_buf_clear(&s->tallies);
 		json_array_clear(s->errors);
 		memset(&s->counts, 0, sizeof s->counts);
 		s->committed_lines = 0;

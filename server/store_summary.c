@@ -193,13 +193,13 @@ static int add_tallies(struct db *db, struct tally_buf *buf)
 		db_bind_text(stmt, 2, t->regimen);
 		db_bind_text(stmt, 3, t->histology);
 		db_bind_text(stmt, 4, t->setting);
-		db_bind_text(stmt, 5, t->term);
+		db_bind_text(stmt, 5, tally_term(t));
 		db_bind_int(stmt, 6, t->key);
 		db_bind_int(stmt, 7, t->n);
 		rc = db_result(db_step(stmt));
 		db_done(stmt);
 	}
-	buf->n = 0;
+	tally_buf_clear(buf);
 	return rc;
 }
 
@@ -212,10 +212,10 @@ int store_tallies_add(struct db *db, struct tally_buf *buf)
  * merge left (and at least PENDING_MIN), so that merging costs a constant
  * share of the import however many distinct counters it has; and they are
  * written once a merge leaves more than PENDING_MAX (a bulk import's
- * memory stays bounded: a counter is about 500 bytes, its term whole). A registry of
+ * memory stays bounded: a counter is about 140 bytes). A registry of
  * 100,000 patients has about 18,000 distinct counters. */
 #define PENDING_MIN 16384
-#define PENDING_MAX 65536
+#define PENDING_MAX 131072
 
 int store_tallies_note(struct db *db, struct tally_buf *pending)
 {

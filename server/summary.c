@@ -216,7 +216,12 @@ static bool add(struct tally_buf *buf, const struct patient_summary *s, int kind
 	memcpy(t->regimen, s->regimen, sizeof t->regimen);
 	memcpy(t->histology, s->histology, sizeof t->histology);
 	memcpy(t->setting, s->setting, sizeof t->setting);
-	copy_cut(t->term, sizeof t->term, term);
+	if (strlen(term) < sizeof t->term) {
+		memcpy(t->term, term, strlen(term) + 1);
+	} else if (!(t->long_term = xstrdup(term))) {
+		buf->n--;
+		return false;
+	}
 	t->key = key;
 	t->n = n;
 	return true;
@@ -265,7 +270,7 @@ static int tally_order(const void *a, const void *b)
 	if (x->kind != y->kind)
 		return x->kind < y->kind ? -1 : 1;
 	if ((d = strcmp(x->regimen, y->regimen)) || (d = strcmp(x->histology, y->histology)) ||
-	    (d = strcmp(x->setting, y->setting)) || (d = strcmp(x->term, y->term)))
+	    (d = strcmp(x->setting, y->setting)) || (d = strcmp(tally_term(x), tally_term(y))))
 		return d;
 	return (x->key > y->key) - (x->key < y->key);
 }
@@ -279,10 +284,14 @@ void tally_merge(struct tally_buf *buf)
 	for (size_t i = 0; i < buf->n;) {
 		struct tally sum = buf->t[i];
 		size_t j = i + 1;
-		while (j < buf->n && tally_order(&buf->t[j], &sum) == 0)
-			sum.n += buf->t[j++].n;
+		while (j < buf->n && tally_order(&buf->t[j], &sum) == 0) {
+			sum.n += buf->t[j].n;
+			free(buf->t[j++].long_term);
+		}
 		if (sum.n != 0)
 			buf->t[out++] = sum;
+		else
+			free(sum.long_term);
 		i = j;
 	}
 	buf->n = out;
@@ -307,8 +316,16 @@ bool tally_append(struct tally_buf *dst, struct tally_buf *src)
 	return true;
 }
 
+void tally_buf_clear(struct tally_buf *buf)
+{
+	for (size_t i = 0; i < buf->n; i++)
+		free(buf->t[i].long_term);
+	buf->n = buf->merged = 0;
+}
+
 void tally_buf_free(struct tally_buf *buf)
 {
+	tally_buf_clear(buf);
 	free(buf->t);
 	*buf = (struct tally_buf){0};
 }

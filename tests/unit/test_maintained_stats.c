@@ -197,7 +197,32 @@ static const char *const regimens[] = {"il2_alone", "il2_lak", "il2_til"};
 static const char *const histologies[] = {"melanoma", "renal_cell", "colorectal"};
 static const char *const settings[] = {"metastatic", "adjuvant"};
 static const char *const responses[] = {"CR", "PR", "MR", "SD", "PD", "NE"};
-static const char *const terms[] = {"Hypotension", "Chills", "Sepsis", "Oliguria"};
+/* and two terms of 100 characters, the same but for the last, longer than
+ * a counter holds in place (summary.h) */
+#define LONG_TERM                                                                                  \
+	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"     \
+	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"                                                     \
+	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"     \
+	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"                                                     \
+	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"     \
+	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"                                                     \
+	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"     \
+	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"                                                     \
+	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"     \
+	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+#define LONG_TERM_TOO                                                                              \
+	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"     \
+	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"                                                     \
+	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"     \
+	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"                                                     \
+	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"     \
+	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"                                                     \
+	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"     \
+	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"                                                     \
+	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"     \
+	"\u00e9\u00e9\u00e9\u00e9\u00e9e"
+static const char *const terms[] = {"Hypotension", "Chills",  "Sepsis",
+				    "Oliguria",    LONG_TERM, LONG_TERM_TOO};
 static const char *const attributions[] = {"unrelated", "possible", "probable", "definite"};
 
 /* j as compact text, j released. */
@@ -305,7 +330,7 @@ static void op_create_toxicity(void)
 	date_after(o + pick(90), resolved);
 	int grade = 1 + pick(5);
 	json_t *j = json_pack("{s:I, s:s, s:i, s:s, s:s}", "course_id", (json_int_t)c, "term",
-			      one_of(terms, 4), "grade", grade, "onset_on", onset, "attribution",
+			      one_of(terms, 6), "grade", grade, "onset_on", onset, "attribution",
 			      one_of(attributions, 4));
 	if (grade == 5)
 		json_object_set_new(j, "outcome", json_string("fatal"));
@@ -341,7 +366,7 @@ static void op_patch(void)
 	} else if (what == 3 && toxicities.n) {
 		snprintf(path, sizeof path, "/toxicities/%lld",
 			 (long long)toxicities.id[pick(toxicities.n)]);
-		body = dump(json_pack("{s:s, s:s}", "term", one_of(terms, 4), "attribution",
+		body = dump(json_pack("{s:s, s:s}", "term", one_of(terms, 6), "attribution",
 				      one_of(attributions, 4)));
 	}
 	if (!body)
@@ -388,7 +413,7 @@ static void import_patients(int n, bool refuse)
 				"{s:i, s:s, s:[{s:s, s:s}], s:[{s:s, s:i, s:s, s:s}]}", "number",
 				c + 1, "started_on", started, "outcomes", "assessed_on", assessed,
 				"response", one_of(responses, 6), "toxicities", "term",
-				one_of(terms, 4), "grade", refuse && p == n - 1 ? 9 : 1 + pick(4),
+				one_of(terms, 6), "grade", refuse && p == n - 1 ? 9 : 1 + pick(4),
 				"onset_on", onset, "attribution", one_of(attributions, 4));
 			json_array_append_new(list, course);
 		}

@@ -503,14 +503,16 @@ static bool id_last(const char *head, char *table, size_t len)
 	return close && close - head >= 4 && strncmp(close - 4, ", id", 4) == 0;
 }
 
-static int pg_insert_rows(struct db *db, const char *head, int ncols, int n,
-			  void (*bind_row)(struct db_stmt *stmt, int at, int i, const void *cls),
-			  const void *cls)
+/* Rows of one INSERT: the parameters of one statement stay far below
+ * MAX_MARKED. */
+#define ROWS_PER_STATEMENT 32
+
+/* rows [from, from + n) of an insert, one statement */
+static int insert_some(struct db *db, const char *head, const char *table, bool ids, int ncols,
+		       int from, int n,
+		       void (*bind_row)(struct db_stmt *stmt, int at, int i, const void *cls),
+		       const void *cls, int64_t *given)
 {
-	if (n == 0)
-		return DB_OK;
-	char table[64];
-	bool ids = id_last(head, table, sizeof table);
 	struct strbuf sb = {0};
 	strbuf_printf(&sb, "%s VALUES ", head);
 	for (int r = 0; r < n; r++)
@@ -531,17 +533,31 @@ static int pg_insert_rows(struct db *db, const char *head, int ncols, int n,
 		return DB_ERROR;
 	stmt_clear(s);
 	for (int i = 0; i < n; i++)
-		bind_row(&s->head, 1 + i * ncols, i, cls);
-	int64_t given = 0; /* the largest id given, to move the identity past */
+		bind_row(&s->head, 1 + i * ncols, from + i, cls);
 	for (int i = 0; ids && i < n; i++) {
 		const char *v = s->values[i * ncols + ncols - 1];
-		if (v && strtoll(v, NULL, 10) > given)
-			given = strtoll(v, NULL, 10);
+		if (v && strtoll(v, NULL, 10) > *given)
+			*given = strtoll(v, NULL, 10);
 	}
 	int rc = run(s);
 	if (rc == DB_OK && ids && s->nrows > 0)
 		pg(db)->last_id = strtoll(PQgetvalue(s->res, s->nrows - 1, 0), NULL, 10);
 	stmt_clear(s);
+	return rc;
+}
+
+static int pg_insert_rows(struct db *db, const char *head, int ncols, int n,
+			  void (*bind_row)(struct db_stmt *stmt, int at, int i, const void *cls),
+			  const void *cls)
+{
+	char table[64];
+	bool ids = id_last(head, table, sizeof table);
+	int64_t given = 0; /* the largest id given, to move the identity past */
+	int rc = DB_OK;
+	for (int from = 0; from < n && rc == DB_OK; from += ROWS_PER_STATEMENT) {
+		int some = n - from < ROWS_PER_STATEMENT ? n - from : ROWS_PER_STATEMENT;
+		rc = insert_some(db, head, table, ids, ncols, from, some, bind_row, cls, &given);
+	}
 	if (rc == DB_OK && given > 0) {
 		char *move =
 			xasprintf("SELECT setval('%s_id_seq', GREATEST(%lld, (SELECT CASE WHEN "

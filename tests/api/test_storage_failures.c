@@ -280,6 +280,7 @@ static struct resp *import_until_refused(int n)
 
 START_TEST(test_a_quota_refuses_writes_past_it_with_507)
 {
+	SKIP_ON_POSTGRESQL("--max-db-size is SQLite's page quota");
 	static const char *const quota[] = {"--max-db-size", "1", NULL};
 	api_start_with(quota);
 	struct family f = make_family();
@@ -411,6 +412,7 @@ END_TEST
 
 START_TEST(test_sigterm_checkpoints_the_wal_into_the_database_file)
 {
+	SKIP_ON_POSTGRESQL("SQLite's WAL file");
 	api_start();
 	for (int i = 0; i < 20; i++)
 		make_family();

@@ -2,9 +2,10 @@
  * libpq connection string or URI (postgresql://..., postgres://..., or
  * "host=... dbname=..."). The store's SQL is written once in the dialect
  * both engines share, with ?N parameters; here they become $N, each bound
- * with the type of what was bound (bigint, double precision, text), and a
- * statement runs with PQexecParams when first stepped, its rows then read
- * one by one. The only file that includes libpq-fe.h.
+ * with the type of what was bound (bigint, double precision, text); a
+ * statement is prepared on the server at its first run on a connection
+ * and executed by name after that, its rows then read one by one. The only
+ * file that includes libpq-fe.h.
  *
  * What SQLite gives and PostgreSQL does not, made here:
  * - an insert with no id takes the next (AUTOINCREMENT): the id column of
@@ -46,7 +47,8 @@ struct pg_stmt {
 	int nparams;     /* the highest ?N */
 	char **values;   /* bound, as text; NULL for NULL */
 	unsigned *types;
-	bool *unused; /* ?N that the SQL does not name: typed text, or PostgreSQL cannot tell */
+	bool *unused;  /* ?N that the SQL does not name: typed text, or PostgreSQL cannot tell */
+	char name[24]; /* the server's prepared statement, "" until the first run */
 	PGresult *res;
 	int row, nrows;
 	bool ran;
@@ -58,6 +60,7 @@ struct pg_db {
 	PGconn *conn;
 	struct pg_stmt cache[STMT_CACHE_SIZE];
 	uint64_t clock;
+	uint64_t prepared; /* prepared statements named so far: each name is new */
 	int64_t changes, last_id;
 	char error[512];
 };
@@ -150,6 +153,11 @@ static void stmt_clear(struct pg_stmt *s)
 static void stmt_free(struct pg_stmt *s)
 {
 	stmt_clear(s);
+	if (s->name[0] && s->db) {
+		char sql[48];
+		snprintf(sql, sizeof sql, "DEALLOCATE %s", s->name);
+		PQclear(PQexec(s->db->conn, sql));
+	}
 	free(s->sql);
 	free(s->pg_sql);
 	free(s->values);
@@ -163,8 +171,10 @@ static void pg_close(struct db *head)
 	if (!head)
 		return;
 	struct pg_db *db = pg(head);
-	for (int i = 0; i < STMT_CACHE_SIZE; i++)
+	for (int i = 0; i < STMT_CACHE_SIZE; i++) {
+		db->cache[i].name[0] = '\0'; /* the session's end drops them all */
 		stmt_free(&db->cache[i]);
+	}
 	PQfinish(db->conn);
 	db_head_free(head);
 	free(db);
@@ -346,8 +356,24 @@ static void pg_bind_null(struct db_stmt *stmt, int i)
 static int run(struct pg_stmt *s)
 {
 	struct pg_db *db = s->db;
-	s->res = PQexecParams(db->conn, s->pg_sql, s->nparams, s->types,
-			      (const char *const *)s->values, NULL, NULL, 0);
+	if (!s->name[0]) {
+		/* parsed and planned once per connection, with the types of its
+		 * first parameters (a later NULL or number is sent as text and read
+		 * as the type then fixed); a statement PostgreSQL cannot prepare
+		 * would fail as well unprepared */
+		char name[sizeof s->name];
+		snprintf(name, sizeof name, "s%llu", (unsigned long long)++db->prepared);
+		PGresult *p = PQprepare(db->conn, name, s->pg_sql, s->nparams, s->types);
+		int rc = status_of(db, p);
+		PQclear(p);
+		if (rc != DB_OK) {
+			s->ran = true;
+			return rc;
+		}
+		memcpy(s->name, name, sizeof name);
+	}
+	s->res = PQexecPrepared(db->conn, s->name, s->nparams, (const char *const *)s->values, NULL,
+				NULL, 0);
 	int rc = status_of(db, s->res);
 	if (rc == DB_OK) {
 		const char *n = PQcmdTuples(s->res);

@@ -790,15 +790,15 @@ static int apply_all(struct import_session *s, struct pipeline *p)
 	return rc;
 }
 
-/* Reads where the ids and the audit chain stand, in the writer's
- * transaction; false when it cannot (the writer then makes each record). */
-static bool plan_from(struct db *db, const struct audit_context *audit, struct import_plan *plan)
+/* Where the ids and the audit chain stand, in the writer's transaction: the
+ * ids where the import began (import_begin read them; every pass starts
+ * there, the one before rolled or taken back), the chain's head read now;
+ * false when it cannot be (the writer then makes each record). */
+static bool plan_from(const struct import_session *s, struct import_plan *plan)
 {
-	plan->audit = audit;
-	for (int k = 0; k < 4; k++)
-		if (store_next_id(db, resources_all[k], &plan->next_id[k]) != DB_OK)
-			return false;
-	return audit_head(db, &plan->seq, plan->hash) == DB_OK;
+	plan->audit = s->audit;
+	memcpy(plan->next_id, s->start.from, sizeof plan->next_id);
+	return audit_head(s->db, &plan->seq, plan->hash) == DB_OK;
 }
 
 /* One pass over the input: the stager on a second thread, this one
@@ -808,7 +808,7 @@ static int run_pipeline(struct import_session *s, import_next_line next, void *c
 {
 	struct import_plan plan;
 	struct pipeline p = {.next = next, .cls = cls, .careful_from = *careful_from};
-	p.plan = plan_from(s->db, s->audit, &plan) ? &plan : NULL;
+	p.plan = plan_from(s, &plan) ? &plan : NULL;
 	pthread_t thread;
 	int rc = 0;
 	pthread_mutex_init(&p.lock, NULL);

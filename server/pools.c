@@ -47,8 +47,8 @@ struct pool {
 };
 
 /* Runs reqs[0..n) as one batch (or one by one, batch false) and answers
- * them. Each is checked against
- * this thread's allocation failures (util.h) as the glue checks its own. */
+ * them. Each is checked against this thread's allocation failures (util.h)
+ * as the glue checks its own. */
 static void run_batch(struct pool *pool, struct request **reqs, int n, bool batch)
 {
 	struct db *writer = db_writer();

@@ -44,6 +44,15 @@ static int64_t audit_rows(void)
 	return db_count("audit");
 }
 
+/* /audit/verify walks the whole chain, rows long, and finds it intact. */
+static void assert_chain_intact(int64_t rows)
+{
+	json_t *v = get_json("/audit/verify");
+	ck_assert(json_is_true(json_object_get(v, "intact")));
+	ck_assert_int_eq(json_integer_value(json_object_get(v, "rows")), rows);
+	json_decref(v);
+}
+
 /* The answer's first error names line and field. */
 static void assert_line_error(const struct resp *r, int64_t line, const char *field)
 {
@@ -173,10 +182,7 @@ START_TEST(test_imported_records_get_the_ids_and_audit_rows_a_post_would)
 		json_decref(record);
 	}
 	json_decref(page);
-	json_t *v = get_json("/audit/verify");
-	ck_assert(json_is_true(json_object_get(v, "intact")));
-	ck_assert_int_eq(json_integer_value(json_object_get(v, "rows")), audit_rows());
-	json_decref(v);
+	assert_chain_intact(audit_rows());
 }
 END_TEST
 
@@ -459,10 +465,7 @@ START_TEST(test_refusals_found_by_the_batched_writes_name_their_line)
 			"{\"lines\":320,\"imported\":{\"patients\":320,\"courses\":320,"
 			"\"outcomes\":320,\"toxicities\":640},\"records\":1600}",
 			320, 640, 1600);
-	json_t *check = get_json("/audit/verify");
-	ck_assert(json_is_true(json_object_get(check, "intact")));
-	ck_assert_int_eq(json_integer_value(json_object_get(check, "rows")), audit + 1600);
-	json_decref(check);
+	assert_chain_intact(audit + 1600);
 	free(body);
 	free(before);
 	free(in_use);
@@ -540,9 +543,7 @@ START_TEST(test_offline_import_names_the_refused_line_from_a_file_and_a_pipe)
 	ck_assert_int_eq(import_offline(path, false, out, sizeof out), 0);
 	ck_assert_str_eq(out, "imported 320 patients, 320 courses, 320 outcomes, 640 toxicities\n");
 	ck_assert_int_eq(audit_rows(), audit + 1600);
-	json_t *check = get_json("/audit/verify");
-	ck_assert(json_is_true(json_object_get(check, "intact")));
-	json_decref(check);
+	assert_chain_intact(audit_rows());
 	unlink(path);
 	free(body);
 	free(before);
@@ -844,10 +845,7 @@ START_TEST(test_a_refusal_after_committed_chunks_takes_the_whole_import_back)
 		free(w.answer);
 		free(body);
 	}
-	json_t *check = get_json("/audit/verify");
-	ck_assert(json_is_true(json_object_get(check, "intact")));
-	ck_assert_int_eq(json_integer_value(json_object_get(check, "rows")), audit);
-	json_decref(check);
+	assert_chain_intact(audit);
 	ck_assert_int_eq(make_patient(NULL), last + 1);
 	free(bad_grade);
 	free(in_use);
@@ -866,9 +864,7 @@ START_TEST(test_an_import_in_chunks_goes_in_whole)
 			"\"outcomes\":350,\"toxicities\":700},\"records\":1750}",
 			350, 700, 1750);
 	ck_assert_int_eq(unfinished_marks(), 0);
-	json_t *check = get_json("/audit/verify");
-	ck_assert(json_is_true(json_object_get(check, "intact")));
-	json_decref(check);
+	assert_chain_intact(audit_rows());
 	free(body);
 }
 END_TEST
@@ -914,9 +910,7 @@ START_TEST(test_an_import_cut_short_by_a_crash_is_taken_back_at_the_next_start)
 	char *log = read_file(api_log_path(), &log_len);
 	ck_assert_ptr_nonnull(
 		strstr(log, "\"msg\":\"an import that did not finish was taken back\""));
-	json_t *check = get_json("/audit/verify");
-	ck_assert(json_is_true(json_object_get(check, "intact")));
-	json_decref(check);
+	assert_chain_intact(audit_rows());
 	free(log);
 	free(stats_after);
 	free(after);

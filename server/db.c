@@ -282,9 +282,18 @@ static void take_writer(void)
 	holding_writer = true;
 }
 
+/* The connection of a writer that commits as it goes, holding the
+ * engine's write lock past its commits (DB_HOLD_WRITER) until it gives the
+ * writer up; only the writer's holder reads or writes it. */
+static struct db *held_across;
+
 static void give_writer(void)
 {
 	if (holding_writer && !batching) {
+		if (held_across && run(held_across, DB_LET_WRITER) != DB_OK)
+			log_write(LOG_WARN, "the write lock held across commits was not let go",
+				  json_pack("{s:s}", "error", db_last_error(held_across)));
+		held_across = NULL;
 		holding_writer = false;
 		pthread_mutex_unlock(&writer_lock);
 	}
@@ -538,6 +547,11 @@ int db_commit_continue(struct db *db)
 	if (!holding_writer || batching || alloc_failure_seen())
 		return DB_ERROR;
 	int rc;
+	if (!held_across) {
+		if ((rc = run(db, DB_HOLD_WRITER)) != DB_OK)
+			return rc;
+		held_across = db;
+	}
 	if (db->shared) {
 		if (!solo && (rc = run(db, DB_RELEASE_WRITER)) != DB_OK)
 			return rc;

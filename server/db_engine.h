@@ -28,6 +28,11 @@ enum db_control {
 	DB_SAVE_PART,   /* db_part_begin */
 	DB_RELEASE_PART,
 	DB_UNDO_PART,
+	/* the write lock kept past the commits of a writer that goes on
+	 * (db_commit_continue) until DB_LET_WRITER, so that no other process
+	 * writes between them; nothing to do where one process writes */
+	DB_HOLD_WRITER,
+	DB_LET_WRITER,
 };
 
 struct db_engine;

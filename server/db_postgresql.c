@@ -13,7 +13,9 @@
  * - ids inserted as given move the next id past them (sqlite_sequence);
  * - BEGIN IMMEDIATE: a write transaction takes a transaction-scoped
  *   advisory lock first, so that writers through several processes append
- *   to one audit chain in turn;
+ *   to one audit chain in turn; a writer that commits as it goes (an
+ *   import) holds the same lock for its session from its first commit to
+ *   its end;
  * - PRAGMA user_version: the table cohortd_schema. */
 #include <libpq-fe.h>
 
@@ -621,6 +623,10 @@ static const char *const control_sql[] = {
 	[DB_SAVE_PART] = "SAVEPOINT part",
 	[DB_RELEASE_PART] = "RELEASE part",
 	[DB_UNDO_PART] = "ROLLBACK TO part",
+	/* the same lock for the session: other instances' writes wait between
+	 * an import's chunks too (a session may take a lock it holds) */
+	[DB_HOLD_WRITER] = "SELECT pg_advisory_lock(" STRINGIFY(WRITER_LOCK_KEY) ")",
+	[DB_LET_WRITER] = "SELECT pg_advisory_unlock(" STRINGIFY(WRITER_LOCK_KEY) ")",
 };
 
 static int pg_control(struct db *db, enum db_control what)

@@ -27,6 +27,13 @@ static char tmp_dir[256];
 static char db_path[512];
 static char log_path[512];
 static char base_url[64];
+/* every server on the test database: [0] is the one api_launch started */
+#define INSTANCES_MAX 8
+static struct {
+	pid_t pid;
+	char url[64];
+} instances[INSTANCES_MAX];
+static int ninstances;
 static char admin_token[128];
 
 const char *api_db_path(void)
@@ -130,9 +137,10 @@ void api_prepare(void)
 	free(token);
 }
 
-/* Starts cohortd with --port 0 and reads the port it bound from its
- * "listening" log line on stderr; the rest of its stderr is passed through. */
-void api_launch(const char *const *extra_args)
+/* Starts cohortd with --port 0 on the test database and reads the port it
+ * bound from its "listening" log line on stderr; the rest of its stderr is
+ * passed through. */
+static void spawn(const char *const *extra_args, pid_t *pid, char url[64])
 {
 	const char *bin = cohortd_bin();
 
@@ -157,10 +165,10 @@ void api_launch(const char *const *extra_args)
 	int pipefd[2];
 	if (pipe(pipefd) != 0)
 		die("pipe");
-	server_pid = fork();
-	if (server_pid < 0)
+	*pid = fork();
+	if (*pid < 0)
 		die("fork");
-	if (server_pid == 0) {
+	if (*pid == 0) {
 		dup2(pipefd[1], 2);
 		close(pipefd[0]);
 		close(pipefd[1]);
@@ -202,20 +210,57 @@ void api_launch(const char *const *extra_args)
 		_exit(0);
 	}
 	fclose(log);
-	snprintf(base_url, sizeof base_url, "http://127.0.0.1:%u", port);
+	snprintf(url, 64, "http://127.0.0.1:%u", port);
+}
+
+void api_launch(const char *const *extra_args)
+{
+	spawn(extra_args, &server_pid, base_url);
+	instances[0].pid = server_pid;
+	snprintf(instances[0].url, sizeof instances[0].url, "%s", base_url);
+	ninstances = 1;
 	curl_global_init(CURL_GLOBAL_ALL);
 }
 
-void api_shutdown(void)
+int api_launch_instance(const char *const *extra_args)
+{
+	ck_assert_int_lt(ninstances, INSTANCES_MAX);
+	int i = ninstances++;
+	spawn(extra_args, &instances[i].pid, instances[i].url);
+	return i;
+}
+
+void api_use_instance(int i)
+{
+	ck_assert(i >= 0 && i < ninstances);
+	snprintf(base_url, sizeof base_url, "%s", instances[i].url);
+}
+
+const char *api_instance_url(int i)
+{
+	ck_assert(i >= 0 && i < ninstances);
+	return instances[i].url;
+}
+
+/* Stops a server and asserts a clean exit. */
+static void stop_one(pid_t pid)
 {
 	int status = 0;
-	kill(server_pid, SIGTERM);
-	if (waitpid(server_pid, &status, 0) != server_pid)
+	kill(pid, SIGTERM);
+	if (waitpid(pid, &status, 0) != pid)
 		die("waitpid");
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		fprintf(stderr, "harness: cohortd exited badly (status %d)\n", status);
 		exit(1);
 	}
+}
+
+void api_shutdown(void)
+{
+	for (int i = 1; i < ninstances; i++)
+		stop_one(instances[i].pid);
+	ninstances = 0;
+	stop_one(server_pid);
 }
 
 void api_crash(void)

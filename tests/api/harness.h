@@ -34,6 +34,14 @@ void api_launch(const char *const *extra_args);
 /* api_stop in two steps: stop the server (asserting a clean exit), then
  * remove its temporary directory. */
 void api_shutdown(void);
+/* Several servers on one database: api_launch_instance starts one more
+ * cohortd on the running test server's database (its own port; its log
+ * joins the same file) and returns its number (the first server is 0);
+ * api_use_instance points http() and the helpers at one of them;
+ * api_shutdown stops them all. */
+int api_launch_instance(const char *const *extra_args);
+void api_use_instance(int i);
+const char *api_instance_url(int i);
 /* Kills the server at once (SIGKILL), as a crash would, and reaps it. */
 void api_crash(void);
 void api_remove_files(void);

@@ -8,6 +8,7 @@
 #define COHORTD_AUDIT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct db;
@@ -38,6 +39,14 @@ int audit_append(struct db *db, const struct audit_context *ctx, const char *act
  * the resource's name, and owns its before and after texts, which
  * audit_row_discard frees. */
 int audit_head(struct db *db, int64_t *seq, char hash[65]);
+/* An import that commits as it goes leaves a mark until it ends (store_import.h)
+ * and holds the write lock all along, so a writer that finds a mark when
+ * it is not the import's own thread (audit_import_running) finds one that
+ * no one will end: audit_head refuses it DB_BUSY, and
+ * audit_orphan_import_seen says so once, for the import to be taken back
+ * (import_take_back_unfinished) before the next write. */
+void audit_import_running(bool running);
+bool audit_orphan_import_seen(void);
 int audit_row_make(struct audit_row *row, const struct audit_context *ctx, const char *action,
 		   const struct resource *res, int64_t id, const struct record *before,
 		   const struct record *after, int64_t last_seq, const char prev_hash[65]);

@@ -73,4 +73,10 @@ int import_stream(struct import_session *s, import_next_line next, import_rewind
  * takes back what was committed. */
 int import_end(struct import_session *s, int commit);
 
+/* Takes back an import that did not finish (its process stopped in it),
+ * if there is one, in write transactions of its own, and logs it: at
+ * start, before anything else writes, and when a writer finds the mark of
+ * one another process left (audit_orphan_import_seen). */
+int import_take_back_unfinished(struct db *db);
+
 #endif

@@ -36,8 +36,11 @@ struct audit_row {
 };
 
 void audit_row_clear(struct audit_row *row);
-/* The last row's seq and hash (0 and "" when the trail is empty). */
-int store_audit_head(struct db *db, int64_t *seq, char hash[65]);
+/* The last row's seq and hash (0 and "" when the trail is empty), and
+ * whether an import that commits as it goes is marked unfinished
+ * (store_import.h): read together, in one statement, at every write
+ * transaction's first append. */
+int store_audit_head(struct db *db, int64_t *seq, char hash[65], bool *import_marked);
 /* Inserts n rows in order, several to a statement. On failure some may be
  * in: the caller holds a db_part. */
 int store_audit_insert_many(struct db *db, const struct audit_row *const *rows, int n);

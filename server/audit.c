@@ -6,6 +6,8 @@
  * the hash covers the exact bytes stored. */
 #include "audit.h"
 
+#include <stdatomic.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,6 +88,21 @@ static _Thread_local struct {
 	char hash[65];
 } head;
 
+/* The thread runs an import, whose own mark the chain's head may show. */
+static _Thread_local bool importing;
+/* A writer found the mark of an import no one runs any more. */
+static atomic_bool orphan_seen;
+
+void audit_import_running(bool running)
+{
+	importing = running;
+}
+
+bool audit_orphan_import_seen(void)
+{
+	return atomic_exchange(&orphan_seen, false);
+}
+
 int audit_head(struct db *db, int64_t *seq, char hash[65])
 {
 	if (head.db == db && head.transaction == db_transaction_id(db)) {
@@ -93,7 +110,16 @@ int audit_head(struct db *db, int64_t *seq, char hash[65])
 		memcpy(hash, head.hash, sizeof head.hash);
 		return DB_OK;
 	}
-	int rc = store_audit_head(db, seq, hash);
+	bool marked = false;
+	int rc = store_audit_head(db, seq, hash, &marked);
+	if (rc == DB_OK && marked && !importing) {
+		/* Whoever ran that import is gone (an import holds the write
+		 * lock from its start to its end, even across processes): its
+		 * rows are still to be taken back, and nothing may be chained
+		 * after them first. */
+		atomic_store(&orphan_seen, true);
+		return DB_BUSY;
+	}
 	if (rc == DB_OK && !hash[0])
 		memcpy(hash, genesis, sizeof genesis);
 	return rc;

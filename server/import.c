@@ -39,6 +39,7 @@
 #include "record_insert.h"
 #include "resources.h"
 #include "store.h"
+#include "store_import.h"
 #include "store_summary.h"
 #include "store_trust.h"
 #include "util.h"
@@ -480,6 +481,8 @@ int import_begin(struct import_session *s, struct db *db, const struct audit_con
 	int rc = db_begin_write(db);
 	if (rc == DB_OK && (rc = store_import_start(db, resources_all, &s->start)) != DB_OK)
 		db_rollback(db);
+	if (rc == DB_OK)
+		audit_import_running(true); /* its mark is its own */
 	return rc;
 }
 
@@ -517,6 +520,22 @@ static int take_back(struct import_session *s)
 		log_write(LOG_ERROR, "an import could not be taken back",
 			  json_pack("{s:I, s:s}", "patients_taken_back", (json_int_t)patients,
 				    "then", "the next start takes back the rest"));
+	return rc;
+}
+
+int import_take_back_unfinished(struct db *db)
+{
+	int64_t patients = 0;
+	int rc = db_begin_write(db);
+	if (rc == DB_OK && (rc = store_import_undo(db, resources_all, &patients)) == DB_OK)
+		rc = db_commit(db);
+	else if (rc != DB_OK)
+		db_rollback(db);
+	if (patients > 0 || rc != DB_OK)
+		log_write(rc == DB_OK ? LOG_WARN : LOG_ERROR,
+			  rc == DB_OK ? "an import that did not finish was taken back"
+				      : "an import that did not finish could not be taken back",
+			  json_pack("{s:I}", "patients_taken_back", (json_int_t)patients));
 	return rc;
 }
 
@@ -891,6 +910,7 @@ int import_end(struct import_session *s, int commit)
 	} else {
 		db_rollback(s->db);
 	}
+	audit_import_running(false);
 	tally_buf_free(&s->tallies);
 	json_decref(s->errors);
 	s->errors = NULL;

@@ -22,7 +22,6 @@
 #include "routes.h"
 #include "server.h"
 #include "store.h"
-#include "store_import.h"
 #include "store_summary.h"
 
 #ifndef COHORTD_VERSION
@@ -37,32 +36,15 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-/* Applies the migrations, then builds the statistics' summaries when the
- * database held records before they existed (store_summary.h); a
- * read-only database is read as it is. */
-/* An import that did not finish (the process stopped in it) is taken back
- * before anything else writes (store_import.h). */
-static int take_back_unfinished_import(struct db *db)
-{
-	int64_t patients = 0;
-	int rc = db_begin_write(db);
-	if (rc == DB_OK && (rc = store_import_undo(db, resources_all, &patients)) == DB_OK)
-		rc = db_commit(db);
-	else if (rc != DB_OK)
-		db_rollback(db);
-	if (patients > 0 || rc != DB_OK)
-		log_write(rc == DB_OK ? LOG_WARN : LOG_ERROR,
-			  rc == DB_OK ? "an import that did not finish was taken back"
-				      : "an import that did not finish could not be taken back",
-			  json_pack("{s:I}", "patients_taken_back", (json_int_t)patients));
-	return rc;
-}
-
+/* Applies the migrations, takes back an import that did not finish (the
+ * process stopped in it) before anything else writes, then builds the
+ * statistics' summaries when the database held records before they
+ * existed (store_summary.h); a read-only database is read as it is. */
 static int migrate(struct db *db)
 {
 	int rc = db_migrate(db);
 	if (rc == DB_OK && !db_opened_read_only())
-		rc = take_back_unfinished_import(db);
+		rc = import_take_back_unfinished(db);
 	if (rc == DB_OK && !db_opened_read_only())
 		rc = store_summaries_ensure(db);
 	return rc;

@@ -24,9 +24,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "cors.h"
 #include "db.h"
 #include "http.h"
+#include "import.h"
 #include "router.h"
 #include "util.h"
 
@@ -60,6 +62,11 @@ static void run_batch(struct pool *pool, struct request **reqs, int n, bool batc
 	}
 	alloc_failure_clear();
 	int rc = batched ? db_batch_end(writer) : DB_OK;
+	/* an import another process left unfinished, which a write found and
+	 * was refused for (503, Retry-After): taken back before that answer
+	 * goes, so that a retry finds it gone */
+	if (audit_orphan_import_seen() && writer)
+		import_take_back_unfinished(writer);
 	for (int i = 0; i < n; i++) {
 		struct request *req = reqs[i];
 		bool ok = req->status >= 200 && req->status < 300;

@@ -70,18 +70,23 @@ static bool read_row(struct db_stmt *stmt, struct audit_row *row)
 	return true;
 }
 
-int store_audit_head(struct db *db, int64_t *seq, char hash[65])
+int store_audit_head(struct db *db, int64_t *seq, char hash[65], bool *import_marked)
 {
-	struct db_stmt *stmt =
-		db_prepare_static(db, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+	/* an empty trail has no mark either: an import's mark is committed
+	 * with its first audit rows */
+	struct db_stmt *stmt = db_prepare_static(
+		db, "SELECT seq, hash, (SELECT count(*) FROM import_unfinished WHERE one = 1) "
+		    "FROM audit ORDER BY seq DESC LIMIT 1");
 	if (!stmt)
 		return DB_ERROR;
 	*seq = 0;
 	hash[0] = '\0';
+	*import_marked = false;
 	int rc = db_step(stmt);
 	if (rc == DB_ROW) {
 		*seq = db_column_int(stmt, 0);
 		snprintf(hash, 65, "%s", db_column_text(stmt, 1));
+		*import_marked = db_column_int(stmt, 2) > 0;
 	}
 	db_done(stmt);
 	return db_result(rc);

@@ -34,6 +34,7 @@ static struct {
 	char url[64];
 } instances[INSTANCES_MAX];
 static int ninstances;
+static bool server_crashed; /* api_crash killed the first, not restarted since */
 static char admin_token[128];
 
 const char *api_db_path(void)
@@ -216,9 +217,11 @@ static void spawn(const char *const *extra_args, pid_t *pid, char url[64])
 void api_launch(const char *const *extra_args)
 {
 	spawn(extra_args, &server_pid, base_url);
+	server_crashed = false;
 	instances[0].pid = server_pid;
 	snprintf(instances[0].url, sizeof instances[0].url, "%s", base_url);
-	ninstances = 1;
+	if (ninstances == 0)
+		ninstances = 1; /* a restart keeps the others */
 	curl_global_init(CURL_GLOBAL_ALL);
 }
 
@@ -260,7 +263,8 @@ void api_shutdown(void)
 	for (int i = 1; i < ninstances; i++)
 		stop_one(instances[i].pid);
 	ninstances = 0;
-	stop_one(server_pid);
+	if (!server_crashed)
+		stop_one(server_pid);
 }
 
 void api_crash(void)
@@ -273,6 +277,7 @@ void api_crash(void)
 		fprintf(stderr, "harness: cohortd was not killed (status %d)\n", status);
 		exit(1);
 	}
+	server_crashed = true;
 }
 
 void api_stop(void)

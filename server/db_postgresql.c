@@ -65,6 +65,7 @@ struct pg_db {
 	uint64_t prepared; /* prepared statements named so far: each name is new */
 	int64_t changes, last_id;
 	char error[512];
+	bool lost_logged; /* the server is gone, and the log was told */
 };
 
 static struct pg_db *pg(struct db *db)
@@ -86,7 +87,13 @@ static int status_of(struct pg_db *db, PGresult *res)
 	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn);
 	snprintf(db->error, sizeof db->error, "%s", msg ? msg : "");
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	if (PQstatus(db->conn) != CONNECTION_OK || !state)
+	/* the server went away (stopped, failed over, restarting): 503 with
+	 * Retry-After; the connection is made again at its next transaction */
+	if (PQstatus(db->conn) != CONNECTION_OK ||
+	    (state && (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+		       strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0)))
+		return DB_BUSY;
+	if (!state)
 		return DB_ERROR;
 	int status;
 	if (strcmp(state, "23505") == 0)
@@ -189,6 +196,29 @@ static void quiet(void *arg, const char *message)
 	(void)message;
 }
 
+/* What every session is set to, at its start and again when it is made
+ * anew: UTF8 required, ISO dates in UTC, the durability asked for. */
+static int session_setup(struct pg_db *db)
+{
+	PQsetNoticeProcessor(db->conn, quiet, NULL);
+	/* lengths are counted in characters, as the contract's are */
+	const char *encoding = PQparameterStatus(db->conn, "server_encoding");
+	if (!encoding || strcmp(encoding, "UTF8") != 0) {
+		log_write(LOG_ERROR,
+			  "the PostgreSQL database is not UTF8: create it with ENCODING 'UTF8'",
+			  json_pack("{s:s}", "server_encoding", encoding ? encoding : "unknown"));
+		return DB_ERROR;
+	}
+	PQsetClientEncoding(db->conn, "UTF8");
+	bool full = db_durability_wanted() == DB_DURABLE_FULL;
+	int rc = exec(&db->head,
+		      full ? "SET synchronous_commit = on" : "SET synchronous_commit = off");
+	if (rc == DB_OK)
+		rc = exec(&db->head, "SET DateStyle = ISO; SET TimeZone = 'UTC'; "
+				     "SET lock_timeout = '5s'; SET client_min_messages = warning");
+	return rc;
+}
+
 static int pg_open(const char *target, struct db **out)
 {
 	struct pg_db *db = xcalloc(1, sizeof *db);
@@ -202,29 +232,45 @@ static int pg_open(const char *target, struct db **out)
 		pg_close(&db->head);
 		return DB_ERROR;
 	}
-	PQsetNoticeProcessor(db->conn, quiet, NULL);
-	/* lengths are counted in characters, as the contract's are */
-	const char *encoding = PQparameterStatus(db->conn, "server_encoding");
-	if (!encoding || strcmp(encoding, "UTF8") != 0) {
-		log_write(LOG_ERROR,
-			  "the PostgreSQL database is not UTF8: create it with ENCODING 'UTF8'",
-			  json_pack("{s:s}", "server_encoding", encoding ? encoding : "unknown"));
-		pg_close(&db->head);
-		return DB_ERROR;
-	}
-	PQsetClientEncoding(db->conn, "UTF8");
-	bool full = db_durability_wanted() == DB_DURABLE_FULL;
-	int rc = exec(&db->head,
-		      full ? "SET synchronous_commit = on" : "SET synchronous_commit = off");
-	if (rc == DB_OK)
-		rc = exec(&db->head, "SET DateStyle = ISO; SET TimeZone = 'UTC'; "
-				     "SET lock_timeout = '5s'; SET client_min_messages = warning");
+	int rc = session_setup(db);
 	if (rc != DB_OK) {
 		pg_close(&db->head);
 		return rc;
 	}
 	*out = &db->head;
 	return DB_OK;
+}
+
+/* A connection whose server went away (a restart, a failover) is made
+ * again before its next transaction, with the same connection string: a
+ * multi-host one with target_session_attrs=read-write finds the new
+ * primary by itself. Until one answers, each attempt fails at once (DB_BUSY:
+ * 503 with Retry-After). The new session has none of the old one's
+ * prepared statements. */
+static int reconnect_if_lost(struct pg_db *db)
+{
+	if (PQstatus(db->conn) == CONNECTION_OK)
+		return DB_OK;
+	PQreset(db->conn);
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		snprintf(db->error, sizeof db->error, "%s", PQerrorMessage(db->conn));
+		if (!db->lost_logged)
+			log_write(LOG_WARN,
+				  "PostgreSQL cannot be reached; trying again at each request",
+				  json_pack("{s:s}", "error", db->error));
+		db->lost_logged = true;
+		return DB_BUSY;
+	}
+	db->lost_logged = false;
+	for (int i = 0; i < STMT_CACHE_SIZE; i++)
+		db->cache[i].name[0] = '\0'; /* prepared again at their next run */
+	int rc = session_setup(db);
+	log_write(rc == DB_OK ? LOG_WARN : LOG_ERROR,
+		  rc == DB_OK ? "connected to PostgreSQL again"
+			      : "connected to PostgreSQL again, but could not set the session up",
+		  json_pack("{s:s, s:s}", "host", PQhost(db->conn) ? PQhost(db->conn) : "", "port",
+			    PQport(db->conn) ? PQport(db->conn) : ""));
+	return rc == DB_OK ? DB_OK : DB_BUSY;
 }
 
 /* --- statements -------------------------------------------------------- */
@@ -358,6 +404,13 @@ static void pg_bind_null(struct db_stmt *stmt, int i)
 static int run(struct pg_stmt *s)
 {
 	struct pg_db *db = s->db;
+	if (!pg_in_transaction(&db->head)) {
+		int lost = reconnect_if_lost(db);
+		if (lost != DB_OK) {
+			s->ran = true;
+			return lost;
+		}
+	}
 	if (!s->name[0]) {
 		/* parsed and planned once per connection, with the types of its
 		 * first parameters (a later NULL or number is sent as text and read
@@ -631,6 +684,11 @@ static const char *const control_sql[] = {
 
 static int pg_control(struct db *db, enum db_control what)
 {
+	if ((what == DB_BEGIN_READ || what == DB_BEGIN_WRITE) && !pg_in_transaction(db)) {
+		int lost = reconnect_if_lost(pg(db));
+		if (lost != DB_OK)
+			return lost;
+	}
 	int rc = exec(db, control_sql[what]);
 	if (rc != DB_OK && what == DB_BEGIN_WRITE && pg_in_transaction(db))
 		exec(db, "ROLLBACK");

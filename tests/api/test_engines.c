@@ -80,7 +80,8 @@ static void first_difference(const char *a, const char *b, char *out, size_t n)
 START_TEST(test_every_statistic_is_the_same_on_both_engines)
 {
 	if (!api_on_postgresql()) {
-		fprintf(stderr, "skipped on SQLite alone: %s: the postgresql lane compares the two\n",
+		fprintf(stderr,
+			"skipped on SQLite alone: %s: the postgresql lane compares the two\n",
 			__func__);
 		return;
 	}

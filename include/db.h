@@ -27,8 +27,11 @@ struct db;
 
 /* target: a file path (SQLite). */
 int db_open(const char *target, struct db **out);
-/* Which engine db is on: "sqlite". */
+/* Which engine db is on: "sqlite" or "postgresql". */
 const char *db_engine_name(struct db *db);
+/* The server db talks to, "host:port" (a client-server engine), into out;
+ * false for an engine in the process (SQLite). */
+bool db_server_address(struct db *db, char *out, size_t n);
 /* Gives the engine the allocator of fault.h (its own, through the failure
  * injector); before the engine is first used. Called once by main(). */
 int db_set_allocator(void);

@@ -54,6 +54,11 @@ const char *db_engine_name(struct db *db)
 	return db->engine->name;
 }
 
+bool db_server_address(struct db *db, char *out, size_t n)
+{
+	return db->engine->server_address && db->engine->server_address(db, out, n);
+}
+
 int db_set_allocator(void)
 {
 	for (size_t i = 0; i < sizeof engines / sizeof *engines; i++)

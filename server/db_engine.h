@@ -98,6 +98,8 @@ struct db_engine {
 	int (*exec_script)(struct db *db, const char *sql);
 
 	int (*durability)(struct db *db, enum db_durability *d);
+	/* "host:port" of the server the connection talks to (NULL: none) */
+	bool (*server_address)(struct db *db, char *out, size_t n);
 	int (*file_sizes)(struct db *db, int64_t *db_bytes, int64_t *wal_bytes);
 	int (*checkpoint)(struct db *db);
 	/* near the size quota: the next writes will fail for space */

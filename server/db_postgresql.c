@@ -732,6 +732,15 @@ static void pg_worker_taken(struct db *db)
 	(void)db;
 }
 
+static bool pg_server_address(struct db *db, char *out, size_t n)
+{
+	const char *host = PQhost(pg(db)->conn), *port = PQport(pg(db)->conn);
+	if (PQstatus(pg(db)->conn) != CONNECTION_OK || !host)
+		return false;
+	snprintf(out, n, "%s:%s", host, port ? port : "");
+	return true;
+}
+
 static int pg_durability(struct db *db, enum db_durability *d)
 {
 	PGresult *res = PQexec(pg(db)->conn, "SHOW synchronous_commit");
@@ -799,6 +808,7 @@ const struct db_engine db_engine_postgresql = {
 	.set_schema_version = pg_set_schema_version,
 	.exec_script = exec,
 	.durability = pg_durability,
+	.server_address = pg_server_address,
 	.file_sizes = pg_file_sizes,
 	.checkpoint = pg_checkpoint,
 	.at_quota = pg_at_quota,

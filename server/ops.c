@@ -34,8 +34,15 @@ void ops_readyz(struct request *req)
 		reply_problem(req, 503, PROBLEM_UNAVAILABLE, "the database cannot be read");
 		return;
 	}
-	json_t *body = json_pack("{s:s, s:i, s:s}", "status", "ready", "schema_version", version,
-				 "durability", durability == DB_DURABLE_FULL ? "full" : "normal");
+	json_t *body =
+		json_pack("{s:s, s:i, s:s, s:s}", "status", "ready", "schema_version", version,
+			  "durability", durability == DB_DURABLE_FULL ? "full" : "normal", "engine",
+			  db_engine_name(req->db));
+	/* the read-write server that answered (a multi-host connection string
+	 * follows the primary through a failover) */
+	char server[300];
+	if (db_server_address(req->db, server, sizeof server))
+		json_object_set_new(body, "primary", json_string(server));
 	int writable = db_check_writable();
 	json_object_set_new(body, "writable", json_boolean(writable == DB_OK));
 	if (writable != DB_OK) {

@@ -49,8 +49,19 @@ START_TEST(test_readyz_reports_schema_version)
 {
 	struct resp *r = http_get("/readyz");
 	ck_assert_int_eq(r->status, 200);
-	ck_assert_str_eq(r->body, "{\"status\":\"ready\",\"schema_version\":9,\"durability\":"
-				  "\"normal\",\"writable\":true}\n");
+	if (!api_on_postgresql()) {
+		ck_assert_str_eq(r->body, "{\"status\":\"ready\",\"schema_version\":9,"
+					  "\"durability\":\"normal\",\"engine\":\"sqlite\","
+					  "\"writable\":true}\n");
+	} else {
+		/* the server it talks to, host (or socket directory) and port */
+		ck_assert_str_eq(resp_str(r, "engine"), "postgresql");
+		const char *primary = resp_str(r, "primary");
+		ck_assert_ptr_nonnull(primary);
+		ck_assert_ptr_nonnull(strchr(primary, ':'));
+		ck_assert_int_eq(resp_int(r, "schema_version"), 9);
+		ck_assert(json_is_true(json_object_get(r->json, "writable")));
+	}
 	resp_free(r);
 }
 END_TEST
@@ -370,7 +381,7 @@ START_TEST(test_environment_sets_port_and_database)
 	char ready[256];
 	ck_assert_int_eq(serve_with_env(none, "/healthz", &status, ready), 0);
 	ck_assert_str_eq(ready, "{\"status\":\"ready\",\"schema_version\":9,\"durability\":"
-				"\"normal\",\"writable\":true}\n");
+				"\"normal\",\"engine\":\"sqlite\",\"writable\":true}\n");
 	ck_assert_int_eq(status, 200);
 }
 END_TEST

@@ -31,6 +31,14 @@ int db_migrate(struct db *db)
 	int rc = engine->schema_version(db, &current);
 	if (rc != DB_OK)
 		return rc;
+	if ((size_t)current > *engine->migrations_count) {
+		/* written by a newer cohortd: this one would misread it */
+		log_write(LOG_ERROR, "the database schema is newer than this build knows: run the "
+				     "cohortd that wrote it, or a newer one",
+			  json_pack("{s:s, s:i, s:i}", "engine", engine->name, "schema_version",
+				    current, "known", (int)*engine->migrations_count));
+		return DB_ERROR;
+	}
 	for (size_t n = (size_t)current; n < *engine->migrations_count; n++) {
 		const struct embedded_file *m = &engine->migrations[n];
 		char *sql = xstrndup((const char *)m->data, m->len);

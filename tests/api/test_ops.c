@@ -92,6 +92,36 @@ START_TEST(test_readyz_503_when_schema_is_not_current)
 }
 END_TEST
 
+/* A database whose schema a newer cohortd wrote is refused at start, on
+ * either engine, with the versions in the log: this build would misread
+ * it. The server already running goes on (its /readyz says 503, above). */
+START_TEST(test_a_schema_newer_than_the_build_is_refused_at_start)
+{
+	char row[64];
+	if (api_on_postgresql())
+		db_query_row("UPDATE cohortd_schema SET version = 99 RETURNING version", row,
+			     sizeof row);
+	else
+		set_user_version(99);
+	char out[2048];
+	const char *const start[] = {"--db", api_db_path(), "--port", "0", NULL};
+	int status = run_cli(start, out, sizeof out);
+	const char *const migrate[] = {"migrate", "--db", api_db_path(), NULL};
+	char out2[2048];
+	int status2 = run_cli(migrate, out2, sizeof out2);
+	if (api_on_postgresql())
+		db_query_row("UPDATE cohortd_schema SET version = 9 RETURNING version", row,
+			     sizeof row);
+	else
+		set_user_version(9);
+	ck_assert_int_eq(status, 1);
+	ck_assert_ptr_nonnull(strstr(out, "the database schema is newer than this build knows"));
+	ck_assert_ptr_nonnull(strstr(out, "\"schema_version\":99,\"known\":9"));
+	ck_assert_int_eq(status2, 1);
+	ck_assert_ptr_nonnull(strstr(out2, "the database schema is newer than this build knows"));
+}
+END_TEST
+
 /* A worker keeps its read snapshot from one request to the next while
  * nothing is committed (db.h): a commit by another process, not through the
  * server, must still be read by the very next request, every time. */
@@ -494,6 +524,7 @@ int main(void)
 	tcase_add_test(tc, test_healthz_answers_ok);
 	tcase_add_test(tc, test_readyz_reports_schema_version);
 	tcase_add_test(tc, test_readyz_503_when_schema_is_not_current);
+	tcase_add_test(tc, test_a_schema_newer_than_the_build_is_refused_at_start);
 	tcase_add_test(tc, test_a_commit_by_another_process_is_read_by_the_next_request);
 	tcase_add_test(tc, test_an_idle_worker_holds_no_snapshot);
 	tcase_add_test(tc, test_openapi_served_from_binary_equals_repository_file);

@@ -33,8 +33,9 @@ int db_migrate(struct db *db)
 		return rc;
 	if ((size_t)current > *engine->migrations_count) {
 		/* written by a newer cohortd: this one would misread it */
-		log_write(LOG_ERROR, "the database schema is newer than this build knows: run the "
-				     "cohortd that wrote it, or a newer one",
+		log_write(LOG_ERROR,
+			  "the database schema is newer than this build knows: run the "
+			  "cohortd that wrote it, or a newer one",
 			  json_pack("{s:s, s:i, s:i}", "engine", engine->name, "schema_version",
 				    current, "known", (int)*engine->migrations_count));
 		return DB_ERROR;

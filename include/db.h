@@ -163,6 +163,13 @@ int db_query_plan(struct db *db, const char *sql, char *out, size_t len);
 int db_insert_rows(struct db *db, const char *head, int ncols, int n,
 		   void (*bind)(struct db_stmt *stmt, int at, int i, const void *cls),
 		   const void *cls);
+/* The same with tail (text that lives as long as the process, no
+ * parameters) after the rows: "ON CONFLICT (...) DO UPDATE ...", where no
+ * two of the n rows may have the same key. A round trip a statement, not
+ * a row, where the engine is a server. */
+int db_upsert_rows(struct db *db, const char *head, const char *tail, int ncols, int n,
+		   void (*bind)(struct db_stmt *stmt, int at, int i, const void *cls),
+		   const void *cls);
 
 /* Per-thread connections for the server's workers' reads, and one shared
  * connection for every write: writes are serialised anyway, and a single

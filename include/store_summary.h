@@ -66,6 +66,8 @@ int store_summaries_add_records(struct db *db, const struct summary_records kind
 bool store_summaries_of_records(const struct summary_records kinds[4], struct patient_summary *out,
 				struct tally_buf *tallies);
 int store_summaries_keep_new(struct db *db, const struct patient_summary *s, size_t n);
+/* The same for summaries held apart (a bulk import's lines). */
+int store_summaries_keep_each(struct db *db, const struct patient_summary *const *s, size_t n);
 /* The counters store_summaries_add_records leaves pending (an import keeps
  * them across its batches: far fewer cells than patients): written to the
  * tallies, and the buffer emptied (store_tallies_add); or merged and written

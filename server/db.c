@@ -118,7 +118,14 @@ int db_insert_rows(struct db *db, const char *head, int ncols, int n,
 		   void (*bind)(struct db_stmt *stmt, int at, int i, const void *cls),
 		   const void *cls)
 {
-	return db->engine->insert_rows(db, head, ncols, n, bind, cls);
+	return db->engine->insert_rows(db, head, NULL, ncols, n, bind, cls);
+}
+
+int db_upsert_rows(struct db *db, const char *head, const char *tail, int ncols, int n,
+		   void (*bind)(struct db_stmt *stmt, int at, int i, const void *cls),
+		   const void *cls)
+{
+	return db->engine->insert_rows(db, head, tail, ncols, n, bind, cls);
 }
 
 void db_bind_int(struct db_stmt *stmt, int i, int64_t v)

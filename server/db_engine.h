@@ -85,7 +85,7 @@ struct db_engine {
 	int64_t (*last_insert_id)(struct db *db);
 	int (*next_id)(struct db *db, const char *table, int64_t *next);
 	int (*set_next_id)(struct db *db, const char *table, int64_t next);
-	int (*insert_rows)(struct db *db, const char *head, int ncols, int n,
+	int (*insert_rows)(struct db *db, const char *head, const char *tail, int ncols, int n,
 			   void (*bind)(struct db_stmt *stmt, int at, int i, const void *cls),
 			   const void *cls);
 	int (*query_plan)(struct db *db, const char *sql, char *out, size_t len);

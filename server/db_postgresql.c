@@ -576,8 +576,8 @@ static bool id_last(const char *head, char *table, size_t len)
 #define ROWS_PER_STATEMENT 32
 
 /* rows [from, from + n) of an insert, one statement */
-static int insert_some(struct db *db, const char *head, const char *table, bool ids, int ncols,
-		       int from, int n,
+static int insert_some(struct db *db, const char *head, const char *tail, const char *table,
+		       bool ids, int ncols, int from, int n,
 		       void (*bind_row)(struct db_stmt *stmt, int at, int i, const void *cls),
 		       const void *cls, int64_t *given)
 {
@@ -593,7 +593,11 @@ static int insert_some(struct db *db, const char *head, const char *table, bool 
 			else
 				strbuf_printf(&sb, "?%d", k);
 		}
-	strbuf_puts(&sb, ids ? ") RETURNING id" : ")");
+	strbuf_puts(&sb, ")");
+	if (tail)
+		strbuf_printf(&sb, " %s", tail);
+	if (ids)
+		strbuf_puts(&sb, " RETURNING id");
 	char *sql = strbuf_steal(&sb);
 	struct pg_stmt *s = sql ? prepare(pg(db), sql, NULL) : NULL;
 	free(sql);
@@ -722,7 +726,7 @@ static int copy_rows(struct pg_db *db, const char *head, bool ids, int ncols, in
 /* From this many rows on, pg_insert_rows copies them in (copy_rows). */
 #define COPY_FROM_ROWS 64
 
-static int pg_insert_rows(struct db *db, const char *head, int ncols, int n,
+static int pg_insert_rows(struct db *db, const char *head, const char *tail, int ncols, int n,
 			  void (*bind_row)(struct db_stmt *stmt, int at, int i, const void *cls),
 			  const void *cls)
 {
@@ -730,7 +734,7 @@ static int pg_insert_rows(struct db *db, const char *head, int ncols, int n,
 	bool ids = id_last(head, table, sizeof table);
 	int64_t given = 0; /* the largest id given, to move the identity past */
 	int rc = DB_OK;
-	int copied = n >= COPY_FROM_ROWS
+	int copied = n >= COPY_FROM_ROWS && !tail
 			     ? copy_rows(pg(db), head, ids, ncols, n, bind_row, cls, &given)
 			     : COPY_NOT_FOR_THESE;
 	if (copied != COPY_NOT_FOR_THESE)
@@ -738,7 +742,8 @@ static int pg_insert_rows(struct db *db, const char *head, int ncols, int n,
 	for (int from = 0; copied == COPY_NOT_FOR_THESE && from < n && rc == DB_OK;
 	     from += ROWS_PER_STATEMENT) {
 		int some = n - from < ROWS_PER_STATEMENT ? n - from : ROWS_PER_STATEMENT;
-		rc = insert_some(db, head, table, ids, ncols, from, some, bind_row, cls, &given);
+		rc = insert_some(db, head, tail, table, ids, ncols, from, some, bind_row, cls,
+				 &given);
 	}
 	if (rc == DB_OK && given > 0) {
 		char *move =

@@ -475,22 +475,23 @@ static int sqlite_query_plan(struct db *db, const char *sql, char *out, size_t l
 }
 
 /* The text of head ("INSERT INTO t (a, b)") with rows of ncols parameters,
- * built once per head and row count and kept for the process's life. */
+ * then tail (or none), built once per head, tail and row count and kept
+ * for the process's life. */
 struct rows_sql {
-	const char *head;
+	const char *head, *tail;
 	int rows;
 	char *sql;
 };
 static struct rows_sql rows_sql[32];
 static pthread_mutex_t rows_sql_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static const char *rows_sql_of(const char *head, int ncols, int nrows)
+static const char *rows_sql_of(const char *head, const char *tail, int ncols, int nrows)
 {
 	const char *sql = NULL;
 	pthread_mutex_lock(&rows_sql_lock);
 	size_t i = 0;
 	while (i < sizeof rows_sql / sizeof rows_sql[0] && rows_sql[i].head &&
-	       !(rows_sql[i].head == head && rows_sql[i].rows == nrows))
+	       !(rows_sql[i].head == head && rows_sql[i].tail == tail && rows_sql[i].rows == nrows))
 		i++;
 	if (i == sizeof rows_sql / sizeof rows_sql[0])
 		abort(); /* more kinds of statement than slots: a programming error */
@@ -503,9 +504,11 @@ static const char *rows_sql_of(const char *head, int ncols, int nrows)
 			for (int c = 0; c < ncols; c++)
 				strbuf_puts(&sb, c ? ", ?" : r ? "), (?" : "(?");
 		strbuf_puts(&sb, ")");
+		if (tail)
+			strbuf_printf(&sb, " %s", tail);
 		if ((sql = strbuf_steal(&sb)) != NULL)
-			rows_sql[i] =
-				(struct rows_sql){.head = head, .rows = nrows, .sql = (char *)sql};
+			rows_sql[i] = (struct rows_sql){
+				.head = head, .tail = tail, .rows = nrows, .sql = (char *)sql};
 	}
 	pthread_mutex_unlock(&rows_sql_lock);
 	return sql;
@@ -515,7 +518,7 @@ static const char *rows_sql_of(const char *head, int ncols, int nrows)
  * AUTOINCREMENT counter, its journal) is paid once for 32 rows. */
 static const int rows_per_statement[] = {32, 8, 1};
 
-static int sqlite_insert_rows(struct db *db, const char *head, int ncols, int n,
+static int sqlite_insert_rows(struct db *db, const char *head, const char *tail, int ncols, int n,
 			      void (*bind)(struct db_stmt *stmt, int at, int i, const void *cls),
 			      const void *cls)
 {
@@ -523,7 +526,7 @@ static int sqlite_insert_rows(struct db *db, const char *head, int ncols, int n,
 	for (size_t k = 0; k < sizeof rows_per_statement / sizeof *rows_per_statement; k++) {
 		int rows = rows_per_statement[k];
 		while (n - done >= rows && rc == SQLITE_DONE) {
-			const char *sql = rows_sql_of(head, ncols, rows);
+			const char *sql = rows_sql_of(head, tail, ncols, rows);
 			struct cached_stmt *c = sql ? prepare_by_address(lite(db), sql) : NULL;
 			if (!c)
 				return DB_ERROR;

@@ -696,15 +696,22 @@ static int summarise_batch(struct db *db, const struct batch *b, struct pipeline
 				(struct summary_records){resources_all[k], b->recs[k], b->nrecs[k]};
 		return store_summaries_add_records(db, kinds, pending);
 	}
+	const struct patient_summary **each = xcalloc(to - from + 1, sizeof *each);
+	if (!each)
+		return DB_ERROR;
+	size_t n = 0;
 	int rc = DB_OK;
 	for (size_t i = from; i < to && rc == DB_OK; i++) {
 		struct staged_line *l = p->ring[i % STAGED_AHEAD];
 		if (l->n == 0)
 			continue; /* a blank line */
-		rc = store_summaries_keep_new(db, &l->summary, 1);
-		if (rc == DB_OK && !tally_append(pending, &l->tallies))
+		each[n++] = &l->summary;
+		if (!tally_append(pending, &l->tallies))
 			rc = DB_ERROR;
 	}
+	if (rc == DB_OK)
+		rc = store_summaries_keep_each(db, each, n); /* one patient a line */
+	free(each);
 	return rc;
 }
 

@@ -137,68 +137,76 @@ static int run_id(struct db *db, const char *sql, int64_t id)
 	return db_result(rc);
 }
 
-static int keep_summary(struct db *db, const struct patient_summary *s)
+static const char summaries_head[] =
+	"INSERT INTO patient_summaries (patient_id, regimen, histology, setting, courses, "
+	"first_start, latest, dead, died_on, best, best_confirmed, first_cr, first_cr_confirmed, "
+	"recurred, recurred_confirmed)";
+static const char summaries_tail[] =
+	"ON CONFLICT (patient_id) DO UPDATE SET regimen = excluded.regimen, "
+	"histology = excluded.histology, setting = excluded.setting, "
+	"courses = excluded.courses, first_start = excluded.first_start, "
+	"latest = excluded.latest, dead = excluded.dead, died_on = excluded.died_on, "
+	"best = excluded.best, best_confirmed = excluded.best_confirmed, "
+	"first_cr = excluded.first_cr, first_cr_confirmed = excluded.first_cr_confirmed, "
+	"recurred = excluded.recurred, recurred_confirmed = excluded.recurred_confirmed";
+
+/* Binds summary i of an array of pointers (db_upsert_rows). */
+static void bind_summary(struct db_stmt *stmt, int at, int i, const void *cls)
 {
-	struct db_stmt *stmt = db_prepare_static(
-		db,
-		"INSERT INTO patient_summaries (patient_id, regimen, histology, setting, "
-		"courses, first_start, latest, dead, died_on, best, best_confirmed, first_cr, "
-		"first_cr_confirmed, recurred, recurred_confirmed) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
-		"ON CONFLICT (patient_id) DO UPDATE SET regimen = excluded.regimen, "
-		"histology = excluded.histology, setting = excluded.setting, "
-		"courses = excluded.courses, first_start = excluded.first_start, "
-		"latest = excluded.latest, dead = excluded.dead, died_on = excluded.died_on, "
-		"best = excluded.best, best_confirmed = excluded.best_confirmed, "
-		"first_cr = excluded.first_cr, first_cr_confirmed = excluded.first_cr_confirmed, "
-		"recurred = excluded.recurred, recurred_confirmed = excluded.recurred_confirmed");
-	if (!stmt)
-		return DB_ERROR;
-	db_bind_int(stmt, 1, s->patient_id);
-	db_bind_text(stmt, 2, s->regimen);
-	db_bind_text(stmt, 3, s->histology);
-	db_bind_text(stmt, 4, s->setting);
-	db_bind_int(stmt, 5, s->courses);
-	db_bind_text(stmt, 6, s->first_start);
-	db_bind_text(stmt, 7, s->latest);
-	db_bind_int(stmt, 8, s->dead);
-	db_bind_text(stmt, 9, s->died_on);
-	db_bind_int(stmt, 10, s->best[READ_ANY]);
-	db_bind_int(stmt, 11, s->best[READ_CONFIRMED]);
-	db_bind_text(stmt, 12, s->first_cr[READ_ANY]);
-	db_bind_text(stmt, 13, s->first_cr[READ_CONFIRMED]);
-	db_bind_int(stmt, 14, s->recurred[READ_ANY]);
-	db_bind_int(stmt, 15, s->recurred[READ_CONFIRMED]);
-	int rc = db_step(stmt);
-	db_done(stmt);
-	return db_result(rc);
+	const struct patient_summary *s = ((const struct patient_summary *const *)cls)[i];
+	db_bind_int(stmt, at, s->patient_id);
+	db_bind_text(stmt, at + 1, s->regimen);
+	db_bind_text(stmt, at + 2, s->histology);
+	db_bind_text(stmt, at + 3, s->setting);
+	db_bind_int(stmt, at + 4, s->courses);
+	db_bind_text(stmt, at + 5, s->first_start);
+	db_bind_text(stmt, at + 6, s->latest);
+	db_bind_int(stmt, at + 7, s->dead);
+	db_bind_text(stmt, at + 8, s->died_on);
+	db_bind_int(stmt, at + 9, s->best[READ_ANY]);
+	db_bind_int(stmt, at + 10, s->best[READ_CONFIRMED]);
+	db_bind_text(stmt, at + 11, s->first_cr[READ_ANY]);
+	db_bind_text(stmt, at + 12, s->first_cr[READ_CONFIRMED]);
+	db_bind_int(stmt, at + 13, s->recurred[READ_ANY]);
+	db_bind_int(stmt, at + 14, s->recurred[READ_CONFIRMED]);
 }
 
-/* Adds the merged counters to the tallies; a counter that comes to 0 stays
- * (read as absent). */
+/* Writes n summaries of distinct patients, several to a statement. */
+static int keep_summaries(struct db *db, const struct patient_summary *const *s, size_t n)
+{
+	return n ? db_upsert_rows(db, summaries_head, summaries_tail, 15, (int)n, bind_summary, s)
+		 : DB_OK;
+}
+
+static int keep_summary(struct db *db, const struct patient_summary *s)
+{
+	return keep_summaries(db, &s, 1);
+}
+
+static void bind_tally(struct db_stmt *stmt, int at, int i, const void *cls)
+{
+	const struct tally *t = &((const struct tally *)cls)[i];
+	db_bind_text(stmt, at, tally_kind_names[t->kind]);
+	db_bind_text(stmt, at + 1, t->regimen);
+	db_bind_text(stmt, at + 2, t->histology);
+	db_bind_text(stmt, at + 3, t->setting);
+	db_bind_text(stmt, at + 4, tally_term(t));
+	db_bind_int(stmt, at + 5, t->key);
+	db_bind_int(stmt, at + 6, t->n);
+}
+
+/* Adds the merged counters to the tallies, several to a statement (merged,
+ * no two have one key); a counter that comes to 0 stays (read as absent). */
 static int add_tallies(struct db *db, struct tally_buf *buf)
 {
 	tally_merge(buf);
-	int rc = DB_OK;
-	for (size_t i = 0; i < buf->n && rc == DB_OK; i++) {
-		const struct tally *t = &buf->t[i];
-		struct db_stmt *stmt = db_prepare_static(
-			db, "INSERT INTO tallies (kind, regimen, histology, setting, term, k, n) "
-			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
-			    "ON CONFLICT (kind, regimen, histology, setting, term, k) "
-			    "DO UPDATE SET n = tallies.n + excluded.n");
-		if (!stmt)
-			return DB_ERROR;
-		db_bind_text(stmt, 1, tally_kind_names[t->kind]);
-		db_bind_text(stmt, 2, t->regimen);
-		db_bind_text(stmt, 3, t->histology);
-		db_bind_text(stmt, 4, t->setting);
-		db_bind_text(stmt, 5, tally_term(t));
-		db_bind_int(stmt, 6, t->key);
-		db_bind_int(stmt, 7, t->n);
-		rc = db_result(db_step(stmt));
-		db_done(stmt);
-	}
+	int rc = buf->n ? db_upsert_rows(db,
+					 "INSERT INTO tallies (kind, regimen, histology, setting, "
+					 "term, k, n)",
+					 "ON CONFLICT (kind, regimen, histology, setting, term, k) "
+					 "DO UPDATE SET n = tallies.n + excluded.n",
+					 7, (int)buf->n, bind_tally, buf->t)
+			: DB_OK;
 	tally_buf_clear(buf);
 	return rc;
 }
@@ -692,10 +700,19 @@ bool store_summaries_of_records(const struct summary_records kinds[4], struct pa
 
 int store_summaries_keep_new(struct db *db, const struct patient_summary *s, size_t n)
 {
-	int rc = DB_OK;
-	for (size_t i = 0; i < n && rc == DB_OK; i++)
-		rc = keep_summary(db, &s[i]);
+	const struct patient_summary **each = xcalloc(n + 1, sizeof *each);
+	if (!each)
+		return DB_ERROR;
+	for (size_t i = 0; i < n; i++)
+		each[i] = &s[i];
+	int rc = keep_summaries(db, each, n);
+	free(each);
 	return rc;
+}
+
+int store_summaries_keep_each(struct db *db, const struct patient_summary *const *s, size_t n)
+{
+	return keep_summaries(db, s, n);
 }
 
 int store_summaries_add_records(struct db *db, const struct summary_records kinds[4],

@@ -21,6 +21,43 @@
 
 #define WRITERS 8
 
+/* A POST from a thread of the test's own (the harness's http() asserts,
+ * which only the test's thread may do), on curl (kept for the next, so the
+ * connection is too), with the admin token, type and extra (or NULL);
+ * returns the status (0: no answer) and the body in *answer (freed by the
+ * caller) unless answer is NULL. Headers go to on_header unless NULL. */
+static long thread_post(CURL *curl, const char *url, const char *type, const char *extra,
+			const char *body, char **answer,
+			size_t (*on_header)(char *, size_t, size_t, void *), void *header_cls)
+{
+	char auth[200], content_type[100];
+	snprintf(auth, sizeof auth, "Authorization: Bearer %s", api_admin_token());
+	snprintf(content_type, sizeof content_type, "Content-Type: %s", type);
+	struct curl_slist *headers = curl_slist_append(NULL, content_type);
+	headers = curl_slist_append(headers, auth);
+	headers = curl_slist_append(headers, "Expect:");
+	if (extra)
+		headers = curl_slist_append(headers, extra);
+	struct sink out = {0};
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, sink_write);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, header_cls);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+	long status = 0;
+	if (curl_easy_perform(curl) == CURLE_OK)
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(headers);
+	if (answer)
+		*answer = out.data ? out.data : strdup("");
+	else
+		free(out.data);
+	return status;
+}
+
 /* One writer thread: creates patients through its instance until the
  * deadline, on a curl handle of its own (the harness's http() asserts,
  * which only the test's own thread may do). */
@@ -35,12 +72,8 @@ static void *write_patients(void *arg)
 {
 	struct writer *w = arg;
 	CURL *curl = curl_easy_init();
-	char url[128], auth[200];
+	char url[128];
 	snprintf(url, sizeof url, "%s/patients", w->url);
-	snprintf(auth, sizeof auth, "Authorization: Bearer %s", api_admin_token());
-	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-	headers = curl_slist_append(headers, auth);
-	headers = curl_slist_append(headers, "Expect:");
 	static atomic_long written; /* every code new, whichever thread or round */
 	while (monotonic_seconds() < w->until) {
 		long i = atomic_fetch_add(&written, 1);
@@ -50,25 +83,15 @@ static void *write_patients(void *arg)
 			 "\"metastatic\", \"regimen\": \"il2_alone\", \"enrolled_on\": "
 			 "\"1985-01-10\"}",
 			 (int)getpid(), w->n, i);
-		struct sink out = {0};
-		curl_easy_setopt(curl, CURLOPT_URL, url);
-		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, sink_write);
-		curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out);
-		curl_easy_setopt(curl, CURLOPT_TIMEOUT, 20L);
-		long status = 0;
-		if (curl_easy_perform(curl) == CURLE_OK)
-			curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+		long status =
+			thread_post(curl, url, "application/json", NULL, body, NULL, NULL, NULL);
 		if (status == 201) {
 			w->acked++;
 		} else {
 			w->refused++;
 			w->last_refusal = status;
 		}
-		free(out.data);
 	}
-	curl_slist_free_all(headers);
 	curl_easy_cleanup(curl);
 	return NULL;
 }
@@ -148,26 +171,11 @@ static void *post_keyed(void *arg)
 {
 	struct keyed *k = arg;
 	CURL *curl = curl_easy_init();
-	char url[128], auth[200], key[200];
+	char url[128], key[200];
 	snprintf(url, sizeof url, "%s/patients", k->url);
-	snprintf(auth, sizeof auth, "Authorization: Bearer %s", api_admin_token());
 	snprintf(key, sizeof key, "Idempotency-Key: %s", k->key);
-	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-	headers = curl_slist_append(headers, auth);
-	headers = curl_slist_append(headers, key);
-	struct sink out = {0};
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, k->body);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, sink_write);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out);
-	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, keep_header);
-	curl_easy_setopt(curl, CURLOPT_HEADERDATA, k);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 20L);
-	if (curl_easy_perform(curl) == CURLE_OK)
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &k->status);
-	k->answer = out.data ? out.data : strdup("");
-	curl_slist_free_all(headers);
+	k->status = thread_post(curl, url, "application/json", key, k->body, &k->answer,
+				keep_header, k);
 	curl_easy_cleanup(curl);
 	return NULL;
 }
@@ -459,24 +467,11 @@ END_TEST
 
 static void *send_import_and_ignore(void *arg)
 {
-	const char *body = arg;
 	CURL *curl = curl_easy_init();
-	char url[128], auth[200];
+	char url[128];
 	snprintf(url, sizeof url, "%s/import", api_instance_url(0));
-	snprintf(auth, sizeof auth, "Authorization: Bearer %s", api_admin_token());
-	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/x-ndjson");
-	headers = curl_slist_append(headers, auth);
-	headers = curl_slist_append(headers, "Expect:");
-	struct sink out = {0};
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, sink_write);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-	curl_easy_perform(curl); /* the server is killed under it */
-	free(out.data);
-	curl_slist_free_all(headers);
+	/* the server is killed under it */
+	thread_post(curl, url, "application/x-ndjson", NULL, arg, NULL, NULL, NULL);
 	curl_easy_cleanup(curl);
 	return NULL;
 }

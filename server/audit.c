@@ -122,6 +122,14 @@ int audit_head(struct db *db, int64_t *seq, char hash[65])
 	}
 	if (rc == DB_OK && !hash[0])
 		memcpy(hash, genesis, sizeof genesis);
+	if (rc == DB_OK) {
+		/* the row about to be made is appended in this transaction:
+		 * audit_rows_append checks it against this, without reading again */
+		head.db = db;
+		head.transaction = db_transaction_id(db);
+		head.seq = *seq;
+		memcpy(head.hash, hash, sizeof head.hash);
+	}
 	return rc;
 }
 

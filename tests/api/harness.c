@@ -797,7 +797,7 @@ static void query_row(const char *path, const char *sql, char *out, size_t n)
 		return;
 	}
 	sqlite3 *db;
-	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
 	sqlite3_busy_timeout(db, 5000);
 	sqlite3_stmt *st;
 	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,

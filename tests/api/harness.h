@@ -157,7 +157,8 @@ void assert_unchanged(char *before);
 /* The same in the database file at path (a copy, say). */
 int64_t db_count_at(const char *path, const char *table);
 /* The first row sql gives on the test database (SQLite or PostgreSQL), its
- * columns joined by '/' ("" when none). */
+ * columns joined by '/' ("" when none); sql may write ("UPDATE ...
+ * RETURNING"), committed as another process's write. */
 void db_query_row(const char *sql, char *out, size_t n);
 /* The server runs on PostgreSQL (COHORTD_TEST_POSTGRESQL). A test that
  * cannot run there (it reads the SQLite file, or fills a disk) says why and

@@ -27,6 +27,10 @@ struct db;
 
 /* target: a file path (SQLite). */
 int db_open(const char *target, struct db **out);
+/* target as the log and the terminal may show it: a password in a
+ * connection URI (scheme://user:PASSWORD@...) or given as password=...
+ * (a keyword string, a URI's query) replaced by "***". */
+void db_target_shown(const char *target, char *out, size_t n);
 /* Which engine db is on: "sqlite" or "postgresql". */
 const char *db_engine_name(struct db *db);
 /* The server db talks to, "host:port" (a client-server engine), into out;

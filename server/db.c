@@ -54,6 +54,40 @@ const char *db_engine_name(struct db *db)
 	return db->engine->name;
 }
 
+/* Replaces text [from, to) of out (NUL-terminated, n bytes) with "***". */
+static void mask(char *out, size_t n, char *from, char *to)
+{
+	size_t tail = strlen(to) + 1;
+	if ((size_t)(from - out) + 3 + tail > n)
+		return;
+	memmove(from + 3, to, tail);
+	memcpy(from, "***", 3);
+}
+
+void db_target_shown(const char *target, char *out, size_t n)
+{
+	snprintf(out, n, "%s", target);
+	char *authority = strstr(out, "://");
+	if (authority) {
+		authority += 3;
+		size_t len = strcspn(authority, "/?");
+		char *at = NULL;
+		for (char *p = authority; p < authority + len; p++)
+			if (*p == '@')
+				at = p; /* the last: a password may hold one */
+		char *colon = at ? memchr(authority, ':', (size_t)(at - authority)) : NULL;
+		if (colon)
+			mask(out, n, colon + 1, at);
+	}
+	for (char *p = strstr(out, "password="); p; p = strstr(p + 1, "password=")) {
+		bool starts = p == out || p[-1] == ' ' || p[-1] == '?' || p[-1] == '&';
+		char *value = p + 9;
+		char *end = value + strcspn(value, " &");
+		if (starts && end > value)
+			mask(out, n, value, end);
+	}
+}
+
 bool db_server_address(struct db *db, char *out, size_t n)
 {
 	return db->engine->server_address && db->engine->server_address(db, out, n);

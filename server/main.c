@@ -84,9 +84,11 @@ static int load_demo(const char *path)
 	db_close(db);
 	if (rc != DB_OK)
 		return 1;
+	char shown[1024];
+	db_target_shown(path, shown, sizeof shown);
 	printf("demo cohort written to %s: %lld patients, %lld courses, %lld outcomes, "
 	       "%lld toxicities\n",
-	       path, (long long)n.patients, (long long)n.courses, (long long)n.outcomes,
+	       shown, (long long)n.patients, (long long)n.courses, (long long)n.outcomes,
 	       (long long)n.toxicities);
 	return 0;
 }
@@ -215,11 +217,13 @@ static int serve(const struct config *cfg)
 		db_pool_close();
 		return 1;
 	}
+	char shown[1024];
+	db_target_shown(cfg->db_path, shown, sizeof shown);
 	log_write(LOG_INFO, "listening",
 		  json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:s}", "version", COHORTD_VERSION,
 			    "bind", cfg->bind, "port", (int)port, "threads", (int)cfg->threads,
 			    "write_threads", (int)cfg->write_threads, "stats_threads",
-			    (int)cfg->stats_threads, "db", cfg->db_path));
+			    (int)cfg->stats_threads, "db", shown));
 	while (!stop_requested)
 		sigsuspend(&old);
 	log_write(LOG_INFO, "stopping", NULL);
@@ -248,8 +252,9 @@ int main(int argc, char **argv)
 	case CMD_MIGRATE:
 		if (prepare_database(cfg.db_path) != DB_OK)
 			return 1;
-		printf("database %s is at schema version %d\n", cfg.db_path,
-		       db_latest_schema_version());
+		char shown[1024];
+		db_target_shown(cfg.db_path, shown, sizeof shown);
+		printf("database %s is at schema version %d\n", shown, db_latest_schema_version());
 		return 0;
 	case CMD_DEMO: return load_demo(cfg.db_path);
 	case CMD_IMPORT: return import_file(&cfg);

@@ -218,6 +218,31 @@ START_TEST(test_a_create_searches_indexes_only)
 }
 END_TEST
 
+/* A password never reaches the log as given: in a URI's user part, or as
+ * password= in a keyword string or a URI's query; the rest stays. */
+START_TEST(test_a_password_in_the_target_is_not_shown)
+{
+	static const char *const cases[][2] = {
+		{"/data/cohortd.db", "/data/cohortd.db"},
+		{"postgresql://app:s3cret@db1:5432,db2:5432/reg?target_session_attrs=read-write",
+		 "postgresql://app:***@db1:5432,db2:5432/reg?target_session_attrs=read-write"},
+		{"postgres://app:p@ss@db/reg", "postgres://app:***@db/reg"},
+		{"postgresql://app@db/reg?password=s3cret&sslmode=require",
+		 "postgresql://app@db/reg?password=***&sslmode=require"},
+		{"host=db dbname=reg user=app password=s3cret",
+		 "host=db dbname=reg user=app password=***"},
+		{"password=s3cret host=db", "password=*** host=db"},
+		{"postgresql://db1:5432/reg", "postgresql://db1:5432/reg"},
+		{"host=db mypassword=x", "host=db mypassword=x"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char out[256];
+		db_target_shown(cases[i][0], out, sizeof out);
+		ck_assert_str_eq(out, cases[i][1]);
+	}
+}
+END_TEST
+
 Suite *suite(void)
 {
 	Suite *s = suite_create("query_plans");
@@ -229,5 +254,8 @@ Suite *suite(void)
 	tcase_add_test(tc, test_lists_under_a_patient_search_an_index);
 	tcase_add_test(tc, test_a_create_searches_indexes_only);
 	suite_add_tcase(s, tc);
+	TCase *shown = tcase_create("target_shown");
+	tcase_add_test(shown, test_a_password_in_the_target_is_not_shown);
+	suite_add_tcase(s, shown);
 	return s;
 }

@@ -546,6 +546,9 @@ static int sqlite_insert_rows(struct db *db, const char *head, const char *tail,
  * (wal_grew sets it); read and written only by the writer's holder. */
 static int wal_pages;
 #define WAL_RESTART_PAGES 20000
+/* how many times, 5 ms apart, the writer waits for the background
+ * checkpointer before it copies what is left (at most 1 s) */
+#define BEFORE_GROUP_TRIES 200
 
 /* SQLite starts the WAL over only when a write begins with every frame
  * already copied into the database. Under steady writes the background
@@ -558,11 +561,21 @@ static void sqlite_before_group(struct db *db)
 {
 	if (wal_pages < WAL_RESTART_PAGES)
 		return;
-	int frames = 0, copied = 0;
-	if (sqlite3_wal_checkpoint_v2(conn_of(db), NULL, SQLITE_CHECKPOINT_PASSIVE, &frames,
-				      &copied) == SQLITE_OK &&
-	    frames == copied)
-		wal_pages = 0;
+	/* While the background checkpointer copies, this one is refused at
+	 * once (SQLITE_BUSY) and the WAL would go on growing by a whole group
+	 * (an import's chunk) each time it happened, which a loaded machine
+	 * made happen several times in a row: wait for it, a little at a time. */
+	for (int tries = 0; tries < BEFORE_GROUP_TRIES; tries++) {
+		int frames = 0, copied = 0;
+		int rc = sqlite3_wal_checkpoint_v2(conn_of(db), NULL, SQLITE_CHECKPOINT_PASSIVE,
+						   &frames, &copied);
+		if (rc == SQLITE_OK && frames == copied)
+			wal_pages = 0;
+		if (rc != SQLITE_BUSY)
+			return;
+		struct timespec pause = {0, 5 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
 }
 
 /* Beginning a read transaction and ending it took 17% of a point read's

@@ -199,28 +199,12 @@ static const char *const settings[] = {"metastatic", "adjuvant"};
 static const char *const responses[] = {"CR", "PR", "MR", "SD", "PD", "NE"};
 /* and two terms of 100 characters, the same but for the last, longer than
  * a counter holds in place (summary.h) */
-#define LONG_TERM                                                                                  \
-	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"     \
-	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"                                                     \
-	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"     \
-	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"                                                     \
-	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"     \
-	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"                                                     \
-	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"     \
-	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"                                                     \
-	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"     \
-	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+#define E10       "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+#define E90       E10 E10 E10 E10 E10 E10 E10 E10 E10
+#define LONG_TERM E90 E10
 #define LONG_TERM_TOO                                                                              \
-	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"     \
-	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"                                                     \
-	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"     \
-	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"                                                     \
-	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"     \
-	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"                                                     \
-	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"     \
-	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"                                                     \
-	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"     \
-	"\u00e9\u00e9\u00e9\u00e9\u00e9e"
+	E90 "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"                               \
+	    "e"
 static const char *const terms[] = {"Hypotension", "Chills",  "Sepsis",
 				    "Oliguria",    LONG_TERM, LONG_TERM_TOO};
 static const char *const attributions[] = {"unrelated", "possible", "probable", "definite"};

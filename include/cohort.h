@@ -61,7 +61,10 @@ enum cohort_parts {
 	COHORT_DEATHS = 1 << 6,              /* treatment-related deaths, by patient, course */
 	COHORT_RESPONDERS = 1 << 7,          /* complete responders: tallied by days
 					      * followed, and a page of them listed */
-	COHORT_RESPONDERS_CONFIRMED = 1 << 8 /* the same, read confirmed_only */
+	COHORT_RESPONDERS_CONFIRMED = 1 << 8, /* the same, read confirmed_only */
+	COHORT_PROGRESSION_FREE = 1 << 9,     /* progressed or died, and censored, by days */
+	COHORT_RESPONSE_DURATION = 1 << 10,   /* responses ended and censored, by days */
+	COHORT_RESPONSE_DURATION_CONFIRMED = 1 << 11 /* the same, read confirmed_only */
 };
 
 struct cohort {

@@ -61,4 +61,26 @@ struct km_group {
 int km_estimate_groups(struct km_group *groups, size_t n, double level, struct km_fit *fit);
 void km_fit_free(struct km_fit *fit);
 
+/* The curve at a fixed time, as R's summary(fit, times = t, extend = TRUE)
+ * gives it: the estimate and interval of the last time at or before t (1
+ * and [1, 1] before the first), and how many were at risk at t. */
+struct km_landmark {
+	double time;
+	int64_t n_risk;
+	double survival;
+	bool ci_defined; /* false where R gives NA */
+	double lower, upper;
+};
+struct km_landmark km_at(const struct km_fit *fit, double t);
+
+/* The restricted mean survival time up to tau, as R's
+ * print(fit, rmean = tau) gives it (rmean, se(rmean)), and the interval
+ * estimate +- z se at level. Where tau is before the curve's first time
+ * (R refuses), the curve is 1 up to tau: estimate tau, se 0. */
+struct km_rmean {
+	double tau, estimate, se, lower, upper;
+	bool before_first;
+};
+struct km_rmean km_restricted_mean(const struct km_fit *fit, double tau, double level);
+
 #endif

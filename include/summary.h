@@ -90,6 +90,10 @@ struct patient_summary {
 	int best[READINGS];          /* enum summary_rank */
 	char first_cr[READINGS][11]; /* the earliest CR as read; "" when none */
 	bool recurred[READINGS];     /* a PD assessed after it */
+	char first_pd[11];           /* the earliest PD; "" when none */
+	char last_assessed[11];      /* the latest outcome assessment; "" when none */
+	char first_response[READINGS][11]; /* the earliest CR or PR as read */
+	char progressed[READINGS][11];      /* the earliest PD after it */
 	struct summary_worst *worst; /* ordered by course_id, then term */
 	size_t nworst;
 };
@@ -105,7 +109,9 @@ void summary_sort_worst(struct patient_summary *s);
  * alone (the worst grades aside: a toxicity's are the caller's): a course;
  * a toxicity's dates; an outcome, unless it is a first CR (as either
  * reading sees it), after which a PD already on record would count as a
- * recurrence: false then, and s is unchanged. */
+ * recurrence, or a first CR or PR with a PD on record on or before it
+ * (the first PD after it is not among the facts): false then, and s is
+ * unchanged. */
 void summary_add_course(struct patient_summary *s, const struct summary_course *c);
 void summary_add_toxicity(struct patient_summary *s, const struct summary_toxicity *t);
 bool summary_add_outcome(struct patient_summary *s, const struct summary_outcome *o);
@@ -129,6 +135,18 @@ enum tally_kind {
 	TALLY_CR_RECURRED,
 	TALLY_CR_CONFIRMED,
 	TALLY_CR_RECURRED_CONFIRMED,
+	/* progression-free survival: treated, key: days from the first course
+	 * to the first PD or death, whichever came first (event), or to the
+	 * latest outcome assessment on or after it (censored; 0 when none) */
+	TALLY_PFS_EVENT,
+	TALLY_PFS_CENSORED,
+	/* duration of response: treated metastatic responders (best CR or PR
+	 * as each reading sees them), key: days from the first CR or PR to the
+	 * first PD after it or death (event), or to the latest assessment */
+	TALLY_DOR_EVENT,
+	TALLY_DOR_CENSORED,
+	TALLY_DOR_EVENT_CONFIRMED,
+	TALLY_DOR_CENSORED_CONFIRMED,
 	TALLY_KINDS
 };
 extern const char *const tally_kind_names[]; /* as stored: "patients" ... */

@@ -2,7 +2,8 @@
  * Every formula here is the textbook one that R and SciPy implement, so a
  * biostatistician can reproduce each figure: Clopper-Pearson from GSL's beta
  * quantile, Wilson from GSL's normal quantile, Greenwood's variance and
- * R survival's log(-log) transform and median rule. */
+ * R survival's log(-log) transform and median rule, and its landmark and
+ * restricted-mean summaries of a curve. */
 #include "estimators.h"
 
 #include <gsl/gsl_cdf.h>
@@ -199,4 +200,72 @@ void km_fit_free(struct km_fit *fit)
 	free(fit->points);
 	fit->points = NULL;
 	fit->npoints = 0;
+}
+
+struct km_landmark km_at(const struct km_fit *fit, double t)
+{
+	struct km_landmark at = {.time = t, .survival = 1, .ci_defined = true, .lower = 1,
+				 .upper = 1};
+	size_t i = 0;
+	while (i < fit->npoints && fit->points[i].time <= t)
+		i++;
+	/* at risk at t: those whose time is t or later */
+	size_t first_on = i > 0 && fit->points[i - 1].time == t ? i - 1 : i;
+	at.n_risk = first_on < fit->npoints ? fit->points[first_on].n_risk : 0;
+	if (i > 0) {
+		const struct km_point *pt = &fit->points[i - 1];
+		at.survival = pt->survival;
+		at.ci_defined = pt->ci_defined;
+		at.lower = pt->lower;
+		at.upper = pt->upper;
+	}
+	return at;
+}
+
+/* R's survmean: the area under the curve in rectangles from 0 to tau; its
+ * variance sums, over the event times up to tau, the square of the area
+ * after each times d / (r (r - d)). */
+struct km_rmean km_restricted_mean(const struct km_fit *fit, double tau, double level)
+{
+	struct km_rmean m = {.tau = tau};
+	pthread_once(&gsl_quiet, gsl_errors_off);
+	double z = gsl_cdf_ugaussian_Qinv((1 - level) / 2);
+	size_t keep = 0;
+	while (keep < fit->npoints && fit->points[keep].time <= tau)
+		keep++;
+	if (keep == 0) {
+		m.before_first = true;
+		m.estimate = m.lower = m.upper = tau;
+		return m;
+	}
+	/* rectangle i spans from time i - 1 (0 for the first) to time i, at
+	 * the survival before time i; the last, from the last kept time to tau */
+	double area = 0, previous_time = 0, previous_survival = 1;
+	double *after = xcalloc(keep + 1, sizeof *after);
+	if (!after) {
+		m.estimate = m.se = m.lower = m.upper = NAN;
+		return m;
+	}
+	for (size_t i = 0; i < keep; i++) {
+		area += (fit->points[i].time - previous_time) * previous_survival;
+		previous_time = fit->points[i].time;
+		previous_survival = fit->points[i].survival;
+		after[i] = area;
+	}
+	area += (tau - previous_time) * previous_survival;
+	double variance = 0;
+	for (size_t i = 0; i < keep; i++) {
+		const struct km_point *pt = &fit->points[i];
+		double d = (double)pt->n_event, r = (double)pt->n_risk;
+		if (pt->n_event == 0 || r == d)
+			continue;
+		double rest = area - after[i];
+		variance += rest * rest * d / (r * (r - d));
+	}
+	free(after);
+	m.estimate = area;
+	m.se = sqrt(variance);
+	m.lower = area - z * m.se;
+	m.upper = area + z * m.se;
+	return m;
 }

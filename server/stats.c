@@ -15,6 +15,7 @@
 #include "compress.h"
 #include "db.h"
 #include "estimators.h"
+#include "group_comparison.h"
 #include "handlers.h"
 #include "http.h"
 #include "inject.h"
@@ -43,7 +44,15 @@ enum stats_params {
 	PARAM_MIN_GRADE = 1 << 5,
 	PARAM_MIN_MONTHS = 1 << 6,
 	PARAM_PAGE = 1 << 7, /* limit and after: a page of a list */
+	PARAM_SURVIVAL = 1 << 8, /* endpoint, at, tau, reference (and confirmed_only) */
 };
+
+/* /stats/survival's endpoints */
+enum endpoint { ENDPOINT_OVERALL, ENDPOINT_PROGRESSION_FREE, ENDPOINT_RESPONSE_DURATION };
+static const char *const endpoints[] = {"overall", "progression_free", "response_duration",
+					NULL};
+#define MAX_LANDMARKS 20
+#define MAX_DAYS      1000000.0
 
 /* complete responders listed per answer, unless limit says otherwise */
 #define DURABLE_PAGE_DEFAULT 1000
@@ -61,6 +70,11 @@ struct stats_query {
 	double min_months;
 	int limit;     /* PARAM_PAGE */
 	int64_t after; /* PARAM_PAGE */
+	int endpoint;  /* PARAM_SURVIVAL */
+	double at[MAX_LANDMARKS]; /* ascending */
+	int nat;
+	double tau;            /* 0: no restricted mean */
+	const char *reference; /* a group_by choice, or NULL */
 	bool csv;
 };
 
@@ -95,6 +109,62 @@ static void take_choice(struct query *qs, const char *key, const char *const *ch
 		}
 	}
 	query_error(qs, key, message);
+}
+
+static int by_value(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* at (landmark days, comma-separated), tau and reference */
+static void parse_survival(struct query *qs, struct stats_query *q)
+{
+	const char *v = query_take(qs, "at");
+	if (v) {
+		bool ok = *v != '\0';
+		for (const char *p = v; ok && *p;) {
+			const char *comma = strchr(p, ',');
+			size_t len = comma ? (size_t)(comma - p) : strlen(p);
+			char item[32];
+			double d;
+			ok = len > 0 && len < sizeof item && q->nat < MAX_LANDMARKS;
+			if (ok) {
+				memcpy(item, p, len);
+				item[len] = '\0';
+				ok = parse_number(item, 0, MAX_DAYS, &d);
+			}
+			if (ok)
+				q->at[q->nat++] = d;
+			p = comma ? comma + 1 : p + len;
+			ok = ok && !(comma && !*p);
+		}
+		if (!ok) {
+			q->nat = 0;
+			query_error(qs, "at",
+				    "must be 1 to 20 times in days (numbers from 0 to 1000000), "
+				    "separated by commas, e.g. 180,365,730");
+		}
+		qsort(q->at, (size_t)q->nat, sizeof *q->at, by_value);
+	}
+	if ((v = query_take(qs, "tau")) != NULL) {
+		double d;
+		if (!parse_number(v, 0, MAX_DAYS, &d) || d <= 0)
+			query_error(qs, "tau", "must be a time in days greater than 0 (at most 1000000)");
+		else
+			q->tau = d;
+	}
+	if ((v = query_take(qs, "reference")) != NULL) {
+		if (q->group_by < 0) {
+			query_error(qs, "reference", "applies only with group_by");
+			return;
+		}
+		for (const char *const *c = grouping_choices(q->group_by); *c; c++)
+			if (strcmp(*c, v) == 0)
+				q->reference = *c;
+		if (!q->reference)
+			query_error(qs, "reference", "is not a group of this group_by");
+	}
 }
 
 static bool parse_query(struct request *req, unsigned allowed, struct stats_query *q)
@@ -145,6 +215,15 @@ static bool parse_query(struct request *req, unsigned allowed, struct stats_quer
 		choice = 0;
 		take_choice(&qs, "population", populations, "must be all or evaluable", &choice);
 		q->evaluable = choice == 1;
+	}
+	if (allowed & PARAM_SURVIVAL) {
+		take_choice(&qs, "endpoint", endpoints,
+			    "must be overall, progression_free or response_duration", &q->endpoint);
+		parse_survival(&qs, q);
+		if (q->endpoint == ENDPOINT_RESPONSE_DURATION)
+			allowed |= PARAM_CONFIRMED_ONLY;
+		else if (query_take(&qs, "confirmed_only"))
+			query_error(&qs, "confirmed_only", "applies only to endpoint=response_duration");
 	}
 	if (allowed & PARAM_CONFIRMED_ONLY) {
 		choice = 0;
@@ -285,19 +364,20 @@ static char *next_link(const struct request *req, int64_t last)
 /* Wraps per-slot figures into the common frame and replies (JSON or CSV);
  * next, when a list was cut at a page, goes in a Link header and, in JSON,
  * a "next" member. */
-static void reply_stats_paged(struct request *req, const struct stats_query *q, int64_t as_of,
-			      json_t *definitions, json_t *slots[MAX_SLOTS], enum stats_kind kind,
-			      const char *next);
+static void reply_stats_with(struct request *req, const struct stats_query *q, int64_t as_of,
+			     json_t *definitions, json_t *slots[MAX_SLOTS], enum stats_kind kind,
+			     const char *next, json_t *extra);
 
 static void reply_stats(struct request *req, const struct stats_query *q, int64_t as_of,
 			json_t *definitions, json_t *slots[MAX_SLOTS], enum stats_kind kind)
 {
-	reply_stats_paged(req, q, as_of, definitions, slots, kind, NULL);
+	reply_stats_with(req, q, as_of, definitions, slots, kind, NULL, NULL);
 }
 
-static void reply_stats_paged(struct request *req, const struct stats_query *q, int64_t as_of,
-			      json_t *definitions, json_t *slots[MAX_SLOTS], enum stats_kind kind,
-			      const char *next)
+/* extra (taken, may be NULL): members of the body beyond the frame */
+static void reply_stats_with(struct request *req, const struct stats_query *q, int64_t as_of,
+			     json_t *definitions, json_t *slots[MAX_SLOTS], enum stats_kind kind,
+			     const char *next, json_t *extra)
 {
 	json_object_set_new(definitions, "filters", filters_definition(q));
 	json_object_set_new(definitions, "group_by",
@@ -315,6 +395,8 @@ static void reply_stats_paged(struct request *req, const struct stats_query *q, 
 		}
 		json_object_set_new(body, "groups", groups);
 	}
+	if (extra)
+		json_object_update_new(body, extra);
 	if (next) {
 		/* the link holds only the path and percent-encoded parameters */
 		json_object_set_new(body, "next", json_string(next));
@@ -641,6 +723,38 @@ static json_t *median_json(const struct km_median *m)
 			 days_or_null(m->upper_reached, m->upper));
 }
 
+static json_t *landmarks_json(const struct km_fit *fit, const struct stats_query *q)
+{
+	json_t *list = json_array();
+	for (int i = 0; i < q->nat; i++) {
+		struct km_landmark at = km_at(fit, q->at[i]);
+		json_array_append_new(
+			list, json_pack("{s:o, s:I, s:f, s:o, s:o}", "time_days",
+					days_or_null(true, at.time), "n_risk", (json_int_t)at.n_risk,
+					"survival", at.survival, "lower",
+					real_or_null(at.ci_defined, at.lower), "upper",
+					real_or_null(at.ci_defined, at.upper)));
+	}
+	return list;
+}
+
+static json_t *rmst_json(const struct km_fit *fit, const struct stats_query *q)
+{
+	if (fit->n == 0)
+		return json_pack("{s:o, s:n, s:n, s:n, s:n, s:s}", "tau_days",
+				 days_or_null(true, q->tau), "estimate", "se", "lower", "upper",
+				 "note", "no patients");
+	struct km_rmean m = km_restricted_mean(fit, q->tau, q->level);
+	json_t *out = json_pack("{s:o, s:f, s:f, s:f, s:f}", "tau_days", days_or_null(true, m.tau),
+				"estimate", m.estimate, "se", m.se, "lower", m.lower, "upper",
+				m.upper);
+	if (m.before_first)
+		json_object_set_new(out, "note",
+				    json_string("tau is before the curve's first time: the curve "
+						"is 1 up to it (R refuses such a tau)"));
+	return out;
+}
+
 static json_t *survival_slot(struct km_group *groups, size_t n, const struct stats_query *q)
 {
 	struct km_fit fit;
@@ -660,15 +774,158 @@ static json_t *survival_slot(struct km_group *groups, size_t n, const struct sta
 	json_t *out = json_pack("{s:I, s:I, s:o, s:o}", "n", (json_int_t)fit.n, "events",
 				(json_int_t)fit.events, "median", median_json(&fit.median), "curve",
 				curve);
+	if (q->nat > 0)
+		json_object_set_new(out, "at", landmarks_json(&fit, q));
+	if (q->tau > 0)
+		json_object_set_new(out, "rmst", rmst_json(&fit, q));
 	km_fit_free(&fit);
 	return out;
 }
 
+/* The log-rank test and the hazard ratios of the groups with patients
+ * (slots 1..), into body; false (a 400 sent) when the reference asked for
+ * has no patients. */
+static bool compare_groups(struct request *req, const struct stats_query *q,
+			   struct km_group *groups[MAX_SLOTS], const size_t n[MAX_SLOTS],
+			   json_t *body)
+{
+	const char *const *choices = grouping_choices(q->group_by);
+	struct survival_group present[MAX_SLOTS];
+	const char *keys[MAX_SLOTS];
+	size_t np = 0, reference = 0;
+	bool found = false;
+	for (int s = 1; s < slot_count(q); s++) {
+		int64_t subjects = 0;
+		for (size_t i = 0; i < n[s]; i++)
+			subjects += groups[s][i].events + groups[s][i].censored;
+		if (subjects == 0)
+			continue;
+		if (q->reference && strcmp(q->reference, choices[s - 1]) == 0) {
+			reference = np;
+			found = true;
+		}
+		keys[np] = choices[s - 1];
+		present[np++] = (struct survival_group){groups[s], n[s]};
+	}
+	if (q->reference && !found) {
+		struct query qs;
+		query_init(&qs);
+		query_error(&qs, "reference", "has no patients in this population");
+		query_reply_errors(req, &qs);
+		query_free(&qs);
+		return false;
+	}
+	struct logrank lr = logrank_test(present, np);
+	json_t *comparison =
+		json_pack("{s:s, s:o, s:i, s:o}", "test", "logrank", "chisq",
+			  real_or_null(lr.defined, lr.chisq), "df", lr.defined ? lr.df : 0, "p",
+			  real_or_null(lr.defined, lr.p));
+	if (!lr.defined)
+		json_object_set_new(comparison, "note",
+				    json_string("fewer than two groups with patients expecting "
+						"events: nothing to compare"));
+	json_t *ratios = json_array();
+	struct hazard_ratio hr[MAX_SLOTS];
+	if (np > 0 && !cox_hazard_ratios(present, np, reference, q->level, hr)) {
+		json_decref(comparison);
+		json_decref(ratios);
+		reply_out_of_memory(req);
+		return false;
+	}
+	for (size_t g = 0; g < np; g++) {
+		if (g == reference)
+			continue;
+		json_t *r = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "key", keys[g], "reference",
+				      keys[reference], "hr", real_or_null(hr[g].defined, hr[g].hr),
+				      "lower", real_or_null(hr[g].defined, hr[g].lower), "upper",
+				      real_or_null(hr[g].defined, hr[g].upper), "p",
+				      real_or_null(hr[g].defined, hr[g].p));
+		if (!hr[g].defined)
+			json_object_set_new(r, "note", json_string(hr[g].note));
+		json_array_append_new(ratios, r);
+	}
+	json_object_set_new(body, "comparison", comparison);
+	json_object_set_new(body, "hazard_ratios", ratios);
+	return true;
+}
+
+/* What each endpoint counts: population, time zero, event, censoring. */
+static json_t *endpoint_definition(const struct stats_query *q)
+{
+	switch (q->endpoint) {
+	case ENDPOINT_PROGRESSION_FREE:
+		return json_pack(
+			"{s:s, s:s, s:s, s:s, s:s}", "endpoint", "progression_free", "population",
+			"treated patients", "time_zero", "the patient's first course's started_on",
+			"event", "the earlier of the first outcome with response PD and death (died_on)",
+			"censoring",
+			"at the latest outcome assessment on or after time zero; at time zero when "
+			"there is none");
+	case ENDPOINT_RESPONSE_DURATION:
+		return json_pack(
+			"{s:s, s:s, s:s, s:s, s:s}", "endpoint", "response_duration", "population",
+			q->confirmed_only ? "treated metastatic patients whose best overall response, "
+					    "read confirmed_only, is CR or PR"
+					  : "treated metastatic patients whose best overall "
+					    "response is CR or PR",
+			"time_zero",
+			q->confirmed_only ? "the first outcome with a confirmed CR or PR"
+					  : "the first outcome with CR or PR",
+			"event", "the earlier of the first outcome with PD after time zero and death",
+			"censoring", "at the latest outcome assessment");
+	default:
+		return json_pack(
+			"{s:s, s:s, s:s, s:s, s:s}", "endpoint", "overall", "population",
+			"treated patients", "time_zero", "the patient's first course's started_on",
+			"event", "death (died_on)", "censoring",
+			"at the patient's latest date on record: the latest of last_contact_on, "
+			"died_on and every date on its courses, outcomes and toxicities");
+	}
+}
+
+static json_t *survival_definitions(const struct stats_query *q)
+{
+	json_t *defs = endpoint_definition(q);
+	json_object_update_new(
+		defs,
+		json_pack("{s:s, s:s, s:f}", "estimator",
+			  "Kaplan-Meier; Greenwood variance; log(-log) pointwise intervals",
+			  "median",
+			  "R survival's rule: first time S(t) <= 0.5 (midpoint where S(t) = 0.5 "
+			  "over an interval); its interval from the same rule on the bounds; null "
+			  "when not reached",
+			  "level", q->level));
+	if (q->nat > 0)
+		json_object_set_new(defs, "at",
+				    json_string("the estimate and interval at the last time at or "
+						"before each time, 1 before the first; n_risk: those "
+						"followed to that time or later (R: summary(fit, "
+						"times, extend = TRUE))"));
+	if (q->tau > 0)
+		json_object_set_new(defs, "rmst",
+				    json_string("restricted mean survival time: the area under the "
+						"curve from 0 to tau_days; se as R's print(fit, "
+						"rmean = tau); interval estimate +- z se at level"));
+	if (q->group_by >= 0) {
+		json_object_set_new(defs, "comparison",
+				    json_string("log-rank test over the groups with patients (R: "
+						"survdiff, rho = 0); df one fewer than the groups "
+						"expecting events"));
+		json_object_set_new(
+			defs, "hazard_ratios",
+			json_string("Cox proportional hazards of the grouping, Efron ties (R: "
+				    "coxph(Surv(t, e) ~ group, ties = 'efron')); hr = exp(coef) "
+				    "against the reference (reference=, else the first group with "
+				    "patients), Wald interval at level, Wald p; null with a note "
+				    "where the estimate does not exist"));
+	}
+	return defs;
+}
+
 static void survival(struct request *req, const struct stats_query *q, const struct cohort *c)
 {
-	/* treated patients counted by days from their first course to death
-	 * (died) or to the latest date on record (censored), a group per tally:
-	 * the estimator adds up groups of one time */
+	/* patients counted by days from time zero to the event or censoring,
+	 * a group per tally: the estimator adds up groups of one time */
 	struct km_group *groups[MAX_SLOTS];
 	size_t n[MAX_SLOTS] = {0};
 	bool ok = true;
@@ -685,30 +942,26 @@ static void survival(struct request *req, const struct stats_query *q, const str
 		int slot = cell_slot(q, &t->cell);
 		if (slot < 0)
 			continue;
-		bool died = t->kind == TALLY_DIED;
-		struct km_group g = {(double)t->key, died ? t->n : 0, died ? 0 : t->n};
+		bool event = t->kind == TALLY_DIED || t->kind == TALLY_PFS_EVENT ||
+			     t->kind == TALLY_DOR_EVENT || t->kind == TALLY_DOR_EVENT_CONFIRMED;
+		struct km_group g = {(double)t->key, event ? t->n : 0, event ? 0 : t->n};
 		FOR_SLOTS(slot, s)
 		groups[s][n[s]++] = g;
+	}
+	json_t *extra = json_object();
+	if (q->group_by >= 0 && !compare_groups(req, q, groups, n, extra)) {
+		json_decref(extra);
+		for (int s = 0; s < MAX_SLOTS; s++)
+			free(groups[s]);
+		return;
 	}
 	json_t *slots[MAX_SLOTS];
 	for (int s = 0; s < slot_count(q); s++)
 		slots[s] = survival_slot(groups[s], n[s], q);
 	for (int s = 0; s < MAX_SLOTS; s++)
 		free(groups[s]);
-	json_t *defs = json_pack(
-		"{s:s, s:s, s:s, s:s, s:s, s:s, s:f}", "population", "treated patients",
-		"time_zero", "the patient's first course's started_on", "event", "death (died_on)",
-		"censoring",
-		"at the patient's latest date on record: the latest of last_contact_on, died_on "
-		"and "
-		"every date on its courses, outcomes and toxicities",
-		"estimator", "Kaplan-Meier; Greenwood variance; log(-log) pointwise intervals",
-		"median",
-		"R survival's rule: first time S(t) <= 0.5 (midpoint where S(t) = 0.5 over "
-		"an interval); its interval from the same rule on the bounds; null when not "
-		"reached",
-		"level", q->level);
-	reply_stats(req, q, c->as_of, defs, slots, STATS_SURVIVAL);
+	reply_stats_with(req, q, c->as_of, survival_definitions(q), slots, STATS_SURVIVAL, NULL,
+			 extra);
 }
 
 /* --- /stats/durable-response --------------------------------------------- */
@@ -773,7 +1026,7 @@ static void durable_response(struct request *req, const struct stats_query *q,
 	char *next = c->more_responders && c->nresponders
 			     ? next_link(req, c->responders[c->nresponders - 1].patient_id)
 			     : NULL;
-	reply_stats_paged(req, q, c->as_of, defs, slots, STATS_DURABLE, next);
+	reply_stats_with(req, q, c->as_of, defs, slots, STATS_DURABLE, next, NULL);
 	free(next);
 }
 
@@ -885,9 +1138,14 @@ static uint64_t query_key(const struct request *req, const struct stats_query *q
 	for (int g = 0; g < NGROUPINGS; g++)
 		for (const char *p = q->filter[g] ? q->filter[g] : "-"; *p; p++)
 			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	double numbers[] = {q->ci,           q->level,     q->evaluable,  q->confirmed_only,
-			    q->by_course,    q->min_grade, q->min_months, q->limit,
-			    (double)q->after};
+	for (const char *p = q->reference ? q->reference : "-"; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	double numbers[MAX_LANDMARKS + 12] = {
+		q->ci,        q->level,  q->evaluable,     q->confirmed_only, q->by_course,
+		q->min_grade, q->min_months, q->limit, (double)q->after,  q->endpoint,
+		q->tau,       q->nat};
+	for (int i = 0; i < q->nat; i++)
+		numbers[12 + i] = q->at[i];
 	for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
 		uint64_t bits;
 		memcpy(&bits, &numbers[i], sizeof bits);
@@ -932,6 +1190,11 @@ static void serve_stats(struct request *req, unsigned allowed, unsigned parts, s
 			parts = (parts & ~COHORT_BEST) | COHORT_BEST_CONFIRMED;
 		if (q.confirmed_only && (parts & COHORT_RESPONDERS))
 			parts = (parts & ~COHORT_RESPONDERS) | COHORT_RESPONDERS_CONFIRMED;
+		if ((parts & COHORT_SURVIVAL) && q.endpoint != ENDPOINT_OVERALL)
+			parts = (parts & ~COHORT_SURVIVAL) |
+				(q.endpoint == ENDPOINT_PROGRESSION_FREE ? COHORT_PROGRESSION_FREE
+				 : q.confirmed_only ? COHORT_RESPONSE_DURATION_CONFIRMED
+						    : COHORT_RESPONSE_DURATION);
 		rc = store_cohort_load(req->db, parts, &filter, &c);
 		if (rc != DB_OK) {
 			reply_db_error(req, rc);
@@ -976,7 +1239,7 @@ void stats_toxicity(struct request *req)
 
 void stats_survival(struct request *req)
 {
-	serve_stats(req, PARAM_LEVEL, COHORT_SURVIVAL, survival);
+	serve_stats(req, PARAM_LEVEL | PARAM_SURVIVAL, COHORT_SURVIVAL, survival);
 }
 
 void stats_durable_response(struct request *req)

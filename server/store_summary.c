@@ -140,7 +140,8 @@ static int run_id(struct db *db, const char *sql, int64_t id)
 static const char summaries_head[] =
 	"INSERT INTO patient_summaries (patient_id, regimen, histology, setting, courses, "
 	"first_start, latest, dead, died_on, best, best_confirmed, first_cr, first_cr_confirmed, "
-	"recurred, recurred_confirmed)";
+	"recurred, recurred_confirmed, first_pd, last_assessed, first_response, "
+	"first_response_confirmed, progressed, progressed_confirmed)";
 static const char summaries_tail[] =
 	"ON CONFLICT (patient_id) DO UPDATE SET regimen = excluded.regimen, "
 	"histology = excluded.histology, setting = excluded.setting, "
@@ -148,7 +149,11 @@ static const char summaries_tail[] =
 	"latest = excluded.latest, dead = excluded.dead, died_on = excluded.died_on, "
 	"best = excluded.best, best_confirmed = excluded.best_confirmed, "
 	"first_cr = excluded.first_cr, first_cr_confirmed = excluded.first_cr_confirmed, "
-	"recurred = excluded.recurred, recurred_confirmed = excluded.recurred_confirmed";
+	"recurred = excluded.recurred, recurred_confirmed = excluded.recurred_confirmed, "
+	"first_pd = excluded.first_pd, last_assessed = excluded.last_assessed, "
+	"first_response = excluded.first_response, "
+	"first_response_confirmed = excluded.first_response_confirmed, "
+	"progressed = excluded.progressed, progressed_confirmed = excluded.progressed_confirmed";
 
 /* Binds summary i of an array of pointers (db_upsert_rows). */
 static void bind_summary(struct db_stmt *stmt, int at, int i, const void *cls)
@@ -169,12 +174,18 @@ static void bind_summary(struct db_stmt *stmt, int at, int i, const void *cls)
 	db_bind_text(stmt, at + 12, s->first_cr[READ_CONFIRMED]);
 	db_bind_int(stmt, at + 13, s->recurred[READ_ANY]);
 	db_bind_int(stmt, at + 14, s->recurred[READ_CONFIRMED]);
+	db_bind_text(stmt, at + 15, s->first_pd);
+	db_bind_text(stmt, at + 16, s->last_assessed);
+	db_bind_text(stmt, at + 17, s->first_response[READ_ANY]);
+	db_bind_text(stmt, at + 18, s->first_response[READ_CONFIRMED]);
+	db_bind_text(stmt, at + 19, s->progressed[READ_ANY]);
+	db_bind_text(stmt, at + 20, s->progressed[READ_CONFIRMED]);
 }
 
 /* Writes n summaries of distinct patients, several to a statement. */
 static int keep_summaries(struct db *db, const struct patient_summary *const *s, size_t n)
 {
-	return n ? db_upsert_rows(db, summaries_head, summaries_tail, 15, (int)n, bind_summary, s)
+	return n ? db_upsert_rows(db, summaries_head, summaries_tail, 21, (int)n, bind_summary, s)
 		 : DB_OK;
 }
 
@@ -477,7 +488,9 @@ static int read_kept(struct db *db, int64_t id, struct patient_summary *s, bool 
 	struct db_stmt *stmt = db_prepare_static(
 		db, "SELECT regimen, histology, setting, courses, first_start, latest, dead, "
 		    "died_on, best, best_confirmed, first_cr, first_cr_confirmed, recurred, "
-		    "recurred_confirmed FROM patient_summaries WHERE patient_id = ?1");
+		    "recurred_confirmed, first_pd, last_assessed, first_response, "
+		    "first_response_confirmed, progressed, progressed_confirmed "
+		    "FROM patient_summaries WHERE patient_id = ?1");
 	if (!stmt)
 		return DB_ERROR;
 	db_bind_int(stmt, 1, id);
@@ -499,6 +512,14 @@ static int read_kept(struct db *db, int64_t id, struct patient_summary *s, bool 
 		db_column_text_into(stmt, 11, s->first_cr[READ_CONFIRMED], sizeof s->first_cr[0]);
 		s->recurred[READ_ANY] = db_column_int(stmt, 12) != 0;
 		s->recurred[READ_CONFIRMED] = db_column_int(stmt, 13) != 0;
+		db_column_text_into(stmt, 14, s->first_pd, sizeof s->first_pd);
+		db_column_text_into(stmt, 15, s->last_assessed, sizeof s->last_assessed);
+		for (int r = 0; r < READINGS; r++) {
+			db_column_text_into(stmt, 16 + r, s->first_response[r],
+					    sizeof s->first_response[r]);
+			db_column_text_into(stmt, 18 + r, s->progressed[r],
+					    sizeof s->progressed[r]);
+		}
 	}
 	db_done(stmt);
 	return rc == DB_ROW ? DB_OK : db_result(rc);

@@ -25,6 +25,12 @@ const char *const tally_kind_names[] = {
 	[TALLY_CR_RECURRED] = "cr_recurred",
 	[TALLY_CR_CONFIRMED] = "cr_confirmed",
 	[TALLY_CR_RECURRED_CONFIRMED] = "cr_recurred_confirmed",
+	[TALLY_PFS_EVENT] = "pfs_event",
+	[TALLY_PFS_CENSORED] = "pfs_censored",
+	[TALLY_DOR_EVENT] = "dor_event",
+	[TALLY_DOR_CENSORED] = "dor_censored",
+	[TALLY_DOR_EVENT_CONFIRMED] = "dor_event_confirmed",
+	[TALLY_DOR_CENSORED_CONFIRMED] = "dor_censored_confirmed",
 };
 
 int summary_rank(const char *response, bool confirmed, int reading)
@@ -45,6 +51,38 @@ static void later(char dst[11], const char *date)
 {
 	if (strlen(date) == 10 && strcmp(date, dst) > 0)
 		memcpy(dst, date, 11);
+}
+
+/* Keeps the earlier of two dates in dst ("" is none). */
+static void earlier(char dst[11], const char *date)
+{
+	if (strlen(date) == 10 && (!dst[0] || strcmp(date, dst) < 0))
+		memcpy(dst, date, 11);
+}
+
+static bool is_response(int rank)
+{
+	return rank == RANK_CR || rank == RANK_PR;
+}
+
+/* What one outcome, taken in date order, adds to the facts. */
+static void note_outcome(struct patient_summary *s, const struct summary_outcome *o)
+{
+	bool pd = strcmp(o->response, "PD") == 0;
+	for (int r = 0; r < READINGS; r++) {
+		int rank = summary_rank(o->response, o->confirmed, r);
+		if (rank < s->best[r])
+			s->best[r] = rank;
+		if (is_response(rank))
+			earlier(s->first_response[r], o->assessed_on);
+		if (pd && s->first_response[r][0] &&
+		    strcmp(o->assessed_on, s->first_response[r]) > 0)
+			earlier(s->progressed[r], o->assessed_on);
+	}
+	if (pd)
+		earlier(s->first_pd, o->assessed_on);
+	later(s->last_assessed, o->assessed_on);
+	later(s->latest, o->assessed_on);
 }
 
 static int by_date_then_id(const void *a, const void *b)
@@ -121,8 +159,6 @@ bool summary_compute(int64_t patient_id, const struct summary_input *in,
 		for (size_t i = 0; i < in->noutcomes; i++) {
 			const struct summary_outcome *o = order[i];
 			int rank = summary_rank(o->response, o->confirmed, r);
-			if (rank < out->best[r])
-				out->best[r] = rank;
 			if (!out->first_cr[r][0] && rank == RANK_CR)
 				memcpy(out->first_cr[r], o->assessed_on, 11);
 			else if (out->first_cr[r][0] && strcmp(o->response, "PD") == 0 &&
@@ -131,7 +167,7 @@ bool summary_compute(int64_t patient_id, const struct summary_input *in,
 		}
 	}
 	for (size_t i = 0; i < in->noutcomes; i++)
-		later(out->latest, in->outcomes[i].assessed_on);
+		note_outcome(out, order[i]);
 	free(order);
 
 	/* at most two units per toxicity: the patient and its course */
@@ -168,19 +204,28 @@ void summary_add_toxicity(struct patient_summary *s, const struct summary_toxici
  * largest id) comes after every one of its date. */
 bool summary_add_outcome(struct patient_summary *s, const struct summary_outcome *o)
 {
-	for (int r = 0; r < READINGS; r++)
-		if (summary_rank(o->response, o->confirmed, r) == RANK_CR &&
-		    (!s->first_cr[r][0] || strcmp(o->assessed_on, s->first_cr[r]) < 0))
-			return false;
 	for (int r = 0; r < READINGS; r++) {
 		int rank = summary_rank(o->response, o->confirmed, r);
-		if (rank < s->best[r])
-			s->best[r] = rank;
+		if (rank == RANK_CR &&
+		    (!s->first_cr[r][0] || strcmp(o->assessed_on, s->first_cr[r]) < 0))
+			return false;
+		/* a new first response: the first PD after it is the first PD
+		 * on record only when that one comes after it */
+		if (is_response(rank) &&
+		    (!s->first_response[r][0] || strcmp(o->assessed_on, s->first_response[r]) < 0) &&
+		    s->first_pd[0] && strcmp(s->first_pd, o->assessed_on) <= 0)
+			return false;
+	}
+	for (int r = 0; r < READINGS; r++) {
+		int rank = summary_rank(o->response, o->confirmed, r);
+		if (is_response(rank) &&
+		    (!s->first_response[r][0] || strcmp(o->assessed_on, s->first_response[r]) < 0))
+			memcpy(s->progressed[r], s->first_pd, 11);
 		if (s->first_cr[r][0] && strcmp(o->response, "PD") == 0 &&
 		    strcmp(o->assessed_on, s->first_cr[r]) > 0)
 			s->recurred[r] = true;
 	}
-	later(s->latest, o->assessed_on);
+	note_outcome(s, o);
 	return true;
 }
 
@@ -227,6 +272,39 @@ static bool add(struct tally_buf *buf, const struct patient_summary *s, int kind
 	return true;
 }
 
+/* The earlier of a date and the patient's death ("" when neither). */
+static const char *ended(const struct patient_summary *s, const char *date)
+{
+	bool died = s->dead && s->died_on[0];
+	if (!died)
+		return date;
+	return !date[0] || strcmp(s->died_on, date) < 0 ? s->died_on : date;
+}
+
+static bool progression_free(const struct patient_summary *s, int sign, struct tally_buf *buf)
+{
+	const char *event = ended(s, s->first_pd);
+	const char *end = event[0] ? event
+			  : strcmp(s->last_assessed, s->first_start) >= 0 ? s->last_assessed
+									  : s->first_start;
+	return add(buf, s, event[0] ? TALLY_PFS_EVENT : TALLY_PFS_CENSORED, "",
+		   date_days(end) - date_days(s->first_start), sign);
+}
+
+static bool response_duration(const struct patient_summary *s, int r, int sign,
+			      struct tally_buf *buf)
+{
+	static const int kinds[READINGS][2] = {{TALLY_DOR_CENSORED, TALLY_DOR_EVENT},
+					       {TALLY_DOR_CENSORED_CONFIRMED,
+						TALLY_DOR_EVENT_CONFIRMED}};
+	if (!is_response(s->best[r]) || !s->first_response[r][0])
+		return true;
+	const char *event = ended(s, s->progressed[r]);
+	const char *end = event[0] ? event : s->last_assessed;
+	return add(buf, s, kinds[r][event[0] != 0], "",
+		   date_days(end) - date_days(s->first_response[r]), sign);
+}
+
 bool summary_tallies(const struct patient_summary *s, int sign, struct tally_buf *buf)
 {
 	bool ok = add(buf, s, TALLY_PATIENTS, "", 0, sign);
@@ -240,6 +318,10 @@ bool summary_tallies(const struct patient_summary *s, int sign, struct tally_buf
 		bool died = s->dead && s->died_on[0];
 		int64_t days = date_days(died ? s->died_on : s->latest) - date_days(s->first_start);
 		ok &= add(buf, s, died ? TALLY_DIED : TALLY_CENSORED, "", days, sign);
+		ok &= progression_free(s, sign, buf);
+		if (strcmp(s->setting, "metastatic") == 0)
+			for (int r = 0; r < READINGS; r++)
+				ok &= response_duration(s, r, sign, buf);
 	}
 	static const int responders[READINGS][2] = {
 		{TALLY_CR, TALLY_CR_RECURRED}, {TALLY_CR_CONFIRMED, TALLY_CR_RECURRED_CONFIRMED}};

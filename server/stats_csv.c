@@ -108,8 +108,12 @@ static void toxicity_rows(struct strbuf *sb, const char *group, json_t *figures)
 	}
 }
 
-/* group,figure,time_days,n_risk,n_event,n_censor,survival,lower,upper;
- * the median row carries n and events in n_risk and n_event. */
+/* group,figure,time_days,n_risk,n_event,n_censor,survival,lower,upper,
+ * estimate,se,df,p,reference: the median row carries n and events in n_risk
+ * and n_event; a landmark (figure "at") its time, n_risk, survival and
+ * bounds; the restricted mean (figure "rmst") tau in time_days, estimate,
+ * se and bounds. The comparison between groups follows the groups
+ * (survival_comparison_rows). */
 static void survival_rows(struct strbuf *sb, const char *group, json_t *figures)
 {
 	json_t *median = json_object_get(figures, "median");
@@ -121,6 +125,7 @@ static void survival_rows(struct strbuf *sb, const char *group, json_t *figures)
 	strbuf_puts(sb, ",,");
 	cell(sb, json_object_get(median, "lower"));
 	cell(sb, json_object_get(median, "upper"));
+	strbuf_puts(sb, ",,,,,");
 	csv_end_row(sb);
 	size_t i;
 	json_t *pt;
@@ -132,6 +137,67 @@ static void survival_rows(struct strbuf *sb, const char *group, json_t *figures)
 		csv_cell(sb, "curve", false);
 		for (size_t c = 0; c < 7; c++)
 			cell(sb, json_object_get(pt, cols[c]));
+		strbuf_puts(sb, ",,,,,");
+		csv_end_row(sb);
+	}
+	json_array_foreach(json_object_get(figures, "at"), i, pt)
+	{
+		csv_cell(sb, group, true);
+		csv_cell(sb, "at", false);
+		cell(sb, json_object_get(pt, "time_days"));
+		cell(sb, json_object_get(pt, "n_risk"));
+		strbuf_puts(sb, ",,");
+		cell(sb, json_object_get(pt, "survival"));
+		cell(sb, json_object_get(pt, "lower"));
+		cell(sb, json_object_get(pt, "upper"));
+		strbuf_puts(sb, ",,,,,");
+		csv_end_row(sb);
+	}
+	json_t *rmst = json_object_get(figures, "rmst");
+	if (rmst) {
+		csv_cell(sb, group, true);
+		csv_cell(sb, "rmst", false);
+		cell(sb, json_object_get(rmst, "tau_days"));
+		strbuf_puts(sb, ",,,,");
+		cell(sb, json_object_get(rmst, "lower"));
+		cell(sb, json_object_get(rmst, "upper"));
+		cell(sb, json_object_get(rmst, "estimate"));
+		cell(sb, json_object_get(rmst, "se"));
+		strbuf_puts(sb, ",,,");
+		csv_end_row(sb);
+	}
+}
+
+/* The log-rank row (group "all", figure "logrank": chi-square in estimate,
+ * df, p) and a row per hazard ratio (its group, figure "hazard_ratio": hr
+ * in estimate, bounds, p, reference). */
+static void survival_comparison_rows(struct strbuf *sb, json_t *body)
+{
+	json_t *c = json_object_get(body, "comparison");
+	if (!c)
+		return;
+	csv_cell(sb, "all", true);
+	csv_cell(sb, "logrank", false);
+	strbuf_puts(sb, ",,,,,,,");
+	cell(sb, json_object_get(c, "chisq"));
+	strbuf_puts(sb, ",");
+	cell(sb, json_object_get(c, "df"));
+	cell(sb, json_object_get(c, "p"));
+	strbuf_puts(sb, ",");
+	csv_end_row(sb);
+	size_t i;
+	json_t *h;
+	json_array_foreach(json_object_get(body, "hazard_ratios"), i, h)
+	{
+		csv_cell(sb, json_string_value(json_object_get(h, "key")), true);
+		csv_cell(sb, "hazard_ratio", false);
+		strbuf_puts(sb, ",,,,,");
+		cell(sb, json_object_get(h, "lower"));
+		cell(sb, json_object_get(h, "upper"));
+		cell(sb, json_object_get(h, "hr"));
+		strbuf_puts(sb, ",,");
+		cell(sb, json_object_get(h, "p"));
+		cell(sb, json_object_get(h, "reference"));
 		csv_end_row(sb);
 	}
 }
@@ -163,7 +229,8 @@ char *stats_csv(enum stats_kind kind, json_t *body)
 			("group,term,units,grade_1,grade_2,grade_3,grade_4,grade_5,count,total,"
 			 "rate,ci_lower,ci_upper,ci_method,ci_level"),
 		[STATS_SURVIVAL] =
-			"group,figure,time_days,n_risk,n_event,n_censor,survival,lower,upper",
+			("group,figure,time_days,n_risk,n_event,n_censor,survival,lower,upper,"
+			 "estimate,se,df,p,reference"),
 		[STATS_DURABLE] = "group,patient_id,first_cr_on,months_followed,recurred,durable",
 	};
 	void (*rows)(struct strbuf *, const char *, json_t *) =
@@ -179,5 +246,7 @@ char *stats_csv(enum stats_kind kind, json_t *body)
 	json_t *g;
 	json_array_foreach(json_object_get(body, "groups"), i, g)
 		rows(&sb, json_string_value(json_object_get(g, "key")), g);
+	if (kind == STATS_SURVIVAL)
+		survival_comparison_rows(&sb, body);
 	return strbuf_steal(&sb);
 }

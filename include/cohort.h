@@ -52,15 +52,15 @@ struct cohort_responder {
 };
 
 enum cohort_parts {
-	COHORT_COUNTS = 1 << 0,              /* patients, treated, courses */
-	COHORT_BEST = 1 << 1,                /* best response, every outcome read */
-	COHORT_BEST_CONFIRMED = 1 << 2,      /* best response read confirmed_only */
-	COHORT_SURVIVAL = 1 << 3,            /* died and censored, by days */
-	COHORT_WORST_BY_PATIENT = 1 << 4,    /* worst grade per patient and term */
-	COHORT_WORST_BY_COURSE = 1 << 5,     /* worst grade per course and term */
-	COHORT_DEATHS = 1 << 6,              /* treatment-related deaths, by patient, course */
-	COHORT_RESPONDERS = 1 << 7,          /* complete responders: tallied by days
-					      * followed, and a page of them listed */
+	COHORT_COUNTS = 1 << 0,               /* patients, treated, courses */
+	COHORT_BEST = 1 << 1,                 /* best response, every outcome read */
+	COHORT_BEST_CONFIRMED = 1 << 2,       /* best response read confirmed_only */
+	COHORT_SURVIVAL = 1 << 3,             /* died and censored, by days */
+	COHORT_WORST_BY_PATIENT = 1 << 4,     /* worst grade per patient and term */
+	COHORT_WORST_BY_COURSE = 1 << 5,      /* worst grade per course and term */
+	COHORT_DEATHS = 1 << 6,               /* treatment-related deaths, by patient, course */
+	COHORT_RESPONDERS = 1 << 7,           /* complete responders: tallied by days
+					       * followed, and a page of them listed */
 	COHORT_RESPONDERS_CONFIRMED = 1 << 8, /* the same, read confirmed_only */
 	COHORT_PROGRESSION_FREE = 1 << 9,     /* progressed or died, and censored, by days */
 	COHORT_RESPONSE_DURATION = 1 << 10,   /* responses ended and censored, by days */

@@ -87,14 +87,14 @@ struct patient_summary {
 	char latest[11];      /* the latest date on record */
 	bool dead;
 	char died_on[11];
-	int best[READINGS];          /* enum summary_rank */
-	char first_cr[READINGS][11]; /* the earliest CR as read; "" when none */
-	bool recurred[READINGS];     /* a PD assessed after it */
-	char first_pd[11];           /* the earliest PD; "" when none */
-	char last_assessed[11];      /* the latest outcome assessment; "" when none */
+	int best[READINGS];                /* enum summary_rank */
+	char first_cr[READINGS][11];       /* the earliest CR as read; "" when none */
+	bool recurred[READINGS];           /* a PD assessed after it */
+	char first_pd[11];                 /* the earliest PD; "" when none */
+	char last_assessed[11];            /* the latest outcome assessment; "" when none */
 	char first_response[READINGS][11]; /* the earliest CR or PR as read */
-	char progressed[READINGS][11];      /* the earliest PD after it */
-	struct summary_worst *worst; /* ordered by course_id, then term */
+	char progressed[READINGS][11];     /* the earliest PD after it */
+	struct summary_worst *worst;       /* ordered by course_id, then term */
 	size_t nworst;
 };
 

@@ -204,8 +204,8 @@ void km_fit_free(struct km_fit *fit)
 
 struct km_landmark km_at(const struct km_fit *fit, double t)
 {
-	struct km_landmark at = {.time = t, .survival = 1, .ci_defined = true, .lower = 1,
-				 .upper = 1};
+	struct km_landmark at = {
+		.time = t, .survival = 1, .ci_defined = true, .lower = 1, .upper = 1};
 	size_t i = 0;
 	while (i < fit->npoints && fit->points[i].time <= t)
 		i++;

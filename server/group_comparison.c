@@ -345,8 +345,8 @@ bool cox_hazard_ratios(const struct survival_group *groups, size_t ng, size_t re
 	double subjects[65] = {0}, events[65] = {0};
 	for (size_t g = 0; g < ng; g++)
 		for (size_t i = 0; i < groups[g].n; i++) {
-			subjects[g] += (double)(groups[g].counts[i].events +
-						groups[g].counts[i].censored);
+			subjects[g] +=
+				(double)(groups[g].counts[i].events + groups[g].counts[i].censored);
 			events[g] += (double)groups[g].counts[i].events;
 		}
 	for (size_t g = 0; g < ng; g++)
@@ -369,8 +369,8 @@ bool cox_hazard_ratios(const struct survival_group *groups, size_t ng, size_t re
 		table_free(&tb);
 		return false;
 	}
-	double *beta = work, *newbeta = beta + p, *u = newbeta + p, *step = u + p,
-	       *se = step + p, *imat = se + p, *var = imat + p * p;
+	double *beta = work, *newbeta = beta + p, *u = newbeta + p, *step = u + p, *se = step + p,
+	       *imat = se + p, *var = imat + p * p;
 	/* R's coxfit6: Newton-Raphson from 0, halving a step that lowers the
 	 * likelihood */
 	double loglik = cox_fit_at(&m, beta, u, imat), newlk = loglik;

@@ -43,14 +43,13 @@ enum stats_params {
 	PARAM_UNIT = 1 << 4,
 	PARAM_MIN_GRADE = 1 << 5,
 	PARAM_MIN_MONTHS = 1 << 6,
-	PARAM_PAGE = 1 << 7, /* limit and after: a page of a list */
+	PARAM_PAGE = 1 << 7,     /* limit and after: a page of a list */
 	PARAM_SURVIVAL = 1 << 8, /* endpoint, at, tau, reference (and confirmed_only) */
 };
 
 /* /stats/survival's endpoints */
 enum endpoint { ENDPOINT_OVERALL, ENDPOINT_PROGRESSION_FREE, ENDPOINT_RESPONSE_DURATION };
-static const char *const endpoints[] = {"overall", "progression_free", "response_duration",
-					NULL};
+static const char *const endpoints[] = {"overall", "progression_free", "response_duration", NULL};
 #define MAX_LANDMARKS 20
 #define MAX_DAYS      1000000.0
 
@@ -68,9 +67,9 @@ struct stats_query {
 	bool by_course;
 	int min_grade;
 	double min_months;
-	int limit;     /* PARAM_PAGE */
-	int64_t after; /* PARAM_PAGE */
-	int endpoint;  /* PARAM_SURVIVAL */
+	int limit;                /* PARAM_PAGE */
+	int64_t after;            /* PARAM_PAGE */
+	int endpoint;             /* PARAM_SURVIVAL */
 	double at[MAX_LANDMARKS]; /* ascending */
 	int nat;
 	double tau;            /* 0: no restricted mean */
@@ -150,7 +149,8 @@ static void parse_survival(struct query *qs, struct stats_query *q)
 	if ((v = query_take(qs, "tau")) != NULL) {
 		double d;
 		if (!parse_number(v, 0, MAX_DAYS, &d) || d <= 0)
-			query_error(qs, "tau", "must be a time in days greater than 0 (at most 1000000)");
+			query_error(qs, "tau",
+				    "must be a time in days greater than 0 (at most 1000000)");
 		else
 			q->tau = d;
 	}
@@ -223,7 +223,8 @@ static bool parse_query(struct request *req, unsigned allowed, struct stats_quer
 		if (q->endpoint == ENDPOINT_RESPONSE_DURATION)
 			allowed |= PARAM_CONFIRMED_ONLY;
 		else if (query_take(&qs, "confirmed_only"))
-			query_error(&qs, "confirmed_only", "applies only to endpoint=response_duration");
+			query_error(&qs, "confirmed_only",
+				    "applies only to endpoint=response_duration");
 	}
 	if (allowed & PARAM_CONFIRMED_ONLY) {
 		choice = 0;
@@ -728,12 +729,12 @@ static json_t *landmarks_json(const struct km_fit *fit, const struct stats_query
 	json_t *list = json_array();
 	for (int i = 0; i < q->nat; i++) {
 		struct km_landmark at = km_at(fit, q->at[i]);
-		json_array_append_new(
-			list, json_pack("{s:o, s:I, s:f, s:o, s:o}", "time_days",
-					days_or_null(true, at.time), "n_risk", (json_int_t)at.n_risk,
-					"survival", at.survival, "lower",
-					real_or_null(at.ci_defined, at.lower), "upper",
-					real_or_null(at.ci_defined, at.upper)));
+		json_array_append_new(list,
+				      json_pack("{s:o, s:I, s:f, s:o, s:o}", "time_days",
+						days_or_null(true, at.time), "n_risk",
+						(json_int_t)at.n_risk, "survival", at.survival,
+						"lower", real_or_null(at.ci_defined, at.lower),
+						"upper", real_or_null(at.ci_defined, at.upper)));
 	}
 	return list;
 }
@@ -745,9 +746,9 @@ static json_t *rmst_json(const struct km_fit *fit, const struct stats_query *q)
 				 days_or_null(true, q->tau), "estimate", "se", "lower", "upper",
 				 "note", "no patients");
 	struct km_rmean m = km_restricted_mean(fit, q->tau, q->level);
-	json_t *out = json_pack("{s:o, s:f, s:f, s:f, s:f}", "tau_days", days_or_null(true, m.tau),
-				"estimate", m.estimate, "se", m.se, "lower", m.lower, "upper",
-				m.upper);
+	json_t *out =
+		json_pack("{s:o, s:f, s:f, s:f, s:f}", "tau_days", days_or_null(true, m.tau),
+			  "estimate", m.estimate, "se", m.se, "lower", m.lower, "upper", m.upper);
 	if (m.before_first)
 		json_object_set_new(out, "note",
 				    json_string("tau is before the curve's first time: the curve "
@@ -816,10 +817,9 @@ static bool compare_groups(struct request *req, const struct stats_query *q,
 		return false;
 	}
 	struct logrank lr = logrank_test(present, np);
-	json_t *comparison =
-		json_pack("{s:s, s:o, s:i, s:o}", "test", "logrank", "chisq",
-			  real_or_null(lr.defined, lr.chisq), "df", lr.defined ? lr.df : 0, "p",
-			  real_or_null(lr.defined, lr.p));
+	json_t *comparison = json_pack("{s:s, s:o, s:i, s:o}", "test", "logrank", "chisq",
+				       real_or_null(lr.defined, lr.chisq), "df",
+				       lr.defined ? lr.df : 0, "p", real_or_null(lr.defined, lr.p));
 	if (!lr.defined)
 		json_object_set_new(comparison, "note",
 				    json_string("fewer than two groups with patients expecting "
@@ -857,21 +857,24 @@ static json_t *endpoint_definition(const struct stats_query *q)
 		return json_pack(
 			"{s:s, s:s, s:s, s:s, s:s}", "endpoint", "progression_free", "population",
 			"treated patients", "time_zero", "the patient's first course's started_on",
-			"event", "the earlier of the first outcome with response PD and death (died_on)",
+			"event",
+			"the earlier of the first outcome with response PD and death (died_on)",
 			"censoring",
 			"at the latest outcome assessment on or after time zero; at time zero when "
 			"there is none");
 	case ENDPOINT_RESPONSE_DURATION:
 		return json_pack(
 			"{s:s, s:s, s:s, s:s, s:s}", "endpoint", "response_duration", "population",
-			q->confirmed_only ? "treated metastatic patients whose best overall response, "
-					    "read confirmed_only, is CR or PR"
-					  : "treated metastatic patients whose best overall "
-					    "response is CR or PR",
+			q->confirmed_only
+				? "treated metastatic patients whose best overall response, "
+				  "read confirmed_only, is CR or PR"
+				: "treated metastatic patients whose best overall "
+				  "response is CR or PR",
 			"time_zero",
 			q->confirmed_only ? "the first outcome with a confirmed CR or PR"
 					  : "the first outcome with CR or PR",
-			"event", "the earlier of the first outcome with PD after time zero and death",
+			"event",
+			"the earlier of the first outcome with PD after time zero and death",
 			"censoring", "at the latest outcome assessment");
 	default:
 		return json_pack(
@@ -896,16 +899,18 @@ static json_t *survival_definitions(const struct stats_query *q)
 			  "when not reached",
 			  "level", q->level));
 	if (q->nat > 0)
-		json_object_set_new(defs, "at",
-				    json_string("the estimate and interval at the last time at or "
-						"before each time, 1 before the first; n_risk: those "
-						"followed to that time or later (R: summary(fit, "
-						"times, extend = TRUE))"));
+		json_object_set_new(
+			defs, "at",
+			json_string("the estimate and interval at the last time at or "
+				    "before each time, 1 before the first; n_risk: those "
+				    "followed to that time or later (R: summary(fit, "
+				    "times, extend = TRUE))"));
 	if (q->tau > 0)
-		json_object_set_new(defs, "rmst",
-				    json_string("restricted mean survival time: the area under the "
-						"curve from 0 to tau_days; se as R's print(fit, "
-						"rmean = tau); interval estimate +- z se at level"));
+		json_object_set_new(
+			defs, "rmst",
+			json_string("restricted mean survival time: the area under the "
+				    "curve from 0 to tau_days; se as R's print(fit, "
+				    "rmean = tau); interval estimate +- z se at level"));
 	if (q->group_by >= 0) {
 		json_object_set_new(defs, "comparison",
 				    json_string("log-rank test over the groups with patients (R: "
@@ -1141,8 +1146,8 @@ static uint64_t query_key(const struct request *req, const struct stats_query *q
 	for (const char *p = q->reference ? q->reference : "-"; *p; p++)
 		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
 	double numbers[MAX_LANDMARKS + 12] = {
-		q->ci,        q->level,  q->evaluable,     q->confirmed_only, q->by_course,
-		q->min_grade, q->min_months, q->limit, (double)q->after,  q->endpoint,
+		q->ci,        q->level,      q->evaluable, q->confirmed_only, q->by_course,
+		q->min_grade, q->min_months, q->limit,     (double)q->after,  q->endpoint,
 		q->tau,       q->nat};
 	for (int i = 0; i < q->nat; i++)
 		numbers[12 + i] = q->at[i];

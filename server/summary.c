@@ -212,7 +212,8 @@ bool summary_add_outcome(struct patient_summary *s, const struct summary_outcome
 		/* a new first response: the first PD after it is the first PD
 		 * on record only when that one comes after it */
 		if (is_response(rank) &&
-		    (!s->first_response[r][0] || strcmp(o->assessed_on, s->first_response[r]) < 0) &&
+		    (!s->first_response[r][0] ||
+		     strcmp(o->assessed_on, s->first_response[r]) < 0) &&
 		    s->first_pd[0] && strcmp(s->first_pd, o->assessed_on) <= 0)
 			return false;
 	}
@@ -284,7 +285,7 @@ static const char *ended(const struct patient_summary *s, const char *date)
 static bool progression_free(const struct patient_summary *s, int sign, struct tally_buf *buf)
 {
 	const char *event = ended(s, s->first_pd);
-	const char *end = event[0] ? event
+	const char *end = event[0]                                        ? event
 			  : strcmp(s->last_assessed, s->first_start) >= 0 ? s->last_assessed
 									  : s->first_start;
 	return add(buf, s, event[0] ? TALLY_PFS_EVENT : TALLY_PFS_CENSORED, "",
@@ -294,9 +295,9 @@ static bool progression_free(const struct patient_summary *s, int sign, struct t
 static bool response_duration(const struct patient_summary *s, int r, int sign,
 			      struct tally_buf *buf)
 {
-	static const int kinds[READINGS][2] = {{TALLY_DOR_CENSORED, TALLY_DOR_EVENT},
-					       {TALLY_DOR_CENSORED_CONFIRMED,
-						TALLY_DOR_EVENT_CONFIRMED}};
+	static const int kinds[READINGS][2] = {
+		{TALLY_DOR_CENSORED, TALLY_DOR_EVENT},
+		{TALLY_DOR_CENSORED_CONFIRMED, TALLY_DOR_EVENT_CONFIRMED}};
 	if (!is_response(s->best[r]) || !s->first_response[r][0])
 		return true;
 	const char *event = ended(s, s->progressed[r]);

@@ -23,7 +23,8 @@
  * survfit(Surv(time, event) ~ 1, conf.type = "log-log", conf.int = level);
  * months as (latest date - first CR) days / 30.4375. R prints NA for the
  * log(-log) bounds where S = 1; the server answers 1 there (its documented
- * choice) and these tests expect 1. Every real is compared to 1e-9. */
+ * choice) and these tests expect 1. Every real is compared to 1e-9 (relative
+ * above 1). */
 #include "harness.h"
 
 #include <math.h>
@@ -215,7 +216,8 @@ static void expect_real(json_t *j, const char *path, double want)
 			      json_dumps(v, JSON_ENCODE_ANY));
 		return;
 	}
-	ck_assert_msg(json_is_number(v) && fabs(json_number_value(v) - want) <= EPS,
+	ck_assert_msg(json_is_number(v) &&
+			      fabs(json_number_value(v) - want) <= EPS * fmax(1, fabs(want)),
 		      "%s: want %.15g, got %s", path, want, json_dumps(v, JSON_ENCODE_ANY));
 }
 
@@ -288,13 +290,17 @@ static struct resp *stats(const char *path)
 		      "ETag %s for as_of %lld", etag ? etag : "(none)", (long long)as_of);
 	static const char *const frame[] = {"definitions", "as_of", "overall", NULL};
 	static const char *const grouped[] = {"definitions", "as_of", "overall", "groups", NULL};
+	static const char *const compared[] = {"definitions", "as_of",         "overall", "groups",
+					       "comparison",  "hazard_ratios", NULL};
 	static const char *const frame_next[] = {"definitions", "as_of", "overall", "next", NULL};
 	static const char *const grouped_next[] = {"definitions", "as_of", "overall",
 						   "groups",      "next",  NULL};
 	json_t *group_by = json_object_get(json_object_get(r->json, "definitions"), "group_by");
 	ck_assert_msg(group_by != NULL, "definitions.group_by missing: %s", r->body);
 	bool next = json_object_get(r->json, "next") != NULL;
+	bool survival = strncmp(path, "/stats/survival", 15) == 0;
 	expect_keys(r->json, json_is_null(group_by) ? (next ? frame_next : frame)
+			     : survival             ? compared
 						    : (next ? grouped_next : grouped));
 	return r;
 }
@@ -387,7 +393,7 @@ static void csv_free(struct csv *c)
 }
 
 /* Does line match cells (NULL-terminated)? A cell "~x" matches a number
- * within 1e-9 of x; any other cell matches exactly. */
+ * within 1e-9 of x (relative above 1); any other cell matches exactly. */
 static bool csv_line_matches(const char *line, const char *const *cells)
 {
 	char *copy = strdup(line), *p = copy;
@@ -404,7 +410,8 @@ static bool csv_line_matches(const char *line, const char *const *cells)
 		if (cells[i][0] == '~') {
 			char *end;
 			double v = strtod(p, &end);
-			ok = *p && !*end && fabs(v - strtod(cells[i] + 1, NULL)) <= EPS;
+			double want = strtod(cells[i] + 1, NULL);
+			ok = *p && !*end && fabs(v - want) <= EPS * fmax(1, fabs(want));
 		} else {
 			ok = strcmp(p, cells[i]) == 0;
 		}
@@ -1202,6 +1209,15 @@ static void expect_curve(json_t *slot, int n, int events, const struct km_ref *p
 }
 
 #define EXPECT_CURVE(slot, n, events, pts) expect_curve(slot, n, events, pts, N_OF(pts))
+/* The same, on a slot that also holds at and rmst. */
+#define EXPECT_CURVE_WITH(slot, n, events, pts)                                                    \
+	do {                                                                                       \
+		json_t *bare_ = json_copy(slot);                                                   \
+		json_object_del(bare_, "at");                                                      \
+		json_object_del(bare_, "rmst");                                                    \
+		expect_curve(bare_, n, events, pts, N_OF(pts));                                    \
+		json_decref(bare_);                                                                \
+	} while (0)
 
 /* All 14 treated patients, 95%: deaths tied at 181, a death and a
  * censoring at 365 (the censored one is at risk there) */
@@ -1359,22 +1375,22 @@ END_TEST
 
 START_TEST(test_survival_csv_has_the_median_and_a_row_per_curve_point)
 {
-	static const char header[] =
-		"group,figure,time_days,n_risk,n_event,n_censor,survival,lower,upper";
+	static const char header[] = "group,figure,time_days,n_risk,n_event,n_censor,survival,"
+				     "lower,upper,estimate,se,df,p,reference";
 	struct resp *r = http_get("/stats/survival?format=csv");
 	struct csv c = csv_of(r, header);
 	ck_assert_uint_eq(c.n, 1 + 1 + 12);
 	/* the median row: n and events in n_risk and n_event, the median's bounds */
-	ck_assert_str_eq(c.lines[1], "overall,median,304.5,14,9,,,127,");
+	ck_assert_str_eq(c.lines[1], "overall,median,304.5,14,9,,,127,,,,,,");
 	expect_row(&c, 2,
 		   ROW("overall", "curve", "4", "14", "1", "0", "~0.928571428571429",
-		       "~0.590766867426758", "~0.98961982313685"));
+		       "~0.590766867426758", "~0.98961982313685", "", "", "", "", ""));
 	expect_row(&c, 5,
 		   ROW("overall", "curve", "181", "11", "2", "0", "~0.642857142857143",
-		       "~0.343306877899713", "~0.833106828191954"));
+		       "~0.343306877899713", "~0.833106828191954", "", "", "", "", ""));
 	expect_row(&c, 9,
 		   ROW("overall", "curve", "365", "6", "1", "1", "~0.416666666666667",
-		       "~0.164159423836948", "~0.654310673019254"));
+		       "~0.164159423836948", "~0.654310673019254", "", "", "", "", ""));
 	csv_free(&c);
 	resp_free(r);
 
@@ -1382,13 +1398,218 @@ START_TEST(test_survival_csv_has_the_median_and_a_row_per_curve_point)
 	c = csv_of(r, header);
 	/* overall: median + 1 point; il2_alone and il2_til: median + 1 point each;
 	 * the other five regimens: a median row only */
-	ck_assert_uint_eq(c.n, 1 + 2 + 2 + 2 + 5);
-	ck_assert_str_eq(c.lines[1], "overall,median,181,2,2,,,,");
-	expect_row(&c, 2, ROW("overall", "curve", "181", "2", "2", "0", "~0", "", ""));
-	ck_assert_str_eq(c.lines[3], "il2_alone,median,181,1,1,,,,");
-	ck_assert_str_eq(c.lines[5], "il2_lak,median,,0,0,,,,");
+	/* and the comparison: the log-rank row and il2_til's hazard ratio */
+	ck_assert_uint_eq(c.n, 1 + 2 + 2 + 2 + 5 + 2);
+	ck_assert_str_eq(c.lines[1], "overall,median,181,2,2,,,,,,,,,");
+	expect_row(&c, 2,
+		   ROW("overall", "curve", "181", "2", "2", "0", "~0", "", "", "", "", "", "", ""));
+	ck_assert_str_eq(c.lines[3], "il2_alone,median,181,1,1,,,,,,,,,");
+	ck_assert_str_eq(c.lines[5], "il2_lak,median,,0,0,,,,,,,,,");
 	csv_free(&c);
 	resp_free(r);
+}
+END_TEST
+
+/* --- survival endpoints, landmarks, restricted mean, comparisons ----------
+ * Progression-free survival of the 14 treated patients, days from the first
+ * course to the first PD or death, whichever came first (e), else to the
+ * latest assessment on or after it (c):
+ *  P1 150c  P2 184e (PD)  P3 78e (PD)  P4 244e  P5 61c  P6 181e  P7 181e
+ *  P8 214e (PD)  P10 127e  P11 4e  P12 9e  P13 59e (PD)  P14 200e  P15 61c
+ * Duration of response, treated metastatic with best CR or PR, from the
+ * first CR or PR: P1 91c (CR unconfirmed 04-01 to 07-01), P2 123e (PD),
+ * P3 0c (its PD came before its CR), P4 183e (death), P5 0c; confirmed_only:
+ * P1 0c (from its confirmed CR), P3 0c, P5 0c.
+ * R (survival 3.4): survfit(conf.type = "log-log"), summary(times, extend =
+ * TRUE), summary(rmean = tau)$table, survdiff, coxph(ties = "efron") with
+ * il2_alone first (il2_ifn_alpha's coefficient "may be infinite"). */
+
+START_TEST(test_survival_progression_free_with_landmarks_and_restricted_mean_matches_r)
+{
+	struct resp *r =
+		cohort_stats("/stats/survival?endpoint=progression_free&at=1000,60,200&tau=200");
+	json_t *o = at(r->json, "overall");
+	expect_int(o, "n", 14);
+	expect_int(o, "events", 11);
+	expect_median(o, 181, 59, 200);
+	expect_str(r->json, "definitions.endpoint", "progression_free");
+	expect_str(r->json, "definitions.event",
+		   "the earlier of the first outcome with response PD and death (died_on)");
+	/* landmarks in ascending order, as R sorts them */
+	json_t *marks = at(o, "at");
+	ck_assert_uint_eq(json_array_size(marks), 3);
+	static const struct {
+		int t, risk;
+		double s, lower, upper;
+	} want[] = {{60, 11, 0.7857142857142857, 0.47246367991426069, 0.92536522625523687},
+		    {200, 3, 0.20370370370370364, 0.032860739102654482, 0.47654002348574281},
+		    {1000, 0, 0, NA, NA}};
+	for (size_t i = 0; i < 3; i++) {
+		json_t *m = json_array_get(marks, i);
+		expect_int(m, "time_days", want[i].t);
+		expect_int(m, "n_risk", want[i].risk);
+		expect_real(m, "survival", want[i].s);
+		expect_real(m, "lower", want[i].lower);
+		expect_real(m, "upper", want[i].upper);
+	}
+	expect_int(o, "rmst.tau_days", 200);
+	expect_real(o, "rmst.estimate", 139.76190476190476);
+	expect_real(o, "rmst.se", 19.432052061640395);
+	expect_real(o, "rmst.lower", 139.76190476190476 - 1.959963984540054 * 19.432052061640395);
+	expect_real(o, "rmst.upper", 139.76190476190476 + 1.959963984540054 * 19.432052061640395);
+	ck_assert_ptr_null(json_object_get(r->json, "comparison"));
+	resp_free(r);
+}
+END_TEST
+
+static void expect_ratio(json_t *h, const char *key, const char *reference, double hr, double lower,
+			 double upper, double p)
+{
+	expect_str(h, "key", key);
+	expect_str(h, "reference", reference);
+	expect_real(h, "hr", hr);
+	expect_real(h, "lower", lower);
+	expect_real(h, "upper", upper);
+	expect_real(h, "p", p);
+	ck_assert(isnan(hr) == (json_object_get(h, "note") != NULL));
+}
+
+START_TEST(test_survival_log_rank_and_hazard_ratios_match_r)
+{
+	struct resp *r = cohort_stats("/stats/survival?endpoint=progression_free&group_by=regimen");
+	expect_str(r->json, "comparison.test", "logrank");
+	expect_real(r->json, "comparison.chisq", 7.6219788989664208);
+	expect_int(r->json, "comparison.df", 5);
+	expect_real(r->json, "comparison.p", 0.17833656496171985);
+	/* one per regimen with patients but the reference: il2_cyclophosphamide
+	 * has none and is left out */
+	json_t *hr = at(r->json, "hazard_ratios");
+	ck_assert_uint_eq(json_array_size(hr), 5);
+	expect_ratio(json_array_get(hr, 0), "il2_lak", "il2_alone", 2.7428375157027496,
+		     0.49678888503481072, 15.143570768535358, 0.24709085388913246);
+	expect_ratio(json_array_get(hr, 1), "il2_til", "il2_alone", 2.433894999720815,
+		     0.20291823953383734, 29.193259725073474, 0.48285650516049605);
+	expect_ratio(json_array_get(hr, 2), "il2_ifn_alpha", "il2_alone", NA, NA, NA, NA);
+	expect_ratio(json_array_get(hr, 3), "il2_tnf", "il2_alone", 5.36573706414051,
+		     0.40409498207320382, 71.248432964395377, 0.20292878529705646);
+	expect_ratio(json_array_get(hr, 4), "il2_antibody", "il2_alone", 25.700013775929566,
+		     1.1635433960655222, 567.65455445529017, 0.039793660267219533);
+	resp_free(r);
+
+	/* another reference and level: il2_alone against il2_lak at 90% */
+	r = cohort_stats("/stats/survival?endpoint=progression_free&group_by=regimen"
+			 "&reference=il2_lak&level=0.9");
+	hr = at(r->json, "hazard_ratios");
+	ck_assert_uint_eq(json_array_size(hr), 5);
+	expect_ratio(json_array_get(hr, 0), "il2_alone", "il2_lak", 0.36458594221312723,
+		     0.08691009294012049, 1.5294300668970093, 0.24709085388913249);
+	expect_real(r->json, "comparison.chisq", 7.6219788989664208); /* level-free */
+	resp_free(r);
+
+	/* one group with patients: nothing to compare */
+	r = cohort_stats("/stats/survival?group_by=regimen&histology=sarcoma");
+	expect_real(r->json, "comparison.chisq", NA);
+	expect_int(r->json, "comparison.df", 0);
+	expect_real(r->json, "comparison.p", NA);
+	ck_assert_uint_eq(json_array_size(at(r->json, "hazard_ratios")), 0);
+	resp_free(r);
+}
+END_TEST
+
+START_TEST(test_survival_response_duration_and_confirmed_only)
+{
+	static const struct km_ref any[] = {
+		{0, 5, 0, 2, 1, NA, NA},
+		{91, 3, 0, 1, 1, NA, NA},
+		{123, 2, 1, 0, 0.5, 0.00598308763914576, 0.910410084836737},
+		{183, 1, 1, 0, 0, NA, NA},
+	};
+	struct resp *r = cohort_stats("/stats/survival?endpoint=response_duration&tau=150");
+	EXPECT_CURVE_WITH(at(r->json, "overall"), 5, 2, any);
+	expect_real(r->json, "overall.rmst.estimate", 136.5);
+	expect_real(r->json, "overall.rmst.se", 9.5459415460183923);
+	expect_str(r->json, "definitions.population",
+		   "treated metastatic patients whose best overall response is CR or PR");
+	resp_free(r);
+	static const struct km_ref confirmed[] = {{0, 3, 0, 3, 1, NA, NA}};
+	r = cohort_stats("/stats/survival?endpoint=response_duration&confirmed_only=true");
+	EXPECT_CURVE(at(r->json, "overall"), 3, 0, confirmed);
+	expect_str(r->json, "definitions.time_zero", "the first outcome with a confirmed CR or PR");
+	resp_free(r);
+}
+END_TEST
+
+START_TEST(test_survival_csv_carries_landmarks_rmst_and_the_comparison)
+{
+	static const char header[] = "group,figure,time_days,n_risk,n_event,n_censor,survival,"
+				     "lower,upper,estimate,se,df,p,reference";
+	struct resp *r = http_get("/stats/survival?format=csv&endpoint=progression_free"
+				  "&group_by=regimen&at=60&tau=200");
+	struct csv c = csv_of(r, header);
+	bool saw_at = false, saw_rmst = false, saw_logrank = false, saw_hr = false;
+	for (size_t i = 1; i < c.n; i++) {
+		if (strncmp(c.lines[i], "overall,at,", 11) == 0) {
+			expect_row(&c, i,
+				   ROW("overall", "at", "60", "11", "", "", "~0.7857142857142857",
+				       "~0.47246367991426069", "~0.92536522625523687", "", "", "",
+				       "", ""));
+			saw_at = true;
+		} else if (strncmp(c.lines[i], "overall,rmst,", 13) == 0) {
+			expect_row(&c, i,
+				   ROW("overall", "rmst", "200", "", "", "", "",
+				       "~101.67578257538207", "~177.84802694842745",
+				       "~139.76190476190476", "~19.432052061640395", "", "", ""));
+			saw_rmst = true;
+		} else if (strncmp(c.lines[i], "all,logrank,", 12) == 0) {
+			expect_row(&c, i,
+				   ROW("all", "logrank", "", "", "", "", "", "", "",
+				       "~7.6219788989664208", "", "5", "~0.17833656496171985", ""));
+			saw_logrank = true;
+		} else if (strncmp(c.lines[i], "il2_antibody,hazard_ratio,", 26) == 0) {
+			expect_row(&c, i,
+				   ROW("il2_antibody", "hazard_ratio", "", "", "", "", "",
+				       "~1.1635433960655222", "~567.65455445529017",
+				       "~25.700013775929566", "", "", "~0.039793660267219533",
+				       "il2_alone"));
+			saw_hr = true;
+		}
+	}
+	ck_assert(saw_at && saw_rmst && saw_logrank && saw_hr);
+	/* the comparison comes last */
+	ck_assert(strncmp(c.lines[c.n - 1], "il2_antibody,hazard_ratio,", 26) == 0);
+	csv_free(&c);
+	resp_free(r);
+}
+END_TEST
+
+START_TEST(test_bad_survival_parameters_are_400)
+{
+	refused("/stats/survival?endpoint=foo", "endpoint");
+	refused("/stats/survival?endpoint=", "endpoint");
+	refused("/stats/survival?at=-1", "at");
+	refused("/stats/survival?at=abc", "at");
+	refused("/stats/survival?at=", "at");
+	refused("/stats/survival?at=1,,2", "at");
+	refused("/stats/survival?at=1,2,", "at");
+	refused("/stats/survival?at=1000001", "at");
+	refused("/stats/survival?at=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21", "at");
+	refused("/stats/survival?tau=0", "tau");
+	refused("/stats/survival?tau=-5", "tau");
+	refused("/stats/survival?tau=nan", "tau");
+	refused("/stats/survival?reference=il2_alone", "reference");
+	refused("/stats/survival?group_by=regimen&reference=nope", "reference");
+	/* a group of group_by, but without patients in this population */
+	refused("/stats/survival?group_by=regimen&reference=il2_cyclophosphamide", "reference");
+	refused("/stats/survival?confirmed_only=true", "confirmed_only");
+	refused("/stats/survival?endpoint=progression_free&confirmed_only=true", "confirmed_only");
+	/* twenty landmarks are allowed; the other routes take none of these */
+	struct resp *r =
+		http_get("/stats/survival?at=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20");
+	ck_assert_int_eq(r->status, 200);
+	resp_free(r);
+	refused("/stats/response?endpoint=overall", "endpoint");
+	refused("/stats/mortality?at=30", "at");
+	refused("/stats/toxicity?tau=30", "tau");
 }
 END_TEST
 
@@ -2024,6 +2245,60 @@ START_TEST(test_survival_follows_a_death_recorded_by_patch)
 }
 END_TEST
 
+START_TEST(test_survival_endpoints_follow_writes_with_a_new_etag)
+{
+	/* this test owns histology "sarcoma" on this server */
+	int64_t p = make_patient("{\"histology\": \"sarcoma\", \"regimen\": \"il2_tnf\"}");
+	int64_t c = make_course(p, "{\"started_on\": \"1985-02-01\"}");
+	make_outcome(c, "{\"assessed_on\": \"1985-03-01\", \"response\": \"PR\", "
+			"\"confirmed\": true}");
+	const char *path = "/stats/survival?endpoint=progression_free&histology=sarcoma"
+			   "&group_by=regimen&at=100&tau=100";
+	const char *dor = "/stats/survival?endpoint=response_duration&histology=sarcoma";
+	struct resp *r = stats(path);
+	static const struct km_ref censored[] = {{28, 1, 0, 1, 1, NA, NA}}; /* to 03-01 */
+	json_t *bare = json_copy(at(r->json, "overall"));
+	json_object_del(bare, "at");
+	json_object_del(bare, "rmst");
+	EXPECT_CURVE(bare, 1, 0, censored);
+	json_decref(bare);
+	expect_real(r->json, "overall.rmst.estimate", 100);
+	char *etag = strdup(resp_header(r, "ETag"));
+	resp_free(r);
+	struct resp *d = stats(dor);
+	expect_int(d->json, "overall.n", 1);
+	expect_int(d->json, "overall.events", 0);
+	resp_free(d);
+
+	/* a PD 30 days after the PR: an event for both endpoints */
+	make_outcome(c, "{\"assessed_on\": \"1985-03-31\", \"response\": \"PD\", "
+			"\"confirmed\": true}");
+	r = stats(path);
+	ck_assert_str_ne(resp_header(r, "ETag"), etag);
+	static const struct km_ref progressed[] = {{58, 1, 1, 0, 0, NA, NA}};
+	bare = json_copy(at(r->json, "overall"));
+	json_object_del(bare, "at");
+	json_object_del(bare, "rmst");
+	EXPECT_CURVE(bare, 1, 1, progressed);
+	json_decref(bare);
+	expect_real(r->json, "overall.rmst.estimate", 58);
+	expect_real(r->json, "overall.at.0.survival", 0);
+	resp_free(r);
+	d = stats(dor);
+	expect_int(d->json, "overall.events", 1);
+	expect_int(d->json, "overall.curve.0.time_days", 30);
+	resp_free(d);
+	/* the old tag no longer matches */
+	char inm[96];
+	snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
+	const char *h[] = {inm, NULL};
+	r = http("GET", path, h, NULL, 0);
+	ck_assert_int_eq(r->status, 200);
+	resp_free(r);
+	free(etag);
+}
+END_TEST
+
 int main(void)
 {
 	TCase *tc;
@@ -2061,6 +2336,12 @@ int main(void)
 	tcase_add_test(tc, test_survival_median_bounds_are_null_where_r_prints_na);
 	tcase_add_test(tc, test_survival_excludes_untreated_and_censors_at_latest_date_on_record);
 	tcase_add_test(tc, test_survival_csv_has_the_median_and_a_row_per_curve_point);
+	tcase_add_test(tc,
+		       test_survival_progression_free_with_landmarks_and_restricted_mean_matches_r);
+	tcase_add_test(tc, test_survival_log_rank_and_hazard_ratios_match_r);
+	tcase_add_test(tc, test_survival_response_duration_and_confirmed_only);
+	tcase_add_test(tc, test_survival_csv_carries_landmarks_rmst_and_the_comparison);
+	tcase_add_test(tc, test_bad_survival_parameters_are_400);
 	tcase_add_test(tc, test_durable_response_default_18_months);
 	tcase_add_test(tc, test_durable_response_min_months_6);
 	tcase_add_test(tc, test_durable_response_confirmed_only_uses_first_confirmed_cr);
@@ -2086,6 +2367,7 @@ int main(void)
 	tcase_add_test(writes, test_etag_changes_after_a_write_and_the_new_one_gives_304);
 	tcase_add_test(writes, test_noop_patch_and_refused_write_keep_as_of_and_etag);
 	tcase_add_test(writes, test_survival_follows_a_death_recorded_by_patch);
+	tcase_add_test(writes, test_survival_endpoints_follow_writes_with_a_new_etag);
 	suite_add_tcase(s, writes);
 	return run_suite(s);
 }

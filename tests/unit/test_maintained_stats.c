@@ -514,8 +514,9 @@ static void assert_maintained_equals_rebuilt(int after_ops)
 		ck_assert_msg(strcmp(kept[i], fresh[i]) == 0,
 			      "after %d operations, %s?%s differs at byte %zu: kept ...%.300s\n"
 			      "from scratch ...%.300s",
-			      after_ops, questions[i].path, questions[i].query ? questions[i].query : "",
-			      at, kept[i] + from, fresh[i] + from);
+			      after_ops, questions[i].path,
+			      questions[i].query ? questions[i].query : "", at, kept[i] + from,
+			      fresh[i] + from);
 		free(kept[i]);
 		free(fresh[i]);
 	}

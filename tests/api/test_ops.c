@@ -50,7 +50,7 @@ START_TEST(test_readyz_reports_schema_version)
 	struct resp *r = http_get("/readyz");
 	ck_assert_int_eq(r->status, 200);
 	if (!api_on_postgresql()) {
-		ck_assert_str_eq(r->body, "{\"status\":\"ready\",\"schema_version\":9,"
+		ck_assert_str_eq(r->body, "{\"status\":\"ready\",\"schema_version\":10,"
 					  "\"durability\":\"normal\",\"engine\":\"sqlite\","
 					  "\"writable\":true}\n");
 	} else {
@@ -59,7 +59,7 @@ START_TEST(test_readyz_reports_schema_version)
 		const char *primary = resp_str(r, "primary");
 		ck_assert_ptr_nonnull(primary);
 		ck_assert_ptr_nonnull(strchr(primary, ':'));
-		ck_assert_int_eq(resp_int(r, "schema_version"), 9);
+		ck_assert_int_eq(resp_int(r, "schema_version"), 10);
 		ck_assert(json_is_true(json_object_get(r->json, "writable")));
 	}
 	resp_free(r);
@@ -93,7 +93,7 @@ START_TEST(test_readyz_503_when_schema_is_not_current)
 {
 	set_schema_version(99);
 	struct resp *r = http_get("/readyz");
-	set_schema_version(9);
+	set_schema_version(10);
 	assert_problem(r, 503, "urn:cohortd:problem:unavailable");
 	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(r->json, "detail")), "99"));
 	resp_free(r);
@@ -115,10 +115,10 @@ START_TEST(test_a_schema_newer_than_the_build_is_refused_at_start)
 	const char *const migrate[] = {"migrate", "--db", api_db_path(), NULL};
 	char out2[2048];
 	int status2 = run_cli(migrate, out2, sizeof out2);
-	set_schema_version(9);
+	set_schema_version(10);
 	ck_assert_int_eq(status, 1);
 	ck_assert_ptr_nonnull(strstr(out, "the database schema is newer than this build knows"));
-	ck_assert_ptr_nonnull(strstr(out, "\"schema_version\":99,\"known\":9"));
+	ck_assert_ptr_nonnull(strstr(out, "\"schema_version\":99,\"known\":10"));
 	ck_assert_int_eq(status2, 1);
 	ck_assert_ptr_nonnull(strstr(out2, "the database schema is newer than this build knows"));
 }
@@ -306,7 +306,7 @@ START_TEST(test_cli_migrate_creates_current_schema)
 	snprintf(path, sizeof path, "%s/m.db", dir);
 	ck_assert_int_eq(
 		run_cli((const char *const[]){"migrate", "--db", path, NULL}, out, sizeof out), 0);
-	ck_assert_ptr_nonnull(strstr(out, "schema version 9"));
+	ck_assert_ptr_nonnull(strstr(out, "schema version 10"));
 	/* idempotent */
 	ck_assert_int_eq(
 		run_cli((const char *const[]){"migrate", "--db", path, NULL}, out, sizeof out), 0);
@@ -409,7 +409,7 @@ START_TEST(test_environment_sets_port_and_database)
 	long status;
 	char ready[256];
 	ck_assert_int_eq(serve_with_env(none, "/healthz", &status, ready), 0);
-	ck_assert_str_eq(ready, "{\"status\":\"ready\",\"schema_version\":9,\"durability\":"
+	ck_assert_str_eq(ready, "{\"status\":\"ready\",\"schema_version\":10,\"durability\":"
 				"\"normal\",\"engine\":\"sqlite\",\"writable\":true}\n");
 	ck_assert_int_eq(status, 200);
 }
@@ -497,6 +497,53 @@ START_TEST(test_durability_full_is_in_effect_and_normal_is_the_default)
 }
 END_TEST
 
+/* A database made before migration 0010 (schema 9: summaries without the
+ * survival facts, tallies without their kinds) is brought up to date at the
+ * next start: the summaries and tallies are built again, and the new
+ * endpoints answer as on a database made new. */
+START_TEST(test_a_schema_9_database_gets_the_survival_facts_at_upgrade)
+{
+	api_start_demo();
+	static const char *const paths[] = {
+		"/stats/survival?endpoint=progression_free&group_by=regimen&at=365&tau=730",
+		"/stats/survival?endpoint=response_duration&confirmed_only=true&group_by=setting",
+		"/stats/survival?group_by=histology", NULL};
+	json_t *fresh[3];
+	for (int i = 0; paths[i]; i++) {
+		fresh[i] = get_json(paths[i]);
+		json_object_del(fresh[i], "as_of");
+	}
+	api_shutdown();
+	static const char *const back[] = {
+		"DELETE FROM tallies WHERE kind LIKE 'pfs%' OR kind LIKE 'dor%'",
+		"ALTER TABLE patient_summaries DROP COLUMN first_pd",
+		"ALTER TABLE patient_summaries DROP COLUMN last_assessed",
+		"ALTER TABLE patient_summaries DROP COLUMN first_response",
+		"ALTER TABLE patient_summaries DROP COLUMN first_response_confirmed",
+		"ALTER TABLE patient_summaries DROP COLUMN progressed",
+		"ALTER TABLE patient_summaries DROP COLUMN progressed_confirmed",
+		NULL};
+	char row[64];
+	for (int i = 0; back[i]; i++)
+		db_query_row(back[i], row, sizeof row);
+	set_schema_version(9);
+	db_query_row("SELECT count(*) FROM tallies WHERE kind LIKE 'pfs%'", row, sizeof row);
+	ck_assert_str_eq(row, "0");
+	api_launch(NULL);
+	for (int i = 0; paths[i]; i++) {
+		json_t *now = get_json(paths[i]);
+		json_object_del(now, "as_of");
+		ck_assert_msg(json_equal(now, fresh[i]), "%s differs after the upgrade", paths[i]);
+		json_decref(now);
+		json_decref(fresh[i]);
+	}
+	json_t *ready = get_json("/readyz");
+	ck_assert_int_eq(json_integer_value(json_object_get(ready, "schema_version")), 10);
+	json_decref(ready);
+	api_stop();
+}
+END_TEST
+
 /* SIGINT stops the server as cleanly as SIGTERM: exit status 0. */
 START_TEST(test_sigint_stops_cleanly)
 {
@@ -537,6 +584,7 @@ int main(void)
 	tcase_add_test(cli, test_environment_sets_port_and_database);
 	tcase_add_test(cli, test_anonymous_reads_are_off_unless_the_environment_asks);
 	tcase_add_test(cli, test_sigint_stops_cleanly);
+	tcase_add_test(cli, test_a_schema_9_database_gets_the_survival_facts_at_upgrade);
 	tcase_add_test(cli, test_durability_full_is_in_effect_and_normal_is_the_default);
 	suite_add_tcase(s, cli);
 	/* its timing (a signal between two halves of a body, 0.2 s apart) is the

@@ -8,12 +8,14 @@ suppressPackageStartupMessages(library(survival))
 args <- commandArgs(trailingOnly = TRUE)
 inputs <- read.csv(args[1], stringsAsFactors = FALSE)
 cases <- read.csv(args[2], stringsAsFactors = FALSE, colClasses = "character")
-rows <- list()
+chunks <- list()
+# one figure, or a figure's values at indices 0.. (vectors)
 put <- function(case, scope, figure, index, value) {
-  v <- if (is.null(value) || length(value) == 0 || is.na(value)) "NA"
-       else if (is.character(value)) value else sprintf("%.17g", value)
-  rows[[length(rows) + 1]] <<- data.frame(case = case, scope = scope, figure = figure,
-                                          index = index, value = v)
+  if (is.null(value) || length(value) == 0) value <- NA
+  v <- if (is.character(value)) value else sprintf("%.17g", value)
+  v[is.na(value)] <- "NA"
+  chunks[[length(chunks) + 1]] <<- data.frame(case = case, scope = scope, figure = figure,
+                                              index = index, value = v)
 }
 fit_one <- function(case, scope, d, level, at, tau) {
   put(case, scope, "n", 0, nrow(d))
@@ -23,24 +25,22 @@ fit_one <- function(case, scope, d, level, at, tau) {
   put(case, scope, "median_time_days", 0, tab[["median"]])
   put(case, scope, "median_lower", 0, tab[[grep("LCL", names(tab))]])
   put(case, scope, "median_upper", 0, tab[[grep("UCL", names(tab))]])
-  for (i in seq_along(fit$time)) {
-    put(case, scope, "curve_time_days", i - 1, fit$time[i])
-    put(case, scope, "curve_n_risk", i - 1, fit$n.risk[i])
-    put(case, scope, "curve_n_event", i - 1, fit$n.event[i])
-    put(case, scope, "curve_n_censor", i - 1, fit$n.censor[i])
-    put(case, scope, "curve_survival", i - 1, fit$surv[i])
-    put(case, scope, "curve_lower", i - 1, fit$lower[i])
-    put(case, scope, "curve_upper", i - 1, fit$upper[i])
-  }
+  i <- seq_along(fit$time) - 1
+  put(case, scope, "curve_time_days", i, fit$time)
+  put(case, scope, "curve_n_risk", i, fit$n.risk)
+  put(case, scope, "curve_n_event", i, fit$n.event)
+  put(case, scope, "curve_n_censor", i, fit$n.censor)
+  put(case, scope, "curve_survival", i, fit$surv)
+  put(case, scope, "curve_lower", i, fit$lower)
+  put(case, scope, "curve_upper", i, fit$upper)
   if (length(at) > 0) {
     s <- summary(fit, times = at, extend = TRUE)
-    for (i in seq_along(at)) {
-      put(case, scope, "at_time_days", i - 1, s$time[i])
-      put(case, scope, "at_n_risk", i - 1, s$n.risk[i])
-      put(case, scope, "at_survival", i - 1, s$surv[i])
-      put(case, scope, "at_lower", i - 1, s$lower[i])
-      put(case, scope, "at_upper", i - 1, s$upper[i])
-    }
+    i <- seq_along(at) - 1
+    put(case, scope, "at_time_days", i, s$time)
+    put(case, scope, "at_n_risk", i, s$n.risk)
+    put(case, scope, "at_survival", i, s$surv)
+    put(case, scope, "at_lower", i, s$lower)
+    put(case, scope, "at_upper", i, s$upper)
   }
   if (!is.na(tau)) {
     if (tau < min(d$time)) {
@@ -109,4 +109,4 @@ for (k in seq_len(nrow(cases))) {
     }
   }
 }
-write.csv(do.call(rbind, rows), args[3], row.names = FALSE)
+write.csv(do.call(rbind, chunks), args[3], row.names = FALSE)

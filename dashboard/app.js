@@ -2,8 +2,10 @@
  * (/stats/*, with the bearer token the user pasted, kept in sessionStorage)
  * and shows them: Table 1, objective response by regimen and by histology
  * with their intervals, treatment-related mortality, grade >= 3 toxicity by
- * term, the Kaplan-Meier curve with its band, and the durable complete
- * responses. Chart.js draws; this file only maps API answers onto charts
+ * term, Kaplan-Meier survival (overall, progression-free or duration of
+ * response; one curve per group when compared, with the log-rank test, a
+ * forest plot of the hazard ratios, and the landmarks at 1 and 2 years),
+ * and the durable complete responses. Chart.js draws; this file only maps API answers onto charts
  * and tables. Every figure drawn is also written into the DOM (tables and
  * data-* attributes) so that a person, a screen reader and the browser test
  * read the same numbers the API gave. DOM text is set with textContent
@@ -41,7 +43,14 @@
     toxEdge: 'rgb(150, 55, 30)',
     km: 'rgb(36, 78, 138)',
     band: 'rgba(54, 110, 181, 0.18)',
+    groups: ['#244e8a', '#c45434', '#2e8b57', '#8e44ad', '#d4a017', '#17a2b8', '#6c757d', '#b03060'],
   };
+  const ENDPOINTS = {
+    overall: { title: 'Overall survival', events: 'deaths', median: 'Median survival' },
+    progression_free: { title: 'Progression-free survival', events: 'progressions or deaths', median: 'Median PFS' },
+    response_duration: { title: 'Duration of response', events: 'progressions or deaths', median: 'Median duration' },
+  };
+  const LANDMARKS = [365, 730];
 
   const $ = (id) => document.getElementById(id);
   const label = (key) => LABELS[key] ?? String(key).replace(/_/g, ' ');
@@ -304,57 +313,174 @@
     );
   }
 
+  /* The survival options (endpoint, comparison), as a query. */
+  function survivalParams() {
+    const p = { endpoint: $('s-endpoint').value };
+    if ($('s-compare').value) p.group_by = $('s-compare').value;
+    return p;
+  }
+
+  const days = (d) => (d == null ? 'not reached' : `${d} days (${(d / DAYS_PER_MONTH).toFixed(1)} months)`);
+  const heading = (w) => w.charAt(0).toUpperCase() + w.slice(1);
+  const ratio = (v) => (v == null ? '–' : v.toPrecision(3));
+
   function renderSurvival(s) {
     const o = s.overall;
     const md = o.median;
+    const kind = ENDPOINTS[s.definitions.endpoint];
+    const level = Math.round(s.definitions.level * 100);
+    const grouped = s.definitions.group_by != null;
+    const groups = grouped ? s.groups.filter((g) => g.n > 0) : [];
+    document.querySelector('#sec-survival h2').textContent =
+      `${kind.title} (Kaplan-Meier${grouped ? `, by ${s.definitions.group_by}` : `, ${level}% band`})`;
     const summary = $('survival-summary');
     setData(summary, {
+      'data-endpoint': s.definitions.endpoint,
       'data-n': o.n,
       'data-events': o.events,
       'data-median': md.time_days,
       'data-median-lower': md.lower,
       'data-median-upper': md.upper,
     });
-    const days = (d) => (d == null ? 'not reached' : `${d} days (${(d / DAYS_PER_MONTH).toFixed(1)} months)`);
     summary.textContent =
-      `${o.n} treated patients, ${o.events} deaths. Median survival ${days(md.time_days)}` +
-      (md.time_days == null ? '' : `, ${Math.round(s.definitions.level * 100)}% CI ${md.lower ?? '–'}–${md.upper ?? 'not reached'} days`) +
+      `${o.n} patients (${s.definitions.population}), ${o.events} ${kind.events}. ${kind.median} ${days(md.time_days)}` +
+      (md.time_days == null ? '' : `, ${level}% CI ${md.lower ?? '–'}–${md.upper ?? 'not reached'} days`) +
       '.';
-    /* the curve starts at S(0) = 1; each point holds until the next time */
-    const series = (f) => [{ x: 0, y: 1 }, ...o.curve.map((p) => ({ x: p.time_days, y: f(p) }))];
+    /* a curve starts at S(0) = 1; each point holds until the next time */
+    const series = (curve, f) => [{ x: 0, y: 1 }, ...curve.map((p) => ({ x: p.time_days, y: f(p) }))];
     const step = { stepped: 'before', pointRadius: 0, borderWidth: 0 };
+    const datasets = grouped
+      ? groups.map((g, i) => ({
+          label: label(g.key),
+          data: series(g.curve, (p) => p.survival),
+          stepped: 'before',
+          pointRadius: 0,
+          borderWidth: 2,
+          borderColor: COLOURS.groups[i % COLOURS.groups.length],
+          fill: false,
+        }))
+      : [
+          { label: 'lower', data: series(o.curve, (p) => p.lower), ...step, fill: false },
+          { label: `${level}% band (log-log)`, data: series(o.curve, (p) => p.upper), ...step, fill: '-1', backgroundColor: COLOURS.band },
+          { label: 'Kaplan-Meier estimate', data: series(o.curve, (p) => p.survival), stepped: 'before', pointRadius: 0, borderWidth: 2, borderColor: COLOURS.km, fill: false },
+        ];
     chart('chart-survival', {
       type: 'line',
-      data: {
-        datasets: [
-          { label: 'lower', data: series((p) => p.lower), ...step, fill: false },
-          { label: `${Math.round(s.definitions.level * 100)}% band (log-log)`, data: series((p) => p.upper), ...step, fill: '-1', backgroundColor: COLOURS.band },
-          { label: 'Kaplan-Meier estimate', data: series((p) => p.survival), stepped: 'before', pointRadius: 0, borderWidth: 2, borderColor: COLOURS.km, fill: false },
-        ],
-      },
+      data: { datasets },
       options: {
         scales: {
           x: {
             type: 'linear',
             min: 0,
-            title: { display: true, text: 'months from the first course' },
+            title: { display: true, text: s.definitions.endpoint === 'response_duration' ? 'months from the first response' : 'months from the first course' },
             ticks: { stepSize: 6 * DAYS_PER_MONTH, callback: (v) => `${Math.round(v / DAYS_PER_MONTH)}` },
           },
-          y: { min: 0, max: 1, title: { display: true, text: 'survival' } },
+          y: { min: 0, max: 1, title: { display: true, text: 'probability' } },
         },
         plugins: {
           legend: { position: 'bottom', labels: { filter: (item) => item.text !== 'lower' } },
           tooltip: {
-            mode: 'index',
+            mode: 'nearest',
             intersect: false,
             callbacks: {
               title: (items) => `day ${items[0].parsed.x}`,
-              label: (ctx) => `${ctx.dataset.label}: ${ctx.parsed.y.toFixed(3)}`,
+              label: (ctx) => `${ctx.dataset.label}: ${ctx.parsed.y == null ? '–' : ctx.parsed.y.toFixed(3)}`,
             },
           },
         },
       },
     });
+    /* landmarks at 1 and 2 years, with their intervals: a row per group */
+    const landmarkRow = (key, g, th) =>
+      el(
+        'tr',
+        { 'data-key': key, class: th ? 'total' : null },
+        el('th', { scope: 'row' }, th ?? label(key)),
+        el('td', { 'data-field': 'n' }, g.n),
+        el('td', {}, g.events),
+        el('td', {}, g.median.time_days ?? 'not reached'),
+        ...g.at.map((a) =>
+          el(
+            'td',
+            { 'data-at': a.time_days, 'data-survival': a.survival, 'data-lower': a.lower, 'data-upper': a.upper, 'data-n-risk': a.n_risk },
+            a.lower == null ? pct(a.survival, 1) : `${pct(a.survival, 1)} (${pct(a.lower, 1)}–${pct(a.upper, 1)})`,
+          ),
+        ),
+      );
+    const rows = groups.map((g) => landmarkRow(g.key, g));
+    rows.push(landmarkRow('overall', o, grouped ? 'All' : 'All patients'));
+    fillTable(
+      $('survival-landmarks'),
+      [grouped ? heading(s.definitions.group_by) : '', 'n', 'Events', 'Median (days)', ...o.at.map((a) => `${a.time_days / 365} year${a.time_days === 365 ? '' : 's'} (${level}% CI)`)],
+      rows,
+    );
+    renderComparison(s, groups);
+  }
+
+  /* The log-rank test and the hazard ratios, as a forest plot (each group's
+   * ratio against the reference on a log scale, with its interval). */
+  function renderComparison(s, groups) {
+    const section = $('sec-comparison');
+    if (!s.comparison) {
+      section.hidden = true;
+      return;
+    }
+    section.hidden = false;
+    const c = s.comparison;
+    const level = Math.round(s.definitions.level * 100);
+    const p = $('survival-logrank');
+    setData(p, { 'data-chisq': c.chisq, 'data-df': c.df, 'data-p': c.p, 'data-groups': groups.length });
+    p.textContent =
+      c.p == null
+        ? `Log-rank test: ${c.note ?? 'nothing to compare'}.`
+        : `Log-rank test over ${groups.length} groups: χ² = ${c.chisq.toFixed(2)} on ${c.df} df, p = ${c.p < 0.0001 ? c.p.toExponential(2) : c.p.toFixed(4)}.`;
+    const ratios = s.hazard_ratios;
+    const reference = ratios[0]?.reference;
+    document.querySelector('#sec-comparison h2').textContent =
+      `Hazard ratios by ${s.definitions.group_by}${reference ? ` (reference: ${label(reference)})` : ''}`;
+    const shown = ratios.filter((h) => h.hr != null);
+    chart('chart-forest', {
+      type: 'bar',
+      data: {
+        labels: shown.map((h) => label(h.key)),
+        datasets: [
+          { type: 'bar', label: `${level}% CI (Wald)`, data: shown.map((h) => [h.lower, h.upper]), backgroundColor: COLOURS.ci, barThickness: 3, order: 2 },
+          { type: 'scatter', label: 'hazard ratio', data: shown.map((h) => ({ x: h.hr, y: label(h.key) })), backgroundColor: COLOURS.km, pointStyle: 'rectRot', radius: 6, order: 1 },
+        ],
+      },
+      options: {
+        indexAxis: 'y',
+        scales: {
+          x: { type: 'logarithmic', title: { display: true, text: `hazard ratio against ${reference ? label(reference) : 'the reference'} (log scale)` } },
+          y: { type: 'category', ticks: { autoSkip: false } },
+        },
+        plugins: {
+          legend: { position: 'bottom' },
+          tooltip: {
+            callbacks: {
+              label: (ctx) => {
+                const h = shown[ctx.dataIndex];
+                return `HR ${ratio(h.hr)} (${ratio(h.lower)}–${ratio(h.upper)}), p = ${h.p.toPrecision(3)}`;
+              },
+            },
+          },
+        },
+      },
+    });
+    fillTable(
+      $('survival-hazard-ratios'),
+      [heading(s.definitions.group_by), 'Hazard ratio', `${level}% CI`, 'p'],
+      ratios.map((h) =>
+        el(
+          'tr',
+          { 'data-key': h.key, 'data-hr': h.hr, 'data-lower': h.lower, 'data-upper': h.upper, 'data-p': h.p, 'data-note': h.note },
+          el('th', { scope: 'row' }, label(h.key)),
+          el('td', {}, h.hr == null ? 'not estimable' : ratio(h.hr)),
+          el('td', {}, h.hr == null ? (h.note ?? '') : `${ratio(h.lower)}–${ratio(h.upper)}`),
+          el('td', {}, h.p == null ? '–' : h.p.toPrecision(3)),
+        ),
+      ),
+    );
   }
 
   function renderDurable(d) {
@@ -440,6 +566,7 @@
     const query = queryOf(filters);
     document.body.dataset.state = 'loading';
     document.body.dataset.query = query;
+    document.body.dataset.survival = queryOf(survivalParams());
     setStatus('Loading…');
     try {
       if (!optionsFilled) {
@@ -453,7 +580,7 @@
         api('/stats/response', { ...filters, group_by: 'histology' }),
         api('/stats/mortality', filters),
         api('/stats/toxicity', filters),
-        api('/stats/survival', filters),
+        api('/stats/survival', { ...filters, ...survivalParams(), at: LANDMARKS.join(',') }),
         api('/stats/durable-response', filters),
       ]);
       if (seq !== loadSeq) return; /* a newer choice of filters is on its way */
@@ -497,6 +624,7 @@
       showToken();
       load();
     });
+    $('survival-controls').addEventListener('change', () => load());
     $('filters').addEventListener('change', () => {
       const q = queryOf(filterParams());
       history.replaceState(null, '', q ? `#${q}` : location.pathname);

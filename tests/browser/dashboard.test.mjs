@@ -149,14 +149,29 @@ function readPage(page) {
         rows: rows('#fig-toxicity').map((r) => ({ ...attrs(r), text: r.querySelector('[data-field=rate]').textContent })),
         chart: chart('chart-toxicity'),
       },
-      survival: { ...attrs(document.getElementById('survival-summary')), chart: chart('chart-survival') },
+      survival: {
+        ...attrs(document.getElementById('survival-summary')),
+        chart: chart('chart-survival'),
+        landmarks: rows('#survival-landmarks').map((r) => ({
+          key: r.dataset.key,
+          n: r.querySelector('[data-field=n]').textContent,
+          at: [...r.querySelectorAll('td[data-at]')].map(attrs),
+        })),
+        comparison: document.getElementById('sec-comparison').hidden
+          ? null
+          : {
+              logrank: attrs(document.getElementById('survival-logrank')),
+              ratios: rows('#survival-hazard-ratios').map(attrs),
+              forest: chart('chart-forest'),
+            },
+      },
       durable: { ...attrs(document.getElementById('durable-summary')), rows: rows('#durable').map(attrs) },
     };
   });
 }
 
 /* Every section of the page against the API's answers for the same filters. */
-async function checkAgainstApi(page, base, filters, token = null) {
+async function checkAgainstApi(page, base, filters, token = null, survivalOptions = { endpoint: 'overall' }) {
   const get = (path, extra = {}) => apiGet(base, path, { ...filters, ...extra }, token);
   const [summary, byRegimen, byHistology, mortality, toxicity, survival, durable] = await Promise.all([
     get('/stats/summary', { group_by: 'regimen' }),
@@ -164,7 +179,7 @@ async function checkAgainstApi(page, base, filters, token = null) {
     get('/stats/response', { group_by: 'histology' }),
     get('/stats/mortality'),
     get('/stats/toxicity'),
-    get('/stats/survival'),
+    get('/stats/survival', { ...survivalOptions, at: '365,730' }),
     get('/stats/durable-response'),
   ]);
   const shown = await readPage(page);
@@ -227,22 +242,71 @@ async function checkAgainstApi(page, base, filters, token = null) {
   assert.deepEqual(shown.toxicity.chart.labels, terms.map((t) => t.term));
   terms.forEach((t, i) => close(shown.toxicity.chart.datasets[0][i], t.at_or_above.rate * 100, `toxicity ${t.term}`));
 
-  // Kaplan-Meier: the three stepped series are the API's curve, from S(0) = 1
+  // Kaplan-Meier: ungrouped, the three stepped series are the API's curve,
+  // from S(0) = 1; grouped, one series per group with patients
   const so = survival.overall;
   assert.deepEqual(
-    { n: shown.survival.n, events: shown.survival.events, median: shown.survival.median },
-    { n: String(so.n), events: String(so.events), median: so.median.time_days == null ? undefined : String(so.median.time_days) },
+    { endpoint: shown.survival.endpoint, n: shown.survival.n, events: shown.survival.events, median: shown.survival.median },
+    {
+      endpoint: survivalOptions.endpoint,
+      n: String(so.n),
+      events: String(so.events),
+      median: so.median.time_days == null ? undefined : String(so.median.time_days),
+    },
   );
-  const [lower, upper, estimate] = shown.survival.chart.datasets;
-  assert.equal(estimate.length, so.curve.length + 1, 'survival curve points');
-  assert.deepEqual(estimate[0], { x: 0, y: 1 });
-  so.curve.forEach((p, i) => {
-    assert.equal(estimate[i + 1].x, p.time_days);
-    close(estimate[i + 1].y, p.survival, `S(${p.time_days})`);
-    close(lower[i + 1].y, p.lower, `lower(${p.time_days})`);
-    close(upper[i + 1].y, p.upper, `upper(${p.time_days})`);
-  });
+  const expectCurve = (series, curve, f, what) => {
+    assert.equal(series.length, curve.length + 1, `${what}: points`);
+    assert.deepEqual(series[0], { x: 0, y: 1 });
+    curve.forEach((p, i) => {
+      assert.equal(series[i + 1].x, p.time_days);
+      close(series[i + 1].y, f(p), `${what} at ${p.time_days}`);
+    });
+  };
+  const groups = survivalOptions.group_by ? survival.groups.filter((g) => g.n > 0) : [];
+  if (survivalOptions.group_by) {
+    assert.equal(shown.survival.chart.datasets.length, groups.length, 'one curve per group');
+    groups.forEach((g, i) => expectCurve(shown.survival.chart.datasets[i], g.curve, (p) => p.survival, `S ${g.key}`));
+  } else {
+    const [lower, upper, estimate] = shown.survival.chart.datasets;
+    expectCurve(estimate, so.curve, (p) => p.survival, 'S');
+    expectCurve(lower, so.curve, (p) => p.lower, 'lower');
+    expectCurve(upper, so.curve, (p) => p.upper, 'upper');
+  }
   assert.ok(shown.survival.chart.width > 100, 'survival chart is drawn');
+  // the landmarks at 1 and 2 years, per group and overall
+  const landmarkAttrs = (a) =>
+    Object.fromEntries(
+      Object.entries({ at: a.time_days, survival: a.survival, lower: a.lower, upper: a.upper, nRisk: a.n_risk })
+        .filter(([, v]) => v != null)
+        .map(([k, v]) => [k, String(v)]),
+    );
+  assert.deepEqual(
+    shown.survival.landmarks,
+    [...groups.map((g) => [g.key, g]), ['overall', so]].map(([key, g]) => ({ key, n: String(g.n), at: g.at.map(landmarkAttrs) })),
+    'landmarks',
+  );
+  assert.deepEqual(so.at.map((a) => a.time_days), [365, 730]);
+  // the comparison: log-rank test, hazard ratios in a table and a forest plot
+  if (survivalOptions.group_by) {
+    const c = survival.comparison;
+    const defined = (o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v != null).map(([k, v]) => [k, String(v)]));
+    assert.deepEqual(shown.survival.comparison.logrank, defined({ chisq: c.chisq, df: c.df, p: c.p, groups: groups.length }));
+    assert.deepEqual(
+      shown.survival.comparison.ratios,
+      survival.hazard_ratios.map((h) => defined({ key: h.key, hr: h.hr, lower: h.lower, upper: h.upper, p: h.p, note: h.note })),
+    );
+    const estimable = survival.hazard_ratios.filter((h) => h.hr != null);
+    const [intervals, points] = shown.survival.comparison.forest.datasets;
+    assert.equal(points.length, estimable.length, 'forest plot: a point per estimable ratio');
+    estimable.forEach((h, i) => {
+      close(points[i].x, h.hr, `hr ${h.key}`);
+      close(intervals[i][0], h.lower, `hr lower ${h.key}`);
+      close(intervals[i][1], h.upper, `hr upper ${h.key}`);
+    });
+    assert.ok(shown.survival.comparison.forest.width > 100, 'forest plot is drawn');
+  } else {
+    assert.equal(shown.survival.comparison, null, 'no comparison without a grouping');
+  }
 
   // durable complete responses
   const d = durable.overall;
@@ -260,7 +324,7 @@ async function checkAgainstApi(page, base, filters, token = null) {
       durable: String(p.durable),
     })),
   );
-  return { shown, summary, mortality };
+  return { shown, summary, mortality, survival };
 }
 
 /* ---- the browser ---------------------------------------------------------- */
@@ -276,8 +340,10 @@ async function openPage(browser, problems) {
   return { context, page };
 }
 
-const waitReady = (page, query) =>
-  page.waitForSelector(`body[data-state="ready"][data-query="${query}"]`, { state: 'attached' });
+const waitReady = (page, query, survival = 'endpoint=overall') =>
+  page.waitForSelector(`body[data-state="ready"][data-query="${query}"][data-survival="${survival}"]`, {
+    state: 'attached',
+  });
 
 async function caseAnonymousReads(browser) {
   const server = await startServer(demoDb('anonymous'), ['--anonymous', 'reader']);
@@ -309,6 +375,33 @@ async function caseAnonymousReads(browser) {
     await waitReady(page, 'regimen=il2_lak&histology=melanoma');
     await checkAgainstApi(page, server.base, { regimen: 'il2_lak', histology: 'melanoma' });
     await page.screenshot({ path: join(artifacts, 'dashboard-filtered.png'), fullPage: true });
+
+    // the survival endpoints and a comparison: curves per group, log-rank
+    // test, hazard ratios, landmarks
+    await page.selectOption('#f-regimen', '');
+    await page.selectOption('#f-histology', '');
+    await waitReady(page, '');
+    await page.selectOption('#s-endpoint', 'progression_free');
+    await waitReady(page, '', 'endpoint=progression_free');
+    const pfs = await checkAgainstApi(page, server.base, {}, null, { endpoint: 'progression_free' });
+    assert.notEqual(pfs.survival.overall.events, all.survival.overall.events);
+    await page.selectOption('#s-compare', 'regimen');
+    await waitReady(page, '', 'endpoint=progression_free&group_by=regimen');
+    const byRegimen = await checkAgainstApi(page, server.base, {}, null, { endpoint: 'progression_free', group_by: 'regimen' });
+    assert.equal(byRegimen.survival.hazard_ratios.length, 6);
+    assert.ok(byRegimen.survival.comparison.p < 0.05, 'the demo regimens differ in PFS');
+    await page.screenshot({ path: join(artifacts, 'dashboard-survival-compared.png'), fullPage: true });
+    await page.selectOption('#s-endpoint', 'response_duration');
+    await page.selectOption('#s-compare', 'setting');
+    await waitReady(page, '', 'endpoint=response_duration&group_by=setting');
+    const dor = await checkAgainstApi(page, server.base, {}, null, { endpoint: 'response_duration', group_by: 'setting' });
+    assert.equal(dor.survival.comparison.p, null, 'responders are metastatic only: one group, no test');
+    await page.selectOption('#s-endpoint', 'overall');
+    await page.selectOption('#s-compare', '');
+    await waitReady(page, '');
+    await page.selectOption('#f-regimen', 'il2_lak');
+    await page.selectOption('#f-histology', 'melanoma');
+    await waitReady(page, 'regimen=il2_lak&histology=melanoma');
 
     // a reload keeps the filters (they live in the URL's fragment)
     await page.reload();

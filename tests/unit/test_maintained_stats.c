@@ -278,20 +278,19 @@ static void op_create_outcome(void)
 	free(body);
 }
 
-/* The outcomes that move a complete response: a CR, a PD after it (a
- * recurrence), and sometimes a CR earlier than both (a new first CR, with
- * a PD already after it), as each reading sees them. */
-static void op_response_story(void)
+/* A story: outcomes of one course, their responses at days from a date,
+ * the first n of them posted in order, each confirmed or not. */
+struct story_step {
+	const char *response;
+	int offset;
+};
+
+static void post_story(const struct story_step *story, int n)
 {
 	if (!courses.n)
 		return;
 	int64_t c = courses.id[pick(courses.n)];
 	int d = 400 + pick(300);
-	static const struct {
-		const char *response;
-		int offset;
-	} story[] = {{"CR", 0}, {"PD", 30}, {"CR", -60}};
-	int n = pick(3) ? 2 : 3;
 	for (int i = 0; i < n; i++) {
 		char assessed[11];
 		date_after(d + story[i].offset, assessed);
@@ -303,30 +302,23 @@ static void op_response_story(void)
 	}
 }
 
+/* The outcomes that move a complete response: a CR, a PD after it (a
+ * recurrence), and sometimes a CR earlier than both (a new first CR, with
+ * a PD already after it), as each reading sees them. */
+static void op_response_story(void)
+{
+	static const struct story_step story[] = {{"CR", 0}, {"PD", 30}, {"CR", -60}};
+	post_story(story, pick(3) ? 2 : 3);
+}
+
 /* The outcomes that move progression and the duration of a response: a
  * PD, a PR after it, a PD after that, and a PR or CR earlier than all of
- * them (a new first response with PDs already after it), each confirmed or
- * not. */
+ * them (a new first response with PDs already after it). */
 static void op_progression_story(void)
 {
-	if (!courses.n)
-		return;
-	int64_t c = courses.id[pick(courses.n)];
-	int d = 400 + pick(300);
-	static const struct {
-		const char *response;
-		int offset;
-	} story[] = {{"PD", 0}, {"PR", 20}, {"PD", 50}, {"PR", -30}, {"CR", -40}};
-	int n = 2 + pick(4);
-	for (int i = 0; i < n; i++) {
-		char assessed[11];
-		date_after(d + story[i].offset, assessed);
-		char *body = dump(json_pack("{s:I, s:s, s:s, s:b}", "course_id", (json_int_t)c,
-					    "assessed_on", assessed, "response", story[i].response,
-					    "confirmed", pick(2)));
-		remember(&outcomes, call("POST", "/outcomes", NULL, "application/json", body), c);
-		free(body);
-	}
+	static const struct story_step story[] = {
+		{"PD", 0}, {"PR", 20}, {"PD", 50}, {"PR", -30}, {"CR", -40}};
+	post_story(story, 2 + pick(4));
 }
 
 static void op_create_toxicity(void)

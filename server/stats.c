@@ -1213,7 +1213,10 @@ static void serve_stats(struct request *req, unsigned allowed, unsigned parts, s
 		cohort_free(&c);
 		answer_keep(req, key, as_of);
 	}
-	reply_header(req, "ETag", "%s", etag);
+	/* a refusal the figures led to (a reference group without patients)
+	 * is no representation to tag */
+	if (req->status == 200)
+		reply_header(req, "ETag", "%s", etag);
 	reply_vary(req, "Accept");
 }
 

@@ -1600,6 +1600,10 @@ START_TEST(test_bad_survival_parameters_are_400)
 	refused("/stats/survival?group_by=regimen&reference=nope", "reference");
 	/* a group of group_by, but without patients in this population */
 	refused("/stats/survival?group_by=regimen&reference=il2_cyclophosphamide", "reference");
+	struct resp *no_tag =
+		http_get("/stats/survival?group_by=regimen&reference=il2_cyclophosphamide");
+	ck_assert_ptr_null(resp_header(no_tag, "ETag")); /* a refusal has no tag */
+	resp_free(no_tag);
 	refused("/stats/survival?confirmed_only=true", "confirmed_only");
 	refused("/stats/survival?endpoint=progression_free&confirmed_only=true", "confirmed_only");
 	/* twenty landmarks are allowed; the other routes take none of these */

@@ -173,6 +173,20 @@ void record_write_json(struct strbuf *sb, const struct resource *res, const stru
 void record_write_csv_header(struct strbuf *sb, const struct resource *res);
 void record_write_csv(struct strbuf *sb, const struct resource *res, const struct record *rec);
 
+/* The members of a record in JSON order: 0 is id, 1 .. nfields the fields,
+ * then version, created_at, updated_at. A pick is a set of them (bit k for
+ * member k; RECORD_ALL for every one), as a list's fields= asks. */
+#define RECORD_ALL 0xFFFFFFFFu
+int record_member_count(const struct resource *res);
+/* The member named name, or -1. */
+int record_member_index(const struct resource *res, const char *name);
+/* The same writers, of the picked members only (API form). */
+void record_write_json_picked(struct strbuf *sb, const struct resource *res,
+			      const struct record *rec, uint32_t pick);
+void record_write_csv_header_picked(struct strbuf *sb, const struct resource *res, uint32_t pick);
+void record_write_csv_picked(struct strbuf *sb, const struct resource *res,
+			     const struct record *rec, uint32_t pick);
+
 /* Parses a query-string value for a filter on field f. */
 bool value_from_param(const struct field *f, const char *text, struct value *out);
 

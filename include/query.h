@@ -22,9 +22,13 @@ struct query {
 	struct query_param params[QUERY_MAX_PARAMS];
 	int n;
 	json_t *errors; /* array of {"field", "message"} */
+	bool repeats;   /* a key may come more than once (lists' filters) */
 };
 
 void query_parse(struct request *req, struct query *q);
+/* The same, keeping a repeated key as several parameters: the caller
+ * refuses the repeats it does not take. */
+void query_parse_repeatable(struct request *req, struct query *q);
 /* Appends key=value, percent-encoded, to sb: the query string of a next
  * link ("&" between parameters). */
 struct strbuf;

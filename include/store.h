@@ -46,26 +46,63 @@ int store_ids_where(struct db *db, const struct resource *res, const char *field
 		    int64_t **ids, size_t *count);
 
 #define STORE_MAX_FILTERS 12
+#define STORE_MAX_IN      20 /* values of one in. filter */
+#define STORE_MAX_SORT    4  /* sort keys, id aside */
 
-enum filter_op { FILTER_EQ, FILTER_GE };
+/* A list's filters (records.c reads them from the query string): equal,
+ * the four comparisons, one of several values, absent or present, and a
+ * prefix (of characters, compared exactly). */
+enum filter_op {
+	FILTER_EQ,
+	FILTER_GE,
+	FILTER_GT,
+	FILTER_LE,
+	FILTER_LT,
+	FILTER_IN,
+	FILTER_NULL,
+	FILTER_NOT_NULL,
+	FILTER_PREFIX
+};
 
 struct filter {
 	int field; /* index into res->fields */
 	enum filter_op op;
-	struct value value;
+	struct value value;            /* FILTER_EQ ... FILTER_LT, FILTER_PREFIX */
+	struct value in[STORE_MAX_IN]; /* FILTER_IN */
+	int nin;
+};
+
+/* A sort key: a field (-1: id), ascending or descending. A null sorts as
+ * the largest value: last ascending, first descending (on both engines). */
+struct sort_key {
+	int field;
+	bool desc;
 };
 
 struct list_query {
 	struct filter filters[STORE_MAX_FILTERS];
 	int nfilters;
-	int64_t after; /* ids greater than this, ascending */
+	int64_t after; /* without sort: ids greater than this, ascending */
 	int limit;
+	/* with sort: the keys, then id in the direction of the last key; a
+	 * page after a cursor starts past the record whose keys (key[]) and
+	 * id (key_id) it holds */
+	struct sort_key sort[STORE_MAX_SORT];
+	int nsort;
+	bool has_cursor;
+	struct value key[STORE_MAX_SORT];
+	int64_t key_id;
 };
 
 /* Fills up to q->limit records into *out (an array the caller frees with
  * store_list_free) and sets *more when at least one further record matches. */
 int store_list(struct db *db, const struct resource *res, const struct list_query *q,
 	       struct record **out, int *count, bool *more);
+/* How many records match q's filters (its cursor, sort and limit aside). */
+int store_list_count(struct db *db, const struct resource *res, const struct list_query *q,
+		     int64_t *count);
+/* Frees the values q's filters and keys hold. */
+void list_query_clear(struct list_query *q);
 void store_list_free(struct record *recs, int count);
 
 /* --- patients --------------------------------------------------------- */

@@ -22,6 +22,8 @@ bool valid_text(const char *s, size_t len, size_t *chars);
  * part of valid UTF-8 replaced by U+FFFD, cut at a character: request text
  * (a path, a query key) quoted in an answer, which JSON must hold. */
 void utf8_sanitize(const char *in, char *out, size_t size);
+/* The characters of valid UTF-8 s (its bytes that begin one). */
+size_t utf8_length(const char *s);
 
 /* Days from 1970-01-01 to a date already checked by valid_date(). */
 int64_t date_days(const char *s);

@@ -500,37 +500,97 @@ void record_write_json(struct strbuf *sb, const struct resource *res, const stru
 	strbuf_append(sb, "}", 1);
 }
 
+int record_member_count(const struct resource *res)
+{
+	return res->nfields + 4;
+}
+
+int record_member_index(const struct resource *res, const char *name)
+{
+	for (int k = 0; k < record_member_count(res); k++)
+		if (strcmp(member_name(res, k), name) == 0)
+			return k;
+	return -1;
+}
+
+void record_write_json_picked(struct strbuf *sb, const struct resource *res,
+			      const struct record *rec, uint32_t pick)
+{
+	bool first = true;
+	strbuf_append(sb, "{", 1);
+	for (int k = 0; k < record_member_count(res); k++) {
+		if (!(pick & (1u << k)))
+			continue;
+		if (!first)
+			strbuf_append(sb, ",", 1);
+		write_member(sb, res, rec, k, 15);
+		first = false;
+	}
+	strbuf_append(sb, "}", 1);
+}
+
+void record_write_csv_header_picked(struct strbuf *sb, const struct resource *res, uint32_t pick)
+{
+	bool first = true;
+	for (int k = 0; k < record_member_count(res); k++) {
+		if (!(pick & (1u << k)))
+			continue;
+		csv_cell(sb, member_name(res, k), first);
+		first = false;
+	}
+	csv_end_row(sb);
+}
+
 void record_write_csv_header(struct strbuf *sb, const struct resource *res)
 {
-	for (int k = 0; k < res->nfields + 4; k++)
-		csv_cell(sb, member_name(res, k), k == 0);
+	record_write_csv_header_picked(sb, res, RECORD_ALL);
+}
+
+/* Member k of a record as a CSV cell. */
+static void csv_member(struct strbuf *sb, const struct resource *res, const struct record *rec,
+		       int k, bool first)
+{
+	char buf[40];
+	if (k == 0 || k == res->nfields + 1) {
+		snprintf(buf, sizeof buf, "%lld", (long long)(k == 0 ? rec->id : rec->version));
+		csv_number(sb, buf, first);
+		return;
+	}
+	if (k > res->nfields) {
+		csv_cell(sb, k == res->nfields + 2 ? rec->created_at : rec->updated_at, first);
+		return;
+	}
+	int i = k - 1;
+	const struct value *v = &rec->v[i];
+	if (v->kind == VALUE_INT && res->fields[i].type == FIELD_BOOL) {
+		csv_cell(sb, v->i ? "true" : "false", first);
+	} else if (v->kind == VALUE_INT) {
+		snprintf(buf, sizeof buf, "%lld", (long long)v->i);
+		csv_number(sb, buf, first);
+	} else if (v->kind == VALUE_REAL) {
+		snprintf(buf, sizeof buf, "%.15g", v->r);
+		csv_number(sb, buf, first);
+	} else {
+		csv_cell(sb, v->kind == VALUE_TEXT ? v->s : NULL, first);
+	}
+}
+
+void record_write_csv_picked(struct strbuf *sb, const struct resource *res,
+			     const struct record *rec, uint32_t pick)
+{
+	bool first = true;
+	for (int k = 0; k < record_member_count(res); k++) {
+		if (!(pick & (1u << k)))
+			continue;
+		csv_member(sb, res, rec, k, first);
+		first = false;
+	}
 	csv_end_row(sb);
 }
 
 void record_write_csv(struct strbuf *sb, const struct resource *res, const struct record *rec)
 {
-	char buf[40];
-	snprintf(buf, sizeof buf, "%lld", (long long)rec->id);
-	csv_number(sb, buf, true);
-	for (int i = 0; i < res->nfields; i++) {
-		const struct value *v = &rec->v[i];
-		if (v->kind == VALUE_INT && res->fields[i].type == FIELD_BOOL) {
-			csv_cell(sb, v->i ? "true" : "false", false);
-		} else if (v->kind == VALUE_INT) {
-			snprintf(buf, sizeof buf, "%lld", (long long)v->i);
-			csv_number(sb, buf, false);
-		} else if (v->kind == VALUE_REAL) {
-			snprintf(buf, sizeof buf, "%.15g", v->r);
-			csv_number(sb, buf, false);
-		} else {
-			csv_cell(sb, v->kind == VALUE_TEXT ? v->s : NULL, false);
-		}
-	}
-	snprintf(buf, sizeof buf, "%lld", (long long)rec->version);
-	csv_number(sb, buf, false);
-	csv_cell(sb, rec->created_at, false);
-	csv_cell(sb, rec->updated_at, false);
-	csv_end_row(sb);
+	record_write_csv_picked(sb, res, rec, RECORD_ALL);
 }
 
 bool value_from_param(const struct field *f, const char *text, struct value *out)

@@ -1,6 +1,7 @@
 /* Query strings: collected once per request, with the rules every route
- * shares (no repeated parameter, a bounded number of them, unknown ones
- * named) enforced here rather than in each handler. */
+ * shares (no repeated parameter unless the route takes repeats, a bounded
+ * number of them, unknown ones named) enforced here rather than in each
+ * handler. */
 #include "query.h"
 
 #include <stdlib.h>
@@ -13,7 +14,7 @@
 static int collect(void *cls, const char *key, const char *value)
 {
 	struct query *q = cls;
-	for (int i = 0; i < q->n; i++) {
+	for (int i = 0; i < q->n && !q->repeats; i++) {
 		if (strcmp(q->params[i].key, key) == 0) {
 			query_error(q, key, "is given more than once");
 			return 0;
@@ -44,9 +45,16 @@ void query_parse(struct request *req, struct query *q)
 	request_query_each(req, collect, q);
 }
 
+void query_parse_repeatable(struct request *req, struct query *q)
+{
+	query_init(q);
+	q->repeats = true;
+	request_query_each(req, collect, q);
+}
+
 const char *query_take(struct query *q, const char *key)
 {
-	for (int i = 0; i < q->n; i++) {
+	for (int i = 0; i < q->n && !q->repeats; i++) {
 		if (strcmp(q->params[i].key, key) == 0) {
 			q->params[i].used = true;
 			return q->params[i].value;

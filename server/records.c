@@ -22,9 +22,6 @@
 #include "store_trust.h"
 #include "util.h"
 
-#define LIST_DEFAULT_LIMIT 50
-#define LIST_MAX_LIMIT     1000
-
 /* --- entity tags -------------------------------------------------------- */
 
 /* Does an If-Match / If-None-Match list name this version? "*" names any.
@@ -469,88 +466,21 @@ out:
 
 /* --- lists -------------------------------------------------------------- */
 
-static bool parse_bounded(const char *text, int64_t min, int64_t max, int64_t *out)
-{
-	return parse_int64(text, out) && *out >= min && *out <= max;
-}
-
-/* The filter a list parameter names: an equality filter on a FIELD_FILTER
- * field, or min_<field> (>=) on an integer one; -1 when it names none. */
-static int filter_field(const struct resource *res, const char *key, bool nested,
-			enum filter_op *op)
-{
-	*op = FILTER_EQ;
-	if (nested && strcmp(key, "patient_id") == 0)
-		return -1;
-	int i = resource_field_index(res, key);
-	if (i < 0 && strncmp(key, "min_", 4) == 0) {
-		i = resource_field_index(res, key + 4);
-		if (i >= 0 && res->fields[i].type != FIELD_INT)
-			i = -1;
-		*op = FILTER_GE;
-	}
-	return i >= 0 && (res->fields[i].flags & FIELD_FILTER) ? i : -1;
-}
-
-void records_parse_list_query(const struct resource *res, bool nested, struct query *qs,
-			      struct list_query *q, struct list_form *form, struct strbuf *kept)
-{
-	int64_t n;
-	for (int i = 0; i < qs->n; i++) {
-		struct query_param *p = &qs->params[i];
-		enum filter_op op;
-		int field;
-		p->used = true;
-		if (strcmp(p->key, "format") == 0) {
-			if (strcmp(p->value, "csv") != 0 && strcmp(p->value, "json") != 0)
-				query_error(qs, p->key, "must be json or csv");
-			else
-				form->csv = strcmp(p->value, "csv") == 0;
-			query_keep(kept, p->key, p->value);
-		} else if (strcmp(p->key, "limit") == 0) {
-			if (strcmp(p->value, "all") == 0)
-				form->all = true;
-			else if (!parse_bounded(p->value, 1, LIST_MAX_LIMIT, &n))
-				query_error(qs, p->key,
-					    "must be an integer from 1 to 1000, or all");
-			else
-				q->limit = (int)n;
-			query_keep(kept, p->key, p->value);
-		} else if (strcmp(p->key, "after") == 0) {
-			if (!parse_bounded(p->value, 0, INT64_MAX, &n))
-				query_error(qs, p->key, "must be a record id (an integer >= 0)");
-			else
-				q->after = n;
-		} else if ((field = filter_field(res, p->key, nested, &op)) >= 0 &&
-			   q->nfilters < STORE_MAX_FILTERS - 1) {
-			struct filter *f = &q->filters[q->nfilters];
-			if (!value_from_param(&res->fields[field], p->value, &f->value)) {
-				query_error(qs, p->key, "is not a valid value for this filter");
-				continue;
-			}
-			f->field = field;
-			f->op = op;
-			q->nfilters++;
-			query_keep(kept, p->key, p->value);
-		} else {
-			p->used = false;
-		}
-	}
-	query_refuse_unused(qs, "is not a parameter of this list");
-}
-
 /* One page of records as the body's rows (or items after the first). */
 static void write_rows(struct strbuf *sb, const struct resource *res, const struct record *recs,
-		       int count, bool csv, bool *first)
+		       int count, bool csv, uint32_t pick, bool *first)
 {
 	for (int i = 0; i < count; i++) {
 		if (csv) {
-			record_write_csv(sb, res, &recs[i]);
+			record_write_csv_picked(sb, res, &recs[i], pick);
 			continue;
 		}
 		if (!*first)
 			strbuf_append(sb, ",", 1);
-		record_write_json(sb, res, &recs[i], RECORD_JSON_API);
+		if (pick == RECORD_ALL)
+			record_write_json(sb, res, &recs[i], RECORD_JSON_API);
+		else
+			record_write_json_picked(sb, res, &recs[i], pick);
 		*first = false;
 	}
 }
@@ -565,6 +495,7 @@ static void write_rows(struct strbuf *sb, const struct resource *res, const stru
 struct list_export {
 	const struct resource *res;
 	struct list_query q;
+	uint32_t pick;
 	bool csv, started, finished, first;
 	struct strbuf pending;
 	size_t sent;
@@ -582,7 +513,7 @@ static long export_read(void *cls, char *buf, size_t max)
 			return REPLY_STREAM_END;
 		if (!e->started) {
 			if (e->csv)
-				record_write_csv_header(&e->pending, e->res);
+				record_write_csv_header_picked(&e->pending, e->res, e->pick);
 			else
 				strbuf_puts(&e->pending, "{\"items\":[");
 			e->started = true;
@@ -593,7 +524,7 @@ static long export_read(void *cls, char *buf, size_t max)
 		bool more = false;
 		if (!db || store_list(db, e->res, &e->q, &recs, &count, &more) != DB_OK)
 			return REPLY_STREAM_ERROR;
-		write_rows(&e->pending, e->res, recs, count, e->csv, &e->first);
+		write_rows(&e->pending, e->res, recs, count, e->csv, e->pick, &e->first);
 		if (count > 0)
 			e->q.after = recs[count - 1].id;
 		store_list_free(recs, count);
@@ -614,8 +545,7 @@ static long export_read(void *cls, char *buf, size_t max)
 static void export_done(void *cls)
 {
 	struct list_export *e = cls;
-	for (int i = 0; i < e->q.nfilters; i++)
-		value_set_null(&e->q.filters[i].value);
+	list_query_clear(&e->q);
 	strbuf_free(&e->pending);
 	free(e);
 }
@@ -626,7 +556,7 @@ static void list_records(struct request *req, bool nested)
 {
 	const struct resource *res = req->route->res;
 	struct query qs;
-	struct list_query q = {.limit = LIST_DEFAULT_LIMIT};
+	struct list_query q = {0};
 	struct list_form form = {0};
 	struct strbuf kept = {0};
 	struct record *recs = NULL;
@@ -635,7 +565,9 @@ static void list_records(struct request *req, bool nested)
 
 	const char *accept = request_header(req, "Accept");
 	form.csv = accept && strstr(accept, "text/csv") && !strstr(accept, "application/json");
-	query_parse(req, &qs);
+	const char *prefer = request_header(req, "Prefer");
+	form.count = prefer && strstr(prefer, "count=exact");
+	query_parse_repeatable(req, &qs);
 	records_parse_list_query(res, nested, &qs, &q, &form, &kept);
 	if (query_reply_errors(req, &qs))
 		goto out;
@@ -656,15 +588,19 @@ static void list_records(struct request *req, bool nested)
 			reply_out_of_memory(req);
 			goto out;
 		}
-		*e = (struct list_export){.res = res, .q = q, .csv = form.csv, .first = true};
+		*e = (struct list_export){
+			.res = res, .q = q, .pick = form.pick, .csv = form.csv, .first = true};
 		e->q.limit = EXPORT_PAGE;
 		q.nfilters = 0; /* the export owns the filter values now */
 		reply_stream(req, 200, form.csv ? csv_type : "application/json", export_read, e,
 			     export_done);
 		goto out;
 	}
+	int64_t total = 0;
 	if (rc == DB_OK)
 		rc = store_list(req->db, res, &q, &recs, &count, &more);
+	if (rc == DB_OK && form.count) /* in the page's snapshot */
+		rc = store_list_count(req->db, res, &q, &total);
 	db_rollback(req->db);
 	if (rc != DB_OK) {
 		reply_db_error(req, rc);
@@ -674,16 +610,27 @@ static void list_records(struct request *req, bool nested)
 	struct strbuf sb = {0};
 	bool first = true;
 	if (form.csv)
-		record_write_csv_header(&sb, res);
+		record_write_csv_header_picked(&sb, res, form.pick);
 	else
 		strbuf_puts(&sb, "{\"items\":[");
-	write_rows(&sb, res, recs, count, form.csv, &first);
+	write_rows(&sb, res, recs, count, form.csv, form.pick, &first);
 	char *url = NULL;
-	if (more) {
+	if (more && q.nsort > 0) {
+		char *cursor = list_cursor(res, &q, &form, &recs[count - 1]);
+		url = cursor ? xasprintf("%s?%s%scursor=%s", req->path, kept.data ? kept.data : "",
+					 kept.len ? "&" : "", cursor)
+			     : NULL;
+		free(cursor);
+	} else if (more) {
 		url = xasprintf("%s?%s%safter=%lld", req->path, kept.data ? kept.data : "",
 				kept.len ? "&" : "", (long long)recs[count - 1].id);
-		if (url)
-			reply_header(req, "Link", "<%s>; rel=\"next\"", url);
+	}
+	if (url)
+		reply_header(req, "Link", "<%s>; rel=\"next\"", url);
+	if (form.count) {
+		reply_header(req, "X-Total-Count", "%lld", (long long)total);
+		if (prefer && strstr(prefer, "count=exact"))
+			reply_header(req, "Preference-Applied", "count=exact");
 	}
 	if (!form.csv) {
 		/* the link holds only the path and percent-encoded parameters: no
@@ -693,6 +640,8 @@ static void list_records(struct request *req, bool nested)
 			strbuf_printf(&sb, "\"%s\"", url);
 		else
 			strbuf_puts(&sb, "null");
+		if (form.count)
+			strbuf_printf(&sb, ",\"total\":%lld", (long long)total);
 		strbuf_puts(&sb, "}\n");
 	}
 	free(url);
@@ -700,8 +649,7 @@ static void list_records(struct request *req, bool nested)
 	reply_owned(req, 200, form.csv ? csv_type : "application/json", strbuf_steal(&sb), len);
 out:
 	store_list_free(recs, count);
-	for (int i = 0; i < q.nfilters; i++)
-		value_set_null(&q.filters[i].value);
+	list_query_clear(&q);
 	query_free(&qs);
 	strbuf_free(&kept);
 }

@@ -2,6 +2,7 @@
  * descriptors (table = resource name, columns = field names, all of them
  * trusted constants, never request text). Values are always bound. */
 #include "store.h"
+#include "validate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -316,24 +317,145 @@ int store_count(struct db *db, const struct resource *res, int64_t *count)
 	return rc == DB_ROW ? DB_OK : db_result(rc == DB_OK ? DB_ERROR : rc);
 }
 
+/* --- lists ---------------------------------------------------------------
+ * A list's SQL is built from its query: the filters, then (sorted) the
+ * keyset condition that starts the page past the cursor's record, written
+ * out key by key so that a null key (the largest value) is placed as
+ * ORDER BY places it, on either engine. The values go to a bind list in
+ * the order their placeholders appear. */
+
+struct binds {
+	const struct value *v[STORE_MAX_FILTERS * STORE_MAX_IN + 2 * STORE_MAX_SORT + 4];
+	int64_t ints[4];
+	int n, nints;
+};
+
+static void bind_later(struct binds *b, const struct value *v)
+{
+	b->v[b->n++] = v;
+}
+
+static void bind_int_later(struct binds *b, int64_t i)
+{
+	b->ints[b->nints] = i;
+	b->v[b->n++] = NULL; /* an integer: the next of ints[] */
+	b->nints++;
+}
+
+static const char *key_name(const struct resource *res, int field)
+{
+	return field < 0 ? "id" : res->fields[field].name;
+}
+
+static void where_filters(struct strbuf *sql, const struct resource *res,
+			  const struct list_query *q, struct binds *b)
+{
+	static const char *const compare[] = {[FILTER_EQ] = "=",
+					      [FILTER_GE] = ">=",
+					      [FILTER_GT] = ">",
+					      [FILTER_LE] = "<=",
+					      [FILTER_LT] = "<"};
+	for (int i = 0; i < q->nfilters; i++) {
+		const struct filter *f = &q->filters[i];
+		const char *name = res->fields[f->field].name;
+		switch (f->op) {
+		case FILTER_IN:
+			strbuf_printf(sql, " AND %s IN (", name);
+			for (int k = 0; k < f->nin; k++) {
+				strbuf_puts(sql, k ? ", ?" : "?");
+				bind_later(b, &f->in[k]);
+			}
+			strbuf_puts(sql, ")");
+			break;
+		case FILTER_NULL: strbuf_printf(sql, " AND %s IS NULL", name); break;
+		case FILTER_NOT_NULL: strbuf_printf(sql, " AND %s IS NOT NULL", name); break;
+		case FILTER_PREFIX:
+			/* characters, compared exactly: LIKE folds case on SQLite,
+			 * and a range depends on PostgreSQL's collation */
+			strbuf_printf(sql, " AND substr(%s, 1, %d) = ?", name,
+				      (int)utf8_length(f->value.s));
+			bind_later(b, &f->value);
+			break;
+		default:
+			strbuf_printf(sql, " AND %s %s ?", name, compare[f->op]);
+			bind_later(b, &f->value);
+		}
+	}
+}
+
+/* Past the cursor from key i on: after on key i, or equal on it and past
+ * on the next; past the last key, the id. */
+static void keyset(struct strbuf *sql, const struct resource *res, const struct list_query *q,
+		   int i, struct binds *b)
+{
+	if (i == q->nsort) {
+		strbuf_printf(sql, "id %s ?", q->sort[q->nsort - 1].desc ? "<" : ">");
+		bind_int_later(b, q->key_id);
+		return;
+	}
+	const char *k = key_name(res, q->sort[i].field);
+	const struct value *v = &q->key[i];
+	bool null = v->kind == VALUE_NULL;
+	strbuf_puts(sql, "(");
+	if (!null && !q->sort[i].desc) {
+		strbuf_printf(sql, "%s > ? OR %s IS NULL", k, k);
+		bind_later(b, v);
+	} else if (!null) {
+		strbuf_printf(sql, "%s < ?", k);
+		bind_later(b, v);
+	} else {
+		strbuf_printf(sql, q->sort[i].desc ? "%s IS NOT NULL" : "1 = 0", k);
+	}
+	if (null) {
+		strbuf_printf(sql, " OR (%s IS NULL AND ", k);
+	} else {
+		strbuf_printf(sql, " OR (%s = ? AND ", k);
+		bind_later(b, v);
+	}
+	keyset(sql, res, q, i + 1, b);
+	strbuf_puts(sql, "))");
+}
+
+static int run_binds(struct db_stmt *stmt, const struct binds *b)
+{
+	int ints = 0;
+	for (int i = 0; i < b->n; i++) {
+		if (b->v[i])
+			bind_value(stmt, i + 1, b->v[i]);
+		else
+			db_bind_int(stmt, i + 1, b->ints[ints++]);
+	}
+	return b->n;
+}
+
 int store_list(struct db *db, const struct resource *res, const struct list_query *q,
 	       struct record **out, int *count, bool *more)
 {
 	struct strbuf sql = {0};
+	struct binds b = {0};
 	select_columns(&sql, res);
-	strbuf_puts(&sql, " WHERE id > ?");
-	for (int i = 0; i < q->nfilters; i++)
-		strbuf_printf(&sql, " AND %s %s ?", res->fields[q->filters[i].field].name,
-			      q->filters[i].op == FILTER_GE ? ">=" : "=");
-	strbuf_puts(&sql, " ORDER BY id LIMIT ?");
+	strbuf_puts(&sql, " WHERE 1 = 1");
+	if (q->nsort == 0) {
+		strbuf_puts(&sql, " AND id > ?");
+		bind_int_later(&b, q->after);
+	}
+	where_filters(&sql, res, q, &b);
+	if (q->nsort > 0 && q->has_cursor) {
+		strbuf_puts(&sql, " AND ");
+		keyset(&sql, res, q, 0, &b);
+	}
+	strbuf_puts(&sql, " ORDER BY ");
+	for (int i = 0; i < q->nsort; i++)
+		strbuf_printf(&sql, "%s %s, ", key_name(res, q->sort[i].field),
+			      q->sort[i].desc ? "DESC NULLS FIRST" : "ASC NULLS LAST");
+	strbuf_printf(&sql, "id %s LIMIT ?",
+		      q->nsort && q->sort[q->nsort - 1].desc ? "DESC" : "ASC");
+	bind_int_later(&b, q->limit + 1);
 	struct db_stmt *stmt = sql.data ? db_prepare(db, sql.data) : NULL;
 	strbuf_free(&sql);
 	if (!stmt)
 		return DB_ERROR;
-	db_bind_int(stmt, 1, q->after);
-	for (int i = 0; i < q->nfilters; i++)
-		bind_value(stmt, i + 2, &q->filters[i].value);
-	db_bind_int(stmt, q->nfilters + 2, q->limit + 1);
+	run_binds(stmt, &b);
 
 	struct record *recs = xcalloc((size_t)q->limit + 1, sizeof *recs);
 	if (!recs) {
@@ -352,6 +474,38 @@ int store_list(struct db *db, const struct resource *res, const struct list_quer
 	*out = recs;
 	*count = n;
 	return DB_OK;
+}
+
+int store_list_count(struct db *db, const struct resource *res, const struct list_query *q,
+		     int64_t *count)
+{
+	struct strbuf sql = {0};
+	struct binds b = {0};
+	strbuf_printf(&sql, "SELECT count(*) FROM %s WHERE 1 = 1", res->name);
+	where_filters(&sql, res, q, &b);
+	struct db_stmt *stmt = sql.data ? db_prepare(db, sql.data) : NULL;
+	strbuf_free(&sql);
+	if (!stmt)
+		return DB_ERROR;
+	run_binds(stmt, &b);
+	int rc = db_step(stmt);
+	if (rc == DB_ROW)
+		*count = db_column_int(stmt, 0);
+	db_done(stmt);
+	return rc == DB_ROW ? DB_OK : db_result(rc == DB_OK ? DB_ERROR : rc);
+}
+
+void list_query_clear(struct list_query *q)
+{
+	for (int i = 0; i < q->nfilters; i++) {
+		value_set_null(&q->filters[i].value);
+		for (int k = 0; k < q->filters[i].nin; k++)
+			value_set_null(&q->filters[i].in[k]);
+		q->filters[i].nin = 0;
+	}
+	q->nfilters = 0;
+	for (int i = 0; i < q->nsort; i++)
+		value_set_null(&q->key[i]);
 }
 
 void store_list_free(struct record *recs, int count)

@@ -106,6 +106,14 @@ bool valid_text(const char *s, size_t len, size_t *chars)
 	return visible;
 }
 
+size_t utf8_length(const char *s)
+{
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		n += (*p & 0xC0) != 0x80;
+	return n;
+}
+
 void utf8_sanitize(const char *in, char *out, size_t size)
 {
 	static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */

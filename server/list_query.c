@@ -37,9 +37,8 @@ static const struct {
 	const char *prefix;
 	enum filter_op op;
 } operators[] = {
-	{"eq.", FILTER_EQ},  {"gte.", FILTER_GE}, {"gt.", FILTER_GT},
-	{"lte.", FILTER_LE}, {"lt.", FILTER_LT},  {"in.", FILTER_IN},
-	{"like.", FILTER_PREFIX},
+	{"eq.", FILTER_EQ}, {"gte.", FILTER_GE}, {"gt.", FILTER_GT},       {"lte.", FILTER_LE},
+	{"lt.", FILTER_LT}, {"in.", FILTER_IN},  {"like.", FILTER_PREFIX},
 };
 
 /* One value of field f into out; false (with why) when it is not one. */
@@ -53,6 +52,13 @@ static bool one_value(const struct field *f, const char *text, struct value *out
 	       : f->type == FIELD_BOOL ? "must be true or false"
 				       : "is not a valid value for this field";
 	return false;
+}
+
+/* A comma-separated list with no empty item. */
+static bool well_listed(const char *text)
+{
+	size_t len = strlen(text);
+	return len > 0 && text[0] != ',' && text[len - 1] != ',' && !strstr(text, ",,");
 }
 
 /* in.a,b or in.(a,b): up to STORE_MAX_IN values. */
@@ -71,6 +77,10 @@ static bool list_values(const struct field *f, const char *text, struct filter *
 	}
 	memcpy(buf, text, len);
 	buf[len] = '\0';
+	if (!well_listed(buf)) {
+		*why = "in. takes 1 to 20 values separated by commas";
+		return false;
+	}
 	char *save = NULL;
 	for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
 		if (out->nin == STORE_MAX_IN) {
@@ -80,10 +90,6 @@ static bool list_values(const struct field *f, const char *text, struct filter *
 		if (!one_value(f, item, &out->in[out->nin], why))
 			return false;
 		out->nin++;
-	}
-	if (out->nin == 0 || buf[len - 1] == ',' || buf[0] == ',' || strstr(buf, ",,")) {
-		*why = "in. takes 1 to 20 values separated by commas";
-		return false;
 	}
 	return true;
 }
@@ -115,13 +121,15 @@ static bool parse_filter(const struct field *f, const char *text, struct filter 
 	case FILTER_LE:
 	case FILTER_LT:
 		if (!ordered(f)) {
-			*why = "gt., gte., lt. and lte. apply to numbers and dates, not to this field";
+			*why = "gt., gte., lt. and lte. apply to numbers and dates, not to this "
+			       "field";
 			return false;
 		}
 		return one_value(f, text, &out->value, why);
 	case FILTER_IN:
 		if (f->type != FIELD_ENUM && f->type != FIELD_INT && f->type != FIELD_TEXT) {
-			*why = "in. applies to enumerated, integer and text fields, not to this one";
+			*why = "in. applies to enumerated, integer and text fields, not to this "
+			       "one";
 			return false;
 		}
 		return list_values(f, text, out, why);
@@ -161,6 +169,12 @@ static void parse_sort(const struct resource *res, struct query *qs, const char 
 {
 	char buf[256];
 	snprintf(buf, sizeof buf, "%s", text);
+	if (!well_listed(text) || strlen(text) >= sizeof buf) {
+		query_error(qs, "sort",
+			    "must be fields separated by commas, - before a field for "
+			    "descending, e.g. sort=-onset_on,grade");
+		return;
+	}
 	char *save = NULL;
 	for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
 		bool desc = item[0] == '-';
@@ -181,9 +195,6 @@ static void parse_sort(const struct resource *res, struct query *qs, const char 
 		}
 		q->sort[q->nsort++] = (struct sort_key){field, desc};
 	}
-	if (q->nsort == 0 || strlen(text) >= sizeof buf || text[strlen(text) - 1] == ',')
-		query_error(qs, "sort", "must be fields separated by commas, - before a field for "
-					"descending, e.g. sort=-onset_on,grade");
 }
 
 /* fields=a,b: members of the record. */
@@ -192,6 +203,11 @@ static void parse_fields(const struct resource *res, struct query *qs, const cha
 {
 	char buf[512];
 	snprintf(buf, sizeof buf, "%s", text);
+	if (!well_listed(text) || strlen(text) >= sizeof buf) {
+		query_error(qs, "fields",
+			    "must be fields separated by commas, e.g. fields=id,code");
+		return;
+	}
 	form->pick = 0;
 	char *save = NULL;
 	for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
@@ -202,8 +218,6 @@ static void parse_fields(const struct resource *res, struct query *qs, const cha
 		}
 		form->pick |= 1u << k;
 	}
-	if (form->pick == 0 || strlen(text) >= sizeof buf)
-		query_error(qs, "fields", "must be fields separated by commas, e.g. fields=id,code");
 }
 
 static uint64_t fnv(uint64_t h, const char *s)
@@ -218,14 +232,10 @@ static uint64_t fnv(uint64_t h, const char *s)
 static json_t *value_json(const struct value *v)
 {
 	switch (v->kind) {
-	case VALUE_INT:
-		return json_integer(v->i);
-	case VALUE_REAL:
-		return json_real(v->r);
-	case VALUE_TEXT:
-		return json_string(v->s);
-	default:
-		return json_null();
+	case VALUE_INT: return json_integer(v->i);
+	case VALUE_REAL: return json_real(v->r);
+	case VALUE_TEXT: return json_string(v->s);
+	default: return json_null();
 	}
 }
 
@@ -248,7 +258,8 @@ char *list_cursor(const struct resource *res, const struct list_query *q,
 	size_t len = strlen(text);
 	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
 	if (out) {
-		int n = EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)text, (int)len);
+		int n = EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)text,
+					(int)len);
 		while (n > 0 && out[n - 1] == '=')
 			n--;
 		out[n] = '\0';
@@ -266,7 +277,8 @@ static bool read_cursor(const struct resource *res, const char *text, struct lis
 {
 	*why = "is not a cursor this list gave (follow the next link as it is)";
 	size_t len = strlen(text);
-	if (len == 0 || len > CURSOR_MAX || strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != len)
+	if (len == 0 || len > CURSOR_MAX ||
+	    strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != len)
 		return false;
 	char b64[CURSOR_MAX + 4];
 	memcpy(b64, text, len);
@@ -286,8 +298,8 @@ static bool read_cursor(const struct resource *res, const char *text, struct lis
 	const char *shape;
 	json_t *keys;
 	json_int_t id;
-	bool ok = c && json_unpack(c, "[s, o, I]", &shape, &keys, &id) == 0 && json_is_array(keys) &&
-		  json_array_size(keys) == (size_t)q->nsort;
+	bool ok = c && json_unpack(c, "[s, o, I]", &shape, &keys, &id) == 0 &&
+		  json_is_array(keys) && json_array_size(keys) == (size_t)q->nsort;
 	char want[17];
 	snprintf(want, sizeof want, "%016llx", (unsigned long long)form->shape);
 	if (ok && strcmp(shape, want) != 0) {
@@ -305,7 +317,8 @@ static bool read_cursor(const struct resource *res, const char *text, struct lis
 			value_set_int(&q->key[i], json_integer_value(k));
 		else if (json_is_number(k) && t == FIELD_REAL)
 			q->key[i] = (struct value){.kind = VALUE_REAL, .r = json_number_value(k)};
-		else if (json_is_string(k) && (t == FIELD_TEXT || t == FIELD_DATE || t == FIELD_ENUM))
+		else if (json_is_string(k) &&
+			 (t == FIELD_TEXT || t == FIELD_DATE || t == FIELD_ENUM))
 			value_set_text(&q->key[i], json_string_value(k));
 		else
 			ok = false;
@@ -321,7 +334,7 @@ static bool read_cursor(const struct resource *res, const char *text, struct lis
 void records_parse_list_query(const struct resource *res, bool nested, struct query *qs,
 			      struct list_query *q, struct list_form *form, struct strbuf *kept)
 {
-	static const char *const once[] = {"format", "limit", "after", "cursor",
+	static const char *const once[] = {"format", "limit",  "after", "cursor",
 					   "sort",   "fields", "count", NULL};
 	bool seen[8] = {0};
 	const char *cursor = NULL;
@@ -412,7 +425,8 @@ void records_parse_list_query(const struct resource *res, bool nested, struct qu
 	form->shape = shape;
 	if (q->nsort > 0 && after)
 		query_error(qs, "after",
-			    "applies without sort; a sorted list pages with the cursor of its next link");
+			    "applies without sort; a sorted list pages with the cursor of its next "
+			    "link");
 	if (cursor && q->nsort == 0)
 		query_error(qs, "cursor", "applies only with sort (without it, page with after)");
 	else if (cursor && json_array_size(qs->errors) == 0) {

@@ -196,6 +196,9 @@ int db_pool_init(const char *target);
  * (beginning and ending one took 17% of a point read's time); db_begin_read and
  * db_rollback on it then keep it open. */
 struct db *db_for_thread(void);
+/* A connection of its own on the pool's database, for a long read that
+ * must see one snapshot throughout (an export); db_close it. */
+int db_open_another(struct db **out);
 /* The thread is done with its connection for now (until db_for_thread). */
 void db_thread_done(void);
 /* Ends the snapshots of the connections no thread has taken: an idle

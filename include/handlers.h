@@ -37,6 +37,8 @@ void audit_list(struct request *req);
 void audit_check_chain(struct request *req);
 void audit_history(struct request *req);
 
+/* export_api.c: the registry as NDJSON for import */
+void export_registry(struct request *req);
 /* import_api.c: bulk import */
 void import_ndjson(struct request *req);
 

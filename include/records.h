@@ -32,6 +32,9 @@ struct list_form {
  * else. */
 void records_parse_list_query(const struct resource *res, bool nested, struct query *qs,
 			      struct list_query *q, struct list_form *form, struct strbuf *kept);
+/* Only filters of res (an export's): every other parameter is left
+ * unused for the caller to refuse. */
+void records_parse_filters(const struct resource *res, struct query *qs, struct list_query *q);
 /* The cursor of the page after rec under q's sort (malloc'd, URL-safe). */
 char *list_cursor(const struct resource *res, const struct list_query *q,
 		  const struct list_form *form, const struct record *rec);

@@ -101,6 +101,11 @@ int store_list(struct db *db, const struct resource *res, const struct list_quer
 /* How many records match q's filters (its cursor, sort and limit aside). */
 int store_list_count(struct db *db, const struct resource *res, const struct list_query *q,
 		     int64_t *count);
+/* Calls fn with each record of res whose patient (its id, for patients)
+ * is in [lo, hi], by patient then id, without holding them; fn returns
+ * false to stop (an error then). */
+int store_each_of_patients(struct db *db, const struct resource *res, int64_t lo, int64_t hi,
+			   bool (*fn)(void *cls, const struct record *rec), void *cls);
 /* Frees the values q's filters and keys hold. */
 void list_query_clear(struct list_query *q);
 void store_list_free(struct record *recs, int count);

@@ -94,3 +94,52 @@ bool etag_in_list(const char *header, const char *tag)
 	free(gz);
 	return found;
 }
+
+bool gzip_stream_begin(struct gzip_stream *g)
+{
+	z_stream *z = xcalloc(1, sizeof *z);
+	if (!z || deflateInit2(z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+		free(z);
+		g->z = NULL;
+		return false;
+	}
+	g->z = z;
+	return true;
+}
+
+/* Deflates data (flush: Z_NO_FLUSH or Z_FINISH) onto the end of out. */
+static bool deflate_onto(z_stream *z, const char *data, size_t len, int flush, struct strbuf *out)
+{
+	z->next_in = (Bytef *)data;
+	z->avail_in = (uInt)len;
+	int rc;
+	do {
+		unsigned char chunk[16384];
+		z->next_out = chunk;
+		z->avail_out = sizeof chunk;
+		rc = deflate(z, flush);
+		if (rc == Z_STREAM_ERROR)
+			return false;
+		strbuf_append(out, (const char *)chunk, sizeof chunk - z->avail_out);
+	} while (z->avail_out == 0 || (flush == Z_FINISH && rc != Z_STREAM_END));
+	return !out->failed;
+}
+
+bool gzip_stream_write(struct gzip_stream *g, const char *data, size_t len, struct strbuf *out)
+{
+	return g->z && deflate_onto(g->z, data, len, Z_NO_FLUSH, out);
+}
+
+bool gzip_stream_end(struct gzip_stream *g, struct strbuf *out)
+{
+	return g->z && deflate_onto(g->z, NULL, 0, Z_FINISH, out);
+}
+
+void gzip_stream_free(struct gzip_stream *g)
+{
+	if (g->z) {
+		deflateEnd(g->z);
+		free(g->z);
+		g->z = NULL;
+	}
+}

@@ -20,6 +20,8 @@ void config_usage(FILE *out)
 	      "       cohortd import --db PATH FILE  import NDJSON (one patient a line, nested)\n"
 	      "                                      all or nothing, audited, and exit;\n"
 	      "                                      FILE - reads standard input\n"
+	      "       cohortd export --db PATH       the registry as that NDJSON, to standard\n"
+	      "                                      output, from one snapshot\n"
 	      "       cohortd token create --role reader|editor|admin --name NAME [--db PATH]\n"
 	      "                                      make a token; it is printed once, last\n"
 	      "       cohortd token list [--db PATH] | cohortd token revoke NAME [--db PATH]\n"
@@ -116,6 +118,9 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 		i++;
 	} else if (i < argc && strcmp(argv[i], "import") == 0) {
 		cfg->command = CMD_IMPORT;
+		i++;
+	} else if (i < argc && strcmp(argv[i], "export") == 0) {
+		cfg->command = CMD_EXPORT;
 		i++;
 	} else if (i + 1 < argc && strcmp(argv[i], "token") == 0) {
 		const char *verb = argv[i + 1];

@@ -329,6 +329,47 @@ static bool read_cursor(const struct resource *res, const char *text, struct lis
 	return ok;
 }
 
+/* A filter parameter into q (a field, or min_<integer field> as before;
+ * patient_id is the path's under a patient): false when p names none. */
+static bool take_filter(const struct resource *res, bool nested, struct query *qs,
+			struct query_param *p, struct list_query *q, uint64_t *shape,
+			struct strbuf *kept)
+{
+	bool min = strncmp(p->key, "min_", 4) == 0;
+	int field = resource_field_index(res, min ? p->key + 4 : p->key);
+	if (field < 0 || (nested && strcmp(p->key, "patient_id") == 0) ||
+	    (min && res->fields[field].type != FIELD_INT))
+		return false;
+	if (q->nfilters == STORE_MAX_FILTERS - 1) {
+		query_error(qs, p->key, "is one filter too many (at most 11)");
+		return true;
+	}
+	struct filter *f = &q->filters[q->nfilters];
+	const char *why = NULL;
+	bool ok =
+		min ? (f->op = FILTER_GE, one_value(&res->fields[field], p->value, &f->value, &why))
+		    : parse_filter(&res->fields[field], p->value, f, &why);
+	f->field = field;
+	q->nfilters++; /* cleared whole by list_query_clear, even if refused */
+	if (!ok) {
+		query_error(qs, p->key, why);
+		return true;
+	}
+	*shape = fnv(fnv(*shape, p->key), p->value);
+	if (kept)
+		query_keep(kept, p->key, p->value);
+	return true;
+}
+
+void records_parse_filters(const struct resource *res, struct query *qs, struct list_query *q)
+{
+	uint64_t shape = 0;
+	for (int i = 0; i < qs->n; i++) {
+		struct query_param *p = &qs->params[i];
+		p->used = take_filter(res, false, qs, p, q, &shape, NULL);
+	}
+}
+
 /* --- the query ------------------------------------------------------------ */
 
 void records_parse_list_query(const struct resource *res, bool nested, struct query *qs,
@@ -392,33 +433,8 @@ void records_parse_list_query(const struct resource *res, bool nested, struct qu
 				query_error(qs, p->key, "must be exact");
 			form->count = true;
 			query_keep(kept, p->key, p->value);
-		} else {
-			/* a filter: a field (patient_id is the path's under a
-			 * patient), or min_<integer field> as before */
-			bool min = strncmp(p->key, "min_", 4) == 0;
-			int field = resource_field_index(res, min ? p->key + 4 : p->key);
-			if (field < 0 || (nested && strcmp(p->key, "patient_id") == 0) ||
-			    (min && res->fields[field].type != FIELD_INT)) {
-				p->used = false;
-				continue;
-			}
-			if (q->nfilters == STORE_MAX_FILTERS - 1) {
-				query_error(qs, p->key, "is one filter too many (at most 11)");
-				continue;
-			}
-			struct filter *f = &q->filters[q->nfilters];
-			const char *why = NULL;
-			bool ok = min ? (f->op = FILTER_GE,
-					 one_value(&res->fields[field], p->value, &f->value, &why))
-				      : parse_filter(&res->fields[field], p->value, f, &why);
-			f->field = field;
-			q->nfilters++; /* cleared whole by list_query_clear, even if refused */
-			if (!ok) {
-				query_error(qs, p->key, why);
-				continue;
-			}
-			shape = fnv(fnv(shape, p->key), p->value);
-			query_keep(kept, p->key, p->value);
+		} else if (!take_filter(res, nested, qs, p, q, &shape, kept)) {
+			p->used = false;
 		}
 	}
 	query_refuse_unused(qs, "is not a parameter of this list");

@@ -13,6 +13,7 @@
 #include "db.h"
 #include "demo.h"
 #include "digest.h"
+#include "export.h"
 #include "fault.h"
 #include "import.h"
 #include "inject.h"
@@ -23,6 +24,7 @@
 #include "server.h"
 #include "store.h"
 #include "store_summary.h"
+#include "util.h"
 
 #ifndef COHORTD_VERSION
 #define COHORTD_VERSION "0.0.0"
@@ -90,6 +92,38 @@ static int load_demo(const char *path)
 	       "%lld toxicities\n",
 	       shown, (long long)n.patients, (long long)n.courses, (long long)n.outcomes,
 	       (long long)n.toxicities);
+	return 0;
+}
+
+/* cohortd export --db PATH: the same NDJSON as GET /export, of the whole
+ * registry, to standard output. */
+static int export_file(const struct config *cfg)
+{
+	struct db *db = NULL;
+	struct export *e = NULL;
+	struct strbuf out = {0};
+	bool done = false;
+	int rc = db_open(cfg->db_path, &db);
+	if (rc == DB_OK)
+		rc = migrate(db);
+	if (rc == DB_OK)
+		rc = export_open(db, NULL, false, &e);
+	while (rc == DB_OK && !done) {
+		out.len = 0;
+		rc = export_next(e, &out, &done);
+		if (rc == DB_OK &&
+		    (out.failed || fwrite(out.data ? out.data : "", 1, out.len, stdout) != out.len))
+			rc = DB_ERROR;
+	}
+	int64_t records = e ? export_records(e) : 0;
+	export_close(e);
+	db_close(db);
+	strbuf_free(&out);
+	if (rc != DB_OK || fflush(stdout) != 0) {
+		fprintf(stderr, "cohortd: the export failed\n");
+		return 1;
+	}
+	fprintf(stderr, "exported %lld records\n", (long long)records);
 	return 0;
 }
 
@@ -258,6 +292,7 @@ int main(int argc, char **argv)
 		return 0;
 	case CMD_DEMO: return load_demo(cfg.db_path);
 	case CMD_IMPORT: return import_file(&cfg);
+	case CMD_EXPORT: return export_file(&cfg);
 	case CMD_TOKEN_CREATE:
 	case CMD_TOKEN_LIST:
 	case CMD_TOKEN_REVOKE: return tokens(&cfg);

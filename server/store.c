@@ -495,6 +495,34 @@ int store_list_count(struct db *db, const struct resource *res, const struct lis
 	return rc == DB_ROW ? DB_OK : db_result(rc == DB_OK ? DB_ERROR : rc);
 }
 
+int store_each_of_patients(struct db *db, const struct resource *res, int64_t lo, int64_t hi,
+			   bool (*fn)(void *cls, const struct record *rec), void *cls)
+{
+	const char *key = resource_field_index(res, "patient_id") >= 0 ? "patient_id" : "id";
+	struct strbuf sql = {0};
+	select_columns(&sql, res);
+	strbuf_printf(&sql, " WHERE %s BETWEEN ? AND ? ORDER BY %s, id", key, key);
+	struct db_stmt *stmt = sql.data ? db_prepare(db, sql.data) : NULL;
+	strbuf_free(&sql);
+	if (!stmt)
+		return DB_ERROR;
+	db_bind_int(stmt, 1, lo);
+	db_bind_int(stmt, 2, hi);
+	int rc;
+	struct record rec;
+	while ((rc = db_step(stmt)) == DB_ROW) {
+		read_record(stmt, res, &rec);
+		bool go_on = fn(cls, &rec);
+		record_clear(&rec);
+		if (!go_on) {
+			rc = DB_ERROR;
+			break;
+		}
+	}
+	db_done(stmt);
+	return db_result(rc);
+}
+
 void list_query_clear(struct list_query *q)
 {
 	for (int i = 0; i < q->nfilters; i++) {

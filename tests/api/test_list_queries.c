@@ -167,9 +167,11 @@ START_TEST(test_enumerations_presence_and_code_prefix_on_patients)
 	static const char *const bodies[4] = {
 		"{\"code\": \"%s-1\", \"histology\": \"melanoma\", \"last_contact_on\": "
 		"\"1986-01-01\", \"enrolled_on\": \"1985-03-01\"}",
-		"{\"code\": \"%s-2\", \"histology\": \"renal_cell\", \"enrolled_on\": \"1986-04-01\"}",
+		"{\"code\": \"%s-2\", \"histology\": \"renal_cell\", \"enrolled_on\": "
+		"\"1986-04-01\"}",
 		"{\"code\": \"%s-3\", \"histology\": \"sarcoma\", \"enrolled_on\": \"1986-05-01\"}",
-		"{\"code\": \"%s-4\", \"histology\": \"melanoma\", \"enrolled_on\": \"1986-03-02\"}",
+		"{\"code\": \"%s-4\", \"histology\": \"melanoma\", \"enrolled_on\": "
+		"\"1986-03-02\"}",
 	};
 	for (int i = 0; i < 4; i++)
 		p[i] = make_patient(fmt(bodies[i], prefix));
@@ -279,8 +281,8 @@ START_TEST(test_every_sort_pages_every_record_once_in_order)
 		qsort(rows, n, sizeof *rows, by_spec);
 		for (int limit = 1; limit <= 3; limit++) {
 			int64_t got[16];
-			int count =
-				walk_ids(toxicities(fmt("sort=%s&limit=%d", sorts[s], limit)), got, 16);
+			int count = walk_ids(toxicities(fmt("sort=%s&limit=%d", sorts[s], limit)),
+					     got, 16);
 			ck_assert_msg(count == (int)n, "sort=%s limit=%d: %d records", sorts[s],
 				      limit, count);
 			for (size_t i = 0; i < n; i++)
@@ -310,7 +312,8 @@ START_TEST(test_cursor_survives_records_added_and_deleted_between_pages)
 	json_t *c = get_json(fmt("/toxicities/%lld", (long long)tox[0]));
 	int64_t course = json_integer_value(json_object_get(c, "course_id"));
 	json_decref(c);
-	int64_t before = make_toxicity(course, "{\"term\": \"Rash\", \"onset_on\": \"1985-06-01\"}");
+	int64_t before =
+		make_toxicity(course, "{\"term\": \"Rash\", \"onset_on\": \"1985-06-01\"}");
 	int64_t after = make_toxicity(course, "{\"term\": \"Rash\", \"onset_on\": \"1985-02-05\"}");
 	struct resp *d = http_delete(fmt("/toxicities/%lld", (long long)tox[1]));
 	ck_assert_int_eq(d->status, 204);
@@ -339,7 +342,8 @@ START_TEST(test_a_cursor_is_refused_off_its_own_query)
 	assert_bad_param(toxicities(fmt("sort=-grade&limit=2&cursor=%s", cursor)), "cursor");
 	assert_bad_param(toxicities(fmt("sort=grade&grade=gte.2&cursor=%s", cursor)), "cursor");
 	/* the same query with another limit or fields is the same list */
-	struct resp *r = http_get(toxicities(fmt("sort=grade&limit=5&fields=id&cursor=%s", cursor)));
+	struct resp *r =
+		http_get(toxicities(fmt("sort=grade&limit=5&fields=id&cursor=%s", cursor)));
 	ck_assert_int_eq(r->status, 200);
 	resp_free(r);
 	/* not a cursor at all, a cursor without sort, after with sort */
@@ -387,7 +391,8 @@ START_TEST(test_fields_trim_json_and_csv)
 	assert_keys_in_order(item, keys);
 	json_decref(j);
 	const char *csv[] = {"Accept: text/csv", NULL};
-	struct resp *r = http("GET", toxicities("fields=onset_on,id&limit=2&sort=grade"), csv, NULL, 0);
+	struct resp *r =
+		http("GET", toxicities("fields=onset_on,id&limit=2&sort=grade"), csv, NULL, 0);
 	ck_assert_int_eq(r->status, 200);
 	char want[128];
 	snprintf(want, sizeof want, "id,onset_on\r\n%lld,1985-03-01\r\n", (long long)tox[1]);

@@ -31,7 +31,8 @@ struct pieces {
 	bool failed;
 };
 
-struct export {
+struct export
+{
 	struct db *db;
 	bool own_db;
 	struct list_query filters;

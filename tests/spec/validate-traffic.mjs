@@ -175,11 +175,17 @@ function check(x) {
   }
   if (noBody) return { where, errors };
   if (mt === 'text/csv') {
-    // A list's CSV has a header row of its JSON items' members, in order.
-    const items = res.content['application/json']?.schema?.properties?.items?.items?.properties;
+    // A list's CSV has a header row of its JSON items' members, in order
+    // (a record's schema, or the first of the item's anyOf); with fields=,
+    // only those asked for, still in the record's order.
+    const item = res.content['application/json']?.schema?.properties?.items?.items;
+    const props = item?.properties ?? item?.anyOf?.[0]?.properties;
     const header = body.toString('utf8').split(/\r?\n/)[0];
-    if (items && header !== Object.keys(items).join(',')) {
-      errors.push(`CSV header row "${header}" is not "${Object.keys(items).join(',')}"`);
+    if (props) {
+      const fields = new URLSearchParams(x.path.split('?')[1] || '').get('fields');
+      const picked = fields ? new Set(fields.split(',')) : null;
+      const want = Object.keys(props).filter((k) => !picked || picked.has(k)).join(',');
+      if (header !== want) errors.push(`CSV header row "${header}" is not "${want}"`);
     }
   }
   if (!isJson(mt)) return { where, errors };

@@ -151,6 +151,36 @@ START_TEST(test_lists_under_a_patient_search_an_index)
 }
 END_TEST
 
+/* The newest toxicities first at grade 4 or worse, a page after a cursor
+ * (/toxicities?grade=gte.4&sort=-onset_on): the onset index is walked
+ * backwards from the cursor, no match is sorted, so a page deep in the
+ * list costs what the first does. */
+START_TEST(test_a_sorted_page_walks_the_sort_index_without_sorting)
+{
+	const struct resource *res = &toxicities_resource;
+	struct list_query q = {.limit = 50, .nsort = 1, .has_cursor = true, .key_id = 500};
+	q.filters[0].field = resource_field_index(res, "grade");
+	q.filters[0].op = FILTER_GE;
+	value_set_int(&q.filters[0].value, 4);
+	q.nfilters = 1;
+	q.sort[0] = (struct sort_key){resource_field_index(res, "onset_on"), true};
+	value_set_text(&q.key[0], "1987-06-01");
+	struct record *recs = NULL;
+	int count = 0;
+	bool more = false;
+	ntraced = 0;
+	ck_assert_int_eq(store_list(db, res, &q, &recs, &count, &more), DB_OK);
+	store_list_free(recs, count);
+	ck_assert_int_eq(ntraced, 1);
+	char plan[2048];
+	ck_assert_int_eq(db_query_plan(db, traced[0], plan, sizeof plan), DB_OK);
+	ck_assert_msg(strstr(plan, "toxicities_by_onset") && !strstr(plan, "TEMP B-TREE"),
+		      "%s\n%s", traced[0], plan);
+	ntraced = 0;
+	list_query_clear(&q);
+}
+END_TEST
+
 /* Creates a record of res from JSON text in a write transaction; its id. */
 static int64_t create(const struct resource *res, const char *json)
 {
@@ -252,6 +282,7 @@ Suite *suite(void)
 	tcase_add_test(tc, test_a_record_by_id_searches_its_primary_key);
 	tcase_add_test(tc, test_every_list_filter_searches_an_index);
 	tcase_add_test(tc, test_lists_under_a_patient_search_an_index);
+	tcase_add_test(tc, test_a_sorted_page_walks_the_sort_index_without_sorting);
 	tcase_add_test(tc, test_a_create_searches_indexes_only);
 	suite_add_tcase(s, tc);
 	TCase *shown = tcase_create("target_shown");

@@ -199,6 +199,9 @@ struct db *db_for_thread(void);
 /* A connection of its own on the pool's database, for a long read that
  * must see one snapshot throughout (an export); db_close it. */
 int db_open_another(struct db **out);
+/* db reads the database once through (an export): the engine keeps little
+ * of it cached, so that the connection's memory stays small. */
+int db_read_through(struct db *db);
 /* The thread is done with its connection for now (until db_for_thread). */
 void db_thread_done(void);
 /* Ends the snapshots of the connections no thread has taken: an idle

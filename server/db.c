@@ -691,6 +691,11 @@ static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Thread_local struct db *thread_db;
 static _Thread_local bool thread_db_taken;
 
+int db_read_through(struct db *db)
+{
+	return run(db, DB_READ_THROUGH);
+}
+
 int db_open_another(struct db **out)
 {
 	return pool_target ? db_open(pool_target, out) : DB_ERROR;

@@ -33,6 +33,9 @@ enum db_control {
 	 * writes between them; nothing to do where one process writes */
 	DB_HOLD_WRITER,
 	DB_LET_WRITER,
+	/* a connection that reads the database once through (an export):
+	 * little of it kept cached, so that its memory stays small */
+	DB_READ_THROUGH,
 };
 
 struct db_engine;

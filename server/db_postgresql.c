@@ -799,10 +799,14 @@ static const char *const control_sql[] = {
 	 * an import's chunks too (a session may take a lock it holds) */
 	[DB_HOLD_WRITER] = "SELECT pg_advisory_lock(" STRINGIFY(WRITER_LOCK_KEY) ")",
 	[DB_LET_WRITER] = "SELECT pg_advisory_unlock(" STRINGIFY(WRITER_LOCK_KEY) ")",
+	/* the server holds the pages: nothing to keep small here */
+	[DB_READ_THROUGH] = NULL,
 };
 
 static int pg_control(struct db *db, enum db_control what)
 {
+	if (!control_sql[what])
+		return DB_OK;
 	if ((what == DB_BEGIN_READ || what == DB_BEGIN_WRITE) && !pg_in_transaction(db)) {
 		int lost = reconnect_if_lost(pg(db));
 		if (lost != DB_OK)

@@ -168,6 +168,7 @@ static const char *const control_sql[] = {
 	/* one process writes to a file: its writer lock is held across them */
 	[DB_HOLD_WRITER] = NULL,
 	[DB_LET_WRITER] = NULL,
+	[DB_READ_THROUGH] = "PRAGMA cache_size=-1024",
 };
 
 static int run(struct db *db, const char *sql)

@@ -110,6 +110,8 @@ int export_open(struct db *db, const struct list_query *filters, bool gzip, stru
 	if (rc == DB_OK && !db) {
 		rc = db_open_another(&e->db);
 		e->own_db = rc == DB_OK;
+		if (rc == DB_OK)
+			rc = db_read_through(e->db);
 	}
 	if (rc == DB_OK)
 		rc = db_begin_read(e->db); /* one snapshot, to the end */

@@ -383,22 +383,29 @@ static void where_filters(struct strbuf *sql, const struct resource *res,
 	}
 }
 
+/* A sort key that may be null (an optional field; never id). */
+static bool nullable(const struct resource *res, int field)
+{
+	return field >= 0 && !(res->fields[field].flags & FIELD_REQUIRED);
+}
+
 /* Past the cursor from key i on: after on key i, or equal on it and past
  * on the next; past the last key, the id. */
 static void keyset(struct strbuf *sql, const struct resource *res, const struct list_query *q,
 		   int i, struct binds *b)
 {
-	if (i == q->nsort) {
-		strbuf_printf(sql, "id %s ?", q->sort[q->nsort - 1].desc ? "<" : ">");
+	if (i >= q->nsort) {
+		bool desc = q->nsort > 0 && q->sort[q->nsort - 1].desc;
+		strbuf_printf(sql, "id %s ?", desc ? "<" : ">");
 		bind_int_later(b, q->key_id);
 		return;
 	}
 	const char *k = key_name(res, q->sort[i].field);
 	const struct value *v = &q->key[i];
-	bool null = v->kind == VALUE_NULL;
+	bool null = v->kind == VALUE_NULL, can_be_null = nullable(res, q->sort[i].field);
 	strbuf_puts(sql, "(");
 	if (!null && !q->sort[i].desc) {
-		strbuf_printf(sql, "%s > ? OR %s IS NULL", k, k);
+		strbuf_printf(sql, can_be_null ? "%s > ? OR %s IS NULL" : "%s > ?", k, k);
 		bind_later(b, v);
 	} else if (!null) {
 		strbuf_printf(sql, "%s < ?", k);
@@ -414,6 +421,20 @@ static void keyset(struct strbuf *sql, const struct resource *res, const struct 
 	}
 	keyset(sql, res, q, i + 1, b);
 	strbuf_puts(sql, "))");
+}
+
+/* The first key's bound, implied by the keyset but stated on its own so
+ * that the engine seeks to the cursor in the key's index instead of walking
+ * it from the start (with placeholders it cannot see that the keyset's
+ * "k < ?" and "k = ?" hold one value). Only where the key is never null. */
+static void keyset_bound(struct strbuf *sql, const struct resource *res, const struct list_query *q,
+			 struct binds *b)
+{
+	if (nullable(res, q->sort[0].field) || q->key[0].kind == VALUE_NULL)
+		return;
+	strbuf_printf(sql, " AND %s %s ?", key_name(res, q->sort[0].field),
+		      q->sort[0].desc ? "<=" : ">=");
+	bind_later(b, &q->key[0]);
 }
 
 static int run_binds(struct db_stmt *stmt, const struct binds *b)
@@ -441,13 +462,18 @@ int store_list(struct db *db, const struct resource *res, const struct list_quer
 	}
 	where_filters(&sql, res, q, &b);
 	if (q->nsort > 0 && q->has_cursor) {
+		keyset_bound(&sql, res, q, &b);
 		strbuf_puts(&sql, " AND ");
 		keyset(&sql, res, q, 0, &b);
 	}
+	/* a null the largest value on either engine; said only where a key
+	 * can be null, as SQLite walks an index only in its own null order */
 	strbuf_puts(&sql, " ORDER BY ");
 	for (int i = 0; i < q->nsort; i++)
 		strbuf_printf(&sql, "%s %s, ", key_name(res, q->sort[i].field),
-			      q->sort[i].desc ? "DESC NULLS FIRST" : "ASC NULLS LAST");
+			      !nullable(res, q->sort[i].field) ? (q->sort[i].desc ? "DESC" : "ASC")
+			      : q->sort[i].desc                ? "DESC NULLS FIRST"
+							       : "ASC NULLS LAST");
 	strbuf_printf(&sql, "id %s LIMIT ?",
 		      q->nsort && q->sort[q->nsort - 1].desc ? "DESC" : "ASC");
 	bind_int_later(&b, q->limit + 1);

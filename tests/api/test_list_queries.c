@@ -295,6 +295,129 @@ START_TEST(test_every_sort_pages_every_record_once_in_order)
 }
 END_TEST
 
+/* The order a sort asks for, read from the records themselves (JSON):
+ * a null the largest; numbers by value; text, dates and enumerations by
+ * their characters (the values below order alike under any collation). */
+static const char *const *generic_keys;
+
+static int value_cmp(json_t *a, json_t *b)
+{
+	bool na = !a || json_is_null(a), nb = !b || json_is_null(b);
+	if (na || nb)
+		return na - nb;
+	if (json_is_number(a))
+		return (json_number_value(a) > json_number_value(b)) -
+		       (json_number_value(a) < json_number_value(b));
+	if (json_is_boolean(a))
+		return json_is_true(a) - json_is_true(b);
+	return strcmp(json_string_value(a), json_string_value(b));
+}
+
+static int by_keys(const void *x, const void *y)
+{
+	json_t *a = *(json_t *const *)x, *b = *(json_t *const *)y;
+	bool desc = false;
+	for (int i = 0; generic_keys[i]; i++) {
+		desc = generic_keys[i][0] == '-';
+		const char *k = generic_keys[i] + desc;
+		int c = value_cmp(json_object_get(a, k), json_object_get(b, k));
+		if (c)
+			return desc ? -c : c;
+	}
+	int c = value_cmp(json_object_get(a, "id"), json_object_get(b, "id"));
+	return desc ? -c : c;
+}
+
+/* Every field of the list at base (a query string's start), each way, paged
+ * two at a time, against the test's own ordering of its records. */
+static void every_field_both_ways(const char *base_in, int expect)
+{
+	char base[256]; /* fmt's buffers go round */
+	snprintf(base, sizeof base, "%s", base_in);
+	json_t *all = get_json(fmt("%s&limit=100", base));
+	json_t *items = json_object_get(all, "items");
+	size_t n = json_array_size(items);
+	ck_assert_int_eq((int)n, expect);
+	json_t *rows[16];
+	for (size_t i = 0; i < n; i++)
+		rows[i] = json_array_get(items, i);
+	const char *field;
+	json_t *value;
+	int sorts = 0;
+	json_object_foreach(json_array_get(items, 0), field, value)
+	{
+		if (strcmp(field, "version") == 0 || strcmp(field, "created_at") == 0 ||
+		    strcmp(field, "updated_at") == 0)
+			continue;
+		for (int desc = 0; desc < 2; desc++) {
+			char key[64];
+			snprintf(key, sizeof key, "%s%s", desc ? "-" : "", field);
+			const char *keys[] = {key, NULL};
+			generic_keys = keys;
+			qsort(rows, n, sizeof *rows, by_keys);
+			int64_t got[16];
+			int count = walk_ids(fmt("%s&sort=%s&limit=2", base, key), got, 16);
+			ck_assert_int_eq(count, (int)n);
+			for (size_t i = 0; i < n; i++)
+				ck_assert_msg(got[i] == json_integer_value(
+								json_object_get(rows[i], "id")),
+					      "%s sort=%s: place %zu is %lld", base, key, i,
+					      (long long)got[i]);
+			sorts++;
+		}
+	}
+	ck_assert_int_gt(sorts, 6);
+	json_decref(all);
+}
+
+START_TEST(test_each_field_of_each_list_sorts_both_ways)
+{
+	char prefix[32];
+	snprintf(prefix, sizeof prefix, "%s", unique_code("QS"));
+	static const char *const bodies[5] = {
+		"{\"code\": \"%s-3\", \"sex\": \"male\", \"age\": 40, \"histology\": \"sarcoma\", "
+		"\"setting\": \"adjuvant\", \"regimen\": \"il2_tnf\", \"enrolled_on\": "
+		"\"1985-03-01\", \"last_contact_on\": \"1986-01-01\"}",
+		"{\"code\": \"%s-1\", \"sex\": \"female\", \"age\": 40, \"histology\": \"breast\", "
+		"\"enrolled_on\": \"1985-03-01\", \"vital_status\": \"dead\", \"died_on\": "
+		"\"1987-01-01\", \"death_cause\": \"Beta\"}",
+		"{\"code\": \"%s-5\", \"age\": 61, \"histology\": \"melanoma\", \"enrolled_on\": "
+		"\"1986-02-01\", \"vital_status\": \"dead\", \"died_on\": \"1986-05-01\", "
+		"\"death_cause\": \"Alpha\"}",
+		"{\"code\": \"%s-2\", \"sex\": \"male\", \"histology\": \"breast\", "
+		"\"enrolled_on\": "
+		"\"1985-01-01\", \"last_contact_on\": \"1986-01-01\"}",
+		"{\"code\": \"%s-4\", \"sex\": \"female\", \"age\": 33, \"histology\": "
+		"\"melanoma\", "
+		"\"regimen\": \"il2_lak\", \"enrolled_on\": \"1985-06-01\"}",
+	};
+	int64_t p[5];
+	for (int i = 0; i < 5; i++)
+		p[i] = make_patient(fmt(bodies[i], prefix));
+	every_field_both_ways(fmt("/patients?code=like.%s*", prefix), 5);
+
+	/* courses, outcomes and toxicities of one patient (its nested lists) */
+	int64_t c1 = make_course(p[4], "{\"started_on\": \"1985-07-01\", \"il2_dose\": 600000, "
+				       "\"doses_given\": 12, \"stop_reason\": \"toxicity\"}");
+	int64_t c2 = make_course(p[4], "{\"started_on\": \"1985-09-01\", \"ended_on\": "
+				       "\"1985-09-10\", \"il2_dose\": 720000}");
+	make_course(p[4], "{\"started_on\": \"1985-11-01\", \"doses_given\": 7}");
+	every_field_both_ways(fmt("/patients/%lld/courses?format=json", (long long)p[4]), 3);
+	make_outcome(c1, "{\"assessed_on\": \"1985-08-01\", \"response\": \"SD\"}");
+	make_outcome(c2, "{\"assessed_on\": \"1985-10-01\", \"response\": \"PR\", \"confirmed\": "
+			 "true, \"criteria\": \"recist_1_1\"}");
+	make_outcome(c1, "{\"assessed_on\": \"1985-08-01\", \"response\": \"MR\", \"confirmed\": "
+			 "false}");
+	every_field_both_ways(fmt("/patients/%lld/outcomes?format=json", (long long)p[4]), 3);
+	make_toxicity(c2, "{\"term\": \"Fever\", \"grade\": 2, \"onset_on\": \"1985-09-02\"}");
+	make_toxicity(c1, "{\"term\": \"Chills\", \"grade\": 2, \"onset_on\": \"1985-07-02\", "
+			  "\"resolved_on\": \"1985-07-04\", \"serious\": true}");
+	make_toxicity(c1, "{\"term\": \"Anemia\", \"grade\": 4, \"onset_on\": \"1985-07-02\", "
+			  "\"attribution\": \"possible\", \"outcome\": \"recovering\"}");
+	every_field_both_ways(fmt("/patients/%lld/toxicities?format=json", (long long)p[4]), 3);
+}
+END_TEST
+
 START_TEST(test_cursor_survives_records_added_and_deleted_between_pages)
 {
 	make_toxicities();
@@ -443,6 +566,7 @@ int main(void)
 	tcase_add_test(tc, test_comparisons_on_numbers_and_dates_and_ranges_by_repeating);
 	tcase_add_test(tc, test_enumerations_presence_and_code_prefix_on_patients);
 	tcase_add_test(tc, test_every_sort_pages_every_record_once_in_order);
+	tcase_add_test(tc, test_each_field_of_each_list_sorts_both_ways);
 	tcase_add_test(tc, test_cursor_survives_records_added_and_deleted_between_pages);
 	tcase_add_test(tc, test_a_cursor_is_refused_off_its_own_query);
 	tcase_add_test(tc, test_count_in_the_body_and_a_header_on_request);

@@ -12,8 +12,9 @@
 
 struct db;
 
-/* The cells a statistic keeps (NULL is any), and the page of complete
- * responders it lists: ids after after, at most limit. */
+/* The cells a statistic keeps (NULL is any; a value, or several separated
+ * by commas), and the page of complete responders it lists: ids after
+ * after, at most limit. */
 struct cohort_filter {
 	const char *regimen, *histology, *setting;
 	int64_t after;

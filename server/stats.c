@@ -167,6 +167,54 @@ static void parse_survival(struct query *qs, struct stats_query *q)
 	}
 }
 
+/* Is item one of the comma-separated values in list? */
+static bool listed(const char *list, const char *item)
+{
+	size_t n = strlen(item);
+	for (const char *p = list; p;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		if (len == n && strncmp(p, item, n) == 0)
+			return true;
+		p = comma ? comma + 1 : NULL;
+	}
+	return false;
+}
+
+/* A filter's value, or several separated by commas (melanoma,renal_cell),
+ * each one of choices and none twice; NULL when absent or refused. */
+static const char *take_values(struct query *qs, const char *key, const char *const *choices)
+{
+	const char *v = query_take(qs, key);
+	if (!v)
+		return NULL;
+	bool ok = *v != '\0';
+	int count = 0;
+	for (const char *p = v; ok && p;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		bool known = false;
+		for (int i = 0; choices[i] && !known; i++)
+			known = strlen(choices[i]) == len && strncmp(choices[i], p, len) == 0;
+		/* not seen before this one */
+		for (const char *q = v; known && q < p;) {
+			const char *c = strchr(q, ',');
+			size_t l = (size_t)(c - q);
+			known = !(l == len && strncmp(q, p, len) == 0);
+			q = c + 1;
+		}
+		ok = known && ++count <= 8;
+		p = comma ? comma + 1 : NULL;
+	}
+	if (!ok) {
+		query_error(qs, key,
+			    "is not a valid value for this filter (one of its values, or several "
+			    "separated by commas, each once)");
+		return NULL;
+	}
+	return v;
+}
+
 static bool parse_query(struct request *req, unsigned allowed, struct stats_query *q)
 {
 	static const char *const formats[] = {"json", "csv", NULL};
@@ -193,12 +241,8 @@ static bool parse_query(struct request *req, unsigned allowed, struct stats_quer
 	q->csv = choice == 1;
 	take_choice(&qs, "group_by", groupings, "must be one of: regimen, histology, setting",
 		    &q->group_by);
-	for (int g = 0; g < NGROUPINGS; g++) {
-		choice = -1;
-		take_choice(&qs, groupings[g], grouping_choices(g),
-			    "is not a valid value for this filter", &choice);
-		q->filter[g] = choice >= 0 ? grouping_choices(g)[choice] : NULL;
-	}
+	for (int g = 0; g < NGROUPINGS; g++)
+		q->filter[g] = take_values(&qs, groupings[g], grouping_choices(g));
 	if (allowed & PARAM_CI) {
 		choice = 0;
 		take_choice(&qs, "ci", ci_methods, "must be exact or wilson", &choice);
@@ -289,7 +333,7 @@ static int slot_count(const struct stats_query *q)
 static int cell_slot(const struct stats_query *q, const struct cohort_cell *c)
 {
 	for (int g = 0; g < NGROUPINGS; g++)
-		if (q->filter[g] && strcmp(q->filter[g], cell_value(c, g)) != 0)
+		if (q->filter[g] && !listed(q->filter[g], cell_value(c, g)))
 			return -1;
 	if (q->group_by < 0)
 		return 0;

@@ -26,10 +26,16 @@ int store_data_version(struct db *db, int64_t *version)
 	return rc == DB_ROW ? DB_OK : db_result(rc == DB_OK ? DB_ERROR : rc);
 }
 
-/* head, then " AND <column> = ?N" for each filter given (alias: the
- * table's, or ""), numbering parameters from first; *n gets how many. */
+/* The values a filter may list (each grouping's choices, 8 at most). */
+#define FILTER_VALUES 27
+
+/* head, then " AND <column> = ?N" for each filter given, or " AND <column>
+ * IN (?N, ...)" for a comma-separated list of values (alias: the table's,
+ * or ""), numbering parameters from first; the values (in scratch, for a
+ * list) into values, *n how many. */
 static char *filtered_sql(const char *head, const char *alias, const struct cohort_filter *f,
-			  int first, const char *tail, const char **values, int *n)
+			  int first, const char *tail, const char **values, int *n,
+			  char scratch[3][256])
 {
 	struct strbuf sb = {0};
 	strbuf_puts(&sb, head);
@@ -40,8 +46,22 @@ static char *filtered_sql(const char *head, const char *alias, const struct coho
 	for (int i = 0; i < 3; i++) {
 		if (!given[i])
 			continue;
-		strbuf_printf(&sb, " AND %s%s = ?%d", alias, columns[i], first + *n);
-		values[(*n)++] = given[i];
+		if (!strchr(given[i], ',')) {
+			strbuf_printf(&sb, " AND %s%s = ?%d", alias, columns[i], first + *n);
+			values[(*n)++] = given[i];
+			continue;
+		}
+		snprintf(scratch[i], 256, "%s", given[i]);
+		strbuf_printf(&sb, " AND %s%s IN (", alias, columns[i]);
+		char *save = NULL;
+		bool first_item = true;
+		for (char *v = strtok_r(scratch[i], ",", &save); v && *n < FILTER_VALUES;
+		     v = strtok_r(NULL, ",", &save)) {
+			strbuf_printf(&sb, "%s?%d", first_item ? "" : ", ", first + *n);
+			values[(*n)++] = v;
+			first_item = false;
+		}
+		strbuf_puts(&sb, ")");
 	}
 	strbuf_puts(&sb, tail);
 	return strbuf_steal(&sb);
@@ -50,11 +70,12 @@ static char *filtered_sql(const char *head, const char *alias, const struct coho
 static int load_tallies(struct db *db, int kind, const struct cohort_filter *f, struct cohort *c,
 			size_t *cap)
 {
-	const char *values[3];
+	const char *values[FILTER_VALUES];
+	char scratch[3][256];
 	int nvalues;
 	char *sql = filtered_sql("SELECT regimen, histology, setting, term, k, n FROM tallies "
 				 "WHERE kind = ?1 AND n <> 0",
-				 "", f, 2, "", values, &nvalues);
+				 "", f, 2, "", values, &nvalues, scratch);
 	struct db_stmt *stmt = sql ? db_prepare(db, sql) : NULL;
 	free(sql);
 	if (!stmt)
@@ -89,13 +110,14 @@ static int load_tallies(struct db *db, int kind, const struct cohort_filter *f, 
 
 static int load_deaths(struct db *db, const struct cohort_filter *f, struct cohort *c)
 {
-	const char *values[3];
+	const char *values[FILTER_VALUES];
+	char scratch[3][256];
 	int nvalues;
 	char *sql = filtered_sql(
 		"SELECT t.patient_id, t.course_id, t.term, s.regimen, s.histology, s.setting "
 		"FROM toxicities t JOIN patient_summaries s ON s.patient_id = t.patient_id "
 		"WHERE t.grade = 5 AND t.attribution IN ('possible', 'probable', 'definite')",
-		"s.", f, 1, " ORDER BY t.patient_id, t.course_id, t.id", values, &nvalues);
+		"s.", f, 1, " ORDER BY t.patient_id, t.course_id, t.id", values, &nvalues, scratch);
 	struct db_stmt *stmt = sql ? db_prepare(db, sql) : NULL;
 	free(sql);
 	if (!stmt)
@@ -126,7 +148,8 @@ static int load_deaths(struct db *db, const struct cohort_filter *f, struct coho
 static int load_responders(struct db *db, bool confirmed, const struct cohort_filter *f,
 			   struct cohort *c)
 {
-	const char *values[3];
+	const char *values[FILTER_VALUES];
+	char scratch[3][256];
 	int nvalues;
 	char *sql = filtered_sql(
 		confirmed ? "SELECT patient_id, regimen, histology, setting, first_cr_confirmed, "
@@ -134,7 +157,7 @@ static int load_responders(struct db *db, bool confirmed, const struct cohort_fi
 			    "WHERE best_confirmed = 0"
 			  : "SELECT patient_id, regimen, histology, setting, first_cr, latest, "
 			    "recurred FROM patient_summaries WHERE best = 0",
-		"", f, 3, " AND patient_id > ?1 ORDER BY patient_id LIMIT ?2", values, &nvalues);
+		"", f, 3, " AND patient_id > ?1 ORDER BY patient_id LIMIT ?2", values, &nvalues, scratch);
 	struct db_stmt *stmt = sql ? db_prepare(db, sql) : NULL;
 	free(sql);
 	if (!stmt)

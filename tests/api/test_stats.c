@@ -1951,6 +1951,54 @@ START_TEST(test_bad_group_by_filter_and_format_are_400)
 	refused_on(ROUTES, "histology=Melanoma", "histology");
 	refused_on(ROUTES, "setting=x", "setting");
 	refused_on(ROUTES, "format=xml", "format");
+	/* several values: each one of the field's, each once, no empty one */
+	refused_on(ROUTES, "histology=melanoma,,renal_cell", "histology");
+	refused_on(ROUTES, "histology=melanoma,melanoma", "histology");
+	refused_on(ROUTES, "histology=melanoma,", "histology");
+	refused_on(ROUTES, "regimen=il2_lak,bogus", "regimen");
+}
+END_TEST
+
+/* A filter of several values keeps the patients of any of them: every
+ * count is the sum of each value's, and a grouping shows only them. */
+START_TEST(test_a_filter_of_several_values_keeps_any_of_them)
+{
+	struct resp *a = cohort_stats("/stats/response?histology=melanoma");
+	struct resp *b = cohort_stats("/stats/response?histology=renal_cell");
+	struct resp *ab = cohort_stats("/stats/response?histology=melanoma,renal_cell");
+	static const char *const figures[] = {"overall.objective_response.count",
+					      "overall.objective_response.total",
+					      "overall.complete_response.count", NULL};
+	for (int i = 0; figures[i]; i++)
+		expect_int(ab->json, figures[i],
+			   json_integer_value(at(a->json, figures[i])) +
+				   json_integer_value(at(b->json, figures[i])));
+	expect_str(ab->json, "definitions.filters.histology", "melanoma,renal_cell");
+	resp_free(a);
+	resp_free(b);
+	resp_free(ab);
+	struct resp *s = cohort_stats("/stats/survival?histology=melanoma,renal_cell,lung");
+	expect_int(s->json, "overall.n", 10); /* P1-5, P13-15 and P11, P8 */
+	resp_free(s);
+	struct resp *g = cohort_stats("/stats/summary?histology=sarcoma,breast&group_by=histology");
+	size_t i;
+	json_t *grp;
+	json_array_foreach(at(g->json, "groups"), i, grp)
+	{
+		const char *key = json_string_value(json_object_get(grp, "key"));
+		bool kept = strcmp(key, "sarcoma") == 0 || strcmp(key, "breast") == 0;
+		ck_assert_msg(kept == (json_integer_value(json_object_get(grp, "patients")) > 0),
+			      "group %s", key);
+	}
+	expect_int(g->json, "overall.patients", 2);
+	resp_free(g);
+	/* the page of complete responders: those of either value */
+	struct resp *d = cohort_stats("/stats/durable-response?histology=melanoma,renal_cell&"
+				      "min_months=0&limit=1");
+	expect_int(d->json, "overall.complete_responders", 3); /* P1, P2, P3 */
+	ck_assert_uint_eq(json_array_size(at(d->json, "overall.patients")), 1);
+	ck_assert_ptr_nonnull(json_object_get(d->json, "next"));
+	resp_free(d);
 }
 END_TEST
 
@@ -2356,6 +2404,7 @@ int main(void)
 	tcase_add_test(tc, test_etag_differs_between_queries_and_formats);
 	tcase_add_test(tc, test_etag_tells_apart_parameters_closer_than_a_millionth);
 	tcase_add_test(tc, test_bad_group_by_filter_and_format_are_400);
+	tcase_add_test(tc, test_a_filter_of_several_values_keeps_any_of_them);
 	tcase_add_test(tc, test_bad_ci_and_level_are_400);
 	tcase_add_test(tc, test_bad_unit_and_min_grade_are_400);
 	tcase_add_test(tc, test_bad_min_months_population_and_confirmed_only_are_400);

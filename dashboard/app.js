@@ -76,11 +76,12 @@
 
   const token = () => sessionStorage.getItem(TOKEN_KEY) ?? '';
 
+  /* Each filter's chosen values, comma-separated (any of them); none: all. */
   function filterParams() {
     const p = {};
     for (const f of FILTERS) {
-      const v = $(`f-${f}`).value;
-      if (v) p[f] = v;
+      const v = [...$(`f-${f}`).selectedOptions].map((o) => o.value);
+      if (v.length) p[f] = v.join(',');
     }
     return p;
   }
@@ -526,9 +527,10 @@
     const wanted = filtersFromHash();
     for (const f of FILTERS) {
       const select = $(`f-${f}`);
-      select.replaceChildren(el('option', { value: '' }, 'all'));
-      for (const [k, n] of Object.entries(sources[f])) select.append(el('option', { value: k }, `${label(k)} (${n})`));
-      if (wanted[f] && sources[f][wanted[f]] !== undefined) select.value = wanted[f];
+      const chosen = new Set((wanted[f] ?? '').split(','));
+      select.replaceChildren();
+      for (const [k, n] of Object.entries(sources[f]))
+        select.append(el('option', { value: k, selected: chosen.has(k) }, `${label(k)} (${n})`));
     }
     optionsFilled = true;
   }
@@ -593,7 +595,7 @@
       renderDurable(durable);
       $('token').classList.remove('attention');
       $('as-of').textContent = `data version ${summary.as_of}`;
-      const shown = FILTERS.filter((f) => filters[f]).map((f) => label(filters[f]));
+      const shown = FILTERS.filter((f) => filters[f]).map((f) => filters[f].split(',').map(label).join(' or '));
       setStatus(`${summary.overall.patients} patients${shown.length ? ` (${shown.join(', ')})` : ''}.`);
       document.body.dataset.asOf = String(summary.as_of);
       document.body.dataset.state = 'ready';

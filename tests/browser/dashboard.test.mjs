@@ -378,8 +378,16 @@ async function caseAnonymousReads(browser) {
 
     // the survival endpoints and a comparison: curves per group, log-rank
     // test, hazard ratios, landmarks
-    await page.selectOption('#f-regimen', '');
-    await page.selectOption('#f-histology', '');
+    // several values of one filter: any of them
+    await page.selectOption('#f-histology', ['melanoma', 'renal_cell']);
+    await waitReady(page, 'regimen=il2_lak&histology=melanoma%2Crenal_cell');
+    const either = await checkAgainstApi(page, server.base, { regimen: 'il2_lak', histology: 'melanoma,renal_cell' });
+    const each = await Promise.all(
+      ['melanoma', 'renal_cell'].map((h) => apiGet(server.base, '/stats/summary', { regimen: 'il2_lak', histology: h })),
+    );
+    assert.equal(Number(either.shown.table1.at(-1).cells.patients), each[0].overall.patients + each[1].overall.patients);
+    await page.selectOption('#f-regimen', []);
+    await page.selectOption('#f-histology', []);
     await waitReady(page, '');
     await page.selectOption('#s-endpoint', 'progression_free');
     await waitReady(page, '', 'endpoint=progression_free');

@@ -157,7 +157,8 @@ static int load_responders(struct db *db, bool confirmed, const struct cohort_fi
 			    "WHERE best_confirmed = 0"
 			  : "SELECT patient_id, regimen, histology, setting, first_cr, latest, "
 			    "recurred FROM patient_summaries WHERE best = 0",
-		"", f, 3, " AND patient_id > ?1 ORDER BY patient_id LIMIT ?2", values, &nvalues, scratch);
+		"", f, 3, " AND patient_id > ?1 ORDER BY patient_id LIMIT ?2", values, &nvalues,
+		scratch);
 	struct db_stmt *stmt = sql ? db_prepare(db, sql) : NULL;
 	free(sql);
 	if (!stmt)

@@ -70,6 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (int nested = 0; nested < 2; nested++) {
 			struct query qs;
 			query_init(&qs);
+			qs.repeats = true; /* as a list reads its query (filters repeat) */
 			for (int i = 0; i < n; i++)
 				query_add(&qs, keys[i], values[i]);
 			struct list_query q = {.limit = 50};
@@ -83,8 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (store_list(db, all[r], &q, &recs, &count, &more) == DB_OK)
 					store_list_free(recs, count);
 			}
-			for (int f = 0; f < q.nfilters; f++)
-				value_set_null(&q.filters[f].value);
+			list_query_clear(&q);
 			strbuf_free(&kept);
 			query_free(&qs);
 		}

@@ -86,7 +86,8 @@ void strbuf_append(struct strbuf *sb, const char *s, size_t n)
 {
 	if (!strbuf_reserve(sb, n))
 		return;
-	memcpy(sb->data + sb->len, s, n);
+	if (n) /* s may be NULL then (an empty strbuf's data) */
+		memcpy(sb->data + sb->len, s, n);
 	sb->len += n;
 	sb->data[sb->len] = '\0';
 }

@@ -418,6 +418,80 @@ START_TEST(test_each_field_of_each_list_sorts_both_ways)
 }
 END_TEST
 
+/* Filters, sort and pages together: the toxicities of grade 2 or worse,
+ * newest first, two a page: every one once, in order. */
+START_TEST(test_filters_and_sort_together_page_in_order)
+{
+	make_toxicities();
+	struct tox_row rows[16];
+	size_t n = read_rows(rows), kept = 0;
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].grade >= 2 && strcmp(rows[i].onset, "1985-05-01") < 0)
+			rows[kept++] = rows[i];
+	sort_spec = "-onset_on,term";
+	qsort(rows, kept, sizeof *rows, by_spec);
+	int64_t got[16];
+	int count = walk_ids(
+		toxicities("grade=gte.2&onset_on=lt.1985-05-01&sort=-onset_on,term&limit=2"), got,
+		16);
+	ck_assert_int_eq(count, (int)kept);
+	for (size_t i = 0; i < kept; i++)
+		ck_assert_int_eq(got[i], rows[i].id);
+}
+END_TEST
+
+/* Under each sort, records added before and after the cursor and one
+ * deleted between two pages: the rest of the walk is exactly the records
+ * that now come after the cursor's record, in order. */
+START_TEST(test_every_sort_survives_changes_between_pages)
+{
+	static const char *const sorts[] = {"grade",           "-grade",      "term",
+					    "-onset_on,grade", "resolved_on", "-resolved_on",
+					    "onset_on,-term"};
+	for (size_t s = 0; s < sizeof sorts / sizeof *sorts; s++) {
+		make_toxicities();
+		json_t *first = get_json(toxicities(fmt("sort=%s&limit=3", sorts[s])));
+		json_t *items = json_object_get(first, "items");
+		ck_assert_uint_eq(json_array_size(items), 3);
+		int64_t last = json_integer_value(json_object_get(json_array_get(items, 2), "id"));
+		char *next = strdup(json_string_value(json_object_get(first, "next")));
+		json_decref(first);
+		json_t *c = get_json(fmt("/toxicities/%lld", (long long)tox[0]));
+		int64_t course = json_integer_value(json_object_get(c, "course_id"));
+		json_decref(c);
+		make_toxicity(course,
+			      "{\"term\": \"Aaa\", \"grade\": 1, \"onset_on\": \"1985-02-02\"}");
+		make_toxicity(course, "{\"term\": \"Zzz\", \"grade\": 5, \"outcome\": \"fatal\", "
+				      "\"onset_on\": \"1985-06-01\"}");
+		/* delete one not yet seen (the last in this sort) */
+		struct tox_row rows[16];
+		sort_spec = sorts[s];
+		size_t n = read_rows(rows);
+		qsort(rows, n, sizeof *rows, by_spec);
+		int64_t gone = rows[n - 1].id == last ? rows[n - 2].id : rows[n - 1].id;
+		struct resp *d = http_delete(fmt("/toxicities/%lld", (long long)gone));
+		ck_assert_int_eq(d->status, 204);
+		resp_free(d);
+		n = read_rows(rows);
+		qsort(rows, n, sizeof *rows, by_spec);
+		/* where the cursor's record stands now */
+		size_t at = 0;
+		while (at < n && rows[at].id != last)
+			at++;
+		ck_assert_uint_lt(at, n);
+		int64_t got[16];
+		int count = walk_ids(next, got, 16);
+		free(next);
+		ck_assert_msg(count == (int)(n - at - 1), "sort=%s: %d after the cursor, want %zu",
+			      sorts[s], count, n - at - 1);
+		for (int i = 0; i < count; i++)
+			ck_assert_msg(got[i] == rows[at + 1 + (size_t)i].id,
+				      "sort=%s: place %d is %lld, want %lld", sorts[s], i,
+				      (long long)got[i], (long long)rows[at + 1 + (size_t)i].id);
+	}
+}
+END_TEST
+
 START_TEST(test_cursor_survives_records_added_and_deleted_between_pages)
 {
 	make_toxicities();
@@ -567,6 +641,8 @@ int main(void)
 	tcase_add_test(tc, test_enumerations_presence_and_code_prefix_on_patients);
 	tcase_add_test(tc, test_every_sort_pages_every_record_once_in_order);
 	tcase_add_test(tc, test_each_field_of_each_list_sorts_both_ways);
+	tcase_add_test(tc, test_filters_and_sort_together_page_in_order);
+	tcase_add_test(tc, test_every_sort_survives_changes_between_pages);
 	tcase_add_test(tc, test_cursor_survives_records_added_and_deleted_between_pages);
 	tcase_add_test(tc, test_a_cursor_is_refused_off_its_own_query);
 	tcase_add_test(tc, test_count_in_the_body_and_a_header_on_request);

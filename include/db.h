@@ -199,6 +199,15 @@ struct db *db_for_thread(void);
 /* A connection of its own on the pool's database, for a long read that
  * must see one snapshot throughout (an export); db_close it. */
 int db_open_another(struct db **out);
+/* The pool as /metrics shows it: connections open (the workers' and the
+ * writer's), writers waiting for the write lock now, how many waited and
+ * for how long in all, the commits of the shared writer and the writes
+ * they held (a group commit holds several). */
+struct db_pool_figures {
+	int64_t connections, writers_waiting, writer_waits, commits, committed_writes;
+	double writer_wait_seconds;
+};
+void db_pool_figures(struct db_pool_figures *out);
 /* db reads the database once through (an export): the engine keeps little
  * of it cached, so that the connection's memory stays small. */
 int db_read_through(struct db *db);

@@ -7,10 +7,12 @@
 #include "db.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db_engine.h"
 #include "db_postgresql.h"
@@ -316,12 +318,24 @@ struct group_waiter {
 static struct group_waiter *group_waiters[GROUP_MAX];
 static int group_nwaiters;
 
+/* What /metrics shows of the pool's writing (db_pool_figures). */
+static atomic_llong writer_waits, writer_wait_ns, group_commits, group_commit_writes;
+
 static void take_writer(void)
 {
 	pthread_mutex_lock(&group_lock);
 	group_waiting++;
 	pthread_mutex_unlock(&group_lock);
-	pthread_mutex_lock(&writer_lock);
+	if (pthread_mutex_trylock(&writer_lock) != 0) {
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		pthread_mutex_lock(&writer_lock);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		atomic_fetch_add(&writer_waits, 1);
+		atomic_fetch_add(&writer_wait_ns,
+				 (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL +
+					 (t1.tv_nsec - t0.tv_nsec));
+	}
 	pthread_mutex_lock(&group_lock);
 	group_waiting--;
 	pthread_mutex_unlock(&group_lock);
@@ -406,8 +420,11 @@ int db_begin_write(struct db *db)
 static int end_group(struct db *db, bool lost)
 {
 	int outcome = lost ? DB_ERROR : DB_OK;
-	if (!lost && group_members > 0 && (outcome = run(db, DB_COMMIT)) == DB_OK)
+	if (!lost && group_members > 0 && (outcome = run(db, DB_COMMIT)) == DB_OK) {
 		db_note_commit();
+		atomic_fetch_add(&group_commits, 1);
+		atomic_fetch_add(&group_commit_writes, group_members);
+	}
 	if (group_members == 0 || outcome != DB_OK)
 		db_end_leftover(db);
 	pthread_mutex_lock(&group_lock);
@@ -690,6 +707,23 @@ static struct db *pool_writer;
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Thread_local struct db *thread_db;
 static _Thread_local bool thread_db_taken;
+
+void db_pool_figures(struct db_pool_figures *out)
+{
+	memset(out, 0, sizeof *out);
+	pthread_mutex_lock(&pool_lock);
+	for (struct db *db = pool_all; db; db = db->next_in_pool)
+		out->connections++;
+	out->connections += pool_writer != NULL;
+	pthread_mutex_unlock(&pool_lock);
+	pthread_mutex_lock(&group_lock);
+	out->writers_waiting = group_waiting;
+	pthread_mutex_unlock(&group_lock);
+	out->writer_waits = atomic_load(&writer_waits);
+	out->writer_wait_seconds = (double)atomic_load(&writer_wait_ns) / 1e9;
+	out->commits = atomic_load(&group_commits);
+	out->committed_writes = atomic_load(&group_commit_writes);
+}
 
 int db_read_through(struct db *db)
 {

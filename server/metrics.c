@@ -149,6 +149,29 @@ void metrics_scrape(struct request *req)
 			      "# HELP cohortd_wal_bytes Size of the write-ahead log.\n"
 			      "# TYPE cohortd_wal_bytes gauge\ncohortd_wal_bytes %lld\n",
 			      (long long)db_bytes, (long long)wal_bytes);
+	struct db_pool_figures pool;
+	db_pool_figures(&pool);
+	strbuf_printf(
+		&sb,
+		"# HELP cohortd_db_connections Database connections open: the workers' and the "
+		"writer's.\n"
+		"# TYPE cohortd_db_connections gauge\ncohortd_db_connections{engine=\"%s\"} %lld\n"
+		"# HELP cohortd_db_writers_waiting Writers waiting for the write lock now.\n"
+		"# TYPE cohortd_db_writers_waiting gauge\ncohortd_db_writers_waiting %lld\n"
+		"# HELP cohortd_db_writer_waits_total Writers that waited for the write lock.\n"
+		"# TYPE cohortd_db_writer_waits_total counter\ncohortd_db_writer_waits_total %lld\n"
+		"# HELP cohortd_db_writer_wait_seconds_total Time writers spent waiting for it.\n"
+		"# TYPE cohortd_db_writer_wait_seconds_total counter\n"
+		"cohortd_db_writer_wait_seconds_total %.6f\n"
+		"# HELP cohortd_db_commits_total Commits of the shared writer (one per group).\n"
+		"# TYPE cohortd_db_commits_total counter\ncohortd_db_commits_total %lld\n"
+		"# HELP cohortd_db_committed_writes_total Writes those commits held.\n"
+		"# TYPE cohortd_db_committed_writes_total counter\n"
+		"cohortd_db_committed_writes_total %lld\n",
+		db_engine_name(req->db), (long long)pool.connections,
+		(long long)pool.writers_waiting, (long long)pool.writer_waits,
+		pool.writer_wait_seconds, (long long)pool.commits,
+		(long long)pool.committed_writes);
 	const struct resource *const *resources = resources_all;
 	strbuf_puts(&sb, "# HELP cohortd_records Records held, by resource.\n"
 			 "# TYPE cohortd_records gauge\n");

@@ -172,6 +172,35 @@ START_TEST(test_record_counts_follow_every_write)
 }
 END_TEST
 
+/* The connection pool's figures: connections open on the engine (a
+ * worker's and the writer's at least), writers waiting now, and the shared
+ * writer's commits and the writes they held, each POST one write. */
+START_TEST(test_pool_figures_follow_the_writes)
+{
+	char *before = metrics();
+	double writes0 = series(before, "cohortd_db_committed_writes_total");
+	double commits0 = series(before, "cohortd_db_commits_total");
+	for (int i = 0; i < 5; i++)
+		make_patient(NULL);
+	char *after = metrics_when("cohortd_db_committed_writes_total", writes0 + 5);
+	double writes = series(after, "cohortd_db_committed_writes_total") - writes0;
+	double commits = series(after, "cohortd_db_commits_total") - commits0;
+	ck_assert_msg(writes == 5, "%g writes committed", writes);
+	ck_assert_msg(commits >= 1 && commits <= 5, "%g commits", commits);
+	char name[96];
+	snprintf(name, sizeof name, "cohortd_db_connections{engine=\"%s\"}",
+		 api_on_postgresql() ? "postgresql" : "sqlite");
+	ck_assert_msg(series(after, name) >= 2, "%s: %g", name, series(after, name));
+	static const char *const present[] = {"\ncohortd_db_writers_waiting 0\n",
+					      "\ncohortd_db_writer_waits_total ",
+					      "\ncohortd_db_writer_wait_seconds_total ", NULL};
+	for (int i = 0; present[i]; i++)
+		ck_assert_msg(strstr(after, present[i]), "no %s", present[i] + 1);
+	free(before);
+	free(after);
+}
+END_TEST
+
 START_TEST(test_metrics_need_a_reader)
 {
 	static const char *const none[] = {"Authorization:", NULL};
@@ -273,6 +302,7 @@ int main(void)
 	Suite *s = api_suite("observability", &tc);
 	tcase_add_test(tc, test_request_counter_moves_by_route_template_and_status);
 	tcase_add_test(tc, test_latency_histogram_is_consistent);
+	tcase_add_test(tc, test_pool_figures_follow_the_writes);
 	tcase_add_test(tc, test_gauges_report_in_flight_database_records_and_build);
 	tcase_add_test(tc, test_record_counts_follow_every_write);
 	tcase_add_test(tc, test_metrics_need_a_reader);

@@ -36,7 +36,7 @@ void records_parse_list_query(const struct resource *res, bool nested, struct qu
  * unused for the caller to refuse. */
 void records_parse_filters(const struct resource *res, struct query *qs, struct list_query *q);
 /* The cursor of the page after rec under q's sort (malloc'd, URL-safe). */
-char *list_cursor(const struct resource *res, const struct list_query *q,
-		  const struct list_form *form, const struct record *rec);
+char *list_cursor(const struct list_query *q, const struct list_form *form,
+		  const struct record *rec);
 
 #endif

@@ -108,6 +108,9 @@ int store_each_of_patients(struct db *db, const struct resource *res, int64_t lo
 			   bool (*fn)(void *cls, const struct record *rec), void *cls);
 /* Frees the values q's filters and keys hold. */
 void list_query_clear(struct list_query *q);
+/* dst = src with copies of the text its filters and keys hold (dst owns
+ * them: list_query_clear). */
+void list_query_copy(struct list_query *dst, const struct list_query *src);
 void store_list_free(struct record *recs, int count);
 
 /* --- patients --------------------------------------------------------- */

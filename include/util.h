@@ -45,6 +45,9 @@ bool xgrow(void **p, size_t *cap, size_t n, size_t size);
 /* Hands the buffer to the caller (free() it) and empties sb; NULL when an
  * append failed or memory for "" cannot be had. */
 char *strbuf_steal(struct strbuf *sb);
+/* Copies what is left of sb from *sent on, max bytes at most, into buf (a
+ * streamed answer's next piece); moves *sent on and returns how many. */
+size_t strbuf_drain(const struct strbuf *sb, size_t *sent, char *buf, size_t max);
 void strbuf_free(struct strbuf *sb);
 
 /* Current UTC time as RFC 3339 with milliseconds and Z: 2026-11-28T08:18:11.123Z.

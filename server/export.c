@@ -87,19 +87,9 @@ int export_open(struct db *db, const struct list_query *filters, bool gzip, stru
 			resource_field_index(kinds[k], k == 0 ? "patient_id" : "course_id");
 	}
 	if (filters) {
-		/* the values are the caller's: the export keeps copies */
-		e->filters = *filters;
-		for (int i = 0; i < filters->nfilters; i++) {
-			struct filter *f = &e->filters.filters[i];
-			const struct filter *from = &filters->filters[i];
-			for (int k = -1; k < f->nin; k++) {
-				struct value *v = k < 0 ? &f->value : &f->in[k];
-				if (v->kind != VALUE_TEXT)
-					continue;
-				*v = (struct value){.kind = VALUE_NULL}; /* not the caller's */
-				value_set_text(v, k < 0 ? from->value.s : from->in[k].s);
-			}
-		}
+		list_query_copy(&e->filters, filters);
+		for (int i = 0; i < e->filters.nsort; i++) /* id order, always */
+			value_set_null(&e->filters.key[i]);
 		e->filters.nsort = 0;
 	}
 	e->gzip = gzip;

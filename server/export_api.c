@@ -33,12 +33,7 @@ static long export_stream_read(void *cls, char *buf, size_t max)
 		if (export_next(s->e, &s->pending, &s->done) != DB_OK || s->pending.failed)
 			return REPLY_STREAM_ERROR;
 	}
-	size_t n = s->pending.len - s->sent;
-	if (n > max)
-		n = max;
-	memcpy(buf, s->pending.data + s->sent, n);
-	s->sent += n;
-	return (long)n;
+	return (long)strbuf_drain(&s->pending, &s->sent, buf, max);
 }
 
 static void export_stream_done(void *cls)

@@ -239,8 +239,8 @@ static json_t *value_json(const struct value *v)
 	}
 }
 
-char *list_cursor(const struct resource *res, const struct list_query *q,
-		  const struct list_form *form, const struct record *rec)
+char *list_cursor(const struct list_query *q, const struct list_form *form,
+		  const struct record *rec)
 {
 	char shape[17];
 	snprintf(shape, sizeof shape, "%016llx", (unsigned long long)form->shape);
@@ -252,7 +252,6 @@ char *list_cursor(const struct resource *res, const struct list_query *q,
 	json_t *c = json_pack("[s, o, I]", shape, keys, (json_int_t)rec->id);
 	char *text = c ? json_dumps(c, JSON_COMPACT) : NULL;
 	json_decref(c);
-	(void)res;
 	if (!text)
 		return NULL;
 	size_t len = strlen(text);

@@ -534,12 +534,7 @@ static long export_read(void *cls, char *buf, size_t max)
 			e->finished = true;
 		}
 	}
-	size_t n = e->pending.len - e->sent;
-	if (n > max)
-		n = max;
-	memcpy(buf, e->pending.data + e->sent, n);
-	e->sent += n;
-	return (long)n;
+	return (long)strbuf_drain(&e->pending, &e->sent, buf, max);
 }
 
 static void export_done(void *cls)
@@ -616,7 +611,7 @@ static void list_records(struct request *req, bool nested)
 	write_rows(&sb, res, recs, count, form.csv, form.pick, &first);
 	char *url = NULL;
 	if (more && q.nsort > 0) {
-		char *cursor = list_cursor(res, &q, &form, &recs[count - 1]);
+		char *cursor = list_cursor(&q, &form, &recs[count - 1]);
 		url = cursor ? xasprintf("%s?%s%scursor=%s", req->path, kept.data ? kept.data : "",
 					 kept.len ? "&" : "", cursor)
 			     : NULL;

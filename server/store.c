@@ -549,6 +549,28 @@ int store_each_of_patients(struct db *db, const struct resource *res, int64_t lo
 	return db_result(rc);
 }
 
+/* A text value of its own: the same text, copied. */
+static void own_text(struct value *v)
+{
+	if (v->kind != VALUE_TEXT)
+		return;
+	const char *text = v->s;
+	*v = (struct value){.kind = VALUE_NULL};
+	value_set_text(v, text);
+}
+
+void list_query_copy(struct list_query *dst, const struct list_query *src)
+{
+	*dst = *src;
+	for (int i = 0; i < dst->nfilters; i++) {
+		own_text(&dst->filters[i].value);
+		for (int k = 0; k < dst->filters[i].nin; k++)
+			own_text(&dst->filters[i].in[k]);
+	}
+	for (int i = 0; i < dst->nsort; i++)
+		own_text(&dst->key[i]);
+}
+
 void list_query_clear(struct list_query *q)
 {
 	for (int i = 0; i < q->nfilters; i++) {

@@ -82,6 +82,17 @@ static bool strbuf_reserve(struct strbuf *sb, size_t extra)
 	return true;
 }
 
+size_t strbuf_drain(const struct strbuf *sb, size_t *sent, char *buf, size_t max)
+{
+	size_t n = sb->len - *sent;
+	if (n > max)
+		n = max;
+	if (n)
+		memcpy(buf, sb->data + *sent, n);
+	*sent += n;
+	return n;
+}
+
 void strbuf_append(struct strbuf *sb, const char *s, size_t n)
 {
 	if (!strbuf_reserve(sb, n))

@@ -412,7 +412,7 @@
     rows.push(landmarkRow('overall', o, grouped ? 'All' : 'All patients'));
     fillTable(
       $('survival-landmarks'),
-      [grouped ? heading(s.definitions.group_by) : '', 'n', 'Events', 'Median (days)', ...o.at.map((a) => `${a.time_days / 365} year${a.time_days === 365 ? '' : 's'} (${level}% CI)`)],
+      [grouped ? heading(s.definitions.group_by) : 'Patients', 'n', 'Events', 'Median (days)', ...o.at.map((a) => `${a.time_days / 365} year${a.time_days === 365 ? '' : 's'} (${level}% CI)`)],
       rows,
     );
     renderComparison(s, groups);
@@ -597,11 +597,23 @@
       $('as-of').textContent = `data version ${summary.as_of}`;
       const shown = FILTERS.filter((f) => filters[f]).map((f) => filters[f].split(',').map(label).join(' or '));
       setStatus(`${summary.overall.patients} patients${shown.length ? ` (${shown.join(', ')})` : ''}.`);
+      const chosen = FILTERS.filter((f) => filters[f]).map((f) => `${f} ${filters[f].split(',').map(label).join(' or ')}`);
+      $('report-filters').textContent =
+        `Filters: ${chosen.length ? chosen.join('; ') : 'none (all patients)'}. ${summary.overall.patients} patients.`;
       document.body.dataset.asOf = String(summary.as_of);
+      footReport();
       document.body.dataset.state = 'ready';
     } catch (err) {
       if (seq === loadSeq) explain(err);
     }
+  }
+
+  /* The foot of the printed report: the data version and when it was
+   * printed (set again as the print begins). */
+  function footReport() {
+    const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
+    const version = document.body.dataset.asOf;
+    $('report-foot').textContent = `cohortd, data version ${version ?? '?'}, printed ${when} UTC`;
   }
 
   function showToken() {
@@ -627,6 +639,22 @@
       load();
     });
     $('survival-controls').addEventListener('change', () => load());
+    /* on paper the charts take the paper's boxes and a smaller type: drawn
+     * again (Chart.js leaves a canvas at its screen size, stretched) */
+    const screenType = Chart.defaults.font.size;
+    const redraw = () => {
+      Chart.defaults.font.size = window.matchMedia('print').matches ? 8 : screenType;
+      Object.values(charts).forEach((c) => {
+        c.resize();
+        c.update();
+      });
+    };
+    window.addEventListener('beforeprint', () => {
+      footReport();
+      redraw();
+    });
+    window.addEventListener('afterprint', redraw);
+    window.matchMedia('print').addEventListener('change', redraw);
     $('filters').addEventListener('change', () => {
       const q = queryOf(filterParams());
       history.replaceState(null, '', q ? `#${q}` : location.pathname);

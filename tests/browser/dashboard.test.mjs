@@ -5,8 +5,13 @@
 // Chart.getChart, and the figures the page writes beside them), changes a
 // filter and checks again, and saves screenshots into the artifacts folder.
 // A second case runs the server with anonymous reads off: the page asks for
-// a token, and works once one is entered.
+// a token, and works once one is entered. A third holds the page to every
+// screen, every reader and paper (issue 23): at 360, 768, 1024 and 1440 px
+// no overflow and no overlap, no axe-core violation, every chart described
+// by its table, the keyboard reaching every control with a visible focus;
+// then an A4 PDF read back with poppler (pages, text, the foot).
 //
+//   ONLY=TEXT runs only the cases whose name holds TEXT.
 //   COHORTD_BIN=build/test-plain/cohortd node tests/browser/dashboard.test.mjs
 //   (ARTIFACTS, default build/artifacts; CHROMIUM, default /usr/bin/chromium)
 //
@@ -14,7 +19,8 @@
 // on any failure.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +41,12 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 const TIMEOUT = 20000;
+/* the widths the page must hold at (issue 23): a small phone, a tablet, a
+ * laptop, a desktop */
+const WIDTHS = [360, 768, 1024, 1440];
+/* axe-core, injected into the page as the DevTools protocol's evaluation
+ * (the page's Content-Security-Policy forbids inline scripts, and rightly) */
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 mkdirSync(artifacts, { recursive: true });
 const work = mkdtempSync(join(tmpdir(), 'cohortd-browser-'));
@@ -184,6 +196,8 @@ async function checkAgainstApi(page, base, filters, token = null, survivalOption
   ]);
   const shown = await readPage(page);
   assert.equal(shown.state, 'ready');
+  /* every state the test visits is accessible, not only the first */
+  assert.deepEqual(await accessibilityProblems(page), [], `axe-core, ${new URLSearchParams(filters)}`);
   assert.equal(shown.query, new URLSearchParams(filters).toString());
 
   // Table 1: a row per regimen with patients, and the total
@@ -435,6 +449,7 @@ async function caseTokenNeeded(browser) {
     await page.waitForSelector('body[data-state="needs-token"]', { state: 'attached' });
     assert.match(await page.textContent('#status'), /needs a token.*\(401\)/);
     assert.equal(await page.evaluate(() => document.activeElement.id), 'token');
+    assert.deepEqual(await accessibilityProblems(page), [], 'axe-core, asking for a token');
     await page.screenshot({ path: join(artifacts, 'dashboard-token.png') });
 
     // a wrong token is refused, and the page says so
@@ -461,11 +476,247 @@ async function caseTokenNeeded(browser) {
   }
 }
 
+/* ---- every screen, every reader, paper ---------------------------------- */
+
+/* What breaks a layout, read from the page: the document wider than the
+ * viewport, a card whose content runs out of it, and any two of the page's
+ * boxes (cards, tiles, the blocks inside a card, the header's parts) that
+ * intersect while neither holds the other. */
+function layoutProblems(page) {
+  return page.evaluate(() => {
+    const problems = [];
+    const doc = document.documentElement;
+    if (doc.scrollWidth !== window.innerWidth)
+      problems.push(`the page is ${doc.scrollWidth} px wide in a ${window.innerWidth} px viewport`);
+    const name = (e) => e.id || `${e.tagName.toLowerCase()}${[...e.classList].map((c) => `.${c}`).join('')} in ${e.parentElement.closest('[id]')?.id ?? 'body'}`;
+    for (const card of document.querySelectorAll('.card, .tile, header, .filters'))
+      if (card.scrollWidth > card.clientWidth + 1)
+        problems.push(`${name(card)}: content ${card.scrollWidth} px wide in ${card.clientWidth} px`);
+    const boxes = [
+      ...document.querySelectorAll(
+        'header > *, #token-form > *, main > *, .filters > *, .card, .card > *, .split > *, .tiles > *, .tile, footer',
+      ),
+    ].filter((e) => !e.hidden && e.getClientRects().length > 0 && getComputedStyle(e).display !== 'none');
+    const rects = boxes.map((e) => e.getBoundingClientRect());
+    for (let i = 0; i < boxes.length; i++)
+      for (let j = i + 1; j < boxes.length; j++) {
+        const [a, b] = [rects[i], rects[j]];
+        if (boxes[i].contains(boxes[j]) || boxes[j].contains(boxes[i])) continue;
+        const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+        const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+        if (w > 0.5 && h > 0.5) problems.push(`${name(boxes[i])} and ${name(boxes[j])} overlap by ${w.toFixed(0)}x${h.toFixed(0)} px`);
+      }
+    return problems;
+  });
+}
+
+/* The charts take their size from their boxes once the layout settles
+ * (a resize, a change of media): two frames later. */
+const settle = (page) => page.evaluate(() => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok))));
+
+/* axe-core's violations on the page as it is now, of WCAG 2.1 A and AA and
+ * its best practices: the issue asks for no serious or critical one; the
+ * page has none of any impact, and keeps it so (language, landmarks, the
+ * order of headings and empty table heads are moderate or minor). */
+async function accessibilityProblems(page) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeSource);
+  const result = await page.evaluate(() =>
+    window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } }),
+  );
+  return result.violations
+    .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 4).join(', ')})`);
+}
+
+/* Tabs from the top of the page and records what takes the focus, and
+ * whether it shows it (an outline or a shadow under :focus-visible). */
+async function tabOrder(page, presses) {
+  await page.evaluate(() => {
+    document.activeElement?.blur();
+    window.scrollTo(0, 0);
+  });
+  const seen = [];
+  for (let i = 0; i < presses; i++) {
+    await page.keyboard.press('Tab');
+    seen.push(
+      await page.evaluate(() => {
+        const e = document.activeElement;
+        const s = getComputedStyle(e);
+        return {
+          id: e.id || (e.tagName === 'SUMMARY' ? 'summary' : e.tagName.toLowerCase()),
+          visible: e.matches(':focus-visible') && ((s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2) || s.boxShadow !== 'none'),
+        };
+      }),
+    );
+  }
+  return seen;
+}
+
+/* Pages and text of a PDF, by poppler's pdfinfo and pdftotext. */
+function pdfFacts(path) {
+  const info = execFileSync('pdfinfo', [path]).toString();
+  return {
+    pages: Number(info.match(/^Pages:\s+(\d+)/m)[1]),
+    size: info.match(/^Page size:\s+(.*)$/m)[1],
+    text: execFileSync('pdftotext', ['-layout', path, '-']).toString(),
+  };
+}
+
+async function caseEveryScreen(browser) {
+  const server = await startServer(demoDb('screens'), ['--anonymous', 'reader']);
+  const problems = [];
+  try {
+    for (const width of WIDTHS) {
+      const context = await browser.newContext({ viewport: { width, height: 900 } });
+      const page = await context.newPage();
+      page.setDefaultTimeout(TIMEOUT);
+      page.on('pageerror', (e) => problems.push(`${width} px: page error: ${e.message}`));
+      try {
+        await page.goto(`${server.base}/`);
+        await waitReady(page, '');
+        await settle(page);
+        for (const p of await layoutProblems(page)) problems.push(`${width} px: ${p}`);
+        for (const p of await accessibilityProblems(page)) problems.push(`${width} px: ${p}`);
+        /* every chart drawn within its card, and said in words beside it */
+        const charts = await page.evaluate(() =>
+          [...document.querySelectorAll('canvas')].map((c) => {
+            const card = c.closest('.card').getBoundingClientRect();
+            const r = c.getBoundingClientRect();
+            const described = (c.getAttribute('aria-describedby') || '').split(' ').filter(Boolean);
+            return {
+              id: c.id,
+              role: c.getAttribute('role'),
+              label: c.getAttribute('aria-label'),
+              described: described.map((id) => document.getElementById(id)?.tagName ?? null),
+              inside: r.left >= card.left - 0.5 && r.right <= card.right + 0.5,
+              hidden: c.closest('[hidden]') !== null,
+              width: r.width,
+            };
+          }),
+        );
+        for (const c of charts) {
+          if (c.role !== 'img' || !c.label) problems.push(`${width} px: ${c.id}: no role img with a label`);
+          if (c.described.join() !== 'TABLE') problems.push(`${width} px: ${c.id}: not described by the table of its figures`);
+          if (!c.hidden && !(c.inside && c.width > 100)) problems.push(`${width} px: ${c.id} not drawn inside its card (${c.width} px)`);
+        }
+        await page.screenshot({ path: join(artifacts, `dashboard-${width}.png`), fullPage: true });
+
+        if (width === 360) {
+          /* a wide table scrolls inside its card, its first column kept in view */
+          const sticky = await page.evaluate(() => {
+            const box = document.querySelector('#sec-table1 .scroll');
+            const first = box.querySelector('tbody th');
+            const before = first.getBoundingClientRect().left;
+            box.scrollLeft = box.scrollWidth;
+            const after = first.getBoundingClientRect().left;
+            return { scrolls: box.scrollWidth > box.clientWidth, moved: box.scrollLeft > 0, before, after };
+          });
+          if (!(sticky.scrolls && sticky.moved)) problems.push('360 px: Table 1 does not scroll inside its card');
+          if (sticky.after !== sticky.before) problems.push(`360 px: Table 1's first column leaves the view (${sticky.before} to ${sticky.after} px)`);
+          /* the comparison and its forest plot fit too */
+          await page.selectOption('#s-compare', 'regimen');
+          await waitReady(page, '', 'endpoint=overall&group_by=regimen');
+          for (const p of await layoutProblems(page)) problems.push(`${width} px, compared: ${p}`);
+          for (const p of await accessibilityProblems(page)) problems.push(`${width} px, compared: ${p}`);
+          await page.screenshot({ path: join(artifacts, `dashboard-${width}-compared.png`), fullPage: true });
+        }
+
+        if (width === 1024) {
+          /* the keyboard alone reaches every control, each showing its focus */
+          const order = await tabOrder(page, 14);
+          const controls = ['token', 'token-submit', 'token-forget', 'f-regimen', 'f-histology', 'f-setting', 'summary', 's-endpoint', 's-compare'];
+          const reached = [...new Set(order.map((o) => o.id))].filter((id) => controls.includes(id));
+          assert.deepEqual(reached, controls, `tab order: ${order.map((o) => o.id)}`);
+          for (const o of order) if (!o.visible) problems.push(`1024 px: ${o.id} does not show its focus`);
+          /* and uses them: a filter chosen with the keys alone */
+          await page.focus('#f-setting');
+          await page.keyboard.press('ArrowDown');
+          await waitReady(page, 'setting=metastatic');
+          await page.focus('#s-endpoint');
+          await page.keyboard.press('ArrowDown');
+          await waitReady(page, 'setting=metastatic', 'endpoint=progression_free');
+        }
+      } finally {
+        await context.close();
+      }
+    }
+
+    assert.deepEqual(problems, [], 'on every screen');
+
+    /* paper: the demo cohort with no filter, then one filter, as A4 PDF */
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      for (const [query, file] of [['', 'dashboard.pdf'], ['histology=melanoma', 'dashboard-melanoma.pdf']]) {
+        const page = await context.newPage();
+        page.setDefaultTimeout(TIMEOUT);
+        await page.goto(`${server.base}/${query ? `#${query}` : ''}`);
+        await waitReady(page, query);
+        const asOf = await page.evaluate(() => document.body.dataset.asOf);
+        /* laid out at the width of A4 within its margins (188 mm), nothing
+         * runs out of its card or off the paper */
+        await page.setViewportSize({ width: 711, height: 1000 });
+        await page.emulateMedia({ media: 'print' });
+        await settle(page);
+        assert.deepEqual(await layoutProblems(page), [], `${file}: the layout on paper`);
+        /* each chart drawn again at its box's size on paper, not stretched */
+        const drawn = await page.evaluate(() =>
+          [...document.querySelectorAll('canvas')]
+            .filter((c) => !c.closest('[hidden]'))
+            .map((c) => {
+              const r = c.getBoundingClientRect();
+              const chart = Chart.getChart(c);
+              return { id: c.id, box: [r.width, r.height], drawn: [chart.width, chart.height] };
+            }),
+        );
+        for (const d of drawn)
+          assert.ok(
+            Math.abs(d.drawn[0] - d.box[0]) <= 1 && Math.abs(d.drawn[1] - d.box[1]) <= 1,
+            `${file}: ${d.id} drawn at ${d.drawn} in a box of ${d.box} on paper`,
+          );
+        const printed = await page.evaluate(() => ({
+          controls: [...document.querySelectorAll('#token-form, #filters, #survival-controls, details > summary')].map(
+            (e) => getComputedStyle(e).display,
+          ),
+          whole: [...document.querySelectorAll('.card, table, .chart')].every((e) => getComputedStyle(e).breakInside === 'avoid'),
+        }));
+        assert.deepEqual(new Set(printed.controls), new Set(['none']), 'no controls on paper');
+        assert.ok(printed.whole, 'cards, tables and charts are kept whole across pages');
+        const path = join(artifacts, file);
+        writeFileSync(path, await page.pdf({ format: 'A4', printBackground: true }));
+        await page.emulateMedia({ media: 'screen' });
+        const pdf = pdfFacts(path);
+        assert.match(pdf.size, /^595(\.\d+)? x 842/, 'A4');
+        assert.ok(pdf.pages >= 1 && pdf.pages <= 4, `${file}: ${pdf.pages} pages`);
+        assert.doesNotMatch(pdf.text, /Bearer token|Use token|Forget/, 'no controls in the text');
+        assert.match(pdf.text, new RegExp(`data version ${asOf}, printed \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} UTC`), 'the foot');
+        if (query) {
+          assert.match(pdf.text, /Filters: histology Melanoma/);
+        } else {
+          assert.match(pdf.text, /Filters: none \(all patients\)/);
+          assert.match(pdf.text, /0\.96%/);
+          assert.match(pdf.text, /1\.53%/);
+        }
+        console.log(`# ${file}: ${pdf.pages} A4 pages`);
+        await page.close();
+      }
+      const page = await context.newPage();
+      await page.emulateMedia({ media: 'print' });
+      await page.goto(`${server.base}/`);
+      await waitReady(page, '');
+      await page.screenshot({ path: join(artifacts, 'dashboard-print.png'), fullPage: true });
+    } finally {
+      await context.close();
+    }
+  } finally {
+    await stopServer(server);
+  }
+}
+
 /* ---- main ----------------------------------------------------------------- */
 
 const cases = [
   ['the dashboard shows what the API answers, and follows its filters', caseAnonymousReads],
   ['with anonymous reads off the dashboard asks for a token and works with one', caseTokenNeeded],
+  ['at 360 to 1440 px nothing overflows or overlaps, axe-core finds no violation, the keyboard reaches every control, and it prints on A4', caseEveryScreen],
 ];
 let passed = 0;
 let failed = 0;
@@ -473,6 +724,7 @@ let browser;
 try {
   browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS, timeout: 30000 });
   for (const [name, fn] of cases) {
+    if (process.env.ONLY && !name.includes(process.env.ONLY)) continue;
     try {
       await fn(browser);
       passed++;

@@ -611,6 +611,12 @@ async function caseEveryScreen(browser) {
             return { scrolls: box.scrollWidth > box.clientWidth, moved: box.scrollLeft > 0, before, after };
           });
           if (!(sticky.scrolls && sticky.moved)) problems.push('360 px: Table 1 does not scroll inside its card');
+          /* the mortality tiles stack, each the card's width */
+          const [course, patient] = await page.evaluate(() =>
+            ['course', 'patient'].map((w) => document.getElementById(`tile-mortality-${w}`).getBoundingClientRect().toJSON()),
+          );
+          if (!(patient.top >= course.bottom && patient.left === course.left))
+            problems.push('360 px: the mortality tiles do not stack');
           if (sticky.after !== sticky.before) problems.push(`360 px: Table 1's first column leaves the view (${sticky.before} to ${sticky.after} px)`);
           /* the comparison and its forest plot fit too */
           await page.selectOption('#s-compare', 'regimen');

@@ -44,6 +44,8 @@ struct config {
 	const char *import_file; /* cohortd import */
 	const char *token_name;  /* token create / revoke */
 	int token_role;          /* token create */
+	const char *study_id;    /* SDTM's STUDYID (sdtm.h); NULL: its default */
+	const char *study_title; /* SDTM's trial title; NULL: its default */
 };
 
 /* Returns 0, or -1 after writing a one-line reason to err. */

@@ -39,6 +39,8 @@ void audit_history(struct request *req);
 
 /* export_api.c: the registry as NDJSON for import */
 void export_registry(struct request *req);
+/* GET /export/sdtm and /export/sdtm/{domain} (sdtm_api.c) */
+void export_sdtm(struct request *req);
 /* import_api.c: bulk import */
 void import_ndjson(struct request *req);
 

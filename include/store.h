@@ -106,6 +106,15 @@ int store_list_count(struct db *db, const struct resource *res, const struct lis
  * false to stop (an error then). */
 int store_each_of_patients(struct db *db, const struct resource *res, int64_t lo, int64_t hi,
 			   bool (*fn)(void *cls, const struct record *rec), void *cls);
+/* The whole registry's sizes and span, which a file that states its rows
+ * before the first (SAS transport) or summarises the trial needs. */
+struct registry_counts {
+	int64_t patients, dead, courses, outcomes, toxicities;
+	int64_t companion_courses; /* courses of a regimen with an agent beside IL-2 */
+	char first_enrolled[11];   /* "" when no patient */
+	char last_date[11];        /* the latest enrolment, contact or death */
+};
+int store_registry_counts(struct db *db, struct registry_counts *out);
 /* Frees the values q's filters and keys hold. */
 void list_query_clear(struct list_query *q);
 /* dst = src with copies of the text its filters and keys hold (dst owns

@@ -10,6 +10,7 @@
 #include "db.h"
 #include "log.h"
 #include "util.h"
+#include "validate.h"
 
 void config_usage(FILE *out)
 {
@@ -59,7 +60,10 @@ void config_usage(FILE *out)
 	      "  --anonymous ROLE   serve requests without a token with this role (reader,\n"
 	      "                     editor or admin; env COHORTD_ANONYMOUS, none: off);\n"
 	      "                     default: a token is always needed\n"
-	      "  --cors-origin URL  let browser scripts from this origin call (repeatable)\n",
+	      "  --cors-origin URL  let browser scripts from this origin call (repeatable)\n"
+	      "  --study-id ID      the study's identifier in SDTM exports (STUDYID, 1-20 of\n"
+	      "                     A-Z a-z 0-9 . _ -; env COHORTD_STUDY_ID, default COHORTD)\n"
+	      "  --study-title TEXT the trial's title in SDTM's TS (1-200 characters)\n",
 	      out);
 }
 
@@ -90,7 +94,13 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 		.max_import = 32 * 1024 * 1024,
 		.import_chunk = 10000,
 		.log_level = LOG_INFO,
+		.study_id = getenv("COHORTD_STUDY_ID"),
 	};
+	if (cfg->study_id &&
+	    (strlen(cfg->study_id) > 20 || !valid_code(cfg->study_id, strlen(cfg->study_id)))) {
+		fprintf(err, "cohortd: COHORTD_STUDY_ID must be 1-20 of A-Z a-z 0-9 . _ -\n");
+		return -1;
+	}
 	if (getenv("COHORTD_PORT") &&
 	    !parse_unsigned(getenv("COHORTD_PORT"), 0, 65535, &cfg->port)) {
 		fprintf(err, "cohortd: COHORTD_PORT must be a port number (0-65535)\n");
@@ -196,6 +206,14 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 			enum role role;
 			ok = arg && role_parse(arg, &role);
 			cfg->anonymous_role = ok ? (int)role : ROLE_NONE;
+		} else if (strcmp(opt, "--study-id") == 0) {
+			ok = arg && strlen(arg) <= 20 && valid_code(arg, strlen(arg));
+			cfg->study_id = arg;
+		} else if (strcmp(opt, "--study-title") == 0) {
+			size_t chars = 0;
+			ok = arg && *arg && valid_text(arg, strlen(arg), &chars) &&
+			     strlen(arg) <= 200;
+			cfg->study_title = arg;
 		} else if (strcmp(opt, "--cors-origin") == 0) {
 			ok = arg && cfg->ncors_origins < CONFIG_MAX_ORIGINS &&
 			     (strncmp(arg, "http://", 7) == 0 || strncmp(arg, "https://", 8) == 0);

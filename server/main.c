@@ -21,6 +21,7 @@
 #include "resources.h"
 #include "router.h"
 #include "routes.h"
+#include "sdtm.h"
 #include "server.h"
 #include "store.h"
 #include "store_summary.h"
@@ -225,6 +226,7 @@ static int serve(const struct config *cfg)
 		return 1;
 	if (db_pool_init(cfg->db_path) != DB_OK)
 		return 1;
+	sdtm_set_study(cfg->study_id, cfg->study_title);
 	router_configure(routes, routes_count, cfg->anonymous_role, cfg->cors_origins,
 			 cfg->ncors_origins, cfg->max_import);
 	if (cfg->anonymous_role != ROLE_NONE)

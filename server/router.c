@@ -4,6 +4,7 @@
  * CORS, authentication and roles, and the reason an audited change needs. */
 #include "router.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -16,11 +17,22 @@
 #include "util.h"
 #include "validate.h"
 
-/* Matches one path against one pattern, capturing {id} segments. */
+/* Matches one path against one pattern, capturing {id} segments; a {name}
+ * segment is 1-16 letters, which the handler reads from the path. */
 static bool pattern_matches(const char *pattern, const char *path, int64_t ids[2], int *nids)
 {
 	int n = 0;
 	while (*pattern && *path) {
+		if (strncmp(pattern, "{name}", 6) == 0) {
+			const char *end = path;
+			while (isalpha((unsigned char)*end) && end - path < 16)
+				end++;
+			if (end == path)
+				return false;
+			pattern += 6;
+			path = end;
+			continue;
+		}
 		if (strncmp(pattern, "{id}", 4) == 0) {
 			const char *end = path;
 			while (*end >= '0' && *end <= '9')

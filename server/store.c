@@ -549,6 +549,35 @@ int store_each_of_patients(struct db *db, const struct resource *res, int64_t lo
 	return db_result(rc);
 }
 
+int store_registry_counts(struct db *db, struct registry_counts *out)
+{
+	static const char sql[] =
+		"SELECT (SELECT count(*) FROM patients),"
+		" (SELECT count(*) FROM patients WHERE vital_status = 'dead'),"
+		" (SELECT count(*) FROM courses), (SELECT count(*) FROM outcomes),"
+		" (SELECT count(*) FROM toxicities),"
+		" (SELECT count(*) FROM courses c JOIN patients p ON p.id = c.patient_id"
+		"  WHERE p.regimen <> 'il2_alone'),"
+		" (SELECT min(enrolled_on) FROM patients),"
+		" (SELECT max(CASE WHEN died_on IS NOT NULL THEN died_on"
+		"  WHEN last_contact_on IS NOT NULL THEN last_contact_on ELSE enrolled_on END)"
+		"  FROM patients)";
+	struct db_stmt *stmt = db_prepare_static(db, sql);
+	if (!stmt)
+		return DB_ERROR;
+	int rc = db_step(stmt);
+	if (rc == DB_ROW) {
+		int64_t *n[] = {&out->patients, &out->dead,       &out->courses,
+				&out->outcomes, &out->toxicities, &out->companion_courses};
+		for (int i = 0; i < 6; i++)
+			*n[i] = db_column_int(stmt, i);
+		db_column_text_into(stmt, 6, out->first_enrolled, sizeof out->first_enrolled);
+		db_column_text_into(stmt, 7, out->last_date, sizeof out->last_date);
+	}
+	db_done(stmt);
+	return rc == DB_ROW ? DB_OK : db_result(rc == DB_OK ? DB_ERROR : rc);
+}
+
 /* A text value of its own: the same text, copied. */
 static void own_text(struct value *v)
 {

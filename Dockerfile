@@ -13,7 +13,8 @@ RUN tools/setup-debian \
 FROM debian:bookworm-slim
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libmicrohttpd12 libjansson4 libsqlite3-0 libpq5 libgsl27 libssl3 zlib1g curl ca-certificates \
+      libmicrohttpd12 libjansson4 libsqlite3-0 libpq5 libgsl27 libssl3 zlib1g libreadstat1 \
+      libarchive13 curl ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home-dir /data --create-home --uid 10001 cohortd
 COPY --from=build /src/build/release/cohortd /usr/local/bin/cohortd

@@ -17,19 +17,19 @@
 #include "util.h"
 #include "validate.h"
 
-/* Matches one path against one pattern, capturing {id} segments; a {name}
- * segment is 1-16 letters, which the handler reads from the path. */
+/* Matches one path against one pattern, capturing {id} segments; any other
+ * {word} segment is 1-16 letters, which the handler reads from the path. */
 static bool pattern_matches(const char *pattern, const char *path, int64_t ids[2], int *nids)
 {
 	int n = 0;
 	while (*pattern && *path) {
-		if (strncmp(pattern, "{name}", 6) == 0) {
+		if (*pattern == '{' && strncmp(pattern, "{id}", 4) != 0 && strchr(pattern, '}')) {
 			const char *end = path;
 			while (isalpha((unsigned char)*end) && end - path < 16)
 				end++;
 			if (end == path)
 				return false;
-			pattern += 6;
+			pattern = strchr(pattern, '}') + 1;
 			path = end;
 			continue;
 		}

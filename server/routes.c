@@ -43,7 +43,7 @@ const struct route routes[] = {
 	ROUTE("GET", "/stats/durable-response", stats_durable_response, ROUTE_QUERY, NULL, ROLE_READER),
 	ROUTE("GET", "/export", export_registry, ROUTE_QUERY, NULL, ROLE_EDITOR),
 	ROUTE("GET", "/export/sdtm", export_sdtm, ROUTE_QUERY, NULL, ROLE_EDITOR),
-	ROUTE("GET", "/export/sdtm/{name}", export_sdtm, ROUTE_QUERY, NULL, ROLE_EDITOR),
+	ROUTE("GET", "/export/sdtm/{domain}", export_sdtm, ROUTE_QUERY, NULL, ROLE_EDITOR),
 	ROUTE("POST", "/import", import_ndjson, ROUTE_NDJSON | ROUTE_WRITES | ROUTE_OWN_COMMITS, NULL, ROLE_EDITOR),
 	ROUTE("GET", "/audit", audit_list, ROUTE_QUERY, NULL, ROLE_ADMIN),
 	ROUTE("GET", "/audit/verify", audit_check_chain, 0, NULL, ROLE_ADMIN),

@@ -16,7 +16,7 @@
 #include "util.h"
 #include "validate.h"
 
-#define SDTM_BATCH 256 /* patients a batch */
+#define SDTM_BATCH    256 /* patients a batch */
 #define SDTM_MAX_VARS 24
 
 static char study_id[21] = "COHORTD";
@@ -30,14 +30,21 @@ struct sdtm_var {
 	const char *terms;
 };
 
-#define TEXT(n, l, len, core, terms) {{n, l, 'C', len}, core, terms}
-#define NUM(n, l, core, terms)       {{n, l, 'N', 8}, core, terms}
-#define ISO8601                      "ISO 8601 date"
-#define NY                           "NY (C66742)"
+#define TEXT(n, l, len, core, terms)                                                               \
+	{                                                                                          \
+		{n, l, 'C', len}, core, terms                                                      \
+	}
+#define NUM(n, l, core, terms)                                                                     \
+	{                                                                                          \
+		{n, l, 'N', 8}, core, terms                                                        \
+	}
+#define ISO8601 "ISO 8601 date"
+#define NY      "NY (C66742)"
 #define STUDY_VARS                                                                                 \
 	TEXT("STUDYID", "Study Identifier", 20, "Req", "--study-id"),                              \
 		TEXT("DOMAIN", "Domain Abbreviation", 2, "Req", NULL)
-#define SUBJECT_VARS STUDY_VARS, TEXT("USUBJID", "Unique Subject Identifier", 85, "Req", "STUDYID-code")
+#define SUBJECT_VARS                                                                               \
+	STUDY_VARS, TEXT("USUBJID", "Unique Subject Identifier", 85, "Req", "STUDYID-code")
 
 static const struct sdtm_var dm_vars[] = {
 	SUBJECT_VARS,
@@ -114,7 +121,8 @@ static const struct sdtm_var ae_vars[] = {
 	TEXT("AEDECOD", "Dictionary-Derived Term", 100, "Req", "CTCAE term"),
 	TEXT("AEBODSYS", "Body System or Organ Class", 100, "Exp", "not coded"),
 	TEXT("AESER", "Serious Event", 1, "Exp", NY),
-	TEXT("AEACN", "Action Taken with Study Treatment", 30, "Exp", "ACN (C66767); not collected"),
+	TEXT("AEACN", "Action Taken with Study Treatment", 30, "Exp",
+	     "ACN (C66767); not collected"),
 	TEXT("AEREL", "Causality", 20, "Exp", "the attribution"),
 	TEXT("AEOUT", "Outcome of Adverse Event", 40, "Exp", "OUT (C66768)"),
 	TEXT("AESDTH", "Results in Death", 1, "Perm", NY),
@@ -154,7 +162,10 @@ struct sdtm_dataset {
 	int nvars;
 };
 
-#define DATASET(n, l, k, v) {n, l, k, v, (int)(sizeof v / sizeof *v)}
+#define DATASET(n, l, k, v)                                                                        \
+	{                                                                                          \
+		n, l, k, v, (int)(sizeof v / sizeof *v)                                            \
+	}
 static const struct sdtm_dataset datasets[SDTM_COUNT] = {
 	[SDTM_DM] = DATASET("DM", "Demographics", "a patient", dm_vars),
 	[SDTM_EX] = DATASET("EX", "Exposure", "an agent of a course", ex_vars),
@@ -232,14 +243,15 @@ static const char *term_of(const char *const (*pairs)[2], const char *v)
 	return "";
 }
 
-static const char *const sexes[][2] = {
-	{"female", "F"}, {"male", "M"}, {"other", "UNDIFFERENTIATED"}, {"unknown", "U"}, {NULL, NULL}};
-static const char *const attributions[][2] = {{"unrelated", "NOT RELATED"},
-					      {"unlikely", "UNLIKELY RELATED"},
-					      {"possible", "POSSIBLY RELATED"},
-					      {"probable", "PROBABLY RELATED"},
-					      {"definite", "RELATED"},
-					      {NULL, NULL}};
+static const char *const sexes[][2] = {{"female", "F"},
+				       {"male", "M"},
+				       {"other", "UNDIFFERENTIATED"},
+				       {"unknown", "U"},
+				       {NULL, NULL}};
+static const char *const attributions[][2] = {
+	{"unrelated", "NOT RELATED"},     {"unlikely", "UNLIKELY RELATED"},
+	{"possible", "POSSIBLY RELATED"}, {"probable", "PROBABLY RELATED"},
+	{"definite", "RELATED"},          {NULL, NULL}};
 static const char *const outcomes[][2] = {{"recovered", "RECOVERED/RESOLVED"},
 					  {"recovering", "RECOVERING/RESOLVING"},
 					  {"not_recovered", "NOT RECOVERED/NOT RESOLVED"},
@@ -247,18 +259,15 @@ static const char *const outcomes[][2] = {{"recovered", "RECOVERED/RESOLVED"},
 					  {"fatal", "FATAL"},
 					  {"unknown", "UNKNOWN"},
 					  {NULL, NULL}};
-static const char *const criteria[][2] = {{"who", "WHO"}, {"recist_1_1", "RECIST 1.1"}, {NULL, NULL}};
+static const char *const criteria[][2] = {
+	{"who", "WHO"}, {"recist_1_1", "RECIST 1.1"}, {NULL, NULL}};
 
 /* A cell of text, of a number, missing. */
-static struct table_cell T(const char *s)
-{
+static struct table_cell T(const char *s) {
 	return (struct table_cell){.text = s ? s : ""};
-}
-static struct table_cell N(double v)
-{
+} static struct table_cell N(double v) {
 	return (struct table_cell){.number = v};
-}
-static const struct table_cell MISSING = {.missing = true};
+} static const struct table_cell MISSING = {.missing = true};
 
 /* The study day of date from the reference start (SDTMIG 4.4.4: day 1 is
  * the reference date, the day before it -1; none without either). */
@@ -401,7 +410,7 @@ static void row_ex(struct job *j, const struct subject *s, int64_t *seq)
 				T(group),
 				T(spid),
 				T(il2 ? "ALDESLEUKIN" : arm->companion),
-				il2 && dose->kind == VALUE_REAL ? N(dose->r)
+				il2 && dose->kind == VALUE_REAL  ? N(dose->r)
 				: il2 && dose->kind == VALUE_INT ? N((double)dose->i)
 								 : MISSING,
 				T(il2 ? text_of(cr, course, "il2_dose_unit") : ""),
@@ -419,8 +428,7 @@ static void row_ex(struct job *j, const struct subject *s, int64_t *seq)
 }
 
 /* The outcomes (rs) or toxicities (ae) of the subject, from *at on. */
-static void rows_of_records(struct job *j, enum sdtm_domain d, const struct subject *s,
-			    size_t *at)
+static void rows_of_records(struct job *j, enum sdtm_domain d, const struct subject *s, size_t *at)
 {
 	struct kind *k = d == SDTM_AE ? &j->toxicities : &j->outcomes;
 	int patient_field = resource_field_index(k->res, "patient_id");
@@ -534,9 +542,9 @@ static int write_ts(struct job *j, const struct registry_counts *n)
 		{"SDTMVER", "SDTM Version", "1.7"},
 	};
 	for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
-		struct table_cell c[] = {T(study_id),  T("TS"),	      N((double)(i + 1)),
+		struct table_cell c[] = {T(study_id),   T("TS"),       N((double)(i + 1)),
 					 T(rows[i][0]), T(rows[i][1]), T(rows[i][2]),
-					 T(""),	       T(""),	      T("")};
+					 T(""),         T(""),         T("")};
 		table_file_row(j->t, c);
 	}
 	return DB_OK;
@@ -545,19 +553,13 @@ static int write_ts(struct job *j, const struct registry_counts *n)
 static int64_t rows_of(enum sdtm_domain d, const struct registry_counts *n)
 {
 	switch (d) {
-	case SDTM_DM:
-		return n->patients;
-	case SDTM_EX:
-		return n->courses + n->companion_courses;
+	case SDTM_DM: return n->patients;
+	case SDTM_EX: return n->courses + n->companion_courses;
 	case SDTM_RS:
-	case SDTM_SUPPRS:
-		return n->outcomes;
-	case SDTM_AE:
-		return n->toxicities;
-	case SDTM_DS:
-		return n->dead;
-	default:
-		return 8; /* write_ts's */
+	case SDTM_SUPPRS: return n->outcomes;
+	case SDTM_AE: return n->toxicities;
+	case SDTM_DS: return n->dead;
+	default: return 8; /* write_ts's */
 	}
 }
 
@@ -575,8 +577,9 @@ static int walk(struct job *j, enum sdtm_domain d)
 			break;
 		int64_t lo = j->patients[0].id, hi = j->patients[j->npatients - 1].id;
 		struct kind *need[] = {&j->courses, d == SDTM_AE ? &j->toxicities
-						    : d == SDTM_RS || d == SDTM_SUPPRS ? &j->outcomes
-										       : NULL};
+						    : d == SDTM_RS || d == SDTM_SUPPRS
+							    ? &j->outcomes
+							    : NULL};
 		for (int k = 0; k < 2 && rc == DB_OK; k++) {
 			if (!need[k])
 				continue;
@@ -592,17 +595,10 @@ static int walk(struct job *j, enum sdtm_domain d)
 			subject_of(j, &j->patients[i], &at_course, &s);
 			ex_seq = 0;
 			switch (d) {
-			case SDTM_DM:
-				row_dm(j, &s);
-				break;
-			case SDTM_EX:
-				row_ex(j, &s, &ex_seq);
-				break;
-			case SDTM_DS:
-				row_ds(j, &s);
-				break;
-			default:
-				rows_of_records(j, d, &s, &at_record);
+			case SDTM_DM: row_dm(j, &s); break;
+			case SDTM_EX: row_ex(j, &s, &ex_seq); break;
+			case SDTM_DS: row_ds(j, &s); break;
+			default: rows_of_records(j, d, &s, &at_record);
 			}
 		}
 		q.after = hi;
@@ -637,9 +633,9 @@ static int write_dataset(struct job *j, enum sdtm_domain d, const struct registr
 int sdtm_write_define(FILE *out)
 {
 	struct table_column cols[] = {
-		{"Dataset", "", 'C', 8},  {"Description", "", 'C', 40}, {"Row", "", 'C', 40},
-		{"Order", "", 'N', 8},	  {"Variable", "", 'C', 8},	{"Label", "", 'C', 40},
-		{"Type", "", 'C', 4},	  {"Length", "", 'N', 8},	{"Core", "", 'C', 4},
+		{"Dataset", "", 'C', 8}, {"Description", "", 'C', 40}, {"Row", "", 'C', 40},
+		{"Order", "", 'N', 8},   {"Variable", "", 'C', 8},     {"Label", "", 'C', 40},
+		{"Type", "", 'C', 4},    {"Length", "", 'N', 8},       {"Core", "", 'C', 4},
 		{"Terms", "", 'C', 60},
 	};
 	struct table_file *t = table_file_begin(out, TABLE_CSV, "DEFINE", "", cols, 10, 0);
@@ -658,9 +654,9 @@ int sdtm_write_define(FILE *out)
 				T(v->col.type == 'C' ? "Char" : "Num"),
 				N(v->col.length),
 				T(v->core),
-				T(v->terms ? v->terms : strcmp(v->col.name, "DOMAIN") == 0
-								? datasets[d].name
-								: ""),
+				T(v->terms                             ? v->terms
+				  : strcmp(v->col.name, "DOMAIN") == 0 ? datasets[d].name
+								       : ""),
 			};
 			table_file_row(t, c);
 		}

@@ -81,10 +81,12 @@ void export_sdtm(struct request *req)
 	snprintf(name, sizeof name, "%s", bundle ? "sdtm" : sdtm_domain_name(domain));
 	for (char *c = name; *c; c++)
 		*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
-	const char *type = bundle		 ? "application/zip"
+	const char *type = bundle           ? "application/zip"
 			   : f == TABLE_XPT ? "application/x-sas-xport"
 					    : "text/csv; charset=utf-8";
 	reply_stream(req, 200, type, file_read, out, file_done);
 	reply_header(req, "Content-Disposition", "attachment; filename=\"%s.%s\"", name,
-		     bundle ? "zip" : f == TABLE_XPT ? "xpt" : "csv");
+		     bundle           ? "zip"
+		     : f == TABLE_XPT ? "xpt"
+				      : "csv");
 }

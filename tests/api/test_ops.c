@@ -297,6 +297,14 @@ START_TEST(test_cli_refuses_bad_options)
 	ck_assert_int_eq(
 		run_cli((const char *const[]){"--durability", "sometimes", NULL}, out, sizeof out),
 		2);
+	/* SDTM's STUDYID: 1-20 of a subject code's characters; a title of 1-200 */
+	ck_assert_int_eq(
+		run_cli((const char *const[]){"--study-id", "A STUDY", NULL}, out, sizeof out), 2);
+	ck_assert_int_eq(run_cli((const char *const[]){"--study-id", "ABCDEFGHIJKLMNOPQRSTU", NULL},
+				 out, sizeof out),
+			 2);
+	ck_assert_int_eq(run_cli((const char *const[]){"--study-title", "", NULL}, out, sizeof out),
+			 2);
 	ck_assert_int_eq(
 		run_cli((const char *const[]){"--log-level", "loud", NULL}, out, sizeof out), 2);
 }

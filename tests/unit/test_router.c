@@ -20,6 +20,7 @@ static const struct route table[] = {
 	{.method = "PATCH", .pattern = "/patients/{id}", .handler = h, .flags = ROUTE_MERGE_PATCH},
 	{.method = "DELETE", .pattern = "/patients/{id}", .handler = h, .flags = 0},
 	{.method = "GET", .pattern = "/patients/{id}/courses", .handler = h, .flags = 0},
+	{.method = "GET", .pattern = "/export/sdtm/{domain}", .handler = h, .flags = 0},
 };
 
 static enum route_match match(const char *method, const char *path, const struct route **r,
@@ -53,6 +54,27 @@ START_TEST(test_id_segments_are_captured)
 	ck_assert_ptr_eq(r, &table[5]);
 	ck_assert_int_eq(nids, 1);
 	ck_assert(ids[0] == INT64_MAX);
+}
+END_TEST
+
+/* A {word} segment other than {id} is 1-16 letters, captured by no id. */
+START_TEST(test_name_segments_are_letters)
+{
+	const struct route *r = NULL;
+	int64_t ids[2];
+	int nids = -1;
+	char allow[128];
+	ck_assert_int_eq(match("GET", "/export/sdtm/DM", &r, ids, &nids, allow), ROUTE_FOUND);
+	ck_assert_ptr_eq(r, &table[6]);
+	ck_assert_int_eq(nids, 0);
+	ck_assert_int_eq(match("GET", "/export/sdtm/ABCDEFGHIJKLMNOP", &r, ids, &nids, allow),
+			 ROUTE_FOUND);
+	static const char *const misses[] = {"/export/sdtm/",    "/export/sdtm/D1",
+					     "/export/sdtm/D-M", "/export/sdtm/ABCDEFGHIJKLMNOPQ",
+					     "/export/sdtm/DM/", "/export/sdtm/12"};
+	for (size_t i = 0; i < sizeof misses / sizeof *misses; i++)
+		ck_assert_msg(match("GET", misses[i], &r, ids, &nids, allow) == ROUTE_NOT_FOUND,
+			      "%s", misses[i]);
 }
 END_TEST
 
@@ -145,6 +167,7 @@ Suite *suite(void)
 	TCase *tc = tcase_create("router");
 	tcase_add_test(tc, test_a_literal_path_finds_its_route);
 	tcase_add_test(tc, test_id_segments_are_captured);
+	tcase_add_test(tc, test_name_segments_are_letters);
 	tcase_add_test(tc, test_head_matches_get);
 	tcase_add_test(tc, test_wrong_method_lists_allow);
 	tcase_add_test(tc, test_bad_ids_do_not_match);

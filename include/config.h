@@ -45,6 +45,7 @@ struct config {
 	const char *token_name;  /* token create / revoke */
 	int token_role;          /* token create */
 	const char *study_id;    /* SDTM's STUDYID (sdtm.h); NULL: its default */
+	unsigned bulk_ttl;       /* seconds a FHIR bulk export's files are kept */
 	const char *study_title; /* SDTM's trial title; NULL: its default */
 };
 

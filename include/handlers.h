@@ -39,6 +39,18 @@ void audit_history(struct request *req);
 
 /* export_api.c: the registry as NDJSON for import */
 void export_registry(struct request *req);
+/* FHIR R4 (fhir_api.c): the capability statement, a read, a search; the
+ * base URL of this server's FHIR endpoint as the client named it */
+void fhir_metadata(struct request *req);
+void fhir_read(struct request *req);
+void fhir_search(struct request *req);
+void fhir_base_url(struct request *req, char *out, size_t n);
+/* FHIR Bulk Data export (fhir_bulk.c): kick-off, status (GET, DELETE), a
+ * file; how long a finished export's files are kept */
+void fhir_export_kickoff(struct request *req);
+void fhir_export_status(struct request *req);
+void fhir_export_file(struct request *req);
+void fhir_bulk_set_ttl(unsigned seconds);
 /* GET /export/sdtm and /export/sdtm/{domain} (sdtm_api.c) */
 void export_sdtm(struct request *req);
 /* import_api.c: bulk import */

@@ -138,6 +138,8 @@ void request_free(struct request *req);
  * log line and a streaming reader all expect it). */
 /* Steals body. */
 void reply_json(struct request *req, unsigned status, json_t *body);
+/* The same, of another JSON media type (a literal): application/fhir+json. */
+void reply_json_as(struct request *req, unsigned status, const char *content_type, json_t *body);
 /* body's text as a JSON answer carries it, newline included (free it);
  * NULL when memory ran out. */
 char *reply_json_text(const json_t *body);
@@ -194,6 +196,9 @@ void reply_problem_errors(struct request *req, unsigned status, const char *type
 /* The same, with the members of an object (stolen) added to the problem. */
 void reply_problem_members(struct request *req, unsigned status, const char *type, json_t *members,
 			   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* A request under /fhir: its problems are FHIR OperationOutcomes
+ * (application/fhir+json), with the same statuses. */
+bool reply_is_fhir(const struct request *req);
 /* Maps a DB_ code to 404/409/503/507/500 with a fitting problem. */
 void reply_db_error(struct request *req, int rc);
 

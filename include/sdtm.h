@@ -21,6 +21,9 @@ enum sdtm_domain { SDTM_DM, SDTM_EX, SDTM_RS, SDTM_SUPPRS, SDTM_AE, SDTM_DS, SDT
 /* The study's identifier (STUDYID, 1-20 of A-Z a-z 0-9 _ -) and title
  * (TS's TITLE), from the command line; both copied. */
 void sdtm_set_study(const char *id, const char *title);
+/* Them, as set (FHIR's ResearchStudy carries them too). */
+const char *sdtm_study_id(void);
+const char *sdtm_study_title(void);
 /* A dataset by its name (any case); -1 when none. */
 int sdtm_domain_named(const char *name);
 const char *sdtm_domain_name(enum sdtm_domain d);

@@ -61,6 +61,8 @@ void config_usage(FILE *out)
 	      "                     editor or admin; env COHORTD_ANONYMOUS, none: off);\n"
 	      "                     default: a token is always needed\n"
 	      "  --cors-origin URL  let browser scripts from this origin call (repeatable)\n"
+	      "  --bulk-ttl S       seconds a finished FHIR bulk export's files are kept\n"
+	      "                     (default 3600)\n"
 	      "  --study-id ID      the study's identifier in SDTM exports (STUDYID, 1-20 of\n"
 	      "                     A-Z a-z 0-9 . _ -; env COHORTD_STUDY_ID, default COHORTD)\n"
 	      "  --study-title TEXT the trial's title in SDTM's TS (1-200 characters)\n",
@@ -95,6 +97,7 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 		.import_chunk = 10000,
 		.log_level = LOG_INFO,
 		.study_id = getenv("COHORTD_STUDY_ID"),
+		.bulk_ttl = 3600,
 	};
 	if (cfg->study_id &&
 	    (strlen(cfg->study_id) > 20 || !valid_code(cfg->study_id, strlen(cfg->study_id)))) {
@@ -206,6 +209,8 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 			enum role role;
 			ok = arg && role_parse(arg, &role);
 			cfg->anonymous_role = ok ? (int)role : ROLE_NONE;
+		} else if (strcmp(opt, "--bulk-ttl") == 0) {
+			ok = parse_unsigned(arg, 1, 7 * 24 * 3600, &cfg->bulk_ttl);
 		} else if (strcmp(opt, "--study-id") == 0) {
 			ok = arg && strlen(arg) <= 20 && valid_code(arg, strlen(arg));
 			cfg->study_id = arg;

@@ -15,6 +15,7 @@
 #include "digest.h"
 #include "export.h"
 #include "fault.h"
+#include "handlers.h"
 #include "import.h"
 #include "inject.h"
 #include "log.h"
@@ -227,6 +228,7 @@ static int serve(const struct config *cfg)
 	if (db_pool_init(cfg->db_path) != DB_OK)
 		return 1;
 	sdtm_set_study(cfg->study_id, cfg->study_title);
+	fhir_bulk_set_ttl(cfg->bulk_ttl);
 	router_configure(routes, routes_count, cfg->anonymous_role, cfg->cors_origins,
 			 cfg->ncors_origins, cfg->max_import);
 	if (cfg->anonymous_role != ROLE_NONE)

@@ -191,6 +191,11 @@ void reply_json(struct request *req, unsigned status, json_t *body)
 	reply_body(req, status, "application/json", body);
 }
 
+void reply_json_as(struct request *req, unsigned status, const char *content_type, json_t *body)
+{
+	reply_body(req, status, content_type, body);
+}
+
 bool reply_defer(struct request *req)
 {
 	if (!req->deferrable)
@@ -251,12 +256,80 @@ void reply_owned(struct request *req, unsigned status, const char *content_type,
 }
 
 /* members (an object, stolen, or NULL) is merged into the problem. */
+/* FHIR's issue type for an HTTP status (the IssueType value set). */
+static const char *issue_code(unsigned status)
+{
+	switch (status) {
+	case 400: return "invalid";
+	case 401: return "login";
+	case 403: return "forbidden";
+	case 404: return "not-found";
+	case 405:
+	case 406:
+	case 415: return "not-supported";
+	case 409: return "conflict";
+	case 413: return "too-costly";
+	case 422: return "processing";
+	case 429: return "throttled";
+	case 503: return "transient";
+	default: return status >= 500 ? "exception" : "processing";
+	}
+}
+
+/* Under /fhir the one error envelope is FHIR's: an OperationOutcome with the
+ * same status, an issue for the problem (its type and request id in
+ * details) and one for each field or parameter it names. */
+static json_t *operation_outcome(struct request *req, unsigned status, const char *type,
+				 const char *detail, json_t *members)
+{
+	json_t *issues = json_array();
+	char what[256];
+	snprintf(what, sizeof what, "%s (%s, request %s)", http_status_title(status),
+		 type ? type : "about:blank", req->request_id);
+	json_array_append_new(issues, json_pack("{s:s, s:s, s:s, s:{s:s}}", "severity", "error",
+						"code", issue_code(status), "diagnostics", detail,
+						"details", "text", what));
+	json_t *errors = members ? json_object_get(members, "errors") : NULL;
+	size_t i;
+	json_t *e;
+	json_array_foreach(errors, i, e)
+	{
+		const char *name = json_string_value(json_object_get(e, "field"));
+		if (!name)
+			name = json_string_value(json_object_get(e, "parameter"));
+		char line[512];
+		snprintf(line, sizeof line, "%s: %s", name ? name : "?",
+			 json_string_value(json_object_get(e, "message"))
+				 ? json_string_value(json_object_get(e, "message"))
+				 : "");
+		json_array_append_new(issues,
+				      json_pack("{s:s, s:s, s:s}", "severity", "error", "code",
+						issue_code(status), "diagnostics", line));
+	}
+	json_t *o = json_pack("{s:s, s:o}", "resourceType", "OperationOutcome", "issue", issues);
+	if (o && valid_fhir_id(req->request_id))
+		json_object_set_new(o, "id", json_string(req->request_id));
+	return o;
+}
+
+bool reply_is_fhir(const struct request *req)
+{
+	return req->path && strncmp(req->path, "/fhir", 5) == 0 &&
+	       (req->path[5] == '\0' || req->path[5] == '/');
+}
+
 static void reply_problem_v(struct request *req, unsigned status, const char *type, json_t *members,
 			    const char *fmt, va_list ap)
 {
 	char raw[512], detail[512];
 	vsnprintf(raw, sizeof raw, fmt, ap);
 	utf8_sanitize(raw, detail, sizeof detail);
+	if (reply_is_fhir(req)) {
+		json_t *o = operation_outcome(req, status, type, detail, members);
+		json_decref(members);
+		reply_body(req, status, "application/fhir+json", o);
+		return;
+	}
 	char instance[160];
 	snprintf(instance, sizeof instance, "urn:cohortd:request:%s", req->request_id);
 	json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "type", type ? type : "about:blank",

@@ -18,15 +18,19 @@
 #include "validate.h"
 
 /* Matches one path against one pattern, capturing {id} segments; any other
- * {word} segment is 1-16 letters, which the handler reads from the path. */
+ * {word} segment is 1-64 of A-Z a-z 0-9 - . (a FHIR id's characters), which
+ * the handler reads from the path. */
 static bool pattern_matches(const char *pattern, const char *path, int64_t ids[2], int *nids)
 {
 	int n = 0;
 	while (*pattern && *path) {
 		if (*pattern == '{' && strncmp(pattern, "{id}", 4) != 0 && strchr(pattern, '}')) {
 			const char *end = path;
-			while (isalpha((unsigned char)*end) && end - path < 16)
+			while ((isalnum((unsigned char)*end) || *end == '-' || *end == '.') &&
+			       end - path < 65)
 				end++;
+			if (end - path > 64)
+				return false;
 			if (end == path)
 				return false;
 			pattern = strchr(pattern, '}') + 1;

@@ -185,6 +185,16 @@ void sdtm_set_study(const char *id, const char *title)
 		snprintf(study_title, sizeof study_title, "%s", title);
 }
 
+const char *sdtm_study_id(void)
+{
+	return study_id;
+}
+
+const char *sdtm_study_title(void)
+{
+	return study_title;
+}
+
 int sdtm_domain_named(const char *name)
 {
 	for (int d = 0; d < SDTM_COUNT; d++)

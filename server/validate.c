@@ -4,6 +4,7 @@
  * shown, exported and logged safely, and reads as what it is). */
 #include "validate.h"
 
+#include <ctype.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -143,6 +144,17 @@ bool in_choices(const char *s, const char *const *choices)
 }
 
 /* Howard Hinnant's days_from_civil: exact for the proleptic Gregorian calendar. */
+bool valid_fhir_id(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 1 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '.')
+			return false;
+	return true;
+}
+
 int64_t date_days(const char *s)
 {
 	int64_t y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');

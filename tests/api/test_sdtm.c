@@ -55,8 +55,9 @@ static void make_registry(int64_t ids[6])
 	ids[3] = make_outcome(ids[2], "{\"assessed_on\":\"1987-01-10\",\"response\":\"NE\"}");
 	ids[4] = make_outcome(ids[2], "{\"assessed_on\":\"1987-03-01\",\"response\":\"PR\","
 				      "\"criteria\":\"recist_1_1\",\"confirmed\":true}");
-	ids[5] = make_toxicity(ids[2], "{\"onset_on\":\"1987-01-12\",\"resolved_on\":\"1987-01-15\","
-				       "\"serious\":true,\"outcome\":\"recovered\"}");
+	ids[5] =
+		make_toxicity(ids[2], "{\"onset_on\":\"1987-01-12\",\"resolved_on\":\"1987-01-15\","
+				      "\"serious\":true,\"outcome\":\"recovered\"}");
 }
 
 START_TEST(test_each_dataset_is_the_registry_mapped)
@@ -92,11 +93,12 @@ START_TEST(test_each_dataset_is_the_registry_mapped)
 		 "INVESTIGATOR,1987-03-01,51\r\n",
 		 (long long)id[3], (long long)id[4]);
 	assert_csv("RS", want);
-	assert_csv("SUPPRS", "STUDYID,RDOMAIN,USUBJID,IDVAR,IDVARVAL,QNAM,QLABEL,QVAL,QORIG,QEVAL\r\n"
-			     "COHORTD,RS,COHORTD-SD-A,RSSEQ,1,RSCONF,Response Confirmed,N,CRF,"
-			     "INVESTIGATOR\r\n"
-			     "COHORTD,RS,COHORTD-SD-A,RSSEQ,2,RSCONF,Response Confirmed,Y,CRF,"
-			     "INVESTIGATOR\r\n");
+	assert_csv("SUPPRS",
+		   "STUDYID,RDOMAIN,USUBJID,IDVAR,IDVARVAL,QNAM,QLABEL,QVAL,QORIG,QEVAL\r\n"
+		   "COHORTD,RS,COHORTD-SD-A,RSSEQ,1,RSCONF,Response Confirmed,N,CRF,"
+		   "INVESTIGATOR\r\n"
+		   "COHORTD,RS,COHORTD-SD-A,RSSEQ,2,RSCONF,Response Confirmed,Y,CRF,"
+		   "INVESTIGATOR\r\n");
 	snprintf(want, sizeof want,
 		 "STUDYID,DOMAIN,USUBJID,AESEQ,AESPID,AETERM,AEDECOD,AEBODSYS,AESER,AEACN,AEREL,"
 		 "AEOUT,AESDTH,AETOXGR,AESTDTC,AEENDTC,AESTDY,AEENDY\r\n"
@@ -107,15 +109,16 @@ START_TEST(test_each_dataset_is_the_registry_mapped)
 	assert_csv("DS", "STUDYID,DOMAIN,USUBJID,DSSEQ,DSTERM,DSDECOD,DSCAT,DSSTDTC,DSSTDY\r\n"
 			 "COHORTD,DS,COHORTD-SD-A,1,Sepsis,DEATH,DISPOSITION EVENT,1987-06-01,"
 			 "143\r\n");
-	assert_csv("TS", "STUDYID,DOMAIN,TSSEQ,TSPARMCD,TSPARM,TSVAL,TSVALCD,TSVCDREF,TSVCDVER\r\n"
-			 "COHORTD,TS,1,TITLE,Trial Title,Treatment cohort registered in cohortd,,,\r\n"
-			 "COHORTD,TS,2,TRT,Investigational Therapy or Treatment,ALDESLEUKIN,,,\r\n"
-			 "COHORTD,TS,3,STYPE,Study Type,INTERVENTIONAL,,,\r\n"
-			 "COHORTD,TS,4,NARMS,Planned Number of Arms,7,,,\r\n"
-			 "COHORTD,TS,5,ACTSUB,Actual Number of Subjects,2,,,\r\n"
-			 "COHORTD,TS,6,SSTDTC,Study Start Date,1986-11-30,,,\r\n"
-			 "COHORTD,TS,7,SDTIGVER,SDTM IG Version,3.3,,,\r\n"
-			 "COHORTD,TS,8,SDTMVER,SDTM Version,1.7,,,\r\n");
+	assert_csv("TS",
+		   "STUDYID,DOMAIN,TSSEQ,TSPARMCD,TSPARM,TSVAL,TSVALCD,TSVCDREF,TSVCDVER\r\n"
+		   "COHORTD,TS,1,TITLE,Trial Title,Treatment cohort registered in cohortd,,,\r\n"
+		   "COHORTD,TS,2,TRT,Investigational Therapy or Treatment,ALDESLEUKIN,,,\r\n"
+		   "COHORTD,TS,3,STYPE,Study Type,INTERVENTIONAL,,,\r\n"
+		   "COHORTD,TS,4,NARMS,Planned Number of Arms,7,,,\r\n"
+		   "COHORTD,TS,5,ACTSUB,Actual Number of Subjects,2,,,\r\n"
+		   "COHORTD,TS,6,SSTDTC,Study Start Date,1986-11-30,,,\r\n"
+		   "COHORTD,TS,7,SDTIGVER,SDTM IG Version,3.3,,,\r\n"
+		   "COHORTD,TS,8,SDTMVER,SDTM Version,1.7,,,\r\n");
 	/* a change shows at the next export */
 	patch_ok(record_path("toxicities", id[5]), "{\"attribution\":\"unlikely\"}");
 	struct resp *r = sdtm("/export/sdtm/AE?format=csv");
@@ -137,15 +140,18 @@ START_TEST(test_transport_files_and_the_zip)
 	ck_assert_str_eq(resp_header(r, "Content-Type"), "application/x-sas-xport");
 	ck_assert_str_eq(resp_header(r, "Content-Disposition"), "attachment; filename=\"dm.xpt\"");
 	ck_assert_uint_eq(r->len % 80, 0);
-	ck_assert_int_eq(memcmp(r->body, "HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!", 48), 0);
-	const char *member = memmem(r->body, r->len, "HEADER RECORD*******MEMBER  HEADER RECORD", 41);
+	ck_assert_int_eq(memcmp(r->body, "HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!", 48),
+			 0);
+	const char *member =
+		memmem(r->body, r->len, "HEADER RECORD*******MEMBER  HEADER RECORD", 41);
 	ck_assert_ptr_nonnull(member);
 	ck_assert_ptr_nonnull(memmem(r->body, r->len, "SAS     DM      SASDATA", 23));
 	ck_assert_ptr_nonnull(memmem(r->body, r->len, "S-1.b_2-SD-A", 12));
 	ck_assert_ptr_nonnull(memmem(r->body, r->len, "Subject Reference Start Date/Time", 33));
 	resp_free(r);
 	r = sdtm("/export/sdtm/TS?format=csv");
-	ck_assert_ptr_nonnull(strstr(r->body, "S-1.b_2,TS,1,TITLE,Trial Title,\"A trial, titled\",,,"));
+	ck_assert_ptr_nonnull(
+		strstr(r->body, "S-1.b_2,TS,1,TITLE,Trial Title,\"A trial, titled\",,,"));
 	resp_free(r);
 	/* the bundle: a zip of every dataset (xpt unless csv is asked) and the
 	 * listing, whose names are in its central directory */
@@ -165,8 +171,8 @@ START_TEST(test_transport_files_and_the_zip)
 					     strlen(file)),
 				      "%s in the zip", file);
 		}
-		ck_assert_ptr_nonnull(memmem(central, r->len - (size_t)(central - r->body),
-					     "define.csv", 10));
+		ck_assert_ptr_nonnull(
+			memmem(central, r->len - (size_t)(central - r->body), "define.csv", 10));
 		resp_free(r);
 	}
 	api_stop();

@@ -4,7 +4,8 @@
  *   COHORTD_INJECT_PAUSE=POINT:MS   each time the server reaches POINT it
  *                                   sleeps MS milliseconds (at most 60000)
  * Points: "statistic" (a statistic not cached, before it is computed);
- * "import-chunk" (an import that commits as it goes, after each commit).
+ * "import-chunk" (an import that commits as it goes, after each commit);
+ * "bulk-batch" (a FHIR bulk export, after each batch of patients).
  * Unset, a point costs one load and a compare. */
 #ifndef COHORTD_INJECT_H
 #define COHORTD_INJECT_H

@@ -179,18 +179,20 @@ static const struct term histologies[] = {
 	{"non_hodgkin_lymphoma", "C85.90", "Non-Hodgkin lymphoma, unspecified, unspecified site"},
 	{"sarcoma", "C49.9", "Malignant neoplasm of connective and soft tissue, unspecified"},
 	{"breast", NULL, "Breast cancer"},
-	{"lung", "C34.90", "Malignant neoplasm of unspecified part of unspecified bronchus or lung"},
+	{"lung", "C34.90",
+	 "Malignant neoplasm of unspecified part of unspecified bronchus or lung"},
 	{"other", "C80.1", "Malignant (primary) neoplasm, unspecified"},
 	{NULL, NULL, NULL}};
-static const struct term histology_names[] = {{"melanoma", NULL, "Melanoma"},
-					      {"renal_cell", NULL, "Renal cell carcinoma"},
-					      {"colorectal", NULL, "Colorectal cancer"},
-					      {"non_hodgkin_lymphoma", NULL, "Non-Hodgkin lymphoma"},
-					      {"sarcoma", NULL, "Sarcoma"},
-					      {"breast", NULL, "Breast cancer"},
-					      {"lung", NULL, "Lung cancer"},
-					      {"other", NULL, "Other cancer"},
-					      {NULL, NULL, NULL}};
+static const struct term histology_names[] = {
+	{"melanoma", NULL, "Melanoma"},
+	{"renal_cell", NULL, "Renal cell carcinoma"},
+	{"colorectal", NULL, "Colorectal cancer"},
+	{"non_hodgkin_lymphoma", NULL, "Non-Hodgkin lymphoma"},
+	{"sarcoma", NULL, "Sarcoma"},
+	{"breast", NULL, "Breast cancer"},
+	{"lung", NULL, "Lung cancer"},
+	{"other", NULL, "Other cancer"},
+	{NULL, NULL, NULL}};
 
 json_t *fhir_condition(const struct record *p)
 {
@@ -202,17 +204,18 @@ json_t *fhir_condition(const struct record *p)
 	json_t *codings = json_array();
 	if (icd && icd->code)
 		json_array_append_new(codings, coding(ICD10CM, icd->code, icd->display));
-	json_array_append_new(codings, coding(CODE_HISTOLOGY, histology, name ? name->display : NULL));
+	json_array_append_new(codings,
+			      coding(CODE_HISTOLOGY, histology, name ? name->display : NULL));
 	json_object_set_new(r, "verificationStatus",
 			    concept(json_pack("[o]", coding(TERMINOLOGY "condition-ver-status",
 							    "confirmed", "Confirmed")),
 				    NULL));
-	json_object_set_new(r, "category",
-			    json_pack("[o]", concept(json_pack("[o]", coding(TERMINOLOGY
-									     "condition-category",
-									     "encounter-diagnosis",
-									     "Encounter Diagnosis")),
-						     NULL)));
+	json_object_set_new(
+		r, "category",
+		json_pack("[o]", concept(json_pack("[o]", coding(TERMINOLOGY "condition-category",
+								 "encounter-diagnosis",
+								 "Encounter Diagnosis")),
+					 NULL)));
 	json_object_set_new(r, "code", concept(codings, name ? name->display : histology));
 	json_object_set_new(r, "subject", reference("Patient", p->id));
 	/* the setting: metastatic disease or adjuvant treatment of resected disease */
@@ -230,13 +233,13 @@ json_t *fhir_research_study(void)
 	json_t *arms = json_array();
 	for (int i = 0; regimens[i].value; i++)
 		json_array_append_new(
-			arms, json_pack("{s:s, s:o, s:s}", "name", regimens[i].code, "type",
-					concept(json_pack("[o]", coding(TERMINOLOGY "research-study-"
-										    "arm-type",
-									"experimental",
-									"Experimental")),
-						NULL),
-					"description", regimens[i].display));
+			arms,
+			json_pack("{s:s, s:o, s:s}", "name", regimens[i].code, "type",
+				  concept(json_pack("[o]", coding(TERMINOLOGY "research-study-"
+									      "arm-type",
+								  "experimental", "Experimental")),
+					  NULL),
+				  "description", regimens[i].display));
 	return json_pack("{s:s, s:s, s:[{s:s, s:s}], s:s, s:s, s:o}", "resourceType",
 			 "ResearchStudy", "id", FHIR_STUDY_ID, "identifier", "system",
 			 LOCAL "identifier:study", "value", sdtm_study_id(), "title",
@@ -262,8 +265,8 @@ json_t *fhir_research_subject(const struct record *p, bool treated)
 
 /* --- MedicationAdministration ----------------------------------------- */
 
-static const struct term units[] = {{"IU/kg", "[iU]/kg", NULL}, {"U/kg", "U/kg", NULL},
-				    {NULL, NULL, NULL}};
+static const struct term units[] = {
+	{"IU/kg", "[iU]/kg", NULL}, {"U/kg", "U/kg", NULL}, {NULL, NULL, NULL}};
 static const struct term stop_reasons[] = {
 	{"completed", "completed", "Completed"},
 	{"toxicity", "toxicity", "Stopped for toxicity"},
@@ -282,21 +285,21 @@ json_t *fhir_medication_administration(const struct record *c, const char *regim
 			 MCODE "mcode-cancer-related-medication-administration");
 	const char *stop = text(cr, c, "stop_reason");
 	const struct term *why = term_of(stop_reasons, stop);
-	json_object_set_new(r, "status",
-			    json_string(why && strcmp(why->code, "completed") != 0 ? "stopped"
-										   : "completed"));
+	json_object_set_new(
+		r, "status",
+		json_string(why && strcmp(why->code, "completed") != 0 ? "stopped" : "completed"));
 	if (why && strcmp(why->code, "completed") != 0)
-		json_object_set_new(r, "statusReason",
-				    json_pack("[o]", concept(json_pack("[o]", coding(CODE_STOP,
-											why->code,
-											why->display)),
-							     why->display)));
+		json_object_set_new(
+			r, "statusReason",
+			json_pack("[o]", concept(json_pack("[o]", coding(CODE_STOP, why->code,
+									 why->display)),
+						 why->display)));
 	const struct term *other = term_of(agents, regimen);
 	if (agent && other)
-		json_object_set_new(r, "medicationCodeableConcept",
-				    concept(json_pack("[o]", coding(CODE_AGENT, other->code,
-								    other->display)),
-					    other->display));
+		json_object_set_new(
+			r, "medicationCodeableConcept",
+			concept(json_pack("[o]", coding(CODE_AGENT, other->code, other->display)),
+				other->display));
 	else
 		json_object_set_new(r, "medicationCodeableConcept",
 				    concept(json_pack("[o]", coding(CODE_AGENT, "aldesleukin",
@@ -320,16 +323,16 @@ json_t *fhir_medication_administration(const struct record *c, const char *regim
 		const struct value *dose = field(cr, c, "il2_dose");
 		const struct term *unit = term_of(units, text(cr, c, "il2_dose_unit"));
 		if (dose->kind != VALUE_NULL && unit)
-			json_object_set_new(dosage, "dose",
-					    json_pack("{s:f, s:s, s:s, s:s}", "value",
-						      dose->kind == VALUE_REAL ? dose->r
-									       : (double)dose->i,
-						      "unit", unit->value, "system", UCUM, "code",
-						      unit->code));
+			json_object_set_new(
+				dosage, "dose",
+				json_pack("{s:f, s:s, s:s, s:s}", "value",
+					  dose->kind == VALUE_REAL ? dose->r : (double)dose->i,
+					  "unit", unit->value, "system", UCUM, "code", unit->code));
 		const struct value *given = field(cr, c, "doses_given");
 		char what[96];
 		if (given->kind == VALUE_INT)
-			snprintf(what, sizeof what, "every 8 hours; %lld doses given in course %lld",
+			snprintf(what, sizeof what,
+				 "every 8 hours; %lld doses given in course %lld",
 				 (long long)given->i, (long long)field(cr, c, "number")->i);
 		else
 			snprintf(what, sizeof what, "every 8 hours; course %lld",
@@ -364,28 +367,28 @@ json_t *fhir_observation(const struct record *o)
 			    json_pack("[{s:s, s:b}]", "url", EXT_CONFIRMED, "valueBoolean",
 				      field(orr, o, "confirmed")->i != 0));
 	json_object_set_new(r, "status", json_string("final"));
-	json_object_set_new(r, "category",
-			    json_pack("[o]", concept(json_pack("[o]", coding(TERMINOLOGY
-									     "observation-category",
-									     "exam", "Exam")),
-						     NULL)));
-	json_object_set_new(r, "code",
-			    concept(json_pack("[o]", coding(LOINC, "88040-1",
-							    "Response to cancer treatment")),
-				    "Tumour response"));
+	json_object_set_new(
+		r, "category",
+		json_pack("[o]", concept(json_pack("[o]", coding(TERMINOLOGY "observation-category",
+								 "exam", "Exam")),
+					 NULL)));
+	json_object_set_new(
+		r, "code",
+		concept(json_pack("[o]", coding(LOINC, "88040-1", "Response to cancer treatment")),
+			"Tumour response"));
 	json_object_set_new(r, "subject", reference("Patient", patient));
 	json_object_set_new(r, "focus", json_pack("[o]", reference("Condition", patient)));
 	json_object_set_new(r, "effectiveDateTime", json_string(text(orr, o, "assessed_on")));
 	if (resp)
-		json_object_set_new(r, "valueCodeableConcept",
-				    concept(json_pack("[o]", coding(CODE_RESPONSE, resp->code,
-								    resp->display)),
-					    resp->display));
+		json_object_set_new(
+			r, "valueCodeableConcept",
+			concept(json_pack("[o]", coding(CODE_RESPONSE, resp->code, resp->display)),
+				resp->display));
 	if (crit)
-		json_object_set_new(r, "method",
-				    concept(json_pack("[o]", coding(CODE_CRITERIA, crit->code,
-								    crit->display)),
-					    crit->display));
+		json_object_set_new(
+			r, "method",
+			concept(json_pack("[o]", coding(CODE_CRITERIA, crit->code, crit->display)),
+				crit->display));
 	char ref[48];
 	snprintf(ref, sizeof ref, "MedicationAdministration/%lld",
 		 (long long)field(orr, o, "course_id")->i);
@@ -393,20 +396,19 @@ json_t *fhir_observation(const struct record *o)
 	return r;
 }
 
-static const struct term outcomes[] = {{"recovered", "resolved", "Resolved"},
-				       {"recovering", "recovering", "Recovering"},
-				       {"not_recovered", "ongoing", "Ongoing"},
-				       {"sequelae", "resolvedWithSequelae", "Resolved with Sequelae"},
-				       {"fatal", "fatal", "Fatal"},
-				       {"unknown", "unknown", "Unknown"},
-				       {NULL, NULL, NULL}};
+static const struct term outcomes[] = {
+	{"recovered", "resolved", "Resolved"},
+	{"recovering", "recovering", "Recovering"},
+	{"not_recovered", "ongoing", "Ongoing"},
+	{"sequelae", "resolvedWithSequelae", "Resolved with Sequelae"},
+	{"fatal", "fatal", "Fatal"},
+	{"unknown", "unknown", "Unknown"},
+	{NULL, NULL, NULL}};
 /* WHO-UMC causality; "unrelated" has no term there and is said in text */
-static const struct term causality[] = {{"definite", "Certain", "Certain"},
-					{"probable", "Probably-Likely", "Probably/Likely"},
-					{"possible", "Possible", "Possible"},
-					{"unlikely", "Unlikely", "Unlikely"},
-					{"unrelated", NULL, "Unrelated"},
-					{NULL, NULL, NULL}};
+static const struct term causality[] = {
+	{"definite", "Certain", "Certain"},   {"probable", "Probably-Likely", "Probably/Likely"},
+	{"possible", "Possible", "Possible"}, {"unlikely", "Unlikely", "Unlikely"},
+	{"unrelated", NULL, "Unrelated"},     {NULL, NULL, NULL}};
 
 json_t *fhir_adverse_event(const struct record *t)
 {
@@ -415,7 +417,8 @@ json_t *fhir_adverse_event(const struct record *t)
 	int64_t patient = field(tr, t, "patient_id")->i;
 	int64_t grade = field(tr, t, "grade")->i;
 	const char *term = text(tr, t, "term");
-	json_t *ext = json_pack("[{s:s, s:I}]", "url", EXT_GRADE, "valueInteger", (json_int_t)grade);
+	json_t *ext =
+		json_pack("[{s:s, s:I}]", "url", EXT_GRADE, "valueInteger", (json_int_t)grade);
 	const char *resolved = text(tr, t, "resolved_on");
 	if (resolved)
 		json_array_append_new(ext, json_pack("{s:s, s:s}", "url", EXT_RESOLVED,
@@ -427,13 +430,11 @@ json_t *fhir_adverse_event(const struct record *t)
 	json_object_set_new(r, "subject", reference("Patient", patient));
 	json_object_set_new(r, "date", json_string(text(tr, t, "onset_on")));
 	bool serious = field(tr, t, "serious")->i != 0;
-	json_object_set_new(
-		r, "seriousness",
-		concept(json_pack("[o]",
-				  coding(TERMINOLOGY "adverse-event-seriousness",
-					 serious ? "serious" : "non-serious",
-					 serious ? "Serious" : "Non-serious")),
-			NULL));
+	json_object_set_new(r, "seriousness",
+			    concept(json_pack("[o]", coding(TERMINOLOGY "adverse-event-seriousness",
+							    serious ? "serious" : "non-serious",
+							    serious ? "Serious" : "Non-serious")),
+				    NULL));
 	/* R4's severity is three steps: CTCAE 1 mild, 2 moderate, 3-5 severe
 	 * (the grade itself is the extension above) */
 	const char *severity = grade <= 1 ? "mild" : grade == 2 ? "moderate" : "severe";
@@ -452,14 +453,14 @@ json_t *fhir_adverse_event(const struct record *t)
 	snprintf(course, sizeof course, "MedicationAdministration/%lld",
 		 (long long)field(tr, t, "course_id")->i);
 	const struct term *cause = term_of(causality, text(tr, t, "attribution"));
-	json_t *assessment = cause && cause->code
-				     ? concept(json_pack("[o]", coding(TERMINOLOGY "adverse-event-"
-										   "causality-"
-										   "assess",
-								       cause->code,
-								       cause->display)),
-					       cause->display)
-				     : json_pack("{s:s}", "text", cause ? cause->display : "Unknown");
+	json_t *assessment =
+		cause && cause->code
+			? concept(json_pack("[o]", coding(TERMINOLOGY "adverse-event-"
+								      "causality-"
+								      "assess",
+							  cause->code, cause->display)),
+				  cause->display)
+			: json_pack("{s:s}", "text", cause ? cause->display : "Unknown");
 	json_object_set_new(r, "suspectEntity",
 			    json_pack("[{s:{s:s}, s:[{s:o}]}]", "instance", "reference", course,
 				      "causality", "assessment", assessment));

@@ -45,11 +45,12 @@ static int type_of(struct request *req, const char *name)
 {
 	int t = fhir_type_named(name);
 	if (t < 0)
-		reply_problem(req, 404, PROBLEM_NOT_FOUND,
-			      "this server has no resource type %.40s; it serves Patient, Condition, "
-			      "ResearchStudy, ResearchSubject, MedicationAdministration, Observation "
-			      "and AdverseEvent",
-			      name);
+		reply_problem(
+			req, 404, PROBLEM_NOT_FOUND,
+			"this server has no resource type %.40s; it serves Patient, Condition, "
+			"ResearchStudy, ResearchSubject, MedicationAdministration, Observation "
+			"and AdverseEvent",
+			name);
 	return t;
 }
 
@@ -88,10 +89,8 @@ static json_t *resource_of(struct db *db, enum fhir_type t, const struct record 
 {
 	*rc = DB_OK;
 	switch (t) {
-	case FHIR_PATIENT:
-		return fhir_patient(rec);
-	case FHIR_CONDITION:
-		return fhir_condition(rec);
+	case FHIR_PATIENT: return fhir_patient(rec);
+	case FHIR_CONDITION: return fhir_condition(rec);
 	case FHIR_RESEARCH_SUBJECT: {
 		bool treated = has_course(db, rec->id, rc);
 		return *rc == DB_OK ? fhir_research_subject(rec, treated) : NULL;
@@ -112,12 +111,9 @@ static json_t *resource_of(struct db *db, enum fhir_type t, const struct record 
 		record_clear(&patient);
 		return r;
 	}
-	case FHIR_OBSERVATION:
-		return fhir_observation(rec);
-	case FHIR_ADVERSE_EVENT:
-		return fhir_adverse_event(rec);
-	default:
-		return fhir_research_study();
+	case FHIR_OBSERVATION: return fhir_observation(rec);
+	case FHIR_ADVERSE_EVENT: return fhir_adverse_event(rec);
+	default: return fhir_research_study();
 	}
 }
 
@@ -125,14 +121,10 @@ static json_t *resource_of(struct db *db, enum fhir_type t, const struct record 
 static const struct resource *records_of(enum fhir_type t)
 {
 	switch (t) {
-	case FHIR_MEDICATION_ADMINISTRATION:
-		return &courses_resource;
-	case FHIR_OBSERVATION:
-		return &outcomes_resource;
-	case FHIR_ADVERSE_EVENT:
-		return &toxicities_resource;
-	default:
-		return &patients_resource;
+	case FHIR_MEDICATION_ADMINISTRATION: return &courses_resource;
+	case FHIR_OBSERVATION: return &outcomes_resource;
+	case FHIR_ADVERSE_EVENT: return &toxicities_resource;
+	default: return &patients_resource;
 	}
 }
 
@@ -242,10 +234,10 @@ void fhir_search(struct request *req)
 	struct query qs;
 	query_parse(req, &qs);
 	take_format(&qs);
-	int64_t patient = t == FHIR_PATIENT || t == FHIR_RESEARCH_STUDY ? 0
-										: patient_param(&qs, "patient");
-	int64_t subject = t == FHIR_PATIENT || t == FHIR_RESEARCH_STUDY ? 0
-										: patient_param(&qs, "subject");
+	int64_t patient =
+		t == FHIR_PATIENT || t == FHIR_RESEARCH_STUDY ? 0 : patient_param(&qs, "patient");
+	int64_t subject =
+		t == FHIR_PATIENT || t == FHIR_RESEARCH_STUDY ? 0 : patient_param(&qs, "subject");
 	if (patient > 0 && subject > 0 && patient != subject)
 		query_error(&qs, "subject", "names another patient than patient");
 	if (subject)
@@ -267,17 +259,16 @@ void fhir_search(struct request *req)
 	const char *after = query_take(&qs, "_page_after");
 	bool after_agent = false;
 	int64_t after_id = 0;
-	if (after &&
-	    (after_id = id_of(after, t == FHIR_MEDICATION_ADMINISTRATION ? &after_agent : NULL)) <=
-		    0)
+	if (after && (after_id = id_of(after, t == FHIR_MEDICATION_ADMINISTRATION ? &after_agent
+										  : NULL)) <= 0)
 		query_error(&qs, "_page_after", "is not a cursor this server gave");
-	query_refuse_unused(&qs, t == FHIR_PATIENT
-					 ? "is not a search parameter of Patient here (it takes _id, "
-					   "_count)"
-				 : t == FHIR_RESEARCH_STUDY
-					 ? "is not a search parameter of ResearchStudy here"
-					 : "is not a search parameter here (it takes patient or subject, "
-					   "_count)");
+	query_refuse_unused(
+		&qs, t == FHIR_PATIENT ? "is not a search parameter of Patient here (it takes _id, "
+					 "_count)"
+		     : t == FHIR_RESEARCH_STUDY
+			     ? "is not a search parameter of ResearchStudy here"
+			     : "is not a search parameter here (it takes patient or subject, "
+			       "_count)");
 	if (query_reply_errors(req, &qs)) {
 		query_free(&qs);
 		return;
@@ -306,8 +297,9 @@ void fhir_search(struct request *req)
 			q.nfilters = 1;
 		}
 		/* a cursor on a course's IL-2: that course again, for its other agent */
-		q.after = t == FHIR_MEDICATION_ADMINISTRATION && after && !after_agent ? after_id - 1
-										       : after_id;
+		q.after = t == FHIR_MEDICATION_ADMINISTRATION && after && !after_agent
+				  ? after_id - 1
+				  : after_id;
 		q.limit = count;
 		struct record *recs = NULL;
 		int n = 0;
@@ -367,7 +359,8 @@ void fhir_search(struct request *req)
 	free(self);
 	if (more && last[0]) {
 		char *next = search_link(base, type, patient, only, count, last);
-		json_array_append_new(links, json_pack("{s:s, s:s}", "relation", "next", "url", next));
+		json_array_append_new(links,
+				      json_pack("{s:s, s:s}", "relation", "next", "url", next));
 		free(next);
 	}
 	json_t *bundle = json_pack("{s:s, s:s, s:o, s:o}", "resourceType", "Bundle", "type",
@@ -404,17 +397,18 @@ void fhir_metadata(struct request *req)
 		else if (t != FHIR_RESEARCH_STUDY)
 			for (int k = 0; k < 2; k++)
 				json_array_append_new(
-					params, json_pack("{s:s, s:s, s:s}", "name",
-							  k ? "subject" : "patient", "type", "reference",
-							  "documentation",
-							  "the patient's resources: 123 or Patient/123"));
+					params,
+					json_pack("{s:s, s:s, s:s}", "name",
+						  k ? "subject" : "patient", "type", "reference",
+						  "documentation",
+						  "the patient's resources: 123 or Patient/123"));
 		json_array_append_new(params, json_pack("{s:s, s:s, s:s}", "name", "_count", "type",
 							"number", "documentation",
 							"entries a page, 1 to 1000 (default 50)"));
 		json_t *r = json_pack("{s:s, s:[{s:s}, {s:s}], s:o, s:s, s:b}", "type",
-				      fhir_type_name((enum fhir_type)t), "interaction", "code", "read",
-				      "code", "search-type", "searchParam", params, "versioning",
-				      "versioned", "readHistory", 0);
+				      fhir_type_name((enum fhir_type)t), "interaction", "code",
+				      "read", "code", "search-type", "searchParam", params,
+				      "versioning", "versioned", "readHistory", 0);
 		if (profiles[t])
 			json_object_set_new(r, "supportedProfile", json_pack("[s]", profiles[t]));
 		json_array_append_new(resources, r);
@@ -422,13 +416,14 @@ void fhir_metadata(struct request *req)
 	char base[256];
 	fhir_base_url(req, base, sizeof base);
 	json_t *cs = json_pack(
-		"{s:s, s:s, s:s, s:s, s:s, s:[s], s:{s:s, s:s}, s:{s:s, s:s}, s:s, s:[s], "
+		"{s:s, s:s, s:s, s:s, s:s, s:s, s:[s], s:{s:s, s:s}, s:{s:s, s:s}, s:s, s:[s], "
 		"s:[{s:s, s:{s:[{s:[{s:s, s:s}]}], s:s}, s:o, s:[{s:s, s:s}]}]}",
-		"resourceType", "CapabilityStatement", "status", "active", "date", "2026-12-05",
-		"kind", "instance", "publisher", "cohortd", "instantiates",
+		"resourceType", "CapabilityStatement", "id", "cohortd", "status", "active", "date",
+		"2026-12-05", "kind", "instance", "publisher", "cohortd", "instantiates",
 		"http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data", "software", "name",
 		"cohortd", "version", "0.1.0", "implementation", "description",
-		"cohortd: the registry of a treatment cohort, read-only, as FHIR R4 (mCODE where it "
+		"cohortd: the registry of a treatment cohort, read-only, as FHIR R4 (mCODE where "
+		"it "
 		"covers the element)",
 		"url", base, "fhirVersion", "4.0.1", "format", "json", "rest", "mode", "server",
 		"security", "service", "coding", "system",

@@ -24,6 +24,7 @@
 #include "fhir.h"
 #include "handlers.h"
 #include "http.h"
+#include "inject.h"
 #include "log.h"
 #include "query.h"
 #include "resources.h"
@@ -38,17 +39,18 @@ enum job_state { JOB_FREE, JOB_RUNNING, JOB_DONE, JOB_FAILED };
 
 struct job {
 	enum job_state state;
-	bool cancel;   /* asked to stop (DELETE); the thread removes its files */
-	char id[37];   /* a random UUID */
+	bool cancel;    /* asked to stop (DELETE); the thread removes its files */
+	char id[37];    /* a random UUID */
 	char actor[65]; /* who started it: only they (or an admin) see it */
-	char dir[256]; /* its files */
+	char dir[256];  /* its files */
 	char request[512];
 	char transaction_time[32];
 	char since[32]; /* "" or an instant as records' updated_at are written */
 	bool types[FHIR_TYPE_COUNT];
 	int64_t done, total; /* patients */
 	int64_t counts[FHIR_TYPE_COUNT];
-	time_t finished;
+	time_t finished;       /* for the Expires header */
+	long long finished_ms; /* CLOCK_MONOTONIC, for the removal */
 	char error[256];
 };
 
@@ -80,13 +82,20 @@ static void remove_files(const char *dir)
 
 /* Frees the slots of jobs done longer ago than the time to live, removing
  * their files. Under jobs_lock. */
+static long long now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 static void sweep(void)
 {
-	time_t now = time(NULL);
+	long long now = now_ms();
 	for (int i = 0; i < BULK_SLOTS; i++) {
 		struct job *j = &jobs[i];
 		if ((j->state == JOB_DONE || j->state == JOB_FAILED) &&
-		    now - j->finished >= (time_t)ttl_seconds) {
+		    now - j->finished_ms >= (long long)ttl_seconds * 1000) {
 			remove_files(j->dir);
 			j->state = JOB_FREE;
 		}
@@ -200,7 +209,8 @@ static int run_batches(struct run *r)
 		if (!r->treated)
 			rc = DB_ERROR;
 		if (rc == DB_OK)
-			rc = store_each_of_patients(r->db, &courses_resource, lo, hi, each_course, r);
+			rc = store_each_of_patients(r->db, &courses_resource, lo, hi, each_course,
+						    r);
 		if (rc == DB_OK && r->out[FHIR_OBSERVATION])
 			rc = store_each_of_patients(r->db, &outcomes_resource, lo, hi, each_outcome,
 						    r);
@@ -227,6 +237,7 @@ static int run_batches(struct run *r)
 		pthread_mutex_lock(&jobs_lock);
 		r->job->done += r->npatients;
 		pthread_mutex_unlock(&jobs_lock);
+		inject_pause("bulk-batch");
 		store_list_free(r->patients, r->npatients);
 		r->patients = NULL;
 		r->npatients = 0;
@@ -276,6 +287,7 @@ static void *run_job(void *arg)
 		job->state = JOB_FREE;
 	} else {
 		job->finished = time(NULL);
+		job->finished_ms = now_ms();
 		job->state = rc == DB_OK ? JOB_DONE : JOB_FAILED;
 		memcpy(job->counts, r.counts, sizeof job->counts);
 		snprintf(job->error, sizeof job->error, "%s", why);
@@ -459,8 +471,8 @@ void fhir_export_kickoff(struct request *req)
 	strftime(slot->transaction_time, sizeof slot->transaction_time, "%Y-%m-%dT%H:%M:%SZ", &utc);
 	struct strbuf params = {0};
 	request_query_each(req, keep_param, &params);
-	snprintf(slot->request, sizeof slot->request, "%s/$export%s%s", base,
-		 params.len ? "?" : "", params.len ? params.data : "");
+	snprintf(slot->request, sizeof slot->request, "%s/$export%s%s", base, params.len ? "?" : "",
+		 params.len ? params.data : "");
 	strbuf_free(&params);
 	bool ok = mkdtemp(slot->dir) != NULL;
 	pthread_t thread;

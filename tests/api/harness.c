@@ -73,8 +73,13 @@ static bool with_demo;
 
 void api_start_demo(void)
 {
+	api_start_demo_with(NULL);
+}
+
+void api_start_demo_with(const char *const *extra_args)
+{
 	with_demo = true;
-	api_start_with(NULL);
+	api_start_with(extra_args);
 	with_demo = false;
 }
 

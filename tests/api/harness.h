@@ -25,6 +25,7 @@ void api_start(void);
 void api_start_with(const char *const *extra_args);
 /* The same, on a database holding the demo cohort (cohortd demo). */
 void api_start_demo(void);
+void api_start_demo_with(const char *const *extra_args);
 void api_stop(void);
 /* api_start_with in two steps: api_prepare makes the database (with the
  * admin token), api_launch starts the server on it, so a test can change

@@ -86,6 +86,18 @@ const fallback = {
     501: components.responses.NotImplemented,
   },
 };
+// Under /fhir the same refusals are FHIR OperationOutcomes.
+const fhirFallback = {
+  operationId: '(no operation)',
+  responses: {
+    ...fallback.responses,
+    404: components.responses.FhirNotFound,
+    405: {
+      ...components.responses.FhirNotFound,
+      headers: { ...components.responses.FhirNotFound.headers, Allow: { required: true, schema: { type: 'string' } } },
+    },
+  },
+};
 const options = {
   operationId: '(OPTIONS)',
   responses: {
@@ -101,9 +113,10 @@ const apiHeaders = ['etag', 'location', 'link', 'allow', 'www-authenticate', 'id
 // method as sent: methods are case-sensitive, so "get" is no GET.
 function findOperation(method, pathname) {
   const match = (m) => api.matchOperation({ method: m, path: pathname, headers: {} });
-  if (method === 'OPTIONS') return methods.some(match) ? options : fallback;
+  const none = pathname === '/fhir' || pathname.startsWith('/fhir/') ? fhirFallback : fallback;
+  if (method === 'OPTIONS') return methods.some(match) ? options : none;
   const m = method === 'HEAD' ? 'get' : method.toLowerCase();
-  return (method === method.toUpperCase() && methods.includes(m) && match(m)) || fallback;
+  return (method === method.toUpperCase() && methods.includes(m) && match(m)) || none;
 }
 
 function findResponse(op, status) {

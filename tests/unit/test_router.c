@@ -68,15 +68,18 @@ START_TEST(test_word_segments)
 	ck_assert_int_eq(match("GET", "/export/sdtm/DM", &r, ids, &nids, allow), ROUTE_FOUND);
 	ck_assert_ptr_eq(r, &table[6]);
 	ck_assert_int_eq(nids, 0);
-	static const char *const hits[] = {"/export/sdtm/D1", "/export/sdtm/12-agent",
-					   "/export/sdtm/Patient.ndjson",
-					   "/export/sdtm/"
-					   "0123456789012345678901234567890123456789012345678901234567890123"};
+	static const char *const hits[] = {
+		"/export/sdtm/D1", "/export/sdtm/12-agent", "/export/sdtm/Patient.ndjson",
+		"/export/sdtm/"
+		"0123456789012345678901234567890123456789012345678901234567890123"};
 	for (size_t i = 0; i < sizeof hits / sizeof *hits; i++)
 		ck_assert_msg(match("GET", hits[i], &r, ids, &nids, allow) == ROUTE_FOUND, "%s",
 			      hits[i]);
 	static const char *const misses[] = {
-		"/export/sdtm/", "/export/sdtm/D_M", "/export/sdtm/$export", "/export/sdtm/DM/",
+		"/export/sdtm/",
+		"/export/sdtm/D_M",
+		"/export/sdtm/$export",
+		"/export/sdtm/DM/",
 		"/export/sdtm/D%20M",
 		"/export/sdtm/01234567890123456789012345678901234567890123456789012345678901234"};
 	for (size_t i = 0; i < sizeof misses / sizeof *misses; i++)

@@ -6,7 +6,9 @@
  * are rebuilt from the records alone (store_summaries_rebuild) and every
  * answer is asked for again: they must be byte for byte the same. A write
  * whose tallies went astray shows as a difference, with the operations
- * that led to it. */
+ * that led to it. With COHORTD_TEST_POSTGRESQL set (the postgresql lane,
+ * inside pg_virtualenv) the same runs on a PostgreSQL database of its own:
+ * the store's maintained statistics are checked on both engines. */
 #include <check.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -29,6 +31,7 @@
 #include "util.h"
 
 static char dir[64];
+static char pg_name[64]; /* the PostgreSQL database, when on PostgreSQL */
 
 static void database_up(void)
 {
@@ -36,8 +39,20 @@ static void database_up(void)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	char path[128];
 	snprintf(path, sizeof path, "%s/test.db", dir);
+	pg_name[0] = '\0';
+	if (getenv("COHORTD_TEST_POSTGRESQL")) {
+		char cmd[256];
+		snprintf(pg_name, sizeof pg_name, "cohortd_unit_%d", (int)getpid());
+		snprintf(cmd, sizeof cmd,
+			 "psql -X -q -d postgres -c \"CREATE DATABASE %s ENCODING 'UTF8' TEMPLATE "
+			 "template0\" >&2",
+			 pg_name);
+		ck_assert_int_eq(system(cmd), 0);
+		snprintf(path, sizeof path, "postgresql:///%s", pg_name);
+	}
 	struct db *db = NULL;
 	ck_assert_int_eq(db_open(path, &db), DB_OK);
+	ck_assert_str_eq(db_engine_name(db), pg_name[0] ? "postgresql" : "sqlite");
 	ck_assert_int_eq(db_migrate(db), DB_OK);
 	db_close(db);
 	log_set_level(LOG_ERROR);
@@ -52,7 +67,13 @@ static void database_down(void)
 {
 	db_pool_close();
 	stats_cache_clear();
-	char cmd[128];
+	char cmd[160];
+	if (pg_name[0]) {
+		snprintf(cmd, sizeof cmd,
+			 "psql -X -q -d postgres -c 'DROP DATABASE IF EXISTS %s WITH (FORCE)' >&2",
+			 pg_name);
+		ck_assert_int_eq(system(cmd), 0);
+	}
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	ck_assert_int_eq(system(cmd), 0);
 }

@@ -39,8 +39,8 @@ static const char *str_at(json_t *j, const char *path)
 static void assert_at(json_t *j, const char *path, const char *want)
 {
 	const char *got = str_at(j, path);
-	ck_assert_msg(got && strcmp(got, want) == 0, "%s: %s, wanted %s", path, got ? got : "(none)",
-		      want);
+	ck_assert_msg(got && strcmp(got, want) == 0, "%s: %s, wanted %s", path,
+		      got ? got : "(none)", want);
 }
 
 /* GET as the admin: 200, FHIR JSON; the resource. */
@@ -70,7 +70,8 @@ static void assert_outcome(struct resp *r, long status, const char *code, const 
 		json_array_foreach(json_object_get(r->json, "issue"), i, issue)
 		{
 			const char *d = json_string_value(json_object_get(issue, "diagnostics"));
-			found |= d && strncmp(d, names, strlen(names)) == 0 && d[strlen(names)] == ':';
+			found |= d && strncmp(d, names, strlen(names)) == 0 &&
+				 d[strlen(names)] == ':';
 		}
 		ck_assert_msg(found, "no issue names %s: %s", names, r->body);
 	}
@@ -188,7 +189,7 @@ START_TEST(test_each_resource_says_its_record)
 		  path_of("MedicationAdministration", g.course1, NULL) + 6);
 	json_decref(e);
 	/* a change shows, with its version */
-	patch_ok(record_path("toxicities", g.tox), "{\"attribution\":\"unrelated\"}");
+	json_decref(patch_ok(record_path("toxicities", g.tox), "{\"attribution\":\"unrelated\"}"));
 	r = http_get(path_of("AdverseEvent", g.tox, NULL));
 	ck_assert_str_eq(resp_header(r, "ETag"), "W/\"2\"");
 	ck_assert_ptr_null(at(r->json, "suspectEntity.0.causality.0.assessment.coding"));
@@ -329,16 +330,14 @@ START_TEST(test_refusals_are_operation_outcomes)
 		resp_free(r);
 	}
 	const char *async[] = {"Prefer: respond-async", NULL};
-	static const char *const bad_exports[][2] = {{"/fhir/$export?_type=Nope", "_type"},
-						     {"/fhir/$export?_type=Patient,Patient", "_type"},
-						     {"/fhir/$export?_since=yesterday", "_since"},
-						     {"/fhir/$export?_since=2026-02-30T00:00:00Z",
-						      "_since"},
-						     {"/fhir/$export?_since=2026-01-01T00:00:00",
-						      "_since"},
-						     {"/fhir/$export?_outputFormat=text/csv",
-						      "_outputFormat"},
-						     {"/fhir/$export?_typeFilter=Patient%3Fx", "_typeFilter"}};
+	static const char *const bad_exports[][2] = {
+		{"/fhir/$export?_type=Nope", "_type"},
+		{"/fhir/$export?_type=Patient,Patient", "_type"},
+		{"/fhir/$export?_since=yesterday", "_since"},
+		{"/fhir/$export?_since=2026-02-30T00:00:00Z", "_since"},
+		{"/fhir/$export?_since=2026-01-01T00:00:00", "_since"},
+		{"/fhir/$export?_outputFormat=text/csv", "_outputFormat"},
+		{"/fhir/$export?_typeFilter=Patient%3Fx", "_typeFilter"}};
 	for (size_t i = 0; i < sizeof bad_exports / sizeof *bad_exports; i++) {
 		struct resp *r = http("GET", bad_exports[i][0], async, NULL, 0);
 		assert_outcome(r, 400, "invalid", bad_exports[i][1]);
@@ -487,9 +486,8 @@ START_TEST(test_bulk_export_gives_back_the_paper)
 	read_output(m, "MedicationAdministration", NULL, &lines);
 	size_t il2 = 0, i;
 	json_t *res;
-	json_array_foreach(lines, i, res)
-		il2 += strcmp(str_at(res, "medicationCodeableConcept.coding.0.code"), "aldesleukin") ==
-		       0;
+	json_array_foreach(lines, i, res) il2 +=
+		strcmp(str_at(res, "medicationCodeableConcept.coding.0.code"), "aldesleukin") == 0;
 	ck_assert_uint_eq(il2, 1039);
 	json_decref(lines);
 	read_output(m, "Observation", NULL, &lines);
@@ -568,7 +566,8 @@ START_TEST(test_a_write_during_the_bulk_export_is_not_in_it)
 	/* wait until it is past its first batch, so its snapshot is taken */
 	for (int i = 0; i < 200; i++) {
 		r = http_get(status);
-		bool begun = r->status == 202 && strncmp(resp_header(r, "X-Progress"), "0 of", 4) != 0;
+		bool begun =
+			r->status == 202 && strncmp(resp_header(r, "X-Progress"), "0 of", 4) != 0;
 		ck_assert_int_eq(r->status, 202);
 		resp_free(r);
 		if (begun)
@@ -576,7 +575,8 @@ START_TEST(test_a_write_during_the_bulk_export_is_not_in_it)
 		usleep(20000);
 	}
 	int64_t id = make_patient(NULL);
-	patch_ok("/patients/1", "{\"sex\":\"female\"}"); /* the demo's patient 1 is male */
+	json_decref(
+		patch_ok("/patients/1", "{\"sex\":\"female\"}")); /* the demo's patient 1 is male */
 	json_t *m = NULL;
 	for (int i = 0; i < 200 && !m; i++) {
 		r = http_get(status);

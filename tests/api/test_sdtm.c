@@ -120,7 +120,7 @@ START_TEST(test_each_dataset_is_the_registry_mapped)
 		   "COHORTD,TS,7,SDTIGVER,SDTM IG Version,3.3,,,\r\n"
 		   "COHORTD,TS,8,SDTMVER,SDTM Version,1.7,,,\r\n");
 	/* a change shows at the next export */
-	patch_ok(record_path("toxicities", id[5]), "{\"attribution\":\"unlikely\"}");
+	json_decref(patch_ok(record_path("toxicities", id[5]), "{\"attribution\":\"unlikely\"}"));
 	struct resp *r = sdtm("/export/sdtm/AE?format=csv");
 	ck_assert_ptr_nonnull(strstr(r->body, ",Y,,UNLIKELY RELATED,RECOVERED/RESOLVED,"));
 	resp_free(r);

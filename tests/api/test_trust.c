@@ -217,6 +217,18 @@ static void assert_unauthorized(const struct resp *r, const char *challenge)
 	assert_header(r, "WWW-Authenticate", challenge);
 }
 
+/* A refusal under /fhir: the same status, as a FHIR OperationOutcome whose
+ * first issue has the FHIR issue code for it. */
+static void assert_fhir_refusal(const struct resp *r, long status, const char *code)
+{
+	ck_assert_msg(r->status == status, "expected %ld, got %ld: %s", status, r->status, r->body);
+	ck_assert_str_eq(resp_header(r, "Content-Type"), "application/fhir+json");
+	ck_assert_str_eq(json_string_value(json_object_get(r->json, "resourceType")),
+			 "OperationOutcome");
+	json_t *issue = json_array_get(json_object_get(r->json, "issue"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(issue, "code")), code);
+}
+
 static bool is_uuid4(const char *s)
 {
 	if (!s || strlen(s) != 36)
@@ -351,13 +363,52 @@ static char *matrix_body(const char *method, const char *pattern, const struct f
 	return text;
 }
 
-/* Routes this test knows how to call successfully: GETs without a body, and
- * the writes of the four clinical resources. */
+/* A route's pattern as a path this test can call: {id} the family's record
+ * of that kind (a new one to delete), and each other segment a value of its
+ * kind: an SDTM dataset, a FHIR type and id, a bulk export that is not. */
+static void matrix_path(const struct route *rt, const struct family *f, char *path, size_t n)
+{
+	static const char *const words[][2] = {{"{domain}", "DM"},
+					       {"{type}", "Patient"},
+					       {"{job}", "00000000-0000-4000-8000-000000000000"},
+					       {"{file}", "Patient.ndjson"}};
+	path[0] = '\0';
+	for (const char *p = rt->pattern; *p;) {
+		size_t used = strlen(path);
+		if (strncmp(p, "{id}", 4) == 0) {
+			snprintf(path + used, n - used, "%lld",
+				 (long long)id_for(rt->method, rt->pattern, f));
+			p += 4;
+			continue;
+		}
+		if (strncmp(p, "{ref}", 5) == 0) {
+			snprintf(path + used, n - used, "%lld", (long long)f->patient);
+			p += 5;
+			continue;
+		}
+		bool word = false;
+		for (size_t i = 0; i < sizeof words / sizeof *words && !word; i++)
+			if (strncmp(p, words[i][0], strlen(words[i][0])) == 0) {
+				snprintf(path + used, n - used, "%s", words[i][1]);
+				p += strlen(words[i][0]);
+				word = true;
+			}
+		if (!word) {
+			ck_assert_msg(*p != '{', "no value for the segment of %s", rt->pattern);
+			snprintf(path + used, n - used, "%c", *p++);
+		}
+	}
+}
+
+/* Routes this test knows how to call successfully: GETs without a body
+ * (but the bulk export's, which needs a Prefer header, and its status and
+ * files, of no export), and the writes of the four clinical resources. */
 static bool known_route(const struct route *rt)
 {
 	static const char *const prefixes[] = {"/patients", "/courses", "/outcomes", "/toxicities"};
 	if (strcmp(rt->method, "GET") == 0)
-		return true;
+		return strcmp(rt->pattern, "/fhir/$export") != 0 &&
+		       strncmp(rt->pattern, "/fhir/bulk/", 11) != 0;
 	for (int i = 0; i < 4; i++) {
 		size_t n = strlen(prefixes[i]);
 		if (strncmp(rt->pattern, prefixes[i], n) == 0 &&
@@ -384,13 +435,8 @@ START_TEST(test_role_matrix_over_every_route)
 		const struct route *rt = &routes[i];
 		for (int w = 0; w < NWHO; w++) {
 			char path[160];
-			const char *brace = strstr(rt->pattern, "{id}");
-			if (brace)
-				snprintf(path, sizeof path, "%.*s%lld%s",
-					 (int)(brace - rt->pattern), rt->pattern,
-					 (long long)id_for(rt->method, rt->pattern, &f), brace + 4);
-			else
-				snprintf(path, sizeof path, "%s", rt->pattern);
+			matrix_path(rt, &f, path, sizeof path);
+			bool fhir = strncmp(path, "/fhir/", 6) == 0;
 			char *body = matrix_body(rt->method, rt->pattern, &f, requests);
 			const char *headers[] = {
 				who_header((enum who)w),
@@ -409,14 +455,21 @@ START_TEST(test_role_matrix_over_every_route)
 			if (rt->role == ROLE_NONE) {
 				ck_assert_msg(r->status == 200, "%s %s as %s -> %ld %s", rt->method,
 					      path, who_names[w], r->status, r->body);
-			} else if (w == NO_TOKEN) {
-				assert_unauthorized(r, CHALLENGE);
-				refused = true;
-			} else if (w == BAD || w == REVOKED) {
-				assert_unauthorized(r, CHALLENGE_INVALID);
+			} else if (w == NO_TOKEN || w == BAD || w == REVOKED) {
+				const char *challenge =
+					w == NO_TOKEN ? CHALLENGE : CHALLENGE_INVALID;
+				if (fhir) {
+					assert_fhir_refusal(r, 401, "login");
+					assert_header(r, "WWW-Authenticate", challenge);
+				} else {
+					assert_unauthorized(r, challenge);
+				}
 				refused = true;
 			} else if (who_role((enum who)w) < rt->role) {
-				assert_problem(r, 403, FORBIDDEN);
+				if (fhir)
+					assert_fhir_refusal(r, 403, "forbidden");
+				else
+					assert_problem(r, 403, FORBIDDEN);
 				ck_assert_ptr_null(resp_header(r, "WWW-Authenticate"));
 				refused = true;
 			} else if (known_route(rt)) {

@@ -160,6 +160,9 @@ void reply_static(struct request *req, unsigned status, const char *content_type
 void reply_stream(struct request *req, unsigned status, const char *content_type,
 		  reply_stream_fn fn, void *cls, void (*done)(void *cls));
 
+/* A body streamed from f, an open file read from where it stands, closed
+ * once the answer is over (stolen). */
+void reply_stream_file(struct request *req, unsigned status, const char *content_type, FILE *f);
 /* Steals data (malloc'd). */
 void reply_owned(struct request *req, unsigned status, const char *content_type, char *data,
 		 size_t len);

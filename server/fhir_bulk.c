@@ -569,20 +569,6 @@ void fhir_export_status(struct request *req)
 	manifest(req, &copy, base);
 }
 
-static long file_read(void *cls, char *buf, size_t max)
-{
-	FILE *f = cls;
-	size_t n = fread(buf, 1, max, f);
-	if (n > 0)
-		return (long)n;
-	return ferror(f) ? REPLY_STREAM_ERROR : REPLY_STREAM_END;
-}
-
-static void file_done(void *cls)
-{
-	fclose(cls);
-}
-
 void fhir_export_file(struct request *req)
 {
 	char id[40], file[80];
@@ -610,5 +596,5 @@ void fhir_export_file(struct request *req)
 			      "no file %.64s of a finished bulk export %.40s here", file, id);
 		return;
 	}
-	reply_stream(req, 200, "application/fhir+ndjson", file_read, f, file_done);
+	reply_stream_file(req, 200, "application/fhir+ndjson", f);
 }

@@ -241,6 +241,25 @@ void reply_stream(struct request *req, unsigned status, const char *content_type
 	req->stream_done = done;
 }
 
+static long file_read(void *cls, char *buf, size_t max)
+{
+	FILE *f = cls;
+	size_t n = fread(buf, 1, max, f);
+	if (n > 0)
+		return (long)n;
+	return ferror(f) ? REPLY_STREAM_ERROR : REPLY_STREAM_END;
+}
+
+static void file_done(void *cls)
+{
+	fclose(cls);
+}
+
+void reply_stream_file(struct request *req, unsigned status, const char *content_type, FILE *f)
+{
+	reply_stream(req, status, content_type, file_read, f, file_done);
+}
+
 void reply_owned(struct request *req, unsigned status, const char *content_type, char *data,
 		 size_t len)
 {
@@ -255,7 +274,6 @@ void reply_owned(struct request *req, unsigned status, const char *content_type,
 	req->out_len = len;
 }
 
-/* members (an object, stolen, or NULL) is merged into the problem. */
 /* FHIR's issue type for an HTTP status (the IssueType value set). */
 static const char *issue_code(unsigned status)
 {
@@ -318,6 +336,7 @@ bool reply_is_fhir(const struct request *req)
 	       (req->path[5] == '\0' || req->path[5] == '/');
 }
 
+/* members (an object, stolen, or NULL) is merged into the problem. */
 static void reply_problem_v(struct request *req, unsigned status, const char *type, json_t *members,
 			    const char *fmt, va_list ap)
 {

@@ -14,20 +14,6 @@
 #include "sdtm.h"
 #include "util.h"
 
-static long file_read(void *cls, char *buf, size_t max)
-{
-	FILE *f = cls;
-	size_t n = fread(buf, 1, max, f);
-	if (n > 0)
-		return (long)n;
-	return ferror(f) ? REPLY_STREAM_ERROR : REPLY_STREAM_END;
-}
-
-static void file_done(void *cls)
-{
-	fclose(cls);
-}
-
 /* The dataset named by the path's last segment, or SDTM_COUNT for the
  * bundle; -1 (answered 404) when it names none. */
 static int domain_of(struct request *req)
@@ -84,7 +70,7 @@ void export_sdtm(struct request *req)
 	const char *type = bundle           ? "application/zip"
 			   : f == TABLE_XPT ? "application/x-sas-xport"
 					    : "text/csv; charset=utf-8";
-	reply_stream(req, 200, type, file_read, out, file_done);
+	reply_stream_file(req, 200, type, out);
 	reply_header(req, "Content-Disposition", "attachment; filename=\"%s.%s\"", name,
 		     bundle           ? "zip"
 		     : f == TABLE_XPT ? "xpt"

@@ -276,13 +276,18 @@ static void *run_job(void *arg)
 	for (int t = 0; t < FHIR_TYPE_COUNT; t++)
 		if (r.out[t] && fclose(r.out[t]) != 0)
 			rc = DB_ERROR;
-	const char *why = rc == DB_OK ? "" : r.db ? db_last_error(r.db) : "no connection";
+	char why[256];
+	snprintf(why, sizeof why, "%s",
+		 rc == DB_OK ? ""
+		 : r.db      ? db_last_error(r.db)
+			     : "no connection");
 	if (r.db) {
 		db_rollback(r.db);
 		db_close(r.db);
 	}
 	pthread_mutex_lock(&jobs_lock);
-	if (job->cancel) {
+	bool cancelled = job->cancel; /* once freed, the slot may be another job's */
+	if (cancelled) {
 		remove_files(job->dir);
 		job->state = JOB_FREE;
 	} else {
@@ -293,7 +298,7 @@ static void *run_job(void *arg)
 		snprintf(job->error, sizeof job->error, "%s", why);
 	}
 	pthread_mutex_unlock(&jobs_lock);
-	if (rc != DB_OK && !job->cancel)
+	if (rc != DB_OK && !cancelled)
 		log_write(LOG_WARN, "a bulk export failed", json_pack("{s:s}", "error", why));
 	return NULL;
 }

@@ -90,6 +90,7 @@ struct table_file *table_file_begin(FILE *out, enum table_format format, const c
 		ok = !t->failed;
 	}
 	if (!ok) {
+		t->failed = true; /* nothing to end: only to free */
 		table_file_end(t);
 		return NULL;
 	}

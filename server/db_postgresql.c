@@ -32,6 +32,7 @@
 /* the advisory lock every write transaction takes: "cohortd" in ASCII */
 #define WRITER_LOCK_KEY 27988517031408740
 #define STMT_CACHE_SIZE 64
+#define RUN_UNPIPED     1 /* run_piped could not pipeline: run it the usual way */
 #define INT8OID         20
 #define TEXTOID         25
 #define FLOAT8OID       701
@@ -66,6 +67,11 @@ struct pg_db {
 	int64_t changes, last_id;
 	char error[512];
 	bool lost_logged; /* the server is gone, and the log was told */
+	/* The shared writer's savepoint statements, not yet sent: they go with
+	 * the next statement, in one round trip (a write's RELEASE and the next
+	 * write's SAVEPOINT ride with that write's first read). */
+	const char *queued[4];
+	int nqueued;
 };
 
 static struct pg_db *pg(struct db *db)
@@ -117,13 +123,35 @@ static int status_of(struct pg_db *db, PGresult *res)
 	return status;
 }
 
-/* Runs one command without parameters. */
+/* Runs one command without parameters, after the queued savepoint
+ * statements, in one round trip (the simple protocol runs them in order and
+ * stops at the first that fails, whose error is the answer). */
 static int exec(struct db *db, const char *sql)
 {
-	PGresult *res = PQexec(pg(db)->conn, sql);
-	int rc = status_of(pg(db), res);
+	struct pg_db *d = pg(db);
+	char joined[512];
+	if (d->nqueued) {
+		size_t used = 0;
+		for (int i = 0; i < d->nqueued; i++)
+			used += (size_t)snprintf(joined + used, sizeof joined - used, "%s; ",
+						 d->queued[i]);
+		snprintf(joined + used, sizeof joined - used, "%s", sql);
+		d->nqueued = 0;
+		sql = joined;
+	}
+	PGresult *res = PQexec(d->conn, sql);
+	int rc = status_of(d, res);
 	PQclear(res);
 	return rc;
+}
+
+/* Sends what is queued on its own, before a command that cannot carry it. */
+static int flush_queued(struct pg_db *db)
+{
+	if (!db->nqueued)
+		return DB_OK;
+	const char *last = db->queued[--db->nqueued];
+	return exec(&db->head, last);
 }
 
 static const char *pg_last_error(struct db *db)
@@ -165,7 +193,7 @@ static void stmt_free(struct pg_stmt *s)
 	if (s->name[0] && s->db) {
 		char sql[48];
 		snprintf(sql, sizeof sql, "DEALLOCATE %s", s->name);
-		PQclear(PQexec(s->db->conn, sql));
+		exec(&s->db->head, sql); /* after what is queued; its answer does not matter */
 	}
 	free(s->sql);
 	free(s->pg_sql);
@@ -393,6 +421,78 @@ static void pg_bind_null(struct db_stmt *stmt, int i)
 	bind(stmt, i, NULL, 0);
 }
 
+/* The statement after what is queued, in one pipeline and one round trip:
+ * each queued statement, the statement's PREPARE on its first run, its
+ * execution, then a sync. The answer is the first error among them (a
+ * statement after a failed one is not run: the pipeline is aborted to the
+ * sync), else the statement's result. */
+static int run_piped(struct pg_stmt *s)
+{
+	struct pg_db *db = s->db;
+	PGconn *c = db->conn;
+	if (PQenterPipelineMode(c) != 1) {
+		int rc = flush_queued(db);
+		return rc != DB_OK ? rc : RUN_UNPIPED;
+	}
+	int sent = 0;
+	bool ok = true;
+	for (int i = 0; i < db->nqueued && ok; i++, sent++)
+		ok = PQsendQueryParams(c, db->queued[i], 0, NULL, NULL, NULL, NULL, 0) == 1;
+	db->nqueued = 0;
+	char name[sizeof s->name];
+	bool preparing = !s->name[0];
+	if (preparing) {
+		snprintf(name, sizeof name, "s%llu", (unsigned long long)++db->prepared);
+		ok = ok && PQsendPrepare(c, name, s->pg_sql, s->nparams, s->types) == 1;
+		sent++;
+	}
+	ok = ok && PQsendQueryPrepared(c, preparing ? name : s->name, s->nparams,
+				       (const char *const *)s->values, NULL, NULL, 0) == 1;
+	sent++;
+	ok = ok && PQpipelineSync(c) == 1;
+	int rc = ok ? DB_OK : status_of(db, NULL);
+	PGresult *mine = NULL;
+	for (int k = 0; k < sent && ok; k++) {
+		PGresult *r = PQgetResult(c);
+		if (!r) {
+			rc = rc != DB_OK ? rc : status_of(db, NULL);
+			break;
+		}
+		int got = PQresultStatus(r) == PGRES_PIPELINE_ABORTED ? DB_OK : status_of(db, r);
+		if (got != DB_OK && rc == DB_OK)
+			rc = got;
+		if (k == sent - 1 && got == DB_OK && PQresultStatus(r) != PGRES_PIPELINE_ABORTED)
+			mine = r;
+		else
+			PQclear(r);
+		PQclear(PQgetResult(c)); /* the end of that statement's results */
+	}
+	/* up to the sync, then out of the pipeline */
+	PGresult *r;
+	while ((r = PQgetResult(c)) != NULL) {
+		bool synced = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+		PQclear(r);
+		if (synced)
+			break;
+	}
+	if (PQexitPipelineMode(c) != 1 && rc == DB_OK)
+		rc = status_of(db, NULL);
+	if (rc == DB_OK && preparing)
+		memcpy(s->name, name, sizeof name);
+	if (rc != DB_OK) {
+		PQclear(mine);
+		s->ran = true;
+		return rc;
+	}
+	s->res = mine;
+	const char *n = PQcmdTuples(mine);
+	if (n && *n)
+		db->changes = strtoll(n, NULL, 10);
+	s->nrows = PQntuples(mine);
+	s->ran = true;
+	return DB_OK;
+}
+
 /* Runs the statement and keeps its result. A statement that fails inside
  * a transaction leaves it aborted on PostgreSQL (on SQLite only the
  * statement is undone): every path of the store that goes on after a
@@ -410,6 +510,11 @@ static int run(struct pg_stmt *s)
 			s->ran = true;
 			return lost;
 		}
+	}
+	if (db->nqueued) {
+		int rc = run_piped(s);
+		if (rc != RUN_UNPIPED)
+			return rc;
 	}
 	if (!s->name[0]) {
 		/* parsed and planned once per connection, with the types of its
@@ -531,6 +636,8 @@ static int64_t pg_last_insert_id(struct db *db)
  * plus one. */
 static int pg_next_id(struct db *db, const char *table, int64_t *next)
 {
+	if (flush_queued(pg(db)) != DB_OK)
+		return DB_ERROR;
 	char *sql = xasprintf("SELECT GREATEST((SELECT coalesce(max(id), 0) FROM %s), "
 			      "coalesce((SELECT CASE WHEN is_called THEN last_value ELSE 0 END "
 			      "FROM %s_id_seq), 0)) + 1",
@@ -654,6 +761,8 @@ static int copy_rows(struct pg_db *db, const char *head, bool ids, int ncols, in
 		     void (*bind_row)(struct db_stmt *stmt, int at, int i, const void *cls),
 		     const void *cls, int64_t *given)
 {
+	if (flush_queued(db) != DB_OK)
+		return DB_ERROR;
 	const char *columns = strchr(head, '(');
 	char table[64];
 	id_last(head, table, sizeof table);
@@ -758,6 +867,8 @@ static int pg_insert_rows(struct db *db, const char *head, const char *tail, int
 
 static int pg_query_plan(struct db *db, const char *sql, char *out, size_t len)
 {
+	if (flush_queued(pg(db)) != DB_OK)
+		return DB_ERROR;
 	int nparams = 0;
 	char *converted = dollars(sql, &nparams, NULL);
 	char *explain = converted ? xasprintf("EXPLAIN %s", converted) : NULL;
@@ -807,6 +918,16 @@ static int pg_control(struct db *db, enum db_control what)
 {
 	if (!control_sql[what])
 		return DB_OK;
+	struct pg_db *d = pg(db);
+	/* the shared writer's savepoints wait for the next statement: none of
+	 * them has an answer to read, and a rollback makes them moot */
+	if (db->shared && (what == DB_SAVE_WRITER || what == DB_RELEASE_WRITER) &&
+	    d->nqueued < (int)(sizeof d->queued / sizeof *d->queued) && pg_in_transaction(db)) {
+		d->queued[d->nqueued++] = control_sql[what];
+		return DB_OK;
+	}
+	if (what == DB_ROLLBACK)
+		d->nqueued = 0;
 	if ((what == DB_BEGIN_READ || what == DB_BEGIN_WRITE) && !pg_in_transaction(db)) {
 		int lost = reconnect_if_lost(pg(db));
 		if (lost != DB_OK)
@@ -823,6 +944,8 @@ static int pg_control(struct db *db, enum db_control what)
 /* 0 until the first migration made cohortd_schema. */
 static int pg_schema_version(struct db *db, int *version)
 {
+	if (flush_queued(pg(db)) != DB_OK)
+		return DB_ERROR;
 	PGresult *res = PQexec(pg(db)->conn,
 			       "SELECT CASE WHEN to_regclass('cohortd_schema') IS NULL THEN 0 END");
 	int rc = status_of(pg(db), res);
@@ -866,6 +989,8 @@ static bool pg_server_address(struct db *db, char *out, size_t n)
 
 static int pg_durability(struct db *db, enum db_durability *d)
 {
+	if (flush_queued(pg(db)) != DB_OK)
+		return DB_ERROR;
 	PGresult *res = PQexec(pg(db)->conn, "SHOW synchronous_commit");
 	int rc = status_of(pg(db), res);
 	if (rc == DB_OK)
@@ -878,6 +1003,8 @@ static int pg_durability(struct db *db, enum db_durability *d)
 /* The database's size; PostgreSQL's WAL is the server's, not this database's. */
 static int pg_file_sizes(struct db *db, int64_t *db_bytes, int64_t *wal_bytes)
 {
+	if (flush_queued(pg(db)) != DB_OK)
+		return DB_ERROR;
 	PGresult *res = PQexec(pg(db)->conn, "SELECT pg_database_size(current_database())");
 	int rc = status_of(pg(db), res);
 	if (rc == DB_OK)

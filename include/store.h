@@ -113,6 +113,7 @@ struct registry_counts {
 	int64_t companion_courses; /* courses of a regimen with an agent beside IL-2 */
 	char first_enrolled[11];   /* "" when no patient */
 	char last_date[11];        /* the latest enrolment, contact or death */
+	char changed_at[32];       /* the last audit row's time; "" when none */
 };
 int store_registry_counts(struct db *db, struct registry_counts *out);
 /* Frees the values q's filters and keys hold. */

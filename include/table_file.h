@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 enum table_format { TABLE_CSV, TABLE_XPT };
 
@@ -33,20 +34,22 @@ struct table_cell {
 struct table_file;
 
 /* Starts a table named name (the dataset's name, 8 characters at most)
- * labelled label, of rows rows, into out (left open). NULL when memory or
- * ReadStat refuse. */
+ * labelled label, of rows rows, into out (left open), made at made (the
+ * transport file's date: the data's last change, so that the same data
+ * give the same bytes). NULL when memory or ReadStat refuse. */
 struct table_file *table_file_begin(FILE *out, enum table_format format, const char *name,
 				    const char *label, const struct table_column *columns,
-				    int ncolumns, int64_t rows);
+				    int ncolumns, int64_t rows, time_t made);
 /* One row: a cell per column. */
 void table_file_row(struct table_file *t, const struct table_cell *cells);
 /* Ends the table and frees it; false when anything failed on the way (a
  * write, a value too long, a row count other than promised). */
 bool table_file_end(struct table_file *t);
 
-/* A zip archive written into out (left open), deflated. */
+/* A zip archive written into out (left open), deflated, its files dated
+ * made. */
 struct zip_file;
-struct zip_file *zip_file_begin(FILE *out);
+struct zip_file *zip_file_begin(FILE *out, time_t made);
 /* Adds name with the bytes of from, read from its start to its end. */
 bool zip_file_add(struct zip_file *z, const char *name, FILE *from);
 bool zip_file_end(struct zip_file *z);

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "fault.h"
 
@@ -55,6 +56,9 @@ void strbuf_free(struct strbuf *sb);
 void utc_now_rfc3339(char out[32]);
 /* The RFC 3339 time seconds after (or before, when negative) at. */
 void utc_shift_rfc3339(const char *at, long seconds, char out[32]);
+/* The second of an RFC 3339 UTC time ("2026-12-06T01:25:10.272Z"); 0 when
+ * at is not one. */
+time_t utc_rfc3339_seconds(const char *at);
 
 /* Does a ", "-separated list (an Allow or Vary value) hold item as a whole
  * element? */

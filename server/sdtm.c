@@ -629,8 +629,8 @@ static int write_dataset(struct job *j, enum sdtm_domain d, const struct registr
 	struct table_column cols[SDTM_MAX_VARS];
 	for (int i = 0; i < ds->nvars; i++)
 		cols[i] = ds->vars[i].col;
-	j->t = table_file_begin(out, j->format, ds->name, ds->label, cols, ds->nvars,
-				rows_of(d, n));
+	j->t = table_file_begin(out, j->format, ds->name, ds->label, cols, ds->nvars, rows_of(d, n),
+				utc_rfc3339_seconds(n->changed_at));
 	if (!j->t)
 		return DB_ERROR;
 	int rc = d == SDTM_TS ? write_ts(j, n) : walk(j, d);
@@ -648,7 +648,7 @@ int sdtm_write_define(FILE *out)
 		{"Type", "", 'C', 4},    {"Length", "", 'N', 8},       {"Core", "", 'C', 4},
 		{"Terms", "", 'C', 60},
 	};
-	struct table_file *t = table_file_begin(out, TABLE_CSV, "DEFINE", "", cols, 10, 0);
+	struct table_file *t = table_file_begin(out, TABLE_CSV, "DEFINE", "", cols, 10, 0, 0);
 	if (!t)
 		return DB_ERROR;
 	for (int d = 0; d < SDTM_COUNT; d++)
@@ -677,7 +677,7 @@ int sdtm_write_define(FILE *out)
  * listing into one zip. */
 static int write_bundle(struct job *j, const struct registry_counts *n, FILE *out)
 {
-	struct zip_file *z = zip_file_begin(out);
+	struct zip_file *z = zip_file_begin(out, utc_rfc3339_seconds(n->changed_at));
 	if (!z)
 		return DB_ERROR;
 	int rc = DB_OK;

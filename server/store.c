@@ -561,7 +561,8 @@ int store_registry_counts(struct db *db, struct registry_counts *out)
 		" (SELECT min(enrolled_on) FROM patients),"
 		" (SELECT max(CASE WHEN died_on IS NOT NULL THEN died_on"
 		"  WHEN last_contact_on IS NOT NULL THEN last_contact_on ELSE enrolled_on END)"
-		"  FROM patients)";
+		"  FROM patients),"
+		" (SELECT at FROM audit ORDER BY seq DESC LIMIT 1)";
 	struct db_stmt *stmt = db_prepare_static(db, sql);
 	if (!stmt)
 		return DB_ERROR;
@@ -573,6 +574,7 @@ int store_registry_counts(struct db *db, struct registry_counts *out)
 			*n[i] = db_column_int(stmt, i);
 		db_column_text_into(stmt, 6, out->first_enrolled, sizeof out->first_enrolled);
 		db_column_text_into(stmt, 7, out->last_date, sizeof out->last_date);
+		db_column_text_into(stmt, 8, out->changed_at, sizeof out->changed_at);
 	}
 	db_done(stmt);
 	return rc == DB_ROW ? DB_OK : db_result(rc == DB_OK ? DB_ERROR : rc);

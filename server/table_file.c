@@ -44,12 +44,14 @@ static void flush_line(struct table_file *t)
 	t->line.len = 0;
 }
 
-static bool begin_xpt(struct table_file *t, const char *name, const char *label, int64_t rows)
+static bool begin_xpt(struct table_file *t, const char *name, const char *label, int64_t rows,
+		      time_t made)
 {
 	t->writer = readstat_writer_init();
 	if (!t->writer)
 		return false;
 	readstat_set_data_writer(t->writer, write_bytes);
+	readstat_writer_set_file_timestamp(t->writer, made); /* not the time of writing */
 	readstat_writer_set_file_format_version(t->writer, 5);
 	readstat_writer_set_table_name(t->writer, name);
 	readstat_writer_set_file_label(t->writer, label);
@@ -68,7 +70,7 @@ static bool begin_xpt(struct table_file *t, const char *name, const char *label,
 
 struct table_file *table_file_begin(FILE *out, enum table_format format, const char *name,
 				    const char *label, const struct table_column *columns,
-				    int ncolumns, int64_t rows)
+				    int ncolumns, int64_t rows, time_t made)
 {
 	if (ncolumns > TABLE_MAX_COLUMNS)
 		return NULL;
@@ -81,7 +83,7 @@ struct table_file *table_file_begin(FILE *out, enum table_format format, const c
 	t->ncolumns = ncolumns;
 	bool ok;
 	if (format == TABLE_XPT) {
-		ok = begin_xpt(t, name, label, rows);
+		ok = begin_xpt(t, name, label, rows, made);
 	} else {
 		for (int i = 0; i < ncolumns; i++)
 			csv_cell(&t->line, columns[i].name, i == 0);
@@ -178,6 +180,7 @@ bool table_file_end(struct table_file *t)
 struct zip_file {
 	struct archive *a;
 	FILE *out;
+	time_t made;
 	bool failed;
 };
 
@@ -192,12 +195,13 @@ static la_ssize_t zip_write(struct archive *a, void *cls, const void *buf, size_
 	return (la_ssize_t)n;
 }
 
-struct zip_file *zip_file_begin(FILE *out)
+struct zip_file *zip_file_begin(FILE *out, time_t made)
 {
 	struct zip_file *z = xcalloc(1, sizeof *z);
 	if (!z)
 		return NULL;
 	z->out = out;
+	z->made = made;
 	z->a = archive_write_new();
 	if (!z->a || archive_write_set_format_zip(z->a) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(z->a, 1) != ARCHIVE_OK ||
@@ -224,7 +228,7 @@ bool zip_file_add(struct zip_file *z, const char *name, FILE *from)
 	archive_entry_set_size(e, size);
 	archive_entry_set_filetype(e, AE_IFREG);
 	archive_entry_set_perm(e, 0644);
-	archive_entry_set_mtime(e, time(NULL), 0);
+	archive_entry_set_mtime(e, z->made, 0);
 	bool ok = archive_write_header(z->a, e) == ARCHIVE_OK;
 	archive_entry_free(e);
 	char buf[65536];

@@ -211,6 +211,12 @@ void utc_shift_rfc3339(const char *at, long seconds, char out[32])
 	snprintf(out + n, 32 - n, "%s", rest && *rest == '.' ? rest : "Z");
 }
 
+time_t utc_rfc3339_seconds(const char *at)
+{
+	struct tm tm = {0};
+	return strptime(at, "%Y-%m-%dT%H:%M:%S", &tm) ? timegm(&tm) : 0;
+}
+
 bool parse_int64(const char *s, int64_t *out)
 {
 	const char *p = s;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define INVALID_PARAMETER "urn:cohortd:problem:invalid-parameter"
 
@@ -148,6 +149,25 @@ START_TEST(test_transport_files_and_the_zip)
 	ck_assert_ptr_nonnull(memmem(r->body, r->len, "SAS     DM      SASDATA", 23));
 	ck_assert_ptr_nonnull(memmem(r->body, r->len, "S-1.b_2-SD-A", 12));
 	ck_assert_ptr_nonnull(memmem(r->body, r->len, "Subject Reference Start Date/Time", 33));
+	/* made at the data's last change, not at the time of writing: the same
+	 * data give the same bytes a second later */
+	json_t *audit = get_json("/audit?limit=100");
+	json_t *items = json_object_get(audit, "items");
+	const char *at = json_string_value(
+		json_object_get(json_array_get(items, json_array_size(items) - 1), "at"));
+	ck_assert_ptr_nonnull(at);
+	static const char *const months[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
+					     "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
+	char made[32]; /* XPORT's ddMMMyy:hh:mm:ss */
+	snprintf(made, sizeof made, "%.2s%s%.2s:%.8s", at + 8, months[atoi(at + 5) - 1], at + 2,
+		 at + 11);
+	ck_assert_msg(memmem(r->body, 160, made, strlen(made)), "%s in %.160s", made, r->body);
+	json_decref(audit);
+	usleep(1100 * 1000);
+	struct resp *again = sdtm("/export/sdtm/DM?format=xpt");
+	ck_assert_uint_eq(again->len, r->len);
+	ck_assert_int_eq(memcmp(again->body, r->body, r->len), 0);
+	resp_free(again);
 	resp_free(r);
 	r = sdtm("/export/sdtm/TS?format=csv");
 	ck_assert_ptr_nonnull(

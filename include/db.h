@@ -93,6 +93,11 @@ int db_commit_continue(struct db *db);
 int db_undo_continue(struct db *db);
 /* A number that changes with every transaction begun on this connection. */
 uint64_t db_transaction_id(struct db *db);
+/* A number, unique in the process, that changes whenever the connection's
+ * transaction may hold other work than when it was read: a transaction
+ * begun or ended, a savepoint rolled back to. The writers of one group
+ * commit see one number while none of them is undone. */
+uint64_t db_work_id(struct db *db);
 /* A part of the open write transaction that can be undone alone (a
  * savepoint): db_part_begin marks its start; db_part_end keeps it, or
  * undoes it and leaves the transaction as it was at the mark. Parts do not
@@ -132,6 +137,12 @@ void db_bind_text(struct db_stmt *stmt, int i, const char *s);
 void db_bind_text_n(struct db_stmt *stmt, int i, const char *s, size_t n);
 void db_bind_null(struct db_stmt *stmt, int i);
 int db_step(struct db_stmt *stmt);
+/* Runs a statement whose result no one reads: no rows, no db_changes (an
+ * UPDATE of a counter, an INSERT with nothing returned). The engine may send
+ * it later, with the next statement of the transaction, which then answers
+ * for its failure too (PostgreSQL: one round trip fewer). DB_OK or a DB_
+ * code. */
+int db_step_unread(struct db_stmt *stmt);
 enum db_type db_column_type(struct db_stmt *stmt, int col);
 int64_t db_column_int(struct db_stmt *stmt, int col);
 double db_column_real(struct db_stmt *stmt, int col);

@@ -6,6 +6,7 @@
  * the hash covers the exact bytes stored. */
 #include "audit.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include <stdlib.h>
@@ -78,15 +79,28 @@ static int row_hash(const struct audit_row *row, char out[65])
 	return DB_OK;
 }
 
-/* The chain's head, remembered for the rest of the writing transaction (no
- * other writer can append meanwhile), so a bulk write does not read it back
- * for every row. */
-static _Thread_local struct {
+/* The chain's head, remembered while the connection's transaction holds the
+ * same work (db_work_id: no other writer can append meanwhile), so a bulk
+ * write does not read it back for every row, nor the writers of one group
+ * commit for each write. One for the process: the writers of a group are
+ * different threads on one connection. */
+static pthread_mutex_t head_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
 	struct db *db;
-	uint64_t transaction;
+	uint64_t work;
 	int64_t seq;
 	char hash[65];
 } head;
+
+static void head_keep(struct db *db, int64_t seq, const char hash[65])
+{
+	pthread_mutex_lock(&head_lock);
+	head.db = db;
+	head.work = db_work_id(db);
+	head.seq = seq;
+	memcpy(head.hash, hash, sizeof head.hash);
+	pthread_mutex_unlock(&head_lock);
+}
 
 /* The thread runs an import, whose own mark the chain's head may show. */
 static _Thread_local bool importing;
@@ -105,11 +119,15 @@ bool audit_orphan_import_seen(void)
 
 int audit_head(struct db *db, int64_t *seq, char hash[65])
 {
-	if (head.db == db && head.transaction == db_transaction_id(db)) {
+	pthread_mutex_lock(&head_lock);
+	bool known = head.db == db && head.work == db_work_id(db);
+	if (known) {
 		*seq = head.seq;
 		memcpy(hash, head.hash, sizeof head.hash);
-		return DB_OK;
 	}
+	pthread_mutex_unlock(&head_lock);
+	if (known)
+		return DB_OK;
 	bool marked = false;
 	int rc = store_audit_head(db, seq, hash, &marked);
 	if (rc == DB_OK && marked && !importing) {
@@ -122,14 +140,10 @@ int audit_head(struct db *db, int64_t *seq, char hash[65])
 	}
 	if (rc == DB_OK && !hash[0])
 		memcpy(hash, genesis, sizeof genesis);
-	if (rc == DB_OK) {
+	if (rc == DB_OK)
 		/* the row about to be made is appended in this transaction:
 		 * audit_rows_append checks it against this, without reading again */
-		head.db = db;
-		head.transaction = db_transaction_id(db);
-		head.seq = *seq;
-		memcpy(head.hash, hash, sizeof head.hash);
-	}
+		head_keep(db, *seq, hash);
 	return rc;
 }
 
@@ -175,12 +189,11 @@ int audit_rows_append(struct db *db, const struct audit_row *const *rows, int n)
 	if (rc == DB_OK)
 		rc = store_audit_insert_many(db, rows, n);
 	if (rc == DB_OK) {
-		head.db = db;
-		head.transaction = db_transaction_id(db);
-		head.seq = last;
-		memcpy(head.hash, prev, sizeof head.hash);
+		head_keep(db, last, prev);
 	} else {
+		pthread_mutex_lock(&head_lock);
 		head.db = NULL;
+		pthread_mutex_unlock(&head_lock);
 	}
 	return rc;
 }

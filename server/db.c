@@ -197,6 +197,12 @@ int db_step(struct db_stmt *stmt)
 	return stmt->engine->step(stmt);
 }
 
+int db_step_unread(struct db_stmt *stmt)
+{
+	return stmt->engine->step_unread ? stmt->engine->step_unread(stmt)
+					 : db_result(stmt->engine->step(stmt));
+}
+
 enum db_type db_column_type(struct db_stmt *stmt, int col)
 {
 	return stmt->engine->column_type(stmt, col);
@@ -263,8 +269,14 @@ bool db_in_transaction(struct db *db)
 	return db->engine->in_transaction(db);
 }
 
+static atomic_uint_fast64_t works;
+
 static int run(struct db *db, enum db_control what)
 {
+	/* only a savepoint's start and release leave the work as it was */
+	if (what != DB_SAVE_WRITER && what != DB_RELEASE_WRITER && what != DB_SAVE_PART &&
+	    what != DB_RELEASE_PART)
+		db->work = atomic_fetch_add(&works, 1) + 1;
 	return db->engine->control(db, what);
 }
 
@@ -545,6 +557,11 @@ int db_begin_read(struct db *db)
 uint64_t db_transaction_id(struct db *db)
 {
 	return db->transactions;
+}
+
+uint64_t db_work_id(struct db *db)
+{
+	return db->work;
 }
 
 int db_part_begin(struct db *db)

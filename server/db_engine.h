@@ -44,7 +44,8 @@ struct db_engine;
 struct db {
 	const struct db_engine *engine;
 	uint64_t transactions;
-	bool shared; /* the pool's writer: used only by the thread holding writer_lock */
+	uint64_t work; /* db_work_id */
+	bool shared;   /* the pool's writer: used only by the thread holding writer_lock */
 	struct db *next_in_pool;
 	/* a worker's connection (db_for_thread): held by the thread using it,
 	 * else free for db_release_idle_snapshots; it guards holding */
@@ -78,6 +79,8 @@ struct db_engine {
 	void (*bind_text)(struct db_stmt *stmt, int i, const char *s, size_t n);
 	void (*bind_null)(struct db_stmt *stmt, int i);
 	int (*step)(struct db_stmt *stmt);
+	/* db_step_unread (NULL: db_step) */
+	int (*step_unread)(struct db_stmt *stmt);
 	enum db_type (*column_type)(struct db_stmt *stmt, int col);
 	int64_t (*column_int)(struct db_stmt *stmt, int col);
 	double (*column_real)(struct db_stmt *stmt, int col);

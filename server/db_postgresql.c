@@ -33,6 +33,7 @@
 #define WRITER_LOCK_KEY 27988517031408740
 #define STMT_CACHE_SIZE 64
 #define RUN_UNPIPED     1 /* run_piped could not pipeline: run it the usual way */
+#define QUEUE_MAX       8
 #define INT8OID         20
 #define TEXTOID         25
 #define FLOAT8OID       701
@@ -58,6 +59,14 @@ struct pg_stmt {
 	uint64_t last_used;
 };
 
+/* A statement not yet sent: it goes with the next one (run_piped). */
+struct queued {
+	const char *sql; /* a savepoint's, as it is; else a prepared statement: */
+	char name[24];
+	int nparams;
+	char **values; /* its parameters, owned */
+};
+
 struct pg_db {
 	struct db head;
 	PGconn *conn;
@@ -67,11 +76,15 @@ struct pg_db {
 	int64_t changes, last_id;
 	char error[512];
 	bool lost_logged; /* the server is gone, and the log was told */
-	/* The shared writer's savepoint statements, not yet sent: they go with
-	 * the next statement, in one round trip (a write's RELEASE and the next
-	 * write's SAVEPOINT ride with that write's first read). */
-	const char *queued[4];
+	/* What the shared writer has not sent yet: its savepoints, and the
+	 * statements whose results no one reads (pg_step_unread). They go with
+	 * the next statement, in one round trip: a write's RELEASE and the next
+	 * write's SAVEPOINT ride with that write's first read, a write's record
+	 * count with its next read. A write's unread statements are all sent by
+	 * its RELEASE at the latest, so that their failure is that write's. */
+	struct queued queued[QUEUE_MAX];
 	int nqueued;
+	bool queued_unread; /* some of them are prepared statements */
 };
 
 static struct pg_db *pg(struct db *db)
@@ -123,18 +136,45 @@ static int status_of(struct pg_db *db, PGresult *res)
 	return status;
 }
 
-/* Runs one command without parameters, after the queued savepoint
- * statements, in one round trip (the simple protocol runs them in order and
- * stops at the first that fails, whose error is the answer). */
+static int run_piped(struct pg_db *db, struct pg_stmt *s, const char *sql);
+
+/* Forgets what is queued: all of it, or only the unread statements (rolled
+ * back to a savepoint sent or queued before them, they are moot). */
+static void queue_drop(struct pg_db *db, bool unread_only)
+{
+	int kept = 0;
+	for (int i = 0; i < db->nqueued; i++) {
+		struct queued *q = &db->queued[i];
+		if (q->sql && unread_only) {
+			db->queued[kept++] = *q;
+			continue;
+		}
+		for (int k = 0; q->values && k < q->nparams; k++)
+			free(q->values[k]);
+		free(q->values);
+	}
+	db->nqueued = kept;
+	db->queued_unread = false;
+}
+
+/* Runs one command without parameters, after what is queued, in one round
+ * trip: savepoints only, joined to it (the simple protocol runs them in
+ * order and stops at the first that fails, whose error is the answer);
+ * with unread statements, in a pipeline (a command of several statements
+ * then follows it). */
 static int exec(struct db *db, const char *sql)
 {
 	struct pg_db *d = pg(db);
 	char joined[512];
-	if (d->nqueued) {
+	if (d->queued_unread) {
+		int rc = run_piped(d, NULL, strchr(sql, ';') ? NULL : sql);
+		if (rc != RUN_UNPIPED && (rc != DB_OK || !strchr(sql, ';')))
+			return rc;
+	} else if (d->nqueued) {
 		size_t used = 0;
 		for (int i = 0; i < d->nqueued; i++)
 			used += (size_t)snprintf(joined + used, sizeof joined - used, "%s; ",
-						 d->queued[i]);
+						 d->queued[i].sql);
 		snprintf(joined + used, sizeof joined - used, "%s", sql);
 		d->nqueued = 0;
 		sql = joined;
@@ -148,10 +188,7 @@ static int exec(struct db *db, const char *sql)
 /* Sends what is queued on its own, before a command that cannot carry it. */
 static int flush_queued(struct pg_db *db)
 {
-	if (!db->nqueued)
-		return DB_OK;
-	const char *last = db->queued[--db->nqueued];
-	return exec(&db->head, last);
+	return db->nqueued ? run_piped(db, NULL, NULL) : DB_OK;
 }
 
 static const char *pg_last_error(struct db *db)
@@ -208,6 +245,7 @@ static void pg_close(struct db *head)
 	if (!head)
 		return;
 	struct pg_db *db = pg(head);
+	queue_drop(db, false);
 	for (int i = 0; i < STMT_CACHE_SIZE; i++) {
 		db->cache[i].name[0] = '\0'; /* the session's end drops them all */
 		stmt_free(&db->cache[i]);
@@ -421,34 +459,53 @@ static void pg_bind_null(struct db_stmt *stmt, int i)
 	bind(stmt, i, NULL, 0);
 }
 
-/* The statement after what is queued, in one pipeline and one round trip:
- * each queued statement, the statement's PREPARE on its first run, its
- * execution, then a sync. The answer is the first error among them (a
+/* What is queued, then the statement s (its PREPARE too on its first run)
+ * or the command sql (one statement) or nothing, in one pipeline and one
+ * round trip, then a sync. The answer is the first error among them (a
  * statement after a failed one is not run: the pipeline is aborted to the
- * sync), else the statement's result. */
-static int run_piped(struct pg_stmt *s)
+ * sync), else DB_OK with the statement's result kept. Where no pipeline can
+ * begin, what is queued runs one statement at a time and RUN_UNPIPED asks
+ * the caller to run its own as usual. The queue is empty afterwards. */
+static int run_piped(struct pg_db *db, struct pg_stmt *s, const char *sql)
 {
-	struct pg_db *db = s->db;
 	PGconn *c = db->conn;
 	if (PQenterPipelineMode(c) != 1) {
-		int rc = flush_queued(db);
-		return rc != DB_OK ? rc : RUN_UNPIPED;
+		int rc = DB_OK;
+		for (int i = 0; i < db->nqueued && rc == DB_OK; i++) {
+			struct queued *q = &db->queued[i];
+			PGresult *r = q->sql ? PQexec(c, q->sql)
+					     : PQexecPrepared(c, q->name, q->nparams,
+							      (const char *const *)q->values, NULL,
+							      NULL, 0);
+			rc = status_of(db, r);
+			PQclear(r);
+		}
+		queue_drop(db, false);
+		return rc != DB_OK ? rc : (s || sql) ? RUN_UNPIPED : DB_OK;
 	}
 	int sent = 0;
 	bool ok = true;
-	for (int i = 0; i < db->nqueued && ok; i++, sent++)
-		ok = PQsendQueryParams(c, db->queued[i], 0, NULL, NULL, NULL, NULL, 0) == 1;
-	db->nqueued = 0;
-	char name[sizeof s->name];
-	bool preparing = !s->name[0];
+	for (int i = 0; i < db->nqueued && ok; i++, sent++) {
+		struct queued *q = &db->queued[i];
+		ok = q->sql ? PQsendQueryParams(c, q->sql, 0, NULL, NULL, NULL, NULL, 0) == 1
+			    : PQsendQueryPrepared(c, q->name, q->nparams,
+						  (const char *const *)q->values, NULL, NULL,
+						  0) == 1;
+	}
+	queue_drop(db, false); /* libpq has copied them into its buffer */
+	char name[sizeof((struct pg_stmt *)0)->name];
+	bool preparing = s && !s->name[0];
 	if (preparing) {
 		snprintf(name, sizeof name, "s%llu", (unsigned long long)++db->prepared);
 		ok = ok && PQsendPrepare(c, name, s->pg_sql, s->nparams, s->types) == 1;
 		sent++;
 	}
-	ok = ok && PQsendQueryPrepared(c, preparing ? name : s->name, s->nparams,
-				       (const char *const *)s->values, NULL, NULL, 0) == 1;
-	sent++;
+	if (s || sql) {
+		ok = ok && (s ? PQsendQueryPrepared(c, preparing ? name : s->name, s->nparams,
+						    (const char *const *)s->values, NULL, NULL, 0)
+			      : PQsendQueryParams(c, sql, 0, NULL, NULL, NULL, NULL, 0)) == 1;
+		sent++;
+	}
 	ok = ok && PQpipelineSync(c) == 1;
 	int rc = ok ? DB_OK : status_of(db, NULL);
 	PGresult *mine = NULL;
@@ -461,7 +518,8 @@ static int run_piped(struct pg_stmt *s)
 		int got = PQresultStatus(r) == PGRES_PIPELINE_ABORTED ? DB_OK : status_of(db, r);
 		if (got != DB_OK && rc == DB_OK)
 			rc = got;
-		if (k == sent - 1 && got == DB_OK && PQresultStatus(r) != PGRES_PIPELINE_ABORTED)
+		if (s && k == sent - 1 && got == DB_OK &&
+		    PQresultStatus(r) != PGRES_PIPELINE_ABORTED)
 			mine = r;
 		else
 			PQclear(r);
@@ -477,6 +535,8 @@ static int run_piped(struct pg_stmt *s)
 	}
 	if (PQexitPipelineMode(c) != 1 && rc == DB_OK)
 		rc = status_of(db, NULL);
+	if (!s)
+		return rc;
 	if (rc == DB_OK && preparing)
 		memcpy(s->name, name, sizeof name);
 	if (rc != DB_OK) {
@@ -512,7 +572,7 @@ static int run(struct pg_stmt *s)
 		}
 	}
 	if (db->nqueued) {
-		int rc = run_piped(s);
+		int rc = run_piped(db, s, NULL);
 		if (rc != RUN_UNPIPED)
 			return rc;
 	}
@@ -557,6 +617,33 @@ static int pg_step(struct db_stmt *stmt)
 	if (++s->row < s->nrows)
 		return DB_ROW;
 	return DB_OK;
+}
+
+/* A statement whose result no one reads waits in the shared writer's queue
+ * for the next statement, once it is prepared (its first run is the usual
+ * one), its parameters moved there. */
+static int pg_step_unread(struct db_stmt *stmt)
+{
+	struct pg_stmt *s = st(stmt);
+	struct pg_db *db = s->db;
+	char **values = NULL;
+	if (!s->ran && db->head.shared && s->name[0] && db->nqueued < QUEUE_MAX &&
+	    pg_in_transaction(&db->head) &&
+	    (values = xcalloc((size_t)s->nparams + 1, sizeof *values)) != NULL) {
+		struct queued *q = &db->queued[db->nqueued++];
+		*q = (struct queued){.nparams = s->nparams, .values = values};
+		memcpy(q->name, s->name, sizeof q->name);
+		for (int i = 0; i < s->nparams; i++) {
+			values[i] = s->values[i];
+			s->values[i] = NULL;
+		}
+		db->queued_unread = true;
+		s->ran = true;
+		s->row = -1;
+		s->nrows = 0;
+		return DB_OK;
+	}
+	return db_result(pg_step(stmt));
 }
 
 static bool at_row(struct pg_stmt *s, int col)
@@ -718,7 +805,8 @@ static int insert_some(struct db *db, const char *head, const char *tail, const 
 		if (v && strtoll(v, NULL, 10) > *given)
 			*given = strtoll(v, NULL, 10);
 	}
-	int rc = run(s);
+	/* rows with no id to return: nothing of the answer is read */
+	int rc = ids ? run(s) : pg_step_unread(&s->head);
 	if (rc == DB_OK && ids && s->nrows > 0)
 		pg(db)->last_id = strtoll(PQgetvalue(s->res, s->nrows - 1, 0), NULL, 10);
 	stmt_clear(s);
@@ -920,14 +1008,17 @@ static int pg_control(struct db *db, enum db_control what)
 		return DB_OK;
 	struct pg_db *d = pg(db);
 	/* the shared writer's savepoints wait for the next statement: none of
-	 * them has an answer to read, and a rollback makes them moot */
+	 * them has an answer to read, and a rollback makes them moot; but a
+	 * RELEASE sends the write's unread statements, as the write's own */
 	if (db->shared && (what == DB_SAVE_WRITER || what == DB_RELEASE_WRITER) &&
-	    d->nqueued < (int)(sizeof d->queued / sizeof *d->queued) && pg_in_transaction(db)) {
-		d->queued[d->nqueued++] = control_sql[what];
+	    d->nqueued < QUEUE_MAX && !d->queued_unread && pg_in_transaction(db)) {
+		d->queued[d->nqueued++] = (struct queued){.sql = control_sql[what]};
 		return DB_OK;
 	}
 	if (what == DB_ROLLBACK)
-		d->nqueued = 0;
+		queue_drop(d, false);
+	if (what == DB_UNDO_WRITER || what == DB_UNDO_PART)
+		queue_drop(d, true);
 	if ((what == DB_BEGIN_READ || what == DB_BEGIN_WRITE) && !pg_in_transaction(db)) {
 		int lost = reconnect_if_lost(pg(db));
 		if (lost != DB_OK)
@@ -1040,6 +1131,7 @@ const struct db_engine db_engine_postgresql = {
 	.bind_text = pg_bind_text,
 	.bind_null = pg_bind_null,
 	.step = pg_step,
+	.step_unread = pg_step_unread,
 	.column_type = pg_column_type,
 	.column_int = pg_column_int,
 	.column_real = pg_column_real,

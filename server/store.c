@@ -180,9 +180,9 @@ static int count_records(struct db *db, const struct resource *res, int64_t by)
 		return DB_ERROR;
 	db_bind_int(stmt, 1, by);
 	db_bind_text(stmt, 2, res->name);
-	int rc = db_step(stmt);
+	int rc = db_step_unread(stmt);
 	db_done(stmt);
-	return db_result(rc);
+	return rc;
 }
 
 int store_insert_many(struct db *db, const struct resource *res, struct record *const *recs, int n)

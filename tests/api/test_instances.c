@@ -6,9 +6,9 @@
  * by every one at once, and a statistic never misses a write acknowledged
  * before it was asked; an import one of them left unfinished is taken back
  * by another before anything is chained after it; a write whose audit row
- * the database refuses is refused alone among the writes of its group. Issue 16 asks it of PostgreSQL; it holds on one
- * SQLite file as well (several processes, one WAL), so the suite runs on
- * whichever engine the lane gives it. */
+ * the database refuses is refused alone among the writes of its group. Issue 16 asks it of
+ * PostgreSQL; it holds on one SQLite file as well (several processes, one WAL), so the suite runs
+ * on whichever engine the lane gives it. */
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdatomic.h>

@@ -133,6 +133,8 @@ bool rule_ready(struct field_errors *errs, const char *missing, const char *fiel
 int resource_field_index(const struct resource *res, const char *name);
 const struct value *record_get(const struct record *rec, const struct resource *res,
 			       const char *name);
+/* The text of field name, NULL when it is not text (null). */
+const char *record_text(const struct record *rec, const struct resource *res, const char *name);
 struct value *record_slot(struct record *rec, const struct resource *res, const char *name);
 
 void value_set_text(struct value *v, const char *s);

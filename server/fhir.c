@@ -54,18 +54,6 @@ int fhir_type_named(const char *name)
 
 /* --- values of records ------------------------------------------------ */
 
-static const char *text(const struct resource *res, const struct record *r, const char *name)
-{
-	const struct value *v = &r->v[resource_field_index(res, name)];
-	return v->kind == VALUE_TEXT ? v->s : NULL;
-}
-
-static const struct value *field(const struct resource *res, const struct record *r,
-				 const char *name)
-{
-	return &r->v[resource_field_index(res, name)];
-}
-
 /* A value of an enumeration, its code and display in a code system. */
 struct term {
 	const char *value, *code, *display;
@@ -155,15 +143,15 @@ json_t *fhir_patient(const struct record *p)
 	json_t *r = head_of("Patient", p, MCODE "mcode-cancer-patient");
 	json_object_set_new(r, "identifier",
 			    json_pack("[{s:s, s:s}]", "system", LOCAL "identifier:patient-code",
-				      "value", text(pr, p, "code")));
+				      "value", record_text(p, pr, "code")));
 	/* a registry keeps no names: absent, and said so (US Core asks for one) */
 	json_object_set_new(r, "name",
 			    json_pack("[{s:[{s:s, s:s}]}]", "extension", "url", DATA_ABSENT,
 				      "valueCode", "masked"));
-	const struct term *g = term_of(genders, text(pr, p, "sex"));
+	const struct term *g = term_of(genders, record_text(p, pr, "sex"));
 	json_object_set_new(r, "gender", json_string(g ? g->code : "unknown"));
-	const char *status = text(pr, p, "vital_status");
-	const char *died = text(pr, p, "died_on");
+	const char *status = record_text(p, pr, "vital_status");
+	const char *died = record_text(p, pr, "died_on");
 	if (died)
 		json_object_set_new(r, "deceasedDateTime", json_string(died));
 	else if (status && strcmp(status, "alive") == 0)
@@ -198,7 +186,7 @@ json_t *fhir_condition(const struct record *p)
 {
 	const struct resource *pr = &patients_resource;
 	json_t *r = head_of("Condition", p, MCODE "mcode-primary-cancer-condition");
-	const char *histology = text(pr, p, "histology");
+	const char *histology = record_text(p, pr, "histology");
 	const struct term *icd = term_of(histologies, histology);
 	const struct term *name = term_of(histology_names, histology);
 	json_t *codings = json_array();
@@ -219,7 +207,7 @@ json_t *fhir_condition(const struct record *p)
 	json_object_set_new(r, "code", concept(codings, name ? name->display : histology));
 	json_object_set_new(r, "subject", reference("Patient", p->id));
 	/* the setting: metastatic disease or adjuvant treatment of resected disease */
-	const char *setting = text(pr, p, "setting");
+	const char *setting = record_text(p, pr, "setting");
 	json_object_set_new(r, "note",
 			    json_pack("[{s:s}]", "text",
 				      setting && strcmp(setting, "adjuvant") == 0
@@ -250,10 +238,11 @@ json_t *fhir_research_subject(const struct record *p, bool treated)
 {
 	const struct resource *pr = &patients_resource;
 	json_t *r = head_of("ResearchSubject", p, NULL);
-	const char *regimen = text(pr, p, "regimen");
+	const char *regimen = record_text(p, pr, "regimen");
 	json_object_set_new(r, "status",
-			    json_string(text(pr, p, "died_on") ? "off-study" : "follow-up"));
-	json_object_set_new(r, "period", json_pack("{s:s}", "start", text(pr, p, "enrolled_on")));
+			    json_string(record_text(p, pr, "died_on") ? "off-study" : "follow-up"));
+	json_object_set_new(r, "period",
+			    json_pack("{s:s}", "start", record_text(p, pr, "enrolled_on")));
 	json_object_set_new(r, "study",
 			    json_pack("{s:s}", "reference", "ResearchStudy/" FHIR_STUDY_ID));
 	json_object_set_new(r, "individual", reference("Patient", p->id));
@@ -283,7 +272,7 @@ json_t *fhir_medication_administration(const struct record *c, const char *regim
 	snprintf(id, sizeof id, "%lld%s", (long long)c->id, agent ? FHIR_AGENT_SUFFIX : "");
 	json_t *r = head("MedicationAdministration", id, c,
 			 MCODE "mcode-cancer-related-medication-administration");
-	const char *stop = text(cr, c, "stop_reason");
+	const char *stop = record_text(c, cr, "stop_reason");
 	const struct term *why = term_of(stop_reasons, stop);
 	json_object_set_new(
 		r, "status",
@@ -305,12 +294,12 @@ json_t *fhir_medication_administration(const struct record *c, const char *regim
 				    concept(json_pack("[o]", coding(CODE_AGENT, "aldesleukin",
 								    "Aldesleukin (interleukin-2)")),
 					    "Aldesleukin (high-dose interleukin-2)"));
-	int64_t patient = field(cr, c, "patient_id")->i;
+	int64_t patient = record_get(c, cr, "patient_id")->i;
 	json_object_set_new(r, "subject", reference("Patient", patient));
 	json_object_set_new(r, "supportingInformation",
 			    json_pack("[o]", reference("ResearchSubject", patient)));
-	const char *start = text(cr, c, "started_on");
-	const char *end = text(cr, c, "ended_on");
+	const char *start = record_text(c, cr, "started_on");
+	const char *end = record_text(c, cr, "ended_on");
 	json_object_set_new(r, "effectivePeriod",
 			    json_pack("{s:s, s:s*}", "start", start, "end", end));
 	json_object_set_new(r, "reasonReference",
@@ -320,23 +309,23 @@ json_t *fhir_medication_administration(const struct record *c, const char *regim
 			"{s:o}", "route",
 			concept(json_pack("[o]", coding(SNOMED, "47625008", "Intravenous route")),
 				"Intravenous"));
-		const struct value *dose = field(cr, c, "il2_dose");
-		const struct term *unit = term_of(units, text(cr, c, "il2_dose_unit"));
+		const struct value *dose = record_get(c, cr, "il2_dose");
+		const struct term *unit = term_of(units, record_text(c, cr, "il2_dose_unit"));
 		if (dose->kind != VALUE_NULL && unit)
 			json_object_set_new(
 				dosage, "dose",
 				json_pack("{s:f, s:s, s:s, s:s}", "value",
 					  dose->kind == VALUE_REAL ? dose->r : (double)dose->i,
 					  "unit", unit->value, "system", UCUM, "code", unit->code));
-		const struct value *given = field(cr, c, "doses_given");
+		const struct value *given = record_get(c, cr, "doses_given");
 		char what[96];
 		if (given->kind == VALUE_INT)
 			snprintf(what, sizeof what,
 				 "every 8 hours; %lld doses given in course %lld",
-				 (long long)given->i, (long long)field(cr, c, "number")->i);
+				 (long long)given->i, (long long)record_get(c, cr, "number")->i);
 		else
 			snprintf(what, sizeof what, "every 8 hours; course %lld",
-				 (long long)field(cr, c, "number")->i);
+				 (long long)record_get(c, cr, "number")->i);
 		json_object_set_new(dosage, "text", json_string(what));
 		json_object_set_new(r, "dosage", dosage);
 	}
@@ -360,12 +349,12 @@ json_t *fhir_observation(const struct record *o)
 {
 	const struct resource *orr = &outcomes_resource;
 	json_t *r = head_of("Observation", o, NULL);
-	const struct term *resp = term_of(responses, text(orr, o, "response"));
-	const struct term *crit = term_of(criteria, text(orr, o, "criteria"));
-	int64_t patient = field(orr, o, "patient_id")->i;
+	const struct term *resp = term_of(responses, record_text(o, orr, "response"));
+	const struct term *crit = term_of(criteria, record_text(o, orr, "criteria"));
+	int64_t patient = record_get(o, orr, "patient_id")->i;
 	json_object_set_new(r, "extension",
 			    json_pack("[{s:s, s:b}]", "url", EXT_CONFIRMED, "valueBoolean",
-				      field(orr, o, "confirmed")->i != 0));
+				      record_get(o, orr, "confirmed")->i != 0));
 	json_object_set_new(r, "status", json_string("final"));
 	json_object_set_new(
 		r, "category",
@@ -378,7 +367,8 @@ json_t *fhir_observation(const struct record *o)
 			"Tumour response"));
 	json_object_set_new(r, "subject", reference("Patient", patient));
 	json_object_set_new(r, "focus", json_pack("[o]", reference("Condition", patient)));
-	json_object_set_new(r, "effectiveDateTime", json_string(text(orr, o, "assessed_on")));
+	json_object_set_new(r, "effectiveDateTime",
+			    json_string(record_text(o, orr, "assessed_on")));
 	if (resp)
 		json_object_set_new(
 			r, "valueCodeableConcept",
@@ -391,7 +381,7 @@ json_t *fhir_observation(const struct record *o)
 				crit->display));
 	char ref[48];
 	snprintf(ref, sizeof ref, "MedicationAdministration/%lld",
-		 (long long)field(orr, o, "course_id")->i);
+		 (long long)record_get(o, orr, "course_id")->i);
 	json_object_set_new(r, "partOf", json_pack("[{s:s}]", "reference", ref));
 	return r;
 }
@@ -414,12 +404,12 @@ json_t *fhir_adverse_event(const struct record *t)
 {
 	const struct resource *tr = &toxicities_resource;
 	json_t *r = head_of("AdverseEvent", t, NULL);
-	int64_t patient = field(tr, t, "patient_id")->i;
-	int64_t grade = field(tr, t, "grade")->i;
-	const char *term = text(tr, t, "term");
+	int64_t patient = record_get(t, tr, "patient_id")->i;
+	int64_t grade = record_get(t, tr, "grade")->i;
+	const char *term = record_text(t, tr, "term");
 	json_t *ext =
 		json_pack("[{s:s, s:I}]", "url", EXT_GRADE, "valueInteger", (json_int_t)grade);
-	const char *resolved = text(tr, t, "resolved_on");
+	const char *resolved = record_text(t, tr, "resolved_on");
 	if (resolved)
 		json_array_append_new(ext, json_pack("{s:s, s:s}", "url", EXT_RESOLVED,
 						     "valueDateTime", resolved));
@@ -428,8 +418,8 @@ json_t *fhir_adverse_event(const struct record *t)
 	json_object_set_new(r, "event",
 			    concept(json_pack("[o]", coding(CODE_CTCAE, term, term)), term));
 	json_object_set_new(r, "subject", reference("Patient", patient));
-	json_object_set_new(r, "date", json_string(text(tr, t, "onset_on")));
-	bool serious = field(tr, t, "serious")->i != 0;
+	json_object_set_new(r, "date", json_string(record_text(t, tr, "onset_on")));
+	bool serious = record_get(t, tr, "serious")->i != 0;
 	json_object_set_new(r, "seriousness",
 			    concept(json_pack("[o]", coding(TERMINOLOGY "adverse-event-seriousness",
 							    serious ? "serious" : "non-serious",
@@ -442,7 +432,7 @@ json_t *fhir_adverse_event(const struct record *t)
 			    concept(json_pack("[o]", coding(TERMINOLOGY "adverse-event-severity",
 							    severity, NULL)),
 				    NULL));
-	const struct term *out = term_of(outcomes, text(tr, t, "outcome"));
+	const struct term *out = term_of(outcomes, record_text(t, tr, "outcome"));
 	if (out)
 		json_object_set_new(r, "outcome",
 				    concept(json_pack("[o]", coding(TERMINOLOGY "adverse-event-"
@@ -451,8 +441,8 @@ json_t *fhir_adverse_event(const struct record *t)
 					    NULL));
 	char course[48];
 	snprintf(course, sizeof course, "MedicationAdministration/%lld",
-		 (long long)field(tr, t, "course_id")->i);
-	const struct term *cause = term_of(causality, text(tr, t, "attribution"));
+		 (long long)record_get(t, tr, "course_id")->i);
+	const struct term *cause = term_of(causality, record_text(t, tr, "attribution"));
 	json_t *assessment =
 		cause && cause->code
 			? concept(json_pack("[o]", coding(TERMINOLOGY "adverse-event-"

@@ -97,7 +97,7 @@ static json_t *resource_of(struct db *db, enum fhir_type t, const struct record 
 	}
 	case FHIR_MEDICATION_ADMINISTRATION: {
 		struct record patient;
-		int64_t pid = rec->v[resource_field_index(&courses_resource, "patient_id")].i;
+		int64_t pid = record_get(rec, &courses_resource, "patient_id")->i;
 		*rc = store_get(db, &patients_resource, pid, &patient);
 		if (*rc != DB_OK)
 			return NULL;

@@ -151,14 +151,14 @@ static int patient_index(const struct run *r, int64_t id)
 
 static const char *regimen_of(const struct record *p)
 {
-	const struct value *v = &p->v[resource_field_index(&patients_resource, "regimen")];
+	const struct value *v = record_get(p, &patients_resource, "regimen");
 	return v->kind == VALUE_TEXT ? v->s : NULL;
 }
 
 static bool each_course(void *cls, const struct record *c)
 {
 	struct run *r = cls;
-	int i = patient_index(r, c->v[resource_field_index(&courses_resource, "patient_id")].i);
+	int i = patient_index(r, record_get(c, &courses_resource, "patient_id")->i);
 	if (i < 0)
 		return true;
 	r->treated[i] = true;

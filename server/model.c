@@ -99,6 +99,12 @@ const struct value *record_get(const struct record *rec, const struct resource *
 	return &rec->v[i];
 }
 
+const char *record_text(const struct record *rec, const struct resource *res, const char *name)
+{
+	const struct value *v = record_get(rec, res, name);
+	return v->kind == VALUE_TEXT ? v->s : NULL;
+}
+
 struct value *record_slot(struct record *rec, const struct resource *res, const char *name)
 {
 	return (struct value *)record_get(rec, res, name);

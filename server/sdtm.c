@@ -210,18 +210,6 @@ const char *sdtm_domain_name(enum sdtm_domain d)
 
 /* --- the registry's values ------------------------------------------- */
 
-static const char *text_of(const struct resource *res, const struct record *r, const char *name)
-{
-	const struct value *v = &r->v[resource_field_index(res, name)];
-	return v->kind == VALUE_TEXT ? v->s : NULL;
-}
-
-static const struct value *value_of(const struct resource *res, const struct record *r,
-				    const char *name)
-{
-	return &r->v[resource_field_index(res, name)];
-}
-
 /* One regimen as an arm, and the agent given beside IL-2 (NULL: none). */
 struct arm {
 	const char *regimen, *code, *description, *companion;
@@ -340,7 +328,7 @@ static void subject_of(struct job *j, const struct record *p, size_t *at, struct
 	const struct resource *cr = &courses_resource;
 	s->patient = p;
 	snprintf(s->usubjid, sizeof s->usubjid, "%s-%s", study_id,
-		 text_of(&patients_resource, p, "code"));
+		 record_text(p, &patients_resource, "code"));
 	int patient_field = resource_field_index(cr, "patient_id");
 	while (*at < j->courses.n && j->courses.recs[*at].v[patient_field].i < p->id)
 		(*at)++;
@@ -348,8 +336,8 @@ static void subject_of(struct job *j, const struct record *p, size_t *at, struct
 	s->first_start[0] = s->last_treated[0] = '\0';
 	for (; *at < j->courses.n && j->courses.recs[*at].v[patient_field].i == p->id; (*at)++) {
 		const struct record *c = &j->courses.recs[*at];
-		const char *start = text_of(cr, c, "started_on");
-		const char *end = text_of(cr, c, "ended_on");
+		const char *start = record_text(c, cr, "started_on");
+		const char *end = record_text(c, cr, "ended_on");
 		if (!end)
 			end = start;
 		if (!s->first_start[0] || strcmp(start, s->first_start) < 0)
@@ -364,17 +352,17 @@ static void row_dm(struct job *j, const struct subject *s)
 {
 	const struct resource *pr = &patients_resource;
 	const struct record *p = s->patient;
-	const struct arm *arm = arm_of(text_of(pr, p, "regimen"));
+	const struct arm *arm = arm_of(record_text(p, pr, "regimen"));
 	bool treated = s->courses_to > s->courses_from;
-	const char *died = text_of(pr, p, "died_on");
-	const char *contact = text_of(pr, p, "last_contact_on");
-	const char *end = died ? died : contact ? contact : text_of(pr, p, "enrolled_on");
-	const struct value *age = value_of(pr, p, "age");
+	const char *died = record_text(p, pr, "died_on");
+	const char *contact = record_text(p, pr, "last_contact_on");
+	const char *end = died ? died : contact ? contact : record_text(p, pr, "enrolled_on");
+	const struct value *age = record_get(p, pr, "age");
 	struct table_cell c[] = {
 		T(study_id),
 		T("DM"),
 		T(s->usubjid),
-		T(text_of(pr, p, "code")),
+		T(record_text(p, pr, "code")),
 		T(s->first_start),
 		T(s->last_treated),
 		T(s->first_start),
@@ -385,7 +373,7 @@ static void row_dm(struct job *j, const struct subject *s)
 		T("01"),
 		age->kind == VALUE_INT ? N((double)age->i) : MISSING,
 		T(age->kind == VALUE_INT ? "YEARS" : ""),
-		T(term_of(sexes, text_of(pr, p, "sex"))),
+		T(term_of(sexes, record_text(p, pr, "sex"))),
 		T(""),
 		T(arm->code),
 		T(arm->description),
@@ -400,16 +388,16 @@ static void row_dm(struct job *j, const struct subject *s)
 static void row_ex(struct job *j, const struct subject *s, int64_t *seq)
 {
 	const struct resource *cr = &courses_resource;
-	const struct arm *arm = arm_of(text_of(&patients_resource, s->patient, "regimen"));
+	const struct arm *arm = arm_of(record_text(s->patient, &patients_resource, "regimen"));
 	for (size_t i = s->courses_from; i < s->courses_to; i++) {
 		const struct record *course = &j->courses.recs[i];
 		char group[24], spid[24];
 		snprintf(group, sizeof group, "COURSE %lld",
-			 (long long)value_of(cr, course, "number")->i);
+			 (long long)record_get(course, cr, "number")->i);
 		snprintf(spid, sizeof spid, "%lld", (long long)course->id);
-		const char *start = text_of(cr, course, "started_on");
-		const char *end = text_of(cr, course, "ended_on");
-		const struct value *dose = value_of(cr, course, "il2_dose");
+		const char *start = record_text(course, cr, "started_on");
+		const char *end = record_text(course, cr, "ended_on");
+		const struct value *dose = record_get(course, cr, "il2_dose");
 		for (int agent = 0; agent < (arm->companion ? 2 : 1); agent++) {
 			bool il2 = agent == 0;
 			struct table_cell c[] = {
@@ -423,7 +411,7 @@ static void row_ex(struct job *j, const struct subject *s, int64_t *seq)
 				il2 && dose->kind == VALUE_REAL  ? N(dose->r)
 				: il2 && dose->kind == VALUE_INT ? N((double)dose->i)
 								 : MISSING,
-				T(il2 ? text_of(cr, course, "il2_dose_unit") : ""),
+				T(il2 ? record_text(course, cr, "il2_dose_unit") : ""),
 				T(il2 ? "INJECTION" : ""),
 				T(il2 ? "Q8H" : ""),
 				T(il2 ? "INTRAVENOUS" : ""),
@@ -451,13 +439,13 @@ static void rows_of_records(struct job *j, enum sdtm_domain d, const struct subj
 		snprintf(spid, sizeof spid, "%lld", (long long)r->id);
 		snprintf(seqtext, sizeof seqtext, "%lld", (long long)++seq);
 		if (d == SDTM_AE) {
-			const char *term = text_of(k->res, r, "term");
-			const char *start = text_of(k->res, r, "onset_on");
-			const char *end = text_of(k->res, r, "resolved_on");
-			const char *outcome = text_of(k->res, r, "outcome");
+			const char *term = record_text(r, k->res, "term");
+			const char *start = record_text(r, k->res, "onset_on");
+			const char *end = record_text(r, k->res, "resolved_on");
+			const char *outcome = record_text(r, k->res, "outcome");
 			char grade[4];
 			snprintf(grade, sizeof grade, "%lld",
-				 (long long)value_of(k->res, r, "grade")->i);
+				 (long long)record_get(r, k->res, "grade")->i);
 			struct table_cell c[] = {
 				T(study_id),
 				T("AE"),
@@ -467,9 +455,9 @@ static void rows_of_records(struct job *j, enum sdtm_domain d, const struct subj
 				T(term),
 				T(term),
 				T(""),
-				T(value_of(k->res, r, "serious")->i ? "Y" : "N"),
+				T(record_get(r, k->res, "serious")->i ? "Y" : "N"),
 				T(""),
-				T(term_of(attributions, text_of(k->res, r, "attribution"))),
+				T(term_of(attributions, record_text(r, k->res, "attribution"))),
 				T(term_of(outcomes, outcome)),
 				T(outcome && strcmp(outcome, "fatal") == 0 ? "Y" : "N"),
 				T(grade),
@@ -480,8 +468,8 @@ static void rows_of_records(struct job *j, enum sdtm_domain d, const struct subj
 			};
 			table_file_row(j->t, c);
 		} else if (d == SDTM_RS) {
-			const char *response = text_of(k->res, r, "response");
-			const char *on = text_of(k->res, r, "assessed_on");
+			const char *response = record_text(r, k->res, "response");
+			const char *on = record_text(r, k->res, "assessed_on");
 			struct table_cell c[] = {
 				T(study_id),
 				T("RS"),
@@ -490,7 +478,7 @@ static void rows_of_records(struct job *j, enum sdtm_domain d, const struct subj
 				T(spid),
 				T("OVRLRESP"),
 				T("Overall Response"),
-				T(term_of(criteria, text_of(k->res, r, "criteria"))),
+				T(term_of(criteria, record_text(r, k->res, "criteria"))),
 				T(response),
 				T(response),
 				T("INVESTIGATOR"),
@@ -507,7 +495,7 @@ static void rows_of_records(struct job *j, enum sdtm_domain d, const struct subj
 				T(seqtext),
 				T("RSCONF"),
 				T("Response Confirmed"),
-				T(value_of(k->res, r, "confirmed")->i ? "Y" : "N"),
+				T(record_get(r, k->res, "confirmed")->i ? "Y" : "N"),
 				T("CRF"),
 				T("INVESTIGATOR"),
 			};
@@ -519,10 +507,10 @@ static void rows_of_records(struct job *j, enum sdtm_domain d, const struct subj
 static void row_ds(struct job *j, const struct subject *s)
 {
 	const struct resource *pr = &patients_resource;
-	const char *died = text_of(pr, s->patient, "died_on");
+	const char *died = record_text(s->patient, pr, "died_on");
 	if (!died)
 		return;
-	const char *cause = text_of(pr, s->patient, "death_cause");
+	const char *cause = record_text(s->patient, pr, "death_cause");
 	struct table_cell c[] = {
 		T(study_id),
 		T("DS"),

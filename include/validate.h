@@ -25,8 +25,8 @@ void utf8_sanitize(const char *in, char *out, size_t size);
 /* The characters of valid UTF-8 s (its bytes that begin one). */
 size_t utf8_length(const char *s);
 
-/* A FHIR resource id: 1-64 of A-Z a-z 0-9 - . */
-bool valid_fhir_id(const char *s);
+/* A FHIR resource id, the len bytes of s: 1-64 of A-Z a-z 0-9 - . */
+bool valid_fhir_id(const char *s, size_t len);
 /* Days from 1970-01-01 to a date already checked by valid_date(). */
 int64_t date_days(const char *s);
 

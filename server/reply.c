@@ -325,7 +325,7 @@ static json_t *operation_outcome(struct request *req, unsigned status, const cha
 						issue_code(status), "diagnostics", line));
 	}
 	json_t *o = json_pack("{s:s, s:o}", "resourceType", "OperationOutcome", "issue", issues);
-	if (o && valid_fhir_id(req->request_id))
+	if (o && valid_fhir_id(req->request_id, strlen(req->request_id)))
 		json_object_set_new(o, "id", json_string(req->request_id));
 	return o;
 }

@@ -4,7 +4,6 @@
  * CORS, authentication and roles, and the reason an audited change needs. */
 #include "router.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -18,23 +17,18 @@
 #include "validate.h"
 
 /* Matches one path against one pattern, capturing {id} segments; any other
- * {word} segment is 1-64 of A-Z a-z 0-9 - . (a FHIR id's characters), which
- * the handler reads from the path. */
+ * {word} segment is a FHIR id's characters (valid_fhir_id), which the
+ * handler reads from the path. */
 static bool pattern_matches(const char *pattern, const char *path, int64_t ids[2], int *nids)
 {
 	int n = 0;
 	while (*pattern && *path) {
 		if (*pattern == '{' && strncmp(pattern, "{id}", 4) != 0 && strchr(pattern, '}')) {
-			const char *end = path;
-			while ((isalnum((unsigned char)*end) || *end == '-' || *end == '.') &&
-			       end - path < 65)
-				end++;
-			if (end - path > 64)
-				return false;
-			if (end == path)
+			size_t len = strcspn(path, "/");
+			if (!valid_fhir_id(path, len))
 				return false;
 			pattern = strchr(pattern, '}') + 1;
-			path = end;
+			path += len;
 			continue;
 		}
 		if (strncmp(pattern, "{id}", 4) == 0) {

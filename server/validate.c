@@ -143,18 +143,17 @@ bool in_choices(const char *s, const char *const *choices)
 	return false;
 }
 
-/* Howard Hinnant's days_from_civil: exact for the proleptic Gregorian calendar. */
-bool valid_fhir_id(const char *s)
+bool valid_fhir_id(const char *s, size_t len)
 {
-	size_t n = strlen(s);
-	if (n < 1 || n > 64)
+	if (len < 1 || len > 64)
 		return false;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < len; i++)
 		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '.')
 			return false;
 	return true;
 }
 
+/* Howard Hinnant's days_from_civil: exact for the proleptic Gregorian calendar. */
 int64_t date_days(const char *s)
 {
 	int64_t y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');

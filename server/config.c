@@ -65,7 +65,8 @@ void config_usage(FILE *out)
 	      "                     (default 3600)\n"
 	      "  --study-id ID      the study's identifier in SDTM exports (STUDYID, 1-20 of\n"
 	      "                     A-Z a-z 0-9 . _ -; env COHORTD_STUDY_ID, default COHORTD)\n"
-	      "  --study-title TEXT the trial's title in SDTM's TS (1-200 characters)\n",
+	      "  --study-title TEXT the trial's title in SDTM's TS (1-200 bytes of UTF-8:\n"
+	      "                     SAS transport's longest text)\n",
 	      out);
 }
 
@@ -76,6 +77,12 @@ static bool parse_unsigned(const char *s, unsigned min, unsigned max, unsigned *
 		return false;
 	*out = (unsigned)v;
 	return true;
+}
+
+/* SDTM's STUDYID: 1-20 of A-Z a-z 0-9 . _ - */
+static bool valid_study_id(const char *s)
+{
+	return strlen(s) <= 20 && valid_code(s, strlen(s));
 }
 
 int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
@@ -99,8 +106,7 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 		.study_id = getenv("COHORTD_STUDY_ID"),
 		.bulk_ttl = 3600,
 	};
-	if (cfg->study_id &&
-	    (strlen(cfg->study_id) > 20 || !valid_code(cfg->study_id, strlen(cfg->study_id)))) {
+	if (cfg->study_id && !valid_study_id(cfg->study_id)) {
 		fprintf(err, "cohortd: COHORTD_STUDY_ID must be 1-20 of A-Z a-z 0-9 . _ -\n");
 		return -1;
 	}
@@ -212,7 +218,7 @@ int config_parse(struct config *cfg, int argc, char **argv, FILE *err)
 		} else if (strcmp(opt, "--bulk-ttl") == 0) {
 			ok = parse_unsigned(arg, 1, 7 * 24 * 3600, &cfg->bulk_ttl);
 		} else if (strcmp(opt, "--study-id") == 0) {
-			ok = arg && strlen(arg) <= 20 && valid_code(arg, strlen(arg));
+			ok = arg && valid_study_id(arg);
 			cfg->study_id = arg;
 		} else if (strcmp(opt, "--study-title") == 0) {
 			size_t chars = 0;

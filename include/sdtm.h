@@ -18,7 +18,7 @@
 /* The datasets, in the order of the listing and the zip. */
 enum sdtm_domain { SDTM_DM, SDTM_EX, SDTM_RS, SDTM_SUPPRS, SDTM_AE, SDTM_DS, SDTM_TS, SDTM_COUNT };
 
-/* The study's identifier (STUDYID, 1-20 of A-Z a-z 0-9 _ -) and title
+/* The study's identifier (STUDYID, 1-20 of A-Z a-z 0-9 . _ -) and title
  * (TS's TITLE), from the command line; both copied. */
 void sdtm_set_study(const char *id, const char *title);
 /* Them, as set (FHIR's ResearchStudy carries them too). */
@@ -27,6 +27,9 @@ const char *sdtm_study_title(void);
 /* A dataset by its name (any case); -1 when none. */
 int sdtm_domain_named(const char *name);
 const char *sdtm_domain_name(enum sdtm_domain d);
+/* The file a dataset is written to in format ("dm.xpt", "ae.csv"), or the
+ * bundle's when domain is SDTM_COUNT ("sdtm.zip"). */
+void sdtm_file_name(enum sdtm_domain domain, enum table_format format, char out[32]);
 
 /* Writes one dataset into out (or every one, zipped, when domain is
  * SDTM_COUNT). Returns 0 or a DB_ code. */

@@ -208,6 +208,16 @@ const char *sdtm_domain_name(enum sdtm_domain d)
 	return datasets[d].name;
 }
 
+void sdtm_file_name(enum sdtm_domain domain, enum table_format format, char out[32])
+{
+	snprintf(out, 32, "%s.%s", domain == SDTM_COUNT ? "sdtm" : datasets[domain].name,
+		 domain == SDTM_COUNT  ? "zip"
+		 : format == TABLE_XPT ? "xpt"
+				       : "csv");
+	for (char *c = out; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+}
+
 /* --- the registry's values ------------------------------------------- */
 
 /* One regimen as an arm, and the agent given beside IL-2 (NULL: none). */
@@ -680,10 +690,7 @@ static int write_bundle(struct job *j, const struct registry_counts *n, FILE *ou
 			snprintf(name, sizeof name, "define.csv");
 			rc = sdtm_write_define(part);
 		} else {
-			snprintf(name, sizeof name, "%s.%s", datasets[d].name,
-				 j->format == TABLE_XPT ? "xpt" : "csv");
-			for (char *c = name; *c; c++)
-				*c = (char)tolower((unsigned char)*c);
+			sdtm_file_name((enum sdtm_domain)d, j->format, name);
 			rc = write_dataset(j, (enum sdtm_domain)d, n, part);
 		}
 		if (rc == DB_OK && !zip_file_add(z, name, part))

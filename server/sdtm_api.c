@@ -64,15 +64,10 @@ void export_sdtm(struct request *req)
 		return;
 	}
 	char name[32];
-	snprintf(name, sizeof name, "%s", bundle ? "sdtm" : sdtm_domain_name(domain));
-	for (char *c = name; *c; c++)
-		*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+	sdtm_file_name((enum sdtm_domain)domain, f, name);
 	const char *type = bundle           ? "application/zip"
 			   : f == TABLE_XPT ? "application/x-sas-xport"
 					    : "text/csv; charset=utf-8";
 	reply_stream_file(req, 200, type, out);
-	reply_header(req, "Content-Disposition", "attachment; filename=\"%s.%s\"", name,
-		     bundle           ? "zip"
-		     : f == TABLE_XPT ? "xpt"
-				      : "csv");
+	reply_header(req, "Content-Disposition", "attachment; filename=\"%s\"", name);
 }

@@ -80,8 +80,6 @@ static void remove_files(const char *dir)
 	rmdir(dir);
 }
 
-/* Frees the slots of jobs done longer ago than the time to live, removing
- * their files. Under jobs_lock. */
 static long long now_ms(void)
 {
 	struct timespec t;
@@ -89,6 +87,8 @@ static long long now_ms(void)
 	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+/* Frees the slots of jobs done longer ago than the time to live, removing
+ * their files. Under jobs_lock. */
 static void sweep(void)
 {
 	long long now = now_ms();
@@ -149,12 +149,6 @@ static int patient_index(const struct run *r, int64_t id)
 	return -1;
 }
 
-static const char *regimen_of(const struct record *p)
-{
-	const struct value *v = record_get(p, &patients_resource, "regimen");
-	return v->kind == VALUE_TEXT ? v->s : NULL;
-}
-
 static bool each_course(void *cls, const struct record *c)
 {
 	struct run *r = cls;
@@ -163,7 +157,7 @@ static bool each_course(void *cls, const struct record *c)
 		return true;
 	r->treated[i] = true;
 	if (r->out[FHIR_MEDICATION_ADMINISTRATION] && changed(r, c)) {
-		const char *regimen = regimen_of(&r->patients[i]);
+		const char *regimen = record_text(&r->patients[i], &patients_resource, "regimen");
 		write_resource(r, FHIR_MEDICATION_ADMINISTRATION,
 			       fhir_medication_administration(c, regimen, false));
 		if (fhir_regimen_has_agent(regimen))

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 struct db;
+struct db_stmt;
 
 enum role { ROLE_NONE = 0, ROLE_READER, ROLE_EDITOR, ROLE_ADMIN };
 
@@ -38,5 +39,15 @@ int token_list(struct db *db, FILE *out);
  * token, or another DB_ code. */
 int auth_lookup(struct db *db, const char *authorization, char name[TOKEN_NAME_MAX + 1],
 		enum role *role);
+/* auth_lookup in two halves where the engine sends a read ahead
+ * (db_step_ahead): the token's lookup then rides with the connection's
+ * next statement. Answers as auth_lookup does, except that on DB_OK with
+ * *pending set, nothing is known yet: auth_lookup_finish(*pending, hash,
+ * ...) gives the answer, before anything else is read on db's connection
+ * past the next statement, and always (it frees the statement). */
+int auth_lookup_ahead(struct db *db, const char *authorization, char name[TOKEN_NAME_MAX + 1],
+		      enum role *role, struct db_stmt **pending, char hash[65]);
+int auth_lookup_finish(struct db_stmt *pending, const char hash[65], char name[TOKEN_NAME_MAX + 1],
+		       enum role *role);
 
 #endif

@@ -143,6 +143,14 @@ int db_step(struct db_stmt *stmt);
  * for its failure too (PostgreSQL: one round trip fewer). DB_OK or a DB_
  * code. */
 int db_step_unread(struct db_stmt *stmt);
+/* Sends a read ahead: it goes with the connection's next statement (or
+ * command) in one round trip, and its rows are read with db_step as usual,
+ * whenever the caller comes back to it before db_done. True when the engine
+ * took it so (PostgreSQL, a connection outside the shared writer, the
+ * statement already prepared there); false when it did not (SQLite, whose
+ * reads cost no round trip): then nothing ran, and the caller steps it at
+ * once. One statement at a time is ahead on a connection. */
+bool db_step_ahead(struct db_stmt *stmt);
 enum db_type db_column_type(struct db_stmt *stmt, int col);
 int64_t db_column_int(struct db_stmt *stmt, int col);
 double db_column_real(struct db_stmt *stmt, int col);

@@ -90,6 +90,10 @@ struct request {
 	char actor[65];     /* the token's name, or "anonymous" */
 	int role;           /* enum role (auth.h) */
 	const char *reason; /* the Change-Reason header, checked */
+	/* the token's lookup sent ahead with the handler's first read
+	 * (auth_lookup_ahead): settled by the dispatcher before the answer goes */
+	struct db_stmt *auth_pending;
+	char auth_hash[65];
 
 	/* the reply */
 	unsigned status;

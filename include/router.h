@@ -20,6 +20,9 @@ enum route_flags {
 	ROUTE_REASON = 1 << 4,      /* needs a Change-Reason header (audited change) */
 	ROUTE_NDJSON = 1 << 5,      /* an application/x-ndjson body, up to the import limit */
 	ROUTE_OWN_COMMITS = 1 << 6, /* commits as it goes (an import): never in a batch */
+	/* a small read that changes nothing, whatever the token: the token's
+	 * lookup may ride with the handler's first statement (router.c) */
+	ROUTE_AUTH_AHEAD = 1 << 7,
 };
 
 typedef void (*route_handler)(struct request *req);

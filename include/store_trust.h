@@ -18,6 +18,13 @@ int store_token_revoke(struct db *db, const char *name, const char *at);
 /* The live (not revoked) token with this hash; stored receives its stored hash. */
 int store_token_find(struct db *db, const char *hash, char *name, size_t name_len, char *role,
 		     size_t role_len, char stored[65]);
+/* The same lookup in two halves, its statement sent ahead with the
+ * connection's next (db_step_ahead): the statement to finish, or NULL when
+ * the engine would not send it ahead (then use store_token_find). */
+struct db_stmt *store_token_find_ahead(struct db *db, const char *hash);
+/* Reads the answer of store_token_find_ahead, as store_token_find answers. */
+int store_token_find_finish(struct db_stmt *stmt, char *name, size_t name_len, char *role,
+			    size_t role_len, char stored[65]);
 int store_token_walk(struct db *db,
 		     int (*fn)(void *cls, const char *name, const char *role,
 			       const char *created_at, const char *revoked_at),

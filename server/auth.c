@@ -82,24 +82,63 @@ int token_list(struct db *db, FILE *out)
 	return store_token_walk(db, print_token, out);
 }
 
-int auth_lookup(struct db *db, const char *authorization, char name[TOKEN_NAME_MAX + 1],
-		enum role *role)
+/* The hash of the token in a "Bearer <token>" header value; false when
+ * the value cannot hold a token. */
+static bool bearer_hash(const char *authorization, char hash[65])
 {
 	if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
-		return DB_NOTFOUND;
+		return false;
 	const char *token = authorization + 7;
 	while (*token == ' ')
 		token++;
 	size_t len = strlen(token);
 	if (len != TOKEN_TEXT_LEN || strncmp(token, "cohortd_", 8) != 0)
-		return DB_NOTFOUND;
-	char hash[65], stored[65] = "", role_text[16];
+		return false;
 	sha256_hex(token, len, hash);
-	int rc = store_token_find(db, hash, name, TOKEN_NAME_MAX + 1, role_text, sizeof role_text,
-				  stored);
+	return true;
+}
+
+/* The stored row's answer: its hash compared in constant time. */
+static int found(int rc, const char hash[65], const char stored[65], const char *role_text,
+		 enum role *role)
+{
 	if (rc != DB_OK)
 		return rc;
 	if (CRYPTO_memcmp(hash, stored, 64) != 0 || !role_parse(role_text, role))
 		return DB_NOTFOUND;
 	return DB_OK;
+}
+
+int auth_lookup(struct db *db, const char *authorization, char name[TOKEN_NAME_MAX + 1],
+		enum role *role)
+{
+	char hash[65], stored[65] = "", role_text[16] = "";
+	if (!bearer_hash(authorization, hash))
+		return DB_NOTFOUND;
+	int rc = store_token_find(db, hash, name, TOKEN_NAME_MAX + 1, role_text, sizeof role_text,
+				  stored);
+	return found(rc, hash, stored, role_text, role);
+}
+
+int auth_lookup_ahead(struct db *db, const char *authorization, char name[TOKEN_NAME_MAX + 1],
+		      enum role *role, struct db_stmt **pending, char hash[65])
+{
+	*pending = NULL;
+	if (!bearer_hash(authorization, hash))
+		return DB_NOTFOUND;
+	if ((*pending = store_token_find_ahead(db, hash)) != NULL)
+		return DB_OK;
+	char stored[65] = "", role_text[16] = "";
+	int rc = store_token_find(db, hash, name, TOKEN_NAME_MAX + 1, role_text, sizeof role_text,
+				  stored);
+	return found(rc, hash, stored, role_text, role);
+}
+
+int auth_lookup_finish(struct db_stmt *pending, const char hash[65], char name[TOKEN_NAME_MAX + 1],
+		       enum role *role)
+{
+	char stored[65] = "", role_text[16] = "";
+	int rc = store_token_find_finish(pending, name, TOKEN_NAME_MAX + 1, role_text,
+					 sizeof role_text, stored);
+	return found(rc, hash, stored, role_text, role);
 }

@@ -203,6 +203,11 @@ int db_step_unread(struct db_stmt *stmt)
 					 : db_result(stmt->engine->step(stmt));
 }
 
+bool db_step_ahead(struct db_stmt *stmt)
+{
+	return stmt->engine->step_ahead && stmt->engine->step_ahead(stmt);
+}
+
 enum db_type db_column_type(struct db_stmt *stmt, int col)
 {
 	return stmt->engine->column_type(stmt, col);

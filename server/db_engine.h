@@ -81,6 +81,8 @@ struct db_engine {
 	int (*step)(struct db_stmt *stmt);
 	/* db_step_unread (NULL: db_step) */
 	int (*step_unread)(struct db_stmt *stmt);
+	/* db_step_ahead (NULL: never ahead) */
+	bool (*step_ahead)(struct db_stmt *stmt);
 	enum db_type (*column_type)(struct db_stmt *stmt, int col);
 	int64_t (*column_int)(struct db_stmt *stmt, int col);
 	double (*column_real)(struct db_stmt *stmt, int col);

@@ -56,6 +56,11 @@ struct pg_stmt {
 	PGresult *res;
 	int row, nrows;
 	bool ran;
+	/* pg_step_ahead: queued and not sent yet (ahead); its result kept or
+	 * its failure (failed, a DB_ code) when its pipeline ran; never
+	 * evicted from the cache until db_done (pinned) */
+	bool ahead, pinned;
+	int failed;
 	uint64_t last_used;
 };
 
@@ -64,7 +69,8 @@ struct queued {
 	const char *sql; /* a savepoint's, as it is; else a prepared statement: */
 	char name[24];
 	int nparams;
-	char **values; /* its parameters, owned */
+	char **values;         /* its parameters, owned */
+	struct pg_stmt *ahead; /* its result is read: kept in that statement (pg_step_ahead) */
 };
 
 struct pg_db {
@@ -138,14 +144,31 @@ static int status_of(struct pg_db *db, PGresult *res)
 
 static int run_piped(struct pg_db *db, struct pg_stmt *s, const char *sql);
 
-/* Forgets what is queued: all of it, or only the unread statements (rolled
- * back to a savepoint sent or queued before them, they are moot). */
+/* An ahead statement's answer, now that its pipeline has run: its result,
+ * or rc (not DB_OK) for its failure. */
+static void ahead_answered(struct pg_stmt *s, PGresult *res, int rc)
+{
+	s->ahead = false;
+	s->ran = true;
+	s->row = -1;
+	s->failed = rc;
+	s->res = rc == DB_OK ? res : NULL;
+	s->nrows = s->res ? PQntuples(s->res) : 0;
+	if (rc != DB_OK)
+		PQclear(res);
+}
+
+/* Forgets what is queued: all of it (sent, or the connection closing), or
+ * only the unread statements (rolled back to a savepoint sent or queued
+ * before them, they are moot). A read ahead is its caller's to answer. */
 static void queue_drop(struct pg_db *db, bool unread_only)
 {
 	int kept = 0;
+	db->queued_unread = false;
 	for (int i = 0; i < db->nqueued; i++) {
 		struct queued *q = &db->queued[i];
-		if (q->sql && unread_only) {
+		if (unread_only && (q->sql || q->ahead)) {
+			db->queued_unread = db->queued_unread || q->ahead;
 			db->queued[kept++] = *q;
 			continue;
 		}
@@ -154,7 +177,26 @@ static void queue_drop(struct pg_db *db, bool unread_only)
 		free(q->values);
 	}
 	db->nqueued = kept;
+}
+
+/* Takes a read ahead that was never sent out of the queue. */
+static void queue_forget(struct pg_db *db, struct pg_stmt *s)
+{
+	for (int i = 0; i < db->nqueued; i++) {
+		struct queued *q = &db->queued[i];
+		if (q->ahead != s)
+			continue;
+		for (int k = 0; q->values && k < q->nparams; k++)
+			free(q->values[k]);
+		free(q->values);
+		memmove(q, q + 1, (size_t)(db->nqueued - i - 1) * sizeof *q);
+		db->nqueued--;
+		break;
+	}
 	db->queued_unread = false;
+	for (int i = 0; i < db->nqueued; i++)
+		db->queued_unread = db->queued_unread || !db->queued[i].sql;
+	s->ahead = false;
 }
 
 /* Runs one command without parameters, after what is queued, in one round
@@ -213,6 +255,10 @@ static bool pg_claims(const char *target)
 
 static void stmt_clear(struct pg_stmt *s)
 {
+	if (s->ahead)
+		queue_forget(s->db, s);
+	s->pinned = false;
+	s->failed = DB_OK;
 	PQclear(s->res);
 	s->res = NULL;
 	s->ran = false;
@@ -317,6 +363,10 @@ static int reconnect_if_lost(struct pg_db *db)
 {
 	if (PQstatus(db->conn) == CONNECTION_OK)
 		return DB_OK;
+	for (int i = 0; i < db->nqueued; i++)
+		if (db->queued[i].ahead)
+			ahead_answered(db->queued[i].ahead, NULL, DB_BUSY);
+	queue_drop(db, false); /* the new session has not prepared them */
 	PQreset(db->conn);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
 		snprintf(db->error, sizeof db->error, "%s", PQerrorMessage(db->conn));
@@ -374,7 +424,7 @@ static char *dollars(const char *sql, int *nparams, bool *used)
 
 static struct pg_stmt *prepare(struct pg_db *db, const char *sql, const char *key)
 {
-	struct pg_stmt *slot = &db->cache[0];
+	struct pg_stmt *slot = NULL;
 	for (int i = 0; i < STMT_CACHE_SIZE; i++) {
 		struct pg_stmt *c = &db->cache[i];
 		if (c->sql && ((key && c->key == key) || strcmp(c->sql, sql) == 0)) {
@@ -383,9 +433,11 @@ static struct pg_stmt *prepare(struct pg_db *db, const char *sql, const char *ke
 				c->key = key;
 			return c;
 		}
-		if (c->last_used < slot->last_used)
-			slot = c;
+		if (!c->pinned && (!slot || c->last_used < slot->last_used))
+			slot = c; /* a read ahead stays until it is done */
 	}
+	if (!slot)
+		return NULL;
 	stmt_free(slot);
 	int nparams = 0;
 	bool *used = xcalloc(MAX_MARKED, sizeof *used);
@@ -471,20 +523,31 @@ static int run_piped(struct pg_db *db, struct pg_stmt *s, const char *sql)
 	PGconn *c = db->conn;
 	if (PQenterPipelineMode(c) != 1) {
 		int rc = DB_OK;
-		for (int i = 0; i < db->nqueued && rc == DB_OK; i++) {
+		for (int i = 0; i < db->nqueued; i++) {
 			struct queued *q = &db->queued[i];
+			if (rc != DB_OK) { /* not run, as in an aborted pipeline */
+				if (q->ahead)
+					ahead_answered(q->ahead, NULL, rc);
+				continue;
+			}
 			PGresult *r = q->sql ? PQexec(c, q->sql)
 					     : PQexecPrepared(c, q->name, q->nparams,
 							      (const char *const *)q->values, NULL,
 							      NULL, 0);
 			rc = status_of(db, r);
-			PQclear(r);
+			if (q->ahead)
+				ahead_answered(q->ahead, r, rc);
+			else
+				PQclear(r);
 		}
 		queue_drop(db, false);
 		return rc != DB_OK ? rc : (s || sql) ? RUN_UNPIPED : DB_OK;
 	}
 	int sent = 0;
 	bool ok = true;
+	struct pg_stmt *ahead[QUEUE_MAX] = {0}; /* by the place of its statement */
+	for (int i = 0; i < db->nqueued; i++)
+		ahead[i] = db->queued[i].ahead;
 	for (int i = 0; i < db->nqueued && ok; i++, sent++) {
 		struct queued *q = &db->queued[i];
 		ok = q->sql ? PQsendQueryParams(c, q->sql, 0, NULL, NULL, NULL, NULL, 0) == 1
@@ -515,16 +578,23 @@ static int run_piped(struct pg_db *db, struct pg_stmt *s, const char *sql)
 			rc = rc != DB_OK ? rc : status_of(db, NULL);
 			break;
 		}
-		int got = PQresultStatus(r) == PGRES_PIPELINE_ABORTED ? DB_OK : status_of(db, r);
+		bool aborted = PQresultStatus(r) == PGRES_PIPELINE_ABORTED;
+		int got = aborted ? DB_OK : status_of(db, r);
+		if (k < QUEUE_MAX && ahead[k]) {
+			ahead_answered(ahead[k], r, aborted ? (rc != DB_OK ? rc : DB_ERROR) : got);
+			ahead[k] = NULL;
+		} else if (s && k == sent - 1 && got == DB_OK && !aborted) {
+			mine = r;
+		} else {
+			PQclear(r);
+		}
 		if (got != DB_OK && rc == DB_OK)
 			rc = got;
-		if (s && k == sent - 1 && got == DB_OK &&
-		    PQresultStatus(r) != PGRES_PIPELINE_ABORTED)
-			mine = r;
-		else
-			PQclear(r);
 		PQclear(PQgetResult(c)); /* the end of that statement's results */
 	}
+	for (int i = 0; i < QUEUE_MAX; i++) /* not answered: the pipeline failed first */
+		if (ahead[i])
+			ahead_answered(ahead[i], NULL, rc != DB_OK ? rc : DB_BUSY);
 	/* up to the sync, then out of the pipeline */
 	PGresult *r;
 	while ((r = PQgetResult(c)) != NULL) {
@@ -608,6 +678,13 @@ static int run(struct pg_stmt *s)
 static int pg_step(struct db_stmt *stmt)
 {
 	struct pg_stmt *s = st(stmt);
+	if (s->ahead) { /* no statement took it along: it goes alone */
+		int rc = flush_queued(s->db);
+		if (s->ahead)
+			ahead_answered(s, NULL, rc != DB_OK ? rc : DB_ERROR);
+	}
+	if (s->failed != DB_OK)
+		return s->failed;
 	if (!s->ran) {
 		int rc = run(s);
 		if (rc != DB_OK)
@@ -617,6 +694,35 @@ static int pg_step(struct db_stmt *stmt)
 	if (++s->row < s->nrows)
 		return DB_ROW;
 	return DB_OK;
+}
+
+/* A read sent ahead waits in the queue of a connection of its own (not the
+ * shared writer's, whose queue belongs to the write in its group) for the
+ * next statement or command, once it is prepared there (its first run is
+ * the usual one, which prepares it), its parameters moved there. */
+static bool pg_step_ahead(struct db_stmt *stmt)
+{
+	struct pg_stmt *s = st(stmt);
+	struct pg_db *db = s->db;
+	if (s->ran || s->ahead || !s->name[0] || db->head.shared || db->nqueued >= QUEUE_MAX ||
+	    PQstatus(db->conn) != CONNECTION_OK)
+		return false;
+	for (int i = 0; i < db->nqueued; i++)
+		if (db->queued[i].ahead)
+			return false; /* one at a time */
+	char **values = xcalloc((size_t)s->nparams + 1, sizeof *values);
+	if (!values)
+		return false;
+	struct queued *q = &db->queued[db->nqueued++];
+	*q = (struct queued){.nparams = s->nparams, .values = values, .ahead = s};
+	memcpy(q->name, s->name, sizeof q->name);
+	for (int i = 0; i < s->nparams; i++) {
+		values[i] = s->values[i];
+		s->values[i] = NULL;
+	}
+	db->queued_unread = true; /* a prepared statement is queued */
+	s->ahead = s->pinned = true;
+	return true;
 }
 
 /* A statement whose result no one reads waits in the shared writer's queue
@@ -1132,6 +1238,7 @@ const struct db_engine db_engine_postgresql = {
 	.bind_null = pg_bind_null,
 	.step = pg_step,
 	.step_unread = pg_step_unread,
+	.step_ahead = pg_step_ahead,
 	.column_type = pg_column_type,
 	.column_int = pg_column_int,
 	.column_real = pg_column_real,

@@ -186,34 +186,26 @@ size_t router_body_limit(const char *method, const char *path)
 	return REQUEST_MAX_BODY;
 }
 
-/* Who is asking, and may they? 401 without a valid token (unless anonymous
- * access is on), 403 when the token's role is below the route's. */
-static bool authorised(struct request *req)
+/* The answer to a token that was looked up: 401 when it is not valid, a
+ * DB_ code's answer when the lookup failed; 403 when its role is below the
+ * route's. True when the request may go on. */
+static bool token_acceptable(struct request *req, int rc, enum role role)
 {
 	const char *authorization = request_header(req, "Authorization");
-	if (!authorization && anonymous_role != ROLE_NONE) {
-		snprintf(req->actor, sizeof req->actor, "anonymous");
-		req->role = anonymous_role;
-	} else {
-		enum role role = ROLE_NONE;
-		int rc = auth_lookup(req->db, authorization, req->actor, &role);
-		if (rc == DB_NOTFOUND) {
-			reply_header(req, "WWW-Authenticate",
-				     authorization
-					     ? "Bearer realm=\"cohortd\", error=\"invalid_token\""
-					     : "Bearer realm=\"cohortd\"");
-			reply_problem(req, 401, PROBLEM_UNAUTHORIZED, "%s",
-				      authorization
-					      ? "the bearer token is not valid (unknown or revoked)"
-					      : "this route needs Authorization: Bearer <token>");
-			return false;
-		}
-		if (rc != DB_OK) {
-			reply_db_error(req, rc);
-			return false;
-		}
-		req->role = role;
+	if (rc == DB_NOTFOUND) {
+		reply_header(req, "WWW-Authenticate",
+			     authorization ? "Bearer realm=\"cohortd\", error=\"invalid_token\""
+					   : "Bearer realm=\"cohortd\"");
+		reply_problem(req, 401, PROBLEM_UNAUTHORIZED, "%s",
+			      authorization ? "the bearer token is not valid (unknown or revoked)"
+					    : "this route needs Authorization: Bearer <token>");
+		return false;
 	}
+	if (rc != DB_OK) {
+		reply_db_error(req, rc);
+		return false;
+	}
+	req->role = role;
 	if (req->role < req->route->role) {
 		reply_problem(req, 403, PROBLEM_FORBIDDEN, "%s needs the %s role; %s has %s",
 			      req->route->pattern, role_name(req->route->role), req->actor,
@@ -221,6 +213,50 @@ static bool authorised(struct request *req)
 		return false;
 	}
 	return true;
+}
+
+/* Who is asking, and may they? 401 without a valid token (unless anonymous
+ * access is on), 403 when the token's role is below the route's. On a
+ * ROUTE_AUTH_AHEAD route the lookup may be sent ahead: the request then
+ * goes on, and settle_authorisation answers it. */
+static bool authorised(struct request *req)
+{
+	const char *authorization = request_header(req, "Authorization");
+	if (!authorization && anonymous_role != ROLE_NONE) {
+		snprintf(req->actor, sizeof req->actor, "anonymous");
+		return token_acceptable(req, DB_OK, anonymous_role);
+	}
+	enum role role = ROLE_NONE;
+	int rc = (req->route->flags & ROUTE_AUTH_AHEAD)
+			 ? auth_lookup_ahead(req->db, authorization, req->actor, &role,
+					     &req->auth_pending, req->auth_hash)
+			 : auth_lookup(req->db, authorization, req->actor, &role);
+	if (rc == DB_OK && req->auth_pending)
+		return true;
+	return token_acceptable(req, rc, role);
+}
+
+/* The answer of a token's lookup sent ahead, once the handler has run (its
+ * first statement carried the lookup) or a precondition has answered: a
+ * refusal replaces what was answered meanwhile, as if the token had been
+ * checked first. True when nothing was pending or the token is accepted. */
+static bool settle_authorisation(struct request *req)
+{
+	struct db_stmt *pending = req->auth_pending;
+	if (!pending)
+		return true;
+	req->auth_pending = NULL;
+	char actor[sizeof req->actor] = "";
+	enum role role = ROLE_NONE;
+	int rc = auth_lookup_finish(pending, req->auth_hash, actor, &role);
+	if (rc == DB_OK && role >= (enum role)req->route->role) {
+		memcpy(req->actor, actor, sizeof actor);
+		req->role = role;
+		return true;
+	}
+	reply_discard(req);
+	memcpy(req->actor, actor, sizeof actor);
+	return token_acceptable(req, rc, role);
 }
 
 /* The reason for an audited change: required where the route says so,
@@ -248,7 +284,7 @@ static bool reason_acceptable(struct request *req)
 /* Everything before the handler: the route, and every precondition its
  * flags declare. True when the handler is to run; false when the request
  * has its answer already. */
-bool router_prepare(struct request *req)
+static bool preconditions_hold(struct request *req)
 {
 	char allow[128];
 	enum route_match m = router_match(table, table_count, req->method, req->path, &req->route,
@@ -314,9 +350,22 @@ bool router_prepare(struct request *req)
 	return true;
 }
 
+bool router_prepare(struct request *req)
+{
+	if (preconditions_hold(req))
+		return true;
+	settle_authorisation(req); /* a refused token outranks a precondition */
+	return false;
+}
+
 void router_run(struct request *req)
 {
 	req->route->handler(req);
+	if (!settle_authorisation(req)) {
+		req->deferred = false;
+		cors_decorate(req);
+		return;
+	}
 	if (req->deferred)
 		return; /* to be run again on the slow-read pool */
 	if (req->status == 0)

@@ -20,7 +20,7 @@
 	{.method = "POST", .pattern = path, .handler = records_create,                             \
 	 .flags = ROUTE_JSON_BODY | ROUTE_WRITES, .res = &r, .role = ROLE_EDITOR,                  \
 	 .prepare = records_stage},                                                                \
-	ROUTE("GET", path "/{id}", records_get, 0, &r, ROLE_READER),                               \
+	ROUTE("GET", path "/{id}", records_get, ROUTE_AUTH_AHEAD, &r, ROLE_READER),                \
 	ROUTE("PATCH", path "/{id}", records_patch, ROUTE_MERGE_PATCH | ROUTE_WRITES | ROUTE_REASON, \
 	      &r, ROLE_EDITOR),                                                                    \
 	ROUTE("DELETE", path "/{id}", records_delete, ROUTE_WRITES | ROUTE_QUERY | ROUTE_REASON,   \

@@ -35,14 +35,12 @@ int store_token_revoke(struct db *db, const char *name, const char *at)
 	return db_result(rc);
 }
 
-int store_token_find(struct db *db, const char *hash, char *name, size_t name_len, char *role,
-		     size_t role_len, char stored[65])
+static const char token_find_sql[] =
+	"SELECT name, role, hash FROM tokens WHERE hash = ? AND revoked_at IS NULL";
+
+int store_token_find_finish(struct db_stmt *stmt, char *name, size_t name_len, char *role,
+			    size_t role_len, char stored[65])
 {
-	struct db_stmt *stmt = db_prepare(
-		db, "SELECT name, role, hash FROM tokens WHERE hash = ? AND revoked_at IS NULL");
-	if (!stmt)
-		return DB_ERROR;
-	db_bind_text(stmt, 1, hash);
 	int rc = db_step(stmt);
 	if (rc == DB_ROW) {
 		snprintf(name, name_len, "%s", db_column_text(stmt, 0));
@@ -53,6 +51,28 @@ int store_token_find(struct db *db, const char *hash, char *name, size_t name_le
 	if (rc == DB_OK)
 		return DB_NOTFOUND;
 	return db_result(rc);
+}
+
+int store_token_find(struct db *db, const char *hash, char *name, size_t name_len, char *role,
+		     size_t role_len, char stored[65])
+{
+	struct db_stmt *stmt = db_prepare_static(db, token_find_sql);
+	if (!stmt)
+		return DB_ERROR;
+	db_bind_text(stmt, 1, hash);
+	return store_token_find_finish(stmt, name, name_len, role, role_len, stored);
+}
+
+struct db_stmt *store_token_find_ahead(struct db *db, const char *hash)
+{
+	struct db_stmt *stmt = db_prepare_static(db, token_find_sql);
+	if (!stmt)
+		return NULL;
+	db_bind_text(stmt, 1, hash);
+	if (db_step_ahead(stmt))
+		return stmt;
+	db_done(stmt);
+	return NULL;
 }
 
 int store_token_walk(struct db *db,

@@ -641,6 +641,65 @@ START_TEST(test_revoked_token_stops_at_once)
 }
 END_TEST
 
+/* A point read sends its token's lookup with the record's read, once that
+ * lookup is prepared on the worker's connection (PostgreSQL: one round
+ * trip; router.c). A refused token still gets the refusal, never the record
+ * nor what the read alone would answer (404, 400, 304), and the next
+ * request on that connection is answered as its own token deserves. */
+START_TEST(test_a_point_read_answers_its_token_first_on_a_warm_connection)
+{
+	char name[64], args[128], auth[200], etag[64];
+	snprintf(name, sizeof name, "%s", unique_code("pr"));
+	char *token = api_token_create("reader", name);
+	set_auth(auth, sizeof auth, token);
+	int64_t p = make_patient(NULL);
+	char path[64], query[80], missing[64];
+	snprintf(path, sizeof path, "/patients/%lld", (long long)p);
+	snprintf(query, sizeof query, "/patients/%lld?x=1", (long long)p);
+	snprintf(missing, sizeof missing, "/patients/%lld", (long long)p + 1000000);
+	const char *const headers[] = {auth, NULL};
+	/* every worker's connection has run the lookup (and so prepared it) */
+	for (int i = 0; i < 24; i++) {
+		struct resp *r = http("GET", path, headers, NULL, 0);
+		ck_assert_int_eq(r->status, 200);
+		snprintf(etag, sizeof etag, "If-None-Match: %s", resp_header(r, "ETag"));
+		resp_free(r);
+	}
+	snprintf(args, sizeof args, "token revoke %s", name);
+	ck_assert_int_eq(cli(args, NULL, 0), 0);
+	const char *const unknown[] = {"Authorization: Bearer " BAD_TOKEN, NULL};
+	const char *const conditional[] = {auth, etag, NULL};
+	for (int i = 0; i < 12; i++) {
+		struct resp *r = http("GET", path, headers, NULL, 0);
+		assert_unauthorized(r, CHALLENGE_INVALID);
+		ck_assert_ptr_null(strstr(r->body, "\"code\""));
+		resp_free(r);
+		r = http("GET", path, unknown, NULL, 0);
+		assert_unauthorized(r, CHALLENGE_INVALID);
+		resp_free(r);
+		r = http("GET", missing, headers, NULL, 0); /* not 404 */
+		assert_unauthorized(r, CHALLENGE_INVALID);
+		resp_free(r);
+		r = http("GET", query, headers, NULL, 0); /* not 400 */
+		assert_unauthorized(r, CHALLENGE_INVALID);
+		resp_free(r);
+		r = http("GET", path, conditional, NULL, 0); /* not 304 */
+		assert_unauthorized(r, CHALLENGE_INVALID);
+		resp_free(r);
+		/* and a valid token just after, on any of those connections */
+		const char *const reader[] = {reader_auth, NULL};
+		r = http("GET", path, reader, NULL, 0);
+		ck_assert_int_eq(r->status, 200);
+		ck_assert_ptr_nonnull(strstr(r->body, "\"code\""));
+		resp_free(r);
+		r = http("GET", missing, reader, NULL, 0);
+		ck_assert_int_eq(r->status, 404);
+		resp_free(r);
+	}
+	free(token);
+}
+END_TEST
+
 START_TEST(test_token_cli_refuses_unknown_revoke_and_duplicate_name)
 {
 	char out[2048];
@@ -1996,6 +2055,7 @@ int main(void)
 	tcase_add_test(tc, test_reader_write_is_403_forbidden_and_changes_nothing);
 	tcase_add_test(tc, test_auth_is_checked_after_routing_and_before_everything_else);
 	tcase_add_test(tc, test_revoked_token_stops_at_once);
+	tcase_add_test(tc, test_a_point_read_answers_its_token_first_on_a_warm_connection);
 	tcase_add_test(tc, test_token_cli_refuses_unknown_revoke_and_duplicate_name);
 	tcase_add_test(tc, test_token_list_never_prints_a_token);
 	tcase_add_test(tc, test_token_names_the_audit_keeps_for_others_are_refused);

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -474,6 +475,17 @@ START_TEST(test_sigterm_lets_request_in_flight_finish)
 	usleep(200 * 1000);
 	kill(api_pid(), SIGTERM);
 	usleep(300 * 1000);
+	/* a connection made meanwhile is turned away: closed, never answered */
+	int late = api_connect();
+	static const char get[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+	(void)send(late, get, sizeof get - 1, MSG_NOSIGNAL);
+	struct timeval wait = {2, 0};
+	setsockopt(late, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+	char late_reply[256];
+	ssize_t late_got = recv(late, late_reply, sizeof late_reply, 0);
+	ck_assert_msg(late_got <= 0, "a connection made while stopping was answered: %.*s",
+		      (int)late_got, late_reply);
+	close(late);
 	ssize_t rest = (ssize_t)strlen(body) - 10;
 	ck_assert_int_eq(write(fd, body + 10, (size_t)rest), rest);
 	char reply[4096] = "";

@@ -42,9 +42,9 @@ int auth_lookup(struct db *db, const char *authorization, char name[TOKEN_NAME_M
 /* auth_lookup in two halves where the engine sends a read ahead
  * (db_step_ahead): the token's lookup then rides with the connection's
  * next statement. Answers as auth_lookup does, except that on DB_OK with
- * *pending set, nothing is known yet: auth_lookup_finish(*pending, hash,
- * ...) gives the answer, before anything else is read on db's connection
- * past the next statement, and always (it frees the statement). */
+ * *pending set nothing is known yet: auth_lookup_finish(*pending, hash,
+ * ...) gives the answer, and must be called in every case (it ends the
+ * statement, which holds a place in the connection until then). */
 int auth_lookup_ahead(struct db *db, const char *authorization, char name[TOKEN_NAME_MAX + 1],
 		      enum role *role, struct db_stmt **pending, char hash[65]);
 int auth_lookup_finish(struct db_stmt *pending, const char hash[65], char name[TOKEN_NAME_MAX + 1],

@@ -82,15 +82,15 @@ struct pg_db {
 	int64_t changes, last_id;
 	char error[512];
 	bool lost_logged; /* the server is gone, and the log was told */
-	/* What the shared writer has not sent yet: its savepoints, and the
-	 * statements whose results no one reads (pg_step_unread). They go with
+	/* What is not sent yet: the shared writer's savepoints and the
+	 * statements whose results no one reads (pg_step_unread), and on a
+	 * connection of its own a read sent ahead (pg_step_ahead). They go with
 	 * the next statement, in one round trip: a write's RELEASE and the next
 	 * write's SAVEPOINT ride with that write's first read, a write's record
 	 * count with its next read. A write's unread statements are all sent by
 	 * its RELEASE at the latest, so that their failure is that write's. */
 	struct queued queued[QUEUE_MAX];
 	int nqueued;
-	bool queued_unread; /* some of them are prepared statements */
 };
 
 static struct pg_db *pg(struct db *db)
@@ -158,23 +158,53 @@ static void ahead_answered(struct pg_stmt *s, PGresult *res, int rc)
 		PQclear(res);
 }
 
+/* Are some of what is queued prepared statements (not savepoints only)? */
+static bool queued_prepared(const struct pg_db *db)
+{
+	for (int i = 0; i < db->nqueued; i++)
+		if (!db->queued[i].sql)
+			return true;
+	return false;
+}
+
+static void queued_free(struct queued *q)
+{
+	for (int k = 0; q->values && k < q->nparams; k++)
+		free(q->values[k]);
+	free(q->values);
+}
+
+/* Queues prepared statement s, its parameters moved there: unread, or
+ * ahead (its result kept in s). False when it cannot wait. */
+static bool queue_prepared(struct pg_db *db, struct pg_stmt *s, bool ahead)
+{
+	char **values = db->nqueued < QUEUE_MAX && s->name[0]
+				? xcalloc((size_t)s->nparams + 1, sizeof *values)
+				: NULL;
+	if (!values)
+		return false;
+	struct queued *q = &db->queued[db->nqueued++];
+	*q = (struct queued){.nparams = s->nparams, .values = values, .ahead = ahead ? s : NULL};
+	memcpy(q->name, s->name, sizeof q->name);
+	for (int i = 0; i < s->nparams; i++) {
+		values[i] = s->values[i];
+		s->values[i] = NULL;
+	}
+	return true;
+}
+
 /* Forgets what is queued: all of it (sent, or the connection closing), or
  * only the unread statements (rolled back to a savepoint sent or queued
  * before them, they are moot). A read ahead is its caller's to answer. */
 static void queue_drop(struct pg_db *db, bool unread_only)
 {
 	int kept = 0;
-	db->queued_unread = false;
 	for (int i = 0; i < db->nqueued; i++) {
 		struct queued *q = &db->queued[i];
-		if (unread_only && (q->sql || q->ahead)) {
-			db->queued_unread = db->queued_unread || q->ahead;
+		if (unread_only && (q->sql || q->ahead))
 			db->queued[kept++] = *q;
-			continue;
-		}
-		for (int k = 0; q->values && k < q->nparams; k++)
-			free(q->values[k]);
-		free(q->values);
+		else
+			queued_free(q);
 	}
 	db->nqueued = kept;
 }
@@ -186,16 +216,11 @@ static void queue_forget(struct pg_db *db, struct pg_stmt *s)
 		struct queued *q = &db->queued[i];
 		if (q->ahead != s)
 			continue;
-		for (int k = 0; q->values && k < q->nparams; k++)
-			free(q->values[k]);
-		free(q->values);
+		queued_free(q);
 		memmove(q, q + 1, (size_t)(db->nqueued - i - 1) * sizeof *q);
 		db->nqueued--;
 		break;
 	}
-	db->queued_unread = false;
-	for (int i = 0; i < db->nqueued; i++)
-		db->queued_unread = db->queued_unread || !db->queued[i].sql;
 	s->ahead = false;
 }
 
@@ -208,7 +233,7 @@ static int exec(struct db *db, const char *sql)
 {
 	struct pg_db *d = pg(db);
 	char joined[512];
-	if (d->queued_unread) {
+	if (queued_prepared(d)) {
 		int rc = run_piped(d, NULL, strchr(sql, ';') ? NULL : sql);
 		if (rc != RUN_UNPIPED && (rc != DB_OK || !strchr(sql, ';')))
 			return rc;
@@ -704,23 +729,13 @@ static bool pg_step_ahead(struct db_stmt *stmt)
 {
 	struct pg_stmt *s = st(stmt);
 	struct pg_db *db = s->db;
-	if (s->ran || s->ahead || !s->name[0] || db->head.shared || db->nqueued >= QUEUE_MAX ||
-	    PQstatus(db->conn) != CONNECTION_OK)
+	if (s->ran || s->ahead || db->head.shared || PQstatus(db->conn) != CONNECTION_OK)
 		return false;
 	for (int i = 0; i < db->nqueued; i++)
 		if (db->queued[i].ahead)
 			return false; /* one at a time */
-	char **values = xcalloc((size_t)s->nparams + 1, sizeof *values);
-	if (!values)
+	if (!queue_prepared(db, s, true))
 		return false;
-	struct queued *q = &db->queued[db->nqueued++];
-	*q = (struct queued){.nparams = s->nparams, .values = values, .ahead = s};
-	memcpy(q->name, s->name, sizeof q->name);
-	for (int i = 0; i < s->nparams; i++) {
-		values[i] = s->values[i];
-		s->values[i] = NULL;
-	}
-	db->queued_unread = true; /* a prepared statement is queued */
 	s->ahead = s->pinned = true;
 	return true;
 }
@@ -732,18 +747,8 @@ static int pg_step_unread(struct db_stmt *stmt)
 {
 	struct pg_stmt *s = st(stmt);
 	struct pg_db *db = s->db;
-	char **values = NULL;
-	if (!s->ran && db->head.shared && s->name[0] && db->nqueued < QUEUE_MAX &&
-	    pg_in_transaction(&db->head) &&
-	    (values = xcalloc((size_t)s->nparams + 1, sizeof *values)) != NULL) {
-		struct queued *q = &db->queued[db->nqueued++];
-		*q = (struct queued){.nparams = s->nparams, .values = values};
-		memcpy(q->name, s->name, sizeof q->name);
-		for (int i = 0; i < s->nparams; i++) {
-			values[i] = s->values[i];
-			s->values[i] = NULL;
-		}
-		db->queued_unread = true;
+	if (!s->ran && db->head.shared && pg_in_transaction(&db->head) &&
+	    queue_prepared(db, s, false)) {
 		s->ran = true;
 		s->row = -1;
 		s->nrows = 0;
@@ -1117,7 +1122,7 @@ static int pg_control(struct db *db, enum db_control what)
 	 * them has an answer to read, and a rollback makes them moot; but a
 	 * RELEASE sends the write's unread statements, as the write's own */
 	if (db->shared && (what == DB_SAVE_WRITER || what == DB_RELEASE_WRITER) &&
-	    d->nqueued < QUEUE_MAX && !d->queued_unread && pg_in_transaction(db)) {
+	    d->nqueued < QUEUE_MAX && !queued_prepared(d) && pg_in_transaction(db)) {
 		d->queued[d->nqueued++] = (struct queued){.sql = control_sql[what]};
 		return DB_OK;
 	}

@@ -246,16 +246,13 @@ static bool settle_authorisation(struct request *req)
 	if (!pending)
 		return true;
 	req->auth_pending = NULL;
-	char actor[sizeof req->actor] = "";
 	enum role role = ROLE_NONE;
-	int rc = auth_lookup_finish(pending, req->auth_hash, actor, &role);
+	int rc = auth_lookup_finish(pending, req->auth_hash, req->actor, &role);
 	if (rc == DB_OK && role >= (enum role)req->route->role) {
-		memcpy(req->actor, actor, sizeof actor);
 		req->role = role;
 		return true;
 	}
 	reply_discard(req);
-	memcpy(req->actor, actor, sizeof actor);
 	return token_acceptable(req, rc, role);
 }
 

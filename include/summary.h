@@ -161,6 +161,7 @@ struct tally {
 	char *long_term;
 	int64_t key;
 	int64_t n;
+	uint64_t hash; /* of everything but n, made with the counter: tally_merge's */
 };
 
 static inline const char *tally_term(const struct tally *t)
@@ -181,7 +182,8 @@ bool summary_tallies(const struct patient_summary *s, int sign, struct tally_buf
  * the same facts (summary_same_facts), the others cancelling. */
 bool summary_tallies_worst(const struct patient_summary *s, int sign, struct tally_buf *buf);
 /* Adds up counters of the same cell, kind, term and key, and drops those
- * that come to 0 (a patient's before and after that did not change). */
+ * that come to 0 (a patient's before and after that did not change); the
+ * others keep the order of their first counter. */
 void tally_merge(struct tally_buf *buf);
 /* Moves src's counters to the end of dst (src is emptied); false when
  * memory ran out (both are then unchanged). */

@@ -245,6 +245,27 @@ bool summary_same_facts(const struct patient_summary *a, const struct patient_su
 	return memcmp(&x, &y, sizeof x) == 0;
 }
 
+/* FNV-1a over the counter's identity: its kind, cell, term and key. */
+static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static uint64_t tally_hash(const struct tally *t)
+{
+	const char *term = tally_term(t);
+	uint64_t h = 0xcbf29ce484222325ULL;
+	h = hash_bytes(h, &t->kind, sizeof t->kind);
+	h = hash_bytes(h, t->regimen, strlen(t->regimen) + 1);
+	h = hash_bytes(h, t->histology, strlen(t->histology) + 1);
+	h = hash_bytes(h, t->setting, strlen(t->setting) + 1);
+	h = hash_bytes(h, term, strlen(term) + 1);
+	return hash_bytes(h, &t->key, sizeof t->key);
+}
+
 static bool add(struct tally_buf *buf, const struct patient_summary *s, int kind, const char *term,
 		int64_t key, int64_t n)
 {
@@ -270,6 +291,7 @@ static bool add(struct tally_buf *buf, const struct patient_summary *s, int kind
 	}
 	t->key = key;
 	t->n = n;
+	t->hash = tally_hash(t);
 	return true;
 }
 
@@ -346,38 +368,60 @@ bool summary_tallies_worst(const struct patient_summary *s, int sign, struct tal
 	return ok;
 }
 
-static int tally_order(const void *a, const void *b)
+static bool same_counter(const struct tally *x, const struct tally *y)
 {
-	const struct tally *x = a, *y = b;
-	int d;
-	if (x->kind != y->kind)
-		return x->kind < y->kind ? -1 : 1;
-	if ((d = strcmp(x->regimen, y->regimen)) || (d = strcmp(x->histology, y->histology)) ||
-	    (d = strcmp(x->setting, y->setting)) || (d = strcmp(tally_term(x), tally_term(y))))
-		return d;
-	return (x->key > y->key) - (x->key < y->key);
+	return x->hash == y->hash && x->kind == y->kind && x->key == y->key &&
+	       strcmp(x->regimen, y->regimen) == 0 && strcmp(x->histology, y->histology) == 0 &&
+	       strcmp(x->setting, y->setting) == 0 && strcmp(tally_term(x), tally_term(y)) == 0;
 }
 
+/* Each counter is looked up by its hash in a table of the ones kept so
+ * far (open addressing, at most half full): linear in the counters, where
+ * sorting them cost a bulk import's writer 7% of its time. Without memory
+ * for the table, pairs are compared directly. */
 void tally_merge(struct tally_buf *buf)
 {
 	if (buf->n == 0)
 		return;
-	qsort(buf->t, buf->n, sizeof *buf->t, tally_order);
+	size_t size = 16;
+	while (size < 2 * buf->n)
+		size *= 2;
+	size_t *slots = xcalloc(size, sizeof *slots); /* kept counter's index + 1, or 0 */
 	size_t out = 0;
-	for (size_t i = 0; i < buf->n;) {
-		struct tally sum = buf->t[i];
-		size_t j = i + 1;
-		while (j < buf->n && tally_order(&buf->t[j], &sum) == 0) {
-			sum.n += buf->t[j].n;
-			free(buf->t[j++].long_term);
+	for (size_t i = 0; i < buf->n; i++) {
+		struct tally *t = &buf->t[i];
+		struct tally *same = NULL;
+		size_t at = t->hash & (size - 1);
+		if (slots) {
+			for (; slots[at]; at = (at + 1) & (size - 1))
+				if (same_counter(&buf->t[slots[at] - 1], t)) {
+					same = &buf->t[slots[at] - 1];
+					break;
+				}
+		} else {
+			for (size_t j = 0; j < out && !same; j++)
+				if (same_counter(&buf->t[j], t))
+					same = &buf->t[j];
 		}
-		if (sum.n != 0)
-			buf->t[out++] = sum;
-		else
-			free(sum.long_term);
-		i = j;
+		if (same) {
+			same->n += t->n;
+			free(t->long_term);
+			continue;
+		}
+		buf->t[out] = *t; /* out <= i: nothing kept is overwritten */
+		if (slots)
+			slots[at] = out + 1;
+		out++;
 	}
-	buf->n = out;
+	free(slots);
+	size_t kept = 0;
+	for (size_t i = 0; i < out; i++) {
+		if (buf->t[i].n != 0)
+			buf->t[kept++] = buf->t[i];
+		else
+			free(buf->t[i].long_term);
+	}
+	buf->n = kept;
 }
 
 bool tally_append(struct tally_buf *dst, struct tally_buf *src)

@@ -28,6 +28,7 @@
 #include "routes.h"
 #include "store.h"
 #include "store_summary.h"
+#include "summary.h"
 #include "util.h"
 
 static char dir[64];
@@ -572,6 +573,81 @@ START_TEST(test_kept_statistics_equal_statistics_from_scratch)
 }
 END_TEST
 
+static bool same_tally(const struct tally *x, const struct tally *y)
+{
+	return x->kind == y->kind && x->key == y->key && strcmp(x->regimen, y->regimen) == 0 &&
+	       strcmp(x->histology, y->histology) == 0 && strcmp(x->setting, y->setting) == 0 &&
+	       strcmp(tally_term(x), tally_term(y)) == 0;
+}
+
+/* Merging counters (an import's thousands, a write's few) adds up each
+ * counter once: none twice among those kept (a statement that upserts two
+ * rows of one key is refused on PostgreSQL), each with the sum of its own,
+ * none that came to 0, none lost; long terms included. Checked against
+ * sums made pair by pair. */
+START_TEST(test_merged_counters_add_up_each_once)
+{
+	static const char *const regimens[] = {"il2_alone", "il2_lak", "il2_til"};
+	static const char *const terms[] = {
+		"Hypotension", "Chills", "Capillary leak syndrome",
+		"A term long enough that it cannot be held in the counter itself, only beside it"};
+	struct tally_buf buf = {0}, copy = {0};
+	struct summary_worst worst[8];
+	for (int p = 0; p < 3000; p++) {
+		struct patient_summary s = {0};
+		snprintf(s.regimen, sizeof s.regimen, "%s", regimens[pick(3)]);
+		snprintf(s.histology, sizeof s.histology, "%s",
+			 pick(2) ? "melanoma" : "renal_cell");
+		snprintf(s.setting, sizeof s.setting, "%s", "metastatic");
+		s.nworst = 1 + pick(8);
+		for (size_t w = 0; w < s.nworst; w++) {
+			worst[w].course_id = pick(3) ? 0 : 1 + pick(40);
+			snprintf(worst[w].term, sizeof worst[w].term, "%s", terms[pick(4)]);
+			worst[w].grade = 1 + pick(5);
+		}
+		s.worst = worst;
+		ck_assert(summary_tallies(&s, 1, &buf));
+		if (pick(3) == 0) { /* counted and taken back again, alone in its cell: 0 */
+			snprintf(s.regimen, sizeof s.regimen, "%s", "il2_tnf");
+			ck_assert(summary_tallies(&s, 1, &buf));
+			ck_assert(summary_tallies(&s, -1, &buf));
+		}
+	}
+	ck_assert_uint_gt(buf.n, 20000);
+	/* the unmerged counters, their long terms copied (merging frees some) */
+	copy.t = malloc(buf.n * sizeof *copy.t);
+	memcpy(copy.t, buf.t, buf.n * sizeof *copy.t);
+	copy.n = copy.cap = buf.n;
+	for (size_t i = 0; i < copy.n; i++)
+		if (copy.t[i].long_term)
+			copy.t[i].long_term = strdup(copy.t[i].long_term);
+	tally_merge(&buf);
+	ck_assert_uint_gt(buf.n, 100);
+	ck_assert_uint_lt(buf.n, copy.n / 10);
+	for (size_t i = 0; i < buf.n; i++) {
+		ck_assert_int_ne(buf.t[i].n, 0);
+		for (size_t j = i + 1; j < buf.n; j++)
+			ck_assert_msg(!same_tally(&buf.t[i], &buf.t[j]), "counter %zu kept twice",
+				      i);
+		int64_t sum = 0;
+		for (size_t j = 0; j < copy.n; j++)
+			if (same_tally(&buf.t[i], &copy.t[j]))
+				sum += copy.t[j].n;
+		ck_assert_int_eq(buf.t[i].n, sum);
+	}
+	/* every counter is kept but those of the cell taken back, which come to 0 */
+	for (size_t j = 0; j < copy.n; j++) {
+		bool kept = false;
+		for (size_t i = 0; i < buf.n && !kept; i++)
+			kept = same_tally(&buf.t[i], &copy.t[j]);
+		ck_assert_msg(kept == (strcmp(copy.t[j].regimen, "il2_tnf") != 0),
+			      "counter %zu of %s %s", j, copy.t[j].regimen, kept ? "kept" : "lost");
+	}
+	tally_buf_free(&buf);
+	tally_buf_free(&copy);
+}
+END_TEST
+
 Suite *suite(void)
 {
 	Suite *s = suite_create("maintained_stats");
@@ -579,6 +655,7 @@ Suite *suite(void)
 	tcase_add_checked_fixture(tc, database_up, database_down);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_kept_statistics_equal_statistics_from_scratch);
+	tcase_add_test(tc, test_merged_counters_add_up_each_once);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -409,7 +409,7 @@ static int begin_held_write(struct db *db)
 	if (!group_open) {
 		db_end_leftover(db);
 		if (db->engine->before_group)
-			db->engine->before_group(db);
+			db->engine->before_group(db, false);
 		int rc = run(db, DB_BEGIN_WRITE);
 		if (rc != DB_OK) {
 			give_writer();
@@ -614,7 +614,7 @@ static int begin_again(struct db *db)
 {
 	db->transactions++;
 	if (db->engine->before_group)
-		db->engine->before_group(db); /* the WAL may start over (db_sqlite.c) */
+		db->engine->before_group(db, true); /* the WAL may start over (db_sqlite.c) */
 	int rc = run(db, DB_BEGIN_WRITE);
 	if (rc != DB_OK || !db->shared)
 		return rc;

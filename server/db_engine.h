@@ -114,11 +114,12 @@ struct db_engine {
 	bool (*at_quota)(struct db *db);
 
 	/* the pool's hooks: the shared writer was opened; a group's
-	 * transaction is about to begin on it; a worker takes its connection
-	 * for a request (begin or keep its read snapshot); the pool closes,
-	 * any being one of its connections (NULL when none is open) */
+	 * transaction is about to begin on it (going_on: its holder goes on
+	 * from its own commit, an import between chunks); a worker takes its
+	 * connection for a request (begin or keep its read snapshot); the pool
+	 * closes, any being one of its connections (NULL when none is open) */
 	void (*writer_opened)(struct db *db);
-	void (*before_group)(struct db *db);
+	void (*before_group)(struct db *db, bool going_on);
 	void (*worker_taken)(struct db *db);
 	void (*pool_closing)(struct db *any);
 };

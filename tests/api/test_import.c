@@ -666,8 +666,9 @@ static long long server_peak_rss(void)
  * writer's page cache (up to 16 MiB, filled as it goes) and 8 MiB for the
  * rest; held whole, the body alone would raise it by 43 MB. And the import
  * commits every 10,000 lines (--import-chunk's default), its WAL copied
- * into the database as it goes: the database and its WAL never take more
- * than 1.5 times the disk of the database at the end, until that WAL is
+ * into the database behind it and started over once it reaches a quarter
+ * of the database: the database and its WAL never take more than 1.5
+ * times the disk of the database at the end, until that WAL is
  * all copied in (in one transaction the WAL grows as large as the import,
  * and the copy doubles the disk). */
 #define IMPORT_MEMORY (24LL << 20)

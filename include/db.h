@@ -230,6 +230,12 @@ void db_pool_figures(struct db_pool_figures *out);
 /* db reads the database once through (an export): the engine keeps little
  * of it cached, so that the connection's memory stays small. */
 int db_read_through(struct db *db);
+/* db's writes from now on skip the engine's CHECK constraints (skip), or
+ * run them again: for rows that passed the same rules in validation (an
+ * import's), where the engine would check each twice. Where the engine
+ * cannot skip them, nothing changes. A shared writer left skipping runs
+ * them again before any other writer's transaction. */
+int db_skip_checks(struct db *db, bool skip);
 /* The thread is done with its connection for now (until db_for_thread). */
 void db_thread_done(void);
 /* Ends the snapshots of the connections no thread has taken: an idle

@@ -752,6 +752,11 @@ int db_read_through(struct db *db)
 	return run(db, DB_READ_THROUGH);
 }
 
+int db_skip_checks(struct db *db, bool skip)
+{
+	return run(db, skip ? DB_CHECKS_SKIPPED : DB_CHECKS_RUN);
+}
+
 int db_open_another(struct db **out)
 {
 	return pool_target ? db_open(pool_target, out) : DB_ERROR;

@@ -36,6 +36,10 @@ enum db_control {
 	/* a connection that reads the database once through (an export):
 	 * little of it kept cached, so that its memory stays small */
 	DB_READ_THROUGH,
+	/* the engine's CHECK constraints not evaluated on this connection's
+	 * writes (an import's rows, every one validated first), and again */
+	DB_CHECKS_SKIPPED,
+	DB_CHECKS_RUN,
 };
 
 struct db_engine;

@@ -43,6 +43,7 @@ struct sqlite_db {
 	uint64_t clock;
 	unsigned char seen[WAL_HEADER_BYTES]; /* the WAL index header just before
 					       * a kept snapshot began */
+	bool checks_skipped; /* DB_CHECKS_SKIPPED asked, DB_CHECKS_RUN not done since */
 };
 
 static struct sqlite_db *lite(struct db *db)
@@ -169,6 +170,10 @@ static const char *const control_sql[] = {
 	[DB_HOLD_WRITER] = NULL,
 	[DB_LET_WRITER] = NULL,
 	[DB_READ_THROUGH] = "PRAGMA cache_size=-1024",
+	/* both expire the connection's prepared statements, which SQLite
+	 * prepares again as they are next used */
+	[DB_CHECKS_SKIPPED] = "PRAGMA ignore_check_constraints=ON",
+	[DB_CHECKS_RUN] = "PRAGMA ignore_check_constraints=OFF",
 };
 
 static int run(struct db *db, const char *sql)
@@ -183,7 +188,10 @@ static int run(struct db *db, const char *sql)
 
 static int sqlite_control(struct db *db, enum db_control what)
 {
-	return control_sql[what] ? run(db, control_sql[what]) : DB_OK;
+	int rc = control_sql[what] ? run(db, control_sql[what]) : DB_OK;
+	if (what == DB_CHECKS_SKIPPED || (what == DB_CHECKS_RUN && rc == DB_OK))
+		lite(db)->checks_skipped = what == DB_CHECKS_SKIPPED;
+	return rc;
 }
 
 static bool sqlite_in_transaction(struct db *db)
@@ -570,6 +578,10 @@ static int wal_pages;
  * import takes stays under 1.25 times the database and one chunk. */
 static void sqlite_before_group(struct db *db, bool going_on)
 {
+	/* a writer that skipped the CHECKs (an import) and could not turn them
+	 * back on: every other writer's rows are checked */
+	if (!going_on && lite(db)->checks_skipped)
+		sqlite_control(db, DB_CHECKS_RUN);
 	long long limit = WAL_RESTART_PAGES, pages = 0;
 	if (wal_pages < limit)
 		return;

@@ -214,6 +214,195 @@ START_TEST(test_bad_line_in_the_middle_writes_nothing_and_names_line_and_field)
 }
 END_TEST
 
+/* Every rule the schema's CHECK constraints state, broken once in an
+ * import line: each is refused 422 naming the line and the field, and
+ * nothing is written. The import writes its rows with SQLite's CHECKs off
+ * (they cost its writer a tenth of its time), so these rules hold only
+ * because the validation a POST runs refuses them first: this is what
+ * shows it does, rule by rule. */
+struct check_case {
+	const char *field; /* as the answer names it */
+	/* the fields of the line's patient, course, outcome and toxicity;
+	 * NULL: valid ones */
+	const char *rec[4];
+};
+
+#define PATIENT  "\"histology\":\"melanoma\",\"setting\":\"metastatic\",\"regimen\":\"il2_lak\","
+#define ENROLLED "\"enrolled_on\":\"1985-01-10\""
+#define COURSE   "\"started_on\":\"1985-02-01\""
+#define OUTCOME  "\"assessed_on\":\"1985-04-01\""
+#define TOXICITY "\"term\":\"Hypotension\",\"onset_on\":\"1985-02-02\""
+#define TOX_3    TOXICITY ",\"grade\":3,\"attribution\":\"definite\""
+#define COURSES  "courses[0]."
+
+static const struct check_case check_cases[] = {
+	/* patients */
+	{"code", {"\"code\":\"no spaces\"," PATIENT ENROLLED}},
+	{"code",
+	 {"\"code\":\""
+	  "0123456789012345678901234567890123456789012345678901234567890123"
+	  "4\"," PATIENT ENROLLED}},
+	{"sex", {"\"sex\":\"f\",\"code\":\"@\"," PATIENT ENROLLED}},
+	{"age", {"\"age\":121,\"code\":\"@\"," PATIENT ENROLLED}},
+	{"age", {"\"age\":-1,\"code\":\"@\"," PATIENT ENROLLED}},
+	{"histology",
+	 {"\"code\":\"@\",\"histology\":\"glioma\",\"setting\":\"metastatic\","
+	  "\"regimen\":\"il2_lak\"," ENROLLED}},
+	{"setting",
+	 {"\"code\":\"@\",\"histology\":\"melanoma\",\"setting\":\"local\","
+	  "\"regimen\":\"il2_lak\"," ENROLLED}},
+	{"regimen",
+	 {"\"code\":\"@\",\"histology\":\"melanoma\",\"setting\":\"metastatic\","
+	  "\"regimen\":\"il2\"," ENROLLED}},
+	{"enrolled_on", {"\"code\":\"@\"," PATIENT "\"enrolled_on\":\"1985-02-30\""}},
+	{"enrolled_on", {"\"code\":\"@\"," PATIENT "\"enrolled_on\":\"1985-2-01\""}},
+	{"last_contact_on",
+	 {"\"code\":\"@\"," PATIENT ENROLLED ",\"last_contact_on\":\"1985-01-09\""}},
+	{"vital_status", {"\"code\":\"@\"," PATIENT ENROLLED ",\"vital_status\":\"gone\""}},
+	{"died_on",
+	 {"\"code\":\"@\"," PATIENT ENROLLED ",\"vital_status\":\"dead\","
+	  "\"died_on\":\"1985-01-09\""}},
+	{"died_on", {"\"code\":\"@\"," PATIENT ENROLLED ",\"vital_status\":\"dead\""}},
+	{"died_on", {"\"code\":\"@\"," PATIENT ENROLLED ",\"died_on\":\"1986-01-09\""}},
+	{"death_cause",
+	 {"\"code\":\"@\"," PATIENT ENROLLED ",\"vital_status\":\"dead\","
+	  "\"died_on\":\"1986-01-09\",\"death_cause\":\"\""}},
+	{"death_cause", {"\"code\":\"@\"," PATIENT ENROLLED ",\"death_cause\":\"Sepsis\""}},
+	/* courses */
+	{COURSES "number", {NULL, COURSE ",\"number\":0"}},
+	{COURSES "started_on", {NULL, "\"started_on\":\"1985-13-01\""}},
+	{COURSES "ended_on", {NULL, COURSE ",\"ended_on\":\"1985-01-31\""}},
+	{COURSES "il2_dose", {NULL, COURSE ",\"il2_dose\":0,\"il2_dose_unit\":\"U/kg\""}},
+	{COURSES "il2_dose_unit", {NULL, COURSE ",\"il2_dose\":1000,\"il2_dose_unit\":\"mg\""}},
+	{COURSES "il2_dose_unit", {NULL, COURSE ",\"il2_dose\":1000"}},
+	{COURSES "il2_dose", {NULL, COURSE ",\"il2_dose_unit\":\"U/kg\""}},
+	{COURSES "doses_given", {NULL, COURSE ",\"doses_given\":31"}},
+	{COURSES "doses_given", {NULL, COURSE ",\"doses_given\":-1"}},
+	{COURSES "stop_reason", {NULL, COURSE ",\"stop_reason\":\"boredom\""}},
+	/* outcomes */
+	{COURSES "outcomes[0].assessed_on",
+	 {NULL, NULL,
+	  "\"assessed_on\":\"1985-04-31\","
+	  "\"response\":\"PR\""}},
+	{COURSES "outcomes[0].criteria",
+	 {NULL, NULL,
+	  OUTCOME ",\"response\":\"PR\","
+		  "\"criteria\":\"irrc\""}},
+	{COURSES "outcomes[0].response", {NULL, NULL, OUTCOME ",\"response\":\"VGPR\""}},
+	{COURSES "outcomes[0].confirmed",
+	 {NULL, NULL,
+	  OUTCOME ",\"response\":\"PR\","
+		  "\"confirmed\":2"}},
+	{COURSES "outcomes[0].response",
+	 {NULL, NULL,
+	  OUTCOME ",\"response\":\"MR\","
+		  "\"criteria\":\"recist_1_1\""}},
+	/* toxicities */
+	{COURSES "toxicities[0].term",
+	 {NULL, NULL, NULL,
+	  "\"term\":\"\",\"onset_on\":\"1985-02-02\",\"grade\":3,\"attribution\":\"definite\""}},
+	{COURSES "toxicities[0].term",
+	 {NULL, NULL, NULL,
+	  "\"term\":\""
+	  "0123456789012345678901234567890123456789012345678901234567890123456789"
+	  "012345678901234567890123456789x\",\"onset_on\":\"1985-02-02\",\"grade\":3,"
+	  "\"attribution\":\"definite\""}},
+	{COURSES "toxicities[0].grade",
+	 {NULL, NULL, NULL,
+	  TOXICITY ",\"grade\":0,"
+		   "\"attribution\":\"definite\""}},
+	{COURSES "toxicities[0].grade",
+	 {NULL, NULL, NULL,
+	  TOXICITY ",\"grade\":6,"
+		   "\"attribution\":\"definite\""}},
+	{COURSES "toxicities[0].onset_on",
+	 {NULL, NULL, NULL,
+	  "\"term\":\"Chills\",\"onset_on\":\"1985-02-29\",\"grade\":3,\"attribution\":"
+	  "\"definite\""}},
+	{COURSES "toxicities[0].resolved_on",
+	 {NULL, NULL, NULL, TOX_3 ",\"resolved_on\":\"1985-02-01\""}},
+	{COURSES "toxicities[0].attribution",
+	 {NULL, NULL, NULL,
+	  TOXICITY ",\"grade\":3,"
+		   "\"attribution\":\"sure\""}},
+	{COURSES "toxicities[0].serious", {NULL, NULL, NULL, TOX_3 ",\"serious\":2"}},
+	{COURSES "toxicities[0].outcome", {NULL, NULL, NULL, TOX_3 ",\"outcome\":\"cured\""}},
+	{COURSES "toxicities[0].outcome",
+	 {NULL, NULL, NULL,
+	  TOXICITY ",\"grade\":5,"
+		   "\"attribution\":\"definite\""}},
+	{COURSES "toxicities[0].grade", {NULL, NULL, NULL, TOX_3 ",\"outcome\":\"fatal\""}},
+};
+
+/* The line of c, its patient's code (where the case writes @) made unique. */
+static char *check_line(const struct check_case *c)
+{
+	char code[80], patient[600];
+	snprintf(code, sizeof code, "%s", unique_code("CHK"));
+	if (c->rec[0]) {
+		const char *at = strchr(c->rec[0], '@');
+		if (at)
+			snprintf(patient, sizeof patient, "%.*s%s%s", (int)(at - c->rec[0]),
+				 c->rec[0], code, at + 1);
+		else
+			snprintf(patient, sizeof patient, "%s", c->rec[0]);
+	} else {
+		snprintf(patient, sizeof patient, "\"code\":\"%s\"," PATIENT ENROLLED, code);
+	}
+	char *out = malloc(2048);
+	snprintf(out, 2048, "{%s,\"courses\":[{%s,\"outcomes\":[{%s}],\"toxicities\":[{%s}]}]}",
+		 patient, c->rec[1] ? c->rec[1] : COURSE,
+		 c->rec[2] ? c->rec[2] : OUTCOME ",\"response\":\"PR\"",
+		 c->rec[3] ? c->rec[3] : TOX_3);
+	return out;
+}
+
+START_TEST(test_every_rule_of_the_schema_is_refused_before_it_is_written)
+{
+	/* the valid line around the broken one goes in: the defaults are valid */
+	struct check_case valid = {0};
+	char *good = check_line(&valid);
+	struct resp *r = import(good);
+	ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+	resp_free(r);
+	free(good);
+	for (size_t i = 0; i < sizeof check_cases / sizeof check_cases[0]; i++) {
+		const struct check_case *c = &check_cases[i];
+		/* the broken line among valid ones, in a batch of its own size */
+		char *lines[70], *body = NULL;
+		size_t len = 0;
+		for (int k = 0; k < 70; k++) {
+			lines[k] = check_line(k == 40 ? c : &valid);
+			len += strlen(lines[k]) + 1;
+		}
+		body = malloc(len + 1);
+		body[0] = '\0';
+		for (int k = 0; k < 70; k++) {
+			strcat(strcat(body, lines[k]), "\n");
+			free(lines[k]);
+		}
+		char *before = db_fingerprint();
+		int64_t audit = audit_rows();
+		r = import(body);
+		ck_assert_msg(r->status == 422, "case %zu (%s): %ld %s", i, c->field, r->status,
+			      r->body);
+		json_t *e = json_array_get(json_object_get(r->json, "errors"), 0);
+		ck_assert_msg(json_integer_value(json_object_get(e, "line")) == 41 &&
+				      json_string_value(json_object_get(e, "field")) &&
+				      strcmp(json_string_value(json_object_get(e, "field")),
+					     c->field) == 0,
+			      "case %zu: expected line 41, %s: %s", i, c->field, r->body);
+		char *after = db_fingerprint();
+		ck_assert_str_eq(before, after);
+		ck_assert_int_eq(audit_rows(), audit);
+		resp_free(r);
+		free(before);
+		free(after);
+		free(body);
+	}
+}
+END_TEST
+
 START_TEST(test_malformed_line_and_nested_ids_are_refused)
 {
 	char *before = db_fingerprint();
@@ -972,6 +1161,7 @@ int main(void)
 	tcase_add_test(tc, test_imported_text_keeps_every_character);
 	tcase_add_test(tc, test_imported_records_get_the_ids_and_audit_rows_a_post_would);
 	tcase_add_test(tc, test_bad_line_in_the_middle_writes_nothing_and_names_line_and_field);
+	tcase_add_test(tc, test_every_rule_of_the_schema_is_refused_before_it_is_written);
 	tcase_add_test(tc, test_malformed_line_and_nested_ids_are_refused);
 	tcase_add_test(tc, test_duplicate_code_is_409_and_writes_nothing);
 	tcase_add_test(tc, test_empty_body_is_422_and_wrong_media_type_is_415);

@@ -580,6 +580,44 @@ static bool same_tally(const struct tally *x, const struct tally *y)
 	       strcmp(tally_term(x), tally_term(y)) == 0;
 }
 
+/* An import writes with the schema's CHECKs skipped (db_skip_checks); a
+ * write after it, whether it went in or was refused, in chunks or not, is
+ * checked again: a counter below 0 is refused by the database itself. */
+START_TEST(test_writes_after_an_import_are_checked_again)
+{
+	long chunk = import_chunk_lines;
+	for (int i = 0; i < 4; i++) {
+		bool refuse = i % 2 == 1;
+		struct strbuf sb = {0};
+		for (int p = 0; p < 5; p++)
+			strbuf_printf(
+				&sb,
+				"{\"code\":\"CK-%d-%d\",\"histology\":\"melanoma\","
+				"\"setting\":\"metastatic\",\"regimen\":\"il2_lak\","
+				"\"enrolled_on\":\"1985-01-10\",\"courses\":[{\"started_on\":"
+				"\"1985-02-01\",\"toxicities\":[{\"term\":\"Chills\",\"grade\":%d,"
+				"\"onset_on\":\"1985-02-02\",\"attribution\":\"definite\"}]}]}\n",
+				i, p, refuse && p == 4 ? 9 : 2);
+		import_chunk_lines = i < 2 ? 2 : chunk;
+		struct answer a = call("POST", "/import", NULL, "application/x-ndjson", sb.data);
+		import_chunk_lines = chunk;
+		ck_assert_int_eq(a.status, refuse ? 422 : 200);
+		json_decref(a.json);
+		strbuf_free(&sb);
+		struct db *db = db_writer();
+		ck_assert_ptr_nonnull(db);
+		ck_assert_int_eq(db_begin_write(db), DB_OK);
+		struct db_stmt *st = db_prepare(
+			db, "INSERT INTO record_counts (resource, n) VALUES ('below zero', -1)");
+		ck_assert_ptr_nonnull(st);
+		int rc = db_step(st);
+		db_done(st);
+		db_rollback(db);
+		ck_assert_msg(rc == DB_CONSTRAINT, "import %d: the insert answered %d", i, rc);
+	}
+}
+END_TEST
+
 /* Merging counters (an import's thousands, a write's few) adds up each
  * counter once: none twice among those kept (a statement that upserts two
  * rows of one key is refused on PostgreSQL), each with the sum of its own,
@@ -656,6 +694,7 @@ Suite *suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_kept_statistics_equal_statistics_from_scratch);
 	tcase_add_test(tc, test_merged_counters_add_up_each_once);
+	tcase_add_test(tc, test_writes_after_an_import_are_checked_again);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -230,12 +230,13 @@ void db_pool_figures(struct db_pool_figures *out);
 /* db reads the database once through (an export): the engine keeps little
  * of it cached, so that the connection's memory stays small. */
 int db_read_through(struct db *db);
-/* db's writes from now on skip the engine's CHECK constraints (skip), or
- * run them again: for rows that passed the same rules in validation (an
- * import's), where the engine would check each twice. Where the engine
- * cannot skip them, nothing changes. A shared writer left skipping runs
- * them again before any other writer's transaction. */
-int db_skip_checks(struct db *db, bool skip);
+/* db's writes from now on are many rows that each passed the same rules
+ * in validation (an import's): the engine skips its CHECK constraints,
+ * which would check each twice, and may keep more pages cached (on); or
+ * back to normal (off). Where the engine has no such mode, nothing
+ * changes. A shared writer left in it is put back before any other
+ * writer's transaction. */
+int db_bulk_writes(struct db *db, bool on);
 /* The thread is done with its connection for now (until db_for_thread). */
 void db_thread_done(void);
 /* Ends the snapshots of the connections no thread has taken: an idle

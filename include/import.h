@@ -35,7 +35,7 @@ struct import_session {
 	struct import_start start; /* where its records begin */
 	int64_t committed_lines;   /* lines in the chunks committed */
 	bool marked;               /* a commit was tried: take back, do not roll back */
-	bool checks_skipped;       /* the writer skips the CHECKs (db_skip_checks) */
+	bool bulk;                 /* the writer writes in bulk (db_bulk_writes) */
 };
 
 /* Lines an import commits at a time (default 10,000, --import-chunk); 0:

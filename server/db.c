@@ -752,9 +752,9 @@ int db_read_through(struct db *db)
 	return run(db, DB_READ_THROUGH);
 }
 
-int db_skip_checks(struct db *db, bool skip)
+int db_bulk_writes(struct db *db, bool on)
 {
-	return run(db, skip ? DB_CHECKS_SKIPPED : DB_CHECKS_RUN);
+	return run(db, on ? DB_BULK_BEGIN : DB_BULK_END);
 }
 
 int db_open_another(struct db **out)

@@ -36,10 +36,11 @@ enum db_control {
 	/* a connection that reads the database once through (an export):
 	 * little of it kept cached, so that its memory stays small */
 	DB_READ_THROUGH,
-	/* the engine's CHECK constraints not evaluated on this connection's
-	 * writes (an import's rows, every one validated first), and again */
-	DB_CHECKS_SKIPPED,
-	DB_CHECKS_RUN,
+	/* this connection's writes are many rows, each validated first (an
+	 * import's): the engine's CHECKs are not evaluated again and its cache
+	 * may grow; and back to normal */
+	DB_BULK_BEGIN,
+	DB_BULK_END,
 };
 
 struct db_engine;

@@ -1111,9 +1111,10 @@ static const char *const control_sql[] = {
 	[DB_LET_WRITER] = "SELECT pg_advisory_unlock(" STRINGIFY(WRITER_LOCK_KEY) ")",
 	/* the server holds the pages: nothing to keep small here */
 	[DB_READ_THROUGH] = NULL,
-	/* PostgreSQL evaluates its CHECKs whatever is asked */
-	[DB_CHECKS_SKIPPED] = NULL,
-	[DB_CHECKS_RUN] = NULL,
+	/* PostgreSQL evaluates its CHECKs whatever is asked, and the server
+	 * holds the pages */
+	[DB_BULK_BEGIN] = NULL,
+	[DB_BULK_END] = NULL,
 };
 
 static int pg_control(struct db *db, enum db_control what)

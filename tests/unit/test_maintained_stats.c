@@ -580,7 +580,7 @@ static bool same_tally(const struct tally *x, const struct tally *y)
 	       strcmp(tally_term(x), tally_term(y)) == 0;
 }
 
-/* An import writes with the schema's CHECKs skipped (db_skip_checks); a
+/* An import writes with the schema's CHECKs skipped (db_bulk_writes); a
  * write after it, whether it went in or was refused, in chunks or not, is
  * checked again: a counter below 0 is refused by the database itself. */
 START_TEST(test_writes_after_an_import_are_checked_again)

@@ -175,11 +175,14 @@ static const char *const control_sql[] = {
 	[DB_BULK_END] = NULL,
 };
 
-/* The writer's page cache, and an import's: at a million patients the
- * B-trees' inner pages alone outgrow 16 MiB, and the writer read them back
- * over and over (with 128 MiB its CPU time fell by a tenth). */
+/* The writer's page cache (KiB). An import's grows with the database, to
+ * a 64th of it and at most BULK_CACHE_KIB: at a million patients (13 GB)
+ * the B-trees' inner pages alone are 48 MiB (dbstat), and with 16 MiB the
+ * writer read them back over and over (with 128 MiB its CPU time fell by a
+ * tenth). */
+#define CACHE_KIB      16384
 #define CACHE_SQL      "PRAGMA cache_size=-16384"
-#define BULK_CACHE_SQL "PRAGMA cache_size=-131072"
+#define BULK_CACHE_KIB 131072
 
 static int run(struct db *db, const char *sql)
 {
@@ -191,16 +194,35 @@ static int run(struct db *db, const char *sql)
 	return db_status_from(db, rc);
 }
 
+static int pragma_int(struct db *db, const char *sql, long long *out);
+
+/* A bulk writer's cache sized to the database as it is now. */
+static void bulk_cache(struct db *db)
+{
+	long long pages = 0, page_size = 0;
+	if (pragma_int(db, "PRAGMA page_count", &pages) != SQLITE_OK ||
+	    pragma_int(db, "PRAGMA page_size", &page_size) != SQLITE_OK)
+		return;
+	long long kib = pages * page_size / 1024 / 64;
+	kib = kib < CACHE_KIB ? CACHE_KIB : kib > BULK_CACHE_KIB ? BULK_CACHE_KIB : kib;
+	char sql[64];
+	snprintf(sql, sizeof sql, "PRAGMA cache_size=-%lld", kib);
+	sqlite3_exec(conn_of(db), sql, NULL, NULL, NULL);
+}
+
 /* Bulk writes skip the CHECKs (SQLite's ignore_check_constraints, which
  * expires the connection's prepared statements either way: SQLite prepares
- * each again at its next use) and take a larger page cache, given back at
- * the end (the pages past it are freed as they are let go). */
+ * each again at its next use) and take a larger page cache as the database
+ * grows (bulk_cache, again before each of an import's chunks), given back
+ * at the end (the pages past it are freed as they are let go). */
 static int bulk_writes(struct db *db, bool on)
 {
 	int rc = run(db, on ? "PRAGMA ignore_check_constraints=ON"
 			    : "PRAGMA ignore_check_constraints=OFF");
-	if (rc == DB_OK)
-		rc = run(db, on ? BULK_CACHE_SQL : CACHE_SQL);
+	if (rc == DB_OK && on)
+		bulk_cache(db);
+	else if (rc == DB_OK)
+		rc = run(db, CACHE_SQL);
 	if (on || rc == DB_OK)
 		lite(db)->bulk = on;
 	return rc;
@@ -601,6 +623,8 @@ static void sqlite_before_group(struct db *db, bool going_on)
 	 * back on: every other writer's rows are checked */
 	if (!going_on && lite(db)->bulk)
 		sqlite_control(db, DB_BULK_END);
+	else if (lite(db)->bulk)
+		bulk_cache(db);
 	long long limit = WAL_RESTART_PAGES, pages = 0;
 	if (wal_pages < limit)
 		return;

@@ -619,8 +619,8 @@ static int wal_pages;
  * import takes stays under 1.25 times the database and one chunk. */
 static void sqlite_before_group(struct db *db, bool going_on)
 {
-	/* a writer that skipped the CHECKs (an import) and could not turn them
-	 * back on: every other writer's rows are checked */
+	/* a writer left writing in bulk (an import whose end could not put it
+	 * back): every other writer's rows are checked, in the usual cache */
 	if (!going_on && lite(db)->bulk)
 		sqlite_control(db, DB_BULK_END);
 	else if (lite(db)->bulk)

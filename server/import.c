@@ -486,7 +486,8 @@ int import_begin(struct import_session *s, struct db *db, const struct audit_con
 		audit_import_running(true); /* its mark is its own */
 		/* every record was validated as a POST's is (staging), which
 		 * refuses whatever the schema's CHECKs would: evaluating them again
-		 * took the writer a tenth of its time. Should this fail, they run. */
+		 * took the writer a tenth of its time; and its cache grows with the
+		 * database. Should this fail, the CHECKs run. */
 		db_bulk_writes(db, true);
 		s->bulk = true;
 	}

@@ -12,6 +12,10 @@
 
 #include "fault.h"
 
+/* A macro's value as a string literal, e.g. in SQL built at compile time. */
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x)  STRINGIFY_(x)
+
 void *xmalloc(size_t n);
 void *xcalloc(size_t count, size_t n);
 void *xrealloc(void *p, size_t n);

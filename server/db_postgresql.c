@@ -37,8 +37,6 @@
 #define INT8OID         20
 #define TEXTOID         25
 #define FLOAT8OID       701
-#define STRINGIFY_(x)   #x
-#define STRINGIFY(x)    STRINGIFY_(x)
 
 struct pg_db;
 

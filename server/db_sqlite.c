@@ -181,7 +181,7 @@ static const char *const control_sql[] = {
  * writer read them back over and over (with 128 MiB its CPU time fell by a
  * tenth). */
 #define CACHE_KIB      16384
-#define CACHE_SQL      "PRAGMA cache_size=-16384"
+#define CACHE_SQL      "PRAGMA cache_size=-" STRINGIFY(CACHE_KIB)
 #define BULK_CACHE_KIB 131072
 
 static int run(struct db *db, const char *sql)
@@ -196,12 +196,18 @@ static int run(struct db *db, const char *sql)
 
 static int pragma_int(struct db *db, const char *sql, long long *out);
 
-/* A bulk writer's cache sized to the database as it is now. */
-static void bulk_cache(struct db *db)
+/* The database's length in pages, or -1. */
+static long long page_count(struct db *db)
 {
-	long long pages = 0, page_size = 0;
-	if (pragma_int(db, "PRAGMA page_count", &pages) != SQLITE_OK ||
-	    pragma_int(db, "PRAGMA page_size", &page_size) != SQLITE_OK)
+	long long pages = 0;
+	return pragma_int(db, "PRAGMA page_count", &pages) == SQLITE_OK ? pages : -1;
+}
+
+/* A bulk writer's cache sized to the database, pages long now. */
+static void bulk_cache(struct db *db, long long pages)
+{
+	long long page_size = 0;
+	if (pages < 0 || pragma_int(db, "PRAGMA page_size", &page_size) != SQLITE_OK)
 		return;
 	long long kib = pages * page_size / 1024 / 64;
 	kib = kib < CACHE_KIB ? CACHE_KIB : kib > BULK_CACHE_KIB ? BULK_CACHE_KIB : kib;
@@ -220,7 +226,7 @@ static int bulk_writes(struct db *db, bool on)
 	int rc = run(db, on ? "PRAGMA ignore_check_constraints=ON"
 			    : "PRAGMA ignore_check_constraints=OFF");
 	if (rc == DB_OK && on)
-		bulk_cache(db);
+		bulk_cache(db, page_count(db));
 	else if (rc == DB_OK)
 		rc = run(db, CACHE_SQL);
 	if (on || rc == DB_OK)
@@ -623,20 +629,16 @@ static int wal_pages;
  * WAL of a quarter of it (3.4 GB) saved the writer no more there. */
 static void sqlite_before_group(struct db *db, bool going_on)
 {
+	long long pages = going_on ? page_count(db) : -1; /* read once, for both below */
 	/* a writer left writing in bulk (an import whose end could not put it
 	 * back): every other writer's rows are checked, in the usual cache */
 	if (!going_on && lite(db)->bulk)
 		sqlite_control(db, DB_BULK_END);
 	else if (lite(db)->bulk)
-		bulk_cache(db);
-	long long limit = WAL_RESTART_PAGES, pages = 0;
-	if (wal_pages < limit)
-		return;
-	if (going_on && pragma_int(db, "PRAGMA page_count", &pages) == SQLITE_OK &&
-	    pages / WAL_RESTART_SHARE > limit)
-		limit = pages / WAL_RESTART_SHARE < WAL_RESTART_MAX_PAGES
-				? pages / WAL_RESTART_SHARE
-				: WAL_RESTART_MAX_PAGES;
+		bulk_cache(db, pages);
+	long long limit = WAL_RESTART_PAGES, share = pages / WAL_RESTART_SHARE;
+	if (share > limit)
+		limit = share < WAL_RESTART_MAX_PAGES ? share : WAL_RESTART_MAX_PAGES;
 	if (wal_pages < limit)
 		return;
 	/* While the background checkpointer copies, this one is refused at

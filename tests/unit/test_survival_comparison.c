@@ -124,6 +124,50 @@ START_TEST(test_logrank_and_cox_match_r_with_ties_and_a_group_of_one)
 }
 END_TEST
 
+/* Set 2: up to 20 tied events a time, and at the last time every subject
+ * still at risk has one (18), where Efron's shares of a tie differ most;
+ * counted by time as the server counts them. In R:
+ *   t <- c(); e <- c(); g <- c(); sizes <- c(40, 35, 25)
+ *   for (gi in 0:2) {
+ *     for (i in 0:(sizes[gi + 1] - 1)) { t <- c(t, 1 + i %% 4)
+ *       e <- c(e, as.integer((i * (gi + 2)) %% 5 != 0)); g <- c(g, gi) }
+ *     for (i in 1:6) { t <- c(t, 5); e <- c(e, 1); g <- c(g, gi) } } */
+static size_t set2_counts(int group, struct km_group *out)
+{
+	static const int sizes[] = {40, 35, 25};
+	for (int time = 1; time <= 5; time++)
+		out[time - 1] = (struct km_group){time, time == 5 ? 6 : 0, 0};
+	for (int i = 0; i < sizes[group]; i++) {
+		struct km_group *at = &out[i % 4];
+		if ((i * (group + 2)) % 5 != 0)
+			at->events++;
+		else
+			at->censored++;
+	}
+	return 5;
+}
+
+START_TEST(test_cox_matches_r_with_many_ties_and_a_whole_risk_set_dying)
+{
+	struct km_group a[5], b[5], c[5];
+	struct survival_group groups[] = {
+		{a, set2_counts(0, a)}, {b, set2_counts(1, b)}, {c, set2_counts(2, c)}};
+	/* summary(coxph(Surv(t, e) ~ factor(g), ties = "efron")) */
+	struct hazard_ratio hr[3];
+	ck_assert(cox_hazard_ratios(groups, 3, 0, 0.95, hr));
+	const double want[2][4] = {
+		{0.98872936883629303, 0.62244313409422036, 1.5705623714879557, 0.96171180533321554},
+		{0.901503637732193, 0.54694938694606565, 1.4858939935598059, 0.68422855482595946}};
+	for (int g = 1; g <= 2; g++) {
+		ck_assert(hr[g].defined);
+		near(hr[g].hr, want[g - 1][0], "hr");
+		near(hr[g].lower, want[g - 1][1], "lower");
+		near(hr[g].upper, want[g - 1][2], "upper");
+		near(hr[g].p, want[g - 1][3], "p");
+	}
+}
+END_TEST
+
 START_TEST(test_a_group_without_events_has_no_hazard_ratio)
 {
 	/* t2 <- c(1,2,3,4,5,6,2,3,7,8); e2 <- c(1,0,1,1,0,1,0,0,0,0); group b
@@ -194,6 +238,7 @@ Suite *suite(void)
 	tcase_add_test(tc, test_landmarks_match_r_summary_with_extend);
 	tcase_add_test(tc, test_restricted_mean_matches_r_rmean);
 	tcase_add_test(tc, test_logrank_and_cox_match_r_with_ties_and_a_group_of_one);
+	tcase_add_test(tc, test_cox_matches_r_with_many_ties_and_a_whole_risk_set_dying);
 	tcase_add_test(tc, test_a_group_without_events_has_no_hazard_ratio);
 	tcase_add_test(tc, test_no_events_at_all);
 	tcase_add_test(tc, test_one_group_is_no_comparison);
